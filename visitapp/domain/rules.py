@@ -1,0 +1,121 @@
+"""The life-cycle rules of DESIGN.md §2, as pure functions over entities.
+
+Services call these and never change a record's status by hand, so the rules hold whichever
+screen, command or sync path asks; the server calls the same functions again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+
+from visitapp.domain.entities import Visit
+from visitapp.domain.enums import VisitMode, VisitStatus
+from visitapp.domain.errors import (
+    ImmutableRecordError, InvalidTransitionError, ReviewerIndependenceError, ValidationError,
+    VisitFirstError,
+)
+from visitapp.domain.terms import term_of
+
+__all__ = [
+    "edit_visit", "finalize_visit", "amend_visit", "void_visit", "ensure_deletable",
+    "effective_status", "current_version", "check_visit_first", "check_reviewer_independence",
+    "require_reason",
+]
+
+# Fields a person edits; routing fields are the services' business.
+_ROUTING = {"id", "student_id", "author_id", "status", "device_id", "amends_id", "created_at",
+            "updated_at", "finalized_at", "term", "void_reason"}
+
+
+def require_reason(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": f"{what}必须说明原因"})
+    return reason
+
+
+def edit_visit(visit: Visit, now: dt.datetime, **changes: object) -> Visit:
+    """Apply a person's edits to a draft. Finalized, voided records never change in place."""
+    if visit.status != VisitStatus.DRAFT:
+        raise ImmutableRecordError("这条家访记录已定稿，不能直接修改；如需更正，请使用“更正”并说明原因。")
+    illegal = set(changes) & _ROUTING
+    if illegal:
+        raise ValidationError({k: "该字段不能手工修改" for k in sorted(illegal)})
+    edited = dataclasses.replace(visit, **changes, updated_at=now)  # type: ignore[arg-type]
+    problems = edited.problems(now.date())
+    if problems:
+        raise ValidationError(problems)
+    if edited.visit_date is not None:
+        edited = dataclasses.replace(edited, term=term_of(edited.visit_date))
+    return edited
+
+
+def finalize_visit(visit: Visit, now: dt.datetime) -> Visit:
+    if visit.status != VisitStatus.DRAFT:
+        raise InvalidTransitionError("只有草稿可以定稿。")
+    problems = visit.finalize_problems(now.date())
+    if problems:
+        raise ValidationError(problems)
+    assert visit.visit_date is not None
+    return dataclasses.replace(visit, status=VisitStatus.FINAL, finalized_at=now, updated_at=now,
+                               term=term_of(visit.visit_date))
+
+
+def amend_visit(original: Visit, reason: str, new_id: str, author_id: str, device_id: str,
+                now: dt.datetime) -> Visit:
+    """A correction: a new draft that points at the final record and carries its content."""
+    if original.status != VisitStatus.FINAL:
+        raise InvalidTransitionError("只有已定稿的家访记录可以更正。")
+    reason = require_reason(reason, "更正")
+    return dataclasses.replace(
+        original, id=new_id, status=VisitStatus.DRAFT, amends_id=original.id,
+        amendment_reason=reason, author_id=author_id, device_id=device_id, created_at=now,
+        updated_at=now, finalized_at=None,
+    )
+
+
+def void_visit(visit: Visit, reason: str, now: dt.datetime) -> Visit:
+    if visit.status == VisitStatus.VOIDED:
+        raise InvalidTransitionError("这条家访记录已经作废。")
+    if visit.status != VisitStatus.FINAL:
+        raise InvalidTransitionError("草稿不需要作废，可以直接删除。")
+    reason = require_reason(reason, "作废")
+    return dataclasses.replace(visit, status=VisitStatus.VOIDED, void_reason=reason, updated_at=now)
+
+
+def ensure_deletable(visit: Visit) -> None:
+    if visit.status != VisitStatus.DRAFT:
+        raise ImmutableRecordError("已定稿的记录不能删除，只能作废并说明原因。")
+
+
+def effective_status(visit: Visit, visits: Iterable[Visit]) -> VisitStatus:
+    """``amended`` when a final amendment supersedes this final visit."""
+    if visit.status == VisitStatus.FINAL:
+        for other in visits:
+            if other.amends_id == visit.id and other.status in (VisitStatus.FINAL, VisitStatus.VOIDED):
+                return VisitStatus.AMENDED
+    return visit.status
+
+
+def current_version(visits: Iterable[Visit]) -> list[Visit]:
+    """The visits that count: final, not voided, not superseded by a final amendment."""
+    visits = list(visits)
+    superseded = {v.amends_id for v in visits if v.amends_id and v.status == VisitStatus.FINAL}
+    return [v for v in visits if v.status == VisitStatus.FINAL and v.id not in superseded]
+
+
+def check_visit_first(student_id: str, term: str, visits: Iterable[Visit]) -> Visit:
+    """先家访后认定: return the finalized on-site visit a determination rests on, or refuse."""
+    for visit in current_version(visits):
+        if visit.student_id == student_id and visit.term == term and visit.mode == VisitMode.ON_SITE:
+            return visit
+    raise VisitFirstError("先家访后认定：该学生本学期还没有已定稿的实地家访记录，不能认定。")
+
+
+def check_reviewer_independence(reviewers: Iterable[str], visitor_ids: Iterable[str]) -> None:
+    reviewers = {r for r in reviewers if r}
+    visitors = {v for v in visitor_ids if v}
+    if reviewers and reviewers <= visitors:
+        raise ReviewerIndependenceError("家访教师不能是该学生唯一的评议人，请增加其他评议人。")

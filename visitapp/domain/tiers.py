@@ -1,0 +1,116 @@
+"""Privacy tiers (DESIGN.md §2). Every field of every entity carries one in its metadata.
+
+- A (routing): ids, kinds, timestamps, statuses: stored and sent in plain.
+- B (facts): structured facts the school needs; encrypted at rest everywhere.
+- C (sensitive): family situation, narratives, traits, note text; opaque to the server.
+
+``split_by_tier`` turns an entity into the three dictionaries that storage and sync carry;
+``join_tiers`` builds the entity back. Values are JSON-ready (dates as ISO strings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from enum import StrEnum
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+
+class Tier(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+def tier_a(**kwargs: Any) -> Any:
+    return dataclasses.field(metadata={"tier": Tier.A}, **kwargs)
+
+
+def tier_b(**kwargs: Any) -> Any:
+    return dataclasses.field(metadata={"tier": Tier.B}, **kwargs)
+
+
+def tier_c(**kwargs: Any) -> Any:
+    return dataclasses.field(metadata={"tier": Tier.C}, **kwargs)
+
+
+def field_tiers(cls: type) -> dict[str, Tier]:
+    """Field name -> tier for an entity class; a field without a tier is a programming error."""
+    tiers = {}
+    for f in dataclasses.fields(cls):
+        tier = f.metadata.get("tier")
+        if tier is None:
+            raise TypeError(f"{cls.__name__}.{f.name} has no privacy tier")
+        tiers[f.name] = Tier(tier)
+    return tiers
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _from_jsonable(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return _from_jsonable(args[0], value) if len(args) == 1 else value
+    if origin in (list, tuple):
+        (inner, *_rest) = get_args(tp) or (Any,)
+        items = [_from_jsonable(inner, v) for v in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        return dict(value)
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            return tp(value)
+        if tp is dt.datetime:
+            return dt.datetime.fromisoformat(value)
+        if tp is dt.date:
+            return dt.date.fromisoformat(value)
+        if tp is dt.time:
+            return dt.time.fromisoformat(value)
+        if dataclasses.is_dataclass(tp):
+            hints = get_type_hints(tp)
+            return tp(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
+    return value
+
+
+def split_by_tier(entity: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(routing, facts, sealed): tier A, B and C fields as JSON-ready dictionaries."""
+    parts: dict[Tier, dict[str, Any]] = {Tier.A: {}, Tier.B: {}, Tier.C: {}}
+    for name, tier in field_tiers(type(entity)).items():
+        parts[tier][name] = to_jsonable(getattr(entity, name))
+    return parts[Tier.A], parts[Tier.B], parts[Tier.C]
+
+
+T = TypeVar("T")
+
+
+def join_tiers(cls: type[T], *parts: dict[str, Any] | None) -> T:
+    """Build an entity from its tier dictionaries; unknown keys are ignored (newer peers)."""
+    hints = get_type_hints(cls)
+    merged: dict[str, Any] = {}
+    for part in parts:
+        if part:
+            merged.update(part)
+    kwargs = {k: _from_jsonable(hints[k], v) for k, v in merged.items() if k in hints}
+    return cls(**kwargs)
