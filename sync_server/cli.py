@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -119,10 +120,20 @@ def cmd_serve(args) -> None:
     logging.getLogger("sync_server").info("serving", extra={
         "url": f"{'https' if args.tls else 'http'}://{host}:{args.port}",
         "fingerprint": paths.fingerprint() if args.tls else ""})
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            super().handle_exit(sig, frame)
+            # SIGTERM is the normal way to stop a service: finish requests, then exit 0
+            # (uvicorn would re-raise the signal after the graceful shutdown)
+            captured = getattr(self, "_captured_signals", None)
+            if sig == signal.SIGTERM and captured and captured[-1] == sig:
+                captured.pop()
+
     try:
-        uvicorn.Server(config).run()  # SIGTERM/SIGINT: stop accepting, finish requests, exit
+        _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
         core.close()
+        logging.getLogger("sync_server").info("stopped")
 
 
 def cmd_staff_add(args) -> None:
