@@ -1,0 +1,60 @@
+"""Entity <-> row conversion, generic over kinds: tier A to columns, B to ``facts``, C to
+``sealed`` (see :mod:`visitapp.storage.models`)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from visitapp.domain import ENTITY_BY_KIND, join_tiers, split_by_tier
+from visitapp.storage.models import MODEL_BY_KIND, RecordMixin
+
+T = TypeVar("T")
+
+
+def kind_of(entity: Any) -> str:
+    for kind, cls in ENTITY_BY_KIND.items():
+        if type(entity) is cls:
+            return kind
+    raise TypeError(f"not a synced entity: {type(entity).__name__}")
+
+
+def apply_to_row(row: RecordMixin, routing: dict[str, Any], facts: dict[str, Any] | None,
+                 sealed: dict[str, Any] | None) -> RecordMixin:
+    for key, value in routing.items():
+        if key != "id" and hasattr(type(row), key):
+            setattr(row, key, value)
+    row.facts = facts
+    row.sealed = sealed
+    return row
+
+
+def row_parts(row: RecordMixin) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    model = type(row)
+    routing = {c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs
+               if c.key not in ("facts", "sealed", "server_seq", "hlc")}
+    return routing, row.facts, row.sealed
+
+
+def entity_from_row(kind: str, row: RecordMixin) -> Any:
+    routing, facts, sealed = row_parts(row)
+    return join_tiers(ENTITY_BY_KIND[kind], routing, facts, sealed)
+
+
+def upsert_entity(session: Session, entity: Any) -> RecordMixin:
+    """Write an entity into its table (insert or update), returning the row."""
+    kind = kind_of(entity)
+    model = MODEL_BY_KIND[kind]
+    routing, facts, sealed = split_by_tier(entity)
+    row = session.get(model, routing["id"])
+    if row is None:
+        row = model(id=routing["id"])
+        session.add(row)
+    return apply_to_row(row, routing, facts, sealed)
+
+
+def load_entity(session: Session, cls: type[T], record_id: str) -> T | None:
+    kind = next(k for k, c in ENTITY_BY_KIND.items() if c is cls)
+    row = session.get(MODEL_BY_KIND[kind], record_id)
+    return None if row is None else entity_from_row(kind, row)
