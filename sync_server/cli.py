@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("demo-school", cmd_demo_school, "生成确定性的演示学校")
     sp.add_argument("--students", type=int, required=True)
     sp.add_argument("--teachers", type=int, required=True)
-    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--seed", type=int, default=2024)
     sp.add_argument("--url", help="覆盖注册码中的服务器地址")
 
     sp = add("compact", cmd_compact, "清理旧的删除标记并提高同步水位线")
