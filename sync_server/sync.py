@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from sync_server.config import ServerError
 from sync_server.core import (
@@ -47,6 +47,7 @@ APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
 STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
+_QUEUED = object()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_ID = re.compile(r"^[0-9a-f]{12}$")
 
@@ -161,11 +162,12 @@ class _Ctx:
     mentored: set[str]
     students: set[str]
     now_ms: int
+    existing: dict
 
 
 def _mutation_hash(m: Mutation) -> str:
-    return sha256_hex(json.dumps(m.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
-                                 separators=(",", ":")))
+    # a retry sends the same JSON, so pydantic's (fast, field-ordered) serialization is stable
+    return sha256_hex(m.model_dump_json())
 
 
 def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
@@ -185,9 +187,9 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         wanted_students = {_student_of(m) for m in req.mutations} - {None}
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
                                                          Record.id.in_(wanted_students))).scalars())
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000))
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing)
         seen: dict[str, tuple[str, dict]] = {}
-        new_answers: list[AppliedMutation] = []
+        new_answers: list[dict] = []
         for m in req.mutations:
             mhash = _mutation_hash(m)
             if m.mutation_id in seen:
@@ -211,10 +213,10 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
                 answer.pop("_flag")
             seen[m.mutation_id] = (mhash, answer)
             results.append(answer)
-            new_answers.append(AppliedMutation(device_id=who.device_id, mutation_id=m.mutation_id,
-                                               batch_id=req.batch_id, content_hash=mhash,
-                                               result=json.dumps(answer, ensure_ascii=False)))
-        s.add_all(new_answers)
+            new_answers.append(dict(device_id=who.device_id, mutation_id=m.mutation_id, batch_id=req.batch_id,
+                                    content_hash=mhash, result=json.dumps(answer, ensure_ascii=False)))
+        if new_answers:
+            s.execute(insert(AppliedMutation), new_answers)
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -281,6 +283,8 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
     rec = existing.get(m.record_id)
+    if rec is _QUEUED:
+        rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
         return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
     handler = _HANDLERS.get(kind, _officer_record)
@@ -290,9 +294,6 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         answer = _res(m, "rejected", "invalid_fields", f"字段内容不正确（{type(exc).__name__}）。")
     if answer["status"] == "applied" and answer["server_seq"] is not None:
-        new = ctx.tx.session.get(Record, m.record_id)
-        if new is not None:
-            existing[m.record_id] = new
         if kind == Kind.STUDENT:
             ctx.students.add(m.record_id)
     if flag and answer["status"] in ("applied", "conflict"):
@@ -305,10 +306,13 @@ def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc
          routing: dict | None = None, **extra) -> Record:
     routing = dict(m.routing if routing is None else routing)
     author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
-    return ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
-                               visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
-                               author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
-                               hlc=hlc, existing=rec, **extra)
+    new = ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
+                              visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
+                              author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
+                              hlc=hlc, existing=rec, is_new=rec is None, **extra)
+    # a later mutation of this batch loads the real row (queued inserts are written first)
+    ctx.existing[m.record_id] = _QUEUED if rec is None else new
+    return new
 
 
 def _same(rec: Record, m: Mutation) -> bool:
@@ -684,13 +688,19 @@ def _sync_scope(core: ServerCore, who: Principal, cursor: int) -> None:
             row.state, row.purge_seq = "purged", marker
 
 
-def _change_json(core: ServerCore, rec: Record) -> str:
-    facts = core.vault.open_raw("records", rec.id, "facts", rec.facts_enc)
-    sealed = core.vault.open_raw("records", rec.id, "sealed", rec.sealed_enc)
-    return ("{" + f'"server_seq":{rec.server_seq},"record_id":{json.dumps(rec.id)},"kind":{json.dumps(rec.kind)},'
-            f'"op":"{"delete" if rec.deleted else "upsert"}","student_id":{json.dumps(rec.student_id)},'
-            f'"hlc":{json.dumps(rec.hlc)},"author_device":{json.dumps(rec.author_device)},'
-            f'"author_staff":{json.dumps(rec.writer_staff)},"routing":{rec.routing},'
+_CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Record.student_id, Record.hlc,
+                   Record.author_device, Record.writer_staff, Record.routing, Record.facts_enc, Record.sealed_enc)
+
+
+def _change_json(core: ServerCore, row) -> str:
+    seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc = row
+    cipher = core.vault.cipher
+    facts = cipher.decrypt(facts_enc, "records", rid, "facts") if facts_enc is not None else None
+    sealed = cipher.decrypt(sealed_enc, "records", rid, "sealed") if sealed_enc is not None else None
+    return ("{" + f'"server_seq":{seq},"record_id":{json.dumps(rid)},"kind":{json.dumps(kind)},'
+            f'"op":"{"delete" if deleted else "upsert"}","student_id":{json.dumps(student_id)},'
+            f'"hlc":{json.dumps(hlc)},"author_device":{json.dumps(device)},'
+            f'"author_staff":{json.dumps(writer)},"routing":{routing},'
             f'"facts":{facts.decode() if facts is not None else "null"},'
             f'"sealed":{json.dumps(sealed.decode()) if sealed is not None else "null"}' + "}")
 
@@ -719,17 +729,17 @@ def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> str:
                 sids = [d.student_id for d in fills if d.state == "active" and d.level == level
                         and d.from_cursor > 0 and d.from_cursor >= cursor]
                 for i in range(0, len(sids), 500):
-                    for rec in s.execute(select(Record).where(
+                    for row in s.execute(select(*_CHANGE_COLUMNS).where(
                             Record.visibility == vis, Record.student_id.in_(sids[i:i + 500]),
-                            Record.server_seq <= cursor).order_by(Record.server_seq)).scalars():
-                        parts.append(_change_json(core, rec))
-        recs = s.execute(select(Record).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
-                         .order_by(Record.server_seq).limit(limit + 1)).scalars().all()
-        more = len(recs) > limit
-        recs = recs[:limit]
-        for rec in recs:
-            parts.append(_change_json(core, rec))
-        new_cursor = recs[-1].server_seq if more else snap
+                            Record.server_seq <= cursor).order_by(Record.server_seq)):
+                        parts.append(_change_json(core, row))
+        rows = s.execute(select(*_CHANGE_COLUMNS).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
+                         .order_by(Record.server_seq).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        for row in rows:
+            parts.append(_change_json(core, row))
+        new_cursor = rows[-1][0] if more else snap
         total = s.execute(select(func.count()).select_from(Record).where(
             Record.server_seq > cursor, Record.server_seq <= snap, visible)).scalar_one()
     return ('{"changes":[' + ",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
