@@ -79,6 +79,14 @@ class Vault:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    routing_text: str
+    chash: str
+    facts_enc: bytes | None
+    sealed_enc: bytes | None
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: the device, its staff member and role."""
 
@@ -297,16 +305,16 @@ class ServerCore:
                    author_staff: str | None, author_device: str | None, routing: dict, facts, sealed: str | None,
                    hlc: str = "", other_staff: str | None = None, match_key: str | None = None,
                    existing: Record | None = None, deleted: bool = False, writer_staff: str | None = None,
-                   is_new: bool = False) -> Record:
+                   is_new: bool = False, prepared: Prepared | None = None) -> Record:
         """Insert or overwrite one record with the next ``server_seq``. ``is_new``: the caller
-        already knows no record has this id (saves a query, and a flush, per record)."""
+        already knows no record has this id (saves a query, and a flush, per record).
+        ``prepared``: the same routing/facts/sealed already encoded and encrypted by
+        :meth:`prepare` (done before the write lock is taken)."""
         seq = tx.next_seq()
-        routing_text = _canonical(routing or {})
-        facts_text = None if facts is None else _canonical(facts)
-        chash = _hash_texts(routing_text, facts_text, sealed, deleted)
-        facts_enc = None if facts_text is None else self.vault.cipher.encrypt(
-            facts_text.encode(), "records", record_id, "facts")
-        sealed_enc = self.vault.seal_text("records", record_id, "sealed", sealed)
+        if prepared is None or deleted:
+            prepared = self.prepare(record_id, routing, facts, sealed, deleted)
+        routing_text, chash, facts_enc, sealed_enc = (prepared.routing_text, prepared.chash, prepared.facts_enc,
+                                                      prepared.sealed_enc)
         if existing is None and not is_new:
             existing = tx.session.get(Record, record_id)
         if existing is None and is_new:
@@ -333,6 +341,16 @@ class ServerCore:
         existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
         existing.match_key, existing.deleted = match_key, deleted
         return existing
+
+    def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,
+                deleted: bool = False) -> Prepared:
+        """Canonical JSON, content hash and at-rest envelopes of one record's content."""
+        routing_text = _canonical(routing or {})
+        facts_text = None if facts is None else _canonical(facts)
+        return Prepared(
+            routing_text, _hash_texts(routing_text, facts_text, sealed, deleted),
+            None if facts_text is None else self.vault.cipher.encrypt(facts_text.encode(), "records", record_id, "facts"),
+            self.vault.seal_text("records", record_id, "sealed", sealed))
 
     def record_facts(self, rec: Record):
         return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)

@@ -163,6 +163,7 @@ class _Ctx:
     students: set[str]
     now_ms: int
     existing: dict
+    prepared: dict
 
 
 def _mutation_hash(m: Mutation) -> str:
@@ -175,6 +176,13 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
     results: list[dict] = []
     flagged = 0
+    # CPU work that needs no lock (hashing, canonical JSON, encryption) happens before the
+    # write transaction, so the serialized part of a push is mostly the database's
+    hashes = [_mutation_hash(m) for m in req.mutations]
+    prepared = {}
+    for m in req.mutations:
+        if m.op == Op.UPSERT and m.mutation_id not in prepared:
+            prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
         tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
@@ -187,11 +195,10 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         wanted_students = {_student_of(m) for m in req.mutations} - {None}
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
                                                          Record.id.in_(wanted_students))).scalars())
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing)
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
-        for m in req.mutations:
-            mhash = _mutation_hash(m)
+        for m, mhash in zip(req.mutations, hashes):
             if m.mutation_id in seen:
                 first_hash, first = seen[m.mutation_id]
                 results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
@@ -304,19 +311,22 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
 
 def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
          routing: dict | None = None, **extra) -> Record:
+    ready = ctx.prepared.get(m.mutation_id) if routing is None or routing == m.routing else None
     routing = dict(m.routing if routing is None else routing)
     author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
     new = ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
                               visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
                               author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
-                              hlc=hlc, existing=rec, is_new=rec is None, **extra)
+                              hlc=hlc, existing=rec, is_new=rec is None, prepared=ready, **extra)
     # a later mutation of this batch loads the real row (queued inserts are written first)
     ctx.existing[m.record_id] = _QUEUED if rec is None else new
     return new
 
 
-def _same(rec: Record, m: Mutation) -> bool:
-    return not rec.deleted and rec.content_hash == content_hash(m.routing, m.facts, m.sealed)
+def _same(rec: Record, m: Mutation, ctx: _Ctx | None = None) -> bool:
+    ready = ctx.prepared.get(m.mutation_id) if ctx is not None else None
+    chash = ready.chash if ready is not None else content_hash(m.routing, m.facts, m.sealed)
+    return not rec.deleted and rec.content_hash == chash
 
 
 def _no_delete(m: Mutation) -> dict:
@@ -350,7 +360,7 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
     facts = m.facts or {}
     if rec is not None and not rec.deleted:
         old_status = json.loads(rec.routing).get("status", VisitStatus.DRAFT)
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         if old_status == VisitStatus.DRAFT:
             if rec.author_staff != who.staff_id:
@@ -413,7 +423,7 @@ def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | N
     if m.op == Op.DELETE:
         return _no_delete(m)
     if rec is not None:
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
     visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
@@ -431,7 +441,7 @@ def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, 
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "student")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "student")
@@ -483,7 +493,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "mentors")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "mentors")
@@ -505,7 +515,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
 def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
     if m.op == Op.DELETE:
         return _no_delete(m)
-    if rec is not None and _same(rec, m):
+    if rec is not None and _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     kind = m.kind
     routing = dict(m.routing)
