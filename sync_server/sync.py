@@ -132,15 +132,6 @@ _AUTH = (select(DeviceRow.id, DeviceRow.revoked_at, StaffRow.id, StaffRow.role, 
          .join(StaffRow, StaffRow.id == DeviceRow.staff_id).where(DeviceRow.token_hash == bindparam("token_hash")))
 
 
-def touch_device(core: ServerCore, device_id: str) -> None:
-    """Remember when a device last synced (shown by ``devices list``). Best effort."""
-    try:
-        with core.db.write() as tx:
-            tx.session.execute(update(DeviceRow).where(DeviceRow.id == device_id).values(last_seen_at=utcnow()))
-    except ServerError:
-        pass
-
-
 # -- meta ------------------------------------------------------------------------------------
 def horizon(session) -> int:
     row = session.get(Setting, "tombstone_horizon")
@@ -230,6 +221,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
+        # when the device last sent its work, for ``devices list`` (rides on this transaction)
+        s.execute(update(DeviceRow).where(DeviceRow.id == who.device_id).values(last_seen_at=utcnow()))
         if new_answers:
             tx.audit("push", actor=who.staff_id, device=who.device_id, record_kind="batch",
                      record_id=req.batch_id[:64], detail={**counts, "clock_ahead": flagged})
