@@ -30,7 +30,7 @@ __all__ = [
 
 def __getattr__(name):
     # verify pulls in pypdfium2 and zxing-cpp; load them only when someone verifies a sheet
-    if name in ("verify_sheet", "Verdict", "read_qr_payloads"):
+    if name in ("verify_sheet", "Verdict", "RecordVerdict", "read_qr_payloads", "SheetReadError"):
         from visitapp.printing import verify
 
         return getattr(verify, name)

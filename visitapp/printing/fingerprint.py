@@ -209,8 +209,18 @@ def notice_rows(rows: Iterable[tuple[Student, Determination]]) -> list[tuple[str
     """The rows a public notice prints: (masked name, class, level), determined students only,
     ordered by class then masked name. Nothing else about a student ever reaches the notice."""
     out = [(mask_name(s.name), s.class_name, d.level) for s, d in rows if d.level != Level.NONE]
-    out.sort(key=lambda r: (r[1], r[0], r[2]))
+    out.sort(key=lambda r: (_class_key(r[1]), r[0], r[2]))
     return out
+
+
+_NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九", 0)}
+
+
+def _class_key(name: str) -> list:
+    """Natural order for class names: 初一（2）班 < 初二（1）班 < 初二（10）班."""
+    text = "".join(_NUMERALS.get(c, c) for c in name)
+    return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok)
+            for tok in re.findall(r"\d+|\D+", text)]
 
 
 def notice_content(notice: PublicNotice, rows: Iterable[tuple[Student, Determination]]) -> dict:

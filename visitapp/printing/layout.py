@@ -12,11 +12,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import escape
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -64,6 +62,7 @@ STYLES = {
     "sign": _style("sign", 9.5, 13),
     "notice_intro": _style("notice_intro", 11, 19, firstLineIndent=22),
     "notice_cell": _style("notice_cell", 11, 15, TA_CENTER),
+    "notice_sign": _style("notice_sign", 11, 18, TA_RIGHT, rightIndent=12),
 }
 
 
@@ -88,6 +87,11 @@ class TextSink:
         return Paragraph(self(value), STYLES[style])
 
 
+def subtitle(sink: "TextSink", *parts: str) -> Paragraph:
+    """A centred line under a title; its parts kept apart by spaces a paragraph won't collapse."""
+    return Paragraph("&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;".join(sink(p) for p in parts), STYLES["subtitle"])
+
+
 def fmt_date(day: dt.date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
@@ -106,6 +110,7 @@ def section_bar(text: str) -> Table:
     t = Table([[Paragraph(escape(text), STYLES["section"])]], colWidths=[CONTENT_W])
     t.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), SECTION_BG),
+        ("FONTNAME", (0, 0), (-1, -1), F),  # else the table selects Helvetica, never embedded
         ("BOX", (0, 0), (-1, -1), GRID, INK),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
     ]))
@@ -231,8 +236,16 @@ class Title(Flowable):
         super().__init__()
         self.text, self.size = text, size
 
+    def _width(self, size: float) -> float:
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        return stringWidth(self.text, F, size) + size * 0.18 * (len(self.text) - 1)
+
     def wrap(self, avail_w, avail_h):
         self.width = avail_w
+        # a long title shrinks to one line rather than wrapping like body text
+        while self.size > 12 and self._width(self.size) > avail_w:
+            self.size -= 0.5
         self.height = self.size * 1.45
         return self.width, self.height
 
@@ -245,7 +258,7 @@ class Title(Flowable):
         text.setTextRenderMode(2)  # fill + stroke: a faux bold for the only weight we ship
         text.setFont(F, self.size)
         text.setCharSpace(self.size * 0.18)
-        w = c.stringWidth(self.text, F, self.size) + self.size * 0.18 * (len(self.text) - 1)
+        w = self._width(self.size)
         text.setTextOrigin((self.width - w) / 2, self.size * 0.35)
         text.textOut(self.text)
         c.drawText(text)
@@ -297,13 +310,35 @@ class RecordDocTemplate(BaseDocTemplate):
         return self.page
 
     def _draw_qr_form(self, c: Canvas) -> None:
+        """The record's QR code as a form drawn once and placed on each of its pages.
+
+        reportlab's QR encoder gives the module matrix; we fill it as one path of horizontal
+        runs (the widget builds a shape object per module, 20x slower for the same marks).
+        """
+        code = QRCode(None, QRErrorCorrectLevel.M)
+        code.addData(self.fingerprint.payload())
+        code.make()
+        n = code.getModuleCount()
+        quiet = 4  # the quiet zone a scanner needs, in modules, inside the form's square
+        unit = QR_SIZE / (n + 2 * quiet)
         c.beginForm(self.qr_form, 0, 0, QR_SIZE, QR_SIZE)
-        widget = QrCodeWidget(self.fingerprint.payload(), barLevel="M", barBorder=0)
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0,
-                                                        QR_SIZE / (y1 - y0), 0, 0])
-        drawing.add(widget)
-        renderPDF.draw(drawing, c, 0, 0)
+        c.setFillColor(colors.white)
+        c.rect(0, 0, QR_SIZE, QR_SIZE, stroke=0, fill=1)
+        c.setFillColor(INK)
+        path = c.beginPath()
+        for row in range(n):
+            y = QR_SIZE - (quiet + row + 1) * unit
+            col = 0
+            while col < n:
+                if code.isDark(row, col):
+                    start = col
+                    while col < n and code.isDark(row, col):
+                        col += 1
+                    # a hair of overlap so no white seams show between rows when rasterised
+                    path.rect((quiet + start) * unit, y - 0.01, (col - start) * unit, unit + 0.02)
+                else:
+                    col += 1
+        c.drawPath(path, stroke=0, fill=1)
         c.endForm()
 
     def _decorate(self, c: Canvas, doc) -> None:
@@ -359,7 +394,7 @@ class RecordDocTemplate(BaseDocTemplate):
         if not c.hasForm(self.qr_form):
             self._draw_qr_form(c)
         c.saveState()
-        c.translate(PAGE_W - MARGIN_X - QR_SIZE, base)
+        c.translate(PAGE_W - MARGIN_X - QR_SIZE + 4 * QR_SIZE / 49, base)
         c.doForm(self.qr_form)
         c.restoreState()
         c.restoreState()

@@ -23,7 +23,7 @@ from visitapp.printing.documents import (
     GrowthFileJob, PrintCancelled, PrintJob, PrintReport, PublicNoticeJob, RecordPages,
     SheetHeader, VisitSheetJob,
 )
-from visitapp.printing.fonts import register_pdf_font
+from visitapp.printing.fonts import PDF_FONT_NAME, register_pdf_font
 from visitapp.printing.layout import TextSink, build_record
 
 __all__ = [
@@ -65,8 +65,9 @@ def render_batch(items: Iterable[PrintJob], out: Out, progress: Progress | None 
     register_pdf_font()
     total = len(items) if isinstance(items, Sized) else 0
     path = None if hasattr(out, "write") else Path(out)
+    # our font as the canvas's initial font, so no page refers to a non-embedded Helvetica
     canvas = Canvas(out if path is None else str(path), pagesize=A4, invariant=1,
-                    pageCompression=1)
+                    pageCompression=1, initialFontName=PDF_FONT_NAME, initialFontSize=10)
     canvas.setTitle("visitapp 打印")
     canvas.setAuthor("visitapp")
     report = PrintReport(path=path)

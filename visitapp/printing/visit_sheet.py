@@ -12,7 +12,7 @@ from visitapp.domain.enums import (
 from visitapp.domain.rules import effective_status
 from visitapp.printing.documents import VisitSheetJob
 from visitapp.printing.layout import (
-    STYLES, TextSink, Title, boxed, checks, fmt_date, fmt_dt, grid, section_bar, spacer,
+    STYLES, TextSink, Title, boxed, checks, fmt_date, fmt_dt, grid, section_bar, spacer, subtitle,
 )
 
 __all__ = ["visit_sheet_story", "WATERMARKS"]
@@ -177,7 +177,7 @@ def visit_sheet_story(job: VisitSheetJob, t: TextSink) -> tuple[list, str]:
     status = effective_status(v, job.amendments)
     story: list = [
         Title("家庭经济困难学生家访记录表"),
-        Paragraph(t(f"学校：{job.header.school}　　学期：{job.header.term_label}"), STYLES["subtitle"]),
+        subtitle(t, f"学校：{job.header.school}", f"学期：{job.header.term_label}"),
         spacer(3),
     ]
     story += _student_block(job, t)
