@@ -49,18 +49,21 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
     yes_no = lambda b: "是" if b else "否"  # noqa: E731
     cats = "、".join(label_zh(c) for c in s.hardship_categories) or "—"
     info = [
-        [_L("学生姓名"), t.p(s.name), _L("性别"), t.p(s.gender), _L("班级"), t.p(s.class_name)],
-        [_L("学段"), t.p(label_zh(s.stage)), _L("身份证号"), t.p(s.masked_id or "—"), _L("监护人"),
-         t.p(s.guardian_name)],
-        [_L("困难类别"), t.p(cats), _L("平台认定等级"), t.p(label_zh(s.platform_level) or "—"),
-         _L("重点帮扶 / 免申即享"), t.p(f"{yes_no(s.key_support)} / {yes_no(s.auto_eligible)}")],
+        [_L("学生姓名"), t.p(s.name), _L("性别"), t.p(s.gender), _L("班级"), t.p(s.class_name),
+         _L("学段"), t.p(label_zh(s.stage))],
+        [_L("身份证号"), t.p(s.masked_id or "—"), "", "", _L("监护人"), t.p(s.guardian_name),
+         _L("认定等级"), t.p(label_zh(s.platform_level) or "—")],
+        [_L("困难类别"), t.p(cats), "", "", _L("重点帮扶"), t.p(yes_no(s.key_support)),
+         _L("免申即享"), t.p(yes_no(s.auto_eligible))],
     ]
     story: list = [
         Title("学生资助成长档案"),
         subtitle(t, f"学校：{job.header.school}", f"学期：{job.header.term_label}"),
         spacer(3),
         section_bar("一、基本信息"),
-        grid(info, [17, 26, 19, 30, 22, 26], label_cells=[(c, r) for r in range(3) for c in (0, 2, 4)]),
+        grid(info, [17, 25, 15, 27, 15, 22, 17, 24],
+             label_cells=[(c, r) for r in range(3) for c in (0, 2, 4, 6) if (c, r) not in ((2, 1), (2, 2))],
+             spans=[((1, 1), (3, 1)), ((1, 2), (3, 2))]),
         spacer(2.5),
         section_bar("二、学生特点与帮扶计划"),
     ]

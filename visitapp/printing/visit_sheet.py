@@ -59,20 +59,19 @@ def _visit_block(v: Visit, status: VisitStatus, t: TextSink) -> list:
     modes = checks([(label_zh(m), v.mode == m) for m in VisitMode])
     time = v.visit_time.strftime("%H:%M") if v.visit_time else ""
     visitors = "、".join(x for x in v.visitors if x.strip())
+    finalized = f"（定稿于 {fmt_dt(v.finalized_at)}）" if v.finalized_at else ""
     rows = [
         [L("家访日期"), t.p(fmt_date(v.visit_date)), L("家访时间"), t.p(time), L("家访方式"),
-         Paragraph(modes, STYLES["value"]), ""],
-        [L("家访教师"), t.p(visitors), "", L("在场人员"), t.p(v.people_present), "", ""],
-        [L("监护人知情同意"), Paragraph(_yes_no(v.guardian_consent), STYLES["value"]), "",
-         L("记录状态"), t.p(label_zh(status) + (f"（定稿于 {fmt_dt(v.finalized_at)}）" if v.finalized_at else "")),
-         "", ""],
+         Paragraph(modes, STYLES["value"])],
+        [L("家访教师"), t.p(visitors), "", "", L("在场人员"), t.p(v.people_present)],
+        [L("监护人同意"), Paragraph(_yes_no(v.guardian_consent), STYLES["value"]), "", "",
+         L("记录状态"), t.p(label_zh(status) + finalized)],
     ]
     return [
         section_bar("二、家访基本情况"),
-        grid(rows, [23, 25, 17, 14, 17, 26, 24],
-             label_cells=[(0, 0), (2, 0), (4, 0), (0, 1), (3, 1), (0, 2), (3, 2)],
-             spans=[((5, 0), (6, 0)), ((1, 1), (2, 1)), ((4, 1), (6, 1)), ((1, 2), (2, 2)),
-                    ((4, 2), (6, 2))]),
+        grid(rows, [22, 38, 18, 14, 18, 70],
+             label_cells=[(0, 0), (2, 0), (4, 0), (0, 1), (4, 1), (0, 2), (4, 2)],
+             spans=[((1, 1), (3, 1)), ((1, 2), (3, 2))]),
     ]
 
 
