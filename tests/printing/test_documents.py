@@ -203,3 +203,23 @@ def test_fingerprint_tracks_content_and_version():
     job1 = VisitSheetJob(v, s, S.HEADER)
     job2 = VisitSheetJob(v, s, dataclasses.replace(S.HEADER, printed_by="另一位老师"))
     assert job1.fingerprint() == job2.fingerprint()
+
+
+def test_overlong_cell_values_move_to_the_appendix_in_full(out_pdf):
+    # characters that appear nowhere else on the form, so counting them proves nothing is lost
+    long_needs = "淼" * 1600                 # far more than a form row can hold
+    long_address = "鑫" * 1200
+    report = render_visit_sheet(S.visit(student_needs=long_needs),
+                                S.student(address=long_address), S.HEADER, out=out_pdf)
+    whole = flat(page_texts(out_pdf))
+    assert "（内容较长，见附页第1项“家庭住址”）" in whole
+    assert "（内容较长，见附页第2项“学生需求”）" in whole
+    appendix = whole[whole.index("附页：较长内容"):]
+    assert appendix.count("鑫") == whole.count("鑫") == 1200
+    assert appendix.count("淼") == whole.count("淼") == 1600
+    assert appendix.rindex("淼") < appendix.index("签字确认")  # the guardian signs after everything
+    assert report.pages >= 3
+    profile, visits, entries, notes = S.growth_records()
+    entries = [dataclasses.replace(e, detail="焱" * 700) for e in entries]
+    render_growth_file(S.student(), profile, visits, entries, notes, S.HEADER, out=out_pdf)
+    assert flat(page_texts(out_pdf)).count("焱") == 700 * len(entries)

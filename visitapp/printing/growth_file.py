@@ -11,7 +11,7 @@ from visitapp.domain.entities import GrowthProfileField
 from visitapp.domain.rules import effective_status
 from visitapp.printing.documents import GrowthFileJob
 from visitapp.printing.layout import (
-    STYLES, TextSink, Title, boxed, fmt_date, grid, section_bar, spacer, subtitle,
+    STYLES, TextSink, Title, appendix, boxed, fmt_date, grid, section_bar, spacer, subtitle,
 )
 
 __all__ = ["growth_file_story"]
@@ -49,11 +49,11 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
     yes_no = lambda b: "是" if b else "否"  # noqa: E731
     cats = "、".join(label_zh(c) for c in s.hardship_categories) or "—"
     info = [
-        [_L("学生姓名"), t.p(s.name), _L("性别"), t.p(s.gender), _L("班级"), t.p(s.class_name),
+        [_L("学生姓名"), t.cell(s.name, "学生姓名"), _L("性别"), t.cell(s.gender, "性别"), _L("班级"), t.cell(s.class_name, "班级"),
          _L("学段"), t.p(label_zh(s.stage))],
-        [_L("身份证号"), t.p(s.masked_id or "—"), "", "", _L("监护人"), t.p(s.guardian_name),
+        [_L("身份证号"), t.p(s.masked_id or "—"), "", "", _L("监护人"), t.cell(s.guardian_name, "监护人"),
          _L("认定等级"), t.p(label_zh(s.platform_level) or "—")],
-        [_L("困难类别"), t.p(cats), "", "", _L("重点帮扶"), t.p(yes_no(s.key_support)),
+        [_L("困难类别"), t.cell(cats, "困难类别"), "", "", _L("重点帮扶"), t.p(yes_no(s.key_support)),
          _L("免申即享"), t.p(yes_no(s.auto_eligible))],
     ]
     story: list = [
@@ -68,7 +68,7 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
         section_bar("二、学生特点与帮扶计划"),
     ]
     prof = {str(k): v for k, v in job.profile.items()}
-    rows = [[_L(label_zh(f)), t.p(_profile_text(prof.get(str(f))) or "—")] for f in ProfileField]
+    rows = [[_L(label_zh(f)), t.cell(_profile_text(prof.get(str(f))) or "—", label_zh(f), limit=400)] for f in ProfileField]
     story.append(grid(rows, [22, 108], label_cells=[(0, r) for r in range(len(rows))]))
 
     # visits
@@ -76,8 +76,8 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
     rows = [head]
     for v in sorted(job.visits, key=lambda v: (v.visit_date or dt.date.min, v.id)):
         rows.append([t.p(_day(v.visit_date), "value_c"), t.p(label_zh(v.mode), "value_c"),
-                     t.p("、".join(v.visitors)), t.p(label_zh(v.recommended_level) or "—", "value_c"),
-                     t.p(label_zh(effective_status(v, job.visits)), "value_c"), t.p(v.student_needs)])
+                     t.cell("、".join(v.visitors), f"{_day(v.visit_date)} 家访教师"), t.p(label_zh(v.recommended_level) or "—", "value_c"),
+                     t.p(label_zh(effective_status(v, job.visits)), "value_c"), t.cell(v.student_needs, f"{_day(v.visit_date)} 家访所记学生需求")])
     if len(rows) == 1:
         rows.append(_empty_row(6, t))
     story += [spacer(2.5), section_bar("三、家访记录"),
@@ -96,13 +96,15 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
         for e in chosen:
             kind = label_zh(e.reward_kind or e.aid_kind or e.kind)
             name = e.title + (f"（{e.programme}）" if e.programme else "")
+            if with_amount and e.detail:
+                name += f"\n{e.detail}"
             if with_amount:
-                rows.append([t.p(_day(e.entry_date), "value_c"), t.p(kind, "value_c"), t.p(name),
+                rows.append([t.p(_day(e.entry_date), "value_c"), t.p(kind, "value_c"), t.cell(name, f"{_day(e.entry_date)} {e.title}"),
                              t.p(_amount(e.amount_yuan), "value_c"),
                              t.p("市平台" if e.source == "platform" else "学校", "value_c")])
             else:
-                rows.append([t.p(_day(e.entry_date), "value_c"), t.p(kind, "value_c"), t.p(name),
-                             t.p(e.detail)])
+                rows.append([t.p(_day(e.entry_date), "value_c"), t.p(kind, "value_c"), t.cell(name, f"{_day(e.entry_date)} 名称"),
+                             t.cell(e.detail, f"{_day(e.entry_date)} {e.title}")])
         if not chosen:
             rows.append(_empty_row(len(widths), t))
         return [spacer(2.5), section_bar(title),
@@ -124,4 +126,5 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
         story.append(KeepTogether([grid([[Paragraph(t(line), STYLES["label_left"])]], [1],
                                         label_cells=[(0, 0)]),
                                    boxed(t, n.text, style="body", min_lines=1)]))
+    story += appendix(t)
     return story

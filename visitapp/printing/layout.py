@@ -66,11 +66,29 @@ STYLES = {
 }
 
 
+CELL_LIMIT = 160  # characters a table cell holds before its text moves to the appendix
+
+
 class TextSink:
-    """Turns record text into safe paragraph markup and remembers glyphs the font lacks."""
+    """Turns record text into safe paragraph markup and remembers glyphs the font lacks.
+
+    It also keeps table cells bounded: a value longer than :data:`CELL_LIMIT` prints as a
+    pointer to the appendix (附页), where :func:`appendix` prints it whole in a flowing box.
+    A form row can then never outgrow a page, and no text is ever cut.
+    """
 
     def __init__(self) -> None:
         self.missing: set[str] = set()
+        self.overflow: list[tuple[str, str]] = []
+
+    def cell(self, value: object, label: str, style: str = "value", limit: int = CELL_LIMIT) -> Paragraph:
+        """A table cell for ``value``; long text goes to the appendix under ``label``."""
+        text = "" if value is None else str(value)
+        if len(text) <= limit:
+            return self.p(text, style)
+        self.overflow.append((label, text))
+        note = f"（内容较长，见附页第 {len(self.overflow)} 项“{label}”）"
+        return Paragraph(self(note), STYLES[style])
 
     def __call__(self, value: object) -> str:
         """Markup for a value: printable text, XML-escaped, newlines as line breaks."""
@@ -124,6 +142,8 @@ def grid(rows: list[list], col_widths: Sequence[float], label_cells: Iterable[tu
     """A ruled table; ``label_cells`` get the grey label background."""
     scale = CONTENT_W / sum(col_widths)
     widths = [w * scale for w in col_widths]
+    # rows never split inside (reportlab's splitInRow garbles spanned cells): TextSink.cell
+    # keeps every cell short enough and sends longer text to the appendix instead
     t = Table(rows, colWidths=widths, rowHeights=row_heights,
               repeatRows=1 if repeat_header else 0, splitByRow=1)
     cmds = [
@@ -217,6 +237,18 @@ def boxed(sink: TextSink, text: str, style: str = "body", min_lines: int = 2,
     chunks = [c for c in (text or "").replace("\r\n", "\n").split("\n") if c.strip()]
     paras = [Paragraph(sink(c), STYLES[style]) for c in chunks] or [Paragraph(escape(empty), STYLES["value"])]
     return BoxedText(paras, top=False, min_height=min_lines * STYLES[style].leading + 10)
+
+
+def appendix(sink: TextSink) -> list:
+    """The appendix of long values (see :meth:`TextSink.cell`); empty when there are none."""
+    if not sink.overflow:
+        return []
+    out: list = [Spacer(1, 2.5 * mm), section_bar("附页：较长内容")]
+    for i, (label, text) in enumerate(sink.overflow, 1):
+        head = grid([[Paragraph(sink(f"{i}. {label}"), STYLES["label_left"])]], [1], label_cells=[(0, 0)])
+        out.append(head)
+        out.append(boxed(sink, text, style="value", min_lines=1))
+    return out
 
 
 class RecordStart(Flowable):

@@ -12,7 +12,9 @@ from reportlab.platypus import Paragraph
 from visitapp.domain.enums import label_zh
 from visitapp.printing.documents import PublicNoticeJob
 from visitapp.printing.fingerprint import notice_rows
-from visitapp.printing.layout import STYLES, TextSink, Title, fmt_date, grid, spacer, subtitle
+from visitapp.printing.layout import (
+    STYLES, TextSink, Title, appendix, fmt_date, grid, spacer, subtitle,
+)
 
 __all__ = ["public_notice_story"]
 
@@ -28,7 +30,7 @@ def public_notice_story(job: PublicNoticeJob, t: TextSink) -> list:
              "公示期内如有异议，请以书面或当面方式向学校学生资助工作办公室反映，学校将认真核实处理。")
     head = [Paragraph(x, STYLES["notice_cell"]) for x in ("序号", "姓名", "班级", "认定等级")]
     table = [head] + [
-        [Paragraph(str(i), STYLES["notice_cell"]), t.p(name, "notice_cell"), t.p(cls, "notice_cell"),
+        [Paragraph(str(i), STYLES["notice_cell"]), t.cell(name, "姓名", "notice_cell", 40), t.cell(cls, "班级", "notice_cell", 60),
          t.p(label_zh(level), "notice_cell")]
         for i, (name, cls, level) in enumerate(rows, 1)
     ]
@@ -47,4 +49,5 @@ def public_notice_story(job: PublicNoticeJob, t: TextSink) -> list:
         Paragraph(t(f"{job.header.school}（盖章）"), STYLES["notice_sign"]),
         Paragraph(t(fmt_date(n.period_start) if n.period_start else ""), STYLES["notice_sign"]),
     ]
+    story += appendix(t)
     return story

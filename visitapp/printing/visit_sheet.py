@@ -12,7 +12,7 @@ from visitapp.domain.enums import (
 from visitapp.domain.rules import effective_status
 from visitapp.printing.documents import VisitSheetJob
 from visitapp.printing.layout import (
-    STYLES, TextSink, Title, boxed, checks, fmt_date, fmt_dt, grid, section_bar, spacer, subtitle,
+    STYLES, TextSink, Title, appendix, boxed, checks, fmt_date, fmt_dt, grid, section_bar, spacer, subtitle,
 )
 
 __all__ = ["visit_sheet_story", "WATERMARKS"]
@@ -34,15 +34,15 @@ def _yes_no(value: bool | None) -> str:
 def _student_block(job: VisitSheetJob, t: TextSink) -> list:
     s = job.student
     L = lambda text: Paragraph(text, STYLES["label"])  # noqa: E731 (labels are our own text)
-    V = t.p
+    V = t.cell
     cats = "、".join(label_zh(c) for c in s.hardship_categories) or "—"
     rows = [
-        [L("学生姓名"), V(s.name), L("性别"), V(s.gender), L("班级"), V(s.class_name), L("学段"),
-         V(label_zh(s.stage))],
-        [L("学籍号"), V(s.student_no), L("身份证号"), V(s.masked_id or "—"), "", "", L("监护人"),
-         V(s.guardian_name)],
-        [L("家庭住址"), V(s.address), "", "", "", "", L("联系电话"), V(s.phone)],
-        [L("困难类别"), V(cats), "", "", L("重点帮扶"), Paragraph(_yes_no(s.key_support), STYLES["value"]),
+        [L("学生姓名"), V(s.name, "学生姓名"), L("性别"), V(s.gender, "性别"), L("班级"), V(s.class_name, "班级"), L("学段"),
+         V(label_zh(s.stage), "学段")],
+        [L("学籍号"), V(s.student_no, "学籍号"), L("身份证号"), V(s.masked_id or "—", "身份证号"), "", "", L("监护人"),
+         V(s.guardian_name, "监护人")],
+        [L("家庭住址"), V(s.address, "家庭住址"), "", "", "", "", L("联系电话"), V(s.phone, "联系电话")],
+        [L("困难类别"), V(cats, "困难类别"), "", "", L("重点帮扶"), Paragraph(_yes_no(s.key_support), STYLES["value"]),
          L("免申即享"), Paragraph(_yes_no(s.auto_eligible), STYLES["value"])],
     ]
     labels = [(0, 0), (2, 0), (4, 0), (6, 0), (0, 1), (2, 1), (6, 1), (0, 2), (6, 2), (0, 3),
@@ -63,7 +63,7 @@ def _visit_block(v: Visit, status: VisitStatus, t: TextSink) -> list:
     rows = [
         [L("家访日期"), t.p(fmt_date(v.visit_date)), L("家访时间"), t.p(time), L("家访方式"),
          Paragraph(modes, STYLES["value"])],
-        [L("家访教师"), t.p(visitors), "", "", L("在场人员"), t.p(v.people_present)],
+        [L("家访教师"), t.cell(visitors, "家访教师"), "", "", L("在场人员"), t.cell(v.people_present, "在场人员")],
         [L("监护人同意"), Paragraph(_yes_no(v.guardian_consent), STYLES["value"]), "", "",
          L("记录状态"), t.p(label_zh(status) + finalized)],
     ]
@@ -79,16 +79,16 @@ def _family_block(v: Visit, t: TextSink) -> list:
     L = lambda text: Paragraph(text, STYLES["label"])  # noqa: E731
     members = [[L("与学生关系"), L("姓名"), L("年龄"), L("职业（工作单位）"), L("健康状况")]]
     for m in v.family_members:
-        members.append([t.p(m.relation, "value_c"), t.p(m.name, "value_c"),
-                        t.p("" if m.age is None else m.age, "value_c"), t.p(m.occupation),
-                        t.p(m.health)])
+        members.append([t.cell(m.relation, "家庭成员关系", "value_c", 40), t.cell(m.name, "家庭成员姓名", "value_c", 40),
+                        t.p("" if m.age is None else m.age, "value_c"), t.cell(m.occupation, f"{m.relation}的职业"),
+                        t.cell(m.health, f"{m.relation}的健康状况")])
     while len(members) < 4:  # blank ruled rows, as on the paper form, to write in by hand
         members.append(["", "", "", "", ""])
     income = "" if v.annual_income_yuan is None else f"{v.annual_income_yuan:,} 元"
     rows = [
-        [L("家庭年收入"), t.p(income), L("主要收入来源"), t.p(v.income_sources)],
-        [L("住房情况"), t.p(v.housing), "", ""],
-        [L("主要支出"), t.p(v.major_expenses), "", ""],
+        [L("家庭年收入"), t.p(income), L("主要收入来源"), t.cell(v.income_sources, "主要收入来源")],
+        [L("住房情况"), t.cell(v.housing, "住房情况", limit=400), "", ""],
+        [L("主要支出"), t.cell(v.major_expenses, "主要支出", limit=400), "", ""],
     ]
     return [
         section_bar("三、家庭情况"),
@@ -115,8 +115,8 @@ def _needs_block(v: Visit, t: TextSink) -> list:
     materials = checks([(label_zh(m), m in handed) for m in PolicyMaterial])
     levels = checks([(label_zh(lv), v.recommended_level == lv) for lv in _LEVELS])
     rows = [
-        [L("学生需求"), t.p(v.student_needs or "—")],
-        [L("家庭诉求"), t.p(v.family_requests or "—")],
+        [L("学生需求"), t.cell(v.student_needs or "—", "学生需求", limit=400)],
+        [L("家庭诉求"), t.cell(v.family_requests or "—", "家庭诉求", limit=400)],
         [L("发放政策宣传材料"), Paragraph(materials, STYLES["value"])],
         [L("建议认定等级"), Paragraph(levels, STYLES["value"])],
     ]
@@ -136,13 +136,13 @@ def _amendment_block(job: VisitSheetJob, t: TextSink) -> list:
         return out
     out.append(section_bar("八、更正与作废记录"))
     if lines:
-        out.append(grid([[t.p(line)] for line in lines], [1]))
+        out.append(grid([[t.cell(line, "更正或作废说明", limit=600)] for line in lines], [1]))
     if job.amendments:
         L = lambda text: Paragraph(text, STYLES["label"])  # noqa: E731
         rows = [[L("更正记录编号"), L("状态"), L("更正原因"), L("定稿时间")]]
         for a in sorted(job.amendments, key=_by_time):
             rows.append([t.p(a.id, "small"), t.p(label_zh(a.status), "value_c"),
-                         t.p(a.amendment_reason), t.p(fmt_dt(a.finalized_at), "value_c")])
+                         t.cell(a.amendment_reason, "更正原因"), t.p(fmt_dt(a.finalized_at), "value_c")])
         out.append(grid(rows, [50, 14, 45, 24], header_row=True, repeat_header=True))
     return out
 
@@ -159,9 +159,9 @@ def _signature_block(job: VisitSheetJob, t: TextSink, number: str) -> list:
     rows = [[L("签署人"), L("姓名"), L("签名"), L("日期")]]
     visitors = [x for x in job.visit.visitors if x.strip()] or [""]
     for name in visitors:
-        rows.append([L("家访教师"), t.p(name, "value_c"), "", date_line])
-    rows.append([L("监护人<br/>（确认以上情况属实）"), t.p(job.student.guardian_name, "value_c"), "", date_line])
-    rows.append([L("审核人"), t.p(job.reviewer, "value_c"), "", date_line])
+        rows.append([L("家访教师"), t.cell(name, "家访教师", "value_c", 40), "", date_line])
+    rows.append([L("监护人<br/>（确认以上情况属实）"), t.cell(job.student.guardian_name, "监护人", "value_c", 40), "", date_line])
+    rows.append([L("审核人"), t.cell(job.reviewer, "审核人", "value_c", 40), "", date_line])
     # a handwritten signature needs room: 12 mm per row
     table = grid(rows, [30, 26, 44, 30], header_row=True,
                  label_cells=[(0, r) for r in range(1, len(rows))],
@@ -190,5 +190,7 @@ def visit_sheet_story(job: VisitSheetJob, t: TextSink) -> tuple[list, str]:
     amend = _amendment_block(job, t)
     if amend:
         story += [spacer(2.5)] + amend
-    story += [spacer(2.5)] + _signature_block(job, t, "九" if amend else "八")
+    signatures = _signature_block(job, t, "九" if amend else "八")
+    # long values print in full before the signatures, so the guardian signs for them too
+    story += appendix(t) + [spacer(2.5)] + signatures
     return story, WATERMARKS.get(status, "")
