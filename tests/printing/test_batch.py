@@ -91,3 +91,8 @@ def test_empty_batch_is_refused(out_pdf):
     with pytest.raises(ValueError, match="没有可打印的记录"):
         render_batch([], out_pdf)
     assert not out_pdf.exists()
+
+
+def test_missing_target_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="保存位置不存在"):
+        render_batch(list(jobs(1)), tmp_path / "no-such-folder" / "x.pdf")
