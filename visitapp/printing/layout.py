@@ -102,6 +102,7 @@ class TextSink:
         return printable("" if value is None else str(value), self.missing)
 
     def p(self, value: object, style: str = "value") -> Paragraph:
+        """A paragraph of ``value`` (for short values the form controls: labels, dates, codes)."""
         return Paragraph(self(value), STYLES[style])
 
 
@@ -111,10 +112,12 @@ def subtitle(sink: "TextSink", *parts: str) -> Paragraph:
 
 
 def fmt_date(day: dt.date | None) -> str:
+    """2026年10月12日 (empty for no date)."""
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
 def fmt_dt(moment: dt.datetime | None) -> str:
+    """2026-10-12 21:05 (empty for no time)."""
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -444,4 +447,5 @@ def build_record(canvas: Canvas, story: list, header: SheetHeader, fingerprint: 
 
 
 def spacer(h_mm: float) -> Spacer:
+    """Vertical space in millimetres."""
     return Spacer(1, h_mm * mm)
