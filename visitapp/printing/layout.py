@@ -20,7 +20,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle,
+    BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table,
+    TableStyle,
 )
 
 from visitapp.printing.documents import PrintCancelled, SheetHeader
@@ -126,8 +127,12 @@ def checks(options: Iterable[tuple[str, bool]]) -> str:
     return "\u3000".join(f"{TICK if on else NO_TICK}{label}" for label, on in options)
 
 
-def section_bar(text: str) -> Table:
-    """A grey bar opening a section of the form, the width of the grid."""
+def section_bar(text: str, keep_with_next: bool = True) -> Table:
+    """A grey bar opening a section of the form, the width of the grid.
+
+    By default it stays with the section's table: a short section moves whole to the next
+    page rather than leaving its title alone at the foot of one.
+    """
     t = Table([[Paragraph(escape(text), STYLES["section"])]], colWidths=[CONTENT_W])
     t.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), SECTION_BG),
@@ -135,7 +140,14 @@ def section_bar(text: str) -> Table:
         ("BOX", (0, 0), (-1, -1), GRID, INK),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
     ]))
+    t.keepWithNext = keep_with_next
     return t
+
+
+def flowing_section(text: str) -> list:
+    """The bar of a section of long flowing text: it starts on a new page only when fewer than
+    ~35 mm are left, then its text flows on across pages."""
+    return [CondPageBreak(35 * mm), section_bar(text, keep_with_next=False)]
 
 
 def grid(rows: list[list], col_widths: Sequence[float], label_cells: Iterable[tuple[int, int]] = (),
@@ -246,7 +258,7 @@ def appendix(sink: TextSink) -> list:
     """The appendix of long values (see :meth:`TextSink.cell`); empty when there are none."""
     if not sink.overflow:
         return []
-    out: list = [Spacer(1, 2.5 * mm), section_bar("附页：较长内容")]
+    out: list = [Spacer(1, 2.5 * mm), *flowing_section("附页：较长内容")]
     for i, (label, text) in enumerate(sink.overflow, 1):
         head = grid([[Paragraph(sink(f"{i}. {label}"), STYLES["label_left"])]], [1], label_cells=[(0, 0)])
         out.append(head)
