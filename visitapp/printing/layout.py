@@ -31,7 +31,7 @@ from visitapp.printing.fonts import PDF_FONT_NAME, printable, register_pdf_font
 PAGE_W, PAGE_H = A4
 MARGIN_X = 16 * mm
 MARGIN_TOP = 22 * mm
-MARGIN_BOTTOM = 32 * mm
+MARGIN_BOTTOM = 36 * mm  # the footer (page, printer, QR code) ends 32.5 mm up
 CONTENT_W = PAGE_W - 2 * MARGIN_X
 QR_SIZE = 24 * mm
 
@@ -443,7 +443,7 @@ class RecordDocTemplate(BaseDocTemplate):
         c.setLineWidth(0.5)
         c.line(MARGIN_X, PAGE_H - 15.5 * mm, PAGE_W - MARGIN_X, PAGE_H - 15.5 * mm)
         # footer: page x of y, printed at / by, record number; QR code at the right
-        base = 8 * mm
+        base = 6 * mm
         c.line(MARGIN_X, base + QR_SIZE + 2.5 * mm, PAGE_W - MARGIN_X, base + QR_SIZE + 2.5 * mm)
         c.setFont(F, 8.5)
         label = f"第 {self.page} 页，共 "
