@@ -1,0 +1,78 @@
+"""The composition root of the desktop client: builds the QApplication, registers the font,
+installs the translation, and opens the main window on the real services.
+
+``visitapp.cli`` calls :func:`run_gui` for the plain GUI and for ``--demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+
+def _saved_language(profile_dir: Path) -> str:
+    """The language chosen in Settings is needed before the profile is unlocked (the unlock
+    screen is already translated), so a copy sits in a small plain file beside the profile.
+    It holds only the language code."""
+    try:
+        return json.loads((profile_dir / "ui.json").read_text(encoding="utf-8")).get("language", "zh_CN")
+    except (OSError, ValueError):
+        return "zh_CN"
+
+
+def save_language(profile_dir: Path, language: str) -> None:
+    """Keep the chosen language for the next start (see :func:`_saved_language`)."""
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    (profile_dir / "ui.json").write_text(json.dumps({"language": language}), encoding="utf-8")
+
+
+def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
+                 demo_seeder: Callable[[Any], None] | None = None, language: str | None = None):
+    """Create (or reuse) the QApplication and return the main window, not yet shown."""
+    from PySide6.QtWidgets import QApplication
+
+    from visitapp.ui import i18n
+    from visitapp.ui.errors import setup_logging
+    from visitapp.ui.fonts import register_fonts
+    from visitapp.ui.main_window import MainWindow
+
+    profile_dir = Path(profile_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("visitapp")
+    setup_logging(profile_dir)
+    register_fonts(app)
+    i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
+    if backend is None:
+        import visitapp.services as backend  # noqa: PLW0127 - the real services
+    window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
+    window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
+    return window
+
+
+def _demo_seeder() -> Callable[[Any], None] | None:
+    """The services' demo-school seeder, when the services provide one."""
+    try:
+        from visitapp.services import demo  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(demo, "seed_demo", None)
+
+
+def run_gui(profile_dir: Path, demo: bool = False) -> int:
+    """Open the window and run the event loop; returns the exit code.
+
+    With ``demo`` the welcome screen's offline demo seeds a demo school into the new profile.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    window = build_window(Path(profile_dir), demo_seeder=_demo_seeder())
+    window.show()
+    if demo and window.pages.currentWidget() is window.start:
+        window.start._chosen("")
+    return QApplication.instance().exec()
