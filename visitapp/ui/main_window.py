@@ -327,6 +327,6 @@ class MainWindow(QMainWindow):
             self.sync.cancel()
         if self.ctx.ws is not None:
             self.ctx.run(lambda ws: ws.close(), on_error=lambda _e: None)
-        self.ctx.tasks.wait(30000)
+        self.ctx.tasks.shutdown(30000)
         QApplication.instance().removeEventFilter(self.idle)
         super().closeEvent(event)

@@ -55,14 +55,14 @@ class _Welcome(QWidget):
                           "Enroll with your school's server to sync, or try the offline demo."))
         intro.setWordWrap(True)
         self.address = QLineEdit()
-        self.address.setPlaceholderText("https://192.168.1.10:8443")
+        self.address.setPlaceholderText("https://192.168.1.10:8443")  # notr: an address
         self.address.setAccessibleName(tr("Server address"))
         self.code = QLineEdit()
         self.code.setAccessibleName(tr("Enrollment code"))
         self.code.setPlaceholderText(tr("The code from the school's aid officer"))
         self.pasted = QLineEdit()
         self.pasted.setAccessibleName(tr("Full enrollment code"))
-        self.pasted.setPlaceholderText("VA1.…")
+        self.pasted.setPlaceholderText("VA1.…")  # notr: the code prefix
         self.error = ErrorLabel()
         self.enroll_button = QPushButton(tr("Enroll with the school server"))
         self.enroll_button.setDefault(True)

@@ -79,12 +79,19 @@ class StudentFilterProxy(QSortFilterProxyModel):
         self._accepted: set[int] | None = None
 
     def set_filters(self, *, text: str | None = None, **flags: bool) -> None:
+        # Qt ≥ 6.10 brackets a filter change; older versions invalidate afterwards.
+        bracket = hasattr(self, "beginFilterChange")
+        if bracket:
+            self.beginFilterChange()
         if text is not None:
             self.text = text.strip().lower()
         for k, v in flags.items():
             setattr(self, k, bool(v))
         self._compute()
-        self.invalidateRowsFilter()
+        if bracket:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
 
     def _compute(self) -> None:
         model: StudentTableModel = self.sourceModel()  # type: ignore[assignment]
