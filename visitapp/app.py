@@ -55,24 +55,47 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     return window
 
 
-def _demo_seeder() -> Callable[[Any], None] | None:
-    """The services' demo-school seeder, when the services provide one."""
-    try:
-        from visitapp.services import demo  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(demo, "seed_demo", None)
+DEMO_STUDENTS = 60
 
 
-def run_gui(profile_dir: Path, demo: bool = False) -> int:
+def _demo_seeder() -> Callable[[Any], None]:
+    """Seeds a deterministic demo school into a new, empty profile (the welcome screen's
+    offline demo)."""
+
+    def seed(ws: Any) -> None:
+        from visitapp.services.demo import seed_demo
+
+        seed_demo(ws, DEMO_STUDENTS)
+
+    return seed
+
+
+def _profile_dir_of(target: Any) -> Path:
+    """``run_gui`` takes a folder, or the CLI's parsed arguments (``--profile``)."""
+    if isinstance(target, (str, Path)):
+        return Path(target).expanduser()
+    from visitapp.storage.profile import default_profile_dir
+
+    profile = getattr(target, "profile", None)
+    return Path(profile).expanduser() if profile else default_profile_dir()
+
+
+def run_gui(profile_dir: Any, demo: bool = False) -> int:
     """Open the window and run the event loop; returns the exit code.
 
-    With ``demo`` the welcome screen's offline demo seeds a demo school into the new profile.
+    ``profile_dir`` is a folder or the CLI's arguments. With ``demo`` and no profile yet, the
+    welcome screen goes straight to the offline demo: a demo school is seeded into the new
+    profile after the passphrase is set.
     """
     from PySide6.QtWidgets import QApplication
 
-    window = build_window(Path(profile_dir), demo_seeder=_demo_seeder())
+    window = build_window(_profile_dir_of(profile_dir), demo_seeder=_demo_seeder())
     window.show()
     if demo and window.pages.currentWidget() is window.start:
         window.start._chosen("")
     return QApplication.instance().exec()
+
+
+def run_demo(args: Any) -> int:
+    """``visitapp --demo``: the whole product in one command (see the README's ui section)."""
+    return run_gui(args, demo=True)

@@ -1,0 +1,1 @@
+"""The school sync server (FastAPI): enrollment, push/pull sync, conflicts, admin CLI."""

@@ -1,0 +1,65 @@
+"""Shared fixtures: every test gets its own profile folder and a cheap KDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+PASSPHRASE = "correct horse battery"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for child processes: the repo importable, whether installed or not."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable
+
+
+@pytest.fixture
+def profile_dir(tmp_path: Path) -> Path:
+    return tmp_path / "profile"
+
+
+@pytest.fixture
+def workspace(profile_dir: Path):
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services import create_profile
+    ws, _recovery = create_profile(profile_dir, PASSPHRASE, staff_name="王老师", kdf=FAST_TEST_KDF)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def officer_workspace(tmp_path: Path):
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services import create_profile
+    ws, _recovery = create_profile(tmp_path / "officer", PASSPHRASE, staff_name="赵专干", role="officer",
+                                   kdf=FAST_TEST_KDF)
+    yield ws
+    ws.close()
+
+
+def add_student(ws, name: str = "张晓明", assign: bool = True, **fields):  # noqa: ANN001, ANN201
+    """Put a roster student (as if pulled from the server) into a workspace, assigned to its teacher."""
+    from visitapp.domain import Assignment, AssignmentRole, Stage, Student, term_of
+    from visitapp.services.base import new_id
+    from visitapp.storage.records import upsert_entity
+    student = Student(id=new_id(), school_id="school-1", class_name=fields.pop("class_name", "七(1)班"),
+                      stage=fields.pop("stage", Stage.JUNIOR), name=name,
+                      masked_id=fields.pop("masked_id", "3202**********1234"), **fields)
+    with ws.profile.session() as s, s.begin():
+        upsert_entity(s, student)
+        if assign:
+            upsert_entity(s, Assignment(id=new_id(), student_id=student.id, staff_id=ws.identity.staff_id,
+                                        role=AssignmentRole.VISITOR, term=term_of(dt.date.today())))
+    return student

@@ -1,0 +1,85 @@
+"""The ``visitapp`` command as a user runs it, in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import PASSPHRASE, PYTHON, subprocess_env
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    out = subprocess.run([PYTHON, "-m", "visitapp", *args], capture_output=True, text=True,
+                         env=subprocess_env(), timeout=120, stdin=subprocess.DEVNULL)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+@pytest.fixture
+def cli_profile(tmp_path):
+    passfile = tmp_path / "pass.txt"
+    passfile.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    base = ["--profile", str(tmp_path / "profile"), "--passphrase-file", str(passfile)]
+    init = run(*base, "init", "--name", "李老师", "--insecure-fast-kdf", "--json")
+    assert len(json.loads(init.stdout)["recovery_key"].replace("-", "")) == 32
+    return base
+
+
+def test_init_demo_data_and_students_in_chinese(cli_profile, tmp_path):
+    out = run(*cli_profile, "demo-data", "--students", "120")
+    assert "已写入演示学校" in out.stdout and "120 名学生" in out.stdout
+    table = run(*cli_profile, "students").stdout
+    assert "姓名" in table and "本学期已走访" in table
+    data = json.loads(run(*cli_profile, "students", "--json").stdout)
+    assert data["total"] == len(data["students"]) > 0
+    assert data["visited"] == sum(1 for s in data["students"] if s["visit_status"] == "visited")
+    assert all(s["masked_id"].startswith("3202**********") for s in data["students"])
+    again = run(*cli_profile, "demo-data", "--students", "10", check=False)
+    assert again.returncode == 1 and "已经有学生" in again.stderr
+
+
+def test_demo_data_is_deterministic(tmp_path, cli_profile):
+    run(*cli_profile, "demo-data", "--students", "60")
+    first = json.loads(run(*cli_profile, "students", "--json").stdout)
+    other = tmp_path / "other"
+    base = ["--profile", str(other), "--passphrase-file", cli_profile[3]]
+    run(*base, "init", "--name", "李老师", "--insecure-fast-kdf")
+    run(*base, "demo-data", "--students", "60")
+    second = json.loads(run(*base, "students", "--json").stdout)
+    assert [(s["id"], s["name"], s["visit_status"]) for s in first["students"]] == \
+           [(s["id"], s["name"], s["visit_status"]) for s in second["students"]]
+
+
+def test_backup_and_restore_commands(cli_profile, tmp_path):
+    run(*cli_profile, "demo-data", "--students", "30")
+    run(*cli_profile, "export-backup", str(tmp_path / "b.vbk"))
+    restored = ["--profile", str(tmp_path / "restored"), "--passphrase-file", cli_profile[3]]
+    out = run(*restored, "restore-backup", str(tmp_path / "b.vbk"))
+    assert "已从备份恢复" in out.stdout
+    assert json.loads(run(*restored, "students", "--json").stdout) == json.loads(run(*cli_profile, "students", "--json").stdout)
+
+
+def test_failures_are_one_line_with_nonzero_exit(cli_profile, tmp_path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase\n")
+    out = run("--profile", cli_profile[1], "--passphrase-file", str(wrong), "students", check=False)
+    assert out.returncode == 1 and "口令不正确" in out.stderr and "Traceback" not in out.stderr
+    out = run("--profile", str(tmp_path / "none"), "--passphrase-file", str(wrong), "students", check=False)
+    assert out.returncode == 1 and "没有档案" in out.stderr
+    out = run(*cli_profile, "demo-data", "--students", "0", check=False)
+    assert out.returncode == 1 and "--students" in out.stderr
+    out = run(*cli_profile, "sync", check=False)
+    assert out.returncode == 1 and "注册" in out.stderr
+    out = run(*cli_profile, "restore-backup", str(tmp_path / "missing.vbk"), check=False)
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_profile_from_environment_variable(tmp_path, cli_profile):
+    env = subprocess_env(VISITAPP_PROFILE=cli_profile[1])
+    out = subprocess.run([PYTHON, "-m", "visitapp", "--passphrase-file", cli_profile[3], "students", "--json"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["total"] == 0

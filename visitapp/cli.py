@@ -1,0 +1,275 @@
+"""The ``visitapp`` command (DESIGN.md §11).
+
+Without a command it opens the desktop window; ``--demo`` starts the embedded server, the demo
+school and the window. Every command exits non-zero with a one-line reason on failure, and
+``--json`` prints one JSON document for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from visitapp import __version__
+
+log = logging.getLogger("visitapp")
+
+
+class CliError(Exception):
+    """A failure to report as one line, with exit status 1."""
+
+
+def _read_passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
+    if args.passphrase_file:
+        try:
+            text = Path(args.passphrase_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"无法读取口令文件 {args.passphrase_file}：{exc.strerror}") from None
+        passphrase = text.splitlines()[0] if text.strip() else ""
+        if not passphrase:
+            raise CliError(f"口令文件 {args.passphrase_file} 是空的。")
+        return passphrase
+    if not sys.stdin.isatty():
+        raise CliError("需要口令：请在终端中运行，或用 --passphrase-file 指定口令文件。")
+    passphrase = getpass.getpass("口令：")
+    if confirm and getpass.getpass("再输入一次口令：") != passphrase:
+        raise CliError("两次输入的口令不一致。")
+    return passphrase
+
+
+def _profile_dir(args: argparse.Namespace) -> Path:
+    from visitapp.storage.profile import default_profile_dir
+    return Path(args.profile).expanduser() if args.profile else default_profile_dir()
+
+
+def _open(args: argparse.Namespace):  # noqa: ANN202
+    from visitapp.services import open_profile
+    return open_profile(_profile_dir(args), _read_passphrase(args))
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    print("  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip())
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services import create_profile, profile_exists
+    path = _profile_dir(args)
+    if profile_exists(path):
+        raise CliError(f"这里已经有一个档案：{path}")
+    passphrase = _read_passphrase(args, confirm=True)
+    kdf = FAST_TEST_KDF if args.insecure_fast_kdf else None
+    ws, recovery = create_profile(path, passphrase, staff_name=args.name, role=args.role,
+                                  school_name=args.school, kdf=kdf)
+    ws.close()
+    if args.json:
+        print(json.dumps({"profile": str(path), "recovery_key": recovery}, ensure_ascii=False))
+    else:
+        print(f"已创建档案：{path}")
+        print("恢复密钥（只显示这一次，请抄写或打印后妥善保管；忘记口令时用它找回）：")
+        print(f"    {recovery}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from visitapp.services.demo import seed_demo
+    if args.students < 1 or args.students > 100_000:
+        raise CliError("--students 应在 1 到 100000 之间。")
+    with _open(args) as ws:
+        def progress(done: int, total: int) -> None:
+            if not args.json:
+                print(f"\r写入演示数据 {done}/{total}", end="", file=sys.stderr, flush=True)
+        try:
+            demo = seed_demo(ws, args.students, seed=args.seed, progress=progress)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if not args.json:
+            print(file=sys.stderr)
+        summary = {"school": demo.school.name, "students": len(demo.students), "staff": len(demo.staff),
+                   "visits": len(demo.visits), "growth_entries": len(demo.growth_entries),
+                   "mentor_notes": len(demo.mentor_notes), "my_students": len(ws.students.list_mine())}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"已写入演示学校“{summary['school']}”：{summary['students']} 名学生，{summary['visits']} 条家访记录，"
+              f"{summary['growth_entries']} 条成长记录，{summary['mentor_notes']} 条导师记录；"
+              f"其中分配给我的学生 {summary['my_students']} 名。")
+    return 0
+
+
+def cmd_students(args: argparse.Namespace) -> int:
+    from visitapp.domain import label_zh
+    with _open(args) as ws:
+        rows = ws.students.list_mine()
+        coverage = ws.students.coverage()
+    status_zh = {"not_visited": "未走访", "draft": "草稿", "visited": "已走访"}
+    if args.json:
+        print(json.dumps({"term": coverage.term, "visited": coverage.visited, "total": coverage.total,
+                          "students": [{**r.__dict__, "hardship_categories": list(r.hardship_categories),
+                                        "mentor_names": list(r.mentor_names)} for r in rows]},
+                         ensure_ascii=False))
+        return 0
+    print_table(["姓名", "班级", "学段", "困难类别", "重点帮扶", "免申即享", "本学期家访", "育人导师"],
+                [[r.name, r.class_name, label_zh(r.stage), "、".join(label_zh(c) for c in r.hardship_categories),
+                  "是" if r.key_support else "", "是" if r.auto_eligible else "", status_zh[r.visit_status],
+                  "、".join(r.mentor_names)] for r in rows])
+    print(f"\n{coverage.label}")
+    return 0
+
+
+def cmd_export_backup(args: argparse.Namespace) -> int:
+    from visitapp.services.backup import export_backup
+    with _open(args) as ws:
+        path = export_backup(ws, Path(args.file))
+    print(json.dumps({"backup": str(path)}) if args.json else f"已导出加密备份：{path}")
+    return 0
+
+
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    from visitapp.services.backup import restore_backup
+    ws = restore_backup(Path(args.file), _profile_dir(args), _read_passphrase(args))
+    count = len(ws.students.list_mine())
+    ws.close()
+    print(json.dumps({"profile": str(_profile_dir(args)), "students": count}) if args.json
+          else f"已从备份恢复档案到 {_profile_dir(args)}（{count} 名学生）。")
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+    code = args.code
+    if args.server:
+        try:
+            _url, fingerprint, secret = decode_enrollment_code(code)
+        except ValueError:
+            fingerprint, secret = "", code  # a bare secret typed by hand, with the address given
+        code = encode_enrollment_code(args.server, fingerprint, secret)
+    with _open(args) as ws:
+        enrolled = ws.sync.enroll(code, device_label=args.label)
+    if args.json:
+        print(json.dumps(enrolled.model_dump(exclude={"token"}), ensure_ascii=False))
+    else:
+        print(f"已注册到 {enrolled.school_name}：{enrolled.staff_name}（{enrolled.role}），设备 {enrolled.device_id}")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        def progress(done: int, total: int, phase: str) -> None:
+            if not args.json:
+                label = "上传" if phase == "push" else "下载"
+                print(f"\r{label} {done}/{total}", end="", file=sys.stderr, flush=True)
+        report = ws.sync.run(progress=progress)
+        pending = ws.pending_count()
+    if not args.json:
+        print(file=sys.stderr)
+    result = {"pushed": report.pushed, "pulled": report.pulled, "conflicts": report.conflicts,
+              "purged_students": report.purged_students, "pending": pending,
+              "errors": [{"record_id": r, "reason": why} for r, why in report.errors]}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，冲突 {report.conflicts} 条，待上传 {pending} 条。")
+        for record_id, reason in report.errors:
+            print(f"  未能同步 {record_id}：{reason}")
+    return 0 if not report.errors else 2
+
+
+# -- parser --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visitapp", description="家访记录：离线加密的家访、资助成长档案和育人导师记录。")
+    parser.add_argument("--version", action="version", version=f"visitapp {__version__}")
+    parser.add_argument("--profile", metavar="DIR", help="档案文件夹（也可用环境变量 VISITAPP_PROFILE）")
+    parser.add_argument("--passphrase-file", metavar="FILE", help="从文件第一行读取口令")
+    parser.add_argument("--demo", action="store_true", help="启动内置服务器和演示学校，并打开窗口")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, fn: Any, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=fn)
+        p.add_argument("--json", action="store_true", help="输出一个 JSON 文档，供脚本使用")
+        return p
+
+    p = add("init", cmd_init, "新建档案")
+    p.add_argument("--name", default="本机用户", help="教师姓名")
+    p.add_argument("--role", choices=["teacher", "officer"], default="teacher")
+    p.add_argument("--school", default="", help="学校名称")
+    p.add_argument("--insecure-fast-kdf", action="store_true", help=argparse.SUPPRESS)
+    p = add("demo-data", cmd_demo_data, "向档案写入一所确定性的演示学校")
+    p.add_argument("--students", type=int, required=True)
+    p.add_argument("--seed", type=int, default=2024)
+    add("students", cmd_students, "列出我的学生及本学期家访情况")
+    p = add("export-backup", cmd_export_backup, "导出加密备份")
+    p.add_argument("file")
+    p = add("restore-backup", cmd_restore_backup, "从加密备份恢复到新档案")
+    p.add_argument("file")
+    p = add("enroll", cmd_enroll, "用注册码在学校服务器注册这台电脑")
+    p.add_argument("--server", help="服务器地址（注册码里已含，可省略）")
+    p.add_argument("--code", required=True)
+    p.add_argument("--label", default="", help="设备名称")
+    add("sync", cmd_sync, "同步：先上传，再下载")
+    _add_print_commands(sub, add)
+    return parser
+
+
+def _add_print_commands(sub: Any, add: Any) -> None:
+    """``print`` and ``verify-sheet`` (see :mod:`visitapp.printing`)."""
+    try:
+        from visitapp.printing import cli as print_cli
+    except ImportError:
+        return
+    print_cli.register(sub, add, _open, CliError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.demo:
+            from visitapp.app import run_demo
+            return run_demo(args)
+        if args.command is None:
+            from visitapp.app import run_gui
+            return run_gui(args)
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+    except CliError as exc:
+        print(f"visitapp: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line for the user; the detail goes to the log
+        from visitapp.crypto import CryptoError
+        from visitapp.domain import DomainError
+        from visitapp.storage.profile import ProfileError
+        from visitapp.sync.engine import SyncError
+        if isinstance(exc, (CryptoError, DomainError, ProfileError, SyncError)) or type(exc).__name__ == "BackupError":
+            print(f"visitapp: {exc}", file=sys.stderr)
+            return 1
+        log.debug("unexpected error", exc_info=True)
+        print(f"visitapp: 出现意外错误：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

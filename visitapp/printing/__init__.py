@@ -1,0 +1,1 @@
+"""Printing: reportlab documents built from plain dataclasses; no database, no Qt."""

@@ -1,0 +1,92 @@
+"""Encrypted single-file backups of a profile, restorable on another machine with the passphrase.
+
+File layout: a first line ``VISITAPP-BACKUP 1``, a JSON header line (format, time, app
+version, backup id and the profile's key file, itself protected by the passphrase), then one
+AES-GCM envelope of the compressed database snapshot, bound to the header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import zlib
+from pathlib import Path
+
+from visitapp import __version__
+from visitapp.crypto import KeyFile, UnlockThrottle
+from visitapp.services.base import new_id
+from visitapp.services.workspace import Workspace, open_profile
+from visitapp.storage.profile import DATABASE, KEYFILE, ProfileError, profile_exists
+
+MAGIC = b"VISITAPP-BACKUP 1\n"
+
+
+class BackupError(Exception):
+    pass
+
+
+def export_backup(ws: Workspace, target: Path) -> Path:
+    target = Path(target)
+    backup_id = new_id()
+    header = {"format": 1, "created_at": dt.datetime.now().astimezone().isoformat(),
+              "app_version": __version__, "backup_id": backup_id,
+              "keyfile": KeyFile.load(ws.path / KEYFILE).to_dict()}
+    header_line = json.dumps(header, ensure_ascii=False).encode() + b"\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = Path(tmp) / "snapshot.db"
+        # SQLite's online backup copies a consistent snapshot, WAL included, while the app is open.
+        source = sqlite3.connect(ws.path / DATABASE)
+        dest = sqlite3.connect(snapshot)
+        with dest:
+            source.backup(dest)
+        source.close()
+        dest.close()
+        data = zlib.compress(snapshot.read_bytes(), 6)
+    assert ws.profile.cipher is not None
+    envelope = ws.profile.cipher.encrypt(data, "backup", backup_id, _header_digest(header_line), purpose="backup")
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "wb") as fh:
+        fh.write(MAGIC + header_line + envelope)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, target)
+    return target
+
+
+def _header_digest(header_line: bytes) -> str:
+    return hashlib.sha256(header_line).hexdigest()[:32]
+
+
+def restore_backup(source: Path, profile_dir: Path, passphrase: str) -> Workspace:
+    """Restore into a new (empty or absent) profile folder and open it."""
+    profile_dir = Path(profile_dir)
+    if profile_exists(profile_dir):
+        raise ProfileError(f"目标位置已经有档案：{profile_dir}。请换一个空文件夹，以免覆盖现有记录。")
+    try:
+        raw = Path(source).read_bytes()
+    except OSError as exc:
+        raise BackupError(f"无法读取备份文件：{exc.strerror}") from None
+    if not raw.startswith(MAGIC):
+        raise BackupError("这不是 visitapp 的备份文件。")
+    rest = raw[len(MAGIC):]
+    newline = rest.find(b"\n")
+    if newline < 0:
+        raise BackupError("备份文件已损坏（缺少文件头）。")
+    header_line, envelope = rest[:newline + 1], rest[newline + 1:]
+    try:
+        header = json.loads(header_line)
+    except ValueError:
+        raise BackupError("备份文件已损坏（文件头无法读取）。") from None
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    keyfile_path = profile_dir / KEYFILE
+    keyfile = KeyFile(keyfile_path, header["keyfile"])
+    cipher = keyfile.unlock(passphrase, UnlockThrottle(profile_dir / "unlock-throttle.json"))
+    data = zlib.decompress(cipher.decrypt(envelope, "backup", header["backup_id"], _header_digest(header_line),
+                                          purpose="backup"))
+    (profile_dir / DATABASE).write_bytes(data)
+    keyfile._save()
+    return open_profile(profile_dir, passphrase)

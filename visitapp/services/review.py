@@ -1,0 +1,72 @@
+"""The collective review (集体评议) and its determinations (认定), officer only.
+
+A determination needs a finalized on-site visit of the same term (先家访后认定), and a
+visitor may not be the only reviewer of the student they visited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from visitapp.domain import Determination, Level, ReviewMeeting, ValidationError, rules
+from visitapp.domain.errors import DomainError
+from visitapp.services.base import ServiceContext, new_id
+from visitapp.storage.models import DeterminationRow, ReviewMeetingRow, StudentRow, VisitRow
+from visitapp.storage.records import entity_from_row
+
+
+class ReviewService:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+
+    def _require_officer(self) -> None:
+        if not self.ctx.identity.is_officer:
+            raise DomainError("只有资助专干可以记录集体评议和认定结果。")
+
+    def record_meeting(self, term: str, meeting_date: dt.date, reviewers: tuple[str, ...] | list[str],
+                       minutes: str = "") -> ReviewMeeting:
+        self._require_officer()
+        now = self.ctx.now()
+        meeting = ReviewMeeting(id=new_id(), term=term, created_by=self.ctx.identity.staff_id, created_at=now,
+                                meeting_date=meeting_date, reviewers=tuple(reviewers), minutes=minutes)
+        problems = meeting.problems(now.date())
+        if problems:
+            raise ValidationError(problems)
+        with self.ctx.profile.session() as s, s.begin():
+            return self.ctx.write(s, meeting, "review_meeting.record", detail={"reviewers": len(reviewers)})
+
+    def determine(self, meeting_id: str, student_id: str, level: Level | str) -> Determination:
+        self._require_officer()
+        now = self.ctx.now()
+        with self.ctx.profile.session() as s, s.begin():
+            meeting_row = s.get(ReviewMeetingRow, meeting_id)
+            if meeting_row is None:
+                raise DomainError("没有这次评议会议。")
+            if s.get(StudentRow, student_id) is None:
+                raise DomainError("没有这个学生。")
+            meeting: ReviewMeeting = entity_from_row("review_meeting", meeting_row)
+            visits = [entity_from_row("visit", r) for r in
+                      s.scalars(select(VisitRow).where(VisitRow.student_id == student_id))]
+            visit = rules.check_visit_first(student_id, meeting.term, visits)
+            visitor_ids = {v.author_id for v in visits if v.id == visit.id}
+            rules.check_reviewer_independence(meeting.reviewers, visitor_ids)
+            existing = s.scalar(select(DeterminationRow.id).where(
+                DeterminationRow.meeting_id == meeting_id, DeterminationRow.student_id == student_id))
+            determination = Determination(
+                id=existing or new_id(), student_id=student_id, meeting_id=meeting_id, term=meeting.term,
+                created_by=self.ctx.identity.staff_id, created_at=now, level=Level(level),
+                visit_id=visit.id, review_date=meeting.meeting_date)
+            return self.ctx.write(s, determination, "determination.record")
+
+    def meetings(self, term: str | None = None) -> list[ReviewMeeting]:
+        with self.ctx.profile.session() as s:
+            q = select(ReviewMeetingRow)
+            if term:
+                q = q.where(ReviewMeetingRow.term == term)
+            return [entity_from_row("review_meeting", r) for r in s.scalars(q)]
+
+    def determinations(self, meeting_id: str) -> list[Determination]:
+        with self.ctx.profile.session() as s:
+            return [entity_from_row("determination", r) for r in
+                    s.scalars(select(DeterminationRow).where(DeterminationRow.meeting_id == meeting_id))]

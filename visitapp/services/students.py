@@ -1,0 +1,168 @@
+"""My students: the list with visit status and coverage, one student, and a student's timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from visitapp.domain import (
+    GrowthEntry, MentorNote, Student, Visit, VisitStatus, label_zh, term_of,
+)
+from visitapp.services.base import ServiceContext
+from visitapp.storage.models import (
+    AssignmentRow, GrowthEntryRow, MentorNoteRow, StaffRow, StudentRow as StudentTable, VisitRow,
+)
+from visitapp.storage.records import entity_from_row
+
+NOT_VISITED, DRAFT, VISITED = "not_visited", "draft", "visited"
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """One line of the "my students" list: plain, frozen data for screens and scripts."""
+
+    id: str
+    name: str
+    class_name: str
+    stage: str
+    hardship_categories: tuple[str, ...]
+    key_support: bool
+    auto_eligible: bool
+    visit_status: str
+    mentor_names: tuple[str, ...]
+    has_reward: bool
+    masked_id: str
+    student_no: str = ""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    visited: int
+    total: int
+    term: str
+
+    @property
+    def label(self) -> str:
+        return f"本学期已走访 {self.visited}/{self.total}"
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    kind: str          # visit | reward | aid | psych_support | activity | mentor_note
+    date: dt.date | None
+    title: str
+    record_id: str
+    detail: str = ""
+
+
+class StudentService:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+
+    def current_term(self) -> str:
+        return term_of(self.ctx.now().date())
+
+    def _scope(self, query):  # noqa: ANN001, ANN202
+        """Teachers see the students assigned to them; officers the whole school."""
+        ident = self.ctx.identity
+        if ident.is_officer:
+            return query
+        mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == ident.staff_id,
+                                                      AssignmentRow.active.is_(True))
+        return query.where(StudentTable.id.in_(mine))
+
+    def list_mine(self, term: str | None = None, limit: int | None = None, offset: int = 0) -> list[StudentRow]:
+        """My students (officers: the whole school), ordered by class and student number.
+
+        Only the page asked for is decrypted, so the first screen of a large profile is quick."""
+        term = term or self.current_term()
+        with self.ctx.profile.session() as s:
+            query = self._scope(select(StudentTable)).order_by(
+                StudentTable.class_name, StudentTable.student_no, StudentTable.id)
+            if limit:
+                query = query.offset(offset).limit(limit)
+            rows = list(s.scalars(query))
+            ids = [r.id for r in rows]
+            status = self._visit_status(s, term, ids)
+            mentors = self._mentor_names(s, ids)
+            rewarded = set(s.scalars(select(GrowthEntryRow.student_id).where(
+                GrowthEntryRow.kind == "reward").distinct()))
+            result = []
+            for row in rows:
+                facts = row.facts or {}
+                result.append(StudentRow(
+                    id=row.id, name=facts.get("name", ""), class_name=row.class_name, stage=row.stage,
+                    hardship_categories=tuple(facts.get("hardship_categories", ())),
+                    key_support=bool(facts.get("key_support")), auto_eligible=bool(facts.get("auto_eligible")),
+                    visit_status=status.get(row.id, NOT_VISITED), mentor_names=tuple(mentors.get(row.id, ())),
+                    has_reward=row.id in rewarded, masked_id=facts.get("masked_id", ""),
+                    student_no=row.student_no,
+                ))
+            return result
+
+    def _visit_status(self, session, term: str, ids: list[str]) -> dict[str, str]:  # noqa: ANN001
+        status: dict[str, str] = {}
+        wanted = set(ids)
+        superseded = set(session.scalars(select(VisitRow.amends_id).where(
+            VisitRow.amends_id.is_not(None), VisitRow.status == "final")))
+        for student_id, visit_id, st in session.execute(
+                select(VisitRow.student_id, VisitRow.id, VisitRow.status).where(VisitRow.term == term)):
+            if student_id not in wanted:
+                continue
+            if st == "final" and visit_id not in superseded:
+                status[student_id] = VISITED
+            elif st == "draft" and status.get(student_id) != VISITED:
+                status[student_id] = DRAFT
+        # a draft not yet dated has no term: still show it as begun
+        for student_id in session.scalars(select(VisitRow.student_id).where(
+                VisitRow.term == "", VisitRow.status == "draft")):
+            if student_id in wanted and student_id not in status:
+                status[student_id] = DRAFT
+        return status
+
+    def _mentor_names(self, session, ids: list[str]) -> dict[str, list[str]]:  # noqa: ANN001
+        names = {r.id: (r.facts or {}).get("name", "") for r in session.scalars(select(StaffRow))}
+        mentors: dict[str, list[str]] = defaultdict(list)
+        wanted = set(ids)
+        for student_id, staff_id in session.execute(select(AssignmentRow.student_id, AssignmentRow.staff_id).where(
+                AssignmentRow.role == "mentor", AssignmentRow.active.is_(True))):
+            if student_id in wanted:
+                mentors[student_id].append(names.get(staff_id, staff_id[:8]))
+        return mentors
+
+    def coverage(self, term: str | None = None) -> Coverage:
+        term = term or self.current_term()
+        rows = self.list_mine(term)
+        return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term)
+
+    def get(self, student_id: str) -> Student:
+        with self.ctx.profile.session() as s:
+            row = s.get(StudentTable, student_id)
+            if row is None:
+                raise KeyError(f"没有这个学生：{student_id}")
+            return entity_from_row("student", row)
+
+    def timeline(self, student_id: str) -> list[TimelineItem]:
+        """Visits, growth entries and mentor notes of a student, newest first."""
+        items: list[TimelineItem] = []
+        with self.ctx.profile.session() as s:
+            for row in s.scalars(select(VisitRow).where(VisitRow.student_id == student_id)):
+                v: Visit = entity_from_row("visit", row)
+                if v.status == VisitStatus.DRAFT and v.author_id != self.ctx.identity.staff_id:
+                    continue
+                title = f"{label_zh(v.mode) or '家访'}（{label_zh(v.status)}）"
+                items.append(TimelineItem("visit", v.visit_date, title, v.id, ", ".join(v.visitors)))
+            for row in s.scalars(select(GrowthEntryRow).where(GrowthEntryRow.student_id == student_id)):
+                e: GrowthEntry = entity_from_row("growth_entry", row)
+                sub = label_zh(e.reward_kind or e.aid_kind) if (e.reward_kind or e.aid_kind) else ""
+                items.append(TimelineItem(e.kind.value, e.entry_date, e.title, e.id,
+                                          "·".join(x for x in (label_zh(e.kind), sub, e.programme) if x)))
+            for row in s.scalars(select(MentorNoteRow).where(MentorNoteRow.student_id == student_id)):
+                n: MentorNote = entity_from_row("mentor_note", row)
+                items.append(TimelineItem("mentor_note", n.note_date, label_zh(n.kind), n.id,
+                                          n.text[:60]))
+        items.sort(key=lambda i: (i.date or dt.date.min, i.record_id), reverse=True)
+        return items

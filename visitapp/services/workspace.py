@@ -1,0 +1,104 @@
+"""The workspace: an open, unlocked profile with its services. This is what the CLI and the
+UI hold; everything they do goes through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from visitapp.crypto import KdfParams
+from visitapp.services.assignments import AssignmentService, StaffService
+from visitapp.services.base import GENESIS_HASH, Identity, ServiceContext, audit_hash, count_pending, new_id
+from visitapp.services.conflicts import ConflictService
+from visitapp.services.growth import GrowthService
+from visitapp.services.mentor import MentorService
+from visitapp.services.review import ReviewService
+from visitapp.services.settings import SettingsService
+from visitapp.services.students import StudentService
+from visitapp.services.visits import VisitService
+from visitapp.storage.models import AuditEventRow
+from visitapp.storage.profile import Profile
+from visitapp.storage.records import entity_from_row
+
+
+class Workspace:
+    def __init__(self, profile: Profile, now: Callable[[], dt.datetime] | None = None):
+        self.profile = profile
+        self.ctx = ServiceContext(profile, now)
+        self.students = StudentService(self.ctx)
+        self.visits = VisitService(self.ctx)
+        self.growth = GrowthService(self.ctx)
+        self.mentor = MentorService(self.ctx, self.students)
+        self.review = ReviewService(self.ctx)
+        self.assignments = AssignmentService(self.ctx)
+        self.staff = StaffService(self.ctx)
+        self.conflicts = ConflictService(self.ctx)
+        self.settings = SettingsService(self.ctx)
+        from visitapp.sync.engine import SyncEngine  # the engine builds on the services
+        self.sync = SyncEngine(self)
+
+    @property
+    def path(self) -> Path:
+        return self.profile.path
+
+    @property
+    def identity(self) -> Identity:
+        return self.ctx.identity
+
+    @property
+    def locked(self) -> bool:
+        return self.profile.locked
+
+    def pending_count(self) -> int:
+        with self.profile.session() as s:
+            return count_pending(s)
+
+    def lock(self) -> None:
+        self.profile.lock()
+
+    def unlock(self, passphrase: str) -> None:
+        self.profile.unlock(passphrase)
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        self.profile.change_passphrase(new_passphrase)
+
+    def close(self) -> None:
+        self.profile.close()
+
+    def verify_audit_chain(self) -> int:
+        """Check this device's hash chain; return its length or raise ValueError at the first break."""
+        with self.profile.session() as s:
+            rows = s.scalars(select(AuditEventRow).where(AuditEventRow.device_id == self.identity.device_id)
+                             .order_by(AuditEventRow.seq))
+            prev, count = GENESIS_HASH, 0
+            for row in rows:
+                event = entity_from_row("audit_event", row)
+                if event.prev_hash != prev or audit_hash(event) != event.hash:
+                    raise ValueError(f"审计链在第 {event.seq} 条处断开")
+                prev, count = event.hash, count + 1
+        return count
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def create_profile(profile_dir: Path, passphrase: str, *, staff_name: str = "本机用户", role: str = "teacher",
+                   school_name: str = "", kdf: KdfParams | None = None,
+                   now: Callable[[], dt.datetime] | None = None) -> tuple[Workspace, str]:
+    """A new profile. Returns the open workspace and the recovery key, to be shown once."""
+    profile, recovery = Profile.create(Path(profile_dir), passphrase, kdf)
+    ws = Workspace(profile, now)
+    with profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, Identity(staff_id=new_id(), staff_name=staff_name, role=role,
+                                        device_id=new_id(), school_name=school_name))
+    return ws, recovery
+
+
+def open_profile(profile_dir: Path, passphrase: str, now: Callable[[], dt.datetime] | None = None) -> Workspace:
+    return Workspace(Profile.open(Path(profile_dir), passphrase), now)

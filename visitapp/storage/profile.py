@@ -1,0 +1,191 @@
+"""A teacher's profile folder: ``keyfile.json``, ``profile.db`` (SQLite, WAL), a lock file so
+a second process is refused cleanly, and the unlock throttle.
+
+The folder defaults to the platform's user data directory (platformdirs) and is overridden by
+``--profile DIR`` or the ``VISITAPP_PROFILE`` environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import filelock
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle
+
+KEYFILE = "keyfile.json"
+DATABASE = "profile.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class ProfileError(Exception):
+    pass
+
+
+class ProfileLockedError(ProfileError):
+    def __init__(self, path: Path):
+        super().__init__(f"这个档案已在另一个窗口或程序中打开：{path}。请先关闭它再试。")
+
+
+class ProfileTooNewError(ProfileError):
+    def __init__(self, revision: str):
+        super().__init__(
+            f"这个档案由更新版本的 visitapp 创建（数据库版本 {revision}），本程序无法打开。"
+            "请先升级 visitapp；档案未被改动。"
+        )
+
+
+def default_profile_dir() -> Path:
+    env = os.environ.get("VISITAPP_PROFILE")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("visitapp", appauthor=False)) / "profiles" / "default"
+
+
+def profile_exists(path: Path) -> bool:
+    return (Path(path) / KEYFILE).exists()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(db_path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{db_path}", future=True)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to head; refuse, untouched, a database newer than this program."""
+    cfg = alembic_config(engine)
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:
+            raise ProfileTooNewError(current) from None
+    command.upgrade(cfg, "head")
+
+
+class Profile:
+    """An open profile: holds the process lock, the engine and, while unlocked, the cipher."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = filelock.FileLock(str(self.path / "profile.lock"), timeout=0)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise ProfileLockedError(self.path) from None
+        self.engine: Engine | None = None
+        self.cipher: FieldCipher | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    # -- life cycle ------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, passphrase: str, kdf: KdfParams | None = None) -> tuple[Profile, str]:
+        path = Path(path)
+        if profile_exists(path):
+            raise ProfileError(f"这里已经有一个档案：{path}")
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        profile = cls(path)
+        try:
+            _keyfile, cipher, recovery = KeyFile.create(path / KEYFILE, passphrase, kdf)
+            profile._attach(cipher)
+        except BaseException:
+            profile.close()
+            raise
+        return profile, recovery
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> Profile:
+        path = Path(path)
+        if not profile_exists(path):
+            raise ProfileError(f"这里没有档案：{path}。请先运行 visitapp init。")
+        profile = cls(path)
+        try:
+            profile.unlock(passphrase)
+        except BaseException:
+            profile.close()
+            raise
+        return profile
+
+    def unlock(self, passphrase: str) -> None:
+        keyfile = KeyFile.load(self.path / KEYFILE)
+        cipher = keyfile.unlock(passphrase, UnlockThrottle(self.path / "unlock-throttle.json"))
+        self._attach(cipher)
+
+    def unlock_with_recovery(self, recovery_key: str, new_passphrase: str) -> None:
+        keyfile = KeyFile.load(self.path / KEYFILE)
+        cipher = keyfile.unlock_with_recovery(recovery_key)
+        keyfile.change_passphrase(cipher, new_passphrase)
+        self._attach(cipher)
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        if self.cipher is None:
+            raise ProfileError("档案已锁定。")
+        KeyFile.load(self.path / KEYFILE).change_passphrase(self.cipher, new_passphrase)
+
+    def _attach(self, cipher: FieldCipher) -> None:
+        if self.engine is None:
+            self.engine = make_engine(self.path / DATABASE)
+            migrate(self.engine)
+        self.cipher = cipher
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"cipher": cipher})
+
+    def session(self) -> Session:
+        if self._sessions is None:
+            raise ProfileError("档案已锁定，请先解锁。")
+        return self._sessions()
+
+    def lock(self) -> None:
+        """Drop the keys; the database stays open (nothing in it is readable without them)."""
+        if self.cipher is not None:
+            self.cipher.wipe()
+        self.cipher = None
+        self._sessions = None
+
+    @property
+    def locked(self) -> bool:
+        return self.cipher is None
+
+    def close(self) -> None:
+        self.lock()
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+        if self._lock.is_locked:
+            self._lock.release()
+
+    def __enter__(self) -> Profile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,418 @@
+"""The client's sync engine (DESIGN.md §4): push the outbox in batches, then pull until done.
+
+- Resumable: the outbox row of a change goes only after the server acknowledged it, and the
+  pull cursor moves in the same transaction as the changes it covers, so an interruption at
+  any point just means the next sync starts where this one stopped.
+- Idempotent: a mutation's id is its newest outbox row's id, so a retried batch (after a lost
+  response) gets the server's first answer and nothing is applied twice.
+- Careful: a pulled change never overwrites a record with pending local changes; the push of
+  those changes then carries the older ``base_seq`` and the server records a conflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import requests
+from requests.adapters import HTTPAdapter
+from sqlalchemy import delete, select
+
+from visitapp.domain import ENTITY_BY_KIND, join_tiers, split_by_tier
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, SyncErrorRow
+from visitapp.storage.records import apply_to_row, row_parts
+from visitapp.sync.protocol import (
+    MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
+    decode_enrollment_code, seal_bytes, unseal_bytes,
+)
+
+if TYPE_CHECKING:
+    from visitapp.services.workspace import Workspace
+
+log = logging.getLogger(__name__)
+ProgressFn = Callable[[int, int, str], None]
+PULL_PAGE = 1000
+
+
+class SyncError(Exception):
+    """A sync could not run at all; the message is a sentence for the teacher."""
+
+
+class Offline(SyncError):
+    pass
+
+
+class DeviceRevoked(SyncError):
+    pass
+
+
+class NotEnrolled(SyncError):
+    pass
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    conflicts: int = 0
+    purged_students: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    finished_at: dt.datetime | None = None
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.cancelled
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """HTTPS to the school's self-signed certificate, trusted by its SHA-256 fingerprint only."""
+
+    def __init__(self, fingerprint: str, **kwargs: Any):
+        self._fingerprint = fingerprint.replace(":", "").lower()
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self._fingerprint
+        kwargs["cert_reqs"] = "CERT_NONE"
+        kwargs["assert_hostname"] = False
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_http_session(server_url: str, fingerprint: str) -> requests.Session:
+    session = requests.Session()
+    if server_url.startswith("https://"):
+        if not fingerprint:
+            raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
+        session.mount("https://", _PinnedAdapter(fingerprint))
+    elif not _is_loopback(server_url):
+        raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
+    return session
+
+
+class SyncEngine:
+    def __init__(self, ws: Workspace, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5):
+        self.ws = ws
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    # -- settings helpers ----------------------------------------------------------------------
+    def _setting(self, key: str, default: Any = None) -> Any:
+        with self.ws.profile.session() as s:
+            row = s.get(SettingRow, key)
+            if row is None:
+                return default
+            return row.secret if row.secret is not None else row.value
+
+    def _put_setting(self, session: Any, key: str, value: Any = None, secret: Any = None) -> None:
+        row = session.get(SettingRow, key) or SettingRow(id=key)
+        row.value = value
+        row.secret = secret
+        session.add(row)
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self._setting("device_token"))
+
+    def last_sync_at(self) -> dt.datetime | None:
+        value = self._setting("last_sync_at")
+        return dt.datetime.fromisoformat(value) if value else None
+
+    def errors(self) -> list[tuple[str, str]]:
+        with self.ws.profile.session() as s:
+            return [(r.record_id, r.reason) for r in s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id))]
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def _http(self) -> tuple[requests.Session, str, str]:
+        token = self._setting("device_token")
+        url = self._setting("server_url_v1")
+        if not token or not url:
+            raise NotEnrolled("这台电脑还没有在学校服务器注册，无法同步。")
+        return make_http_session(url, self._setting("server_fingerprint", "")), url, token
+
+    def _call(self, http: requests.Session, method: str, url: str, token: str | None,
+              json_body: bool = False, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if json_body:
+            headers["Content-Type"] = "application/json"
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                response = http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise SyncError("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。") from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt == self.retries:
+                    raise Offline("连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。") from exc
+                time.sleep(delay)
+                delay *= 2
+                continue
+            if response.status_code >= 500 and attempt < self.retries:
+                time.sleep(delay)
+                delay *= 2
+                continue
+            if response.status_code == 403 and _error_code(response) == "device_revoked":
+                self._wipe()
+                raise DeviceRevoked("学校已停用这台电脑的同步权限，本机上的学生资料已清除。")
+            return response
+        raise Offline("学校服务器暂时无法处理请求，请稍后再同步。")
+
+    # -- enrollment ------------------------------------------------------------------------------
+    def enroll(self, code: str, device_label: str = "") -> EnrollResponse:
+        try:
+            server_url, fingerprint, secret = decode_enrollment_code(code)
+        except ValueError as exc:
+            raise SyncError(str(exc)) from None
+        base = server_url.rstrip("/")
+        http = make_http_session(base, fingerprint)
+        response = self._call(http, "POST", f"{base}/v1/enroll", None,
+                              json={"code": secret, "device_label": device_label or "visitapp"})
+        if response.status_code != 200:
+            raise SyncError(f"注册失败：{_error_detail(response)}")
+        enrolled = EnrollResponse.model_validate(response.json())
+        from visitapp.services.base import Identity  # late: services import this module
+        old = self.ws.identity
+        with self.ws.profile.session() as s, s.begin():
+            self._put_setting(s, "device_token", secret=enrolled.token)
+            self._put_setting(s, "server_url_v1", base)
+            self._put_setting(s, "server_fingerprint", fingerprint)
+            self.ws.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
+                                                 enrolled.device_id, enrolled.school_name, base))
+            self._reattribute(s, old.staff_id, enrolled.staff_id)
+        return enrolled
+
+    def _reattribute(self, session: Any, old_staff: str, new_staff: str) -> None:
+        """Work written before enrolling was signed with a local placeholder id; it is the
+        enrolled teacher's work, so it is re-signed before its first push."""
+        for model, column in ((MODEL_BY_KIND["visit"], "author_id"), (MODEL_BY_KIND["mentor_note"], "author_id"),
+                              (MODEL_BY_KIND["growth_entry"], "author_id"),
+                              (MODEL_BY_KIND["growth_profile_field"], "updated_by")):
+            for row in session.scalars(select(model).where(getattr(model, column) == old_staff)):
+                setattr(row, column, new_staff)
+
+    def meta(self) -> MetaResponse:
+        http, url, token = self._http()
+        response = self._call(http, "GET", f"{url}/v1/sync/meta", token)
+        if response.status_code != 200:
+            raise SyncError(f"服务器拒绝了请求：{_error_detail(response)}")
+        return MetaResponse.model_validate(response.json())
+
+    # -- sync -------------------------------------------------------------------------------------
+    def run(self, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> SyncReport:
+        report = SyncReport()
+        http, url, token = self._http()
+        with self.ws.profile.session() as s, s.begin():
+            s.execute(delete(SyncErrorRow))
+        self._push(http, url, token, report, progress, cancel)
+        if not report.cancelled:
+            self._pull(http, url, token, report, progress, cancel)
+        report.finished_at = self.ws.ctx.now()
+        if not report.cancelled:
+            with self.ws.profile.session() as s, s.begin():
+                self._put_setting(s, "last_sync_at", report.finished_at.isoformat())
+        report.errors = self.errors()
+        return report
+
+    def _pending_groups(self) -> list[tuple[str, str, list[OutboxRow]]]:
+        with self.ws.profile.session() as s:
+            groups: OrderedDict[tuple[str, str], list[OutboxRow]] = OrderedDict()
+            for row in s.scalars(select(OutboxRow).order_by(OutboxRow.seq)):
+                groups.setdefault((row.record_kind, row.record_id), []).append(row)
+        return [(k, r, rows) for (k, r), rows in groups.items()]
+
+    def _mutation(self, session: Any, kind: str, record_id: str, rows: list[OutboxRow]) -> Mutation:
+        """Fold a record's outbox rows into one mutation carrying its current state."""
+        newest = rows[-1]
+        model = MODEL_BY_KIND[kind]
+        row = session.get(model, record_id)
+        base_seq = rows[0].base_seq
+        if row is None or newest.op == "delete":
+            return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="delete",
+                            base_seq=base_seq, hlc=newest.hlc)
+        routing, facts, sealed = row_parts(row)
+        student_id = routing.get("student_id") or (record_id if kind == "student" else None)
+        return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="upsert",
+                        student_id=student_id or None, base_seq=base_seq, hlc=row.hlc or newest.hlc,
+                        routing=routing, facts=facts, sealed=seal_bytes(sealed))
+
+    def _push(self, http: requests.Session, url: str, token: str, report: SyncReport,
+              progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        groups = self._pending_groups()
+        total = len(groups)
+        device_id = self.ws.identity.device_id
+        for start in range(0, total, MAX_BATCH):
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            chunk = groups[start:start + MAX_BATCH]
+            with self.ws.profile.session() as s:
+                mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
+            batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
+            body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
+            response = self._call(http, "POST", f"{url}/v1/sync/push", token,
+                                  data=body.model_dump_json().encode(), json_body=True)
+            if response.status_code != 200:
+                raise SyncError(f"上传被服务器拒绝：{_error_detail(response)}")
+            result = PushResponse.model_validate(response.json())
+            self._apply_push_results(chunk, result, report)
+            if progress:
+                progress(min(start + len(chunk), total), total, "push")
+
+    def _apply_push_results(self, chunk: list[tuple[str, str, list[OutboxRow]]], result: PushResponse,
+                            report: SyncReport) -> None:
+        by_record = {(k, r): rows for k, r, rows in chunk}
+        kinds = {r: k for k, r, _rows in chunk}
+        now = self.ws.ctx.now().isoformat()
+        with self.ws.profile.session() as s, s.begin():
+            for res in result.results:
+                kind = kinds.get(res.record_id)
+                rows = by_record.get((kind, res.record_id), []) if kind else []
+                if res.status in ("applied", "duplicate", "conflict"):
+                    max_seq = max((r.seq for r in rows), default=0)
+                    s.execute(delete(OutboxRow).where(OutboxRow.record_kind == kind,
+                                                      OutboxRow.record_id == res.record_id,
+                                                      OutboxRow.seq <= max_seq))
+                    record = s.get(MODEL_BY_KIND[kind], res.record_id) if kind else None
+                    if record is not None and res.server_seq is not None and res.status != "conflict":
+                        record.server_seq = res.server_seq
+                    report.pushed += 1
+                    if res.status == "conflict":
+                        report.conflicts += 1
+                else:
+                    s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
+                                       reason=res.reason[:500] or "rejected", at=now))
+
+    def _pull(self, http: requests.Session, url: str, token: str, report: SyncReport,
+              progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        cursor = int(self._setting("sync_cursor", 0) or 0)
+        done, total = 0, None
+        while True:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            response = self._call(http, "GET", f"{url}/v1/sync/pull", token,
+                                  params={"cursor": cursor, "limit": PULL_PAGE})
+            if response.status_code == 410:
+                cursor = 0  # older than the server's tombstone horizon: read everything again
+                with self.ws.profile.session() as s, s.begin():
+                    self._put_setting(s, "sync_cursor", 0)
+                continue
+            if response.status_code != 200:
+                raise SyncError(f"下载被服务器拒绝：{_error_detail(response)}")
+            page = PullResponse.model_validate(response.json())
+            if total is None:
+                total = page.total if page.total is not None else len(page.changes)
+            cursor = self._apply_pull_page(page, report)
+            done += len(page.changes)
+            if progress:
+                progress(done, max(total, done), "pull")
+            if not page.more:
+                return
+
+    def _apply_pull_page(self, page: PullResponse, report: SyncReport) -> int:
+        clock = None
+        with self.ws.profile.session() as s, s.begin():
+            pending = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
+            clock = self.ws.ctx.clock(s)
+            for change in page.changes:
+                model = MODEL_BY_KIND.get(change.kind)
+                if model is None:
+                    continue  # a kind this version does not know: skip, a newer client will read it
+                if (change.kind, change.record_id) in pending:
+                    continue  # never overwrite unpushed local work; the push will meet a conflict
+                row = s.get(model, change.record_id)
+                if change.op == "delete":
+                    if row is not None:
+                        s.delete(row)
+                    continue
+                sealed = unseal_bytes(change.sealed)
+                if change.kind == "conflict":
+                    sealed = _conflict_values(sealed)
+                if row is None:
+                    row = model(id=change.record_id)
+                    s.add(row)
+                entity = join_tiers(ENTITY_BY_KIND[change.kind], change.routing, change.facts, sealed)
+                routing, facts, sealed_part = split_by_tier(entity)
+                apply_to_row(row, routing, facts, sealed_part)
+                row.server_seq = change.server_seq
+                row.hlc = change.hlc
+                if change.hlc:
+                    try:
+                        clock.receive(change.hlc)
+                    except ValueError:
+                        pass
+                report.pulled += 1
+                if change.kind == "conflict":
+                    report.conflicts += 1
+            for student_id in page.purge_students:
+                self._purge_student(s, student_id)
+                report.purged_students += 1
+            self._put_setting(s, "sync_cursor", page.cursor)
+        return page.cursor
+
+    def _purge_student(self, session: Any, student_id: str) -> None:
+        """The assignment ended: this laptop no longer keeps anything about the student."""
+        for kind, model in MODEL_BY_KIND.items():
+            column = "id" if kind == "student" else "student_id"
+            if hasattr(model, column):
+                session.execute(delete(model).where(getattr(model, column) == student_id))
+
+    def _wipe(self) -> None:
+        """The device was revoked: delete every record and the token; keep only the identity-less shell."""
+        with self.ws.profile.session() as s, s.begin():
+            for model in MODEL_BY_KIND.values():
+                s.execute(delete(model))
+            s.execute(delete(OutboxRow))
+            s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor"])))
+
+
+def _conflict_values(sealed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The server wraps the two opaque values of a conflict without reading them; open them."""
+    if not sealed:
+        return sealed
+    out = dict(sealed)
+    for side_key, target in (("winner", "remote_value"), ("loser", "local_value")):
+        if isinstance(sealed.get(side_key), str):
+            try:
+                value = unseal_bytes(sealed[side_key])
+            except ValueError:
+                value = None
+            if isinstance(value, dict) and len(value) == 1:
+                value = next(iter(value.values()))
+            out[target] = value
+    return out
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error", ""))
+    except ValueError:
+        return ""
+
+
+def _error_detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("error") or response.status_code)
+    except ValueError:
+        return f"HTTP {response.status_code}"
