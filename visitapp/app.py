@@ -48,8 +48,12 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     setup_logging(profile_dir)
     register_fonts(app)
     i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
+    import visitapp.services as services
+
     if backend is None:
-        import visitapp.services as backend  # noqa: PLW0127 - the real services
+        backend = services
+    if demo_seeder is None and backend is services:
+        demo_seeder = _demo_seeder()
     window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
     window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
     return window
@@ -89,7 +93,7 @@ def run_gui(profile_dir: Any, demo: bool = False) -> int:
     """
     from PySide6.QtWidgets import QApplication
 
-    window = build_window(_profile_dir_of(profile_dir), demo_seeder=_demo_seeder())
+    window = build_window(_profile_dir_of(profile_dir))
     window.show()
     if demo and window.pages.currentWidget() is window.start:
         window.start._chosen("")
