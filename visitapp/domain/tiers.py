@@ -37,18 +37,30 @@ def tier_c(**kwargs: Any) -> Any:
     return dataclasses.field(metadata={"tier": Tier.C}, **kwargs)
 
 
+_TIERS_CACHE: dict[type, dict[str, Tier]] = {}
+
+
 def field_tiers(cls: type) -> dict[str, Tier]:
     """Field name -> tier for an entity class; a field without a tier is a programming error."""
+    cached = _TIERS_CACHE.get(cls)
+    if cached is not None:
+        return cached
     tiers = {}
     for f in dataclasses.fields(cls):
         tier = f.metadata.get("tier")
         if tier is None:
             raise TypeError(f"{cls.__name__}.{f.name} has no privacy tier")
         tiers[f.name] = Tier(tier)
+    _TIERS_CACHE[cls] = tiers
     return tiers
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_jsonable(value: Any) -> Any:
+    if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -96,10 +108,14 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
 
 def split_by_tier(entity: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(routing, facts, sealed): tier A, B and C fields as JSON-ready dictionaries."""
-    parts: dict[Tier, dict[str, Any]] = {Tier.A: {}, Tier.B: {}, Tier.C: {}}
+    routing: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    sealed: dict[str, Any] = {}
+    parts = {Tier.A: routing, Tier.B: facts, Tier.C: sealed}
+    values = entity.__dict__
     for name, tier in field_tiers(type(entity)).items():
-        parts[tier][name] = to_jsonable(getattr(entity, name))
-    return parts[Tier.A], parts[Tier.B], parts[Tier.C]
+        parts[tier][name] = to_jsonable(values[name])
+    return routing, facts, sealed
 
 
 T = TypeVar("T")

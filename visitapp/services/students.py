@@ -88,8 +88,8 @@ class StudentService:
             ids = [r.id for r in rows]
             status = self._visit_status(s, term, ids)
             mentors = self._mentor_names(s, ids)
-            rewarded = set(s.scalars(select(GrowthEntryRow.student_id).where(
-                GrowthEntryRow.kind == "reward").distinct()))
+            rewarded = set(_in_chunks(s, select(GrowthEntryRow.student_id).where(GrowthEntryRow.kind == "reward"),
+                                      GrowthEntryRow.student_id, ids, scalars=True))
             result = []
             for row in rows:
                 facts = row.facts or {}
@@ -105,32 +105,25 @@ class StudentService:
 
     def _visit_status(self, session, term: str, ids: list[str]) -> dict[str, str]:  # noqa: ANN001
         status: dict[str, str] = {}
-        wanted = set(ids)
-        superseded = set(session.scalars(select(VisitRow.amends_id).where(
-            VisitRow.amends_id.is_not(None), VisitRow.status == "final")))
-        for student_id, visit_id, st in session.execute(
-                select(VisitRow.student_id, VisitRow.id, VisitRow.status).where(VisitRow.term == term)):
-            if student_id not in wanted:
-                continue
-            if st == "final" and visit_id not in superseded:
+        visits = list(_in_chunks(session, select(VisitRow.student_id, VisitRow.id, VisitRow.status, VisitRow.term,
+                                                 VisitRow.amends_id), VisitRow.student_id, ids))
+        superseded = {amends for _s, _i, st, _t, amends in visits if amends and st == "final"}
+        for student_id, visit_id, st, visit_term, _amends in visits:
+            if st == "final" and visit_term == term and visit_id not in superseded:
                 status[student_id] = VISITED
-            elif st == "draft" and status.get(student_id) != VISITED:
-                status[student_id] = DRAFT
-        # a draft not yet dated has no term: still show it as begun
-        for student_id in session.scalars(select(VisitRow.student_id).where(
-                VisitRow.term == "", VisitRow.status == "draft")):
-            if student_id in wanted and student_id not in status:
-                status[student_id] = DRAFT
+            elif st == "draft" and visit_term in (term, "") and status.get(student_id) != VISITED:
+                status[student_id] = DRAFT  # a draft not yet dated has no term: still begun
         return status
 
     def _mentor_names(self, session, ids: list[str]) -> dict[str, list[str]]:  # noqa: ANN001
-        names = {r.id: (r.facts or {}).get("name", "") for r in session.scalars(select(StaffRow))}
+        pairs = list(_in_chunks(session, select(AssignmentRow.student_id, AssignmentRow.staff_id).where(
+            AssignmentRow.role == "mentor", AssignmentRow.active.is_(True)), AssignmentRow.student_id, ids))
+        staff_ids = sorted({staff_id for _student, staff_id in pairs})
+        names = {r.id: (r.facts or {}).get("name", "") for r in
+                 _in_chunks(session, select(StaffRow), StaffRow.id, staff_ids, scalars=True)}
         mentors: dict[str, list[str]] = defaultdict(list)
-        wanted = set(ids)
-        for student_id, staff_id in session.execute(select(AssignmentRow.student_id, AssignmentRow.staff_id).where(
-                AssignmentRow.role == "mentor", AssignmentRow.active.is_(True))):
-            if student_id in wanted:
-                mentors[student_id].append(names.get(staff_id, staff_id[:8]))
+        for student_id, staff_id in pairs:
+            mentors[student_id].append(names.get(staff_id, staff_id[:8]))
         return mentors
 
     def coverage(self, term: str | None = None) -> Coverage:
@@ -166,3 +159,10 @@ class StudentService:
                                           n.text[:60]))
         items.sort(key=lambda i: (i.date or dt.date.min, i.record_id), reverse=True)
         return items
+
+
+def _in_chunks(session, query, column, ids: list[str], scalars: bool = False, size: int = 500):  # noqa: ANN001, ANN201
+    """Run ``query`` restricted to ``column IN ids``, a chunk at a time (SQLite's variable limit)."""
+    for start in range(0, len(ids), size):
+        chunk = query.where(column.in_(ids[start:start + size]))
+        yield from (session.scalars(chunk) if scalars else session.execute(chunk))

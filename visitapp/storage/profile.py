@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle
 
@@ -157,6 +157,7 @@ class Profile:
         if self.engine is None:
             self.engine = make_engine(self.path / DATABASE)
             migrate(self.engine)
+            configure_mappers()  # once, at open, not in the middle of the first screen
         self.cipher = cipher
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"cipher": cipher})
 

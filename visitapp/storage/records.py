@@ -66,7 +66,6 @@ def bulk_insert(session: Session, entities: list[Any], hlc: str = "") -> int:
     Skips the ORM unit of work: rows are sealed here, with the same envelope and associated
     data as the encrypted column type, and written with one executemany per table.
     """
-    from sqlalchemy import insert
 
     from visitapp.storage.encrypted import Sealed, _cipher_of, encrypt_value
 
@@ -85,5 +84,5 @@ def bulk_insert(session: Session, entities: list[Any], hlc: str = "") -> int:
         row["server_seq"] = None
         by_kind.setdefault(kind, []).append(row)
     for kind, rows in by_kind.items():
-        session.execute(insert(MODEL_BY_KIND[kind]), rows)
+        session.connection().execute(MODEL_BY_KIND[kind].__table__.insert(), rows)
     return len(entities)

@@ -1,0 +1,52 @@
+"""Run the benchmarks and print a table of figure vs target.
+
+Each ``tests/benchmarks/bench_*.py`` exposes ``run() -> list[(what, figure, target, met)]``.
+``python -m tests.benchmarks`` runs all; ``python -m tests.benchmarks core printing`` some;
+``--markdown`` prints the table as Markdown for the README.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    markdown = "--markdown" in argv
+    wanted = [a for a in argv if not a.startswith("--")]
+    here = Path(__file__).parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    if wanted:
+        names = [n for n in names if n.removeprefix("bench_") in wanted]
+    rows: list[tuple[str, str, str, str]] = []
+    for name in names:
+        start = time.perf_counter()
+        print(f"… {name}", file=sys.stderr, flush=True)
+        try:
+            module = importlib.import_module(f"tests.benchmarks.{name}")
+            for what, figure, target, met in module.run():
+                rows.append((what, figure, target, "yes" if met else "NO"))
+        except Exception as exc:  # noqa: BLE001 - one failing area must not hide the others
+            traceback.print_exc()
+            rows.append((name, f"failed: {type(exc).__name__}: {exc}", "", "NO"))
+        print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    headers = ("what", "figure", "target", "met")
+    if markdown:
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "---|" * len(headers))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    return 0 if all(r[3] == "yes" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
