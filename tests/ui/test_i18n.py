@@ -74,3 +74,22 @@ def test_the_chinese_window_has_no_english_words(qtbot, make_window, real_backen
             if word not in allowed and not text.startswith("http"):
                 leftovers.add(text)
     assert not leftovers, leftovers
+
+
+def test_bundled_font_registers_and_covers_every_chinese_character_of_the_ui(qapp):
+    from PySide6.QtGui import QFontDatabase, QRawFont
+
+    from visitapp.domain import LABELS_ZH
+    from visitapp.ui.fonts import font_files, register_fonts
+
+    files = font_files()
+    assert files, "resources/fonts has no font"
+    families = register_fonts(qapp)
+    assert any(QFontDatabase.WritingSystem.SimplifiedChinese in QFontDatabase.writingSystems(f)
+               for f in families)
+    assert qapp.font().family() in families
+    raw = QRawFont(str(files[0]), 12)
+    text = "".join(t for t in i18n.read_ts().values() if t) + "".join(LABELS_ZH.values())
+    # glyph index 0 is .notdef (QRawFont.supportsCharacter misreports some CJK code points)
+    missing = sorted({ch for ch in text if ord(ch) > 0x2E7F and raw.glyphIndexesForString(ch)[0] == 0})
+    assert not missing, missing
