@@ -100,6 +100,80 @@ def run_gui(profile_dir: Any, demo: bool = False) -> int:
     return QApplication.instance().exec()
 
 
+class DemoServer:
+    """The school server of ``visitapp --demo``: ``python -m sync_server`` on a free loopback
+    port, plain HTTP (allowed on loopback only), with a demo school and its enrollment codes."""
+
+    def __init__(self, folder: Path, students: int = 120, teachers: int = 4):
+        import os
+        import socket
+        import subprocess
+        import time
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        repo = Path(__file__).resolve().parents[1]
+        env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        base = [sys.executable, "-m", "sync_server", "--data-dir", str(folder / "server")]
+
+        def admin(*args: str) -> dict:
+            out = subprocess.run([*base, *args, "--json"], env=env, cwd=repo, capture_output=True,
+                                 text=True, timeout=300)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "sync_server failed")
+            return json.loads(out.stdout)
+
+        admin("init", "--school", "无锡市梁溪区示范学校", "--officer", "王主任", "--url", self.url)
+        demo = admin("demo-school", "--students", str(students), "--teachers", str(teachers))
+        self.codes = {s["role"]: s["enroll_code"] for s in reversed(demo["staff"])}
+        self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
+                                        env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the demo server did not start")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
 def run_demo(args: Any) -> int:
-    """``visitapp --demo``: the whole product in one command (see the README's ui section)."""
-    return run_gui(args, demo=True)
+    """``visitapp --demo``: an embedded school server on loopback with a demo school, and the
+    window on a fresh demo profile, the teacher's enrollment code already filled in. Choose a
+    passphrase and the first sync brings the school's students down. Everything lives in a
+    temporary folder that is removed on exit (unless ``--profile`` names one)."""
+    import shutil
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    folder = Path(tempfile.mkdtemp(prefix="visitapp-demo-"))
+    profile = Path(args.profile).expanduser() if getattr(args, "profile", None) else folder / "profile"
+    print("正在启动演示学校服务器…", file=sys.stderr)
+    server = DemoServer(folder)
+    try:
+        window = build_window(profile)
+        window.show()
+        if window.pages.currentWidget() is window.start:
+            window.start.welcome.pasted.setText(server.codes["teacher"])
+            window.start.welcome.enroll_button.click()
+        return QApplication.instance().exec()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

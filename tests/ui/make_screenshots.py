@@ -30,8 +30,10 @@ def _wait(w, cond=lambda: True, ms=15000):
     QTest.qWait(80)
 
 
-def _shot(w, name):
+def _shot(w, name, keep_notice=False):
     OUT.mkdir(parents=True, exist_ok=True)
+    if not keep_notice:
+        w.notice.hide()
     w.grab().save(str(OUT / f"ui-{name}.png"))
     print("wrote", OUT / f"ui-{name}.png")
 
@@ -107,7 +109,7 @@ def main() -> None:
     _wait(w, lambda: e.read_only)
     e.scroll.verticalScrollBar().setValue(0)
     _wait(w)
-    _shot(w, "visit-final")
+    _shot(w, "visit-final", keep_notice=True)
 
     # 4. growth file
     rows = ws.students.list_mine()
@@ -119,6 +121,8 @@ def main() -> None:
     # 5. mentor notes
     w.show_screen(w.mentor)
     _wait(w, lambda: w.mentor.notes.count() > 0)
+    w.mentor.notes.setCurrentRow(0)
+    _wait(w)
     _shot(w, "mentor")
 
     # 6. conflicts

@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
 
     def _started(self, ws, _demo: bool) -> None:
         self._unlocked(ws)
+        if ws.identity.server_url:
+            # Just enrolled: the first sync brings the roster down.
+            self.start_sync()
 
     def _unlocked(self, ws) -> None:
         first = self.ctx.ws is None

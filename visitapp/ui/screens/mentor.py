@@ -29,6 +29,8 @@ class MentorScreen(QWidget):
         self.mentees.setAccessibleName(tr("Students I mentor"))
         self.notes = QListWidget()
         self.notes.setAccessibleName(tr("Notes"))
+        self.notes.setWordWrap(True)
+        self.notes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.kind = QComboBox()
         self.kind.setAccessibleName(tr("Kind"))
         for k in MentorNoteKind:
@@ -108,7 +110,8 @@ class MentorScreen(QWidget):
             head = f"{n.note_date.isoformat() if n.note_date else ''}  {label(n.kind)}"
             if getattr(n, "conflict_of", None):
                 head += "  " + tr("(conflict copy)")
-            item = QListWidgetItem(head + "\n" + n.text[:40])
+            preview = n.text if len(n.text) <= 40 else n.text[:40] + "…"
+            item = QListWidgetItem(head + "\n" + preview)
             item.setData(Qt.ItemDataRole.UserRole, n)
             self.notes.addItem(item)
         self._new()

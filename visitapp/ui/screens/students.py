@@ -3,6 +3,7 @@ the four filters a teacher asks for), and the term's coverage "本学期已走�
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
@@ -35,7 +36,9 @@ class StudentTableModel(QAbstractTableModel):
 
     def set_rows(self, rows) -> None:
         self.beginResetModel()
-        self.rows = list(rows)
+        # Class, then name: the order a class teacher reads a roster in. The proxy keeps this
+        # order until a header is clicked, so filtering never re-sorts 5,000 rows in Python.
+        self.rows = sorted(rows, key=lambda r: (r.class_name, r.name))
         status = {k: tr(v) for k, v in VISIT_STATUS.items()}
         yes = tr("Yes")
         self._cells = [(
@@ -79,19 +82,14 @@ class StudentFilterProxy(QSortFilterProxyModel):
         self._accepted: set[int] | None = None
 
     def set_filters(self, *, text: str | None = None, **flags: bool) -> None:
-        # Qt ≥ 6.10 brackets a filter change; older versions invalidate afterwards.
-        bracket = hasattr(self, "beginFilterChange")
-        if bracket:
-            self.beginFilterChange()
         if text is not None:
             self.text = text.strip().lower()
         for k, v in flags.items():
             setattr(self, k, bool(v))
         self._compute()
-        if bracket:
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.invalidateRowsFilter()
+        # One "layout changed" for the view instead of a removed/inserted signal per range
+        # of rows, which made a keystroke on 5,000 students cost several times more.
+        self.invalidate()
 
     def _compute(self) -> None:
         model: StudentTableModel = self.sourceModel()  # type: ignore[assignment]
@@ -148,7 +146,9 @@ class StudentsScreen(QWidget):
         self.proxy.setSortLocaleAware(True)
         self.table = QTableView()
         self.table.setModel(self.proxy)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -226,12 +226,15 @@ class StudentsScreen(QWidget):
 
     def refresh(self) -> None:
         def work(ws):
-            return ws.students.list_mine(), ws.students.coverage()
+            return ws.students.list_mine(), None
 
         self.ctx.run(work, on_done=self.show_data)
 
     def show_data(self, result) -> None:
         rows, coverage = result
+        if coverage is None:  # counted here rather than asking the services to list again
+            coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in rows),
+                                       total=len(rows))
         selected = self.selected_id() if self.model.rows else None
         self.model.set_rows(rows)
         self.proxy.set_filters()
