@@ -33,16 +33,19 @@ def _jobs(n: int):
         yield VisitSheetJob(visit, S.student(name=f"张{names[i % 10]}明"), S.HEADER, (), "周敏")
 
 
-def single_sheets(n: int = 25) -> tuple[int, float]:
-    """Render ``n`` visit sheets, each as its own PDF (as ``visitapp print visit`` does)."""
+def single_sheets(n: int = 25) -> tuple[int, float, float]:
+    """Render ``n`` visit sheets, each as its own PDF (as ``visitapp print visit`` does).
+
+    Returns (pages, wall seconds, CPU seconds): on a shared machine the CPU figure shows what
+    the code costs when the wall clock also counts other people's work."""
     from visitapp.printing import render_batch
 
     render_batch(list(_jobs(1)), io.BytesIO())  # warm up: font loading, imports
     pages = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for job in _jobs(n):
         pages += render_batch([job], io.BytesIO()).pages
-    return pages, time.perf_counter() - start
+    return pages, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _batch_child(n: int) -> None:
@@ -50,13 +53,13 @@ def _batch_child(n: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "batch.pdf"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = render_batch(_jobs(n), out)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         size = out.stat().st_size
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"sheets": len(report.records), "pages": report.pages, "seconds": seconds,
-                      "peak_mb": peak_mb, "bytes": size}))
+                      "cpu": cpu, "peak_mb": peak_mb, "bytes": size}))
 
 
 def batch(n: int = BATCH) -> dict:
@@ -67,14 +70,16 @@ def batch(n: int = BATCH) -> dict:
 
 
 def run() -> list[tuple[str, str, str, bool]]:
-    pages, seconds = single_sheets()
+    pages, seconds, cpu = single_sheets()
     rate = pages / seconds
     b = batch()
     batch_rate = b["pages"] / b["seconds"]
     return [
-        ("visit sheet PDF, one sheet per file", f"{rate:.1f} pages/s", "≥ 10 pages/s", rate >= 10),
-        (f"{b['sheets']}-sheet batch into one PDF ({b['pages']} pages)",
-         f"{batch_rate:.1f} pages/s, {b['seconds']:.1f} s", "≥ 10 pages/s", batch_rate >= 10),
+        ("visit sheet PDF, one sheet per file",
+         f"{rate:.1f} pages/s ({pages / cpu:.1f} per CPU-second)", "≥ 10 pages/s", rate >= 10),
+        (f"{b['sheets']}-sheet batch into one PDF ({b['pages']} pages, {b['bytes'] / 1e6:.1f} MB)",
+         f"{batch_rate:.1f} pages/s ({b['pages'] / b['cpu']:.1f} per CPU-second), {b['seconds']:.0f} s",
+         "≥ 10 pages/s", batch_rate >= 10),
         (f"{b['sheets']}-sheet batch peak memory (child RSS)", f"{b['peak_mb']:.0f} MB",
          f"< {MEMORY_LIMIT_MB} MB", b["peak_mb"] < MEMORY_LIMIT_MB),
     ]

@@ -36,7 +36,7 @@ NARRATIVE = (
 def student(**kw) -> Student:
     base = dict(
         id="0192f3c4-7a1b-7c2d-8e3f-000000000001", school_id="school-1", class_name="初二（3）班",
-        stage=Stage.JUNIOR, name="张晓明", masked_id=MASKED_ID, student_no="G320211201003151234"[:12],
+        stage=Stage.JUNIOR, name="张晓明", masked_id=MASKED_ID, student_no="G2026080315",
         gender="男", guardian_name="张建国", district="梁溪区",
         hardship_categories=(HardshipCategory.MIN_LIVING, HardshipCategory.ILLNESS_DISASTER),
         auto_eligible=True, key_support=True, platform_level=Level.RELATIVELY,

@@ -96,3 +96,39 @@ def test_empty_batch_is_refused(out_pdf):
 def test_missing_target_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="保存位置不存在"):
         render_batch(list(jobs(1)), tmp_path / "no-such-folder" / "x.pdf")
+
+
+def test_concurrent_prints_each_produce_a_correct_pdf(tmp_path):
+    outs = [tmp_path / f"p{i}.pdf" for i in range(3)]
+    errors: list[BaseException] = []
+
+    def work(i):
+        try:
+            job = VisitSheetJob(S.visit(id=f"0192f3c4-7a1b-7c2d-8e3f-00000000000{i}"),
+                                S.student(name=["赵一鸣", "钱二丫", "孙三省"][i]), S.HEADER)
+            render_batch([job, job], outs[i])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    for i, name in enumerate(["赵一鸣", "钱二丫", "孙三省"]):
+        text = re.sub(r"\s+", "", "".join(page_texts(outs[i])))
+        assert text.count(name) >= 2 and "家庭经济困难学生家访记录表" in text
+
+
+def test_screenshots_are_kept_small():
+    from pathlib import Path
+
+    from PIL import Image
+
+    shots = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
+    for name in ("print-visit-sheet", "print-growth-file", "print-public-notice"):
+        path = shots / f"{name}.png"
+        assert path.stat().st_size < 500 * 1024
+        with Image.open(path) as image:
+            assert 780 <= image.width <= 880  # ~100 dpi A4

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pypdf
-import pytest
 
 from tests.printing import samples as S
 from tests.printing.conftest import page_texts

@@ -129,3 +129,23 @@ def test_verify_batch_pdf_lists_every_record(tmp_path):
     assert verdict.status == "outdated"
     assert [r.status for r in verdict.records] == ["match", "match", "outdated"]
     assert "共识别 3 份记录" in verdict.reason
+
+
+def test_both_qr_encoders_make_codes_that_decode():
+    """zxing-cpp draws the codes; reportlab's own encoder is the fallback, and must work too."""
+    from PIL import ImageDraw
+
+    from visitapp.printing.layout import qr_matrix
+
+    text = "VA1|visit|0192f3c4-7a1b-7c2d-8e3f-0000000000a1|final.0.20261012T210500|0123456789abcdef"
+    for prefer_zxing in (True, False):
+        dark = qr_matrix(text, prefer_zxing=prefer_zxing)
+        n, box = len(dark), 8
+        image = Image.new("L", ((n + 8) * box, (n + 8) * box), 255)
+        draw = ImageDraw.Draw(image)
+        for r, row in enumerate(dark):
+            for c, on in enumerate(row):
+                if on:
+                    x, y = (c + 4) * box, (r + 4) * box
+                    draw.rectangle([x, y, x + box - 1, y + box - 1], fill=0)
+        assert qr_texts(image) == [text], prefer_zxing

@@ -54,6 +54,7 @@ class VisitSheetJob:
     reviewer: str = ""
 
     def fingerprint(self) -> Fingerprint:
+        """Kind, id, version and content hash of what this sheet prints."""
         return visit_fingerprint(self.visit, self.student, self.amendments)
 
 
@@ -74,6 +75,7 @@ class GrowthFileJob:
     staff_names: Mapping[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> Fingerprint:
+        """Kind, id (the student's), version and content hash of what this file prints."""
         return growth_file_fingerprint(self.student, self.profile, self.visits, self.entries,
                                        self.notes)
 
@@ -87,6 +89,7 @@ class PublicNoticeJob:
     header: SheetHeader
 
     def fingerprint(self) -> Fingerprint:
+        """Kind, id, version and content hash of what this notice prints."""
         return notice_fingerprint(self.notice, self.rows)
 
 
@@ -121,6 +124,7 @@ class PrintReport:
 
     @property
     def record_ids(self) -> list[str]:
+        """The ids of the records printed, in page order."""
         return [r.record_id for r in self.records]
 
     def summary_zh(self) -> str:

@@ -11,7 +11,8 @@ from visitapp.domain.entities import GrowthProfileField
 from visitapp.domain.rules import effective_status
 from visitapp.printing.documents import GrowthFileJob
 from visitapp.printing.layout import (
-    STYLES, TextSink, Title, appendix, boxed, fmt_date, grid, section_bar, spacer, subtitle,
+    STYLES, TextSink, Title, appendix, boxed, flowing_section, fmt_date, grid, section_bar, spacer,
+    subtitle,
 )
 
 __all__ = ["growth_file_story"]
@@ -115,7 +116,7 @@ def growth_file_story(job: GrowthFileJob, t: TextSink) -> list:
     story += entry_table((GrowthKind.AID,), "五、资助历史", True)
     story += entry_table((GrowthKind.PSYCH_SUPPORT, GrowthKind.ACTIVITY), "六、心理帮扶与活动", False)
 
-    story += [spacer(2.5), section_bar("七、育人导师记录")]
+    story += [spacer(2.5), *flowing_section("七、育人导师记录")]
     notes = sorted(job.notes, key=lambda n: (n.note_date or dt.date.min, n.id))
     if not notes:
         story.append(grid([[t.p(_NONE_YET, "value_c")]], [1]))

@@ -20,7 +20,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle,
+    BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table,
+    TableStyle,
 )
 
 from visitapp.printing.documents import PrintCancelled, SheetHeader
@@ -30,7 +31,7 @@ from visitapp.printing.fonts import PDF_FONT_NAME, printable, register_pdf_font
 PAGE_W, PAGE_H = A4
 MARGIN_X = 16 * mm
 MARGIN_TOP = 22 * mm
-MARGIN_BOTTOM = 32 * mm
+MARGIN_BOTTOM = 36 * mm  # the footer (page, printer, QR code) ends 32.5 mm up
 CONTENT_W = PAGE_W - 2 * MARGIN_X
 QR_SIZE = 24 * mm
 
@@ -102,6 +103,7 @@ class TextSink:
         return printable("" if value is None else str(value), self.missing)
 
     def p(self, value: object, style: str = "value") -> Paragraph:
+        """A paragraph of ``value`` (for short values the form controls: labels, dates, codes)."""
         return Paragraph(self(value), STYLES[style])
 
 
@@ -111,10 +113,12 @@ def subtitle(sink: "TextSink", *parts: str) -> Paragraph:
 
 
 def fmt_date(day: dt.date | None) -> str:
+    """2026年10月12日 (empty for no date)."""
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
 def fmt_dt(moment: dt.datetime | None) -> str:
+    """2026-10-12 21:05 (empty for no time)."""
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
@@ -123,8 +127,12 @@ def checks(options: Iterable[tuple[str, bool]]) -> str:
     return "\u3000".join(f"{TICK if on else NO_TICK}{label}" for label, on in options)
 
 
-def section_bar(text: str) -> Table:
-    """A grey bar opening a section of the form, the width of the grid."""
+def section_bar(text: str, keep_with_next: bool = True) -> Table:
+    """A grey bar opening a section of the form, the width of the grid.
+
+    By default it stays with the section's table: a short section moves whole to the next
+    page rather than leaving its title alone at the foot of one.
+    """
     t = Table([[Paragraph(escape(text), STYLES["section"])]], colWidths=[CONTENT_W])
     t.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, -1), SECTION_BG),
@@ -132,7 +140,14 @@ def section_bar(text: str) -> Table:
         ("BOX", (0, 0), (-1, -1), GRID, INK),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
     ]))
+    t.keepWithNext = keep_with_next
     return t
+
+
+def flowing_section(text: str) -> list:
+    """The bar of a section of long flowing text: it starts on a new page only when fewer than
+    ~35 mm are left, then its text flows on across pages."""
+    return [CondPageBreak(35 * mm), section_bar(text, keep_with_next=False)]
 
 
 def grid(rows: list[list], col_widths: Sequence[float], label_cells: Iterable[tuple[int, int]] = (),
@@ -243,7 +258,7 @@ def appendix(sink: TextSink) -> list:
     """The appendix of long values (see :meth:`TextSink.cell`); empty when there are none."""
     if not sink.overflow:
         return []
-    out: list = [Spacer(1, 2.5 * mm), section_bar("附页：较长内容")]
+    out: list = [Spacer(1, 2.5 * mm), *flowing_section("附页：较长内容")]
     for i, (label, text) in enumerate(sink.overflow, 1):
         head = grid([[Paragraph(sink(f"{i}. {label}"), STYLES["label_left"])]], [1], label_cells=[(0, 0)])
         out.append(head)
@@ -297,6 +312,30 @@ class Title(Flowable):
         c.restoreState()
 
 
+def qr_matrix(text: str, prefer_zxing: bool = True) -> list[list[bool]]:
+    """The dark modules of a QR code (error correction level M) for ``text``.
+
+    zxing-cpp's C++ encoder (already needed to verify sheets) takes ~1 ms; reportlab's pure
+    Python encoder, the fallback, ~25 ms, mostly choosing the mask, a quarter of a sheet's time.
+    """
+    if prefer_zxing:
+        try:
+            import zxingcpp
+        except ImportError:  # pragma: no cover - zxing-cpp is a dependency; a platform may lack it
+            pass
+        else:
+            code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+            view = memoryview(code.to_image(scale=1, add_quiet_zones=False))
+            rows, cols = view.shape
+            data = view.tobytes()
+            return [[data[r * cols + c] < 128 for c in range(cols)] for r in range(rows)]
+    code = QRCode(None, QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    n = code.getModuleCount()
+    return [[bool(code.isDark(r, c)) for c in range(n)] for r in range(n)]
+
+
 class RecordDocTemplate(BaseDocTemplate):
     """Lays out one record on a (possibly shared) canvas and decorates each of its pages."""
 
@@ -344,15 +383,14 @@ class RecordDocTemplate(BaseDocTemplate):
     def _draw_qr_form(self, c: Canvas) -> None:
         """The record's QR code as a form drawn once and placed on each of its pages.
 
-        reportlab's QR encoder gives the module matrix; we fill it as one path of horizontal
-        runs (the widget builds a shape object per module, 20x slower for the same marks).
+        The modules are filled as one path of horizontal runs (reportlab's QR widget builds a
+        shape object per module, 20x slower for the same marks).
         """
-        code = QRCode(None, QRErrorCorrectLevel.M)
-        code.addData(self.fingerprint.payload())
-        code.make()
-        n = code.getModuleCount()
+        dark = qr_matrix(self.fingerprint.payload())
+        n = len(dark)
         quiet = 4  # the quiet zone a scanner needs, in modules, inside the form's square
         unit = QR_SIZE / (n + 2 * quiet)
+        self._qr_quiet = quiet * unit
         c.beginForm(self.qr_form, 0, 0, QR_SIZE, QR_SIZE)
         c.setFillColor(colors.white)
         c.rect(0, 0, QR_SIZE, QR_SIZE, stroke=0, fill=1)
@@ -362,9 +400,9 @@ class RecordDocTemplate(BaseDocTemplate):
             y = QR_SIZE - (quiet + row + 1) * unit
             col = 0
             while col < n:
-                if code.isDark(row, col):
+                if dark[row][col]:
                     start = col
-                    while col < n and code.isDark(row, col):
+                    while col < n and dark[row][col]:
                         col += 1
                     # a hair of overlap so no white seams show between rows when rasterised
                     path.rect((quiet + start) * unit, y - 0.01, (col - start) * unit, unit + 0.02)
@@ -405,7 +443,7 @@ class RecordDocTemplate(BaseDocTemplate):
         c.setLineWidth(0.5)
         c.line(MARGIN_X, PAGE_H - 15.5 * mm, PAGE_W - MARGIN_X, PAGE_H - 15.5 * mm)
         # footer: page x of y, printed at / by, record number; QR code at the right
-        base = 8 * mm
+        base = 6 * mm
         c.line(MARGIN_X, base + QR_SIZE + 2.5 * mm, PAGE_W - MARGIN_X, base + QR_SIZE + 2.5 * mm)
         c.setFont(F, 8.5)
         label = f"第 {self.page} 页，共 "
@@ -423,10 +461,11 @@ class RecordDocTemplate(BaseDocTemplate):
         c.drawString(MARGIN_X, base + 1 * mm,
                      f"校验码 {fp.hash}。扫描右侧二维码或用“visitapp verify-sheet”核对本页是否为最新记录。")
         c.setFillColor(INK)
-        if not c.hasForm(self.qr_form):
+        if not hasattr(self, "_qr_quiet"):  # first page of this record: define its QR form
             self._draw_qr_form(c)
         c.saveState()
-        c.translate(PAGE_W - MARGIN_X - QR_SIZE + 4 * QR_SIZE / 49, base)
+        # the quiet zone may reach into the margin; the code itself ends at the text's edge
+        c.translate(PAGE_W - MARGIN_X - QR_SIZE + self._qr_quiet, base)
         c.doForm(self.qr_form)
         c.restoreState()
         c.restoreState()
@@ -444,4 +483,5 @@ def build_record(canvas: Canvas, story: list, header: SheetHeader, fingerprint: 
 
 
 def spacer(h_mm: float) -> Spacer:
+    """Vertical space in millimetres."""
     return Spacer(1, h_mm * mm)

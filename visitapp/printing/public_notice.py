@@ -7,7 +7,7 @@ reason, an ID number, a hardship category or a family detail.
 
 from __future__ import annotations
 
-from reportlab.platypus import Paragraph
+from reportlab.platypus import KeepTogether, Paragraph
 
 from visitapp.domain.enums import label_zh
 from visitapp.printing.documents import PublicNoticeJob
@@ -45,9 +45,11 @@ def public_notice_story(job: PublicNoticeJob, t: TextSink) -> list:
         spacer(4),
         grid(table, [12, 30, 30, 28], header_row=True, repeat_header=True,
              spans=[((0, 1), (-1, 1))] if not rows else []),
-        spacer(10),
-        Paragraph(t(f"{job.header.school}（盖章）"), STYLES["notice_sign"]),
-        Paragraph(t(fmt_date(n.period_start) if n.period_start else ""), STYLES["notice_sign"]),
+        # the school's seal line and date never start a page on their own
+        KeepTogether([spacer(10),
+                      Paragraph(t(f"{job.header.school}（盖章）"), STYLES["notice_sign"]),
+                      Paragraph(t(fmt_date(n.period_start) if n.period_start else ""),
+                                STYLES["notice_sign"])]),
     ]
     story += appendix(t)
     return story

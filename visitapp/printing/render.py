@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 Out = str | os.PathLike | BinaryIO
+# Saving subsets the shared TrueType face by seeking and reading through one file cursor
+# (reportlab's TTFontFile), so two prints saving at once (a batch in the background while a
+# teacher prints one sheet) would interleave reads; layout itself is safe to run in parallel.
+_SAVE_LOCK = threading.Lock()
 Progress = Callable[[int, int], None]
 
 
@@ -120,7 +124,8 @@ def render_batch(items: Iterable[PrintJob], out: Out, progress: Progress | None 
         return report
     if not report.records:
         raise ValueError("没有可打印的记录。")
-    canvas.save()
+    with _SAVE_LOCK:
+        canvas.save()
     return report
 
 

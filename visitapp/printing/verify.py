@@ -56,10 +56,12 @@ class Verdict:
 
     @property
     def record_id(self) -> str | None:
+        """The id of the first record found (the only one on a single sheet)."""
         return self.records[0].printed.record_id if self.records else None
 
     @property
     def kind(self) -> str | None:
+        """The kind of the first record found."""
         return self.records[0].printed.kind if self.records else None
 
 

@@ -12,7 +12,8 @@ from visitapp.domain.enums import (
 from visitapp.domain.rules import effective_status
 from visitapp.printing.documents import VisitSheetJob
 from visitapp.printing.layout import (
-    STYLES, TextSink, Title, appendix, boxed, checks, fmt_date, fmt_dt, grid, section_bar, spacer, subtitle,
+    STYLES, TextSink, Title, appendix, boxed, checks, flowing_section, fmt_date, fmt_dt, grid,
+    section_bar, spacer, subtitle,
 )
 
 __all__ = ["visit_sheet_story", "WATERMARKS"]
@@ -184,9 +185,10 @@ def visit_sheet_story(job: VisitSheetJob, t: TextSink) -> tuple[list, str]:
     story += [spacer(2.5)] + _family_block(v, t)
     story += [spacer(2.5)] + _hardship_block(v)
     story += [spacer(2.5)] + _needs_block(v, t)
-    story += [spacer(2.5), section_bar("六、家访情况记录（家庭经济状况、学生在家表现、家长意见等）"),
+    story += [spacer(2.5), *flowing_section("六、家访情况记录（家庭经济状况、学生在家表现、家长意见等）"),
               boxed(t, v.narrative, min_lines=4)]
-    story += [spacer(2.5), section_bar("七、后续跟进"), boxed(t, v.follow_ups, style="value", min_lines=2)]
+    story += [spacer(2.5), *flowing_section("七、后续跟进"),
+              boxed(t, v.follow_ups, style="value", min_lines=2)]
     amend = _amendment_block(job, t)
     if amend:
         story += [spacer(2.5)] + amend
