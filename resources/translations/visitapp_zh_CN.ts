@@ -644,6 +644,10 @@
       <translation>请先选择一名学生。</translation>
     </message>
     <message>
+      <source>Loading the students…</source>
+      <translation>正在载入学生名单…</translation>
+    </message>
+    <message>
       <source>{shown} of {total} students</source>
       <translation>显示 {shown} / 共 {total} 名学生</translation>
     </message>

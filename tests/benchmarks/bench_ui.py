@@ -51,6 +51,10 @@ def _cold_start_child(profile: str) -> None:
     w.unlock.passphrase.setText(PASS)
     w.unlock.submit()
     deadline = time.perf_counter() + 30
+    while w.students.model.rowCount() == 0 and time.perf_counter() < deadline:
+        QTest.qWait(2)
+    w.students.table.viewport().repaint()
+    first = time.perf_counter() - t0
     while w.students.model.rowCount() < 5000 and time.perf_counter() < deadline:
         QTest.qWait(2)
     w.students.table.viewport().repaint()
@@ -60,7 +64,7 @@ def _cold_start_child(profile: str) -> None:
     k0 = time.perf_counter()
     FAST_TEST_KDF.with_new_salt().derive(PASS)
     kdf = time.perf_counter() - k0
-    print(f"{elapsed:.4f} {kdf:.4f} {w.students.model.rowCount()}")
+    print(f"{first:.4f} {elapsed:.4f} {kdf:.4f} {w.students.model.rowCount()}")
     w.ctx.tasks.wait(10000)
 
 
@@ -71,19 +75,21 @@ def _process_start_overhead() -> float:
     return time.perf_counter() - t
 
 
-def bench_cold_start(profile: Path) -> tuple[float, int]:
+def bench_cold_start(profile: Path) -> tuple[float, float, int]:
     env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
-    times = []
+    times, firsts = [], []
     rows = 0
     for _ in range(3):
         out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_ui", "--cold-start", str(profile)],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-2000:])
-        elapsed, kdf, rows_s = out.stdout.split()[-3:]
+        first, elapsed, kdf, rows_s = out.stdout.split()[-4:]
         times.append(float(elapsed) - float(kdf))
+        firsts.append(float(first) - float(kdf))
         rows = int(rows_s)
-    return min(times) + _process_start_overhead(), rows
+    start = _process_start_overhead()
+    return min(firsts) + start, min(times) + start, rows
 
 
 def bench_filter_and_growth(profile: Path) -> tuple[float, float, float]:
@@ -124,6 +130,11 @@ def bench_filter_and_growth(profile: Path) -> tuple[float, float, float]:
         ws.growth.add_entry(sid, "activity", entry_date=dt.date.today() - dt.timedelta(days=i % 700),
                             title=f"活动 {i}", detail="参加学校组织的活动")
     w.show_screen(w.growth)
+    service = []
+    for _ in range(3):
+        t = time.perf_counter()
+        ws.students.get(sid), ws.growth.profile(sid), ws.students.timeline(sid), ws.conflicts.list_open()
+        service.append((time.perf_counter() - t) * 1000)
     opens = []
     for _ in range(5):
         w.growth.model.set_rows([])
@@ -135,22 +146,25 @@ def bench_filter_and_growth(profile: Path) -> tuple[float, float, float]:
         opens.append((time.perf_counter() - t) * 1000)
     w.close()
     per_key.sort()
-    return statistics.mean(per_key), per_key[int(len(per_key) * 0.95)], statistics.median(opens)
+    return (statistics.mean(per_key), per_key[int(len(per_key) * 0.95)], statistics.median(opens),
+            statistics.median(service))
 
 
 def run() -> list[tuple[str, str, str, bool]]:
     folder = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     try:
         profile = _make_profile(folder, 5000)
-        cold, rows = bench_cold_start(profile)
-        mean_key, p95_key, growth = bench_filter_and_growth(profile)
+        first, cold, rows = bench_cold_start(profile)
+        mean_key, p95_key, growth, growth_service = bench_filter_and_growth(profile)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return [
-        (f"UI cold start to unlocked window, {rows} students (after KDF)", f"{cold:.2f} s", "≤ 2 s", cold <= 2.0),
+        ("UI cold start to unlocked window, first page of students (after KDF)", f"{first:.2f} s", "≤ 2 s", first <= 2.0),
+        (f"UI cold start to unlocked window, all {rows} students listed (after KDF)", f"{cold:.2f} s", "≤ 2 s", cold <= 2.0),
         ("UI filter 5,000 students per keystroke (mean / p95)", f"{mean_key:.1f} / {p95_key:.1f} ms",
          "≤ 30 ms", p95_key <= 30.0),
         ("UI open growth file with 500 entries (median)", f"{growth:.0f} ms", "≤ 150 ms", growth <= 150.0),
+        ("  of which the services' calls (timeline, profile, conflicts)", f"{growth_service:.0f} ms", "—", True),
     ]
 
 

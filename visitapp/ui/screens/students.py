@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.i18n import N_, label, tr
 
+FIRST_PAGE = 200
 VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited": N_("Visited")}
 
 
@@ -36,9 +37,10 @@ class StudentTableModel(QAbstractTableModel):
 
     def set_rows(self, rows) -> None:
         self.beginResetModel()
-        # Class, then name: the order a class teacher reads a roster in. The proxy keeps this
-        # order until a header is clicked, so filtering never re-sorts 5,000 rows in Python.
-        self.rows = sorted(rows, key=lambda r: (r.class_name, r.name))
+        # The services' order (class, student number) is the order a class teacher reads a
+        # roster in. The proxy keeps it until a header is clicked, so filtering never re-sorts
+        # 5,000 rows through Python.
+        self.rows = list(rows)
         status = {k: tr(v) for k, v in VISIT_STATUS.items()}
         yes = tr("Yes")
         self._cells = [(
@@ -128,6 +130,7 @@ class StudentsScreen(QWidget):
     def __init__(self, ctx: Any, parent=None):
         super().__init__(parent)
         self.ctx = ctx
+        self._loading = False
         self.coverage_label = QLabel()
         self.coverage_bar = QProgressBar()
         self.coverage_bar.setTextVisible(False)
@@ -225,19 +228,35 @@ class StudentsScreen(QWidget):
                 return
 
     def refresh(self) -> None:
-        def work(ws):
-            return ws.students.list_mine(), None
+        """Reload the list. The first time, one page comes first so a large school's window is
+        usable at once; the whole list (needed for search and coverage) follows."""
+        if not self.model.rows and not self._loading:
+            self._loading = True
+            self.count_label.setText(tr("Loading the students…"))
+            self.ctx.run(lambda ws: (ws.students.list_mine(limit=FIRST_PAGE), False),
+                         on_done=self.show_data, on_error=self._failed)
+        self.ctx.run(lambda ws: (ws.students.list_mine(), None), on_done=self.show_data,
+                     on_error=self._failed)
 
-        self.ctx.run(work, on_done=self.show_data)
+    def _failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self.ctx.show_error(exc)
 
     def show_data(self, result) -> None:
         rows, coverage = result
-        if coverage is None:  # counted here rather than asking the services to list again
-            coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in rows),
-                                       total=len(rows))
+        partial = coverage is False
+        if partial and self.model.rows:
+            return  # the whole list already arrived
         selected = self.selected_id() if self.model.rows else None
         self.model.set_rows(rows)
         self.proxy.set_filters()
+        if partial:
+            self.count_label.setText(tr("Loading the students…"))
+            return
+        self._loading = False
+        if coverage is None:  # counted here rather than asking the services to list again
+            coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in rows),
+                                       total=len(rows))
         self.show_coverage(coverage)
         self._update_count()
         if selected:
