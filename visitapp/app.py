@@ -48,15 +48,23 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     setup_logging(profile_dir)
     register_fonts(app)
     i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
-    import visitapp.services as services
-
     if backend is None:
-        backend = services
-    if demo_seeder is None and backend is services:
-        demo_seeder = _demo_seeder()
+        backend = _LazyServices()
+        if demo_seeder is None:
+            demo_seeder = _demo_seeder()
     window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
     window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
     return window
+
+
+class _LazyServices:
+    """``visitapp.services``, imported on first use. The window's first call is made on the
+    worker thread, so the import (SQLAlchemy, Alembic, reportlab) no longer delays the window."""
+
+    def __getattr__(self, name: str) -> Any:
+        import visitapp.services as services
+
+        return getattr(services, name)
 
 
 DEMO_STUDENTS = 60

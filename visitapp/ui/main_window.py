@@ -178,8 +178,18 @@ class MainWindow(QMainWindow):
         self.settings.saved.connect(self._settings_saved)
 
     def start_or_unlock(self) -> None:
+        """Ask the worker whether a profile exists. The first service call imports the
+        services (the ORM, migrations, printing: about a second), so it happens off the GUI
+        thread while the window is already on screen."""
         self._enable_session(False)
-        if self.ctx.backend.profile_exists(self.ctx.profile_dir):
+        # The unlock page shows at once; a passphrase typed before the answer is queued behind it.
+        self.pages.setCurrentWidget(self.unlock)
+        backend, folder = self.ctx.backend, self.ctx.profile_dir
+        self.ctx.tasks.submit(lambda: backend.profile_exists(folder), on_done=self._show_first_page,
+                              on_error=lambda exc: (self._show_first_page(False), self.ctx.show_error(exc)))
+
+    def _show_first_page(self, exists: bool) -> None:
+        if exists:
             self.unlock.set_relock(False)
             self.pages.setCurrentWidget(self.unlock)
             self.unlock.passphrase.setFocus()
