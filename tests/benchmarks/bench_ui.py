@@ -110,9 +110,7 @@ def bench_filter_and_growth(profile: Path) -> tuple[float, float, float, float]:
     w.show()
     w.unlock.passphrase.setText(PASS)
     w.unlock.submit()
-    while w.students.model.rowCount() < 5000:
-        QTest.qWait(5)
-    QTest.qWait(50)
+    _run_until(lambda: w.students.model.rowCount() >= 5000 and w.ctx.tasks.pending() == 0)
     s = w.students
     names = [r.name for r in s.model.rows[:40]] + [r.class_name for r in s.model.rows[:10]]
     per_key = []
