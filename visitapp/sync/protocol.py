@@ -32,8 +32,19 @@ class MutationStatus(StrEnum):
     REJECTED = "rejected"
 
 
+_MUTATION_EXAMPLE = {
+    "mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b",
+    "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c",
+    "kind": "visit", "op": "upsert", "student_id": "01936d1e-0000-7000-8000-000000000001",
+    "base_seq": None, "hlc": "1764160000000-00000-dev-1",
+    "routing": {"id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c", "status": "final", "term": "2026-2027-1"},
+    "facts": {"visit_date": "2026-11-20", "mode": "on_site", "visitors": ["王老师"]},
+    "sealed": "eyJuYXJyYXRpdmUiOiAiLi4uIn0=",
+}
+
+
 class Mutation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_MUTATION_EXAMPLE]})
     mutation_id: str = Field(min_length=1, max_length=64, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b"])
     record_id: str = Field(min_length=1, max_length=64, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c"])
     kind: str = Field(min_length=1, max_length=40, examples=["visit"])
@@ -48,13 +59,22 @@ class Mutation(BaseModel):
 
 
 class PushRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"device_id": "01936d1e-1111-7000-8000-000000000001", "batch_id": "01936d1e-2222-7000-8000-000000000001",
+         "mutations": [_MUTATION_EXAMPLE]}]})
     device_id: str = Field(min_length=1, max_length=64)
     batch_id: str = Field(min_length=1, max_length=64)
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
 
 
 class MutationResult(BaseModel):
+    """``conflict_id``: for growth_profile_field the id of the ``conflict`` record that keeps
+    both values; for mentor_note the id of the conflict copy (a new mentor_note record whose
+    ``routing.conflict_of`` is the current note)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b", "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c",
+         "status": "applied", "reason": "", "server_seq": 42, "conflict_id": None}]})
     mutation_id: str
     record_id: str
     status: MutationStatus
@@ -64,12 +84,29 @@ class MutationResult(BaseModel):
 
 
 class PushResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"batch_id": "01936d1e-2222-7000-8000-000000000001", "server_seq": 42, "results": [
+            {"mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b", "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c",
+             "status": "applied", "reason": "", "server_seq": 42, "conflict_id": None}]}]})
     batch_id: str
     results: list[MutationResult]
     server_seq: int
 
 
+_CHANGE_EXAMPLE = {
+    "server_seq": 42, "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c", "kind": "visit", "op": "upsert",
+    "student_id": "01936d1e-0000-7000-8000-000000000001", "hlc": "1764160000000-00000-dev-1",
+    "author_device": "01936d1e-1111-7000-8000-000000000001", "author_staff": "01936d1e-3333-7000-8000-000000000001",
+    "routing": {"status": "final"}, "facts": {"visit_date": "2026-11-20", "mode": "on_site"},
+    "sealed": "eyJuYXJyYXRpdmUiOiAiLi4uIn0=",
+}
+
+
 class Change(BaseModel):
+    """One record as the server holds it now. ``op=delete``: the record is gone (a deleted
+    draft); ``facts`` and ``sealed`` are then null."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHANGE_EXAMPLE]})
     server_seq: int
     record_id: str
     kind: str
@@ -77,12 +114,19 @@ class Change(BaseModel):
     student_id: str | None = None
     hlc: str = ""
     author_device: str | None = None
+    author_staff: str | None = Field(default=None, description="staff who last wrote this record")
     routing: dict[str, Any] = Field(default_factory=dict)
     facts: dict[str, Any] | None = None
     sealed: str | None = None
 
 
 class PullResponse(BaseModel):
+    """Changes in ``server_seq`` order. After an assignment begins, the first pull also carries
+    that student's older records (their ``server_seq`` may be below the cursor: apply them
+    anyway). Store ``cursor`` only together with the changes and purges of this page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"changes": [_CHANGE_EXAMPLE], "cursor": 42, "more": False, "purge_students": [], "total": 1}]})
     changes: list[Change]
     cursor: int
     more: bool
@@ -91,6 +135,11 @@ class PullResponse(BaseModel):
 
 
 class MetaResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"protocol_version": 1, "schema_version": "0001", "server_seq": 42, "server_time": "2026-11-26T08:00:00+00:00",
+         "tombstone_horizon": 0, "school_id": "01936d1e-4444-7000-8000-000000000001", "school_name": "实验小学",
+         "device_id": "01936d1e-1111-7000-8000-000000000001", "staff_id": "01936d1e-3333-7000-8000-000000000001",
+         "staff_name": "王老师", "role": "teacher"}]})
     protocol_version: int = PROTOCOL_VERSION
     schema_version: str
     server_seq: int
@@ -105,12 +154,18 @@ class MetaResponse(BaseModel):
 
 
 class EnrollRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"code": "VA1.eyJ1IjoiaHR0cHM6Ly8xOTIuMTY4LjEuMTA6ODQ0MyIsImYiOiJhYmMiLCJzIjoiaWQuc2VjcmV0In0",
+         "device_label": "王老师的笔记本"}]})
     code: str = Field(min_length=4, max_length=200)
     device_label: str = Field(default="", max_length=100)
 
 
 class EnrollResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"device_id": "01936d1e-1111-7000-8000-000000000001", "token": "kq3…", "staff_id": "01936d1e-3333-7000-8000-000000000001",
+         "staff_name": "王老师", "role": "teacher", "school_id": "01936d1e-4444-7000-8000-000000000001",
+         "school_name": "实验小学"}]})
     device_id: str
     token: str
     staff_id: str
@@ -123,6 +178,73 @@ class EnrollResponse(BaseModel):
 class ErrorBody(BaseModel):
     error: str = Field(examples=["device_revoked"])
     detail: str = Field(examples=["This device was revoked by the school's aid officer."])
+
+
+class ConflictItem(BaseModel):
+    """A conflict the device may see (``GET /v1/conflicts``). ``sealed`` is the conflict's
+    wrapped blob, see :func:`wrap_conflict_sealed`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "01936d1e-5555-7000-8000-000000000001", "server_seq": 43, "field_name": "strengths",
+         "record_kind": "growth_profile_field", "record_id": "5d0c…", "student_id": "01936d1e-0000-7000-8000-000000000001",
+         "status": "open", "winner_staff": "01936d1e-3333-7000-8000-000000000001",
+         "loser_staff": "01936d1e-3333-7000-8000-000000000002", "copy_id": None,
+         "created_at": "2026-11-26T08:00:00+00:00", "sealed": "eyJ3aW5uZXIiOiAiLi4uIiwgImxvc2VyIjogIi4uLiJ9"}]})
+    id: str
+    server_seq: int
+    record_kind: str
+    record_id: str
+    field_name: str = ""
+    student_id: str | None = None
+    status: str = "open"
+    winner_staff: str | None = None
+    loser_staff: str | None = None
+    copy_id: str | None = None
+    created_at: str = ""
+    sealed: str | None = None
+
+
+class ConflictList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"conflicts": []}]})
+    conflicts: list[ConflictItem]
+
+
+class Resolution(StrEnum):
+    WINNER = "winner"   # keep the value that is current now
+    LOSER = "loser"     # put the kept-aside value back
+    VALUE = "value"     # a merged value typed by a person (``sealed``)
+
+
+class ResolveRequest(BaseModel):
+    """Resolve a conflict. ``sealed`` (tier C, base64) only with ``choice=value``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"choice": "loser", "reason": "与班主任核实后，采用另一位老师的描述。", "sealed": None}]})
+    choice: Resolution
+    reason: str = Field(min_length=1, max_length=500)
+    sealed: str | None = Field(default=None, max_length=MAX_SEALED_BYTES * 4 // 3 + 4)
+
+
+def wrap_conflict_sealed(winner: str | None, loser: str | None) -> str:
+    """The ``sealed`` blob of a ``conflict`` record: the server cannot read tier C, so it keeps
+    both sides as the opaque strings they travelled as.
+
+    Format (exact): base64 (standard alphabet, padded) of the UTF-8 JSON object
+    ``{"format": "visitapp-conflict-v1", "winner": W, "loser": L}`` where ``W`` is the
+    ``sealed`` string of the value that is current on the record (the later hybrid timestamp)
+    and ``L`` the ``sealed`` string kept aside; either may be ``null``. Decode each with
+    :func:`unseal_bytes`. Use :func:`unwrap_conflict_sealed` to read it.
+    """
+    doc = {"format": "visitapp-conflict-v1", "winner": winner, "loser": loser}
+    return base64.b64encode(json.dumps(doc, sort_keys=True).encode()).decode()
+
+
+def unwrap_conflict_sealed(blob: str) -> tuple[str | None, str | None]:
+    """``(winner_sealed, loser_sealed)`` of a conflict record's ``sealed`` blob."""
+    doc = json.loads(base64.b64decode(blob))
+    if doc.get("format") != "visitapp-conflict-v1":
+        raise ValueError("unknown conflict blob format")
+    return doc.get("winner"), doc.get("loser")
 
 
 def seal_bytes(sealed: dict[str, Any] | None) -> str | None:

@@ -1,0 +1,239 @@
+"""The HTTP face of the server: FastAPI under ``/v1`` (DESIGN.md §4).
+
+Every error is ``{"error": code, "detail": sentence}``; bodies over the size limit get 413
+before they are parsed; each request is logged as one JSON line without any tier B/C value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync_server import sync
+from sync_server.config import ServerError
+from sync_server.core import Principal, ServerCore
+from sync_server.sync import ApiError
+
+from visitapp.sync.protocol import (
+    PROTOCOL_VERSION, ConflictList, EnrollRequest, EnrollResponse, ErrorBody, MetaResponse, PullResponse,
+    PushRequest, PushResponse, ResolveRequest,
+)
+
+log = logging.getLogger("sync_server")
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+
+_EXAMPLES = {
+    400: ("malformed_json", "请求内容不是有效的 JSON。"),
+    401: ("unauthorized", "设备令牌无效，本机可能未在本校注册。"),
+    403: ("device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。"),
+    404: ("not_found", "找不到该冲突记录。"),
+    409: ("already_resolved", "该冲突已经被处理过了。"),
+    410: ("resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。"),
+    413: ("too_large", "请求内容超过 32 MiB 的上限，请分批发送。"),
+    422: ("invalid_request", "请求字段不正确：mutations → 0 → kind：字段不能为空。"),
+    503: ("unavailable", "数据库暂时无法写入，请稍后重试。"),
+}
+
+
+class ResolveResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"server_seq": 57}]})
+    server_seq: int
+
+
+def _errors(*codes: int) -> dict:
+    return {c: {"model": ErrorBody, "description": _EXAMPLES[c][1],
+                "content": {"application/json": {"example": {"error": _EXAMPLES[c][0], "detail": _EXAMPLES[c][1]}}}}
+            for c in codes}
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over ``max_body`` with 413, log each request."""
+
+    def __init__(self, app, max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status_box = {"status": 0}
+
+        async def send_logged(message):
+            if message["type"] == "http.response.start":
+                status_box["status"] = message["status"]
+            await send(message)
+
+        try:
+            headers = dict(scope.get("headers") or [])
+            declared = headers.get(b"content-length")
+            too_big = False
+            if declared is not None:
+                try:
+                    too_big = int(declared) > self.max_body
+                except ValueError:
+                    too_big = True
+            if too_big:
+                await self._too_large(send_logged)
+                return
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = bytearray()
+                more = True
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > self.max_body:
+                        await self._too_large(send_logged)
+                        return
+                sent = False
+
+                async def replay():
+                    nonlocal sent
+                    if not sent:
+                        sent = True
+                        return {"type": "http.request", "body": bytes(body), "more_body": False}
+                    return await receive()
+
+                await self.app(scope, replay, send_logged)
+            else:
+                await self.app(scope, receive, send_logged)
+        finally:
+            state = scope.get("state") or {}
+            log.info("request", extra={"method": scope.get("method"), "path": scope.get("path"),
+                                       "status": status_box["status"],
+                                       "ms": round((time.perf_counter() - start) * 1000, 1),
+                                       "device": state.get("device_id")})
+
+    async def _too_large(self, send):
+        body = json.dumps({"error": "too_large",
+                           "detail": f"请求内容超过 {self.max_body // (1024 * 1024)} MiB 的上限，请分批发送。"},
+                          ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _sentence(errors: list) -> tuple[int, str, str]:
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return 400, "malformed_json", "请求内容不是有效的 JSON。"
+    parts = []
+    for err in errors[:3]:
+        loc = " → ".join(str(x) for x in err.get("loc", ()) if x != "body")
+        parts.append(f"{loc or '请求'}：{err.get('msg', '格式不正确')}")
+    return 422, "invalid_request", "请求字段不正确：" + "；".join(parts) + "。"
+
+
+def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The ASGI application for one school's server."""
+    app = FastAPI(
+        title="visitapp school sync server", version=f"{PROTOCOL_VERSION}.0",
+        description=("家访记录 school sync server, protocol v1 (DESIGN.md §4). Bearer token from `/v1/enroll`. "
+                     "Tier A travels as `routing`, tier B as `facts` (encrypted at rest), tier C as `sealed` "
+                     "(base64 of opaque bytes, never parsed). Errors are `{error, detail}`."),
+        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+    )
+    app.state.core = core
+    app.add_middleware(BodyLimit, max_body=max_body)
+    bearer = HTTPBearer(auto_error=False, description="the device token returned by POST /v1/enroll")
+
+    def principal(request: Request,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+        header = f"Bearer {creds.credentials}" if creds else None
+        who = sync.authenticate(core, header)
+        request.scope.setdefault("state", {})["device_id"] = who.device_id
+        return who
+
+    Who = Annotated[Principal, Depends(principal)]
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_req, exc: ApiError):
+        return _error(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(ServerError)
+    async def _server_error(_req, exc: ServerError):
+        return _error(503, "unavailable", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req, exc: RequestValidationError):
+        status, code, detail = _sentence(exc.errors())
+        return _error(status, code, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        detail = {404: "没有这个接口。", 405: "该接口不支持这种请求方法。"}.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, code, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req, exc: Exception):
+        log.error("unexpected error", exc_info=exc)
+        return _error(500, "internal", "服务器内部错误，已记录日志，请联系管理员。")
+
+    @app.get("/v1/health", tags=["meta"], summary="Liveness probe (no token needed)",
+             responses={200: {"content": {"application/json": {"example": {"status": "ok", "protocol_version": 1}}}}})
+    def health() -> dict:
+        return {"status": "ok", "protocol_version": PROTOCOL_VERSION}
+
+    @app.post("/v1/enroll", response_model=EnrollResponse, tags=["enrollment"],
+              summary="Exchange a one-time enrollment code for a device id and token",
+              responses=_errors(400, 401, 403, 413, 422))
+    def enroll(body: EnrollRequest) -> EnrollResponse:
+        return EnrollResponse(**sync.enroll(core, body.code, body.device_label))
+
+    @app.get("/v1/sync/meta", response_model=MetaResponse, tags=["sync"],
+             summary="Server seq, time, versions, tombstone horizon, and who this device is",
+             responses=_errors(401, 403))
+    def meta(who: Who) -> MetaResponse:
+        return sync.meta(core, who)
+
+    @app.post("/v1/sync/push", response_model=PushResponse, tags=["sync"],
+              summary="Apply a batch of mutations in one transaction; each gets its own status",
+              responses=_errors(400, 401, 403, 413, 422, 503))
+    def push(body: PushRequest, who: Who) -> Response:
+        result = sync.push(core, who, body)
+        return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
+
+    @app.get("/v1/sync/pull", response_model=PullResponse, tags=["sync"],
+             summary="Changes this device may see after the cursor, in server_seq order",
+             responses=_errors(401, 403, 410, 422))
+    def pull(who: Who,
+             cursor: Annotated[int, Query(ge=0, le=2**62, description="the cursor of the last page stored; 0 = from the start",
+                                          examples=[0])] = 0,
+             limit: Annotated[int, Query(ge=1, le=sync.MAX_PULL_LIMIT, examples=[1000])] = sync.DEFAULT_PULL_LIMIT,
+             ) -> Response:
+        return Response(sync.pull(core, who, cursor, limit), media_type="application/json")
+
+    @app.get("/v1/conflicts", response_model=ConflictList, tags=["conflicts"],
+             summary="Conflicts this device's user is party to (officers: all)",
+             responses=_errors(401, 403, 422))
+    def conflicts(who: Who,
+                  status: Annotated[str | None, Query(pattern="^(open|resolved)$", examples=["open"])] = None,
+                  ) -> ConflictList:
+        return ConflictList(conflicts=sync.list_conflicts(core, who, status))
+
+    @app.post("/v1/conflicts/{conflict_id}/resolve", tags=["conflicts"],
+              summary="Resolve a conflict: keep the winner, restore the loser, or a merged value",
+              response_model=ResolveResponse, responses={**_errors(400, 401, 403, 404, 409, 413, 422)})
+    def resolve(conflict_id: Annotated[str, Path(max_length=64, examples=["01936d1e-5555-7000-8000-000000000001"])],
+                body: ResolveRequest, who: Who) -> ResolveResponse:
+        return ResolveResponse(server_seq=sync.resolve(core, who, conflict_id, body.choice, body.reason, body.sealed))
+
+    return app

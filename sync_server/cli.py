@@ -1,0 +1,330 @@
+"""``visitapp-server`` (DESIGN.md §11): init, serve and the admin commands.
+
+Every command exits 0 on success and non-zero with one line ``错误：…`` on stderr on failure;
+``--json`` prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+from sync_server.config import ServerError, ServerPaths
+
+EXIT_FAIL = 1
+
+
+def _lan_ip() -> str | None:
+    """The address other machines on the school's network most likely reach us at (no packet
+    is sent: connecting a UDP socket only picks a route)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            ip = s.getsockname()[0]
+            return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+
+
+def _emit(args, doc: dict, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(text)
+
+
+def _open(args):
+    from sync_server.core import ServerCore
+    return ServerCore.open(ServerPaths.resolve(args.data_dir), args.db)
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_init(args) -> None:
+    from sync_server.core import ServerCore
+    from sync_server.db import Database
+    from visitapp.crypto.tls import make_self_signed_cert
+
+    paths = ServerPaths.resolve(args.data_dir)
+    settings = paths.settings()
+    if paths.key_file.exists():
+        raise ServerError(f"{paths.data_dir} 中已有服务器（密钥文件已存在），不能重复初始化。")
+    url = args.db or paths.db_url()
+    db = Database.open(url)
+    try:
+        lan = _lan_ip()
+        hostnames = ["localhost", socket.gethostname()]
+        ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
+        cipher = paths.create_key()
+        cert_pem, key_pem = make_self_signed_cert(hostnames + list(args.hostname or []), ips,
+                                                  common_name=f"visitapp {args.school}"[:60])
+        paths.write_cert(cert_pem, key_pem)
+        public = args.url or f"https://{lan or '127.0.0.1'}:8443"
+        settings.update(public_url=public.rstrip("/"))
+        if args.db:
+            settings["db_url"] = args.db
+        paths.save_settings(settings)
+        core = ServerCore(paths, db, cipher)
+        school_id, officer = core.init_school(args.school, args.officer)
+        fingerprint = paths.fingerprint()
+    finally:
+        db.dispose()
+    _owner_only(paths, url)
+    _emit(args, {"school_id": school_id, "officer": {"id": officer.id, "name": officer.name},
+                 "data_dir": str(paths.data_dir), "public_url": settings["public_url"], "fingerprint": fingerprint},
+          f"已创建学校“{args.school}”（{school_id}），资助专干：{officer.name}。\n"
+          f"数据目录：{paths.data_dir}\n证书指纹（SHA-256）：{fingerprint}\n"
+          f"注册码中的服务器地址：{settings['public_url']}（可用 init --url 或 enroll-code --url 指定）")
+
+
+def _owner_only(paths: ServerPaths, url: str) -> None:
+    """The data directory and an SQLite database file hold the school's data: owner only."""
+    import os
+
+    from sqlalchemy.engine import make_url
+    os.chmod(paths.data_dir, 0o700)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and Path(parsed.database).exists():
+        os.chmod(parsed.database, 0o600)
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    from sync_server.app import create_app
+    from sync_server.logs import setup_logging
+
+    host = args.host
+    loopback = host == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if not args.tls and not loopback:
+        raise ServerError(f"不加密的 HTTP 只允许监听本机回环地址，而 {host} 不是；请去掉 --no-tls。")
+    setup_logging()
+    core = _open(args)
+    paths = core.paths
+    ssl = {}
+    if args.tls:
+        paths.fingerprint()  # a clear message if the certificate is missing
+        ssl = {"ssl_certfile": str(paths.cert_file), "ssl_keyfile": str(paths.cert_key_file)}
+    app = create_app(core, max_body=args.max_body_mb * 1024 * 1024)
+    config = uvicorn.Config(app, host=host, port=args.port, log_config=None, access_log=False,
+                            timeout_graceful_shutdown=10, **ssl)
+    logging.getLogger("sync_server").info("serving", extra={
+        "url": f"{'https' if args.tls else 'http'}://{host}:{args.port}",
+        "fingerprint": paths.fingerprint() if args.tls else ""})
+    try:
+        uvicorn.Server(config).run()  # SIGTERM/SIGINT: stop accepting, finish requests, exit
+    finally:
+        core.close()
+
+
+def cmd_staff_add(args) -> None:
+    core = _open(args)
+    try:
+        info = core.add_staff(args.name, args.role)
+    finally:
+        core.close()
+    _emit(args, {"id": info.id, "name": info.name, "role": info.role},
+          f"已添加{'资助专干' if info.role == 'officer' else '教师'}：{info.name}（{info.id}）")
+
+
+def cmd_staff_list(args) -> None:
+    core = _open(args)
+    try:
+        staff = core.list_staff()
+    finally:
+        core.close()
+    _emit(args, {"staff": [s.__dict__ for s in staff]},
+          "\n".join(f"{s.id}  {s.role:8}  {'在职' if s.active else '停用'}  {s.name}" for s in staff) or "（无）")
+
+
+def cmd_enroll_code(args) -> None:
+    core = _open(args)
+    try:
+        staff, code, expires = core.make_enroll_code(args.staff, url=args.url, hours=args.hours)
+    finally:
+        core.close()
+    _emit(args, {"staff_id": staff.id, "staff_name": staff.name, "code": code, "expires_at": expires.isoformat()},
+          f"{staff.name} 的一次性注册码（{expires:%Y-%m-%d %H:%M} UTC 前有效，只能使用一次）：\n{code}")
+
+
+def cmd_devices_list(args) -> None:
+    core = _open(args)
+    try:
+        devices = core.list_devices()
+    finally:
+        core.close()
+    lines = [f"{d['id']}  {d['staff_name']}  {d['label'] or '-'}  注册于 {d['enrolled_at'][:16]}  "
+             f"最近同步 {(d['last_seen_at'] or '-')[:16]}  {'已注销' if d['revoked'] else '正常'}" for d in devices]
+    _emit(args, {"devices": devices}, "\n".join(lines) or "（还没有注册的设备）")
+
+
+def cmd_devices_revoke(args) -> None:
+    core = _open(args)
+    try:
+        core.revoke_device(args.device)
+    finally:
+        core.close()
+    _emit(args, {"revoked": args.device}, f"已注销设备 {args.device}；它下次连接时会清除本机数据。")
+
+
+def cmd_assign(args) -> None:
+    core = _open(args)
+    try:
+        a = core.assign(args.role, args.staff, args.student, term=args.term or "", end=args.end)
+    finally:
+        core.close()
+    _emit(args, a, f"{'已结束' if args.end else '已分配'}：{args.role} {args.staff} → 学生 {a['student_id']}")
+
+
+def cmd_roster_import(args) -> None:
+    from sync_server.roster import import_roster
+    core = _open(args)
+    try:
+        result = import_roster(core, Path(args.file))
+    finally:
+        core.close()
+    _emit(args, result, f"名册导入完成：新增 {result['added']} 名，更新 {result['updated']} 名。")
+
+
+def cmd_backup(args) -> None:
+    from sync_server.backup import backup
+    core = _open(args)
+    try:
+        result = backup(core, Path(args.file))
+    finally:
+        core.close()
+    _emit(args, {**result, "key_file": str(core.paths.key_file)},
+          f"已备份 {result['rows']} 行到 {result['file']}。请另行妥善保管密钥文件 {core.paths.key_file}，"
+          f"没有它备份无法解密。")
+
+
+def cmd_demo_school(args) -> None:
+    from sync_server.demo import demo_school
+    core = _open(args)
+    try:
+        result = demo_school(core, args.students, args.teachers, seed=args.seed, url=args.url)
+    finally:
+        core.close()
+    lines = [f"演示学校：{result['students']} 名学生，{result['teachers']} 名教师。注册码："]
+    lines += [f"  {s['name']}（{s['role']}）：{s['enroll_code']}" for s in result["staff"]]
+    _emit(args, result, "\n".join(lines))
+
+
+def cmd_compact(args) -> None:
+    from sync_server.sync import compact
+    core = _open(args)
+    try:
+        result = compact(core, args.older_than_days)
+    finally:
+        core.close()
+    _emit(args, result, f"已清理 {result['removed']} 条删除标记；同步水位线为 {result['horizon']}。")
+
+
+# -- parser ------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, non-zero, like every other failure
+        print(f"错误：命令行参数不正确：{message}（用 --help 查看用法）", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="visitapp-server", description="家访记录 学校同步服务器")
+    p.add_argument("--db", help="SQLAlchemy 数据库地址（也可用 VISITAPP_SERVER_DB；默认数据目录中的 SQLite）")
+    p.add_argument("--data-dir", help="数据目录（也可用 VISITAPP_SERVER_DIR）")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name, func, help_text, json_flag=True, parent=sub):
+        sp = parent.add_parser(name, help=help_text)
+        sp.set_defaults(func=func)
+        if json_flag:
+            sp.add_argument("--json", action="store_true", help="输出一个 JSON 文档")
+        return sp
+
+    sp = add("init", cmd_init, "新建服务器：数据库、密钥、证书、第一位资助专干")
+    sp.add_argument("--school", required=True)
+    sp.add_argument("--officer", required=True)
+    sp.add_argument("--url", help="注册码里给笔记本的服务器地址，如 https://192.168.1.10:8443")
+    sp.add_argument("--hostname", action="append", help="证书中额外的主机名（可重复）")
+    sp.add_argument("--ip", action="append", help="证书中额外的 IP 地址（可重复）")
+
+    sp = add("serve", cmd_serve, "启动同步服务", json_flag=False)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8443)
+    sp.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                    help="HTTPS（默认）；--no-tls 只允许本机回环地址")
+    sp.add_argument("--max-body-mb", type=int, default=32)
+
+    staff = sub.add_parser("staff", help="教职工").add_subparsers(dest="staff_cmd", required=True, parser_class=_Parser)
+    sp = add("add", cmd_staff_add, "添加教职工", parent=staff)
+    sp.add_argument("name")
+    sp.add_argument("--role", choices=["teacher", "officer"], required=True)
+    add("list", cmd_staff_list, "列出教职工", parent=staff)
+
+    sp = add("enroll-code", cmd_enroll_code, "为教职工生成一次性注册码")
+    sp.add_argument("staff", help="教职工 ID 或姓名")
+    sp.add_argument("--url", help="覆盖注册码中的服务器地址")
+    sp.add_argument("--hours", type=float, default=72, help="有效小时数（默认 72）")
+
+    devices = sub.add_parser("devices", help="设备").add_subparsers(dest="devices_cmd", required=True,
+                                                                  parser_class=_Parser)
+    add("list", cmd_devices_list, "列出设备", parent=devices)
+    sp = add("revoke", cmd_devices_revoke, "注销设备", parent=devices)
+    sp.add_argument("device")
+
+    sp = add("assign", cmd_assign, "分配家访教师或育人导师")
+    sp.add_argument("role", choices=["visitor", "mentor"])
+    sp.add_argument("staff", help="教职工 ID 或姓名")
+    sp.add_argument("student", help="学生 ID 或学号")
+    sp.add_argument("--term", default="", help="学期，如 2026-2027-1")
+    sp.add_argument("--end", action="store_true", help="结束这项分工（下次同步时教师的笔记本会清除该学生的数据）")
+
+    roster = sub.add_parser("roster", help="名册").add_subparsers(dest="roster_cmd", required=True,
+                                                                parser_class=_Parser)
+    sp = add("import", cmd_roster_import, "从 xlsx 或 csv 导入名册", parent=roster)
+    sp.add_argument("file")
+
+    sp = add("backup", cmd_backup, "备份数据库到文件")
+    sp.add_argument("file")
+
+    sp = add("demo-school", cmd_demo_school, "生成确定性的演示学校")
+    sp.add_argument("--students", type=int, required=True)
+    sp.add_argument("--teachers", type=int, required=True)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--url", help="覆盖注册码中的服务器地址")
+
+    sp = add("compact", cmd_compact, "清理旧的删除标记并提高同步水位线")
+    sp.add_argument("--older-than-days", type=float, default=90)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+        return 0
+    except ServerError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("错误：已中断。", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as exc:  # noqa: BLE001 - a reason, never a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+        if isinstance(exc, SQLAlchemyError):
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"错误：数据库操作失败：{first}", file=sys.stderr)
+        else:
+            print(f"错误：{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else '未知错误'}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The server's state and its admin use cases (init, staff, enrollment, devices, assignments).
+
+:class:`ServerCore` owns the database and the at-rest cipher. Every write goes through
+``db.write()`` (one transaction, ``server_seq`` under lock) and appends to the audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sync_server.config import ServerError, ServerPaths
+from sync_server.db import Database, WriteTx, head_revision
+from sync_server.models import AssignmentRow, DeviceRow, EnrollCode, Record, Setting, StaffRow
+
+from uuid6 import uuid7
+
+from visitapp.crypto import FieldCipher, TamperedData, hmac_sha256_hex, random_token, sha256_hex
+from visitapp.domain import AssignmentRole, Role
+from visitapp.sync.protocol import encode_enrollment_code
+
+ENROLL_TRIES = 5
+ENROLL_HOURS = 72
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def new_id() -> str:
+    return str(uuid7())
+
+
+class Vault:
+    """At-rest encryption of tier B and C values with the server key (AAD table|id|field)."""
+
+    def __init__(self, cipher: FieldCipher):
+        self.cipher = cipher
+        self._index_key = cipher.derive("server/index")
+
+    def seal_json(self, table: str, record_id: str, field: str, value) -> bytes | None:
+        if value is None:
+            return None
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        return self.cipher.encrypt(data, table, record_id, field)
+
+    def open_raw(self, table: str, record_id: str, field: str, env: bytes | None) -> bytes | None:
+        if env is None:
+            return None
+        return self.cipher.decrypt(env, table, record_id, field)
+
+    def open_json(self, table: str, record_id: str, field: str, env: bytes | None):
+        raw = self.open_raw(table, record_id, field, env)
+        return None if raw is None else json.loads(raw)
+
+    def seal_text(self, table: str, record_id: str, field: str, value: str | None) -> bytes | None:
+        return None if value is None else self.cipher.encrypt(value.encode(), table, record_id, field)
+
+    def open_text(self, table: str, record_id: str, field: str, env: bytes | None) -> str | None:
+        raw = self.open_raw(table, record_id, field, env)
+        return None if raw is None else raw.decode()
+
+    def index(self, *parts: str) -> str:
+        """A keyed hash for equality lookups on tier B values without storing them."""
+        return hmac_sha256_hex(self._index_key, "|".join(parts))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the device, its staff member and role."""
+
+    device_id: str
+    staff_id: str
+    role: str
+    staff_name: str
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role == Role.OFFICER
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: str
+    name: str
+    role: str
+    active: bool
+
+
+class ServerCore:
+    """Database + key + settings of one school server."""
+
+    def __init__(self, paths: ServerPaths, db: Database, cipher: FieldCipher):
+        self.paths = paths
+        self.db = db
+        self.vault = Vault(cipher)
+        self.schema_version = head_revision()
+        self._school: tuple[str, str] | None = None
+
+    @classmethod
+    def open(cls, paths: ServerPaths, db_url: str | None = None) -> ServerCore:
+        cipher = paths.load_cipher()
+        db = Database.open(paths.db_url(db_url))
+        core = cls(paths, db, cipher)
+        core.school()  # fail early on an un-initialised database
+        return core
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- school ----------------------------------------------------------------------------
+    def school(self) -> tuple[str, str]:
+        if self._school is None:
+            with self.db.read() as s:
+                sid = s.get(Setting, "school_id")
+                sname = s.get(Setting, "school_name")
+            if sid is None or sname is None:
+                raise ServerError("数据库尚未初始化，请先运行 visitapp-server init。")
+            try:
+                name = self.vault.open_text("settings", "school_name", "value", sname.value_enc) or ""
+            except TamperedData:
+                raise ServerError("服务器密钥与数据库不匹配（学校名称无法解密），请检查 --data-dir 与 --db。") from None
+            self._school = (sid.value, name)
+        return self._school
+
+    def init_school(self, school_name: str, officer_name: str) -> tuple[str, StaffInfo]:
+        school_name, officer_name = school_name.strip(), officer_name.strip()
+        if not school_name or not officer_name:
+            raise ServerError("学校名称和资助专干姓名都不能为空。")
+        with self.db.write() as tx:
+            if tx.session.get(Setting, "school_id") is not None:
+                raise ServerError("该数据库已经初始化过，不能重复初始化。")
+            school_id = new_id()
+            tx.session.add(Setting(name="school_id", value=school_id))
+            tx.session.add(Setting(name="school_name", value="",
+                                   value_enc=self.vault.seal_text("settings", "school_name", "value", school_name)))
+            tx.session.add(Setting(name="tombstone_horizon", value="0"))
+            tx.audit("init", record_kind="school", record_id=school_id)
+            officer = self._add_staff(tx, officer_name, Role.OFFICER)
+        return school_id, officer
+
+    # -- staff -----------------------------------------------------------------------------
+    def _add_staff(self, tx: WriteTx, name: str, role: str) -> StaffInfo:
+        name = name.strip()
+        if not name or len(name) > 50:
+            raise ServerError("姓名不能为空，且不超过 50 个字。")
+        if role not in (Role.TEACHER, Role.OFFICER):
+            raise ServerError(f"角色只能是 teacher 或 officer，而不是 {role}。")
+        name_key = self.vault.index("staff-name", name)
+        if tx.session.execute(select(StaffRow.id).where(StaffRow.name_key == name_key)).first():
+            raise ServerError(f"已有同名教职工“{name}”，请在姓名后加区分（如“王芳（数学）”）。")
+        staff_id = new_id()
+        tx.session.add(StaffRow(id=staff_id, role=str(role), name_key=name_key, active=True, created_at=utcnow(),
+                                name_enc=self.vault.seal_text("staff", staff_id, "name", name)))
+        self.put_record(tx, record_id=staff_id, kind="staff", student_id=None, visibility="school",
+                        author_staff=None, author_device=None,
+                        routing={"id": staff_id, "role": str(role), "active": True,
+                                 "school_id": self.school_id_in(tx)},
+                        facts={"name": name}, sealed=None)
+        tx.audit("staff_add", record_kind="staff", record_id=staff_id, detail={"role": str(role)})
+        return StaffInfo(staff_id, name, str(role), True)
+
+    def school_id_in(self, tx: WriteTx) -> str:
+        row = tx.session.get(Setting, "school_id")
+        return row.value if row else ""
+
+    def add_staff(self, name: str, role: str) -> StaffInfo:
+        with self.db.write() as tx:
+            return self._add_staff(tx, name, role)
+
+    def list_staff(self) -> list[StaffInfo]:
+        with self.db.read() as s:
+            rows = s.execute(select(StaffRow).order_by(StaffRow.created_at)).scalars().all()
+            return [StaffInfo(r.id, self.vault.open_text("staff", r.id, "name", r.name_enc) or "", r.role, r.active)
+                    for r in rows]
+
+    def find_staff(self, ref: str) -> StaffInfo:
+        """By id or by exact name."""
+        ref = ref.strip()
+        for info in self.list_staff():
+            if info.id == ref or info.name == ref:
+                return info
+        raise ServerError(f"找不到教职工“{ref}”（可用 ID 或姓名）。")
+
+    # -- enrollment ------------------------------------------------------------------------
+    def public_url(self, override: str | None = None) -> str:
+        return (override or self.paths.settings().get("public_url") or "https://127.0.0.1:8443").rstrip("/")
+
+    def make_enroll_code(self, staff_ref: str, url: str | None = None, hours: float = ENROLL_HOURS,
+                         tries: int = ENROLL_TRIES) -> tuple[StaffInfo, str, dt.datetime]:
+        """A one-time code for a staff member's laptop. Only a hash of its secret is kept."""
+        staff = self.find_staff(staff_ref)
+        if not staff.active:
+            raise ServerError(f"教职工“{staff.name}”已停用，不能注册设备。")
+        address = self.public_url(url)
+        fingerprint = "" if address.startswith("http://") else self.paths.fingerprint()
+        code_id = secrets.token_hex(6)
+        secret = random_token(18)
+        expires = utcnow() + dt.timedelta(hours=hours)
+        with self.db.write() as tx:
+            tx.session.add(EnrollCode(id=code_id, staff_id=staff.id, secret_hash=sha256_hex(secret),
+                                      expires_at=expires, tries_left=tries))
+            tx.audit("enroll_code", record_kind="staff", record_id=staff.id, detail={"code_id": code_id})
+        return staff, encode_enrollment_code(address, fingerprint, f"{code_id}.{secret}"), expires
+
+    # -- devices ---------------------------------------------------------------------------
+    def list_devices(self) -> list[dict]:
+        names = {s.id: s.name for s in self.list_staff()}
+        with self.db.read() as s:
+            rows = s.execute(select(DeviceRow).order_by(DeviceRow.enrolled_at)).scalars().all()
+            return [{"id": r.id, "staff_id": r.staff_id, "staff_name": names.get(r.staff_id, ""), "label": r.label,
+                     "enrolled_at": aware(r.enrolled_at).isoformat(),
+                     "last_seen_at": aware(r.last_seen_at).isoformat() if r.last_seen_at else None,
+                     "revoked": r.revoked_at is not None} for r in rows]
+
+    def revoke_device(self, device_id: str) -> None:
+        with self.db.write() as tx:
+            row = tx.session.get(DeviceRow, device_id.strip())
+            if row is None:
+                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            tx.audit("device_revoke", record_kind="device", record_id=row.id)
+
+    # -- assignments -----------------------------------------------------------------------
+    def find_student(self, tx: WriteTx, ref: str) -> Record:
+        ref = ref.strip()
+        rec = tx.session.get(Record, ref)
+        if rec is not None and rec.kind == "student":
+            return rec
+        for r in tx.session.execute(select(Record).where(Record.kind == "student")).scalars():
+            if json.loads(r.routing).get("student_no") == ref:
+                return r
+        raise ServerError(f"找不到学生“{ref}”（可用学生 ID 或学号）。")
+
+    def assign(self, role: str, staff_ref: str, student_ref: str, term: str = "", end: bool = False,
+               actor: str = "cli") -> dict:
+        if role not in (AssignmentRole.VISITOR, AssignmentRole.MENTOR):
+            raise ServerError("分工只能是 visitor（家访教师）或 mentor（育人导师）。")
+        staff = self.find_staff(staff_ref)
+        if not end and not staff.active:
+            raise ServerError(f"教职工“{staff.name}”已停用。")
+        with self.db.write() as tx:
+            student = self.find_student(tx, student_ref)
+            existing = tx.session.execute(select(AssignmentRow).where(
+                AssignmentRow.student_id == student.id, AssignmentRow.staff_id == staff.id,
+                AssignmentRow.role == role, AssignmentRow.term == term)).scalar_one_or_none()
+            if end and existing is None:
+                raise ServerError("没有这项分工，无需结束。")
+            assignment_id = existing.id if existing else new_id()
+            routing = {"id": assignment_id, "student_id": student.id, "staff_id": staff.id, "role": role,
+                       "term": term, "active": not end, "assigned_by": actor,
+                       "created_at": utcnow().isoformat()}
+            self.apply_assignment(tx, routing)
+            self.put_record(tx, record_id=assignment_id, kind="assignment", student_id=student.id,
+                            visibility="student", author_staff=None, author_device=None, routing=routing,
+                            facts={}, sealed=None)
+            tx.audit("assignment_end" if end else "assign", record_kind="assignment", record_id=assignment_id,
+                     detail={"role": role, "term": term})
+            return routing
+
+    @staticmethod
+    def apply_assignment(tx: WriteTx, routing: dict) -> None:
+        """Keep the relational ``assignments`` table that scope queries use in step."""
+        row = tx.session.get(AssignmentRow, routing["id"])
+        if row is None:
+            tx.session.add(AssignmentRow(id=routing["id"], student_id=routing["student_id"],
+                                         staff_id=routing["staff_id"], role=routing["role"],
+                                         term=routing.get("term") or "", active=bool(routing.get("active", True))))
+        else:
+            row.student_id, row.staff_id, row.role = routing["student_id"], routing["staff_id"], routing["role"]
+            row.term, row.active = routing.get("term") or "", bool(routing.get("active", True))
+
+    # -- records ---------------------------------------------------------------------------
+    def put_record(self, tx: WriteTx, *, record_id: str, kind: str, student_id: str | None, visibility: str,
+                   author_staff: str | None, author_device: str | None, routing: dict, facts, sealed: str | None,
+                   hlc: str = "", other_staff: str | None = None, match_key: str | None = None,
+                   existing: Record | None = None, deleted: bool = False, writer_staff: str | None = None) -> Record:
+        """Insert or overwrite one record with the next ``server_seq``."""
+        seq = tx.next_seq()
+        routing_text = json.dumps(routing, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        chash = content_hash(routing, facts, sealed, deleted)
+        facts_enc = self.vault.seal_json("records", record_id, "facts", facts)
+        sealed_enc = self.vault.seal_text("records", record_id, "sealed", sealed)
+        if existing is None:
+            existing = tx.session.get(Record, record_id)
+        if existing is None:
+            rec = Record(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
+                         author_staff=author_staff, writer_staff=writer_staff or author_staff,
+                         other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
+                         routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
+                         match_key=match_key, deleted=deleted)
+            tx.session.add(rec)
+            return rec
+        existing.kind, existing.student_id, existing.visibility = kind, student_id, visibility
+        existing.writer_staff = writer_staff or author_staff or existing.writer_staff
+        existing.other_staff = other_staff
+        existing.author_device = author_device or existing.author_device
+        existing.server_seq, existing.hlc, existing.routing = seq, hlc, routing_text
+        existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
+        existing.match_key, existing.deleted = match_key, deleted
+        return existing
+
+    def record_facts(self, rec: Record):
+        return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)
+
+    def record_sealed(self, rec: Record) -> str | None:
+        return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
+
+
+def content_hash(routing: dict | None, facts, sealed: str | None, deleted: bool = False) -> str:
+    """What a record says, for 'is this the same content?' without decrypting."""
+    return sha256_hex(json.dumps([routing or {}, facts, sealed, deleted], sort_keys=True, ensure_ascii=False,
+                                 separators=(",", ":")))
+
+
+def uuid5_of(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "visitapp:" + "|".join(parts)))

@@ -1,0 +1,192 @@
+"""Engine, migrations and the write transaction that hands out ``server_seq``.
+
+SQLite: WAL, ``synchronous=NORMAL``, and every *write* transaction starts with
+``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade. PostgreSQL: the writer
+locks the counter row ``FOR UPDATE``. Either way writers are serialized from their first
+statement to commit, which is what keeps ``server_seq`` gap-tolerant but never out of order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync_server.config import ServerError
+from sync_server.models import AuditRow, Counter
+
+from visitapp.crypto import sha256_hex
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for any SQLAlchemy URL; ``postgresql://`` means psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ServerError(f"数据库地址无效：{url}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
+
+        return engine
+    return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _alembic_config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the code's head. A database written by a newer server (a revision
+    this code does not know) is refused, never touched."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        raise ServerError(f"无法连接数据库：{str(exc.orig).strip().splitlines()[0]}") from None
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(cfg)
+    if current is not None:
+        try:
+            scripts.get_revision(current)
+        except Exception:  # alembic raises several kinds for an unknown revision
+            raise ServerError(
+                f"数据库版本（{current}）比本服务器程序更新，请先升级 visitapp-server 再打开它。") from None
+    if current == scripts.get_current_head():
+        return
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+class Database:
+    """Sessions for readers and for writers (the latter own the ``server_seq`` lock)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, run_migrations: bool = True) -> Database:
+        engine = make_engine(url)
+        if run_migrations:
+            migrate(engine)
+        return cls(engine)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        """One write transaction; ``tx.next_seq()`` hands out the following ``server_seq``."""
+        try:
+            with self._writer() as session, session.begin():
+                tx = WriteTx(session)
+                yield tx
+                tx.flush_counter()
+        except OperationalError as exc:
+            raise ServerError(f"数据库暂时无法写入：{str(exc.orig).strip().splitlines()[0]}") from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class WriteTx:
+    def __init__(self, session: Session):
+        self.session = session
+        self._seq: int | None = None
+        self._start: int | None = None
+
+    def _lock(self) -> int:
+        if self._seq is None:
+            row = self.session.execute(
+                select(Counter).where(Counter.name == "seq").with_for_update()).scalar_one_or_none()
+            if row is None:
+                self.session.add(Counter(name="seq", value=0))
+                self.session.flush()
+                value = 0
+            else:
+                value = row.value
+            self._seq = self._start = value
+        return self._seq
+
+    def current_seq(self) -> int:
+        return self._lock()
+
+    def next_seq(self) -> int:
+        self._seq = self._lock() + 1
+        return self._seq
+
+    def flush_counter(self) -> None:
+        if self._seq is not None and self._seq != self._start:
+            self.session.execute(text("UPDATE counters SET value = :v WHERE name = 'seq'"), {"v": self._seq})
+
+    def audit(self, action: str, *, actor: str = "", device: str = "", record_kind: str = "",
+              record_id: str = "", detail: dict | None = None) -> None:
+        """Append one link of the hash chain. Holding the counter lock serializes appends."""
+        self._lock()
+        last = self.session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one_or_none()
+        seq = (last.seq + 1) if last else 1
+        prev = last.hash if last else "0" * 64
+        at = dt.datetime.now(dt.timezone.utc)
+        body = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False)
+        digest = sha256_hex("|".join([prev, str(seq), at.isoformat(), actor, device, action, record_kind,
+                                      record_id, body]))
+        self.session.add(AuditRow(seq=seq, at=at, actor=actor, device=device, action=action,
+                                  record_kind=record_kind, record_id=record_id, detail=body,
+                                  prev_hash=prev, hash=digest))
+
+
+def current_seq(session: Session) -> int:
+    value = session.execute(select(Counter.value).where(Counter.name == "seq")).scalar_one_or_none()
+    return int(value or 0)
+
+
+def is_db_error(exc: BaseException) -> bool:
+    return isinstance(exc, SQLAlchemyError)

@@ -1,0 +1,752 @@
+"""The sync protocol's server side (DESIGN.md §4): enroll, authenticate, meta, push, pull,
+conflicts. Pure functions over :class:`ServerCore`; ``app.py`` maps them to HTTP.
+
+Visibility of a record (decided when it is written; see ``README`` section *server*):
+``school`` everyone; ``student`` staff assigned to the student (visitor or mentor) and officers;
+``mentors`` the student's mentors and officers; ``draft`` only its author; ``author`` its
+author and officers; ``parties`` the two people in a conflict and officers; ``officers``
+officers only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+
+from sync_server.config import ServerError
+from sync_server.core import (
+    Principal, ServerCore, aware, content_hash, new_id, utcnow, uuid5_of,
+)
+from sync_server.db import current_seq
+from sync_server.models import (
+    AppliedMutation, AssignmentRow, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
+    Tombstone,
+)
+
+from visitapp.crypto import random_token, sha256_hex
+from visitapp.domain import Visit, VisitFirstError, join_tiers, profile_field_id, rules
+from visitapp.domain.enums import Kind, Role, VisitMode, VisitStatus
+from visitapp.sync.hlc import HlcStamp
+from visitapp.sync.protocol import (
+    Change, ConflictItem, MetaResponse, Mutation, MutationResult, MutationStatus, Op, PullResponse,
+    PushRequest, Resolution, wrap_conflict_sealed,
+)
+
+CLOCK_AHEAD_MS = 10 * 60 * 1000      # flag device clocks more than ten minutes ahead
+DEFAULT_PULL_LIMIT = 1000
+MAX_PULL_LIMIT = 5000
+
+OFFICER_KINDS = {Kind.STUDENT, Kind.ASSIGNMENT, Kind.DETERMINATION, Kind.REVIEW_MEETING,
+                 Kind.PUBLIC_NOTICE, Kind.OBJECTION}
+APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
+STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
+                 Kind.DETERMINATION, Kind.ASSIGNMENT}
+KNOWN_KINDS = {k.value for k in Kind}
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": code, "detail": sentence}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        self.status, self.code, self.detail = status, code, detail
+        super().__init__(detail)
+
+
+# -- enrollment and authentication ---------------------------------------------------------
+def enroll(core: ServerCore, code: str, label: str) -> dict:
+    from visitapp.sync.protocol import decode_enrollment_code
+    try:
+        _url, _fp, secret = decode_enrollment_code(code)
+    except ValueError as exc:
+        secret = code.strip()  # a bare "<id>.<secret>" is accepted too
+        if "." not in secret:
+            raise ApiError(401, "invalid_code", str(exc)) from None
+    code_id, _, raw = secret.partition(".")
+    now = utcnow()
+    with core.db.write() as tx:
+        row = tx.session.get(EnrollCode, code_id)
+        if row is None:
+            raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
+        if row.used_at is not None:
+            raise ApiError(401, "code_used", "该注册码已经使用过，每个注册码只能用一次。")
+        if aware(row.expires_at) < now:
+            raise ApiError(401, "code_expired", "注册码已过期，请向资助专干索取新的注册码。")
+        if row.tries_left <= 0:
+            raise ApiError(401, "code_locked", "该注册码输错次数过多，已失效，请索取新的注册码。")
+        if sha256_hex(raw) != row.secret_hash:
+            row.tries_left -= 1
+            tx.audit("enroll_failed", record_kind="enroll_code", record_id=code_id)
+            # commit the decrement: raising would roll it back
+            failure = ApiError(401, "invalid_code", f"注册码不正确（还可尝试 {row.tries_left} 次）。")
+        else:
+            failure = None
+            staff = tx.session.get(StaffRow, row.staff_id)
+            if staff is None or not staff.active:
+                raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
+            token = random_token(32)
+            device_id = new_id()
+            tx.session.add(DeviceRow(id=device_id, staff_id=staff.id, label=label.strip()[:100],
+                                     token_hash=sha256_hex(token), enrolled_at=now))
+            row.used_at, row.device_id = now, device_id
+            tx.audit("enroll", actor=staff.id, device=device_id, record_kind="device", record_id=device_id)
+            staff_name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
+            role = staff.role
+    if failure is not None:
+        raise failure
+    school_id, school_name = core.school()
+    return {"device_id": device_id, "token": token, "staff_id": staff.id, "staff_name": staff_name,
+            "role": role, "school_id": school_id, "school_name": school_name}
+
+
+def authenticate(core: ServerCore, authorization: str | None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiError(401, "unauthorized", "缺少设备令牌，请先用注册码注册本机。")
+    token = authorization[7:].strip()
+    if not token or len(token) > 200:
+        raise ApiError(401, "unauthorized", "设备令牌无效。")
+    with core.db.read() as s:
+        found = s.execute(select(DeviceRow, StaffRow).join(StaffRow, StaffRow.id == DeviceRow.staff_id)
+                          .where(DeviceRow.token_hash == sha256_hex(token))).first()
+        if found is None:
+            raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
+        device, staff = found
+        if device.revoked_at is not None:
+            raise ApiError(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
+        if not staff.active:
+            raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
+        name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
+        return Principal(device.id, staff.id, staff.role, name)
+
+
+def touch_device(core: ServerCore, device_id: str) -> None:
+    """Remember when a device last synced (shown by ``devices list``). Best effort."""
+    try:
+        with core.db.write() as tx:
+            tx.session.execute(update(DeviceRow).where(DeviceRow.id == device_id).values(last_seen_at=utcnow()))
+    except ServerError:
+        pass
+
+
+# -- meta ------------------------------------------------------------------------------------
+def horizon(session) -> int:
+    row = session.get(Setting, "tombstone_horizon")
+    return int(row.value) if row and row.value else 0
+
+
+def meta(core: ServerCore, who: Principal) -> MetaResponse:
+    school_id, school_name = core.school()
+    with core.db.read() as s:
+        seq, hz = current_seq(s), horizon(s)
+    return MetaResponse(schema_version=core.schema_version, server_seq=seq, server_time=utcnow().isoformat(),
+                        tombstone_horizon=hz, school_id=school_id, school_name=school_name,
+                        device_id=who.device_id, staff_id=who.staff_id, staff_name=who.staff_name, role=who.role)
+
+
+# -- push ------------------------------------------------------------------------------------
+@dataclass
+class _Ctx:
+    core: ServerCore
+    who: Principal
+    tx: object
+    assigned: set[str]
+    mentored: set[str]
+    students: set[str]
+    now_ms: int
+
+
+def _mutation_hash(m: Mutation) -> str:
+    return sha256_hex(json.dumps(m.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
+                                 separators=(",", ":")))
+
+
+def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
+    if req.device_id != who.device_id:
+        raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
+    results: list[dict] = []
+    flagged = 0
+    with core.db.write() as tx:
+        s = tx.session
+        tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
+        ids = [m.mutation_id for m in req.mutations]
+        earlier = {a.mutation_id: a for a in s.execute(select(AppliedMutation).where(
+            AppliedMutation.device_id == who.device_id, AppliedMutation.mutation_id.in_(ids))).scalars()}
+        record_ids = list({m.record_id for m in req.mutations})
+        existing = {r.id: r for r in s.execute(select(Record).where(Record.id.in_(record_ids))).scalars()}
+        assigned, mentored = _scope_sets(s, who)
+        wanted_students = {_student_of(m) for m in req.mutations} - {None}
+        students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
+                                                         Record.id.in_(wanted_students))).scalars())
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000))
+        seen: dict[str, tuple[str, dict]] = {}
+        new_answers: list[AppliedMutation] = []
+        for m in req.mutations:
+            mhash = _mutation_hash(m)
+            if m.mutation_id in seen:
+                first_hash, first = seen[m.mutation_id]
+                results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
+                               "同一批次中重复的 mutation_id 对应不同内容，已拒绝。"))
+                continue
+            prior = earlier.get(m.mutation_id)
+            if prior is not None:
+                if prior.content_hash == mhash:
+                    answer = json.loads(prior.result)
+                else:
+                    answer = _res(m, "rejected", "mutation_id_reused",
+                                  "该 mutation_id 已用于另一项不同内容的修改，已拒绝。")
+                seen[m.mutation_id] = (mhash, answer)
+                results.append(answer)
+                continue
+            answer = _apply(ctx, m, existing)
+            if answer.get("_flag"):
+                flagged += 1
+                answer.pop("_flag")
+            seen[m.mutation_id] = (mhash, answer)
+            results.append(answer)
+            new_answers.append(AppliedMutation(device_id=who.device_id, mutation_id=m.mutation_id,
+                                               batch_id=req.batch_id, content_hash=mhash,
+                                               result=json.dumps(answer, ensure_ascii=False)))
+        s.add_all(new_answers)
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if new_answers:
+            tx.audit("push", actor=who.staff_id, device=who.device_id, record_kind="batch",
+                     record_id=req.batch_id[:64], detail={**counts, "clock_ahead": flagged})
+        seq = tx.current_seq()
+    return {"batch_id": req.batch_id, "results": results, "server_seq": seq}
+
+
+def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int | None = None,
+         conflict_id: str | None = None) -> dict:
+    reason = f"{code}: {sentence}" if code else ""
+    return {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": status, "reason": reason,
+            "server_seq": seq, "conflict_id": conflict_id}
+
+
+def _student_of(m: Mutation) -> str | None:
+    if m.kind == Kind.STUDENT:
+        return m.record_id
+    sid = m.student_id or m.routing.get("student_id")
+    return sid if isinstance(sid, str) and sid else None
+
+
+def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
+    rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.role).where(
+        AssignmentRow.staff_id == who.staff_id, AssignmentRow.active.is_(True))).all()
+    return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}
+
+
+def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
+    who = ctx.who
+    kind = m.kind
+    if kind not in KNOWN_KINDS:
+        return _res(m, "rejected", "unknown_kind", f"未知的记录类型“{kind[:40]}”。")
+    try:
+        stamp = HlcStamp.parse(m.hlc)
+    except ValueError:
+        return _res(m, "rejected", "invalid_hlc", "时间戳格式不正确。")
+    flag = ""
+    hlc = m.hlc
+    if stamp.millis > ctx.now_ms + CLOCK_AHEAD_MS:
+        # a device clock far ahead must not win every later conflict: keep its value, but
+        # order it by the server's time
+        flag = f"clock_ahead: 设备时钟比服务器快约 {(stamp.millis - ctx.now_ms) // 60000} 分钟，请校准时间。"
+        hlc = str(HlcStamp(ctx.now_ms, stamp.counter, stamp.node))
+    if kind == Kind.STAFF:
+        return _res(m, "rejected", "server_managed", "教职工由服务器管理员用命令行维护，不能同步修改。")
+    if kind in OFFICER_KINDS and not who.is_officer:
+        return _res(m, "rejected", "officer_only", "这类记录只能由资助专干维护，教师的修改已被拒绝。")
+    student_id = _student_of(m)
+    if kind in STUDENT_BOUND and not student_id:
+        return _res(m, "rejected", "missing_student", "这类记录必须指明所属学生（student_id）。")
+    if student_id and kind != Kind.STUDENT and kind != Kind.AUDIT_EVENT and student_id not in ctx.students:
+        return _res(m, "rejected", "unknown_student", "找不到该学生，可能已不在本校名册上。")
+    if not who.is_officer and kind not in (Kind.AUDIT_EVENT, Kind.CONFLICT):
+        scope = ctx.mentored if kind == Kind.MENTOR_NOTE else ctx.assigned
+        if student_id not in scope:
+            why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
+            return _res(m, "rejected", "not_assigned", why)
+    rec = existing.get(m.record_id)
+    if rec is not None and rec.kind != kind:
+        return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
+    handler = _HANDLERS.get(kind, _officer_record)
+    # handlers check everything before their first write, so a bad value stops here whole
+    try:
+        answer = handler(ctx, m, rec, student_id, hlc)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        answer = _res(m, "rejected", "invalid_fields", f"字段内容不正确（{type(exc).__name__}）。")
+    if answer["status"] == "applied" and answer["server_seq"] is not None:
+        new = ctx.tx.session.get(Record, m.record_id)
+        if new is not None:
+            existing[m.record_id] = new
+        if kind == Kind.STUDENT:
+            ctx.students.add(m.record_id)
+    if flag and answer["status"] in ("applied", "conflict"):
+        answer["reason"] = (answer["reason"] + "; " if answer["reason"] else "") + flag
+        answer["_flag"] = True
+    return answer
+
+
+def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
+         routing: dict | None = None, **extra) -> Record:
+    routing = dict(m.routing if routing is None else routing)
+    author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
+    return ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
+                               visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
+                               author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
+                               hlc=hlc, existing=rec, **extra)
+
+
+def _same(rec: Record, m: Mutation) -> bool:
+    return not rec.deleted and rec.content_hash == content_hash(m.routing, m.facts, m.sealed)
+
+
+def _no_delete(m: Mutation) -> dict:
+    return _res(m, "rejected", "delete_not_allowed", "这类记录不能删除；已定稿的记录只能作废并说明原因。")
+
+
+# visits ---------------------------------------------------------------------------------------
+def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str) -> dict:
+    who = ctx.who
+    status = m.routing.get("status", VisitStatus.DRAFT)
+    if m.op == Op.DELETE:
+        if rec is None or rec.deleted:
+            return _res(m, "duplicate", "already_gone", "记录已不存在。", rec.server_seq if rec else None)
+        if json.loads(rec.routing).get("status", "draft") != VisitStatus.DRAFT:
+            return _no_delete(m)
+        if rec.author_staff != who.staff_id:
+            return _res(m, "rejected", "not_author", "只有草稿的作者可以删除它。")
+        new = ctx.core.put_record(ctx.tx, record_id=rec.id, kind=rec.kind, student_id=rec.student_id,
+                                  visibility="draft", author_staff=rec.author_staff, writer_staff=who.staff_id,
+                                  author_device=who.device_id, routing={"id": rec.id, "status": "draft"},
+                                  facts=None, sealed=None, hlc=hlc, existing=rec, deleted=True)
+        ts = ctx.tx.session.get(Tombstone, rec.id)
+        if ts is None:
+            ctx.tx.session.add(Tombstone(record_id=rec.id, kind=rec.kind, server_seq=new.server_seq,
+                                         deleted_at=utcnow()))
+        else:
+            ts.server_seq = new.server_seq
+        return _res(m, "applied", seq=new.server_seq)
+    if status not in (VisitStatus.DRAFT, VisitStatus.FINAL, VisitStatus.VOIDED):
+        return _res(m, "rejected", "invalid_status", "家访记录状态只能是 draft、final 或 voided。")
+    facts = m.facts or {}
+    if rec is not None and not rec.deleted:
+        old_status = json.loads(rec.routing).get("status", VisitStatus.DRAFT)
+        if _same(rec, m):
+            return _res(m, "duplicate", seq=rec.server_seq)
+        if old_status == VisitStatus.DRAFT:
+            if rec.author_staff != who.staff_id:
+                return _res(m, "rejected", "not_author", "这是另一位老师的草稿，不能修改。")
+        elif old_status == VisitStatus.FINAL:
+            old_facts = ctx.core.record_facts(rec) or {}
+            same_body = (_without(old_facts, "void_reason") == _without(facts, "void_reason")
+                         and ctx.core.record_sealed(rec) == m.sealed)
+            if status == VisitStatus.VOIDED and same_body and str(facts.get("void_reason", "")).strip():
+                if rec.author_staff != who.staff_id and not who.is_officer:
+                    return _res(m, "rejected", "not_author", "只有作者或资助专干可以作废这条记录。")
+                new = _put(ctx, m, rec, student_id, hlc, "student")
+                return _res(m, "applied", seq=new.server_seq)
+            if status == VisitStatus.VOIDED and same_body:
+                return _res(m, "rejected", "reason_required", "作废已定稿的家访记录必须说明原因。")
+            return _res(m, "rejected", "finalized", "这条家访记录已定稿，不能修改；如需更正，请新建更正记录并说明原因。")
+        else:
+            return _res(m, "rejected", "voided", "这条家访记录已作废，不能再修改。")
+    visibility = "draft" if status == VisitStatus.DRAFT else "student"
+    match_key = None
+    if status == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE and facts.get("visit_date"):
+        match_key = ctx.core.vault.index("visit-day", student_id, str(facts["visit_date"]))
+    new = _put(ctx, m, rec, student_id, hlc, visibility, match_key=match_key)
+    conflict_id = None
+    if match_key:
+        conflict_id = _flag_duplicate_visit(ctx, new, match_key)
+    return _res(m, "applied", seq=new.server_seq, conflict_id=conflict_id)
+
+
+def _without(d: dict, key: str) -> dict:
+    return {k: v for k, v in (d or {}).items() if k != key}
+
+
+def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
+    """Two finalized on-site visits of one student on one day from two devices: a possible
+    duplicate for the officer (both are kept; the officer may void one)."""
+    others = ctx.tx.session.execute(select(Record).where(
+        Record.match_key == match_key, Record.id != new.id, Record.deleted.is_(False),
+        Record.author_device != new.author_device)).scalars().all()
+    for other in others:
+        if json.loads(other.routing).get("status") != VisitStatus.FINAL:
+            continue
+        cid = uuid5_of("possible_duplicate", *sorted([new.id, other.id]))
+        if ctx.tx.session.get(Record, cid) is not None:
+            continue
+        routing = {"id": cid, "record_kind": "visit", "record_id": new.id, "other_record_id": other.id,
+                   "field_name": "possible_duplicate", "status": "open", "student_id": new.student_id,
+                   "local_author": new.author_staff or "", "remote_author": other.author_staff or "",
+                   "winner_staff": None, "loser_staff": None, "created_at": utcnow().isoformat()}
+        ctx.core.put_record(ctx.tx, record_id=cid, kind="conflict", student_id=new.student_id,
+                            visibility="officers", author_staff=None, author_device=None, routing=routing,
+                            facts={"reason": "同一学生同一天有两条来自不同设备的实地家访记录，可能重复，请核实。"},
+                            sealed=None)
+        return cid
+    return None
+
+
+# append-only ------------------------------------------------------------------------------------
+def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None:
+        if _same(rec, m):
+            return _res(m, "duplicate", seq=rec.server_seq)
+        return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
+    visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
+    new = _put(ctx, m, rec, student_id, hlc, visibility)
+    return _res(m, "applied", seq=new.server_seq)
+
+
+# growth profile fields ---------------------------------------------------------------------------
+def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    field = m.routing.get("field")
+    if field is not None and profile_field_id(student_id, str(field)) != m.record_id:
+        return _res(m, "rejected", "bad_record_id", "成长档案字段的记录 ID 必须由学生 ID 和字段名生成（UUIDv5）。")
+    if rec is None:
+        new = _put(ctx, m, None, student_id, hlc, "student")
+        return _res(m, "applied", seq=new.server_seq)
+    if _same(rec, m):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    if m.base_seq is not None and m.base_seq == rec.server_seq:
+        new = _put(ctx, m, rec, student_id, hlc, "student")
+        return _res(m, "applied", seq=new.server_seq)
+    # stale: the later hybrid timestamp wins now; the other value is kept in a conflict record
+    old_sealed = ctx.core.record_sealed(rec)
+    old_writer = rec.writer_staff
+    incoming_wins = hlc > rec.hlc
+    if incoming_wins:
+        winner, loser, winner_staff, loser_staff = m.sealed, old_sealed, ctx.who.staff_id, old_writer
+        cur = _put(ctx, m, rec, student_id, hlc, "student")
+    else:
+        winner, loser, winner_staff, loser_staff = old_sealed, m.sealed, old_writer, ctx.who.staff_id
+        cur = _restamp(ctx, rec)
+    cid = _make_conflict(ctx, m, student_id, str(field or m.routing.get("field") or ""), winner, loser,
+                         winner_staff, loser_staff)
+    return _res(m, "conflict", "stale_base", "该字段已被他人修改；较晚的修改暂时生效，另一版本保存在冲突记录中待处理。",
+                seq=cur.server_seq, conflict_id=cid)
+
+
+def _restamp(ctx: _Ctx, rec: Record) -> Record:
+    """Give the current version a new seq (content unchanged) so the device whose edit lost,
+    which skipped it while its own edit was pending, pulls it again."""
+    rec.server_seq = ctx.tx.next_seq()
+    return rec
+
+
+def _make_conflict(ctx: _Ctx, m: Mutation, student_id: str, field_name: str, winner: str | None,
+                   loser: str | None, winner_staff: str | None, loser_staff: str | None,
+                   copy_id: str | None = None) -> str:
+    cid = uuid5_of("conflict", ctx.who.device_id, m.mutation_id)
+    routing = {"id": cid, "record_kind": m.kind, "record_id": m.record_id, "field_name": field_name,
+               "status": "open", "student_id": student_id, "winner_staff": winner_staff,
+               "loser_staff": loser_staff, "local_author": ctx.who.staff_id,
+               "remote_author": (winner_staff if loser_staff == ctx.who.staff_id else loser_staff) or "",
+               "copy_id": copy_id, "created_at": utcnow().isoformat()}
+    other = winner_staff if winner_staff != ctx.who.staff_id else loser_staff
+    ctx.core.put_record(ctx.tx, record_id=cid, kind="conflict", student_id=student_id, visibility="parties",
+                        author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, other_staff=other,
+                        routing=routing, facts={"reason": "两台设备基于旧版本修改了同一内容。"},
+                        sealed=wrap_conflict_sealed(winner, loser))
+    return cid
+
+
+# mentor notes ---------------------------------------------------------------------------------------
+def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is None:
+        new = _put(ctx, m, None, student_id, hlc, "mentors")
+        return _res(m, "applied", seq=new.server_seq)
+    if _same(rec, m):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    if m.base_seq is not None and m.base_seq == rec.server_seq:
+        new = _put(ctx, m, rec, student_id, hlc, "mentors")
+        return _res(m, "applied", seq=new.server_seq)
+    # stale edit: keep it as a conflict copy beside the current note, never drop it
+    copy_id = uuid5_of("mentor_note_copy", m.record_id, ctx.who.device_id, m.mutation_id)
+    routing = {**m.routing, "id": copy_id, "conflict_of": rec.id}
+    ctx.core.put_record(ctx.tx, record_id=copy_id, kind=m.kind, student_id=student_id, visibility="mentors",
+                        author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, routing=routing,
+                        facts=m.facts, sealed=m.sealed, hlc=hlc)
+    cur = _restamp(ctx, rec)
+    _make_conflict(ctx, m, student_id, "note", ctx.core.record_sealed(rec), m.sealed, rec.writer_staff,
+                   ctx.who.staff_id, copy_id=copy_id)
+    return _res(m, "conflict", "stale_base", "这条导师记录已被他人修改；您的版本已另存为冲突副本，没有丢失。",
+                seq=cur.server_seq, conflict_id=copy_id)
+
+
+# officer-authoritative kinds ----------------------------------------------------------------------------
+def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None and _same(rec, m):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    kind = m.kind
+    routing = dict(m.routing)
+    if kind == Kind.DETERMINATION:
+        term = str(routing.get("term") or "")
+        try:
+            rules.check_visit_first(student_id, term, _visits_of(ctx, student_id))
+        except VisitFirstError as exc:
+            return _res(m, "rejected", "visit_first", str(exc))
+    if kind == Kind.ASSIGNMENT:
+        staff_id, role = routing.get("staff_id"), routing.get("role")
+        if role not in ("visitor", "mentor") or not isinstance(staff_id, str) or \
+                ctx.tx.session.get(StaffRow, staff_id) is None:
+            return _res(m, "rejected", "invalid_fields", "分工记录需要有效的 staff_id 和 role（visitor 或 mentor）。")
+        routing.update(id=m.record_id, student_id=student_id)
+        ctx.core.apply_assignment(ctx.tx, routing)
+    visibility = {Kind.STUDENT: "student", Kind.ASSIGNMENT: "student", Kind.DETERMINATION: "student"}.get(
+        kind, "officers")
+    sid = m.record_id if kind == Kind.STUDENT else student_id
+    new = _put(ctx, m, rec, sid, hlc, visibility, routing=routing)
+    return _res(m, "applied", seq=new.server_seq)
+
+
+def _visits_of(ctx: _Ctx, student_id: str) -> list[Visit]:
+    visits = []
+    for r in ctx.tx.session.execute(select(Record).where(Record.kind == "visit", Record.student_id == student_id,
+                                                         Record.deleted.is_(False))).scalars():
+        routing = {"id": r.id, "student_id": r.student_id, "author_id": r.author_staff or "",
+                   **json.loads(r.routing)}
+        try:
+            visits.append(join_tiers(Visit, routing, ctx.core.record_facts(r)))
+        except (TypeError, ValueError):
+            continue  # a visit the domain cannot read does not count as the visit first
+    return visits
+
+
+# conflicts ------------------------------------------------------------------------------------------------
+def _conflict_push(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    """A pushed ``conflict`` record resolves one: ``routing.status = "resolved"``,
+    ``routing.resolution`` = winner | loser | value, ``facts.reason`` and (for value)
+    ``sealed`` = the merged value."""
+    if rec is None:
+        return _res(m, "rejected", "unknown_conflict", "找不到该冲突记录；冲突只能由服务器创建。")
+    if m.routing.get("status") != "resolved":
+        return _res(m, "rejected", "invalid_fields", "推送冲突记录只能用于解决冲突（status=resolved）。")
+    try:
+        choice = Resolution(m.routing.get("resolution", ""))
+    except ValueError:
+        return _res(m, "rejected", "invalid_fields", "resolution 只能是 winner、loser 或 value。")
+    reason = str((m.facts or {}).get("reason") or m.routing.get("reason") or "").strip()
+    try:
+        seq = resolve_in_tx(ctx.core, ctx.tx, ctx.who, rec, choice, reason, m.sealed)
+    except ApiError as exc:
+        return _res(m, "duplicate" if exc.code == "already_resolved" else "rejected", exc.code, exc.detail,
+                    seq=rec.server_seq if exc.code == "already_resolved" else None)
+    return _res(m, "applied", seq=seq)
+
+
+_HANDLERS = {
+    Kind.VISIT: _visit, Kind.GROWTH_ENTRY: _append_only, Kind.AUDIT_EVENT: _append_only,
+    Kind.GROWTH_PROFILE_FIELD: _profile_field, Kind.MENTOR_NOTE: _mentor_note, Kind.CONFLICT: _conflict_push,
+}
+
+
+def _may_see_conflict(who: Principal, rec: Record) -> bool:
+    if who.is_officer:
+        return True
+    return rec.visibility == "parties" and who.staff_id in (rec.author_staff, rec.other_staff)
+
+
+def list_conflicts(core: ServerCore, who: Principal, status: str | None) -> list[ConflictItem]:
+    out = []
+    with core.db.read() as s:
+        for rec in s.execute(select(Record).where(Record.kind == "conflict").order_by(Record.server_seq)).scalars():
+            if not _may_see_conflict(who, rec):
+                continue
+            r = json.loads(rec.routing)
+            if status and r.get("status") != status:
+                continue
+            out.append(ConflictItem(id=rec.id, server_seq=rec.server_seq, record_kind=r.get("record_kind", ""),
+                                    record_id=r.get("record_id", ""), field_name=r.get("field_name", ""),
+                                    student_id=rec.student_id, status=r.get("status", "open"),
+                                    winner_staff=r.get("winner_staff"), loser_staff=r.get("loser_staff"),
+                                    copy_id=r.get("copy_id"), created_at=r.get("created_at", ""),
+                                    sealed=core.record_sealed(rec)))
+    return out
+
+
+def resolve(core: ServerCore, who: Principal, conflict_id: str, choice: Resolution, reason: str,
+            sealed: str | None) -> int:
+    with core.db.write() as tx:
+        rec = tx.session.get(Record, conflict_id)
+        if rec is None or rec.kind != "conflict":
+            raise ApiError(404, "not_found", "找不到该冲突记录。")
+        return resolve_in_tx(core, tx, who, rec, choice, reason, sealed)
+
+
+def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Resolution, reason: str,
+                  sealed: str | None) -> int:
+    """Apply a person's decision, mark the conflict resolved and audit it. Both values stay
+    readable in the resolved conflict record."""
+    from visitapp.sync.protocol import unwrap_conflict_sealed
+    if not _may_see_conflict(who, rec):
+        raise ApiError(404, "not_found", "找不到该冲突记录。")
+    routing = json.loads(rec.routing)
+    if routing.get("status") == "resolved":
+        raise ApiError(409, "already_resolved", "该冲突已经被处理过了。")
+    if not reason.strip():
+        raise ApiError(422, "reason_required", "处理冲突必须说明原因。")
+    if choice == Resolution.VALUE and sealed is None:
+        raise ApiError(422, "value_required", "选择“合并后的内容”时必须提供内容。")
+    target = tx.session.get(Record, routing.get("record_id", ""))
+    blob = core.record_sealed(rec)
+    winner, loser = unwrap_conflict_sealed(blob) if blob else (None, None)
+    if target is not None and routing.get("field_name") != "possible_duplicate" and choice != Resolution.WINNER:
+        value = loser if choice == Resolution.LOSER else sealed
+        facts = core.record_facts(target)
+        if routing.get("copy_id") and choice == Resolution.LOSER:
+            copy = tx.session.get(Record, routing["copy_id"])
+            if copy is not None:
+                facts = core.record_facts(copy)
+        core.put_record(tx, record_id=target.id, kind=target.kind, student_id=target.student_id,
+                        visibility=target.visibility, author_staff=target.author_staff, writer_staff=who.staff_id,
+                        author_device=who.device_id, routing=json.loads(target.routing), facts=facts,
+                        sealed=value, hlc=target.hlc, existing=target, match_key=target.match_key)
+    routing.update(status="resolved", resolution=str(choice), resolved_by=who.staff_id,
+                   resolved_at=utcnow().isoformat())
+    facts = core.record_facts(rec) or {}
+    facts["resolution_reason"] = reason.strip()
+    new = core.put_record(tx, record_id=rec.id, kind="conflict", student_id=rec.student_id,
+                          visibility=rec.visibility, author_staff=rec.author_staff, writer_staff=rec.writer_staff,
+                          author_device=rec.author_device, other_staff=rec.other_staff, routing=routing,
+                          facts=facts, sealed=blob, hlc=rec.hlc, existing=rec)
+    tx.audit("conflict_resolve", actor=who.staff_id, device=who.device_id, record_kind="conflict",
+             record_id=rec.id, detail={"choice": str(choice)})
+    return new.server_seq
+
+
+# -- pull ------------------------------------------------------------------------------------------
+def _visible(who: Principal):
+    if who.is_officer:
+        return or_(Record.visibility != "draft", Record.author_staff == who.staff_id)
+    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == who.staff_id,
+                                                  AssignmentRow.active.is_(True))
+    mentor = mine.where(AssignmentRow.role == "mentor")
+    return or_(
+        Record.visibility == "school",
+        and_(Record.visibility == "student", Record.student_id.in_(mine)),
+        and_(Record.visibility == "mentors", Record.student_id.in_(mentor)),
+        and_(Record.visibility.in_(("draft", "author", "parties")), Record.author_staff == who.staff_id),
+        and_(Record.visibility == "parties", Record.other_staff == who.staff_id),
+    )
+
+
+def _sync_scope(core: ServerCore, who: Principal, cursor: int) -> None:
+    """Compare the teacher's current students with those this device holds: new ones get a
+    back-fill from ``cursor``, lost ones a purge (reported until the device's cursor passes the
+    seq reserved here, so a lost response does not lose the purge)."""
+    with core.db.read() as s:
+        rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.role).where(
+            AssignmentRow.staff_id == who.staff_id, AssignmentRow.active.is_(True))).all()
+        held = {(d.student_id, d.level): d.state for d in s.execute(
+            select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars()}
+    want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
+    gained = [k for k in want if held.get(k) != "active"]
+    lost = [k for k, state in held.items() if state == "active" and k not in want]
+    if not gained and not lost:
+        return
+    with core.db.write() as tx:
+        marker = tx.next_seq()  # the response cursor will pass it: the device has seen the change
+        for sid, level in gained:
+            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            if row is None:
+                tx.session.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
+                                             state="active", from_cursor=cursor, purge_seq=0))
+            else:
+                row.state, row.from_cursor = "active", cursor
+        for sid, level in lost:
+            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            row.state, row.purge_seq = "purged", marker
+
+
+def _change_json(core: ServerCore, rec: Record) -> str:
+    facts = core.vault.open_raw("records", rec.id, "facts", rec.facts_enc)
+    sealed = core.vault.open_raw("records", rec.id, "sealed", rec.sealed_enc)
+    return ("{" + f'"server_seq":{rec.server_seq},"record_id":{json.dumps(rec.id)},"kind":{json.dumps(rec.kind)},'
+            f'"op":"{"delete" if rec.deleted else "upsert"}","student_id":{json.dumps(rec.student_id)},'
+            f'"hlc":{json.dumps(rec.hlc)},"author_device":{json.dumps(rec.author_device)},'
+            f'"author_staff":{json.dumps(rec.writer_staff)},"routing":{rec.routing},'
+            f'"facts":{facts.decode() if facts is not None else "null"},'
+            f'"sealed":{json.dumps(sealed.decode()) if sealed is not None else "null"}' + "}")
+
+
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> str:
+    """The JSON text of a :class:`PullResponse` (built as text: pulls are the hot path)."""
+    limit = max(1, min(limit, MAX_PULL_LIMIT))
+    with core.db.read() as s:
+        top, hz = current_seq(s), horizon(s)
+    if cursor > top:
+        raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
+    if 0 < cursor < hz:
+        raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
+    if not who.is_officer:
+        _sync_scope(core, who, cursor)
+    parts: list[str] = []
+    purge: list[str] = []
+    with core.db.read() as s:
+        snap = current_seq(s)
+        visible = _visible(who)
+        if not who.is_officer:
+            fills = s.execute(select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars().all()
+            purge = sorted({d.student_id for d in fills if d.state == "purged" and d.level == "student"
+                            and cursor < d.purge_seq})
+            for level, vis in (("student", "student"), ("mentors", "mentors")):
+                sids = [d.student_id for d in fills if d.state == "active" and d.level == level
+                        and d.from_cursor > 0 and d.from_cursor >= cursor]
+                for i in range(0, len(sids), 500):
+                    for rec in s.execute(select(Record).where(
+                            Record.visibility == vis, Record.student_id.in_(sids[i:i + 500]),
+                            Record.server_seq <= cursor).order_by(Record.server_seq)).scalars():
+                        parts.append(_change_json(core, rec))
+        recs = s.execute(select(Record).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
+                         .order_by(Record.server_seq).limit(limit + 1)).scalars().all()
+        more = len(recs) > limit
+        recs = recs[:limit]
+        for rec in recs:
+            parts.append(_change_json(core, rec))
+        new_cursor = recs[-1].server_seq if more else snap
+        total = s.execute(select(func.count()).select_from(Record).where(
+            Record.server_seq > cursor, Record.server_seq <= snap, visible)).scalar_one()
+    return ('{"changes":[' + ",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
+            f'"purge_students":{json.dumps(purge)},"total":{total}' + "}")
+
+
+# -- compaction -----------------------------------------------------------------------------------
+def compact(core: ServerCore, older_than_days: float) -> dict:
+    """Forget deleted drafts older than the given age and raise the tombstone horizon: a
+    device whose cursor is below it must resync from zero (``410 resync_required``)."""
+    cutoff = utcnow() - dt.timedelta(days=older_than_days)
+    with core.db.write() as tx:
+        s = tx.session
+        old = s.execute(select(Tombstone).where(Tombstone.deleted_at < cutoff)).scalars().all()
+        if not old:
+            return {"removed": 0, "horizon": horizon(s)}
+        top = max(t.server_seq for t in old)
+        for t in old:
+            rec = s.get(Record, t.record_id)
+            if rec is not None and rec.deleted:
+                s.delete(rec)
+            s.delete(t)
+        row = s.get(Setting, "tombstone_horizon")
+        row.value = str(max(int(row.value or 0), top))
+        tx.audit("compact", detail={"removed": len(old), "horizon": int(row.value)})
+        return {"removed": len(old), "horizon": int(row.value)}
+
+
+__all__ = ["ApiError", "enroll", "authenticate", "meta", "push", "pull", "list_conflicts", "resolve", "compact",
+           "Change", "PullResponse", "MutationResult", "MutationStatus", "Role"]
