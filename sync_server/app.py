@@ -4,7 +4,6 @@ Every error is ``{"error": code, "detail": sentence}``; bodies over the size lim
 before they are parsed; each request is logged as one JSON line without any tier B/C value.
 """
 
-from __future__ import annotations
 
 import json
 import logging
@@ -24,7 +23,7 @@ from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
 
 from visitapp.sync.protocol import (
-    PROTOCOL_VERSION, ConflictList, EnrollRequest, EnrollResponse, ErrorBody, MetaResponse, PullResponse,
+    PRINTABLE, PROTOCOL_VERSION, ConflictList, EnrollRequest, EnrollResponse, ErrorBody, MetaResponse, PullResponse,
     PushRequest, PushResponse, ResolveRequest,
 )
 
@@ -232,7 +231,7 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     @app.post("/v1/conflicts/{conflict_id}/resolve", tags=["conflicts"],
               summary="Resolve a conflict: keep the winner, restore the loser, or a merged value",
               response_model=ResolveResponse, responses={**_errors(400, 401, 403, 404, 409, 413, 422)})
-    def resolve(conflict_id: Annotated[str, Path(max_length=64, examples=["01936d1e-5555-7000-8000-000000000001"])],
+    def resolve(conflict_id: Annotated[str, Path(max_length=64, pattern=PRINTABLE, examples=["01936d1e-5555-7000-8000-000000000001"])],
                 body: ResolveRequest, who: Who) -> ResolveResponse:
         return ResolveResponse(server_seq=sync.resolve(core, who, conflict_id, body.choice, body.reason, body.sealed))
 

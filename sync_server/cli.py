@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -119,10 +120,20 @@ def cmd_serve(args) -> None:
     logging.getLogger("sync_server").info("serving", extra={
         "url": f"{'https' if args.tls else 'http'}://{host}:{args.port}",
         "fingerprint": paths.fingerprint() if args.tls else ""})
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            super().handle_exit(sig, frame)
+            # SIGTERM is the normal way to stop a service: finish requests, then exit 0
+            # (uvicorn would re-raise the signal after the graceful shutdown)
+            captured = getattr(self, "_captured_signals", None)
+            if sig == signal.SIGTERM and captured and captured[-1] == sig:
+                captured.pop()
+
     try:
-        uvicorn.Server(config).run()  # SIGTERM/SIGINT: stop accepting, finish requests, exit
+        _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
         core.close()
+        logging.getLogger("sync_server").info("stopped")
 
 
 def cmd_staff_add(args) -> None:
@@ -297,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("demo-school", cmd_demo_school, "生成确定性的演示学校")
     sp.add_argument("--students", type=int, required=True)
     sp.add_argument("--teachers", type=int, required=True)
-    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--seed", type=int, default=2024)
     sp.add_argument("--url", help="覆盖注册码中的服务器地址")
 
     sp = add("compact", cmd_compact, "清理旧的删除标记并提高同步水位线")
@@ -306,7 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
+        return int(exc.code or 0)
     try:
         args.func(args)
         return 0

@@ -152,7 +152,7 @@ class ServerCore:
         return school_id, officer
 
     # -- staff -----------------------------------------------------------------------------
-    def _add_staff(self, tx: WriteTx, name: str, role: str) -> StaffInfo:
+    def _add_staff(self, tx: WriteTx, name: str, role: str, staff_id: str | None = None) -> StaffInfo:
         name = name.strip()
         if not name or len(name) > 50:
             raise ServerError("姓名不能为空，且不超过 50 个字。")
@@ -161,7 +161,9 @@ class ServerCore:
         name_key = self.vault.index("staff-name", name)
         if tx.session.execute(select(StaffRow.id).where(StaffRow.name_key == name_key)).first():
             raise ServerError(f"已有同名教职工“{name}”，请在姓名后加区分（如“王芳（数学）”）。")
-        staff_id = new_id()
+        staff_id = staff_id or new_id()
+        if tx.session.get(StaffRow, staff_id) is not None:
+            raise ServerError(f"教职工 {staff_id} 已存在。")
         tx.session.add(StaffRow(id=staff_id, role=str(role), name_key=name_key, active=True, created_at=utcnow(),
                                 name_enc=self.vault.seal_text("staff", staff_id, "name", name)))
         self.put_record(tx, record_id=staff_id, kind="staff", student_id=None, visibility="school",
@@ -171,6 +173,12 @@ class ServerCore:
                         facts={"name": name}, sealed=None)
         tx.audit("staff_add", record_kind="staff", record_id=staff_id, detail={"role": str(role)})
         return StaffInfo(staff_id, name, str(role), True)
+
+    @staticmethod
+    def list_staff_in(tx: WriteTx) -> list[str]:
+        """Staff ids, officers first, oldest first."""
+        rows = tx.session.execute(select(StaffRow.id, StaffRow.role).order_by(StaffRow.created_at)).all()
+        return [r[0] for r in rows if r[1] == Role.OFFICER] + [r[0] for r in rows if r[1] != Role.OFFICER]
 
     def school_id_in(self, tx: WriteTx) -> str:
         row = tx.session.get(Setting, "school_id")

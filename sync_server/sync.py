@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
 STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CODE_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 class ApiError(Exception):
@@ -66,6 +69,8 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
         if "." not in secret:
             raise ApiError(401, "invalid_code", str(exc)) from None
     code_id, _, raw = secret.partition(".")
+    if not _CODE_ID.match(code_id):
+        raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
     now = utcnow()
     with core.db.write() as tx:
         row = tx.session.get(EnrollCode, code_id)
@@ -231,7 +236,12 @@ def _student_of(m: Mutation) -> str | None:
     if m.kind == Kind.STUDENT:
         return m.record_id
     sid = m.student_id or m.routing.get("student_id")
-    return sid if isinstance(sid, str) and sid else None
+    return sid if _is_id(sid) else None
+
+
+def _is_id(value) -> bool:
+    """An id from a dictionary the schema does not constrain (``routing``): printable, short."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
 
 
 def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
@@ -503,7 +513,7 @@ def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str 
             return _res(m, "rejected", "visit_first", str(exc))
     if kind == Kind.ASSIGNMENT:
         staff_id, role = routing.get("staff_id"), routing.get("role")
-        if role not in ("visitor", "mentor") or not isinstance(staff_id, str) or \
+        if role not in ("visitor", "mentor") or not _is_id(staff_id) or \
                 ctx.tx.session.get(StaffRow, staff_id) is None:
             return _res(m, "rejected", "invalid_fields", "分工记录需要有效的 staff_id 和 role（visitor 或 mentor）。")
         routing.update(id=m.record_id, student_id=student_id)

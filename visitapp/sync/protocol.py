@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 PROTOCOL_VERSION = 1
 MAX_BATCH = 500
 MAX_SEALED_BYTES = 256 * 1024
+# ids, kinds and clocks are printable text: no control characters (PostgreSQL refuses NUL)
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 class Op(StrEnum):
@@ -45,13 +47,13 @@ _MUTATION_EXAMPLE = {
 
 class Mutation(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_MUTATION_EXAMPLE]})
-    mutation_id: str = Field(min_length=1, max_length=64, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b"])
-    record_id: str = Field(min_length=1, max_length=64, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c"])
-    kind: str = Field(min_length=1, max_length=40, examples=["visit"])
+    mutation_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b"])
+    record_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c"])
+    kind: str = Field(min_length=1, max_length=40, pattern=PRINTABLE, examples=["visit"])
     op: Op = Field(default=Op.UPSERT)
-    student_id: str | None = Field(default=None, max_length=64)
+    student_id: str | None = Field(default=None, max_length=64, pattern=PRINTABLE)
     base_seq: int | None = Field(default=None, ge=0, description="server_seq of the version this edit started from")
-    hlc: str = Field(min_length=1, max_length=120, examples=["1764160000000-00000-dev-1"])
+    hlc: str = Field(min_length=1, max_length=120, pattern=PRINTABLE, examples=["1764160000000-00000-dev-1"])
     routing: dict[str, Any] = Field(default_factory=dict, description="tier A fields")
     facts: dict[str, Any] | None = Field(default=None, description="tier B fields")
     sealed: str | None = Field(default=None, max_length=MAX_SEALED_BYTES * 4 // 3 + 4,
@@ -62,8 +64,8 @@ class PushRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"device_id": "01936d1e-1111-7000-8000-000000000001", "batch_id": "01936d1e-2222-7000-8000-000000000001",
          "mutations": [_MUTATION_EXAMPLE]}]})
-    device_id: str = Field(min_length=1, max_length=64)
-    batch_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
+    batch_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
 
 
@@ -157,8 +159,8 @@ class EnrollRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"code": "VA1.eyJ1IjoiaHR0cHM6Ly8xOTIuMTY4LjEuMTA6ODQ0MyIsImYiOiJhYmMiLCJzIjoiaWQuc2VjcmV0In0",
          "device_label": "王老师的笔记本"}]})
-    code: str = Field(min_length=4, max_length=200)
-    device_label: str = Field(default="", max_length=100)
+    code: str = Field(min_length=4, max_length=200, pattern=PRINTABLE)
+    device_label: str = Field(default="", max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class EnrollResponse(BaseModel):
