@@ -182,8 +182,10 @@ class PlatformConnector:
             for i in chunk:
                 status, reason = receipt.results.get(i.item_id, ("rejected", "平台没有给出这一条的结果"))
                 if status in ("accepted", "duplicate"):
-                    sent += status == "accepted"
-                    dup += status == "duplicate"
+                    # a replayed batch's first answer says "accepted": for this run it is a duplicate
+                    fresh = status == "accepted" and not receipt.duplicate_batch
+                    sent += fresh
+                    dup += not fresh
                     states.append(self._state(i, "sent", "", batch_id))
                 else:
                     rejected.append((i.item_id, reason))
