@@ -137,35 +137,212 @@ def _read_csv(raw: bytes) -> list[list[str]]:
     return rows
 
 
-def _read_xlsx(path: Path) -> list[list[str]]:
-    import zipfile
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+MAX_XML_BYTES = 400 * 1024 * 1024  # an uncompressed part larger than this is a zip bomb, not a roster
 
-    import openpyxl
+
+def _col_index(ref: str) -> int:
+    n = 0
+    for ch in ref:
+        if "A" <= ch <= "Z":
+            n = n * 26 + ord(ch) - 64
+        else:
+            break
+    return n - 1
+
+
+def _first_sheet(zf) -> str:
+    import xml.etree.ElementTree as ET
+    wb = ET.fromstring(zf.read("xl/workbook.xml"))
+    sheet = wb.find(f"{_NS}sheets/{_NS}sheet")
+    if sheet is None:
+        raise FileFormatError("工作簿里没有工作表。")
+    rid = sheet.get(f"{_REL_NS}id")
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "").lstrip("/")
+            return target if target.startswith("xl/") else "xl/" + target
+    return "xl/worksheets/sheet1.xml"
+
+
+_ROW_RE = re.compile(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_CELL_RE = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_T_RE = re.compile(r"<t\b[^>]*>(.*?)</t>|<t\b[^>]*/>", re.S)
+_F_RE = re.compile(r"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
+_V_RE = re.compile(r"<v>(.*?)</v>", re.S)
+_ATTR_R = re.compile(r'\br="([A-Z]{1,3})?(\d+)?"')
+_ATTR_T = re.compile(r'\bt="(\w+)"')
+_DIM_RE = re.compile(r'<dimension\b[^>]*\bref="[A-Z]*\d*:?[A-Z]*(\d+)"')
+
+
+def _fast_rows(data: bytes, shared: list[str]) -> list[list[str]] | None:
+    """The sheet's rows by regular expressions over its XML: four times faster than an XML
+    parser on a 50,000-row roster. Used only for the unprefixed, UTF-8 XML that Excel, WPS
+    and openpyxl write; ``None`` sends anything else to the XML parser."""
+    from html import unescape
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start = text.find("<sheetData")
+    if start < 0:
+        return None
+    dim = _DIM_RE.search(text, 0, start)
+    if dim and int(dim.group(1)) > MAX_ROWS + 1:
+        raise _too_many(int(dim.group(1)))  # refuse a huge sheet before reading its rows
+    rows: list[list[str]] = []
+    cols = _COL_CACHE
+    for m in _ROW_RE.finditer(text, start):
+        ra = _ATTR_R.search(m.group(1))
+        number = int(ra.group(2)) if ra and ra.group(2) else len(rows) + 1
+        if number > MAX_ROWS + 1:
+            raise _too_many(number)
+        while len(rows) < number - 1:  # keep row numbers true for messages
+            rows.append([])
+        body_all = m.group(2) or ""
+        found = _CELL_STRICT.findall(body_all)
+        if len(found) != body_all.count("<c ") + body_all.count("<c>"):
+            found = [(_letters(a), _kind(a), b) for a, b in _CELL_RE.findall(body_all)]
+        row: list[str] = []
+        for letters, kind, body in found:
+            if body.startswith("<v>") and body.endswith("</v>"):
+                value = body[3:-4]
+                if kind == "s":
+                    value = shared[int(value)]
+                elif value.endswith(".0") and kind in ("", "n"):
+                    value = value[:-2]
+            elif not body:
+                value = ""
+            elif "<f" in body:
+                f = _F_RE.search(body)
+                value = "=" + ((f.group(1) if f else "") or "")
+            elif kind == "inlineStr":
+                value = "".join(_T_RE.findall(body))
+            else:
+                v = _V_RE.search(body)
+                value = v.group(1) if v else ""
+                if kind == "s" and value:
+                    value = shared[int(value)]
+            if "&" in value and kind != "s":
+                value = unescape(value)
+            col = cols.get(letters)
+            if col is None:
+                col = cols[letters] = _col_index(letters) if letters else -1
+            if col == len(row) or col < 0:
+                row.append(value.strip())
+            else:
+                if col > 1000:
+                    raise FileFormatError("列数过多，已拒绝。", row=number)
+                while len(row) < col:
+                    row.append("")
+                row.append(value.strip())
+        rows.append(row)
+    return rows
+
+
+_COL_CACHE: dict[str, int] = {}
+_CELL_STRICT = re.compile(r'<c r="([A-Z]{1,3})\d+"(?: s="\d+")?(?: t="(\w+)")?(?: s="\d+")?\s*(?:/>|>(.*?)</c>)', re.S)
+
+
+def _letters(attrs: str) -> str:
+    m = _ATTR_R.search(attrs)
+    return (m.group(1) or "") if m else ""
+
+
+def _kind(attrs: str) -> str:
+    m = _ATTR_T.search(attrs)
+    return m.group(1) if m else ""
+
+
+def _place(row: list[str], ref_match, value: str, number: int) -> None:
+    col = _col_index(ref_match.group(1)) if ref_match and ref_match.group(1) else len(row)
+    if col > 1000:
+        raise FileFormatError("列数过多，已拒绝。", row=number)
+    while len(row) < col:
+        row.append("")
+    row.append(value)
+
+
+def _read_xlsx(path: Path) -> list[list[str]]:
+    """A streaming reader of the first sheet's values (openpyxl is ten times slower on a
+    50,000-row roster). A formula cell is kept as ``=<formula>`` so the checks refuse it."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
         raise FileFormatError(f"无法读取 {path.name}：文件已损坏或不是 xlsx（{type(exc).__name__}）。") from None
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a hostile file
-        raise FileFormatError(f"无法读取 {path.name}：{type(exc).__name__}。") from None
     try:
-        if not wb.worksheets:
-            raise FileFormatError(f"{path.name} 里没有工作表。")
-        ws = wb.worksheets[0]
-        declared = ws.max_row or 0  # the sheet's own dimension tag: refuse a huge sheet before reading it
-        if declared > MAX_ROWS + 1:
-            raise _too_many(declared)
-        rows: list[list[str]] = []
-        for row in ws.iter_rows(values_only=True):
-            rows.append([_cell_text(v) for v in row])
-            if len(rows) > MAX_ROWS + 1:
-                raise _too_many(len(rows))
-        return rows
+        with zf:
+            for info in zf.infolist():
+                if info.file_size > MAX_XML_BYTES:
+                    raise FileFormatError(f"无法读取 {path.name}：其中的 {info.filename} 解压后过大，已拒绝。")
+            sheet_name = _first_sheet(zf)
+            shared: list[str] = []
+            if "xl/sharedStrings.xml" in zf.namelist():
+                with zf.open("xl/sharedStrings.xml") as fh:
+                    for _ev, el in ET.iterparse(fh):
+                        if el.tag == f"{_NS}si":
+                            shared.append("".join(t.text or "" for t in el.iter(f"{_NS}t")))
+                            el.clear()
+            head = zf.open(sheet_name).read(4096)
+            if b"<sheetData" in head or (b"<sheetData" not in head and b":sheetData" not in head
+                                         and not head.startswith((b"\xff\xfe", b"\xfe\xff"))):
+                fast = _fast_rows(zf.read(sheet_name), shared)
+                if fast is not None:
+                    return fast
+            rows: list[list[str]] = []
+            row_tag, cell_tag, dim_tag = f"{_NS}row", f"{_NS}c", f"{_NS}dimension"
+            f_tag, v_tag, t_tag = f"{_NS}f", f"{_NS}v", f"{_NS}t"
+            cells: list[tuple[str | None, str]] = []
+            with zf.open(sheet_name) as fh:
+                for _ev, el in ET.iterparse(fh):  # "end" events only: the cheapest way through
+                    tag = el.tag
+                    if tag == cell_tag:
+                        kind = el.get("t")
+                        f = el.find(f_tag)
+                        if f is not None:
+                            text = "=" + (f.text or "")
+                        else:
+                            v = el.find(v_tag)
+                            if kind == "s":
+                                text = shared[int(v.text or 0)] if v is not None else ""
+                            elif kind == "inlineStr":
+                                text = "".join(t.text or "" for t in el.iter(t_tag))
+                            else:
+                                text = v.text or "" if v is not None else ""
+                                if text.endswith(".0") and kind in (None, "n"):
+                                    text = text[:-2]
+                        cells.append((el.get("r"), text.strip()))
+                        el.clear()
+                    elif tag == row_tag:
+                        number = int(el.get("r") or len(rows) + 1)
+                        if number > MAX_ROWS + 1:
+                            raise _too_many(number)
+                        while len(rows) < number - 1:  # keep row numbers true for messages
+                            rows.append([])
+                        row: list[str] = []
+                        for ref, text in cells:
+                            col = _col_index(ref) if ref else len(row)
+                            if col > 1000:
+                                raise FileFormatError("列数过多，已拒绝。", row=number)
+                            while len(row) < col:
+                                row.append("")
+                            row.append(text)
+                        rows.append(row)
+                        cells.clear()
+                        el.clear()
+                    elif tag == dim_tag:
+                        digits = "".join(ch for ch in el.get("ref", "").split(":")[-1] if ch.isdigit())
+                        if digits and int(digits) > MAX_ROWS + 1:
+                            raise _too_many(int(digits))  # refuse a huge sheet before reading its rows
+                return rows
     except FileFormatError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except (KeyError, ET.ParseError, ValueError, IndexError, zipfile.BadZipFile, OSError) as exc:
         raise FileFormatError(f"无法读取 {path.name}：文件内容损坏（{type(exc).__name__}）。") from None
-    finally:
-        wb.close()
 
 
 def _header_index(header: list[str], columns) -> dict[str, int]:
@@ -311,6 +488,8 @@ def _roster_row(c: dict, n: int, names: dict) -> RosterRow:
 
 
 def _date(value: str, row: int, column: str) -> dt.date:
+    if re.fullmatch(r"\d{5}", value.strip()):  # an Excel date serial (1900 system)
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(value.strip()))
     text = value.strip().replace("/", "-").replace(".", "-")
     try:
         return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date(*map(int, text.split("-")))
