@@ -63,7 +63,7 @@ class _Ctx:
             if not code or key is None:
                 self.close()
                 raise _server_error("尚未配置平台学校代码和密钥：请先运行 platform configure --school-code CODE --key-file FILE。")
-            transport = HttpTransport(url, code, key)
+            transport = HttpTransport(url, code, key, attempts=getattr(args, "retries", 5) + 1)
         self.connector = PlatformConnector(self.data, transport, actor=getattr(args, "actor", None) or "officer-cli")
         self.term = getattr(args, "term", None) or self.connector.default_term()
 
@@ -340,6 +340,7 @@ def register(sub, parser_class=argparse.ArgumentParser) -> argparse.ArgumentPars
     p = sub.add_parser("platform", help="与市阳光资助平台交换数据、对账、公示与数据质量")
     p.add_argument("--url", help="平台地址（也可用 VISITAPP_PLATFORM_URL 或 platform configure --url）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认当前学期）")
+    p.add_argument("--retries", type=int, default=5, help="网络失败时的重试次数（默认 5，间隔指数增长并加随机抖动）")
     cmds = p.add_subparsers(dest="platform_cmd", required=True, parser_class=parser_class)
 
     def add(name, func, help_text, json_flag=True, parent=cmds):
