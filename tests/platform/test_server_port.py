@@ -124,22 +124,16 @@ def test_platform_cli_end_to_end(tmp_path, reference):
     r = run_cli(d, "platform", "--term", TERM, "reconcile", "--json", "--xlsx", str(tmp_path / "r.xlsx"))
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["counts"]["not_visited"] == 40 and (tmp_path / "r.xlsx").exists()
-    r = run_cli(d, "platform", "--term", TERM, "reconcile")
-    assert "名册中尚未家访的学生：40" in r.stdout
     r = run_cli(d, "platform", "--term", TERM, "coverage", "--svg", str(tmp_path / "c.svg"))
     assert r.returncode == 0 and "家访全覆盖：0.0%（0/40）" in r.stdout and (tmp_path / "c.svg").read_text().startswith("<svg")
     r = run_cli(d, "platform", "--term", TERM, "quality", "--json", "--today", "2026-12-20")
     doc = json.loads(r.stdout)
     assert next(c for c in doc["school"] if c["code"] == "overdue_visits")["count"] == 40
-    r = run_cli(d, "platform", "exchanges", "--json")
-    assert [e["operation"] for e in json.loads(r.stdout)["exchanges"]].count("roster") == 3
 
     bad = tmp_path / "bad.csv"
     bad.write_text("平台编号,姓名,班级,学段\nWX1,=HYPERLINK(\"x\"),一班,小学\n", encoding="utf-8")
     r = run_cli(d, "platform", "import-file", str(bad))
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0
     assert "第 2 行，列“姓名”" in r.stderr and "Traceback" not in r.stderr
-    r = run_cli(d, "platform", "push")  # no URL anywhere: a sentence, not a traceback
-    assert r.returncode == 1 and "平台地址" in r.stderr
     r = run_cli(d, "platform", "--url", "http://127.0.0.1:9", "--retries", "1", "pull", "--yes")
     assert r.returncode == 1 and "无法连接平台" in r.stderr
