@@ -259,9 +259,10 @@ class PlatformConnector:
     def reconcile(self, term: str | None = None):
         from sync_server.platform.reconcile import reconcile
         term = term or self.default_term()
-        d = self.data
-        return reconcile(term, d.students(), d.visits(), d.determinations(), d.growth_entries(), d.assignments(),
-                         self.items(None), d.export_states(), now=self.now())
+        snap = self.snapshot()  # one read of each kind, shared by the items and the report
+        items = build_items(self.data.school().id, snap, None)
+        return reconcile(term, snap.students, snap.visits, snap.determinations, snap.entries, snap.assignments,
+                         items, self.data.export_states(), now=self.now())
 
 
 __all__ = ["PlatformConnector", "PushResult", "AidResult", "TransportError", "BATCH_SIZE"]

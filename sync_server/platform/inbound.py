@@ -89,7 +89,10 @@ def preview_roster(school: School, current: Iterable[Student], rows: Sequence[Ro
         existing = by_ref.get(row.platform_ref)
         if existing is None:
             sid = student_id_for(school.id, row.platform_ref)
-            student = Student(id=sid, school_id=school.id, platform_ref=row.platform_ref, **incoming)
+            # the platform reference doubles as the 学号 until the school sets its own, so the
+            # officer can name the student in commands such as ``visitapp-server assign``
+            student = Student(id=sid, school_id=school.id, platform_ref=row.platform_ref,
+                              student_no=row.platform_ref, **incoming)
             new.append(StudentChange(sid, row.platform_ref, row.name, row.class_name))
             out.append(student)
             continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -45,7 +44,9 @@ def derive_id(*parts: object) -> str:
 
 def content_version(payload: dict) -> str:
     """A short hash of an item's content: a changed fact is a new version of the same item."""
-    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # repr of the sorted scalar pairs is canonical for str/int/float/bool/None and several
+    # times cheaper than json.dumps(sort_keys=True) on 100,000 items
+    body = repr(sorted((k, v) for k, v in payload.items() if k != "version"))
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 

@@ -194,7 +194,7 @@ def test_reconciliation_sections_and_outputs(tmp_path):
     assert doc["counts"]["exports"] == len(doc["exports"])
     write_xlsx(report, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert wb["汇总"]["B2"].value == 3 and wb["平台与学校认定等级不一致"].max_row == 2
+    assert wb["汇总"]["B3"].value == 3 and wb["平台与学校认定等级不一致"].max_row == 2
     text = table_zh(report)
     assert "名册中尚未家访的学生：3" in text and "平台：比较困难；学校：特别困难" in text
     # exported by file: no longer pending
