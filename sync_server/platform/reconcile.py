@@ -25,7 +25,7 @@ KIND_ZH = {"visit": "家访", "determination": "认定", "reward": "成长奖励
            "growth_entry": "成长档案记录", "assignment": "分工"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReconLine:
     """One line of the report: a student and what is wrong."""
 
@@ -68,26 +68,32 @@ def reconcile(term: str, students: Iterable[Student], visits: Iterable[Visit], d
     visits = list(visits)
     visited = {v.student_id for v in rules.current_version(visits) if v.term == term}
 
-    def line(section: str, sid: str, detail: str, **kw) -> ReconLine:
+    def line(section: str, sid: str, detail: str, platform_level: str = "", school_level: str = "",
+             status: str = "") -> ReconLine:
         s = by_id.get(sid)
-        return ReconLine(section, sid, s.platform_ref if s else "", s.name if s else "（未知学生）",
-                         s.class_name if s else "", detail, **kw)
+        if s is None:
+            return ReconLine(section, sid, "", "（未知学生）", "", detail, platform_level, school_level, status)
+        return ReconLine(section, sid, s.platform_ref, s.name, s.class_name, detail, platform_level, school_level,
+                         status)
 
     not_visited = tuple(line("not_visited", s.id, "本学期尚无已定稿的家访记录")
                         for s in sorted(students, key=lambda s: (s.class_name, s.platform_ref, s.id))
                         if s.on_roster and s.id not in visited)
 
+    current = {s.id for s in students if s.on_roster}
     about: dict[str, Counter] = defaultdict(Counter)
     for v in visits:
-        about[v.student_id]["visit"] += 1
+        if v.student_id not in current:
+            about[v.student_id]["visit"] += 1
     dets = list(determinations)
     for d in dets:
-        about[d.student_id]["determination"] += 1
+        if d.student_id not in current:
+            about[d.student_id]["determination"] += 1
     for e in entries:
-        if e.source != "platform":  # the platform's own aid records are its business
+        if e.source != "platform" and e.student_id not in current:  # the platform's aid is its own business
             about[e.student_id]["growth_entry"] += 1
     for a in assignments:
-        if a.active:
+        if a.active and a.student_id not in current:
             about[a.student_id]["assignment"] += 1
     off = []
     for sid, counter in sorted(about.items()):
