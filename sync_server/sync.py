@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from json.encoder import encode_basestring as _q  # the C string quoter: pulls are the hot path
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from sync_server.config import ServerError
 from sync_server.core import (
@@ -47,6 +48,7 @@ APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
 STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
+_QUEUED = object()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_ID = re.compile(r"^[0-9a-f]{12}$")
 
@@ -161,11 +163,13 @@ class _Ctx:
     mentored: set[str]
     students: set[str]
     now_ms: int
+    existing: dict
+    prepared: dict
 
 
 def _mutation_hash(m: Mutation) -> str:
-    return sha256_hex(json.dumps(m.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
-                                 separators=(",", ":")))
+    # a retry sends the same JSON, so pydantic's (fast, field-ordered) serialization is stable
+    return sha256_hex(m.model_dump_json())
 
 
 def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
@@ -173,6 +177,13 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
     results: list[dict] = []
     flagged = 0
+    # CPU work that needs no lock (hashing, canonical JSON, encryption) happens before the
+    # write transaction, so the serialized part of a push is mostly the database's
+    hashes = [_mutation_hash(m) for m in req.mutations]
+    prepared = {}
+    for m in req.mutations:
+        if m.op == Op.UPSERT and m.mutation_id not in prepared:
+            prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
         tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
@@ -185,11 +196,10 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         wanted_students = {_student_of(m) for m in req.mutations} - {None}
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
                                                          Record.id.in_(wanted_students))).scalars())
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000))
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
         seen: dict[str, tuple[str, dict]] = {}
-        new_answers: list[AppliedMutation] = []
-        for m in req.mutations:
-            mhash = _mutation_hash(m)
+        new_answers: list[dict] = []
+        for m, mhash in zip(req.mutations, hashes):
             if m.mutation_id in seen:
                 first_hash, first = seen[m.mutation_id]
                 results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
@@ -211,10 +221,10 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
                 answer.pop("_flag")
             seen[m.mutation_id] = (mhash, answer)
             results.append(answer)
-            new_answers.append(AppliedMutation(device_id=who.device_id, mutation_id=m.mutation_id,
-                                               batch_id=req.batch_id, content_hash=mhash,
-                                               result=json.dumps(answer, ensure_ascii=False)))
-        s.add_all(new_answers)
+            new_answers.append(dict(device_id=who.device_id, mutation_id=m.mutation_id, batch_id=req.batch_id,
+                                    content_hash=mhash, result=json.dumps(answer, ensure_ascii=False)))
+        if new_answers:
+            s.execute(insert(AppliedMutation), new_answers)
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -281,6 +291,8 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
     rec = existing.get(m.record_id)
+    if rec is _QUEUED:
+        rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
         return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
     handler = _HANDLERS.get(kind, _officer_record)
@@ -290,9 +302,6 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         answer = _res(m, "rejected", "invalid_fields", f"字段内容不正确（{type(exc).__name__}）。")
     if answer["status"] == "applied" and answer["server_seq"] is not None:
-        new = ctx.tx.session.get(Record, m.record_id)
-        if new is not None:
-            existing[m.record_id] = new
         if kind == Kind.STUDENT:
             ctx.students.add(m.record_id)
     if flag and answer["status"] in ("applied", "conflict"):
@@ -303,16 +312,22 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
 
 def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
          routing: dict | None = None, **extra) -> Record:
+    ready = ctx.prepared.get(m.mutation_id) if routing is None or routing == m.routing else None
     routing = dict(m.routing if routing is None else routing)
     author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
-    return ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
-                               visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
-                               author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
-                               hlc=hlc, existing=rec, **extra)
+    new = ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
+                              visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
+                              author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
+                              hlc=hlc, existing=rec, is_new=rec is None, prepared=ready, **extra)
+    # a later mutation of this batch loads the real row (queued inserts are written first)
+    ctx.existing[m.record_id] = _QUEUED if rec is None else new
+    return new
 
 
-def _same(rec: Record, m: Mutation) -> bool:
-    return not rec.deleted and rec.content_hash == content_hash(m.routing, m.facts, m.sealed)
+def _same(rec: Record, m: Mutation, ctx: _Ctx | None = None) -> bool:
+    ready = ctx.prepared.get(m.mutation_id) if ctx is not None else None
+    chash = ready.chash if ready is not None else content_hash(m.routing, m.facts, m.sealed)
+    return not rec.deleted and rec.content_hash == chash
 
 
 def _no_delete(m: Mutation) -> dict:
@@ -346,7 +361,7 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
     facts = m.facts or {}
     if rec is not None and not rec.deleted:
         old_status = json.loads(rec.routing).get("status", VisitStatus.DRAFT)
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         if old_status == VisitStatus.DRAFT:
             if rec.author_staff != who.staff_id:
@@ -409,7 +424,7 @@ def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | N
     if m.op == Op.DELETE:
         return _no_delete(m)
     if rec is not None:
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
     visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
@@ -427,7 +442,7 @@ def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, 
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "student")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "student")
@@ -479,7 +494,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "mentors")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "mentors")
@@ -501,7 +516,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
 def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
     if m.op == Op.DELETE:
         return _no_delete(m)
-    if rec is not None and _same(rec, m):
+    if rec is not None and _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     kind = m.kind
     routing = dict(m.routing)
@@ -684,15 +699,23 @@ def _sync_scope(core: ServerCore, who: Principal, cursor: int) -> None:
             row.state, row.purge_seq = "purged", marker
 
 
-def _change_json(core: ServerCore, rec: Record) -> str:
-    facts = core.vault.open_raw("records", rec.id, "facts", rec.facts_enc)
-    sealed = core.vault.open_raw("records", rec.id, "sealed", rec.sealed_enc)
-    return ("{" + f'"server_seq":{rec.server_seq},"record_id":{json.dumps(rec.id)},"kind":{json.dumps(rec.kind)},'
-            f'"op":"{"delete" if rec.deleted else "upsert"}","student_id":{json.dumps(rec.student_id)},'
-            f'"hlc":{json.dumps(rec.hlc)},"author_device":{json.dumps(rec.author_device)},'
-            f'"author_staff":{json.dumps(rec.writer_staff)},"routing":{rec.routing},'
-            f'"facts":{facts.decode() if facts is not None else "null"},'
-            f'"sealed":{json.dumps(sealed.decode()) if sealed is not None else "null"}' + "}")
+_CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Record.student_id, Record.hlc,
+                   Record.author_device, Record.writer_staff, Record.routing, Record.facts_enc, Record.sealed_enc)
+
+
+def _change_json(core: ServerCore, row) -> str:
+    seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc = row
+    cipher = core.vault.cipher
+    facts = cipher.decrypt(facts_enc, "records", rid, "facts").decode() if facts_enc is not None else "null"
+    sealed = _q(cipher.decrypt(sealed_enc, "records", rid, "sealed").decode()) if sealed_enc is not None else "null"
+    return (f'{{"server_seq":{seq},"record_id":{_q(rid)},"kind":{_q(kind)},'
+            f'"op":"{"delete" if deleted else "upsert"}","student_id":{_qn(student_id)},'
+            f'"hlc":{_q(hlc)},"author_device":{_qn(device)},"author_staff":{_qn(writer)},'
+            f'"routing":{routing},"facts":{facts},"sealed":{sealed}}}')
+
+
+def _qn(value: str | None) -> str:
+    return "null" if value is None else _q(value)
 
 
 def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> str:
@@ -719,19 +742,21 @@ def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> str:
                 sids = [d.student_id for d in fills if d.state == "active" and d.level == level
                         and d.from_cursor > 0 and d.from_cursor >= cursor]
                 for i in range(0, len(sids), 500):
-                    for rec in s.execute(select(Record).where(
+                    for row in s.execute(select(*_CHANGE_COLUMNS).where(
                             Record.visibility == vis, Record.student_id.in_(sids[i:i + 500]),
-                            Record.server_seq <= cursor).order_by(Record.server_seq)).scalars():
-                        parts.append(_change_json(core, rec))
-        recs = s.execute(select(Record).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
-                         .order_by(Record.server_seq).limit(limit + 1)).scalars().all()
-        more = len(recs) > limit
-        recs = recs[:limit]
-        for rec in recs:
-            parts.append(_change_json(core, rec))
-        new_cursor = recs[-1].server_seq if more else snap
-        total = s.execute(select(func.count()).select_from(Record).where(
-            Record.server_seq > cursor, Record.server_seq <= snap, visible)).scalar_one()
+                            Record.server_seq <= cursor).order_by(Record.server_seq)):
+                        parts.append(_change_json(core, row))
+        rows = s.execute(select(*_CHANGE_COLUMNS).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
+                         .order_by(Record.server_seq).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        for row in rows:
+            parts.append(_change_json(core, row))
+        new_cursor = rows[-1][0] if more else snap
+        # the count is only needed when there is more than this page
+        total = len(parts) if not more else len(parts) - len(rows) + s.execute(
+            select(func.count()).select_from(Record).where(
+                Record.server_seq > cursor, Record.server_seq <= snap, visible)).scalar_one()
     return ('{"changes":[' + ",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
             f'"purge_students":{json.dumps(purge)},"total":{total}' + "}")
 
