@@ -137,3 +137,63 @@ def test_platform_cli_end_to_end(tmp_path, reference):
     assert "第 2 行，列“姓名”" in r.stderr and "Traceback" not in r.stderr
     r = run_cli(d, "platform", "--url", "http://127.0.0.1:9", "--retries", "1", "pull", "--yes")
     assert r.returncode == 1 and "无法连接平台" in r.stderr
+
+
+def test_notice_and_schedule_commands(tmp_path, reference, capsys, monkeypatch):
+    """In-process (no subprocess start-up): the notice life cycle and one scheduled round."""
+    from sync_server.cli import main
+    from sync_server.config import ServerPaths
+    from sync_server.core import ServerCore
+    from sync_server.platform.reference.store import demo_key
+    from sync_server.platform.server_port import ServerSchoolData, save_platform_settings
+
+    d = tmp_path / "srv"
+    assert main(["--data-dir", str(d), "init", "--school", "阳光实验学校", "--officer", "赵专干"]) == 0
+    paths = ServerPaths.resolve(str(d))
+    save_platform_settings(paths, url=reference.url, school_code=SCHOOL_CODE, district="梁溪区",
+                           key=demo_key(SCHOOL_CODE))
+    monkeypatch.delenv("VISITAPP_PLATFORM_URL", raising=False)
+    capsys.readouterr()
+    assert main(["--data-dir", str(d), "platform", "--term", TERM, "schedule", "--every", "1s", "--once"]) == 0
+    assert "名册预览：新增 40 名" in capsys.readouterr().out
+
+    core = ServerCore.open(paths)
+    try:
+        data = ServerSchoolData(core)
+        s0 = data.students()[0]
+        visit = Visit(id="v1", student_id=s0.id, author_id="t", term=TERM, status=VisitStatus.FINAL, visit_date=TODAY,
+                      mode=VisitMode.ON_SITE, visitors=("王老师",), guardian_consent=True, narrative="x")
+        data.save_records([visit, ReviewMeeting(id="m1", term=TERM, meeting_date=TODAY, reviewers=("a", "b", "c")),
+                           Determination(id="d1", student_id=s0.id, meeting_id="m1", term=TERM,
+                                         level=Level.ESPECIALLY, review_date=TODAY, visit_id="v1")], "officer")
+    finally:
+        core.close()
+
+    def cli(*args) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(d), "platform", "--term", TERM, *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = cli("notice", "open", "m1", "--start", "2026-11-10", "--end", "2026-11-16", "--json")
+    assert code == 0, err
+    view = json.loads(out)
+    notice_id = view["notice_id"]
+    assert view["lines"][0]["level_zh"] == "特别困难" and view["lines"][0]["masked_name"] != s0.name
+    code, out, err = cli("notice", "objection", notice_id, "--received", "2026-11-12", "--content", "有异议",
+                         "--student", s0.id, "--json")
+    objection_id = json.loads(out)["objections"][0]["objection_id"]
+    code, out, err = cli("notice", "close", notice_id, "--today", "2026-11-20")
+    assert code == 1 and "异议尚未处理" in err
+    code, out, err = cli("notice", "handle", objection_id, "--handling", "已核实并答复", "--on", "2026-11-14")
+    assert code == 0, err
+    code, out, err = cli("notice", "close", notice_id, "--today", "2026-11-15")
+    assert code == 1 and "期满" in err
+    code, out, err = cli("notice", "close", notice_id, "--today", "2026-11-20")
+    assert code == 0 and "已结束" in out
+    code, out, err = cli("push", "--json")
+    assert code == 0, err
+    assert json.loads(out)["sent"] == 2  # the visit and the now-final determination
+    got = [x for x in reference.received()["items"] if x["student_ref"] == s0.platform_ref and x["kind"] == "determination"]
+    assert got and got[-1]["level"] == "1"
+    code, out, err = cli("schedule", "--every", "soon")
+    assert code == 1 and "时间间隔" in err
