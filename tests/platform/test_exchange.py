@@ -309,3 +309,27 @@ def test_unreachable_platform_is_retried_then_reported(reference):
     assert ("up", "upload", "failed") in ops and ("up", "upload", "ok") in ops
     last = data.exchanges()[-1]
     assert last.actor == "赵专干" and last.count == 8 and "visit_date" in last.fields and last.at == NOW
+
+
+def test_interface_is_documented_and_malformed_requests_get_4xx(reference):
+    from sync_server.platform.reference.store import demo_key
+    doc = requests.get(reference.url + "/openapi.json", timeout=5).json()
+    paths = set(doc["paths"])
+    for p in ("roster", "aid", "uploads", "statistics"):
+        assert f"/api/v1/schools/{{code}}/{p}" in paths
+    assert "X-Signature" in doc["info"]["description"]
+    upath = f"/api/v1/schools/{SCHOOL_CODE}/uploads"
+    for body in (b"{not json", json.dumps({"batch_id": "", "items": []}).encode(),
+                 json.dumps({"batch_id": "b", "items": [{}] * 1001}).encode(),
+                 json.dumps({"batch_id": "b", "items": ["x"]}).encode()):
+        headers = {**sign(demo_key(SCHOOL_CODE), SCHOOL_CODE, "POST", upath, body), "Content-Type": "application/json"}
+        r = requests.post(reference.url + upath, data=body, headers=headers, timeout=10)
+        assert 400 <= r.status_code < 500, (body[:40], r.status_code)
+    # an item with an extra key, or about a student not on the roster, is rejected with a reason
+    body = json.dumps({"batch_id": "extra-key", "items": [
+        {"item_id": "i1", "version": "v", "kind": "visit", "student_ref": "WX011000001", "narrative": "不允许"},
+        {"item_id": "i2", "version": "v", "kind": "visit", "student_ref": "NOPE"}]}).encode()
+    headers = {**sign(demo_key(SCHOOL_CODE), SCHOOL_CODE, "POST", upath, body), "Content-Type": "application/json"}
+    results = requests.post(reference.url + upath, data=body, headers=headers, timeout=10).json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert "narrative" in results[0]["reason"] and "名册" in results[1]["reason"]
