@@ -13,9 +13,14 @@ exchange is also appended to the server's hash-chained audit trail.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import enum
 import json
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import get_args, get_origin
 from pathlib import Path
 
 from sqlalchemy import DateTime, Integer, String, Text, insert, select
@@ -83,6 +88,47 @@ class _NewRow:
         self.id, self.author_staff, self.writer_staff, self.author_device = record_id, None, None, None
 
 
+def _identity(v):
+    return v
+
+
+def _converter(tp) -> Callable:
+    """A JSON value -> typed value function for one field type (what ``join_tiers`` does,
+    decided once per field instead of once per value: reading 50,000 students was 10 s)."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) != 1:
+            return _identity
+        inner = _converter(args[0])
+        return lambda v: None if v is None else inner(v)
+    if origin in (list, tuple):
+        inner = _converter((get_args(tp) or (typing.Any,))[0])
+        if origin is tuple:
+            return lambda v: None if v is None else tuple(inner(x) for x in v)
+        return lambda v: None if v is None else [inner(x) for x in v]
+    if origin is dict:
+        return lambda v: None if v is None else dict(v)
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            return lambda v: None if v is None else tp(v)
+        if tp in (dt.datetime, dt.date, dt.time):
+            return lambda v: None if v is None else tp.fromisoformat(v)
+        if dataclasses.is_dataclass(tp):
+            return lambda v: None if v is None else join_tiers(tp, v)
+    return _identity
+
+
+_CONVERTERS: dict[type, dict[str, Callable]] = {}
+
+
+def _build(cls: type, merged: dict):
+    conv = _CONVERTERS.get(cls)
+    if conv is None:
+        conv = _CONVERTERS[cls] = {k: _converter(t) for k, t in typing.get_type_hints(cls).items()}
+    return cls(**{k: conv[k](v) for k, v in merged.items() if k in conv})
+
+
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
@@ -106,7 +152,9 @@ class ServerSchoolData:
         kind = KIND_OF[cls]
         out = []
         with self.core.db.read() as s:
-            rows = s.execute(select(Record).where(Record.kind == kind, Record.deleted.is_(False))).scalars().all()
+            # plain column tuples, not ORM objects: a third of the time on 50,000 students
+            rows = s.execute(select(Record.id, Record.student_id, Record.author_staff, Record.routing,
+                                    Record.facts_enc).where(Record.kind == kind, Record.deleted.is_(False))).all()
             for r in rows:
                 routing = json.loads(r.routing)
                 base = {"id": r.id}
@@ -115,7 +163,7 @@ class ServerSchoolData:
                 if kind in ("visit", "mentor_note"):
                     base["author_id"] = r.author_staff or ""
                 try:
-                    out.append(join_tiers(cls, base, routing, self.core.record_facts(r) or {}))
+                    out.append(_build(cls, {**base, **routing, **(self.core.record_facts(r) or {})}))
                 except (TypeError, ValueError):
                     continue  # a record the domain cannot read is left to the data-quality checks
         return out
