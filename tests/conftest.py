@@ -59,7 +59,8 @@ def add_student(ws, name: str = "张晓明", assign: bool = True, **fields):  # 
                       masked_id=fields.pop("masked_id", "3202**********1234"), **fields)
     with ws.profile.session() as s, s.begin():
         upsert_entity(s, student)
-        if assign:
-            upsert_entity(s, Assignment(id=new_id(), student_id=student.id, staff_id=ws.identity.staff_id,
-                                        role=AssignmentRole.VISITOR, term=term_of(dt.date.today())))
+        if assign:  # the teacher visits and mentors the student
+            for role in (AssignmentRole.VISITOR, AssignmentRole.MENTOR):
+                upsert_entity(s, Assignment(id=new_id(), student_id=student.id, staff_id=ws.identity.staff_id,
+                                            role=role, term=term_of(dt.date.today())))
     return student

@@ -232,12 +232,81 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_print_commands(sub: Any, add: Any) -> None:
-    """``print`` and ``verify-sheet`` (see :mod:`visitapp.printing`)."""
-    try:
-        from visitapp.printing import cli as print_cli
-    except ImportError:
-        return
-    print_cli.register(sub, add, _open, CliError)
+    """``print visit|visits|growth-file|notice`` and ``verify-sheet`` (DESIGN.md §6, §11)."""
+    printer = sub.add_parser("print", help="打印家访记录表、成长档案或公示名单（PDF）")
+    what = printer.add_subparsers(dest="what", metavar="WHAT", required=True)
+
+    def doc(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = what.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_print, what=name)
+        return p
+
+    doc("visit", "一条家访记录的记录表").add_argument("id")
+    p = doc("visits", "一批家访记录表，合成一个 PDF")
+    p.add_argument("--class", dest="class_name")
+    p.add_argument("--term")
+    doc("growth-file", "一名学生的资助成长档案").add_argument("student")
+    doc("notice", "一次评议的公示名单").add_argument("meeting")
+    p = add("verify-sheet", cmd_verify_sheet, "核对纸质记录表（扫描件或照片）与当前记录是否一致")
+    p.add_argument("file")
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    with _open(args) as ws:
+        docs = ws.documents
+        if args.what == "visit":
+            report = docs.print_visit(args.id, out)
+        elif args.what == "visits":
+            if not args.class_name and not args.term:
+                raise CliError("请用 --class 或 --term 指定要打印哪些记录。")
+
+            def progress(done: int, total: int) -> None:
+                if not args.json:
+                    print(f"\r排版 {done}/{total}", end="", file=sys.stderr, flush=True)
+            report = docs.print_visits(out, class_name=args.class_name, term=args.term, progress=progress)
+            if not args.json:
+                print(file=sys.stderr)
+        elif args.what == "growth-file":
+            report = docs.print_growth_file(_resolve_student(ws, args.student), out)
+        else:
+            report = docs.print_notice(args.meeting, out)
+    if args.json:
+        print(json.dumps({"file": str(out), "pages": report.pages, "records": report.record_ids,
+                          "missing_glyphs": sorted(report.missing_glyphs)}, ensure_ascii=False))
+    else:
+        print(f"{report.summary_zh()} 文件：{out}")
+    return 0
+
+
+def _resolve_student(ws: Any, key: str) -> str:
+    """A student id, student number or (unique) name."""
+    rows = ws.students.list_mine()
+    for match in ([r for r in rows if r.id == key], [r for r in rows if r.student_no == key],
+                  [r for r in rows if r.name == key]):
+        if len(match) == 1:
+            return match[0].id
+        if len(match) > 1:
+            raise CliError(f"有 {len(match)} 名学生叫“{key}”，请改用学号或 ID。")
+    raise CliError(f"在我的学生中找不到“{key}”。")
+
+
+def cmd_verify_sheet(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        try:
+            verdict = ws.documents.verify_sheet(Path(args.file))
+        except Exception as exc:
+            if type(exc).__name__ == "SheetReadError":
+                raise CliError(str(exc)) from None
+            raise
+    if args.json:
+        print(json.dumps({"status": verdict.status, "reason": verdict.reason, "kind": verdict.kind,
+                          "record_id": verdict.record_id}, ensure_ascii=False))
+    else:
+        print(f"{verdict.status}: {verdict.reason}")
+    return {"match": 0, "outdated": 3, "unknown": 4}.get(verdict.status, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

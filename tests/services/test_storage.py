@@ -30,9 +30,26 @@ def test_migrations_from_empty_to_head_create_every_table(tmp_path):
         version = conn.exec_driver_sql("select version_num from alembic_version").scalar()
         mode = conn.exec_driver_sql("pragma journal_mode").scalar()
     assert set(Base.metadata.tables) <= tables
-    assert version == "0001"
+    from alembic.script import ScriptDirectory
+    from visitapp.storage.profile import alembic_config
+    assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     assert mode == "wal"
     migrate(engine)  # idempotent
+
+
+def test_a_profile_at_an_older_revision_is_upgraded_at_open(workspace, profile_dir):
+    from alembic import command
+    from visitapp.storage.profile import alembic_config
+    student = add_student(workspace)
+    engine = workspace.profile.engine
+    workspace.close()
+    command.downgrade(alembic_config(engine), "0001")
+    ws = open_profile(profile_dir, PASSPHRASE)
+    try:
+        assert ws.students.get(student.id).name == "张晓明"
+        assert ws.conflicts.list_open() == []  # the table of the newer revision works
+    finally:
+        ws.close()
 
 
 def test_profile_from_a_newer_version_is_refused_untouched(workspace, profile_dir):

@@ -354,6 +354,12 @@ class Conflict:
     created_at: dt.datetime | None = tier_a(default=None)
     resolved_by: str = tier_a(default="")
     resolved_at: dt.datetime | None = tier_a(default=None)
+    # as the server made it: whose value is current (winner) and whose was kept aside (loser);
+    # for a mentor note, the id of the conflict copy that holds the kept-aside version
+    winner_staff: str = tier_a(default="")
+    loser_staff: str = tier_a(default="")
+    copy_id: str = tier_a(default="")
+    resolution: str = tier_a(default="")  # winner | loser | value, once resolved
     reason: str = tier_b(default="")
     local_value: object = tier_c(default=None)
     remote_value: object = tier_c(default=None)

@@ -59,5 +59,21 @@ class ConflictService:
                     note = dataclasses.replace(note, text=str(value), updated_at=now)
                     self.ctx.write(s, note, "conflict.apply", detail={"conflict": conflict_id})
             resolved = dataclasses.replace(conflict, status=ConflictStatus.RESOLVED, resolved_by=me,
-                                           resolved_at=now, resolution_value=value, reason=reason)
+                                           resolved_at=now, resolution_value=value, reason=reason,
+                                           resolution=_choice(conflict, value))
             return self.ctx.write(s, resolved, "conflict.resolve")
+
+
+def _choice(conflict: Conflict, value: object) -> str:
+    """How the server should apply the decision: keep the current value (winner), restore the
+    kept-aside one (loser), or write a merged value."""
+    if conflict.record_kind not in ("growth_profile_field", "mentor_note"):
+        return "winner"  # e.g. a possible duplicate visit: nothing to write, the flag is closed
+    mine_lost = conflict.loser_staff and conflict.loser_staff == conflict.local_author
+    winner_value = conflict.remote_value if mine_lost else conflict.local_value
+    loser_value = conflict.local_value if mine_lost else conflict.remote_value
+    if value == winner_value:
+        return "winner"
+    if value == loser_value:
+        return "loser"
+    return "value"

@@ -39,6 +39,10 @@ class MentorService:
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentTable, student_id) is None:
                 raise DomainError("没有这个学生。")
+            if not self.ctx.identity.is_officer and not s.scalar(select(AssignmentRow.id).where(
+                    AssignmentRow.student_id == student_id, AssignmentRow.staff_id == self.ctx.identity.staff_id,
+                    AssignmentRow.role == "mentor", AssignmentRow.active.is_(True))):
+                raise DomainError("只有该学生的育人导师可以写导师记录。")
             return self.ctx.write(s, note, "mentor_note.write", detail={"kind": note.kind.value})
 
     def edit_note(self, note_id: str, **changes: object) -> MentorNote:

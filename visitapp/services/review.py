@@ -9,10 +9,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from visitapp.domain import Determination, Level, ReviewMeeting, ValidationError, rules
+from visitapp.domain import Determination, Level, PublicNotice, ReviewMeeting, ValidationError, rules
 from visitapp.domain.errors import DomainError
 from visitapp.services.base import ServiceContext, new_id
-from visitapp.storage.models import DeterminationRow, ReviewMeetingRow, StudentRow, VisitRow
+from visitapp.storage.models import DeterminationRow, PublicNoticeRow, ReviewMeetingRow, StudentRow, VisitRow
 from visitapp.storage.records import entity_from_row
 
 
@@ -70,3 +70,28 @@ class ReviewService:
         with self.ctx.profile.session() as s:
             return [entity_from_row("determination", r) for r in
                     s.scalars(select(DeterminationRow).where(DeterminationRow.meeting_id == meeting_id))]
+
+    def publish_notice(self, meeting_id: str, period_start: dt.date, period_end: dt.date,
+                       title: str = "") -> PublicNotice:
+        """Open the public notice (公示) of a meeting's determinations for a period (≥ 5 days)."""
+        self._require_officer()
+        with self.ctx.profile.session() as s, s.begin():
+            meeting_row = s.get(ReviewMeetingRow, meeting_id)
+            if meeting_row is None:
+                raise DomainError("没有这次评议会议。")
+            if not s.scalar(select(DeterminationRow.id).where(DeterminationRow.meeting_id == meeting_id)):
+                raise DomainError("这次评议还没有认定结果，无法公示。")
+            existing = s.scalar(select(PublicNoticeRow.id).where(PublicNoticeRow.meeting_id == meeting_id))
+            meeting: ReviewMeeting = entity_from_row("review_meeting", meeting_row)
+            notice = PublicNotice(
+                id=existing or new_id(), meeting_id=meeting_id, term=meeting.term,
+                created_by=self.ctx.identity.staff_id, created_at=self.ctx.now(),
+                title=title or "家庭经济困难学生认定结果公示", period_start=period_start, period_end=period_end)
+            problems = notice.problems()
+            if problems:
+                raise ValidationError(problems)
+            return self.ctx.write(s, notice, "public_notice.publish")
+
+    def notices(self) -> list[PublicNotice]:
+        with self.ctx.profile.session() as s:
+            return [entity_from_row("public_notice", r) for r in s.scalars(select(PublicNoticeRow))]

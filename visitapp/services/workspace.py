@@ -13,6 +13,7 @@ from visitapp.crypto import KdfParams
 from visitapp.services.assignments import AssignmentService, StaffService
 from visitapp.services.base import GENESIS_HASH, Identity, ServiceContext, audit_hash, count_pending, new_id
 from visitapp.services.conflicts import ConflictService
+from visitapp.services.documents import DocumentService
 from visitapp.services.growth import GrowthService
 from visitapp.services.mentor import MentorService
 from visitapp.services.review import ReviewService
@@ -37,6 +38,7 @@ class Workspace:
         self.staff = StaffService(self.ctx)
         self.conflicts = ConflictService(self.ctx)
         self.settings = SettingsService(self.ctx)
+        self.documents = DocumentService(self.ctx)
         from visitapp.sync.engine import SyncEngine  # the engine builds on the services
         self.sync = SyncEngine(self)
 

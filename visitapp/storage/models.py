@@ -150,6 +150,10 @@ class ConflictRow(RecordMixin, Base):
     created_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     resolved_by: Mapped[str] = mapped_column(String(36), default="")
     resolved_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    winner_staff: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    loser_staff: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    copy_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    resolution: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class AuditEventRow(RecordMixin, Base):

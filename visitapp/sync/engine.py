@@ -32,7 +32,7 @@ from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, SyncEr
 from visitapp.storage.records import apply_to_row, row_parts
 from visitapp.sync.protocol import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
-    decode_enrollment_code, seal_bytes, unseal_bytes,
+    decode_enrollment_code, seal_bytes, unseal_bytes, unwrap_conflict_sealed,
 )
 
 if TYPE_CHECKING:
@@ -161,7 +161,8 @@ class SyncEngine:
                 response = http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise SyncError("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。") from exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:  # a dropped or cut connection
                 if attempt == self.retries:
                     raise Offline("连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。") from exc
                 time.sleep(delay)
@@ -251,9 +252,17 @@ class SyncEngine:
                             base_seq=base_seq, hlc=newest.hlc)
         routing, facts, sealed = row_parts(row)
         student_id = routing.get("student_id") or (record_id if kind == "student" else None)
+        sealed_wire = seal_bytes(sealed)
+        if kind == "conflict":
+            # a resolution: the server wants the chosen value as the record's own sealed part
+            sealed_wire = None
+            if routing.get("resolution") == "value":
+                value = (sealed or {}).get("resolution_value")
+                field_name = "text" if routing.get("record_kind") == "mentor_note" else "value"
+                sealed_wire = seal_bytes({field_name: value})
         return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="upsert",
                         student_id=student_id or None, base_seq=base_seq, hlc=row.hlc or newest.hlc,
-                        routing=routing, facts=facts, sealed=seal_bytes(sealed))
+                        routing=routing, facts=facts, sealed=sealed_wire)
 
     def _push(self, http: requests.Session, url: str, token: str, report: SyncReport,
               progress: ProgressFn | None, cancel: threading.Event | None) -> None:
@@ -345,13 +354,14 @@ class SyncEngine:
                     if row is not None:
                         s.delete(row)
                     continue
-                sealed = unseal_bytes(change.sealed)
                 if change.kind == "conflict":
-                    sealed = _conflict_values(sealed)
+                    routing, facts, sealed = _conflict_from_server(change, self.ws.identity.staff_id)
+                else:
+                    routing, facts, sealed = change.routing, change.facts, unseal_bytes(change.sealed)
                 if row is None:
                     row = model(id=change.record_id)
                     s.add(row)
-                entity = join_tiers(ENTITY_BY_KIND[change.kind], change.routing, change.facts, sealed)
+                entity = join_tiers(ENTITY_BY_KIND[change.kind], routing, facts, sealed)
                 routing, facts, sealed_part = split_by_tier(entity)
                 apply_to_row(row, routing, facts, sealed_part)
                 row.server_seq = change.server_seq
@@ -386,21 +396,30 @@ class SyncEngine:
             s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor"])))
 
 
-def _conflict_values(sealed: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The server wraps the two opaque values of a conflict without reading them; open them."""
-    if not sealed:
-        return sealed
-    out = dict(sealed)
-    for side_key, target in (("winner", "remote_value"), ("loser", "local_value")):
-        if isinstance(sealed.get(side_key), str):
-            try:
-                value = unseal_bytes(sealed[side_key])
-            except ValueError:
-                value = None
-            if isinstance(value, dict) and len(value) == 1:
-                value = next(iter(value.values()))
-            out[target] = value
-    return out
+def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
+    """A server conflict record -> the local Conflict's parts. The server wraps the two opaque
+    values without reading them (:func:`unwrap_conflict_sealed`); here they are opened, and
+    "local" is the side this teacher wrote."""
+    routing = dict(change.routing)
+    facts = dict(change.facts or {})
+    winner_sealed, loser_sealed = unwrap_conflict_sealed(change.sealed) if change.sealed else (None, None)
+    winner, loser = _single_value(unseal_bytes(winner_sealed)), _single_value(unseal_bytes(loser_sealed))
+    mine_lost = routing.get("loser_staff") == me
+    routing["local_author"] = (routing.get("loser_staff") if mine_lost else routing.get("winner_staff")) or ""
+    routing["remote_author"] = (routing.get("winner_staff") if mine_lost else routing.get("loser_staff")) or ""
+    routing = {k: ("" if v is None and k in ("winner_staff", "loser_staff", "copy_id", "resolution") else v)
+               for k, v in routing.items()}
+    if "resolution_reason" in facts:
+        facts["reason"] = facts.pop("resolution_reason")
+    sealed = {"local_value": loser if mine_lost else winner, "remote_value": winner if mine_lost else loser}
+    return routing, facts, sealed
+
+
+def _single_value(sealed: dict[str, Any] | None) -> Any:
+    """A profile field's sealed part is {"value": …}, a note's {"text": …}: show the text."""
+    if isinstance(sealed, dict) and len(sealed) == 1:
+        return next(iter(sealed.values()))
+    return sealed
 
 
 def _error_code(response: requests.Response) -> str:

@@ -1,0 +1,68 @@
+"""A real ``visitapp-server`` process for end-to-end tests: init, demo school, serve."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import PYTHON, subprocess_env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """Plain HTTP on loopback (allowed there), a fixed port so it can be restarted in place."""
+
+    def __init__(self, data_dir: Path, db_url: str | None = None):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = ["--db", db_url] if db_url else []
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir.parent / f"server-{self.port}.log"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        out = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
+                             capture_output=True, text=True, env=subprocess_env(), timeout=180)
+        assert out.returncode == 0, out.stderr
+        return out
+
+    def init_demo(self, students: int = 40, teachers: int = 3) -> dict:
+        self.cli("init", "--school", "无锡市测试学校", "--officer", "赵专干", "--url", self.url)
+        return json.loads(self.cli("demo-school", "--students", str(students), "--teachers", str(teachers),
+                                   "--url", self.url, "--json").stdout)
+
+    def start(self) -> None:
+        log = open(self.log, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, "serve",
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-tls"],
+            stdout=log, stderr=subprocess.STDOUT, env=subprocess_env())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("server did not start in time")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None

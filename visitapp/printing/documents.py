@@ -1,0 +1,142 @@
+"""The plain inputs and outputs of printing: a sheet header, print jobs and the print report.
+
+Printing never touches a database or a screen: callers (the CLI, the desktop client) load the
+domain entities, wrap them in these dataclasses and hand them to :mod:`visitapp.printing.render`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from visitapp.domain.entities import (
+    Determination, GrowthEntry, GrowthProfileField, MentorNote, PublicNotice, Student, Visit,
+)
+
+from visitapp.printing.fingerprint import (
+    Fingerprint, growth_file_fingerprint, notice_fingerprint, visit_fingerprint,
+)
+
+__all__ = [
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "PrintJob",
+    "RecordPages", "PrintReport", "PrintCancelled",
+]
+
+
+@dataclass(frozen=True)
+class SheetHeader:
+    """What every page says about where and when it was printed.
+
+    ``school`` is the school's name, ``term_label`` e.g. ``2026-2027学年第一学期``
+    (:func:`visitapp.domain.term_label`), ``printed_by`` the name of the person printing.
+    """
+
+    school: str
+    term_label: str
+    printed_at: dt.datetime
+    printed_by: str
+
+
+@dataclass(frozen=True)
+class VisitSheetJob:
+    """A visit record sheet (家访记录表). ``amendments``: the records that amend this visit.
+
+    ``visit.visitors`` are printed as given: pass names, not staff ids. ``reviewer`` is the
+    name printed in the reviewer's signature block (blank line when empty).
+    """
+
+    visit: Visit
+    student: Student
+    header: SheetHeader
+    amendments: Sequence[Visit] = ()
+    reviewer: str = ""
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind, id, version and content hash of what this sheet prints."""
+        return visit_fingerprint(self.visit, self.student, self.amendments)
+
+
+@dataclass(frozen=True)
+class GrowthFileJob:
+    """A student's aid growth file (资助成长档案): profile, visits, entries and mentor notes.
+
+    ``profile`` maps a :class:`~visitapp.domain.ProfileField` code to the field record or its
+    text. ``staff_names`` (optional) turns author ids of mentor notes into names.
+    """
+
+    student: Student
+    header: SheetHeader
+    profile: Mapping[str, GrowthProfileField | str] = field(default_factory=dict)
+    visits: Sequence[Visit] = ()
+    entries: Sequence[GrowthEntry] = ()
+    notes: Sequence[MentorNote] = ()
+    staff_names: Mapping[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind, id (the student's), version and content hash of what this file prints."""
+        return growth_file_fingerprint(self.student, self.profile, self.visits, self.entries,
+                                       self.notes)
+
+
+@dataclass(frozen=True)
+class PublicNoticeJob:
+    """A public notice list (公示名单): masked names, classes and levels only."""
+
+    notice: PublicNotice
+    rows: Sequence[tuple[Student, Determination]]
+    header: SheetHeader
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind, id, version and content hash of what this notice prints."""
+        return notice_fingerprint(self.notice, self.rows)
+
+
+PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob
+
+
+@dataclass(frozen=True)
+class RecordPages:
+    """Where one record's document sits in the PDF (pages are 1-based, inclusive)."""
+
+    kind: str
+    record_id: str
+    version: str
+    hash: str
+    first_page: int
+    page_count: int
+
+
+@dataclass
+class PrintReport:
+    """What was printed: pages, records and the characters the font could not draw.
+
+    ``missing_glyphs`` holds every character that was printed as the placeholder 〓 instead;
+    a caller should tell the user (a name with such a character must be written by hand).
+    """
+
+    pages: int = 0
+    records: list[RecordPages] = field(default_factory=list)
+    missing_glyphs: set[str] = field(default_factory=set)
+    cancelled: bool = False
+    path: Path | None = None
+
+    @property
+    def record_ids(self) -> list[str]:
+        """The ids of the records printed, in page order."""
+        return [r.record_id for r in self.records]
+
+    def summary_zh(self) -> str:
+        """One sentence for the user."""
+        if self.cancelled:
+            return f"打印已取消，未生成文件（已排版 {len(self.records)} 份）。"
+        text = f"已生成 {len(self.records)} 份文档，共 {self.pages} 页。"
+        if self.missing_glyphs:
+            chars = "".join(sorted(self.missing_glyphs))
+            text += f"字库缺少以下字符，已以“〓”代替，请手工补写：{chars}"
+        return text
+
+
+class PrintCancelled(Exception):
+    """Raised inside a build when the caller's cancel event is set."""

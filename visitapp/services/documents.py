@@ -1,0 +1,152 @@
+"""Printing use cases: gather a record's data and hand plain dataclasses to
+:mod:`visitapp.printing`; check a scanned sheet against the current records."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import select
+
+from visitapp.domain import DomainError, PublicNotice, VisitStatus, term_label, term_of
+from visitapp.printing import (
+    GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, VisitSheetJob, render_batch,
+)
+from visitapp.services.base import ServiceContext
+from visitapp.storage.models import (
+    DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow, PublicNoticeRow, StaffRow,
+    StudentRow, VisitRow,
+)
+from visitapp.storage.records import entity_from_row
+
+
+class _LazyJobs:
+    """A sized, lazy sequence of print jobs: the batch knows its total for progress, while
+    each record is read from the database only when its turn comes (bounded memory)."""
+
+    def __init__(self, ids: list[str], build: Callable[[str], object]):
+        self._ids = ids
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[object]:
+        for record_id in self._ids:
+            yield self._build(record_id)
+
+
+class DocumentService:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+
+    def header(self, term: str | None = None) -> SheetHeader:
+        ident = self.ctx.identity
+        now = self.ctx.now()
+        return SheetHeader(school=ident.school_name or "（未注册学校）", term_label=term_label(term or term_of(now.date())),
+                           printed_at=now, printed_by=ident.staff_name)
+
+    # -- jobs -------------------------------------------------------------------------------------
+    def visit_job(self, visit_id: str) -> VisitSheetJob:
+        with self.ctx.profile.session() as s:
+            row = s.get(VisitRow, visit_id)
+            if row is None:
+                raise DomainError(f"没有这条家访记录：{visit_id}")
+            visit = entity_from_row("visit", row)
+            if visit.status == VisitStatus.DRAFT:
+                raise DomainError("草稿不能打印存档，请先定稿。")
+            student = entity_from_row("student", s.get(StudentRow, visit.student_id))
+            amendments = [entity_from_row("visit", r) for r in
+                          s.scalars(select(VisitRow).where(VisitRow.amends_id == visit_id, VisitRow.status != "draft"))]
+        return VisitSheetJob(visit, student, self.header(visit.term or None), tuple(amendments))
+
+    def growth_file_job(self, student_id: str) -> GrowthFileJob:
+        me = self.ctx.identity.staff_id
+        with self.ctx.profile.session() as s:
+            row = s.get(StudentRow, student_id)
+            if row is None:
+                raise DomainError(f"没有这个学生：{student_id}")
+            student = entity_from_row("student", row)
+            profile = {r.field: entity_from_row("growth_profile_field", r) for r in
+                       s.scalars(select(GrowthProfileFieldRow).where(GrowthProfileFieldRow.student_id == student_id))}
+            visits = [entity_from_row("visit", r) for r in s.scalars(select(VisitRow).where(VisitRow.student_id == student_id))]
+            visits = [v for v in visits if v.status != VisitStatus.DRAFT or v.author_id == me]
+            entries = [entity_from_row("growth_entry", r) for r in
+                       s.scalars(select(GrowthEntryRow).where(GrowthEntryRow.student_id == student_id))]
+            notes = [entity_from_row("mentor_note", r) for r in
+                     s.scalars(select(MentorNoteRow).where(MentorNoteRow.student_id == student_id))]
+            staff = {r.id: (r.facts or {}).get("name", "") for r in s.scalars(select(StaffRow))}
+        return GrowthFileJob(student, self.header(), profile, tuple(visits), tuple(entries), tuple(notes), staff)
+
+    def notice_for_meeting(self, meeting_id: str) -> PublicNotice:
+        with self.ctx.profile.session() as s:
+            row = s.scalars(select(PublicNoticeRow).where(PublicNoticeRow.meeting_id == meeting_id)).first()
+            if row is None:
+                row = s.get(PublicNoticeRow, meeting_id)  # the notice's own id works too
+            if row is None:
+                raise DomainError("这次评议还没有发布公示，请先在“评议与认定”中发布公示。")
+            return entity_from_row("public_notice", row)
+
+    def notice_job(self, meeting_id: str) -> PublicNoticeJob:
+        notice = self.notice_for_meeting(meeting_id)
+        with self.ctx.profile.session() as s:
+            rows = []
+            for d_row in s.scalars(select(DeterminationRow).where(DeterminationRow.meeting_id == notice.meeting_id)):
+                determination = entity_from_row("determination", d_row)
+                student_row = s.get(StudentRow, determination.student_id)
+                if student_row is not None:
+                    rows.append((entity_from_row("student", student_row), determination))
+        return PublicNoticeJob(notice, tuple(rows), self.header(notice.term))
+
+    # -- printing ---------------------------------------------------------------------------------
+    def print_visit(self, visit_id: str, out: Path) -> PrintReport:
+        return render_batch([self.visit_job(visit_id)], out)
+
+    def visit_ids(self, class_name: str | None = None, term: str | None = None) -> list[str]:
+        """Finalized visits (not amendments: they print on their original's sheet) of my
+        students, optionally of one class and/or one term, ordered by class and date."""
+        from visitapp.services.students import StudentService
+        students = {r.id: r for r in StudentService(self.ctx).list_mine(term)}
+        with self.ctx.profile.session() as s:
+            query = select(VisitRow.id, VisitRow.student_id).where(VisitRow.status.in_(["final", "voided"]),
+                                                                   VisitRow.amends_id.is_(None))
+            if term:
+                query = query.where(VisitRow.term == term)
+            found = [(vid, sid) for vid, sid in s.execute(query) if sid in students
+                     and (class_name is None or students[sid].class_name == class_name)]
+        found.sort(key=lambda p: (students[p[1]].class_name, students[p[1]].student_no, p[0]))
+        return [vid for vid, _sid in found]
+
+    def print_visits(self, out: Path, class_name: str | None = None, term: str | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     cancel: threading.Event | None = None) -> PrintReport:
+        ids = self.visit_ids(class_name, term)
+        if not ids:
+            raise DomainError("没有符合条件的已定稿家访记录。")
+        return render_batch(_LazyJobs(ids, self.visit_job), out, progress=progress, cancel=cancel)
+
+    def print_growth_file(self, student_id: str, out: Path) -> PrintReport:
+        return render_batch([self.growth_file_job(student_id)], out)
+
+    def print_notice(self, meeting_id: str, out: Path) -> PrintReport:
+        return render_batch([self.notice_job(meeting_id)], out)
+
+    # -- verification -----------------------------------------------------------------------------
+    def current_fingerprint(self, kind: str, record_id: str) -> tuple[str, str] | None:
+        try:
+            if kind == "visit":
+                fp = self.visit_job(record_id).fingerprint()
+            elif kind == "growth_file":
+                fp = self.growth_file_job(record_id).fingerprint()
+            elif kind == "public_notice":
+                fp = self.notice_job(record_id).fingerprint()
+            else:
+                return None
+        except DomainError:
+            return None
+        return fp.version, fp.hash
+
+    def verify_sheet(self, path: Path):  # noqa: ANN201 - visitapp.printing.Verdict, loaded lazily
+        from visitapp.printing import verify_sheet
+        return verify_sheet(path, self.current_fingerprint)
