@@ -19,11 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
-from sync_server.config import ServerError
 from sync_server.core import (
     Principal, ServerCore, aware, content_hash, new_id, utcnow, uuid5_of,
 )
-from sync_server.db import current_seq
 from sync_server.models import (
     AppliedMutation, AssignmentRow, Counter, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
     Tombstone,
@@ -31,11 +29,10 @@ from sync_server.models import (
 
 from visitapp.crypto import random_token, sha256_hex
 from visitapp.domain import Visit, VisitFirstError, join_tiers, profile_field_id, rules
-from visitapp.domain.enums import Kind, Role, VisitMode, VisitStatus
+from visitapp.domain.enums import Kind, VisitMode, VisitStatus
 from visitapp.sync.hlc import HlcStamp
 from visitapp.sync.protocol import (
-    Change, ConflictItem, MetaResponse, Mutation, MutationResult, MutationStatus, Op, PullResponse,
-    PushRequest, Resolution, wrap_conflict_sealed,
+    ConflictItem, MetaResponse, Mutation, Op, PushRequest, Resolution, wrap_conflict_sealed,
 )
 
 CLOCK_AHEAD_MS = 10 * 60 * 1000      # flag device clocks more than ten minutes ahead
@@ -806,5 +803,4 @@ def compact(core: ServerCore, older_than_days: float) -> dict:
         return {"removed": len(old), "horizon": int(row.value)}
 
 
-__all__ = ["ApiError", "enroll", "authenticate", "meta", "push", "pull", "list_conflicts", "resolve", "compact",
-           "Change", "PullResponse", "MutationResult", "MutationStatus", "Role"]
+__all__ = ["ApiError", "enroll", "authenticate", "meta", "push", "pull", "list_conflicts", "resolve", "compact"]
