@@ -196,9 +196,9 @@ def cmd_import_file(args) -> None:
             _emit(args, {"template": "roster", "applied": not args.preview, "preview": _preview_doc(result)},
                   _preview_text(result) + ("" if not args.preview else "\n未应用（只是预览）。"))
         else:
-            _emit(args, {"template": "aid", **dataclasses.asdict(result)},
+            _emit(args, {"template": "aid", "applied": not args.preview, **dataclasses.asdict(result)},
                   f"资助记录：{result.received} 条，新增 {result.added} 条，已有 {result.already} 条，"
-                  f"名册外 {len(result.orphans)} 名学生。")
+                  f"名册外 {len(result.orphans)} 名学生。" + ("（只是预览，未导入）" if args.preview else ""))
 
 
 @_guard

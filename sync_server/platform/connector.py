@@ -235,8 +235,15 @@ class PlatformConnector:
             self._log("down", "file", "import-file", ROSTER_WIRE_FIELDS, len(parsed.roster),
                       "ok" if apply else "preview", f"roster {Path(path).name}")
             return preview
-        result = self.store_aid(parsed.aid)
-        self._log("down", "file", "import-file", AID_WIRE_FIELDS, len(parsed.aid), "ok", f"aid {Path(path).name}")
+        if apply:
+            result = self.store_aid(parsed.aid)
+        else:  # what it would add, without adding it
+            entries, orphans = aid_entries(self.data.school(), self.data.students(), parsed.aid)
+            known = {e.id for e in self.data.growth_entries()}
+            fresh = sum(1 for e in entries if e.id not in known)
+            result = AidResult(len(parsed.aid), 0, len(entries) - fresh, tuple(sorted({o.platform_ref for o in orphans})))
+        self._log("down", "file", "import-file", AID_WIRE_FIELDS, len(parsed.aid), "ok" if apply else "preview",
+                  f"aid {Path(path).name}")
         return result
 
     def export_file(self, path: Path, term: str | None = None, only_pending: bool = True) -> int:

@@ -16,7 +16,7 @@ from html import escape
 
 from visitapp.domain import (
     Assignment, AssignmentRole, Conflict, ConflictStatus, Determination, GrowthEntry, GrowthKind,
-    GrowthProfileField, Level, MentorNote, MentorNoteKind, Student, Visit, VisitStatus, rules, term_bounds,
+    GrowthProfileField, Level, MentorNote, MentorNoteKind, Student, Visit, rules, term_bounds,
 )
 
 STALE_CONFLICT_DAYS = 7

@@ -101,6 +101,8 @@ def test_aid_template_round_trips_into_growth_entries(tmp_path):
     data = make_data()
     conn = make_connector(data, None)
     conn.apply(conn.preview(ROWS, TERM))
+    preview = conn.import_file(path, apply=False)
+    assert (preview.added, preview.orphans) == (0, ("WX999",)) and data.growth_entries() == []
     result = conn.import_file(path)
     assert (result.added, result.orphans) == (2, ("WX999",))
     assert conn.import_file(path).added == 0
