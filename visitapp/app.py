@@ -1,13 +1,187 @@
-"""Composition root of the desktop client (filled in by the UI work)."""
+"""The composition root of the desktop client: builds the QApplication, registers the font,
+installs the translation, and opens the main window on the real services.
+
+``visitapp.cli`` calls :func:`run_gui` for the plain GUI and for ``--demo``.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+_log = logging.getLogger(__name__)
 
-def run_gui(args: Any) -> int:
-    raise SystemExit("visitapp: 桌面界面尚未安装。")
+
+def _saved_language(profile_dir: Path) -> str:
+    """The language chosen in Settings is needed before the profile is unlocked (the unlock
+    screen is already translated), so a copy sits in a small plain file beside the profile.
+    It holds only the language code."""
+    try:
+        return json.loads((profile_dir / "ui.json").read_text(encoding="utf-8")).get("language", "zh_CN")
+    except (OSError, ValueError):
+        return "zh_CN"
+
+
+def save_language(profile_dir: Path, language: str) -> None:
+    """Keep the chosen language for the next start (see :func:`_saved_language`)."""
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    (profile_dir / "ui.json").write_text(json.dumps({"language": language}), encoding="utf-8")
+
+
+def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
+                 demo_seeder: Callable[[Any], None] | None = None, language: str | None = None):
+    """Create (or reuse) the QApplication and return the main window, not yet shown."""
+    from PySide6.QtWidgets import QApplication
+
+    from visitapp.ui import i18n
+    from visitapp.ui.errors import setup_logging
+    from visitapp.ui.fonts import register_fonts
+    from visitapp.ui.main_window import MainWindow
+
+    profile_dir = Path(profile_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("visitapp")
+    setup_logging(profile_dir)
+    register_fonts(app)
+    i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
+    if backend is None:
+        backend = _LazyServices()
+        if demo_seeder is None:
+            demo_seeder = _demo_seeder()
+    window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
+    window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
+    return window
+
+
+class _LazyServices:
+    """``visitapp.services``, imported on first use. The window's first call is made on the
+    worker thread, so the import (SQLAlchemy, Alembic, reportlab) no longer delays the window."""
+
+    def __getattr__(self, name: str) -> Any:
+        import visitapp.services as services
+
+        return getattr(services, name)
+
+
+DEMO_STUDENTS = 60
+
+
+def _demo_seeder() -> Callable[[Any], None]:
+    """Seeds a deterministic demo school into a new, empty profile (the welcome screen's
+    offline demo)."""
+
+    def seed(ws: Any) -> None:
+        from visitapp.services.demo import seed_demo
+
+        seed_demo(ws, DEMO_STUDENTS)
+
+    return seed
+
+
+def _profile_dir_of(target: Any) -> Path:
+    """``run_gui`` takes a folder, or the CLI's parsed arguments (``--profile``)."""
+    if isinstance(target, (str, Path)):
+        return Path(target).expanduser()
+    from visitapp.storage.profile import default_profile_dir
+
+    profile = getattr(target, "profile", None)
+    return Path(profile).expanduser() if profile else default_profile_dir()
+
+
+def run_gui(profile_dir: Any, demo: bool = False) -> int:
+    """Open the window and run the event loop; returns the exit code.
+
+    ``profile_dir`` is a folder or the CLI's arguments. With ``demo`` and no profile yet, the
+    welcome screen goes straight to the offline demo: a demo school is seeded into the new
+    profile after the passphrase is set.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    window = build_window(_profile_dir_of(profile_dir))
+    window.show()
+    if demo and window.pages.currentWidget() is window.start:
+        window.start._chosen("")
+    return QApplication.instance().exec()
+
+
+class DemoServer:
+    """The school server of ``visitapp --demo``: ``python -m sync_server`` on a free loopback
+    port, plain HTTP (allowed on loopback only), with a demo school and its enrollment codes."""
+
+    def __init__(self, folder: Path, students: int = 120, teachers: int = 4):
+        import os
+        import socket
+        import subprocess
+        import time
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        repo = Path(__file__).resolve().parents[1]
+        env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        base = [sys.executable, "-m", "sync_server", "--data-dir", str(folder / "server")]
+
+        def admin(*args: str) -> dict:
+            out = subprocess.run([*base, *args, "--json"], env=env, cwd=repo, capture_output=True,
+                                 text=True, timeout=300)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "sync_server failed")
+            return json.loads(out.stdout)
+
+        admin("init", "--school", "无锡市梁溪区示范学校", "--officer", "王主任", "--url", self.url)
+        demo = admin("demo-school", "--students", str(students), "--teachers", str(teachers))
+        self.codes = {s["role"]: s["enroll_code"] for s in reversed(demo["staff"])}
+        self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
+                                        env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the demo server did not start")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def run_demo(args: Any) -> int:
-    raise SystemExit("visitapp: 桌面界面尚未安装。")
+    """``visitapp --demo``: an embedded school server on loopback with a demo school, and the
+    window on a fresh demo profile, the teacher's enrollment code already filled in. Choose a
+    passphrase and the first sync brings the school's students down. Everything lives in a
+    temporary folder that is removed on exit (unless ``--profile`` names one)."""
+    import shutil
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    folder = Path(tempfile.mkdtemp(prefix="visitapp-demo-"))
+    profile = Path(args.profile).expanduser() if getattr(args, "profile", None) else folder / "profile"
+    print("正在启动演示学校服务器…", file=sys.stderr)
+    server = DemoServer(folder)
+    try:
+        window = build_window(profile)
+        window.show()
+        if window.pages.currentWidget() is window.start:
+            window.start.welcome.pasted.setText(server.codes["teacher"])
+            window.start.welcome.enroll_button.click()
+        return QApplication.instance().exec()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,995 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+  <context>
+    <name>visitapp</name>
+    <message>
+      <source>Something went wrong and the action was not completed. The details were written to the log file.</source>
+      <translation>出现了问题，这一步没有完成。详细信息已写入日志文件。</translation>
+    </message>
+    <message>
+      <source>This profile is already open in another window of the application.</source>
+      <translation>这个档案已经在本软件的另一个窗口中打开。</translation>
+    </message>
+    <message>
+      <source>This profile was written by a newer version of the application. Please update the application before opening it.</source>
+      <translation>这个档案由更新版本的软件创建，请先升级软件再打开。</translation>
+    </message>
+    <message>
+      <source>The profile's key file is missing or damaged. Use your recovery key or ask the school's aid officer for help.</source>
+      <translation>档案的密钥文件缺失或已损坏。请使用恢复密钥，或联系学校资助专干。</translation>
+    </message>
+    <message>
+      <source>Some stored data failed its integrity check and may have been tampered with. Nothing was changed. Please tell the school's aid officer.</source>
+      <translation>部分数据未通过完整性校验，可能被篡改。没有做任何修改，请告知学校资助专干。</translation>
+    </message>
+    <message>
+      <source>The school server cannot be reached right now. Your work is kept on this computer and will be sent at the next sync.</source>
+      <translation>暂时连不上学校服务器。您的记录已保存在本机，下次同步时会自动上传。</translation>
+    </message>
+    <message>
+      <source>This change is not allowed.</source>
+      <translation>不允许这样修改。</translation>
+    </message>
+    <message>
+      <source>Dismiss</source>
+      <translation>关闭提示</translation>
+    </message>
+    <message>
+      <source>Home-visit recorder</source>
+      <translation>家访记录</translation>
+    </message>
+    <message>
+      <source>Screens</source>
+      <translation>功能页面</translation>
+    </message>
+    <message>
+      <source>&amp;File</source>
+      <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+      <source>Save</source>
+      <translation>保存</translation>
+    </message>
+    <message>
+      <source>Finalize visit record…</source>
+      <translation>家访记录定稿…</translation>
+    </message>
+    <message>
+      <source>Sync now</source>
+      <translation>立即同步</translation>
+    </message>
+    <message>
+      <source>Lock</source>
+      <translation>锁定</translation>
+    </message>
+    <message>
+      <source>Quit</source>
+      <translation>退出</translation>
+    </message>
+    <message>
+      <source>&amp;Go</source>
+      <translation>转到(&amp;G)</translation>
+    </message>
+    <message>
+      <source>Find a student</source>
+      <translation>查找学生</translation>
+    </message>
+    <message>
+      <source>My students</source>
+      <translation>我的学生</translation>
+    </message>
+    <message>
+      <source>Visit record</source>
+      <translation>家访记录</translation>
+    </message>
+    <message>
+      <source>Growth file</source>
+      <translation>成长档案</translation>
+    </message>
+    <message>
+      <source>Mentor notes</source>
+      <translation>导师记录</translation>
+    </message>
+    <message>
+      <source>Sync</source>
+      <translation>同步</translation>
+    </message>
+    <message>
+      <source>Conflicts</source>
+      <translation>冲突处理</translation>
+    </message>
+    <message>
+      <source>Assignments</source>
+      <translation>任务分配</translation>
+    </message>
+    <message>
+      <source>Collective review</source>
+      <translation>集体评议</translation>
+    </message>
+    <message>
+      <source>Settings</source>
+      <translation>设置</translation>
+    </message>
+    <message>
+      <source>Locked</source>
+      <translation>已锁定</translation>
+    </message>
+    <message>
+      <source>Unlocked</source>
+      <translation>已解锁</translation>
+    </message>
+    <message>
+      <source>Nothing to send</source>
+      <translation>没有待上传的修改</translation>
+    </message>
+    <message>
+      <source>Online</source>
+      <translation>在线</translation>
+    </message>
+    <message>
+      <source>Offline: working on this computer</source>
+      <translation>离线：在本机工作</translation>
+    </message>
+    <message>
+      <source>Not synced yet</source>
+      <translation>尚未同步</translation>
+    </message>
+    <message>
+      <source>{n} changes to send</source>
+      <translation>{n} 项修改待上传</translation>
+    </message>
+    <message>
+      <source>Open conflicts</source>
+      <translation>待处理的冲突</translation>
+    </message>
+    <message>
+      <source>No conflicts. Everything agrees with the school server.</source>
+      <translation>没有冲突，本机数据与学校服务器一致。</translation>
+    </message>
+    <message>
+      <source>Value on this computer</source>
+      <translation>本机的值</translation>
+    </message>
+    <message>
+      <source>Value from the other device</source>
+      <translation>另一台设备的值</translation>
+    </message>
+    <message>
+      <source>Value to keep</source>
+      <translation>保留的值</translation>
+    </message>
+    <message>
+      <source>Reason</source>
+      <translation>原因</translation>
+    </message>
+    <message>
+      <source>Why this value? (kept in the audit trail)</source>
+      <translation>为什么采用这个值？（记入操作留痕）</translation>
+    </message>
+    <message>
+      <source>Keep mine</source>
+      <translation>采用本机的值</translation>
+    </message>
+    <message>
+      <source>Keep theirs</source>
+      <translation>采用对方的值</translation>
+    </message>
+    <message>
+      <source>Resolve</source>
+      <translation>确认处理</translation>
+    </message>
+    <message>
+      <source>Conflict</source>
+      <translation>冲突</translation>
+    </message>
+    <message>
+      <source>On this computer</source>
+      <translation>本机</translation>
+    </message>
+    <message>
+      <source>From the other device</source>
+      <translation>另一台设备</translation>
+    </message>
+    <message>
+      <source>Value to keep (edit to merge by hand)</source>
+      <translation>保留的值（可手工合并修改）</translation>
+    </message>
+    <message>
+      <source>Give a reason for your choice.</source>
+      <translation>请说明处理原因。</translation>
+    </message>
+    <message>
+      <source>{student}: “{field}” was changed on two devices. Both values are kept until you decide.</source>
+      <translation>{student}：“{field}”在两台设备上都被修改过。在您决定之前，两个值都会保留。</translation>
+    </message>
+    <message>
+      <source>The conflict was resolved.</source>
+      <translation>冲突已处理。</translation>
+    </message>
+    <message>
+      <source>Home visit</source>
+      <translation>家访</translation>
+    </message>
+    <message>
+      <source>Growth reward</source>
+      <translation>成长奖励</translation>
+    </message>
+    <message>
+      <source>Aid</source>
+      <translation>资助</translation>
+    </message>
+    <message>
+      <source>Psychological support</source>
+      <translation>心理帮扶</translation>
+    </message>
+    <message>
+      <source>Mentor note</source>
+      <translation>导师记录</translation>
+    </message>
+    <message>
+      <source>Activity</source>
+      <translation>活动</translation>
+    </message>
+    <message>
+      <source>Add a growth reward</source>
+      <translation>添加成长奖励</translation>
+    </message>
+    <message>
+      <source>Reward kind</source>
+      <translation>奖励类型</translation>
+    </message>
+    <message>
+      <source>Date</source>
+      <translation>日期</translation>
+    </message>
+    <message>
+      <source>Title</source>
+      <translation>名称</translation>
+    </message>
+    <message>
+      <source>Detail</source>
+      <translation>详情</translation>
+    </message>
+    <message>
+      <source>Save profile</source>
+      <translation>保存档案信息</translation>
+    </message>
+    <message>
+      <source>Profile</source>
+      <translation>学生特点</translation>
+    </message>
+    <message>
+      <source>Timeline</source>
+      <translation>成长时间线</translation>
+    </message>
+    <message>
+      <source>Add a growth reward…</source>
+      <translation>添加成长奖励…</translation>
+    </message>
+    <message>
+      <source>Back to my students</source>
+      <translation>返回我的学生</translation>
+    </message>
+    <message>
+      <source>Timeline (newest first)</source>
+      <translation>成长时间线（最新在前）</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>类型</translation>
+    </message>
+    <message>
+      <source>Growth file: {name} ({cls})</source>
+      <translation>资助成长档案：{name}（{cls}）</translation>
+    </message>
+    <message>
+      <source>Another device changed this field too: resolve it under Conflicts.</source>
+      <translation>另一台设备也修改了此项，请到“冲突处理”中确认。</translation>
+    </message>
+    <message>
+      <source>The profile was saved.</source>
+      <translation>档案信息已保存。</translation>
+    </message>
+    <message>
+      <source>Students I mentor</source>
+      <translation>我指导的学生</translation>
+    </message>
+    <message>
+      <source>Notes</source>
+      <translation>记录</translation>
+    </message>
+    <message>
+      <source>Participants</source>
+      <translation>参与人</translation>
+    </message>
+    <message>
+      <source>Names, separated by commas</source>
+      <translation>姓名，用逗号分隔</translation>
+    </message>
+    <message>
+      <source>Note</source>
+      <translation>记录内容</translation>
+    </message>
+    <message>
+      <source>New note</source>
+      <translation>新建记录</translation>
+    </message>
+    <message>
+      <source>Save note</source>
+      <translation>保存记录</translation>
+    </message>
+    <message>
+      <source>You are not the mentor of any student yet.</source>
+      <translation>您目前还不是任何学生的育人导师。</translation>
+    </message>
+    <message>
+      <source>(conflict copy)</source>
+      <translation>（冲突副本）</translation>
+    </message>
+    <message>
+      <source>The note was saved.</source>
+      <translation>记录已保存。</translation>
+    </message>
+    <message>
+      <source>Student</source>
+      <translation>学生</translation>
+    </message>
+    <message>
+      <source>Teacher</source>
+      <translation>教师</translation>
+    </message>
+    <message>
+      <source>Role</source>
+      <translation>职责</translation>
+    </message>
+    <message>
+      <source>Assign</source>
+      <translation>分配</translation>
+    </message>
+    <message>
+      <source>End the selected assignment</source>
+      <translation>结束选中的分配</translation>
+    </message>
+    <message>
+      <source>New assignment</source>
+      <translation>新的分配</translation>
+    </message>
+    <message>
+      <source>Review meetings</source>
+      <translation>评议会议</translation>
+    </message>
+    <message>
+      <source>Meeting date</source>
+      <translation>评议日期</translation>
+    </message>
+    <message>
+      <source>Reviewers</source>
+      <translation>评议人</translation>
+    </message>
+    <message>
+      <source>Minutes</source>
+      <translation>会议记录</translation>
+    </message>
+    <message>
+      <source>Record the meeting</source>
+      <translation>登记评议会议</translation>
+    </message>
+    <message>
+      <source>New review meeting</source>
+      <translation>新的评议会议</translation>
+    </message>
+    <message>
+      <source>Determinations</source>
+      <translation>认定结果</translation>
+    </message>
+    <message>
+      <source>Level</source>
+      <translation>认定等级</translation>
+    </message>
+    <message>
+      <source>Record the determination</source>
+      <translation>登记认定结果</translation>
+    </message>
+    <message>
+      <source>Determinations of the selected meeting</source>
+      <translation>选中会议的认定结果</translation>
+    </message>
+    <message>
+      <source>Assignments of visitors and mentors</source>
+      <translation>家访教师与育人导师的分配</translation>
+    </message>
+    <message>
+      <source>Collective review and determinations</source>
+      <translation>集体评议与困难认定</translation>
+    </message>
+    <message>
+      <source>Visit first, then determine: a determination needs a finalized on-site visit of this term.</source>
+      <translation>先家访后认定：认定前，该学生本学期须有一条已定稿的实地家访记录。</translation>
+    </message>
+    <message>
+      <source>Record or select a review meeting first.</source>
+      <translation>请先登记或选择一次评议会议。</translation>
+    </message>
+    <message>
+      <source>Term</source>
+      <translation>学期</translation>
+    </message>
+    <message>
+      <source>{date} — {n} reviewers</source>
+      <translation>{date} — {n} 位评议人</translation>
+    </message>
+    <message>
+      <source>Language</source>
+      <translation>界面语言</translation>
+    </message>
+    <message>
+      <source>Lock after idle minutes</source>
+      <translation>无操作自动锁定</translation>
+    </message>
+    <message>
+      <source>Server address</source>
+      <translation>服务器地址</translation>
+    </message>
+    <message>
+      <source>A change of language applies the next time the application starts.</source>
+      <translation>界面语言的更改在下次启动软件时生效。</translation>
+    </message>
+    <message>
+      <source>Save settings</source>
+      <translation>保存设置</translation>
+    </message>
+    <message>
+      <source>min</source>
+      <translation>分钟</translation>
+    </message>
+    <message>
+      <source>Settings saved.</source>
+      <translation>设置已保存。</translation>
+    </message>
+    <message>
+      <source>Too short: use at least 8 characters.</source>
+      <translation>太短：请至少使用 8 个字符。</translation>
+    </message>
+    <message>
+      <source>Weak: a longer passphrase is safer.</source>
+      <translation>较弱：更长的口令更安全。</translation>
+    </message>
+    <message>
+      <source>Fair: a few more words would help.</source>
+      <translation>一般：再加几个词会更好。</translation>
+    </message>
+    <message>
+      <source>Good.</source>
+      <translation>良好。</translation>
+    </message>
+    <message>
+      <source>Strong.</source>
+      <translation>很强。</translation>
+    </message>
+    <message>
+      <source>Welcome to the home-visit recorder</source>
+      <translation>欢迎使用家访记录</translation>
+    </message>
+    <message>
+      <source>Records stay encrypted on this computer and work without a network. Enroll with your school's server to sync, or try the offline demo.</source>
+      <translation>记录加密保存在本机，没有网络也能使用。请用注册码连接学校服务器以便同步，或先试用离线演示。</translation>
+    </message>
+    <message>
+      <source>Enrollment code</source>
+      <translation>注册码</translation>
+    </message>
+    <message>
+      <source>The code from the school's aid officer</source>
+      <translation>学校资助专干提供的注册码</translation>
+    </message>
+    <message>
+      <source>Full enrollment code</source>
+      <translation>完整注册码</translation>
+    </message>
+    <message>
+      <source>Enroll with the school server</source>
+      <translation>连接学校服务器</translation>
+    </message>
+    <message>
+      <source>Start the offline demo</source>
+      <translation>离线演示</translation>
+    </message>
+    <message>
+      <source>Or paste the full code</source>
+      <translation>或粘贴完整注册码</translation>
+    </message>
+    <message>
+      <source>Choose a passphrase</source>
+      <translation>设置口令</translation>
+    </message>
+    <message>
+      <source>The passphrase protects the families' data on this computer. Nobody can recover it for you; keep the recovery key shown next.</source>
+      <translation>口令保护本机上的家庭信息。任何人都无法替您找回口令，请妥善保管接下来显示的恢复密钥。</translation>
+    </message>
+    <message>
+      <source>Your name</source>
+      <translation>您的姓名</translation>
+    </message>
+    <message>
+      <source>Passphrase</source>
+      <translation>口令</translation>
+    </message>
+    <message>
+      <source>Repeat the passphrase</source>
+      <translation>再次输入口令</translation>
+    </message>
+    <message>
+      <source>Create the profile</source>
+      <translation>创建档案</translation>
+    </message>
+    <message>
+      <source>Your recovery key</source>
+      <translation>您的恢复密钥</translation>
+    </message>
+    <message>
+      <source>Write it down or print it and keep it locked away. It is shown only this once; with it you can open the profile if you forget the passphrase.</source>
+      <translation>请抄写或打印后锁好保存。恢复密钥只显示这一次；忘记口令时可以用它打开档案。</translation>
+    </message>
+    <message>
+      <source>Recovery key</source>
+      <translation>恢复密钥</translation>
+    </message>
+    <message>
+      <source>Save or print the recovery key…</source>
+      <translation>保存或打印恢复密钥…</translation>
+    </message>
+    <message>
+      <source>I have kept it safe, continue</source>
+      <translation>我已妥善保存，继续</translation>
+    </message>
+    <message>
+      <source>Save the recovery key</source>
+      <translation>保存恢复密钥</translation>
+    </message>
+    <message>
+      <source>Saved. Print it, then delete the file.</source>
+      <translation>已保存。请打印后删除该文件。</translation>
+    </message>
+    <message>
+      <source>The two passphrases differ.</source>
+      <translation>两次输入的口令不一致。</translation>
+    </message>
+    <message>
+      <source>Enter the server address and the code, or paste the full enrollment code.</source>
+      <translation>请填写服务器地址和注册码，或粘贴完整注册码。</translation>
+    </message>
+    <message>
+      <source>Recovery key of the home-visit recorder</source>
+      <translation>家访记录软件的恢复密钥</translation>
+    </message>
+    <message>
+      <source>The profile was created, but enrollment did not succeed: {reason} You can enroll later under Settings.</source>
+      <translation>档案已创建，但连接学校服务器没有成功：{reason} 您可以稍后在“设置”中再次连接。</translation>
+    </message>
+    <message>
+      <source>Not visited</source>
+      <translation>未走访</translation>
+    </message>
+    <message>
+      <source>Draft</source>
+      <translation>草稿</translation>
+    </message>
+    <message>
+      <source>Visited</source>
+      <translation>已走访</translation>
+    </message>
+    <message>
+      <source>Yes</source>
+      <translation>是</translation>
+    </message>
+    <message>
+      <source>Name</source>
+      <translation>姓名</translation>
+    </message>
+    <message>
+      <source>Class</source>
+      <translation>班级</translation>
+    </message>
+    <message>
+      <source>Stage</source>
+      <translation>学段</translation>
+    </message>
+    <message>
+      <source>Hardship categories</source>
+      <translation>困难类别</translation>
+    </message>
+    <message>
+      <source>Key support</source>
+      <translation>重点帮扶</translation>
+    </message>
+    <message>
+      <source>Auto-eligible</source>
+      <translation>免申即享</translation>
+    </message>
+    <message>
+      <source>Visit this term</source>
+      <translation>本学期家访</translation>
+    </message>
+    <message>
+      <source>Mentor</source>
+      <translation>育人导师</translation>
+    </message>
+    <message>
+      <source>Search by name or class</source>
+      <translation>按姓名或班级搜索</translation>
+    </message>
+    <message>
+      <source>Not yet visited</source>
+      <translation>尚未走访</translation>
+    </message>
+    <message>
+      <source>No growth reward</source>
+      <translation>没有成长奖励</translation>
+    </message>
+    <message>
+      <source>No mentor</source>
+      <translation>没有育人导师</translation>
+    </message>
+    <message>
+      <source>Write visit record</source>
+      <translation>填写家访记录</translation>
+    </message>
+    <message>
+      <source>Open growth file</source>
+      <translation>打开成长档案</translation>
+    </message>
+    <message>
+      <source>Select a student first.</source>
+      <translation>请先选择一名学生。</translation>
+    </message>
+    <message>
+      <source>Loading the students…</source>
+      <translation>正在载入学生名单…</translation>
+    </message>
+    <message>
+      <source>{shown} of {total} students</source>
+      <translation>显示 {shown} / 共 {total} 名学生</translation>
+    </message>
+    <message>
+      <source>Visited this term: {visited}/{total}</source>
+      <translation>本学期已走访 {visited}/{total}</translation>
+    </message>
+    <message>
+      <source>never</source>
+      <translation>从未同步</translation>
+    </message>
+    <message>
+      <source>Sync with the school server</source>
+      <translation>与学校服务器同步</translation>
+    </message>
+    <message>
+      <source>Sync sends your records to the school server and brings back changes for your students. You can keep working while it runs.</source>
+      <translation>同步会把您的记录上传到学校服务器，并取回与您的学生有关的更新。同步进行时可以继续工作。</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>取消</translation>
+    </message>
+    <message>
+      <source>Sync progress</source>
+      <translation>同步进度</translation>
+    </message>
+    <message>
+      <source>Records that did not go through</source>
+      <translation>未能同步的记录</translation>
+    </message>
+    <message>
+      <source>Records</source>
+      <translation>记录数</translation>
+    </message>
+    <message>
+      <source>Last sync</source>
+      <translation>上次同步</translation>
+    </message>
+    <message>
+      <source>Changes waiting to be sent</source>
+      <translation>待上传的修改</translation>
+    </message>
+    <message>
+      <source>Syncing…</source>
+      <translation>正在同步…</translation>
+    </message>
+    <message>
+      <source>Stopping after the current batch…</source>
+      <translation>当前这一批完成后停止…</translation>
+    </message>
+    <message>
+      <source>Sync was cancelled; what was done is kept.</source>
+      <translation>同步已取消，已完成的部分会保留。</translation>
+    </message>
+    <message>
+      <source>Offline: the school server cannot be reached. Your work is safe on this computer and will be sent at the next sync.</source>
+      <translation>离线：暂时连不上学校服务器。您的记录安全保存在本机，下次同步时会自动上传。</translation>
+    </message>
+    <message>
+      <source>Record</source>
+      <translation>记录</translation>
+    </message>
+    <message>
+      <source>Problem</source>
+      <translation>问题</translation>
+    </message>
+    <message>
+      <source>{done} of {total}</source>
+      <translation>{done} / {total}</translation>
+    </message>
+    <message>
+      <source>Sent {pushed}, received {pulled}.</source>
+      <translation>已上传 {pushed} 条，已接收 {pulled} 条。</translation>
+    </message>
+    <message>
+      <source>{n} conflicts need your decision under Conflicts.</source>
+      <translation>有 {n} 处冲突需要您在“冲突处理”中决定。</translation>
+    </message>
+    <message>
+      <source>{n} records did not go through; see the list below.</source>
+      <translation>有 {n} 条记录未能同步，见下方列表。</translation>
+    </message>
+    <message>
+      <source>Enter your passphrase to open the profile.</source>
+      <translation>请输入口令打开档案。</translation>
+    </message>
+    <message>
+      <source>Unlock</source>
+      <translation>解锁</translation>
+    </message>
+    <message>
+      <source>The application locked itself after a while without use. Your open form is kept; enter the passphrase to continue.</source>
+      <translation>软件在一段时间无操作后已自动锁定。您正在填写的内容都已保留，输入口令即可继续。</translation>
+    </message>
+    <message>
+      <source>Enter your passphrase.</source>
+      <translation>请输入口令。</translation>
+    </message>
+    <message>
+      <source>Wait {n} s</source>
+      <translation>请等待 {n} 秒</translation>
+    </message>
+    <message>
+      <source>Visit date</source>
+      <translation>家访日期</translation>
+    </message>
+    <message>
+      <source>Visit time</source>
+      <translation>家访时间</translation>
+    </message>
+    <message>
+      <source>Mode</source>
+      <translation>家访方式</translation>
+    </message>
+    <message>
+      <source>(choose)</source>
+      <translation>（请选择）</translation>
+    </message>
+    <message>
+      <source>Visitors</source>
+      <translation>家访教师</translation>
+    </message>
+    <message>
+      <source>People present</source>
+      <translation>在场人员</translation>
+    </message>
+    <message>
+      <source>Family members</source>
+      <translation>家庭成员</translation>
+    </message>
+    <message>
+      <source>Add member</source>
+      <translation>添加成员</translation>
+    </message>
+    <message>
+      <source>Remove member</source>
+      <translation>删除成员</translation>
+    </message>
+    <message>
+      <source>not filled in</source>
+      <translation>未填写</translation>
+    </message>
+    <message>
+      <source>Annual family income</source>
+      <translation>家庭年收入</translation>
+    </message>
+    <message>
+      <source>Income sources</source>
+      <translation>收入来源</translation>
+    </message>
+    <message>
+      <source>Housing</source>
+      <translation>住房情况</translation>
+    </message>
+    <message>
+      <source>Major expenses</source>
+      <translation>主要支出</translation>
+    </message>
+    <message>
+      <source>The student's needs</source>
+      <translation>学生的需求</translation>
+    </message>
+    <message>
+      <source>The family's requests</source>
+      <translation>家庭的诉求</translation>
+    </message>
+    <message>
+      <source>Recommended level</source>
+      <translation>建议认定等级</translation>
+    </message>
+    <message>
+      <source>Hardship indicators</source>
+      <translation>困难情况</translation>
+    </message>
+    <message>
+      <source>Policy materials handed over</source>
+      <translation>已发放的政策资料</translation>
+    </message>
+    <message>
+      <source>Narrative</source>
+      <translation>家访情况记录</translation>
+    </message>
+    <message>
+      <source>Follow-ups</source>
+      <translation>后续跟进</translation>
+    </message>
+    <message>
+      <source>Guardian consent</source>
+      <translation>监护人知情同意</translation>
+    </message>
+    <message>
+      <source>(not asked yet)</source>
+      <translation>（尚未确认）</translation>
+    </message>
+    <message>
+      <source>The guardian agrees</source>
+      <translation>监护人同意</translation>
+    </message>
+    <message>
+      <source>The guardian does not agree</source>
+      <translation>监护人不同意</translation>
+    </message>
+    <message>
+      <source>Reason for the correction</source>
+      <translation>更正原因</translation>
+    </message>
+    <message>
+      <source>Save draft</source>
+      <translation>保存草稿</translation>
+    </message>
+    <message>
+      <source>Finalize…</source>
+      <translation>定稿…</translation>
+    </message>
+    <message>
+      <source>Correct (amend)…</source>
+      <translation>更正…</translation>
+    </message>
+    <message>
+      <source>New visit record</source>
+      <translation>新建家访记录</translation>
+    </message>
+    <message>
+      <source>Unsaved changes</source>
+      <translation>有未保存的修改</translation>
+    </message>
+    <message>
+      <source>Saving…</source>
+      <translation>正在保存…</translation>
+    </message>
+    <message>
+      <source>After finalizing, the record becomes read-only. Corrections are made as a new record with a reason.</source>
+      <translation>定稿后记录将变为只读。如需更正，将另建一条更正记录并说明原因。</translation>
+    </message>
+    <message>
+      <source>Correct a finalized record</source>
+      <translation>更正已定稿的记录</translation>
+    </message>
+    <message>
+      <source>Why does the record need a correction?</source>
+      <translation>为什么需要更正这条记录？</translation>
+    </message>
+    <message>
+      <source>Relation</source>
+      <translation>与学生关系</translation>
+    </message>
+    <message>
+      <source>Age</source>
+      <translation>年龄</translation>
+    </message>
+    <message>
+      <source>Occupation</source>
+      <translation>职业</translation>
+    </message>
+    <message>
+      <source>Health</source>
+      <translation>健康状况</translation>
+    </message>
+    <message>
+      <source>yuan</source>
+      <translation>元</translation>
+    </message>
+    <message>
+      <source>Visit</source>
+      <translation>家访信息</translation>
+    </message>
+    <message>
+      <source>Family</source>
+      <translation>家庭情况</translation>
+    </message>
+    <message>
+      <source>Assessment</source>
+      <translation>困难评估</translation>
+    </message>
+    <message>
+      <source>Not saved</source>
+      <translation>未保存</translation>
+    </message>
+    <message>
+      <source>Please check the fields marked in red.</source>
+      <translation>请检查标红的内容。</translation>
+    </message>
+    <message>
+      <source>Finalize the visit record?</source>
+      <translation>确认定稿这条家访记录？</translation>
+    </message>
+    <message>
+      <source>The visit record was finalized.</source>
+      <translation>家访记录已定稿。</translation>
+    </message>
+    <message>
+      <source>A correction needs a reason.</source>
+      <translation>更正必须说明原因。</translation>
+    </message>
+    <message>
+      <source>Finalized: this record is read-only. To change it, use Correct (amend) and give a reason.</source>
+      <translation>已定稿：这条记录只读。如需修改，请使用“更正”并说明原因。</translation>
+    </message>
+    <message>
+      <source>This record was corrected by a later record and is kept read-only for the trail.</source>
+      <translation>这条记录已被后来的更正记录取代，作为留痕只读保存。</translation>
+    </message>
+    <message>
+      <source>This record was voided and is kept read-only.</source>
+      <translation>这条记录已作废，只读保存。</translation>
+    </message>
+    <message>
+      <source>Student: {name}</source>
+      <translation>学生：{name}</translation>
+    </message>
+    <message>
+      <source>Date: {date}, {mode}</source>
+      <translation>日期：{date}，{mode}</translation>
+    </message>
+    <message>
+      <source>Visitors: {names}</source>
+      <translation>家访教师：{names}</translation>
+    </message>
+    <message>
+      <source>Hardship indicators: {n}</source>
+      <translation>困难情况：{n} 项</translation>
+    </message>
+    <message>
+      <source>Recommended level: {level}</source>
+      <translation>建议认定等级：{level}</translation>
+    </message>
+    <message>
+      <source>This is a correction of a finalized record.</source>
+      <translation>这是对一条已定稿记录的更正。</translation>
+    </message>
+    <message>
+      <source>Draft: saved automatically while you type.</source>
+      <translation>草稿：输入时自动保存。</translation>
+    </message>
+    <message>
+      <source>Home visit record: {name} ({cls})</source>
+      <translation>家访记录：{name}（{cls}）</translation>
+    </message>
+    <message>
+      <source>Saved at {time}</source>
+      <translation>已于 {time} 保存</translation>
+    </message>
+  </context>
+</TS>

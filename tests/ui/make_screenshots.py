@@ -1,0 +1,203 @@
+"""Screenshots of the main screens for the README: ``python -m tests.ui.make_screenshots``.
+
+Offscreen, Chinese, with the bundled font; a real sync server process feeds the sync screen.
+Writes ``resources/screenshots/ui-*.png``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
+PASS = "correct horse battery"
+
+
+def _wait(w, cond=lambda: True, ms=15000):
+    waited = 0
+    while (w.ctx.tasks.pending() or not cond()) and waited < ms:
+        QTest.qWait(20)
+        waited += 20
+    QTest.qWait(80)
+
+
+def _shot(w, name, keep_notice=False):
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not keep_notice:
+        w.notice.hide()
+    w.grab().save(str(OUT / f"ui-{name}.png"))
+    print("wrote", OUT / f"ui-{name}.png")
+
+
+def main() -> None:
+    from visitapp.app import build_window
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.domain import Conflict, profile_field_id
+    from visitapp.services import create_profile
+    from visitapp.services.base import new_id
+    from visitapp.services.demo import seed_demo
+
+    tmp = Path(tempfile.mkdtemp(prefix="shots-"))
+    # 1. welcome
+    w = build_window(tmp / "new", language="zh_CN", kdf=FAST_TEST_KDF)
+    w.resize(1200, 760)
+    w.show()
+    _wait(w)
+    _shot(w, "welcome")
+    w.close()
+
+    # 2. a teacher's profile with a demo school
+    ws, _ = create_profile(tmp / "teacher", PASS, kdf=FAST_TEST_KDF, staff_name="李老师")
+    seed_demo(ws, 120)
+    ws.close()
+    w = build_window(tmp / "teacher", language="zh_CN", kdf=FAST_TEST_KDF)
+    w.resize(1200, 760)
+    w.show()
+    _wait(w)
+    _shot(w, "unlock")
+    w.unlock.passphrase.setText(PASS)
+    w.unlock.submit()
+    _wait(w, lambda: w.students.model.rowCount() > 0)
+    _shot(w, "students")
+    ws = w.ctx.ws
+
+    # 3. visit editor, filled in
+    s = w.students
+    for r in range(s.proxy.rowCount()):
+        if s.proxy.data(s.proxy.index(r, 0), Qt.ItemDataRole.UserRole).visit_status == "not_visited":
+            s.table.selectRow(r)
+            break
+    w.open_visit(s.selected_id())
+    _wait(w, lambda: w.editor.visit is not None)
+    e = w.editor
+    e.mode.setCurrentIndex(e.mode.findData("on_site"))
+    e.visitors.setText("李老师，王老师")
+    e.people_present.setText("母亲、祖母、学生本人")
+    e._add_member_row()
+    for c, v in enumerate(["母亲", "陈秀英", "41", "务农", "腰椎间盘突出"]):
+        e.members.item(0, c).setText(v)
+    e._add_member_row()
+    for c, v in enumerate(["祖母", "王桂兰", "72", "无", "高血压"]):
+        e.members.item(1, c).setText(v)
+    e.income.setValue(26000)
+    e.income_sources.setText("务农收入、低保金")
+    e.housing.setPlainText("两间平房，屋顶漏雨。")
+    e.indicators["low_income"].setChecked(True)
+    e.indicators["serious_illness"].setChecked(True)
+    _wait(w)
+    _shot(w, "visit-editor")
+    e.scroll.verticalScrollBar().setValue(e.scroll.verticalScrollBar().maximum())
+    e.narrative.setPlainText("学生父亲外出务工，母亲在家务农并照顾祖母，家庭收入较低。学生学习认真，性格内向。")
+    e.level.setCurrentIndex(e.level.findData("2"))
+    e.consent.setCurrentIndex(e.consent.findData(True))
+    e.materials["letter_to_parents"].setChecked(True)
+    e.materials["anti_fraud_notice"].setChecked(True)
+    e.save()
+    _wait(w)
+    _shot(w, "visit-editor-2")
+    w.ctx.confirm = lambda *a: True
+    e.finalize()
+    _wait(w, lambda: e.read_only)
+    e.scroll.verticalScrollBar().setValue(0)
+    _wait(w)
+    _shot(w, "visit-final", keep_notice=True)
+
+    # 4. growth file
+    rows = ws.students.list_mine()
+    target = max(rows, key=lambda r: len(ws.students.timeline(r.id)))
+    w.open_growth(target.id)
+    _wait(w, lambda: w.growth.model.rowCount() > 0)
+    _shot(w, "growth")
+
+    # 5. mentor notes
+    w.show_screen(w.mentor)
+    _wait(w, lambda: w.mentor.notes.count() > 0)
+    w.mentor.notes.setCurrentRow(0)
+    _wait(w)
+    _shot(w, "mentor")
+
+    # 6. conflicts
+    sid = rows[0].id
+    with ws.profile.session() as sess, sess.begin():
+        ws.ctx.write(sess, Conflict(id=new_id(), record_kind="growth_profile_field",
+                                    record_id=profile_field_id(sid, "strengths"), field_name="strengths",
+                                    student_id=sid, local_author=ws.identity.staff_id, remote_author="x",
+                                    created_at=dt.datetime.now(dt.timezone.utc),
+                                    local_value="擅长绘画，多次获得校级比赛奖项。",
+                                    remote_value="擅长书法，担任班级宣传委员。"), "demo", sync=False)
+    w.show_screen(w.conflicts)
+    _wait(w, lambda: w.conflicts.list.count() > 0)
+    w.conflicts.reason.setText("与班主任核实后合并两项特长")
+    w.conflicts.merged.setPlainText("擅长绘画和书法，多次获得校级比赛奖项，担任班级宣传委员。")
+    _shot(w, "conflicts")
+    w.close()
+
+    # 7. sync against a real server, enrolled as a teacher
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.ui.server import server_available, start_server
+
+    if server_available():
+        srv = start_server(tmp / "server", students=200, teachers=4)
+        try:
+            w = build_window(tmp / "enrolled", language="zh_CN", kdf=FAST_TEST_KDF)
+            w.resize(1200, 760)
+            w.show()
+            st = w.start
+            st.welcome.pasted.setText(srv.code("teacher"))
+            st.welcome._enroll()
+            st.passphrase.name.setText("李老师")
+            st.passphrase.first.setText(PASS)
+            st.passphrase.second.setText(PASS)
+            st.passphrase._submit()
+            _wait(w, lambda: st.currentWidget() is st.recovery)
+            _shot(w, "recovery-key")
+            st.recovery._continue()
+            _wait(w)
+            w.start_sync()
+            _wait(w, lambda: not w.sync.running, 60000)
+            _shot(w, "sync")
+            w.close()
+        finally:
+            srv.stop()
+
+    # 8. officer: collective review, refused without a visit
+    ws, _ = create_profile(tmp / "officer", PASS, kdf=FAST_TEST_KDF, role="officer", staff_name="王主任")
+    seed_demo(ws, 60)
+    ws.close()
+    w = build_window(tmp / "officer", language="zh_CN", kdf=FAST_TEST_KDF)
+    w.resize(1200, 760)
+    w.show()
+    w.unlock.passphrase.setText(PASS)
+    w.unlock.submit()
+    _wait(w, lambda: w.students.model.rowCount() > 0)
+    w.show_screen(w.review)
+    _wait(w)
+    r = w.review
+    for i in range(min(4, r.reviewers.count())):
+        r.reviewers.item(i).setCheckState(Qt.CheckState.Checked)
+    r.minutes.setPlainText("对本学期申请学生逐一评议。")
+    r.record_meeting()
+    _wait(w, lambda: r.meetings.count() > 0)
+    unvisited = next(x for x in w.ctx.ws.students.list_mine() if x.visit_status != "visited")
+    r.student.setCurrentIndex(r.student.findData(unvisited.id))
+    r.determine()
+    _wait(w)
+    _shot(w, "officer-review")
+    w.show_screen(w.assignments)
+    _wait(w)
+    _shot(w, "officer-assignments")
+    w.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

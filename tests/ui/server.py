@@ -1,0 +1,86 @@
+"""A real school sync server in a subprocess (``python -m sync_server``) for the UI tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# The server runs from this repository; VISITAPP_TEST_SERVER_ROOT points at another checkout
+# (a developer trying the UI against a server branch before it is merged).
+REPO = Path(os.environ.get("VISITAPP_TEST_SERVER_ROOT") or Path(__file__).resolve().parents[2])
+
+
+def server_available() -> bool:
+    return (REPO / "sync_server" / "app.py").exists() and (REPO / "sync_server" / "cli.py").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class TestServer:
+    url: str
+    data_dir: Path
+    staff: list[dict]
+    process: subprocess.Popen
+
+    def code(self, role: str) -> str:
+        return next(s["enroll_code"] for s in self.staff if s["role"] == role)
+
+    def admin(self, *args: str) -> str:
+        return _run(self.data_dir, *args)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _run(data_dir: Path, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
+                         env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"sync_server {args[0]} failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def start_server(data_dir: Path, students: int = 30, teachers: int = 3) -> TestServer:
+    """Init a school with a demo roster, then serve it over plain HTTP on loopback."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    _run(data_dir, "init", "--school", "示范学校", "--officer", "王主任", "--url", url, "--json")
+    demo = json.loads(_run(data_dir, "demo-school", "--students", str(students), "--teachers",
+                           str(teachers), "--json"))
+    proc = subprocess.Popen([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), "serve",
+                             "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
+                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("sync_server exited: " + proc.stderr.read().decode(errors="replace")[-500:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("sync_server did not start listening")
+    return TestServer(url, data_dir, demo["staff"], proc)

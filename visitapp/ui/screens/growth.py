@@ -1,0 +1,205 @@
+"""The growth file: editable profile fields (a field with an open conflict is marked) and the
+timeline of visits, rewards, aid, psychological support and mentor notes, newest first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from visitapp.domain import ProfileField, RewardKind, ValidationError
+from visitapp.ui.i18n import N_, label, tr
+from visitapp.ui.widgets import ErrorLabel, RowsModel
+
+TIMELINE_KINDS = {"visit": N_("Home visit"), "reward": N_("Growth reward"), "aid": N_("Aid"),
+                  "psych_support": N_("Psychological support"), "mentor_note": N_("Mentor note"),
+                  "activity": N_("Activity")}
+
+
+class RewardDialog(QDialog):
+    """Add a growth reward: kind, date, title, detail."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(tr("Add a growth reward"))
+        self.kind = QComboBox()
+        self.kind.setAccessibleName(tr("Reward kind"))
+        for k in RewardKind:
+            self.kind.addItem(label(k), k)
+        self.date = QDateEdit(QDate.currentDate())
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        self.date.setAccessibleName(tr("Date"))
+        self.title = QLineEdit()
+        self.title.setAccessibleName(tr("Title"))
+        self.detail = QPlainTextEdit()
+        self.detail.setAccessibleName(tr("Detail"))
+        self.detail.setTabChangesFocus(True)
+        self.error = ErrorLabel()
+        form = QFormLayout(self)
+        form.addRow(tr("Reward kind"), self.kind)
+        form.addRow(tr("Date"), self.date)
+        form.addRow(tr("Title"), self.title)
+        form.addRow(tr("Detail"), self.detail)
+        form.addRow(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def values(self) -> dict:
+        d = self.date.date()
+        return dict(reward_kind=self.kind.currentData(), entry_date=dt.date(d.year(), d.month(), d.day()),
+                    title=self.title.text().strip(), detail=self.detail.toPlainText())
+
+
+class GrowthScreen(QWidget):
+    """One student's growth file."""
+
+    changed = Signal()
+    closed = Signal()
+
+    def __init__(self, ctx: Any, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.student_id: str | None = None
+        self.title = QLabel()
+        f = QFont(self.title.font())
+        f.setPointSize(f.pointSize() + 3)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.fields: dict[ProfileField, QPlainTextEdit] = {}
+        self.marks: dict[ProfileField, QLabel] = {}
+        profile = QFormLayout()
+        for pf in ProfileField:
+            box = QPlainTextEdit()
+            box.setAccessibleName(label(pf))
+            box.setTabChangesFocus(True)
+            box.setMaximumHeight(70)
+            mark = QLabel()
+            mark.setStyleSheet("color: #a15c00;")
+            mark.hide()
+            holder = QWidget()
+            v = QVBoxLayout(holder)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.addWidget(box)
+            v.addWidget(mark)
+            self.fields[pf] = box
+            self.marks[pf] = mark
+            profile.addRow(label(pf), holder)
+        self.save_profile = QPushButton(tr("Save profile"))
+        profile.addRow("", self.save_profile)
+        profile_box = QGroupBox(tr("Profile"))
+        profile_box.setLayout(profile)
+
+        self.model = RowsModel([
+            (tr("Date"), lambda i: i.date.isoformat() if i.date else ""),
+            (tr("Kind"), lambda i: tr(TIMELINE_KINDS[i.kind]) if i.kind in TIMELINE_KINDS else label(i.kind)),
+            (tr("Title"), lambda i: i.title),
+            (tr("Detail"), lambda i: i.detail),
+        ], self)
+        self.timeline = QTableView()
+        self.timeline.setModel(self.model)
+        self.timeline.setAccessibleName(tr("Timeline"))
+        self.timeline.verticalHeader().hide()
+        self.timeline.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.timeline.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.timeline.horizontalHeader().setStretchLastSection(True)
+        self.timeline.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        # Fixed widths from the font: ResizeToContents would measure every row of a long file.
+        fm = self.fontMetrics()
+        self.timeline.setColumnWidth(0, fm.horizontalAdvance("2026-12-31") + 16)
+        self.timeline.setColumnWidth(1, fm.horizontalAdvance("心理帮扶记录") + 16)
+        self.timeline.setColumnWidth(2, fm.horizontalAdvance("校级“自强之星”表彰") + 16)
+        self.add_reward = QPushButton(tr("Add a growth reward…"))
+        self.back_button = QPushButton(tr("Back to my students"))
+        tl = QVBoxLayout()
+        tl.addWidget(self.timeline)
+        tl_box = QGroupBox(tr("Timeline (newest first)"))
+        tl_box.setLayout(tl)
+        split = QSplitter()
+        split.addWidget(profile_box)
+        split.addWidget(tl_box)
+        split.setStretchFactor(1, 2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch()
+        buttons.addWidget(self.add_reward)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(split, 1)
+        lay.addLayout(buttons)
+        self.save_profile.clicked.connect(self._save_profile)
+        self.add_reward.clicked.connect(self._add_reward)
+        self.back_button.clicked.connect(self.closed.emit)
+        self.reward_dialog_factory = RewardDialog
+
+    def open(self, student_id: str) -> None:
+        self.student_id = student_id
+
+        def work(ws):
+            conflicts = [c for c in ws.conflicts.list_open()
+                         if c.student_id == student_id and c.record_kind == "growth_profile_field"]
+            return (ws.students.get(student_id), ws.growth.profile(student_id),
+                    ws.students.timeline(student_id), conflicts)
+
+        self.ctx.run(work, on_done=self.show_data)
+
+    def show_data(self, result) -> None:
+        student, profile, timeline, conflicts = result
+        self.title.setText(tr("Growth file: {name} ({cls})").format(name=student.name, cls=student.class_name))
+        conflicted = {str(c.field_name) for c in conflicts}
+        for pf, box in self.fields.items():
+            entry = profile.get(pf) if profile else None
+            box.setPlainText(entry.value if entry is not None else "")
+            mark = self.marks[pf]
+            if str(pf) in conflicted:
+                mark.setText(tr("Another device changed this field too: resolve it under Conflicts."))
+                mark.show()
+            else:
+                mark.hide()
+        self.model.set_rows(timeline)
+
+    def _save_profile(self) -> None:
+        sid = self.student_id
+        if sid is None:
+            return
+        values = {pf: box.toPlainText() for pf, box in self.fields.items()}
+
+        def work(ws):
+            current = ws.growth.profile(sid)
+            for pf, value in values.items():
+                old = current.get(pf)
+                if (old.value if old is not None else "") != value:
+                    ws.growth.set_profile_field(sid, pf, value)
+
+        self.ctx.run(work, on_done=lambda _r: (self.ctx.info(tr("The profile was saved.")),
+                                               self.changed.emit(), self.open(sid)))
+
+    def _add_reward(self) -> None:
+        sid = self.student_id
+        if sid is None:
+            return
+        dialog = self.reward_dialog_factory(self)
+        if not dialog.exec():
+            return
+        self.save_reward(dialog.values())
+
+    def save_reward(self, values: dict) -> None:
+        sid = self.student_id
+
+        def failed(exc):
+            if isinstance(exc, ValidationError):
+                self.ctx.notice.emit("；".join(exc.problems.values()), "error")
+            else:
+                self.ctx.show_error(exc)
+
+        self.ctx.run(lambda ws: ws.growth.add_entry(sid, "reward", **values),
+                     on_done=lambda _e: (self.changed.emit(), self.open(sid)), on_error=failed)

@@ -1,0 +1,287 @@
+"""First start: welcome (enroll with the school server, or the offline demo), then the
+passphrase with a strength hint, then the recovery key, shown once, with a save/print button."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+    QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from visitapp.ui.i18n import tr
+from visitapp.ui.widgets import ErrorLabel
+
+
+def passphrase_strength(text: str) -> tuple[int, str]:
+    """A 0–4 score and a hint; length counts most, since a passphrase is typed, not remembered
+    as symbols."""
+    if not text:
+        return 0, ""
+    kinds = sum(bool(any(f(c) for c in text)) for f in (
+        str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum(),
+        lambda c: "\u4e00" <= c <= "\u9fff"))
+    score = 0
+    if len(text) >= 8:
+        score += 1
+    if len(text) >= 12:
+        score += 1
+    if len(text) >= 16:
+        score += 1
+    if kinds >= 3:
+        score += 1
+    hints = [tr("Too short: use at least 8 characters."), tr("Weak: a longer passphrase is safer."),
+             tr("Fair: a few more words would help."), tr("Good."), tr("Strong.")]
+    if len(text) < 8:
+        return 0, hints[0]
+    return score, hints[min(score, 4)]
+
+
+class _Welcome(QWidget):
+    chosen = Signal(str)  # enrollment code, or "" for the offline demo
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        title = QLabel(tr("Welcome to the home-visit recorder"))
+        f = QFont(title.font())
+        f.setPointSize(f.pointSize() + 6)
+        f.setBold(True)
+        title.setFont(f)
+        intro = QLabel(tr("Records stay encrypted on this computer and work without a network. "
+                          "Enroll with your school's server to sync, or try the offline demo."))
+        intro.setWordWrap(True)
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("https://192.168.1.10:8443")  # notr: an address
+        self.address.setAccessibleName(tr("Server address"))
+        self.code = QLineEdit()
+        self.code.setAccessibleName(tr("Enrollment code"))
+        self.code.setPlaceholderText(tr("The code from the school's aid officer"))
+        self.pasted = QLineEdit()
+        self.pasted.setAccessibleName(tr("Full enrollment code"))
+        self.pasted.setPlaceholderText("VA1.…")  # notr: the code prefix
+        self.error = ErrorLabel()
+        self.enroll_button = QPushButton(tr("Enroll with the school server"))
+        self.enroll_button.setDefault(True)
+        self.demo_button = QPushButton(tr("Start the offline demo"))
+        form = QFormLayout()
+        form.addRow(tr("Server address"), self.address)
+        form.addRow(tr("Enrollment code"), self.code)
+        form.addRow(tr("Or paste the full code"), self.pasted)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.enroll_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch()
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(intro)
+        lay.addSpacing(12)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addLayout(buttons)
+        lay.addStretch()
+        self.enroll_button.clicked.connect(self._enroll)
+        self.demo_button.clicked.connect(lambda: self.chosen.emit(""))
+
+    def _enroll(self) -> None:
+        from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+
+        code = self.pasted.text().strip()
+        if not code:
+            address, secret = self.address.text().strip(), self.code.text().strip()
+            if not address or not secret:
+                self.error.show_message(tr("Enter the server address and the code, or paste "
+                                           "the full enrollment code."))
+                return
+            if "://" not in address:
+                address = "https://" + address
+            code = encode_enrollment_code(address, "", secret)
+        try:
+            decode_enrollment_code(code)
+        except ValueError as exc:
+            self.error.show_message(str(exc))
+            return
+        self.error.show_message("")
+        self.chosen.emit(code)
+
+
+class _Passphrase(QWidget):
+    submitted = Signal(str, str)  # passphrase, staff name
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        title = QLabel(tr("Choose a passphrase"))
+        f = QFont(title.font())
+        f.setPointSize(f.pointSize() + 4)
+        f.setBold(True)
+        title.setFont(f)
+        intro = QLabel(tr("The passphrase protects the families' data on this computer. "
+                          "Nobody can recover it for you; keep the recovery key shown next."))
+        intro.setWordWrap(True)
+        self.name = QLineEdit()
+        self.name.setAccessibleName(tr("Your name"))
+        self.first = QLineEdit()
+        self.first.setEchoMode(QLineEdit.EchoMode.Password)
+        self.first.setAccessibleName(tr("Passphrase"))
+        self.second = QLineEdit()
+        self.second.setEchoMode(QLineEdit.EchoMode.Password)
+        self.second.setAccessibleName(tr("Repeat the passphrase"))
+        self.strength = QLabel()
+        self.error = ErrorLabel()
+        self.button = QPushButton(tr("Create the profile"))
+        self.button.setDefault(True)
+        form = QFormLayout()
+        form.addRow(tr("Your name"), self.name)
+        form.addRow(tr("Passphrase"), self.first)
+        form.addRow("", self.strength)
+        form.addRow(tr("Repeat the passphrase"), self.second)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(intro)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(self.button, alignment=Qt.AlignmentFlag.AlignLeft)
+        lay.addStretch()
+        self.first.textChanged.connect(self._hint)
+        self.button.clicked.connect(self._submit)
+        self.second.returnPressed.connect(self._submit)
+
+    def _hint(self, text: str) -> None:
+        score, hint = passphrase_strength(text)
+        colour = ["#b3261e", "#b3261e", "#a15c00", "#2e7d32", "#2e7d32"][score]
+        self.strength.setText(hint)
+        self.strength.setStyleSheet(f"color: {colour};")
+
+    def _submit(self) -> None:
+        if len(self.first.text()) < 8:
+            self.error.show_message(tr("Too short: use at least 8 characters."))
+            return
+        if self.first.text() != self.second.text():
+            self.error.show_message(tr("The two passphrases differ."))
+            return
+        self.error.show_message("")
+        self.button.setEnabled(False)
+        self.submitted.emit(self.first.text(), self.name.text().strip())
+
+
+class _Recovery(QWidget):
+    done = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        title = QLabel(tr("Your recovery key"))
+        f = QFont(title.font())
+        f.setPointSize(f.pointSize() + 4)
+        f.setBold(True)
+        title.setFont(f)
+        intro = QLabel(tr("Write it down or print it and keep it locked away. It is shown only "
+                          "this once; with it you can open the profile if you forget the "
+                          "passphrase."))
+        intro.setWordWrap(True)
+        self.key = QLabel()
+        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        mono = QFont("monospace")
+        mono.setPointSize(mono.pointSize() + 4)
+        self.key.setFont(mono)
+        self.key.setAccessibleName(tr("Recovery key"))
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.save_button = QPushButton(tr("Save or print the recovery key…"))
+        self.continue_button = QPushButton(tr("I have kept it safe, continue"))
+        row = QHBoxLayout()
+        row.addWidget(self.save_button)
+        row.addWidget(self.continue_button)
+        row.addStretch()
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(intro)
+        lay.addWidget(self.key)
+        lay.addWidget(self.message)
+        lay.addLayout(row)
+        lay.addStretch()
+        self.save_button.clicked.connect(self._save)
+        self.continue_button.clicked.connect(self._continue)
+
+    def _save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save the recovery key"),
+                                              str(Path.home() / "visitapp-recovery-key.txt"),
+                                              "Text (*.txt)")
+        if path:
+            self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> None:
+        path.write_text(tr("Recovery key of the home-visit recorder") + "\n\n" + self.key.text()
+                        + "\n", encoding="utf-8")
+        self.message.setText(tr("Saved. Print it, then delete the file."))
+
+    def _continue(self) -> None:
+        # The key is dropped from the screen: it is shown once.
+        self.key.setText("")
+        self.done.emit()
+
+
+class StartScreen(QStackedWidget):
+    """Welcome → passphrase → recovery key. ``finished`` carries the new workspace."""
+
+    finished = Signal(object, bool)  # workspace, demo?
+
+    def __init__(self, ctx: Any, kdf: Any = None, demo_seeder=None, parent=None):
+        super().__init__(parent)
+        self.ctx, self.kdf, self.demo_seeder = ctx, kdf, demo_seeder
+        self.welcome = _Welcome()
+        self.passphrase = _Passphrase()
+        self.recovery = _Recovery()
+        for w in (self.welcome, self.passphrase, self.recovery):
+            self.addWidget(w)
+        self.code = ""
+        self._ws = None
+        self.welcome.chosen.connect(self._chosen)
+        self.passphrase.submitted.connect(self._create)
+        self.recovery.done.connect(lambda: self.finished.emit(self._ws, not self.code))
+
+    def _chosen(self, code: str) -> None:
+        self.code = code
+        self.setCurrentWidget(self.passphrase)
+        self.passphrase.first.setFocus()
+
+    def _create(self, passphrase: str, name: str) -> None:
+        backend, profile_dir, code, kdf = self.ctx.backend, self.ctx.profile_dir, self.code, self.kdf
+        seeder = self.demo_seeder
+
+        def work(_ws):
+            kwargs = {"staff_name": name} if name else {}
+            if kdf is not None:
+                kwargs["kdf"] = kdf
+            ws, recovery = backend.create_profile(profile_dir, passphrase, **kwargs)
+            enroll_error = None
+            if code:
+                try:
+                    ws.sync.enroll(code, device_label="")
+                except Exception as exc:  # noqa: BLE001 - shown as a sentence, enroll later
+                    enroll_error = exc
+            elif seeder is not None:
+                seeder(ws)
+            return ws, recovery, enroll_error
+
+        self.ctx.tasks.submit(work, None, on_done=self._created, on_error=self._failed)
+
+    def _created(self, result) -> None:
+        from visitapp.ui.errors import user_message
+
+        ws, recovery, enroll_error = result
+        self._ws = ws
+        self.recovery.key.setText(recovery)
+        if enroll_error is not None:
+            self.recovery.message.setText(
+                tr("The profile was created, but enrollment did not succeed: {reason} "
+                   "You can enroll later under Settings.").format(reason=user_message(enroll_error)))
+        self.setCurrentWidget(self.recovery)
+
+    def _failed(self, exc: BaseException) -> None:
+        from visitapp.ui.errors import user_message
+
+        self.passphrase.button.setEnabled(True)
+        self.passphrase.error.show_message(user_message(exc))

@@ -1,0 +1,177 @@
+"""Sync: a button and a panel with progress, records done/total, the last sync time, the
+pending count and per-record errors; cancel. Runs on the worker thread and never freezes the
+window. Being offline is a normal state: it is reported calmly, not as an error dialog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from visitapp.ui.errors import user_message
+from visitapp.ui.i18n import tr
+from visitapp.ui.widgets import RowsModel
+
+_OFFLINE_NAMES = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "OfflineError",
+                  "NotEnrolledError", "ServerUnreachable"}
+
+
+def is_offline_error(exc: BaseException) -> bool:
+    """Network trouble (or no server yet) is a state, not a failure of the teacher's work."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, (ConnectionError, TimeoutError)) or type(chain).__name__ in _OFFLINE_NAMES:
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+def _when(value) -> str:
+    if not value:
+        return tr("never")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone()
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+class SyncScreen(QWidget):
+    """``finished`` carries the report (or None after a failure)."""
+
+    finished = Signal(object)
+    progress_changed = Signal(int, int)
+
+    def __init__(self, ctx: Any, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.task = None
+        title = QLabel(tr("Sync with the school server"))
+        f = QFont(title.font())
+        f.setPointSize(f.pointSize() + 3)
+        f.setBold(True)
+        title.setFont(f)
+        self.explain = QLabel(tr("Sync sends your records to the school server and brings "
+                                 "back changes for your students. You can keep working while "
+                                 "it runs."))
+        self.explain.setWordWrap(True)
+        self.sync_button = QPushButton(tr("Sync now"))
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.bar.setAccessibleName(tr("Sync progress"))
+        self.records = QLabel("—")
+        self.last = QLabel(tr("never"))
+        self.pending = QLabel("0")
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.errors = RowsModel([(tr("Record"), lambda e: e[0]), (tr("Problem"), lambda e: e[1])], self)
+        self.error_view = QTableView()
+        self.error_view.setModel(self.errors)
+        self.error_view.setAccessibleName(tr("Records that did not go through"))
+        self.error_view.verticalHeader().hide()
+        self.error_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.error_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.error_view.horizontalHeader().setStretchLastSection(True)
+        form = QFormLayout()
+        form.addRow(tr("Records"), self.records)
+        form.addRow(tr("Last sync"), self.last)
+        form.addRow(tr("Changes waiting to be sent"), self.pending)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.sync_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch()
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(self.explain)
+        lay.addLayout(buttons)
+        lay.addWidget(self.bar)
+        lay.addLayout(form)
+        lay.addWidget(self.state)
+        lay.addWidget(QLabel(tr("Records that did not go through")))
+        lay.addWidget(self.error_view, 1)
+        self.sync_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None
+
+    def refresh(self) -> None:
+        self.ctx.run(lambda ws: (ws.pending_count(), ws.sync.last_sync_at()),
+                     on_done=self._show_counts)
+
+    def _show_counts(self, result) -> None:
+        pending, last = result
+        self.pending.setText(str(pending))
+        self.last.setText(_when(last))
+
+    def start(self) -> None:
+        if self.running or self.ctx.ws is None or self.ctx.locked:
+            return
+        self.sync_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.bar.setRange(0, 0)  # busy until the first progress report
+        self.state.setText(tr("Syncing…"))
+        self.errors.set_rows([])
+        self.task = self.ctx.run(lambda ws, progress, cancel: ws.sync.run(progress, cancel),
+                                 on_done=self._done, on_error=self._failed,
+                                 on_progress=self._progress, cancellable=True)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.state.setText(tr("Stopping after the current batch…"))
+
+    def _progress(self, done: int, total: int, what: str) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(min(done, max(total, 1)))
+        self.records.setText(tr("{done} of {total}").format(done=done, total=total))
+        self.progress_changed.emit(done, total)
+
+    def _finish(self) -> None:
+        cancelled = self.task is not None and self.task.cancel_event.is_set()
+        self.task = None
+        self.sync_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, 1)
+        return cancelled
+
+    def _done(self, report) -> None:
+        cancelled = self._finish()
+        self.errors.set_rows(list(report.errors or []))
+        parts = [tr("Sent {pushed}, received {pulled}.").format(pushed=report.pushed, pulled=report.pulled)]
+        if report.conflicts:
+            parts.append(tr("{n} conflicts need your decision under Conflicts.").format(n=report.conflicts))
+        if report.errors:
+            parts.append(tr("{n} records did not go through; see the list below.").format(n=len(report.errors)))
+        if cancelled:
+            parts.insert(0, tr("Sync was cancelled; what was done is kept."))
+        self.state.setText(" ".join(parts))
+        self.last.setText(_when(report.finished_at))
+        self.ctx.online = True
+        self.ctx.online_changed.emit(True)
+        self.refresh()
+        self.finished.emit(report)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._finish()
+        if is_offline_error(exc):
+            self.state.setText(tr("Offline: the school server cannot be reached. Your work is "
+                                  "safe on this computer and will be sent at the next sync."))
+            self.ctx.online = False
+            self.ctx.online_changed.emit(False)
+        else:
+            self.state.setText(user_message(exc))
+        self.refresh()
+        self.finished.emit(None)
