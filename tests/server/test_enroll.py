@@ -62,3 +62,15 @@ def test_token_stored_hashed_and_revocation(server):
     r = server.client.get("/v1/sync/meta", headers=dev.auth)
     assert r.status_code == 403 and r.json()["error"] == "device_revoked"
     assert {d["id"]: d["revoked"] for d in server.core.list_devices()}[dev.id] is True
+
+
+def test_devices_list_shows_last_sync(server):
+    from tests.server.conftest import mut
+    t = server.staff("王芳")
+    sid = server.student()
+    server.assign("visitor", t, sid)
+    dev = server.device(t)
+    assert {d["id"]: d["last_seen_at"] for d in server.core.list_devices()}[dev.id] is None
+    server.push(dev, [mut(dev, "growth_entry", None, sid, facts={"title": "x"})])
+    info = {d["id"]: d for d in server.core.list_devices()}[dev.id]
+    assert info["last_seen_at"] is not None and info["staff_name"] == "王芳" and info["label"] == "laptop"
