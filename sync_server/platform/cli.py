@@ -143,7 +143,7 @@ def cmd_pull(args) -> None:
             apply = input("应用以上名册变更吗？[y/N] ").strip().lower() in ("y", "yes", "是")
         aid = None
         if apply or preview.is_noop:
-            ctx.connector.apply(preview)
+            ctx.connector.apply(preview, force=args.force)
             aid = ctx.connector.store_aid(ctx.connector.fetch_aid(ctx.term))
         doc = {"applied": bool(apply or preview.is_noop), "preview": _preview_doc(preview),
                "aid": dataclasses.asdict(aid) if aid else None}
@@ -191,14 +191,14 @@ def cmd_export_file(args) -> None:
 def cmd_import_file(args) -> None:
     from sync_server.platform.inbound import RosterPreview
     with _Ctx(args) as ctx:
-        result = ctx.connector.import_file(Path(args.file), apply=not args.preview, term=ctx.term)
+        result = ctx.connector.import_file(Path(args.file), apply=not args.preview, term=ctx.term, force=args.force)
         if isinstance(result, RosterPreview):
             _emit(args, {"template": "roster", "applied": not args.preview, "preview": _preview_doc(result)},
                   _preview_text(result) + ("" if not args.preview else "\n未应用（只是预览）。"))
         else:
-            _emit(args, {"template": "aid", **dataclasses.asdict(result)},
+            _emit(args, {"template": "aid", "applied": not args.preview, **dataclasses.asdict(result)},
                   f"资助记录：{result.received} 条，新增 {result.added} 条，已有 {result.already} 条，"
-                  f"名册外 {len(result.orphans)} 名学生。")
+                  f"名册外 {len(result.orphans)} 名学生。" + ("（只是预览，未导入）" if args.preview else ""))
 
 
 @_guard
@@ -357,6 +357,7 @@ def register(sub, parser_class=argparse.ArgumentParser) -> argparse.ArgumentPars
     sp = add("pull", cmd_pull, "下载名册（先预览）和资助记录")
     sp.add_argument("--yes", action="store_true", help="不询问，直接应用名册变更")
     sp.add_argument("--preview", action="store_true", help="只预览，不应用")
+    sp.add_argument("--force", action="store_true", help="即使过半学生将不在名册中也应用")
     sp = add("push", cmd_push, "上报家访完成、认定、成长奖励、导师配备和统计")
     sp.add_argument("--no-statistics", action="store_true")
     sp.add_argument("--all-terms", action="store_true", help="上报所有学期待上报的记录")
@@ -369,6 +370,7 @@ def register(sub, parser_class=argparse.ArgumentParser) -> argparse.ArgumentPars
     sp = add("import-file", cmd_import_file, "导入平台下载的名册或资助记录文件")
     sp.add_argument("file")
     sp.add_argument("--preview", action="store_true", help="只预览名册变更，不应用")
+    sp.add_argument("--force", action="store_true", help="即使过半学生将不在名册中也应用")
     sp = add("quality", cmd_quality, "数据质量报告")
     sp.add_argument("--today", help="按哪一天计算逾期（默认今天）")
     sp = add("coverage", cmd_coverage, "六个全覆盖（可输出 SVG 图表）")

@@ -105,8 +105,15 @@ class PlatformConnector:
         """What applying ``rows`` would change; nothing is written."""
         return preview_roster(self.data.school(), self.data.students(), rows, term)
 
-    def apply(self, preview: RosterPreview) -> RosterPreview:
-        """Write a preview's students (one transaction in the server's port)."""
+    def apply(self, preview: RosterPreview, force: bool = False) -> RosterPreview:
+        """Write a preview's students (one transaction in the server's port). A pull that would
+        take more than half of the roster off it (a platform glitch, a wrong term, an empty
+        file) is refused unless ``force``: nothing is deleted either way, but it would empty
+        every teacher's list at the next sync."""
+        on_roster = len(preview.changed) + len(preview.gone) + preview.unchanged
+        if not force and len(preview.gone) >= 10 and len(preview.gone) * 2 > on_roster:
+            raise PlatformError(f"这次名册会让 {len(preview.gone)} 名学生（超过现有名册的一半）不在名册中，"
+                                "可能是平台数据或学期有误，已停止。核实无误后请加 --force 应用。")
         if not preview.is_noop:
             self.data.upsert_students(list(preview.students), self.actor)
         return preview
@@ -128,14 +135,14 @@ class PlatformConnector:
         added = self.data.add_growth_entries(entries, self.actor) if entries else 0
         return AidResult(len(records), added, len(entries) - added, tuple(sorted({o.platform_ref for o in orphans})))
 
-    def pull(self, term: str | None = None, apply: bool = True) -> tuple[RosterPreview, AidResult | None]:
+    def pull(self, term: str | None = None, apply: bool = True, force: bool = False) -> tuple[RosterPreview, AidResult | None]:
         """Roster (previewed; applied when ``apply``) then aid history (only after the roster is
         applied, so aid lands on the students it is about)."""
         term = term or self.default_term()
         preview = self.preview(self.fetch_roster(term), term)
         if not apply:
             return preview, None
-        self.apply(preview)
+        self.apply(preview, force=force)
         return preview, self.store_aid(self.fetch_aid(term))
 
     # -- up ----------------------------------------------------------------------------------------
@@ -220,7 +227,7 @@ class PlatformConnector:
                            channel=channel or (self.transport.channel if self.transport else "file"), at=self.now())
 
     # -- files ---------------------------------------------------------------------------------
-    def import_file(self, path: Path, apply: bool = True, term: str | None = None):
+    def import_file(self, path: Path, apply: bool = True, term: str | None = None, force: bool = False):
         """A roster or aid file from the platform. Returns a RosterPreview or an AidResult."""
         term = term or self.default_term()
         try:
@@ -231,12 +238,23 @@ class PlatformConnector:
         if parsed.template == "roster":
             preview = self.preview(parsed.roster, term)
             if apply:
-                self.apply(preview)
+                try:
+                    self.apply(preview, force=force)
+                except PlatformError as exc:
+                    self._log("down", "file", "import-file", ROSTER_WIRE_FIELDS, len(parsed.roster), "failed", str(exc))
+                    raise
             self._log("down", "file", "import-file", ROSTER_WIRE_FIELDS, len(parsed.roster),
                       "ok" if apply else "preview", f"roster {Path(path).name}")
             return preview
-        result = self.store_aid(parsed.aid)
-        self._log("down", "file", "import-file", AID_WIRE_FIELDS, len(parsed.aid), "ok", f"aid {Path(path).name}")
+        if apply:
+            result = self.store_aid(parsed.aid)
+        else:  # what it would add, without adding it
+            entries, orphans = aid_entries(self.data.school(), self.data.students(), parsed.aid)
+            known = {e.id for e in self.data.growth_entries()}
+            fresh = sum(1 for e in entries if e.id not in known)
+            result = AidResult(len(parsed.aid), 0, len(entries) - fresh, tuple(sorted({o.platform_ref for o in orphans})))
+        self._log("down", "file", "import-file", AID_WIRE_FIELDS, len(parsed.aid), "ok" if apply else "preview",
+                  f"aid {Path(path).name}")
         return result
 
     def export_file(self, path: Path, term: str | None = None, only_pending: bool = True) -> int:

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from visitapp.domain import HardshipCategory, Level, Stage
 
@@ -122,8 +123,7 @@ class AidRecord:
                    amount_yuan=None if amount in (None, "") else float(amount))
 
 
-@dataclass(frozen=True)
-class UploadItem:
+class UploadItem(NamedTuple):
     """One minimized fact for the platform. ``payload`` holds allow-listed keys only.
 
     ``record_id`` and ``student_id`` are the school's own ids: kept locally for the export

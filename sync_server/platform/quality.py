@@ -9,6 +9,7 @@ that the officer's desktop screens show as they are.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from html import escape
 
 from visitapp.domain import (
     Assignment, AssignmentRole, Conflict, ConflictStatus, Determination, GrowthEntry, GrowthKind,
-    GrowthProfileField, Level, MentorNote, MentorNoteKind, Student, Visit, VisitStatus, rules, term_bounds,
+    GrowthProfileField, Level, MentorNote, MentorNoteKind, Student, Visit, rules, term_bounds,
 )
 
 STALE_CONFLICT_DAYS = 7
@@ -112,6 +113,28 @@ class CoverageReport:
     term: str
     school: CoverageRow
     classes: tuple[CoverageRow, ...]
+
+
+_CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九", 1)}
+_GRADE_RE = re.compile(r"^(?:(?P<pre>[小中大])班?|(?P<cn>[一二三四五六七八九])年级|(?P<num>\d{1,2})年级|高(?P<hi>[一二三]))")
+_SECTION_RE = re.compile(r"[(（](\d+)[)）]")
+
+
+def class_sort_key(name: str) -> tuple:
+    """大(1)班 < 一年级(2)班 < 一年级(10)班 < 九年级(1)班 < 高一(1)班; unknown names last, by name."""
+    m = _GRADE_RE.match(name)
+    grade = 99
+    if m:
+        if m.group("pre"):
+            grade = {"小": -2, "中": -1, "大": 0}[m.group("pre")]
+        elif m.group("cn"):
+            grade = _CN_DIGITS[m.group("cn")]
+        elif m.group("num"):
+            grade = int(m.group("num"))
+        else:
+            grade = 9 + _CN_DIGITS[m.group("hi")]
+    sec = _SECTION_RE.search(name)
+    return (grade, int(sec.group(1)) if sec else 0, name)
 
 
 def _school_year(term: str) -> tuple[dt.date, dt.date]:
@@ -212,7 +235,7 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
         for it in items:
             per_class[it.class_name][code].append(it)
     classes = tuple(ClassQuality(name, tuple(Check(code, CHECKS_ZH[code], tuple(v)) for code, v in checks.items()))
-                    for name, checks in sorted(per_class.items()))
+                    for name, checks in sorted(per_class.items(), key=lambda kv: class_sort_key(kv[0])))
     return DataQualityReport(term, today, school, classes)
 
 
@@ -253,7 +276,7 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
     by_class: dict[str, list[Student]] = defaultdict(list)
     for s in students:
         by_class[s.class_name].append(s)
-    return CoverageReport(term, row("全校", students), tuple(row(k, v) for k, v in sorted(by_class.items())))
+    return CoverageReport(term, row("全校", students), tuple(row(k, v) for k, v in sorted(by_class.items(), key=lambda kv: class_sort_key(kv[0]))))
 
 
 def _color(pct: float | None) -> str:
@@ -300,7 +323,8 @@ def coverage_svg(report: CoverageReport, max_classes: int = 60) -> str:
         for j, c in enumerate(r.coverages):
             pct = c.percent
             out.append(f'<rect x="{label_w + j * cell_w + 2}" y="{y + 2}" width="{cell_w - 4}" height="{row_h - 4}" fill="{_color(pct)}"/>')
-            out.append(f'<text x="{label_w + j * cell_w + cell_w / 2}" y="{y + 17}" text-anchor="middle">'
+            ink = ' fill="white"' if pct is not None and pct >= 100 else ""  # readable on dark green
+            out.append(f'<text x="{label_w + j * cell_w + cell_w / 2}" y="{y + 17}" text-anchor="middle"{ink}>'
                        f'{"—" if pct is None else f"{pct:g}%"}</text>')
     out.append("</svg>")
     return "\n".join(out)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from visitapp.domain import (
     Assignment, Determination, GrowthEntry, Student, Visit, label_zh, rules,
@@ -25,9 +26,9 @@ KIND_ZH = {"visit": "家访", "determination": "认定", "reward": "成长奖励
            "growth_entry": "成长档案记录", "assignment": "分工"}
 
 
-@dataclass(frozen=True, slots=True)
-class ReconLine:
-    """One line of the report: a student and what is wrong."""
+class ReconLine(NamedTuple):
+    """One line of the report: a student and what is wrong. (An immutable named tuple rather
+    than a frozen dataclass: a 50,000-student report has 100,000 lines.)"""
 
     section: str  # not_visited | off_roster | level_mismatch | export
     student_id: str
@@ -56,7 +57,7 @@ class ReconciliationReport:
 
     def to_json(self) -> dict:
         return {"term": self.term, "generated_at": self.generated_at.isoformat(), "counts": self.counts,
-                **{k: [asdict(x) for x in getattr(self, k)] for k in self.counts}}
+                **{k: [x._asdict() for x in getattr(self, k)] for k in self.counts}}
 
 
 def reconcile(term: str, students: Iterable[Student], visits: Iterable[Visit], determinations: Iterable[Determination],

@@ -13,7 +13,7 @@ import pytest
 from visitapp.domain import GrowthKind, HardshipCategory, Level, Stage
 
 from sync_server.platform import files
-from sync_server.platform.errors import FileFormatError
+from sync_server.platform.errors import FileFormatError, PlatformError
 from sync_server.platform.model import AidRecord, RosterRow
 from tests.platform.conftest import TERM, TODAY, make_connector, make_data
 
@@ -101,6 +101,8 @@ def test_aid_template_round_trips_into_growth_entries(tmp_path):
     data = make_data()
     conn = make_connector(data, None)
     conn.apply(conn.preview(ROWS, TERM))
+    preview = conn.import_file(path, apply=False)
+    assert (preview.added, preview.orphans) == (0, ("WX999",)) and data.growth_entries() == []
     result = conn.import_file(path)
     assert (result.added, result.orphans) == (2, ("WX999",))
     assert conn.import_file(path).added == 0
@@ -246,3 +248,16 @@ def test_exported_cells_never_run_as_formulas(tmp_path):
     assert cell.data_type != "f" and str(cell.value).startswith("'=")
     files.write_upload(tmp_path / "u.csv", [item], [])
     assert "'=HYPERLINK" in (tmp_path / "u.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_roster_that_would_empty_the_school_is_refused_unless_forced(tmp_path):
+    data = make_data()
+    conn = make_connector(data, None)
+    big = [RosterRow(f"WX{i:06d}", "李明", "一年级(1)班", Stage.PRIMARY) for i in range(30)]
+    conn.apply(conn.preview(big, TERM))
+    path = write_csv(tmp_path / "tiny.csv", [HEADER, good_row(1)])
+    with pytest.raises(PlatformError, match="--force"):
+        conn.import_file(path)
+    assert all(s.on_roster for s in data.students()) and data.exchanges()[-1].result == "failed"
+    preview = conn.import_file(path, force=True)
+    assert len(preview.gone) == 30 and sum(s.on_roster for s in data.students()) == 1

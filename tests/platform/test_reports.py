@@ -201,3 +201,9 @@ def test_reconciliation_sections_and_outputs(tmp_path):
     conn.export_file(tmp_path / "up.csv", TERM)
     assert conn.reconcile(TERM).exports == ()
     assert (tmp_path / "up_统计.csv").exists()
+
+
+def test_classes_are_listed_in_school_order():
+    names = ["高一(1)班", "九年级(1)班", "一年级(10)班", "大(1)班", "一年级(2)班", "三年级(1)班", "特教班"]
+    assert sorted(names, key=quality.class_sort_key) == [
+        "大(1)班", "一年级(2)班", "一年级(10)班", "三年级(1)班", "九年级(1)班", "高一(1)班", "特教班"]

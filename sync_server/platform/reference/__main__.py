@@ -18,7 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--item-delay", type=float, default=0.0, help="测试用：每条上报之间暂停的秒数")
     p.add_argument("--kill-after-commit", action="store_true",
                    help="测试用：提交第一批上报后立即以 SIGKILL 退出（应答丢失）")
+    p.add_argument("--openapi", action="store_true", help="只打印接口的 OpenAPI 文档（JSON）后退出")
     args = p.parse_args(argv)
+    if args.openapi:
+        import json
+
+        from sync_server.platform.reference.app import create_app
+        print(json.dumps(create_app(None).openapi(), ensure_ascii=False, indent=2))  # type: ignore[arg-type]
+        return 0
     if not 1 <= args.students <= 100_000:
         print("错误：--students 应在 1–100000 之间。", file=sys.stderr)
         return 2
