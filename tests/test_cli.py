@@ -10,12 +10,36 @@ import pytest
 from tests.conftest import PASSPHRASE, PYTHON, subprocess_env
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_subprocess(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The command exactly as a user runs it: a new Python process."""
     out = subprocess.run([PYTHON, "-m", "visitapp", *args], capture_output=True, text=True,
                          env=subprocess_env(), timeout=120, stdin=subprocess.DEVNULL)
     if check:
         assert out.returncode == 0, out.stderr
     return out
+
+
+_capsys = None
+
+
+@pytest.fixture(autouse=True)
+def _capture(capsys):
+    global _capsys
+    _capsys = capsys
+    yield
+    _capsys = None
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The same entry point in this process (a new interpreter per call costs seconds)."""
+    from visitapp.cli import main
+    _capsys.readouterr()
+    code = main(list(args))
+    out, err = _capsys.readouterr()
+    result = subprocess.CompletedProcess(list(args), code, out, err)
+    if check:
+        assert code == 0, err
+    return result
 
 
 @pytest.fixture
@@ -29,9 +53,9 @@ def cli_profile(tmp_path):
 
 
 def test_init_demo_data_and_students_in_chinese(cli_profile, tmp_path):
-    out = run(*cli_profile, "demo-data", "--students", "120")
+    out = run_subprocess(*cli_profile, "demo-data", "--students", "120")
     assert "已写入演示学校" in out.stdout and "120 名学生" in out.stdout
-    table = run(*cli_profile, "students").stdout
+    table = run_subprocess(*cli_profile, "students").stdout
     assert "姓名" in table and "本学期已走访" in table
     data = json.loads(run(*cli_profile, "students", "--json").stdout)
     assert data["total"] == len(data["students"]) > 0
@@ -75,6 +99,13 @@ def test_failures_are_one_line_with_nonzero_exit(cli_profile, tmp_path):
     assert out.returncode == 1 and "注册" in out.stderr
     out = run(*cli_profile, "restore-backup", str(tmp_path / "missing.vbk"), check=False)
     assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_passphrase_in_a_real_process_is_one_line(cli_profile, tmp_path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase\n")
+    out = run_subprocess("--profile", cli_profile[1], "--passphrase-file", str(wrong), "students", check=False)
+    assert out.returncode == 1 and "口令不正确" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_profile_from_environment_variable(tmp_path, cli_profile):

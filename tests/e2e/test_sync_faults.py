@@ -73,7 +73,7 @@ def kill_when(server: ServerProcess, phase: str, at: int, delay: float = 0.0):
     return progress
 
 
-@pytest.mark.parametrize("at", [500, 1000])
+@pytest.mark.parametrize("at", [500])
 def test_server_killed_during_push(setup, at):
     server, laptops = setup
     teacher, officer = laptops["teacher"], laptops["officer"]
@@ -112,7 +112,7 @@ def test_server_killed_mid_request_at_several_points(setup):
     assert entries_on(officer) == (N, N)
 
 
-@pytest.mark.parametrize("at", [1, 700])
+@pytest.mark.parametrize("at", [700])
 def test_server_killed_during_pull(setup, at):
     server, laptops = setup
     teacher, officer = laptops["teacher"], laptops["officer"]
