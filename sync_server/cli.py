@@ -313,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("compact", cmd_compact, "清理旧的删除标记并提高同步水位线")
     sp.add_argument("--older-than-days", type=float, default=90)
+
+    from sync_server.platform.cli import register as register_platform
+    register_platform(sub, _Parser)  # visitapp-server platform ...
     return p
 
 

@@ -11,6 +11,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -75,6 +76,14 @@ class Vault:
     def index(self, *parts: str) -> str:
         """A keyed hash for equality lookups on tier B values without storing them."""
         return hmac_sha256_hex(self._index_key, "|".join(parts))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    routing_text: str
+    chash: str
+    facts_enc: bytes | None
+    sealed_enc: bytes | None
 
 
 @dataclass(frozen=True)
@@ -295,15 +304,27 @@ class ServerCore:
     def put_record(self, tx: WriteTx, *, record_id: str, kind: str, student_id: str | None, visibility: str,
                    author_staff: str | None, author_device: str | None, routing: dict, facts, sealed: str | None,
                    hlc: str = "", other_staff: str | None = None, match_key: str | None = None,
-                   existing: Record | None = None, deleted: bool = False, writer_staff: str | None = None) -> Record:
-        """Insert or overwrite one record with the next ``server_seq``."""
+                   existing: Record | None = None, deleted: bool = False, writer_staff: str | None = None,
+                   is_new: bool = False, prepared: Prepared | None = None) -> Record:
+        """Insert or overwrite one record with the next ``server_seq``. ``is_new``: the caller
+        already knows no record has this id (saves a query, and a flush, per record).
+        ``prepared``: the same routing/facts/sealed already encoded and encrypted by
+        :meth:`prepare` (done before the write lock is taken)."""
         seq = tx.next_seq()
-        routing_text = json.dumps(routing, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        chash = content_hash(routing, facts, sealed, deleted)
-        facts_enc = self.vault.seal_json("records", record_id, "facts", facts)
-        sealed_enc = self.vault.seal_text("records", record_id, "sealed", sealed)
-        if existing is None:
+        if prepared is None or deleted:
+            prepared = self.prepare(record_id, routing, facts, sealed, deleted)
+        routing_text, chash, facts_enc, sealed_enc = (prepared.routing_text, prepared.chash, prepared.facts_enc,
+                                                      prepared.sealed_enc)
+        if existing is None and not is_new:
             existing = tx.session.get(Record, record_id)
+        if existing is None and is_new:
+            row = dict(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
+                       author_staff=author_staff, writer_staff=writer_staff or author_staff,
+                       other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
+                       routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
+                       match_key=match_key, deleted=deleted)
+            tx.queue_record(row)
+            return SimpleNamespace(**row)  # type: ignore[return-value]
         if existing is None:
             rec = Record(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
                          author_staff=author_staff, writer_staff=writer_staff or author_staff,
@@ -321,6 +342,16 @@ class ServerCore:
         existing.match_key, existing.deleted = match_key, deleted
         return existing
 
+    def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,
+                deleted: bool = False) -> Prepared:
+        """Canonical JSON, content hash and at-rest envelopes of one record's content."""
+        routing_text = _canonical(routing or {})
+        facts_text = None if facts is None else _canonical(facts)
+        return Prepared(
+            routing_text, _hash_texts(routing_text, facts_text, sealed, deleted),
+            None if facts_text is None else self.vault.cipher.encrypt(facts_text.encode(), "records", record_id, "facts"),
+            self.vault.seal_text("records", record_id, "sealed", sealed))
+
     def record_facts(self, rec: Record):
         return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)
 
@@ -328,10 +359,18 @@ class ServerCore:
         return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
 
 
+def _canonical(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _hash_texts(routing_text: str, facts_text: str | None, sealed: str | None, deleted: bool) -> str:
+    return sha256_hex("\x1f".join([routing_text, "\x00" if facts_text is None else facts_text,
+                                    "\x00" if sealed is None else sealed, "1" if deleted else "0"]))
+
+
 def content_hash(routing: dict | None, facts, sealed: str | None, deleted: bool = False) -> str:
     """What a record says, for 'is this the same content?' without decrypting."""
-    return sha256_hex(json.dumps([routing or {}, facts, sealed, deleted], sort_keys=True, ensure_ascii=False,
-                                 separators=(",", ":")))
+    return _hash_texts(_canonical(routing or {}), None if facts is None else _canonical(facts), sealed, deleted)
 
 
 def uuid5_of(*parts: str) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from json.encoder import encode_basestring as _q  # the C string quoter: pulls are the hot path
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from sync_server.config import ServerError
 from sync_server.core import (
@@ -24,7 +25,7 @@ from sync_server.core import (
 )
 from sync_server.db import current_seq
 from sync_server.models import (
-    AppliedMutation, AssignmentRow, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
+    AppliedMutation, AssignmentRow, Counter, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
     Tombstone,
 )
 
@@ -47,6 +48,7 @@ APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
 STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
+_QUEUED = object()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_ID = re.compile(r"^[0-9a-f]{12}$")
 
@@ -114,26 +116,20 @@ def authenticate(core: ServerCore, authorization: str | None) -> Principal:
     if not token or len(token) > 200:
         raise ApiError(401, "unauthorized", "设备令牌无效。")
     with core.db.read() as s:
-        found = s.execute(select(DeviceRow, StaffRow).join(StaffRow, StaffRow.id == DeviceRow.staff_id)
-                          .where(DeviceRow.token_hash == sha256_hex(token))).first()
-        if found is None:
-            raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
-        device, staff = found
-        if device.revoked_at is not None:
-            raise ApiError(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
-        if not staff.active:
-            raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
-        name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
-        return Principal(device.id, staff.id, staff.role, name)
+        found = s.execute(_AUTH, {"token_hash": sha256_hex(token)}).first()
+    if found is None:
+        raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
+    device_id, revoked_at, staff_id, role, active, name_enc = found
+    if revoked_at is not None:
+        raise ApiError(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
+    if not active:
+        raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
+    name = core.vault.open_text("staff", staff_id, "name", name_enc) or ""
+    return Principal(device_id, staff_id, role, name)
 
 
-def touch_device(core: ServerCore, device_id: str) -> None:
-    """Remember when a device last synced (shown by ``devices list``). Best effort."""
-    try:
-        with core.db.write() as tx:
-            tx.session.execute(update(DeviceRow).where(DeviceRow.id == device_id).values(last_seen_at=utcnow()))
-    except ServerError:
-        pass
+_AUTH = (select(DeviceRow.id, DeviceRow.revoked_at, StaffRow.id, StaffRow.role, StaffRow.active, StaffRow.name_enc)
+         .join(StaffRow, StaffRow.id == DeviceRow.staff_id).where(DeviceRow.token_hash == bindparam("token_hash")))
 
 
 # -- meta ------------------------------------------------------------------------------------
@@ -145,7 +141,8 @@ def horizon(session) -> int:
 def meta(core: ServerCore, who: Principal) -> MetaResponse:
     school_id, school_name = core.school()
     with core.db.read() as s:
-        seq, hz = current_seq(s), horizon(s)
+        seq = int(s.execute(_SEQ).scalar_one_or_none() or 0)
+        hz = int(s.execute(_HORIZON).scalar_one_or_none() or 0)
     return MetaResponse(schema_version=core.schema_version, server_seq=seq, server_time=utcnow().isoformat(),
                         tombstone_horizon=hz, school_id=school_id, school_name=school_name,
                         device_id=who.device_id, staff_id=who.staff_id, staff_name=who.staff_name, role=who.role)
@@ -161,11 +158,13 @@ class _Ctx:
     mentored: set[str]
     students: set[str]
     now_ms: int
+    existing: dict
+    prepared: dict
 
 
 def _mutation_hash(m: Mutation) -> str:
-    return sha256_hex(json.dumps(m.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
-                                 separators=(",", ":")))
+    # a retry sends the same JSON, so pydantic's (fast, field-ordered) serialization is stable
+    return sha256_hex(m.model_dump_json())
 
 
 def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
@@ -173,23 +172,27 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
     results: list[dict] = []
     flagged = 0
+    # CPU work that needs no lock (hashing, canonical JSON, encryption) happens before the
+    # write transaction, so the serialized part of a push is mostly the database's
+    hashes = [_mutation_hash(m) for m in req.mutations]
+    prepared = {}
+    for m in req.mutations:
+        if m.op == Op.UPSERT and m.mutation_id not in prepared:
+            prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
         tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
         ids = [m.mutation_id for m in req.mutations]
-        earlier = {a.mutation_id: a for a in s.execute(select(AppliedMutation).where(
-            AppliedMutation.device_id == who.device_id, AppliedMutation.mutation_id.in_(ids))).scalars()}
+        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})}
         record_ids = list({m.record_id for m in req.mutations})
-        existing = {r.id: r for r in s.execute(select(Record).where(Record.id.in_(record_ids))).scalars()}
+        existing = {r.id: r for r in s.execute(_EXISTING, {"ids": record_ids}).scalars()} if record_ids else {}
         assigned, mentored = _scope_sets(s, who)
-        wanted_students = {_student_of(m) for m in req.mutations} - {None}
-        students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
-                                                         Record.id.in_(wanted_students))).scalars())
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000))
+        wanted_students = list({_student_of(m) for m in req.mutations} - {None})
+        students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
         seen: dict[str, tuple[str, dict]] = {}
-        new_answers: list[AppliedMutation] = []
-        for m in req.mutations:
-            mhash = _mutation_hash(m)
+        new_answers: list[dict] = []
+        for m, mhash in zip(req.mutations, hashes):
             if m.mutation_id in seen:
                 first_hash, first = seen[m.mutation_id]
                 results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
@@ -197,8 +200,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
                 continue
             prior = earlier.get(m.mutation_id)
             if prior is not None:
-                if prior.content_hash == mhash:
-                    answer = json.loads(prior.result)
+                if prior[1] == mhash:
+                    answer = json.loads(prior[2])
                 else:
                     answer = _res(m, "rejected", "mutation_id_reused",
                                   "该 mutation_id 已用于另一项不同内容的修改，已拒绝。")
@@ -211,13 +214,15 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
                 answer.pop("_flag")
             seen[m.mutation_id] = (mhash, answer)
             results.append(answer)
-            new_answers.append(AppliedMutation(device_id=who.device_id, mutation_id=m.mutation_id,
-                                               batch_id=req.batch_id, content_hash=mhash,
-                                               result=json.dumps(answer, ensure_ascii=False)))
-        s.add_all(new_answers)
+            new_answers.append(dict(device_id=who.device_id, mutation_id=m.mutation_id, batch_id=req.batch_id,
+                                    content_hash=mhash, result=json.dumps(answer, ensure_ascii=False)))
+        if new_answers:
+            s.execute(insert(AppliedMutation), new_answers)
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
+        # when the device last sent its work, for ``devices list`` (rides on this transaction)
+        s.execute(update(DeviceRow).where(DeviceRow.id == who.device_id).values(last_seen_at=utcnow()))
         if new_answers:
             tx.audit("push", actor=who.staff_id, device=who.device_id, record_kind="batch",
                      record_id=req.batch_id[:64], detail={**counts, "clock_ahead": flagged})
@@ -244,9 +249,15 @@ def _is_id(value) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
 
 
+_EARLIER = select(AppliedMutation.mutation_id, AppliedMutation.content_hash, AppliedMutation.result).where(
+    AppliedMutation.device_id == bindparam("device"), AppliedMutation.mutation_id.in_(bindparam("ids", expanding=True)))
+_EXISTING = select(Record).where(Record.id.in_(bindparam("ids", expanding=True)))
+_STUDENTS = select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
+                                    Record.id.in_(bindparam("ids", expanding=True)))
+
+
 def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
-    rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.role).where(
-        AssignmentRow.staff_id == who.staff_id, AssignmentRow.active.is_(True))).all()
+    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
     return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}
 
 
@@ -281,6 +292,8 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
     rec = existing.get(m.record_id)
+    if rec is _QUEUED:
+        rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
         return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
     handler = _HANDLERS.get(kind, _officer_record)
@@ -290,9 +303,6 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         answer = _res(m, "rejected", "invalid_fields", f"字段内容不正确（{type(exc).__name__}）。")
     if answer["status"] == "applied" and answer["server_seq"] is not None:
-        new = ctx.tx.session.get(Record, m.record_id)
-        if new is not None:
-            existing[m.record_id] = new
         if kind == Kind.STUDENT:
             ctx.students.add(m.record_id)
     if flag and answer["status"] in ("applied", "conflict"):
@@ -303,16 +313,22 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
 
 def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
          routing: dict | None = None, **extra) -> Record:
+    ready = ctx.prepared.get(m.mutation_id) if routing is None or routing == m.routing else None
     routing = dict(m.routing if routing is None else routing)
     author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
-    return ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
-                               visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
-                               author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
-                               hlc=hlc, existing=rec, **extra)
+    new = ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
+                              visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
+                              author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
+                              hlc=hlc, existing=rec, is_new=rec is None, prepared=ready, **extra)
+    # a later mutation of this batch loads the real row (queued inserts are written first)
+    ctx.existing[m.record_id] = _QUEUED if rec is None else new
+    return new
 
 
-def _same(rec: Record, m: Mutation) -> bool:
-    return not rec.deleted and rec.content_hash == content_hash(m.routing, m.facts, m.sealed)
+def _same(rec: Record, m: Mutation, ctx: _Ctx | None = None) -> bool:
+    ready = ctx.prepared.get(m.mutation_id) if ctx is not None else None
+    chash = ready.chash if ready is not None else content_hash(m.routing, m.facts, m.sealed)
+    return not rec.deleted and rec.content_hash == chash
 
 
 def _no_delete(m: Mutation) -> dict:
@@ -346,7 +362,7 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
     facts = m.facts or {}
     if rec is not None and not rec.deleted:
         old_status = json.loads(rec.routing).get("status", VisitStatus.DRAFT)
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         if old_status == VisitStatus.DRAFT:
             if rec.author_staff != who.staff_id:
@@ -409,7 +425,7 @@ def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | N
     if m.op == Op.DELETE:
         return _no_delete(m)
     if rec is not None:
-        if _same(rec, m):
+        if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
         return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
     visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
@@ -427,7 +443,7 @@ def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, 
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "student")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "student")
@@ -479,7 +495,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "mentors")
         return _res(m, "applied", seq=new.server_seq)
-    if _same(rec, m):
+    if _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     if m.base_seq is not None and m.base_seq == rec.server_seq:
         new = _put(ctx, m, rec, student_id, hlc, "mentors")
@@ -501,7 +517,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
 def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
     if m.op == Op.DELETE:
         return _no_delete(m)
-    if rec is not None and _same(rec, m):
+    if rec is not None and _same(rec, m, ctx):
         return _res(m, "duplicate", seq=rec.server_seq)
     kind = m.kind
     routing = dict(m.routing)
@@ -641,35 +657,54 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
 
 
 # -- pull ------------------------------------------------------------------------------------------
-def _visible(who: Principal):
-    if who.is_officer:
-        return or_(Record.visibility != "draft", Record.author_staff == who.staff_id)
-    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == who.staff_id,
-                                                  AssignmentRow.active.is_(True))
+_CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Record.student_id, Record.hlc,
+                   Record.author_device, Record.writer_staff, Record.routing, Record.facts_enc, Record.sealed_enc)
+
+
+def _visible_expr(officer: bool):
+    """Who may see a record, with the staff id as the bind parameter ``me``."""
+    me = bindparam("me")
+    if officer:
+        return or_(Record.visibility != "draft", Record.author_staff == me)
+    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == me, AssignmentRow.active.is_(True))
     mentor = mine.where(AssignmentRow.role == "mentor")
     return or_(
         Record.visibility == "school",
         and_(Record.visibility == "student", Record.student_id.in_(mine)),
         and_(Record.visibility == "mentors", Record.student_id.in_(mentor)),
-        and_(Record.visibility.in_(("draft", "author", "parties")), Record.author_staff == who.staff_id),
-        and_(Record.visibility == "parties", Record.other_staff == who.staff_id),
+        and_(Record.visibility.in_(("draft", "author", "parties")), Record.author_staff == me),
+        and_(Record.visibility == "parties", Record.other_staff == me),
     )
 
 
-def _sync_scope(core: ServerCore, who: Principal, cursor: int) -> None:
-    """Compare the teacher's current students with those this device holds: new ones get a
-    back-fill from ``cursor``, lost ones a purge (reported until the device's cursor passes the
-    seq reserved here, so a lost response does not lose the purge)."""
-    with core.db.read() as s:
-        rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.role).where(
-            AssignmentRow.staff_id == who.staff_id, AssignmentRow.active.is_(True))).all()
-        held = {(d.student_id, d.level): d.state for d in s.execute(
-            select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars()}
+# statements built once: building SQLAlchemy expressions costs more than running them here
+_RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
+_PAGE = {officer: select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
+         .limit(bindparam("limit")) for officer in (True, False)}
+_COUNT = {officer: select(func.count()).select_from(Record).where(_RANGE, _visible_expr(officer))
+          for officer in (True, False)}
+_SEQ = select(Counter.value).where(Counter.name == "seq")
+_HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
+_ASSIGNED = select(AssignmentRow.student_id, AssignmentRow.role).where(
+    AssignmentRow.staff_id == bindparam("me"), AssignmentRow.active.is_(True))
+_HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
+               DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
+
+
+def _scope_diff(s, who: Principal) -> tuple[list, list, list]:
+    """The teacher's current students against those this device holds: (gained, lost, held rows)."""
+    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
+    held_rows = s.execute(_HELD, {"device": who.device_id}).all()
+    held = {(r[0], r[1]): r[2] for r in held_rows}
     want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
     gained = [k for k in want if held.get(k) != "active"]
     lost = [k for k, state in held.items() if state == "active" and k not in want]
-    if not gained and not lost:
-        return
+    return gained, lost, held_rows
+
+
+def _record_scope(core: ServerCore, who: Principal, cursor: int, gained: list, lost: list) -> None:
+    """New students get a back-fill from ``cursor``; lost ones a purge, reported until the
+    device's cursor passes the seq reserved here (so a lost response does not lose the purge)."""
     with core.db.write() as tx:
         marker = tx.next_seq()  # the response cursor will pass it: the device has seen the change
         for sid, level in gained:
@@ -684,54 +719,67 @@ def _sync_scope(core: ServerCore, who: Principal, cursor: int) -> None:
             row.state, row.purge_seq = "purged", marker
 
 
-def _change_json(core: ServerCore, rec: Record) -> str:
-    facts = core.vault.open_raw("records", rec.id, "facts", rec.facts_enc)
-    sealed = core.vault.open_raw("records", rec.id, "sealed", rec.sealed_enc)
-    return ("{" + f'"server_seq":{rec.server_seq},"record_id":{json.dumps(rec.id)},"kind":{json.dumps(rec.kind)},'
-            f'"op":"{"delete" if rec.deleted else "upsert"}","student_id":{json.dumps(rec.student_id)},'
-            f'"hlc":{json.dumps(rec.hlc)},"author_device":{json.dumps(rec.author_device)},'
-            f'"author_staff":{json.dumps(rec.writer_staff)},"routing":{rec.routing},'
-            f'"facts":{facts.decode() if facts is not None else "null"},'
-            f'"sealed":{json.dumps(sealed.decode()) if sealed is not None else "null"}' + "}")
+def _change_json(core: ServerCore, row) -> str:
+    seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc = row
+    cipher = core.vault.cipher
+    facts = cipher.decrypt(facts_enc, "records", rid, "facts").decode() if facts_enc is not None else "null"
+    sealed = _q(cipher.decrypt(sealed_enc, "records", rid, "sealed").decode()) if sealed_enc is not None else "null"
+    return (f'{{"server_seq":{seq},"record_id":{_q(rid)},"kind":{_q(kind)},'
+            f'"op":"{"delete" if deleted else "upsert"}","student_id":{_qn(student_id)},'
+            f'"hlc":{_q(hlc)},"author_device":{_qn(device)},"author_staff":{_qn(writer)},'
+            f'"routing":{routing},"facts":{facts},"sealed":{sealed}}}')
 
 
-def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> str:
-    """The JSON text of a :class:`PullResponse` (built as text: pulls are the hot path)."""
+def _qn(value: str | None) -> str:
+    return "null" if value is None else _q(value)
+
+
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: bool = False) -> str:
+    """The JSON text of a :class:`PullResponse` (built as text: pulls are the hot path).
+    One read transaction in the common case; a change of the teacher's students adds one
+    short write first."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
-    with core.db.read() as s:
-        top, hz = current_seq(s), horizon(s)
-    if cursor > top:
-        raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
-    if 0 < cursor < hz:
-        raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
-    if not who.is_officer:
-        _sync_scope(core, who, cursor)
     parts: list[str] = []
     purge: list[str] = []
     with core.db.read() as s:
-        snap = current_seq(s)
-        visible = _visible(who)
+        snap = int(s.execute(_SEQ).scalar_one_or_none() or 0)
+        hz = int(s.execute(_HORIZON).scalar_one_or_none() or 0)
+        if cursor > snap:
+            raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
+        if 0 < cursor < hz:
+            raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
         if not who.is_officer:
-            fills = s.execute(select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars().all()
-            purge = sorted({d.student_id for d in fills if d.state == "purged" and d.level == "student"
-                            and cursor < d.purge_seq})
-            for level, vis in (("student", "student"), ("mentors", "mentors")):
-                sids = [d.student_id for d in fills if d.state == "active" and d.level == level
-                        and d.from_cursor > 0 and d.from_cursor >= cursor]
-                for i in range(0, len(sids), 500):
-                    for rec in s.execute(select(Record).where(
-                            Record.visibility == vis, Record.student_id.in_(sids[i:i + 500]),
-                            Record.server_seq <= cursor).order_by(Record.server_seq)).scalars():
-                        parts.append(_change_json(core, rec))
-        recs = s.execute(select(Record).where(Record.server_seq > cursor, Record.server_seq <= snap, visible)
-                         .order_by(Record.server_seq).limit(limit + 1)).scalars().all()
-        more = len(recs) > limit
-        recs = recs[:limit]
-        for rec in recs:
-            parts.append(_change_json(core, rec))
-        new_cursor = recs[-1].server_seq if more else snap
-        total = s.execute(select(func.count()).select_from(Record).where(
-            Record.server_seq > cursor, Record.server_seq <= snap, visible)).scalar_one()
+            gained, lost, held = _scope_diff(s, who)
+            if (gained or lost) and not _rescoped:
+                rescope = (gained, lost)
+            else:
+                rescope = None
+                purge = sorted({sid for sid, level, state, _fc, pseq in held
+                                if state == "purged" and level == "student" and cursor < pseq})
+                for level in ("student", "mentors"):
+                    sids = [sid for sid, lv, state, fc, _ps in held
+                            if state == "active" and lv == level and fc > 0 and fc >= cursor]
+                    for i in range(0, len(sids), 500):
+                        for row in s.execute(select(*_CHANGE_COLUMNS).where(
+                                Record.visibility == level, Record.student_id.in_(sids[i:i + 500]),
+                                Record.server_seq <= cursor).order_by(Record.server_seq)):
+                            parts.append(_change_json(core, row))
+        else:
+            rescope = None
+        if rescope is None:
+            params = {"cursor": cursor, "snap": snap, "me": who.staff_id}
+            rows = s.execute(_PAGE[who.is_officer], {**params, "limit": limit + 1}).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            for row in rows:
+                parts.append(_change_json(core, row))
+            new_cursor = rows[-1][0] if more else snap
+            # the count is only needed when there is more than this page
+            total = len(parts) if not more else len(parts) - len(rows) + s.execute(
+                _COUNT[who.is_officer], params).scalar_one()
+    if rescope is not None:
+        _record_scope(core, who, cursor, *rescope)
+        return pull(core, who, cursor, limit, _rescoped=True)
     return ('{"changes":[' + ",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
             f'"purge_students":{json.dumps(purge)},"total":{total}' + "}")
 

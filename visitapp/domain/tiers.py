@@ -121,9 +121,14 @@ def split_by_tier(entity: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str
 T = TypeVar("T")
 
 
+_HINTS_CACHE: dict[type, dict[str, Any]] = {}
+
+
 def join_tiers(cls: type[T], *parts: dict[str, Any] | None) -> T:
     """Build an entity from its tier dictionaries; unknown keys are ignored (newer peers)."""
-    hints = get_type_hints(cls)
+    hints = _HINTS_CACHE.get(cls)
+    if hints is None:  # get_type_hints costs milliseconds: once per class, not once per record
+        hints = _HINTS_CACHE[cls] = get_type_hints(cls)
     merged: dict[str, Any] = {}
     for part in parts:
         if part:

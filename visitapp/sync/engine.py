@@ -161,7 +161,8 @@ class SyncEngine:
                 response = http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise SyncError("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。") from exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:  # a dropped or cut connection
                 if attempt == self.retries:
                     raise Offline("连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。") from exc
                 time.sleep(delay)

@@ -1,0 +1,138 @@
+"""Down: the platform's roster merged into the school's, and aid history into growth files.
+
+Pure functions. A roster pull first becomes a :class:`RosterPreview` (new, changed, gone,
+unchanged) that the officer reads; :func:`apply_preview` turns it into the students to write.
+Students are matched by the platform's reference; a new one gets a deterministic id, so two
+pulls of the same roster never create two students. A student missing from the roster is
+marked ``on_roster=False``, never deleted (their records stay, and the reconciliation report
+lists them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student
+
+from sync_server.platform.model import AidRecord, RosterRow, derive_id
+
+# Student fields the platform is authoritative for; everything else is the school's.
+ROSTER_FIELDS = ("name", "masked_id", "class_name", "stage", "district", "hardship_categories",
+                 "auto_eligible", "platform_level", "on_roster")
+ROSTER_WIRE_FIELDS = ("platform_ref", "name", "masked_id", "school_code", "class_name", "stage", "district",
+                      "hardship_categories", "auto_eligible", "level")
+AID_WIRE_FIELDS = ("aid_id", "platform_ref", "aid_kind", "title", "date", "programme", "amount_yuan")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class StudentChange:
+    """One student the pull would add, change or take off the roster."""
+
+    student_id: str
+    platform_ref: str
+    name: str
+    class_name: str
+    changes: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class RosterPreview:
+    """What applying a roster would do. ``students`` holds the resulting records to write."""
+
+    term: str
+    new: tuple[StudentChange, ...]
+    changed: tuple[StudentChange, ...]
+    gone: tuple[StudentChange, ...]
+    unchanged: int
+    students: tuple[Student, ...]  # new + changed + gone, as they will be written
+
+    @property
+    def is_noop(self) -> bool:
+        return not (self.new or self.changed or self.gone)
+
+    def summary_zh(self) -> str:
+        return (f"名册预览：新增 {len(self.new)} 名，变更 {len(self.changed)} 名，"
+                f"不在名册 {len(self.gone)} 名，无变化 {self.unchanged} 名。")
+
+
+def student_id_for(school_id: str, platform_ref: str) -> str:
+    return derive_id("student", school_id, platform_ref)
+
+
+def _values(s: Student) -> dict:
+    return {f: getattr(s, f) for f in ROSTER_FIELDS}
+
+
+def preview_roster(school: School, current: Iterable[Student], rows: Sequence[RosterRow], term: str) -> RosterPreview:
+    """Compare the platform's roster with the school's; nothing is written here."""
+    by_ref = {s.platform_ref: s for s in current if s.platform_ref}
+    seen: set[str] = set()
+    new, changed, out = [], [], []
+    unchanged = 0
+    for row in rows:
+        if row.platform_ref in seen:
+            continue  # a duplicated row on the platform counts once
+        seen.add(row.platform_ref)
+        incoming = dict(name=row.name, masked_id=row.masked_id, class_name=row.class_name, stage=row.stage,
+                        district=row.district or school.district,
+                        hardship_categories=tuple(sorted(row.hardship_categories)),
+                        auto_eligible=row.auto_eligible, platform_level=row.level, on_roster=True)
+        existing = by_ref.get(row.platform_ref)
+        if existing is None:
+            sid = student_id_for(school.id, row.platform_ref)
+            # the platform reference doubles as the 学号 until the school sets its own, so the
+            # officer can name the student in commands such as ``visitapp-server assign``
+            student = Student(id=sid, school_id=school.id, platform_ref=row.platform_ref,
+                              student_no=row.platform_ref, **incoming)
+            new.append(StudentChange(sid, row.platform_ref, row.name, row.class_name))
+            out.append(student)
+            continue
+        old = _values(existing)
+        old["hardship_categories"] = tuple(sorted(old["hardship_categories"]))
+        diffs = tuple(FieldChange(f, old[f], incoming[f]) for f in ROSTER_FIELDS if old[f] != incoming[f])
+        if diffs:
+            changed.append(StudentChange(existing.id, row.platform_ref, row.name, row.class_name, diffs))
+            out.append(dataclasses.replace(existing, **incoming))
+        else:
+            unchanged += 1
+    gone = []
+    for ref, s in by_ref.items():
+        if ref not in seen and s.on_roster:
+            gone.append(StudentChange(s.id, ref, s.name, s.class_name, (FieldChange("on_roster", True, False),)))
+            out.append(dataclasses.replace(s, on_roster=False))
+    return RosterPreview(term, tuple(new), tuple(changed), tuple(gone), unchanged, tuple(out))
+
+
+def aid_entry_id(aid_id: str) -> str:
+    """The growth entry of a platform aid record: the same id however often it is pulled."""
+    return derive_id("aid", aid_id)
+
+
+def aid_entries(school: School, students: Iterable[Student], records: Sequence[AidRecord]) -> tuple[list[GrowthEntry], list[AidRecord]]:
+    """Aid records -> ``GrowthEntry(kind=aid, source="platform")``; also the records whose
+    student is not on the school's roster (reported, not stored)."""
+    by_ref = {s.platform_ref: s.id for s in students if s.platform_ref}
+    entries: list[GrowthEntry] = []
+    orphans: list[AidRecord] = []
+    valid = {k.value for k in AidKind}
+    for r in records:
+        sid = by_ref.get(r.platform_ref)
+        if sid is None:
+            orphans.append(r)
+            continue
+        kind = AidKind(r.aid_kind) if r.aid_kind in valid else AidKind.SOCIAL_PROGRAMME
+        entries.append(GrowthEntry(
+            id=aid_entry_id(r.aid_id), student_id=sid, kind=GrowthKind.AID, author_id="platform",
+            source="platform", entry_date=r.date, title=r.title[:100], aid_kind=kind,
+            programme=r.programme or (r.title if kind == AidKind.SOCIAL_PROGRAMME else ""),
+            amount_yuan=r.amount_yuan))
+    return entries, orphans

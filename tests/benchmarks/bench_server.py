@@ -1,0 +1,256 @@
+"""Benchmarks of the school sync server (issue 3), against a real ``serve`` process on loopback.
+
+Push and pull throughput of one device, the latency of a sync with nothing to do, and 30
+laptops syncing at once. Plain HTTP on 127.0.0.1 (what ``--no-tls`` allows on loopback) so
+the figures measure the server, not the TLS handshake; ``https`` rows give the same with TLS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PUSH_RECORDS = 20_000
+BATCH = 500
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _quiet_main(args: list[str]) -> str:
+    """Run the server CLI in-process and return its stdout."""
+    import contextlib
+    import io
+
+    from sync_server.cli import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(args)
+    if code != 0:
+        raise RuntimeError(f"visitapp-server {' '.join(args[:4])} failed")
+    return out.getvalue()
+
+
+class Server:
+    def __init__(self, tmp: Path, tls: bool = False):
+        self.data = tmp / "srv"
+        self.port = _free_port()
+        self.tls = tls
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        return _quiet_main(["--data-dir", str(self.data), *args])
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "sync_server", "--data-dir", str(self.data), "serve", "--port", str(self.port)]
+        if not self.tls:
+            cmd.append("--no-tls")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+class PinnedAdapter(requests.adapters.HTTPAdapter):
+    """Trust exactly the certificate whose SHA-256 the enrollment code carries (no CA)."""
+
+    def __init__(self, fingerprint: str):
+        self.fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(assert_fingerprint=self.fingerprint, cert_reqs="CERT_NONE")
+        return super().init_poolmanager(*args, **kwargs)
+
+
+class Client:
+    def __init__(self, server: Server, code: str):
+        from visitapp.sync.protocol import decode_enrollment_code
+        self.s = requests.Session()
+        _, fingerprint, _ = decode_enrollment_code(code)
+        if fingerprint:
+            self.s.mount("https://", PinnedAdapter(fingerprint))
+        self.base = server.base
+        body = self.s.post(f"{self.base}/v1/enroll", json={"code": code}, timeout=30, verify=False).json()
+        self.device, self.staff = body["device_id"], body["staff_id"]
+        self.s.headers["Authorization"] = f"Bearer {body['token']}"
+        self.cursor = 0
+        self.n = 0
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.error_texts: list[str] = []
+
+    def _timed(self, method: str, path: str, **kw):
+        start = time.perf_counter()
+        r = self.s.request(method, f"{self.base}{path}", timeout=60, verify=False, **kw)
+        self.latencies.append(time.perf_counter() - start)
+        if r.status_code != 200:
+            self.errors += 1
+            self.error_texts.append(f"{r.status_code} {r.text[:120]}")
+        return r
+
+    def mutations(self, students: list[str], n: int) -> list[dict]:
+        out = []
+        for _ in range(n):
+            self.n += 1
+            rid = f"{self.device[:18]}-{self.n:08d}"
+            out.append({"mutation_id": rid, "record_id": rid, "kind": "growth_entry", "op": "upsert",
+                        "student_id": students[self.n % len(students)],
+                        "hlc": f"{int(time.time() * 1000):013d}-{self.n % 99999:05d}-{self.device[-6:]}",
+                        "routing": {"id": rid, "kind": "reward", "source": "school"},
+                        "facts": {"title": "校级“自强之星”表彰", "entry_date": "2026-11-20", "reward_kind": "commendation"},
+                        "sealed": "eyJkZXRhaWwiOiAi5Zyo54+t57qn6YeM5Li75Yqo5biu5Yqp5ZCM5a2m77yM5oiQ57up6L+b5q2l5piO5pi+44CCIn0="})
+        return out
+
+    def push(self, muts: list[dict]) -> dict:
+        body = {"device_id": self.device, "batch_id": muts[0]["mutation_id"] if muts else "empty", "mutations": muts}
+        r = self._timed("POST", "/v1/sync/push", data=json.dumps(body), headers={"Content-Type": "application/json"})
+        return r.json()
+
+    def pull_all(self, limit: int = 5000) -> int:
+        got = 0
+        while True:
+            page = self._timed("GET", "/v1/sync/pull", params={"cursor": self.cursor, "limit": limit}).json()
+            got += len(page["changes"])
+            self.cursor = page["cursor"]
+            if not page["more"]:
+                return got
+
+    def noop_sync(self, strict: bool = True) -> float:
+        """What a client does when nothing changed: ask meta, find nothing to push, pull once."""
+        start = time.perf_counter()
+        self._timed("GET", "/v1/sync/meta")
+        page = self._timed("GET", "/v1/sync/pull", params={"cursor": self.cursor}).json()
+        assert not strict or (not page["changes"] and not page["more"])
+        self.cursor = page["cursor"]
+        return time.perf_counter() - start
+
+
+def _setup(tmp: Path, tls: bool = False) -> tuple[Server, dict]:
+    server = Server(tmp, tls)
+    server.cli("init", "--school", "基准测试学校", "--officer", "李专干", "--url", server.base)
+    demo = json.loads(server.cli("demo-school", "--students", "360", "--teachers", "30", "--json",
+                                 "--url", server.base))
+    server.start()
+    return server, demo
+
+
+def bench_throughput(tmp: Path, tls: bool = False) -> tuple[float, float, float, int]:
+    server, demo = _setup(tmp, tls)
+    try:
+        officer = Client(server, demo["staff"][0]["enroll_code"])
+        page = officer.s.get(f"{server.base}/v1/sync/pull", params={"cursor": 0, "limit": 5000}, verify=False).json()
+        students = [c["record_id"] for c in page["changes"] if c["kind"] == "student"]
+        batches = [officer.mutations(students, BATCH) for _ in range(PUSH_RECORDS // BATCH)]
+        start = time.perf_counter()
+        for batch in batches:
+            res = officer.push(batch)
+            assert all(r["status"] == "applied" for r in res["results"]), res["results"][:2]
+        push_rate = PUSH_RECORDS / (time.perf_counter() - start)
+        code = json.loads(server.cli("enroll-code", demo["staff"][0]["id"], "--json", "--url", server.base))["code"]
+        puller = Client(server, code)
+        start = time.perf_counter()
+        pulled = puller.pull_all()
+        pull_rate = pulled / (time.perf_counter() - start)
+        noop = statistics.median(puller.noop_sync() for _ in range(30))
+        return push_rate, pull_rate, noop, pulled
+    finally:
+        server.stop()
+
+
+def bench_thirty(tmp: Path) -> tuple[int, float, int]:
+    """30 enrolled laptops come back to school and sync at once: each pushes a day's work
+    (50 records), pulls what changed, then syncs again."""
+    server, demo = _setup(tmp)
+    try:
+        teachers = [s for s in demo["staff"] if s["role"] == "teacher"][:30]
+        clients = [Client(server, t["enroll_code"]) for t in teachers]
+        mine: dict[str, list[str]] = {}
+        for c in clients:  # each laptop already holds its students (enrolled earlier)
+            first = c.s.get(f"{c.base}/v1/sync/pull", params={"cursor": 0, "limit": 5000}, verify=False).json()
+            mine[c.device] = [ch["record_id"] for ch in first["changes"] if ch["kind"] == "student"]
+            c.pull_all()
+            c.latencies.clear()
+        barrier = threading.Barrier(len(clients))
+        failures: list[str] = []
+
+        def laptop(c: Client) -> None:
+            try:
+                barrier.wait()
+                c._timed("GET", "/v1/sync/meta")
+                res = c.push(c.mutations(mine[c.device], 50))
+                if any(r["status"] != "applied" for r in res["results"]):
+                    failures.append("not applied")
+                c.pull_all()
+                c.noop_sync(strict=False)
+            except Exception as exc:  # noqa: BLE001
+                failures.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=laptop, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        errors = len(failures) + sum(c.errors for c in clients)
+        if errors:
+            print("  errors:", failures[:3], [t for c in clients for t in c.error_texts][:3], file=sys.stderr)
+        worst = max(x for c in clients for x in c.latencies)
+        return errors, worst, sum(len(c.latencies) for c in clients)
+    finally:
+        server.stop()
+
+
+def run() -> list[tuple[str, str, str, bool]]:
+    import urllib3
+    urllib3.disable_warnings()
+    with tempfile.TemporaryDirectory() as d:
+        push, pull, noop, pulled = bench_throughput(Path(d) / "a")
+        print(f"  http: push {push:,.0f}/s pull {pull:,.0f}/s noop {noop * 1000:.1f} ms", file=sys.stderr)
+        tpush, tpull, tnoop, _ = bench_throughput(Path(d) / "b", tls=True)
+        errors, worst, requests_made = bench_thirty(Path(d) / "c")
+    rows = [
+        ("server push, one device, batches of 500 (http loopback)", f"{push:,.0f} records/s", "≥ 5,000 records/s", push >= 5000),
+        (f"server pull, one device, {pulled:,} records (http loopback)", f"{pull:,.0f} records/s", "≥ 10,000 records/s", pull >= 10000),
+        ("sync with nothing to do (meta + pull)", f"{noop * 1000:.1f} ms", "≤ 50 ms", noop <= 0.05),
+        ("server push over https (pinned self-signed cert)", f"{tpush:,.0f} records/s", "≥ 5,000 records/s", tpush >= 5000),
+        ("server pull over https", f"{tpull:,.0f} records/s", "≥ 10,000 records/s", tpull >= 10000),
+        ("no-op sync over https", f"{tnoop * 1000:.1f} ms", "≤ 50 ms", tnoop <= 0.05),
+        (f"30 laptops syncing at once ({requests_made} requests)", f"{errors} errors, slowest {worst * 1000:.0f} ms",
+         "no errors, every request < 1 s", errors == 0 and worst < 1.0),
+    ]
+    try:
+        from tests.benchmarks.bench_kinto import kinto_rows
+        rows += kinto_rows(push, pull, noop)
+    except ImportError:
+        pass
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,60 @@
+"""A school server in this process (uvicorn in a thread) for tests that need many fresh
+servers quickly, such as the property test. Real HTTP over loopback, real client engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from sync_server.app import create_app
+from sync_server.cli import main as server_cli
+from sync_server.config import ServerPaths
+from sync_server.core import ServerCore, new_id
+from sync_server.roster import student_parts
+from tests.e2e.server_process import free_port
+from visitapp.domain import Stage, Student
+
+
+class InProcessServer:
+    def __init__(self, root: Path, school: str = "测试学校"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = root / "server"
+        assert server_cli(["--data-dir", str(data), "init", "--school", school, "--officer", "赵专干",
+                           "--url", self.url]) in (0, None)
+        self.core = ServerCore.open(ServerPaths(data))
+        config = uvicorn.Config(create_app(self.core), host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise AssertionError("in-process server did not start")
+            time.sleep(0.02)
+
+    @property
+    def officer(self):  # noqa: ANN201
+        return [s for s in self.core.list_staff() if s.role == "officer"][0]
+
+    def student(self, name: str, class_name: str = "七(1)班") -> str:
+        sid = new_id()
+        st = Student(id=sid, school_id=self.core.school()[0], class_name=class_name, stage=Stage.JUNIOR,
+                     name=name, student_no=sid[-6:], masked_id="3202**********1234")
+        routing, facts, sealed = student_parts(st)
+        with self.core.db.write() as tx:
+            self.core.put_record(tx, record_id=sid, kind="student", student_id=sid, visibility="student",
+                                 author_staff=None, author_device=None, routing=routing, facts=facts, sealed=sealed)
+        return sid
+
+    def code(self, staff_id: str) -> str:
+        return self.core.make_enroll_code(staff_id)[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.core.close()
