@@ -156,3 +156,20 @@ def test_enroll_later_from_settings(qtbot, make_window, real_backend, school, pr
     idle(qtbot, w)
     assert done.args[0] is not None and done.args[0].pulled > 0
     assert w.ctx.ws.identity.server_url == school.url
+
+
+def test_demo_server_of_visitapp_demo(qtbot, make_window, real_backend, tmp_path):
+    """``visitapp --demo``: the embedded school server answers, and its teacher code enrolls."""
+    from visitapp.app import DemoServer
+
+    demo = DemoServer(tmp_path, students=20, teachers=2)
+    try:
+        assert demo.url.startswith("http://127.0.0.1:")
+        w, report = _enrolled_window(qtbot, make_window, real_backend, demo.codes["teacher"])
+        assert report is not None and report.pulled > 0
+        w.show_screen(w.students)
+        idle(qtbot, w)
+        assert w.students.model.rowCount() > 0
+    finally:
+        demo.stop()
+    assert demo.process.poll() is not None
