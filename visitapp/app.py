@@ -50,8 +50,9 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
     if backend is None:
         backend = _LazyServices()
-        if demo_seeder is None:
-            demo_seeder = _demo_seeder()
+    if demo_seeder is None and (isinstance(backend, _LazyServices)
+                                or getattr(backend, "__name__", "") == "visitapp.services"):
+        demo_seeder = _demo_seeder()
     window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
     window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
     return window

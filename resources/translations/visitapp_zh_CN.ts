@@ -440,8 +440,24 @@
       <translation>保存设置</translation>
     </message>
     <message>
+      <source>Full enrollment code</source>
+      <translation>完整注册码</translation>
+    </message>
+    <message>
+      <source>Enroll with the school server</source>
+      <translation>连接学校服务器</translation>
+    </message>
+    <message>
+      <source>Enrollment code</source>
+      <translation>注册码</translation>
+    </message>
+    <message>
       <source>min</source>
       <translation>分钟</translation>
+    </message>
+    <message>
+      <source>Enrolled. Sync now to bring your students down.</source>
+      <translation>已连接学校服务器。请立即同步，取回您的学生名单。</translation>
     </message>
     <message>
       <source>Settings saved.</source>
@@ -476,20 +492,8 @@
       <translation>记录加密保存在本机，没有网络也能使用。请用注册码连接学校服务器以便同步，或先试用离线演示。</translation>
     </message>
     <message>
-      <source>Enrollment code</source>
-      <translation>注册码</translation>
-    </message>
-    <message>
       <source>The code from the school's aid officer</source>
       <translation>学校资助专干提供的注册码</translation>
-    </message>
-    <message>
-      <source>Full enrollment code</source>
-      <translation>完整注册码</translation>
-    </message>
-    <message>
-      <source>Enroll with the school server</source>
-      <translation>连接学校服务器</translation>
     </message>
     <message>
       <source>Start the offline demo</source>

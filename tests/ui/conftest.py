@@ -17,13 +17,6 @@ def profile_dir(tmp_path):
     return tmp_path / "profile"
 
 
-@pytest.fixture
-def fake_backend():
-    from tests.ui import fakes
-
-    return fakes.Backend
-
-
 @pytest.fixture(scope="session")
 def real_backend():
     import visitapp.services as services

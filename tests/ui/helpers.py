@@ -18,6 +18,7 @@ def click(qtbot, button):
 def create_profile_via_ui(qtbot, w, passphrase="correct horse battery", code=None):
     """Walk the welcome → passphrase → recovery pages; returns the recovery key shown."""
     start = w.start
+    wait_for_start_page(qtbot, w)
     if code is None:
         click(qtbot, start.welcome.demo_button)
     else:
@@ -32,7 +33,8 @@ def create_profile_via_ui(qtbot, w, passphrase="correct horse battery", code=Non
     key = start.recovery.key.text()
     click(qtbot, start.recovery.continue_button)
     qtbot.waitUntil(lambda: w.pages.currentWidget() is w.shell)
-    idle(qtbot, w)
+    if not w.sync.running:  # after enrolling, the first sync runs on; callers wait for it
+        idle(qtbot, w)
     return key
 
 
@@ -48,3 +50,8 @@ def type_text(qtbot, widget, text):
             widget.insertPlainText(ch)
         else:
             widget.insert(ch)
+
+
+def wait_for_start_page(qtbot, w):
+    """The window asks the worker whether a profile exists before it shows the welcome page."""
+    qtbot.waitUntil(lambda: w.pages.currentWidget() is w.start, timeout=10000)

@@ -33,8 +33,9 @@ class TestServer:
     staff: list[dict]
     process: subprocess.Popen
 
-    def code(self, role: str) -> str:
-        return next(s["enroll_code"] for s in self.staff if s["role"] == role)
+    def code(self, role: str, index: int = 0) -> str:
+        """The one-time enrollment code of the ``index``-th staff member with ``role``."""
+        return [s["enroll_code"] for s in self.staff if s["role"] == role][index]
 
     def admin(self, *args: str) -> str:
         return _run(self.data_dir, *args)

@@ -9,13 +9,13 @@ import datetime as dt
 from PySide6.QtCore import Qt
 
 from tests.ui.conftest import PASS
-from tests.ui.helpers import click, create_profile_via_ui, idle, type_text
+from tests.ui.helpers import click, create_profile_via_ui, idle, type_text, wait_for_start_page
 
 
 def test_first_start_offers_enrollment_or_demo_then_passphrase_and_recovery_key(
         qtbot, make_window, real_backend, profile_dir):
     w = make_window(real_backend)
-    assert w.pages.currentWidget() is w.start
+    wait_for_start_page(qtbot, w)
     # a broken code is refused next to the field, nothing is created
     qtbot.keyClicks(w.start.welcome.pasted, "not-a-code")
     click(qtbot, w.start.welcome.enroll_button)
@@ -50,6 +50,7 @@ def test_recovery_key_can_be_saved_for_printing(qtbot, make_window, real_backend
 def test_enrollment_that_cannot_reach_the_server_still_creates_the_profile(
         qtbot, make_window, real_backend, profile_dir):
     w = make_window(real_backend)
+    wait_for_start_page(qtbot, w)
     qtbot.keyClicks(w.start.welcome.address, "http://127.0.0.1:9")
     qtbot.keyClicks(w.start.welcome.code, "SECRET123")
     click(qtbot, w.start.welcome.enroll_button)

@@ -28,6 +28,11 @@ def setup_logging(profile_dir: Path) -> Path:
     handler._visitapp = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+    # INFO goes to the file; a terminal the app was started from keeps showing warnings only.
+    for other in root.handlers:
+        if other is not handler and isinstance(other, logging.StreamHandler) \
+                and not isinstance(other, logging.FileHandler) and other.level == logging.NOTSET:
+            other.setLevel(logging.WARNING)
     root.setLevel(logging.INFO)
     return path
 

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.growth.closed.connect(lambda: self.show_screen(self.students))
         self.sync.finished.connect(lambda _r: (c.data_changed.emit(), self._refresh_visible()))
         self.settings.saved.connect(self._settings_saved)
+        self.settings.enrolled.connect(self.start_sync)
 
     def start_or_unlock(self) -> None:
         """Ask the worker whether a profile exists. The first service call imports the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
@@ -18,6 +18,7 @@ class SettingsScreen(QWidget):
     """``saved`` carries the new settings dict."""
 
     saved = Signal(dict)
+    enrolled = Signal()
 
     def __init__(self, ctx: Any, parent=None):
         super().__init__(parent)
@@ -35,16 +36,29 @@ class SettingsScreen(QWidget):
         self.note = QLabel(tr("A change of language applies the next time the application starts."))
         self.note.setWordWrap(True)
         self.save_button = QPushButton(tr("Save settings"))
+        self.code = QLineEdit()
+        self.code.setAccessibleName(tr("Full enrollment code"))
+        self.code.setPlaceholderText("VA1.…")  # notr: the code prefix
+        self.enroll_button = QPushButton(tr("Enroll with the school server"))
+        self.enroll_state = QLabel()
+        self.enroll_state.setWordWrap(True)
         form = QFormLayout()
         form.addRow(tr("Language"), self.language)
         form.addRow(tr("Lock after idle minutes"), self.idle)
         form.addRow(tr("Server address"), self.server)
+        enroll = QFormLayout()
+        enroll.addRow(tr("Enrollment code"), self.code)
+        enroll.addRow("", self.enroll_button)
+        enroll.addRow("", self.enroll_state)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.note)
-        lay.addWidget(self.save_button)
+        lay.addWidget(self.save_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        lay.addSpacing(16)
+        lay.addLayout(enroll)
         lay.addStretch()
         self.save_button.clicked.connect(self.save)
+        self.enroll_button.clicked.connect(self.enroll)
 
     def refresh(self) -> None:
         def work(ws):
@@ -58,6 +72,27 @@ class SettingsScreen(QWidget):
         self.language.setCurrentIndex(max(0, self.language.findData(values["language"])))
         self.idle.setValue(int(values["idle_lock_minutes"] or DEFAULT_IDLE_MINUTES))
         self.server.setText(values["server_url"] or "")
+
+    def enroll(self) -> None:
+        """Enroll this computer later (the welcome screen's enrollment may have failed)."""
+        from visitapp.sync.protocol import decode_enrollment_code
+        from visitapp.ui.errors import user_message
+
+        code = self.code.text().strip()
+        try:
+            decode_enrollment_code(code)
+        except ValueError as exc:
+            self.enroll_state.setText(str(exc))
+            return
+
+        def done(_r):
+            self.code.clear()
+            self.enroll_state.setText(tr("Enrolled. Sync now to bring your students down."))
+            self.enrolled.emit()
+            self.refresh()
+
+        self.ctx.run(lambda ws: ws.sync.enroll(code), on_done=done,
+                     on_error=lambda exc: self.enroll_state.setText(user_message(exc)))
 
     def save(self) -> None:
         values = {"language": self.language.currentData(), "idle_lock_minutes": self.idle.value(),
