@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from visitapp.domain import DomainError, PublicNotice, VisitStatus, term_label, term_of
-from visitapp.printing import (
-    GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, VisitSheetJob, render_batch,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # reportlab loads when something is printed, not when the app starts
+    from visitapp.printing import GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, VisitSheetJob
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import (
     DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow, PublicNoticeRow, StaffRow,
@@ -42,6 +43,7 @@ class DocumentService:
         self.ctx = ctx
 
     def header(self, term: str | None = None) -> SheetHeader:
+        from visitapp.printing import SheetHeader
         ident = self.ctx.identity
         now = self.ctx.now()
         return SheetHeader(school=ident.school_name or "（未注册学校）", term_label=term_label(term or term_of(now.date())),
@@ -59,6 +61,7 @@ class DocumentService:
             student = entity_from_row("student", s.get(StudentRow, visit.student_id))
             amendments = [entity_from_row("visit", r) for r in
                           s.scalars(select(VisitRow).where(VisitRow.amends_id == visit_id, VisitRow.status != "draft"))]
+        from visitapp.printing import VisitSheetJob
         return VisitSheetJob(visit, student, self.header(visit.term or None), tuple(amendments))
 
     def growth_file_job(self, student_id: str) -> GrowthFileJob:
@@ -77,6 +80,7 @@ class DocumentService:
             notes = [entity_from_row("mentor_note", r) for r in
                      s.scalars(select(MentorNoteRow).where(MentorNoteRow.student_id == student_id))]
             staff = {r.id: (r.facts or {}).get("name", "") for r in s.scalars(select(StaffRow))}
+        from visitapp.printing import GrowthFileJob
         return GrowthFileJob(student, self.header(), profile, tuple(visits), tuple(entries), tuple(notes), staff)
 
     def notice_for_meeting(self, meeting_id: str) -> PublicNotice:
@@ -97,10 +101,12 @@ class DocumentService:
                 student_row = s.get(StudentRow, determination.student_id)
                 if student_row is not None:
                     rows.append((entity_from_row("student", student_row), determination))
+        from visitapp.printing import PublicNoticeJob
         return PublicNoticeJob(notice, tuple(rows), self.header(notice.term))
 
     # -- printing ---------------------------------------------------------------------------------
     def print_visit(self, visit_id: str, out: Path) -> PrintReport:
+        from visitapp.printing import render_batch
         return render_batch([self.visit_job(visit_id)], out)
 
     def visit_ids(self, class_name: str | None = None, term: str | None = None) -> list[str]:
@@ -124,12 +130,15 @@ class DocumentService:
         ids = self.visit_ids(class_name, term)
         if not ids:
             raise DomainError("没有符合条件的已定稿家访记录。")
+        from visitapp.printing import render_batch
         return render_batch(_LazyJobs(ids, self.visit_job), out, progress=progress, cancel=cancel)
 
     def print_growth_file(self, student_id: str, out: Path) -> PrintReport:
+        from visitapp.printing import render_batch
         return render_batch([self.growth_file_job(student_id)], out)
 
     def print_notice(self, meeting_id: str, out: Path) -> PrintReport:
+        from visitapp.printing import render_batch
         return render_batch([self.notice_job(meeting_id)], out)
 
     # -- verification -----------------------------------------------------------------------------

@@ -8,16 +8,27 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+
 from visitapp.domain import (
     GrowthEntry, MentorNote, Student, Visit, VisitStatus, label_zh, term_of,
 )
 from visitapp.services.base import ServiceContext
+from visitapp.storage.encrypted import cipher_of, decrypt_value
 from visitapp.storage.models import (
     AssignmentRow, GrowthEntryRow, MentorNoteRow, StaffRow, StudentRow as StudentTable, VisitRow,
 )
 from visitapp.storage.records import entity_from_row
 
 NOT_VISITED, DRAFT, VISITED = "not_visited", "draft", "visited"
+
+
+@dataclass(frozen=True)
+class _Listed:
+    id: str
+    class_name: str
+    stage: str
+    student_no: str
+    facts: dict
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,17 @@ class StudentService:
         Only the page asked for is decrypted, so the first screen of a large profile is quick."""
         term = term or self.current_term()
         with self.ctx.profile.session() as s:
-            query = self._scope(select(StudentTable)).order_by(
+            # Plain columns and the tier-B envelope only: the tier-C column (address, phone) stays
+            # sealed, and no ORM objects are built (a 5,000-student list is read on every start).
+            query = self._scope(select(StudentTable.id, StudentTable.class_name, StudentTable.stage,
+                                       StudentTable.student_no, StudentTable.facts)).order_by(
                 StudentTable.class_name, StudentTable.student_no, StudentTable.id)
             if limit:
                 query = query.offset(offset).limit(limit)
-            rows = list(s.scalars(query))
+            cipher = cipher_of(s)
+            rows = [_Listed(sid, class_name, stage, student_no,
+                            decrypt_value(cipher, "students", sid, "facts", sealed.envelope) if sealed else {})
+                    for sid, class_name, stage, student_no, sealed in s.execute(query)]
             ids = [r.id for r in rows]
             status = self._visit_status(s, term, ids)
             mentors = self._mentor_names(s, ids)
@@ -162,7 +179,18 @@ class StudentService:
 
 
 def _in_chunks(session, query, column, ids: list[str], scalars: bool = False, size: int = 500):  # noqa: ANN001, ANN201
-    """Run ``query`` restricted to ``column IN ids``, a chunk at a time (SQLite's variable limit)."""
+    """Run ``query`` restricted to ``column IN ids``, a chunk at a time (SQLite's variable limit).
+
+    For long lists one scan filtered here beats many IN queries."""
+    if len(ids) > 4 * size:
+        wanted = set(ids)
+        rows = session.scalars(query) if scalars else session.execute(query)
+        if scalars:
+            yield from (r for r in rows if (getattr(r, column.key) if hasattr(r, "__table__") else r) in wanted)
+        else:
+            index = list(query.selected_columns).index(column) if column in list(query.selected_columns) else 0
+            yield from (r for r in rows if r[index] in wanted)
+        return
     for start in range(0, len(ids), size):
         chunk = query.where(column.in_(ids[start:start + size]))
         yield from (session.scalars(chunk) if scalars else session.execute(chunk))

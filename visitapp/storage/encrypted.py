@@ -58,7 +58,7 @@ class LockedError(RuntimeError):
     """The profile is locked: its keys were dropped, nothing encrypted can be read or written."""
 
 
-def _cipher_of(session: Any) -> FieldCipher:
+def cipher_of(session: Any) -> FieldCipher:
     cipher = session.info.get("cipher") if session is not None else None
     if cipher is None:
         raise LockedError("档案已锁定，请先解锁。")
@@ -90,7 +90,7 @@ def _open_all(target: Any, session: Any) -> None:
     names = _encrypted_attrs(mapper)
     if not names:
         return
-    cipher = _cipher_of(session)
+    cipher = cipher_of(session)
     state = attributes.instance_state(target)
     for name in names:
         value = state.dict.get(name)
@@ -103,7 +103,7 @@ def _seal_changed(mapper: Mapper, connection: Any, target: Any) -> None:
     names = _encrypted_attrs(mapper)
     if not names:
         return
-    cipher = _cipher_of(object_session(target))
+    cipher = cipher_of(object_session(target))
     plain_after_flush = {}
     for name in names:
         value = getattr(target, name)

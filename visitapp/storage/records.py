@@ -67,9 +67,9 @@ def bulk_insert(session: Session, entities: list[Any], hlc: str = "") -> int:
     data as the encrypted column type, and written with one executemany per table.
     """
 
-    from visitapp.storage.encrypted import Sealed, _cipher_of, encrypt_value
+    from visitapp.storage.encrypted import Sealed, cipher_of, encrypt_value
 
-    cipher = _cipher_of(session)
+    cipher = cipher_of(session)
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for entity in entities:
         kind = kind_of(entity)
