@@ -995,5 +995,33 @@
       <source>Saved at {time}</source>
       <translation>已于 {time} 保存</translation>
     </message>
+    <message>
+      <source>Print record sheet…</source>
+      <translation>打印家访记录表…</translation>
+    </message>
+    <message>
+      <source>A4 sheet for signatures and the paper archive (PDF)</source>
+      <translation>A4 记录表，供签字和纸质归档（PDF）</translation>
+    </message>
+    <message>
+      <source>Print growth file…</source>
+      <translation>打印资助成长档案…</translation>
+    </message>
+    <message>
+      <source>Publish and print the public notice…</source>
+      <translation>发布并打印公示名单…</translation>
+    </message>
+    <message>
+      <source>Masked names, classes and levels only; open for 7 days</source>
+      <translation>只含脱敏姓名、班级和等级；公示 7 天</translation>
+    </message>
+    <message>
+      <source>Saved {path} ({pages} pages).</source>
+      <translation>已保存 {path}（共 {pages} 页）。</translation>
+    </message>
+    <message>
+      <source>The font lacks these characters; write them by hand: {chars}</source>
+      <translation>字库缺少以下字符，请手工补写：{chars}</translation>
+    </message>
   </context>
 </TS>

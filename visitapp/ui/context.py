@@ -56,6 +56,12 @@ class AppContext(QObject):
         text, ok = QInputDialog.getMultiLineText(self.window, title, label)
         return text if ok else None
 
+    def open_file(self, path: Path) -> None:
+        """Open a produced file (a printed PDF) in the system's viewer."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
     def confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,

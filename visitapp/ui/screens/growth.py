@@ -120,6 +120,7 @@ class GrowthScreen(QWidget):
         self.timeline.setColumnWidth(2, fm.horizontalAdvance("校级“自强之星”表彰") + 16)
         self.add_reward = QPushButton(tr("Add a growth reward…"))
         self.back_button = QPushButton(tr("Back to my students"))
+        self.print_button = QPushButton(tr("Print growth file…"))
         tl = QVBoxLayout()
         tl.addWidget(self.timeline)
         tl_box = QGroupBox(tr("Timeline (newest first)"))
@@ -131,6 +132,7 @@ class GrowthScreen(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addStretch()
+        buttons.addWidget(self.print_button)
         buttons.addWidget(self.add_reward)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
@@ -138,8 +140,16 @@ class GrowthScreen(QWidget):
         lay.addLayout(buttons)
         self.save_profile.clicked.connect(self._save_profile)
         self.add_reward.clicked.connect(self._add_reward)
+        self.print_button.clicked.connect(self.print_file)
         self.back_button.clicked.connect(self.closed.emit)
         self.reward_dialog_factory = RewardDialog
+
+    def print_file(self) -> None:
+        from visitapp.ui.printing import print_document
+        sid = self.student_id
+        if sid:
+            print_document(self.ctx, f"growth-file-{sid[:8]}",
+                           lambda ws, path: ws.documents.print_growth_file(sid, path))
 
     def open(self, student_id: str) -> None:
         self.student_id = student_id

@@ -161,12 +161,15 @@ class ReviewScreen(QWidget):
         for lv in Level:
             self.level.addItem(label(lv), lv)
         self.determine_button = QPushButton(tr("Record the determination"))
+        self.notice_button = QPushButton(tr("Publish and print the public notice…"))
+        self.notice_button.setToolTip(tr("Masked names, classes and levels only; open for 7 days"))
         self.det_error = ErrorLabel()
         dform = QFormLayout()
         dform.addRow(tr("Student"), self.student)
         dform.addRow(tr("Level"), self.level)
         dform.addRow(self.det_error)
         dform.addRow("", self.determine_button)
+        dform.addRow("", self.notice_button)
         dbox = QGroupBox(tr("Determinations of the selected meeting"))
         dlay = QVBoxLayout()
         dlay.addWidget(self.det_table, 1)
@@ -187,6 +190,7 @@ class ReviewScreen(QWidget):
         self.record_button.clicked.connect(self.record_meeting)
         self.determine_button.clicked.connect(self.determine)
         self.meetings.currentItemChanged.connect(lambda *_: self._load_determinations())
+        self.notice_button.clicked.connect(self.publish_notice)
 
     def refresh(self) -> None:
         self.ctx.run(lambda ws: (ws.students.list_mine(), ws.staff.list(), ws.review.meetings()),
@@ -258,6 +262,21 @@ class ReviewScreen(QWidget):
             self.ctx.run(lambda ws: ws.review.determinations(mid), on_done=self.det_model.set_rows)
         else:
             self.det_model.set_rows([])
+
+    def publish_notice(self) -> None:
+        """Open the notice of the selected meeting (7 days from today, if not yet open) and print it."""
+        from visitapp.ui.printing import print_document
+        mid = self.current_meeting()
+        if not mid:
+            return
+
+        def make(ws, path):
+            if not any(n.meeting_id == mid for n in ws.review.notices()):
+                today = dt.date.today()
+                ws.review.publish_notice(mid, today, today + dt.timedelta(days=6))
+            return ws.documents.print_notice(mid, path)
+
+        print_document(self.ctx, f"notice-{mid[:8]}", make)
 
     def determine(self) -> None:
         mid, sid, level = self.current_meeting(), self.student.currentData(), self.level.currentData()

@@ -181,11 +181,13 @@ class VisitEditor(QWidget):
         self.amend_button = QPushButton(tr("Correct (amend)…"))
         self.new_button = QPushButton(tr("New visit record"))
         self.back_button = QPushButton(tr("Back to my students"))
+        self.print_button = QPushButton(tr("Print record sheet…"))
+        self.print_button.setToolTip(tr("A4 sheet for signatures and the paper archive (PDF)"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.save_state)
         buttons.addStretch()
-        for b in (self.new_button, self.amend_button, self.save_button, self.finalize_button):
+        for b in (self.print_button, self.new_button, self.amend_button, self.save_button, self.finalize_button):
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
@@ -202,6 +204,8 @@ class VisitEditor(QWidget):
         self.amend_button.clicked.connect(self.amend)
         self.new_button.clicked.connect(self.new_visit)
         self.back_button.clicked.connect(self._back)
+        self.print_button.clicked.connect(self.print_sheet)
+        self.print_button.setVisible(False)
         self.add_member.clicked.connect(lambda: self._add_member_row())
         self.remove_member.clicked.connect(self._remove_member_row)
         self._connect_dirty()
@@ -351,6 +355,7 @@ class VisitEditor(QWidget):
             self.finalize_button.setEnabled(not self.read_only)
             self.amend_button.setVisible(status == "final")
             self.new_button.setVisible(self.read_only)
+            self.print_button.setVisible(self.read_only)  # drafts are not filed on paper
             if status == "draft":
                 self.banner.setText(tr("This is a correction of a finalized record.")
                                     if visit.amends_id else tr("Draft: saved automatically while you type."))
@@ -505,6 +510,12 @@ class VisitEditor(QWidget):
             self._handle_error(exc)
 
         self.ctx.run(work, on_done=done, on_error=failed)
+
+    def print_sheet(self) -> None:
+        from visitapp.ui.printing import print_document
+        visit_id = self.visit.id
+        print_document(self.ctx, f"visit-{visit_id[:8]}",
+                       lambda ws, path: ws.documents.print_visit(visit_id, path))
 
     def amend(self) -> None:
         if self.visit is None:
