@@ -48,6 +48,19 @@ def single_sheets(n: int = 25) -> tuple[int, float, float]:
     return pages, time.perf_counter() - start, time.process_time() - cpu
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux keeps ``ru_maxrss`` across fork and exec, so
+    a child started by a big parent would report the parent's peak; VmHWM belongs to this
+    process's own address space."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def _batch_child(n: int) -> None:
     from visitapp.printing import render_batch
 
@@ -57,7 +70,7 @@ def _batch_child(n: int) -> None:
         report = render_batch(_jobs(n), out)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         size = out.stat().st_size
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"sheets": len(report.records), "pages": report.pages, "seconds": seconds,
                       "cpu": cpu, "peak_mb": peak_mb, "bytes": size}))
 
