@@ -138,7 +138,8 @@ class DemoServer:
         demo = admin("demo-school", "--students", str(students), "--teachers", str(teachers))
         self.codes = {s["role"]: s["enroll_code"] for s in reversed(demo["staff"])}
         self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
-                                        env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -186,3 +187,13 @@ def run_demo(args: Any) -> int:
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """In the demo server's child process (Linux): get SIGTERM when the window's process dies,
+    even if it was killed hard, so no server outlives the demo."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
