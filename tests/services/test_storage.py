@@ -32,7 +32,8 @@ def test_migrations_from_empty_to_head_create_every_table(tmp_path):
     assert set(Base.metadata.tables) <= tables
     from alembic.script import ScriptDirectory
     from visitapp.storage.profile import alembic_config
-    assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    from visitapp.storage.profile import HEAD_REVISION
+    assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == HEAD_REVISION
     assert mode == "wal"
     migrate(engine)  # idempotent
 
