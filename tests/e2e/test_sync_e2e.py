@@ -159,3 +159,20 @@ def test_revoked_laptop_wipes_itself(school):
     with pytest.raises(Exception, match="停用"):
         b.sync.run()
     assert student_ids(b) == set()
+
+
+def test_a_former_mentor_who_still_visits_keeps_the_student_not_the_notes(school):
+    server, laptops = school
+    a, officer = laptops["a"], laptops["officer"]
+    s1 = sorted(student_ids(a) - student_ids(laptops["b"]))[0]
+    mentorship = officer.assignments.assign(s1, a.identity.staff_id, "mentor")
+    assert officer.sync.run().ok
+    assert a.sync.run().ok
+    note = a.mentor.write_note(s1, MentorNoteKind.REGULAR, TODAY, "做导师时的记录").id
+    assert a.sync.run().ok
+    officer.assignments.end(mentorship.id)
+    assert officer.sync.run().ok
+    assert a.sync.run().ok
+    assert s1 in student_ids(a)  # still the visitor
+    assert count(a, "mentor_note", note) == 0
+    assert count(officer, "mentor_note", note) == 1  # the school keeps it

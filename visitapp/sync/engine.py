@@ -336,6 +336,7 @@ class SyncEngine:
             if progress:
                 progress(done, max(total, done), "pull")
             if not page.more:
+                self._drop_notes_of_former_mentees()
                 return
 
     def _apply_pull_page(self, page: PullResponse, report: SyncReport) -> int:
@@ -379,6 +380,21 @@ class SyncEngine:
                 report.purged_students += 1
             self._put_setting(s, "sync_cursor", page.cursor)
         return page.cursor
+
+    def _drop_notes_of_former_mentees(self) -> None:
+        """Mentor notes go to a student's mentors and officers only. A teacher who stops being
+        a student's mentor but still visits the student keeps the student, not the notes
+        (unless a note of theirs is still waiting to be pushed)."""
+        if self.ws.identity.is_officer:
+            return
+        assignments = MODEL_BY_KIND["assignment"]
+        notes = MODEL_BY_KIND["mentor_note"]
+        with self.ws.profile.session() as s, s.begin():
+            mentees = select(assignments.student_id).where(
+                assignments.staff_id == self.ws.identity.staff_id, assignments.role == "mentor",
+                assignments.active.is_(True))
+            pending = select(OutboxRow.record_id).where(OutboxRow.record_kind == "mentor_note")
+            s.execute(delete(notes).where(notes.student_id.not_in(mentees), notes.id.not_in(pending)))
 
     def _purge_student(self, session: Any, student_id: str) -> None:
         """The assignment ended: this laptop no longer keeps anything about the student."""
