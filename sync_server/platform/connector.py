@@ -91,15 +91,19 @@ class PlatformConnector:
         return term_of(self.now().date())
 
     # -- down: roster ----------------------------------------------------------------------------
-    def fetch_roster(self, term: str) -> list[RosterRow]:
+    def _fetch(self, what: str, fields: Sequence[str], call: str, term: str) -> list:
+        """Download one kind of data from the platform, logging the exchange either way."""
         t = self._need_transport()
         try:
-            rows = t.fetch_roster(term)
+            rows = getattr(t, call)(term)
         except PlatformError as exc:
-            self._log("down", t.channel, "roster", ROSTER_WIRE_FIELDS, 0, "failed", str(exc))
+            self._log("down", t.channel, what, fields, 0, "failed", str(exc))
             raise
-        self._log("down", t.channel, "roster", ROSTER_WIRE_FIELDS, len(rows), "ok")
+        self._log("down", t.channel, what, fields, len(rows), "ok")
         return rows
+
+    def fetch_roster(self, term: str) -> list[RosterRow]:
+        return self._fetch("roster", ROSTER_WIRE_FIELDS, "fetch_roster", term)
 
     def preview(self, rows: Sequence[RosterRow], term: str) -> RosterPreview:
         """What applying ``rows`` would change; nothing is written."""
@@ -120,14 +124,7 @@ class PlatformConnector:
 
     # -- down: aid ---------------------------------------------------------------------------------
     def fetch_aid(self, term: str) -> list[AidRecord]:
-        t = self._need_transport()
-        try:
-            records = t.fetch_aid(term)
-        except PlatformError as exc:
-            self._log("down", t.channel, "aid", AID_WIRE_FIELDS, 0, "failed", str(exc))
-            raise
-        self._log("down", t.channel, "aid", AID_WIRE_FIELDS, len(records), "ok")
-        return records
+        return self._fetch("aid", AID_WIRE_FIELDS, "fetch_aid", term)
 
     def store_aid(self, records: Sequence[AidRecord]) -> AidResult:
         """Aid records into growth files, once each (deterministic entry ids)."""
