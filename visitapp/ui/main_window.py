@@ -21,6 +21,7 @@ from visitapp.ui.screens.conflicts import ConflictsScreen
 from visitapp.ui.screens.growth import GrowthScreen
 from visitapp.ui.screens.mentor import MentorScreen
 from visitapp.ui.screens.officer import AssignmentsScreen, ReviewScreen
+from visitapp.ui.screens.platform import PlatformScreen
 from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
 from visitapp.ui.screens.start import StartScreen
 from visitapp.ui.screens.students import StudentsScreen
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.conflicts = ConflictsScreen(self.ctx)
         self.assignments = AssignmentsScreen(self.ctx)
         self.review = ReviewScreen(self.ctx)
+        self.platform = PlatformScreen(self.ctx)
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
                              (self.growth, tr("Growth file")), (self.mentor, tr("Mentor notes")),
                              (self.sync, tr("Sync")), (self.conflicts, tr("Conflicts")),
                              (self.assignments, tr("Assignments")), (self.review, tr("Collective review")),
+                             (self.platform, tr("City platform")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)
@@ -172,6 +175,7 @@ class MainWindow(QMainWindow):
         self.students.open_growth.connect(self.open_growth)
         for screen in (self.editor, self.growth, self.mentor, self.conflicts, self.assignments, self.review):
             screen.changed.connect(c.data_changed.emit)
+        self.platform.sync_requested.connect(self.start_sync)
         self.editor.closed.connect(lambda: self.show_screen(self.students))
         self.growth.closed.connect(lambda: self.show_screen(self.students))
         self.sync.finished.connect(lambda _r: (c.data_changed.emit(), self._refresh_visible()))
@@ -218,6 +222,7 @@ class MainWindow(QMainWindow):
         role = str(ident.role)
         self._nav_items[self.assignments].setHidden(role != "officer")
         self._nav_items[self.review].setHidden(role != "officer")
+        self._nav_items[self.platform].setHidden(role != "officer")
         self.user_label.setText(f"{ident.staff_name}" + (f" · {ident.school_name}" if ident.school_name else ""))
         if self.ctx.online is None:
             self.ctx.online = False if not ident.server_url else None
