@@ -1355,5 +1355,13 @@
       <source>{n} students are not on the school's roster.</source>
       <translation>其中 {n} 名学生不在本校名册中。</translation>
     </message>
+    <message>
+      <source>Apply the roster?</source>
+      <translation>应用这份名册吗？</translation>
+    </message>
+    <message>
+      <source>More than half of the students would no longer be on the roster. This can mean a wrong term or a problem on the platform. Nothing is deleted either way. Apply anyway?</source>
+      <translation>超过一半的学生将不在名册中，可能是学期选错或平台数据有误。无论是否应用，都不会删除任何记录。仍要应用吗？</translation>
+    </message>
   </context>
 </TS>

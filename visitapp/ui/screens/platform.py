@@ -271,6 +271,12 @@ class PlatformScreen(QWidget):
         if getattr(exc, "code", "") == "preview_stale":
             self.cancel_preview()
         self.state.setText(user_message(exc))
+        preview = self.preview
+        if getattr(exc, "code", "") == "roster_suspicious" and preview is not None and self.ctx.confirm(
+                tr("Apply the roster?"),
+                tr("More than half of the students would no longer be on the roster. This can mean a wrong "
+                   "term or a problem on the platform. Nothing is deleted either way. Apply anyway?")):
+            self._call(lambda c: c.apply_roster(preview, force=True), self._applied, tr("Applying the roster…"))
 
     # -- screen ------------------------------------------------------------------------------------
     def refresh(self) -> None:
