@@ -229,7 +229,12 @@ class PlatformScreen(QWidget):
         self.push_button.clicked.connect(self.push)
         self.report_button.clicked.connect(self.load_report)
         self.export_button.clicked.connect(self.export_xlsx)
-        self.sync_button.clicked.connect(self.sync_requested.emit)
+        self.sync_button.clicked.connect(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self.sync_button.hide()
+        self.state.setText("")
+        self.sync_requested.emit()
 
     # -- plumbing ----------------------------------------------------------------------------------
     def current_term(self) -> str | None:
@@ -253,11 +258,14 @@ class PlatformScreen(QWidget):
         """Run ``fn(platform_client)`` on the worker with the busy bar shown."""
         if self._busy or self.ctx.ws is None:
             return
+        before = self.state.text()
         self._set_busy(True, busy_text)
 
         def done(result) -> None:
             self._set_busy(False)
             on_done(result)
+            if self.state.text() == busy_text:  # the call said nothing new: show what was there
+                self.state.setText(before if self.sync_button.isVisible() else "")
 
         self.ctx.run(lambda ws: fn(ws.sync.platform), on_done=done, on_error=self._failed)
 
@@ -414,7 +422,6 @@ class PlatformScreen(QWidget):
             self.section_tabs.setTabText(i, f"{tr(title)} ({len(rows)})")
         self.report_label.setText(tr("Reconciliation report for {term}, made {when}.").format(
             term=report.term, when=report.generated_at.astimezone().strftime("%Y-%m-%d %H:%M")))
-        self.state.setText("")
         self.tabs.setCurrentIndex(1)
 
     def export_xlsx(self) -> None:
