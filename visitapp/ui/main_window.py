@@ -157,8 +157,9 @@ class MainWindow(QMainWindow):
         self.act_find = act(tr("Find a student"), QKeySequence.StandardKey.Find, self.find_student, m_go)
         self.screen_actions = []
         for i, screen in enumerate(self._nav_items):
+            # Alt+1 … Alt+9, then Alt+0; further screens are reached from the Go menu
             self.screen_actions.append(
-                act(self._nav_items[screen].text(), f"Alt+{i + 1}",
+                act(self._nav_items[screen].text(), f"Alt+{(i + 1) % 10}" if i < 10 else None,
                     lambda _c=False, s=screen: self.show_screen(s), m_go))
         self.session_actions = [self.act_save, self.act_finalize, self.act_sync, self.act_lock,
                                 self.act_find, *self.screen_actions]
