@@ -246,4 +246,6 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
                 body: ResolveRequest, who: Who) -> ResolveResponse:
         return ResolveResponse(server_seq=sync.resolve(core, who, conflict_id, body.choice, body.reason, body.sealed))
 
+    from sync_server.platform.api import router as platform_router
+    app.include_router(platform_router(core, principal))  # the officer's /v1/platform/... (DESIGN.md §5, §7)
     return app

@@ -137,6 +137,18 @@ class DemoServer:
         admin("init", "--school", "无锡市梁溪区示范学校", "--officer", "王主任", "--url", self.url)
         demo = admin("demo-school", "--students", str(students), "--teachers", str(teachers))
         self.codes = {s["role"]: s["enroll_code"] for s in reversed(demo["staff"])}
+        self.platform: DemoPlatform | None = None
+        try:  # the city platform is a bonus of the demo: without it the rest still works
+            self.platform = DemoPlatform(folder, students, teachers, env, repo)
+            key_file = folder / "platform.key"
+            key_file.write_text(self.platform.key_hex)
+            admin("platform", "--url", self.platform.url, "configure", "--school-code", DemoPlatform.CODE,
+                  "--key-file", str(key_file), "--district", "梁溪区")
+        except (OSError, RuntimeError, ValueError) as exc:
+            _log.warning("the demo's reference platform did not start: %s", exc)
+            if self.platform is not None:
+                self.platform.stop()
+            self.platform = None
         self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
                                         env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
@@ -155,6 +167,57 @@ class DemoServer:
     def stop(self) -> None:
         import subprocess
 
+        if getattr(self, "platform", None) is not None:
+            self.platform.stop()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class DemoPlatform:
+    """The city platform of ``visitapp --demo``: the reference platform
+    (``python -m sync_server.platform.reference``) on a free loopback port, holding the demo
+    school's roster as the platform would have it (a few students joined, left, moved class)
+    and its aid history, so the officer's platform screen has something to pull and push."""
+
+    CODE = "WX-LX-DEMO"
+
+    def __init__(self, folder: Path, students: int, teachers: int, env: dict, repo: Path):
+        import socket
+        import subprocess
+        import time
+
+        import requests
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sync_server.platform.reference", "--port", str(port),
+             "--db", str(folder / "platform.db"), "--students", "20", "--mirror-demo-school", self.CODE,
+             "--mirror-students", str(students), "--mirror-teachers", str(teachers)],
+            env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                schools = requests.get(self.url + "/reference/schools", timeout=1).json()
+                self.key_hex = next(s["demo_key_hex"] for s in schools if s["code"] == self.CODE)
+                return
+            except (requests.RequestException, ValueError, StopIteration):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the reference platform did not start")
+
+    def stop(self) -> None:
+        import subprocess
+
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -165,9 +228,11 @@ class DemoServer:
 
 def run_demo(args: Any) -> int:
     """``visitapp --demo``: an embedded school server on loopback with a demo school, and the
-    window on a fresh demo profile, the teacher's enrollment code already filled in. Choose a
-    passphrase and the first sync brings the school's students down. Everything lives in a
-    temporary folder that is removed on exit (unless ``--profile`` names one)."""
+    window on a fresh demo profile, the teacher's enrollment code already filled in (the
+    officer's with ``--officer``, who also has the city platform: a reference platform runs
+    beside the server). Choose a passphrase and the first sync brings the school's students
+    down. Everything lives in a temporary folder that is removed on exit (unless ``--profile``
+    names one)."""
     import shutil
     import tempfile
 
@@ -181,7 +246,8 @@ def run_demo(args: Any) -> int:
         window = build_window(profile)
         window.show()
         if window.pages.currentWidget() is window.start:
-            window.start.welcome.pasted.setText(server.codes["teacher"])
+            role = "officer" if getattr(args, "officer", False) else "teacher"
+            window.start.welcome.pasted.setText(server.codes[role])
             window.start.welcome.enroll_button.click()
         return QApplication.instance().exec()
     finally:

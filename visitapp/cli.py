@@ -201,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", metavar="DIR", help="档案文件夹（也可用环境变量 VISITAPP_PROFILE）")
     parser.add_argument("--passphrase-file", metavar="FILE", help="从文件第一行读取口令")
     parser.add_argument("--demo", action="store_true", help="启动内置服务器和演示学校，并打开窗口")
+    parser.add_argument("--officer", action="store_true",
+                        help="与 --demo 一起用：以资助专干身份打开（含分工、评议和市平台对接）")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, fn: Any, help_text: str) -> argparse.ArgumentParser:

@@ -1023,5 +1023,345 @@
       <source>The font lacks these characters; write them by hand: {chars}</source>
       <translation>字库缺少以下字符，请手工补写：{chars}</translation>
     </message>
+    <message>
+      <source>City platform</source>
+      <translation>市平台对接</translation>
+    </message>
+    <message>
+      <source>Masked ID</source>
+      <translation>身份证号（脱敏）</translation>
+    </message>
+    <message>
+      <source>District</source>
+      <translation>区</translation>
+    </message>
+    <message>
+      <source>Automatically eligible</source>
+      <translation>免申即享</translation>
+    </message>
+    <message>
+      <source>Level on the platform</source>
+      <translation>平台认定等级</translation>
+    </message>
+    <message>
+      <source>On the roster</source>
+      <translation>在名册中</translation>
+    </message>
+    <message>
+      <source>Roster</source>
+      <translation>名册</translation>
+    </message>
+    <message>
+      <source>Aid history</source>
+      <translation>资助记录</translation>
+    </message>
+    <message>
+      <source>Upload</source>
+      <translation>上报</translation>
+    </message>
+    <message>
+      <source>Statistics</source>
+      <translation>统计</translation>
+    </message>
+    <message>
+      <source>File import</source>
+      <translation>文件导入</translation>
+    </message>
+    <message>
+      <source>File export</source>
+      <translation>文件导出</translation>
+    </message>
+    <message>
+      <source>OK</source>
+      <translation>成功</translation>
+    </message>
+    <message>
+      <source>Partly</source>
+      <translation>部分成功</translation>
+    </message>
+    <message>
+      <source>Failed</source>
+      <translation>失败</translation>
+    </message>
+    <message>
+      <source>Preview only</source>
+      <translation>仅预览</translation>
+    </message>
+    <message>
+      <source>Visits</source>
+      <translation>家访</translation>
+    </message>
+    <message>
+      <source>Growth rewards</source>
+      <translation>成长奖励</translation>
+    </message>
+    <message>
+      <source>Mentors</source>
+      <translation>育人导师</translation>
+    </message>
+    <message>
+      <source>Not on the roster</source>
+      <translation>不在名册</translation>
+    </message>
+    <message>
+      <source>Level differs</source>
+      <translation>等级不一致</translation>
+    </message>
+    <message>
+      <source>Exports pending or failed</source>
+      <translation>待上报或上报失败</translation>
+    </message>
+    <message>
+      <source>No</source>
+      <translation>否</translation>
+    </message>
+    <message>
+      <source>City aid platform: exchange and reconciliation</source>
+      <translation>市阳光资助平台：数据交换与对账</translation>
+    </message>
+    <message>
+      <source>Pull the roster from the platform</source>
+      <translation>从平台拉取名单</translation>
+    </message>
+    <message>
+      <source>Pull aid records</source>
+      <translation>拉取资助记录</translation>
+    </message>
+    <message>
+      <source>Push to the platform</source>
+      <translation>上报</translation>
+    </message>
+    <message>
+      <source>Refresh the report</source>
+      <translation>刷新对账报告</translation>
+    </message>
+    <message>
+      <source>Export xlsx…</source>
+      <translation>导出电子表格…</translation>
+    </message>
+    <message>
+      <source>Working with the platform</source>
+      <translation>正在与平台交换数据</translation>
+    </message>
+    <message>
+      <source>Roster preview</source>
+      <translation>名册预览</translation>
+    </message>
+    <message>
+      <source>Pull the roster to see what would change before anything is applied.</source>
+      <translation>先拉取名单，查看将发生的变化，确认后再应用。</translation>
+    </message>
+    <message>
+      <source>Apply</source>
+      <translation>应用</translation>
+    </message>
+    <message>
+      <source>The report lists what the platform and the school do not agree on.</source>
+      <translation>对账报告列出平台与学校数据不一致之处。</translation>
+    </message>
+    <message>
+      <source>Pushing sends visit completion, final determinations, growth rewards and mentors (allow-listed facts only, no free text) and the statistics.</source>
+      <translation>上报内容：家访完成情况、已生效的认定结果、成长奖励和育人导师（仅限约定字段，不含任何文字描述），以及统计数据。</translation>
+    </message>
+    <message>
+      <source>Exchange log</source>
+      <translation>交换记录</translation>
+    </message>
+    <message>
+      <source>Reconciliation</source>
+      <translation>对账报告</translation>
+    </message>
+    <message>
+      <source>Push result</source>
+      <translation>上报结果</translation>
+    </message>
+    <message>
+      <source>Pulling the roster from the platform through the school server…</source>
+      <translation>正在通过学校服务器从平台拉取名单…</translation>
+    </message>
+    <message>
+      <source>Applying the roster…</source>
+      <translation>正在应用名册…</translation>
+    </message>
+    <message>
+      <source>Cancelled: nothing was changed.</source>
+      <translation>已取消，没有做任何修改。</translation>
+    </message>
+    <message>
+      <source>Pulling aid records…</source>
+      <translation>正在拉取资助记录…</translation>
+    </message>
+    <message>
+      <source>Pushing to the platform…</source>
+      <translation>正在上报…</translation>
+    </message>
+    <message>
+      <source>Building the reconciliation report…</source>
+      <translation>正在生成对账报告…</translation>
+    </message>
+    <message>
+      <source>Save the reconciliation report</source>
+      <translation>保存对账报告</translation>
+    </message>
+    <message>
+      <source>Excel workbook (*.xlsx)</source>
+      <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+      <source>Saving the report…</source>
+      <translation>正在保存报告…</translation>
+    </message>
+    <message>
+      <source>Push result by kind</source>
+      <translation>按类型的上报结果</translation>
+    </message>
+    <message>
+      <source>Refused by the platform</source>
+      <translation>被平台拒绝</translation>
+    </message>
+    <message>
+      <source>A term looks like 2026-2027-1 (school year, then 1 or 2).</source>
+      <translation>学期格式应如 2026-2027-1（学年，再加 1 或 2）。</translation>
+    </message>
+    <message>
+      <source>Offline: the school server cannot be reached. The exchange with the platform runs on the school server; try again when this computer is on the school's network.</source>
+      <translation>离线：连接不上学校服务器。与平台的数据交换由学校服务器完成，请在本机连上学校网络后再试。</translation>
+    </message>
+    <message>
+      <source>Nothing to apply: the roster is up to date.</source>
+      <translation>名册已是最新，无需应用。</translation>
+    </message>
+    <message>
+      <source>Read the changes, then apply them or cancel. Nothing has been changed yet.</source>
+      <translation>请核对以下变化，再选择应用或取消。目前尚未做任何修改。</translation>
+    </message>
+    <message>
+      <source>The school server has the new records; sync to receive them on this computer.</source>
+      <translation>学校服务器已有新的记录，请同步以便在本机看到。</translation>
+    </message>
+    <message>
+      <source>Pushed {items}: {sent} newly received, {dup} already there, {rejected} refused, {pending} waiting; {cells} statistics cells.</source>
+      <translation>上报 {items} 条：平台新接收 {sent} 条，平台已有 {dup} 条，被拒绝 {rejected} 条，待上报 {pending} 条；统计 {cells} 个单元格。</translation>
+    </message>
+    <message>
+      <source>Change</source>
+      <translation>变化</translation>
+    </message>
+    <message>
+      <source>Platform ref</source>
+      <translation>平台编号</translation>
+    </message>
+    <message>
+      <source>What changes</source>
+      <translation>变化内容</translation>
+    </message>
+    <message>
+      <source>Items</source>
+      <translation>条数</translation>
+    </message>
+    <message>
+      <source>Sent</source>
+      <translation>已上报</translation>
+    </message>
+    <message>
+      <source>Pending</source>
+      <translation>待上报</translation>
+    </message>
+    <message>
+      <source>Item</source>
+      <translation>上报条目</translation>
+    </message>
+    <message>
+      <source>When</source>
+      <translation>时间</translation>
+    </message>
+    <message>
+      <source>Who</source>
+      <translation>操作人</translation>
+    </message>
+    <message>
+      <source>Direction</source>
+      <translation>方向</translation>
+    </message>
+    <message>
+      <source>Operation</source>
+      <translation>操作</translation>
+    </message>
+    <message>
+      <source>Result</source>
+      <translation>结果</translation>
+    </message>
+    <message>
+      <source>Fields</source>
+      <translation>字段</translation>
+    </message>
+    <message>
+      <source>Not connected to the school server: the platform exchange needs the school server.</source>
+      <translation>未连接学校服务器：与平台的数据交换需要通过学校服务器进行。</translation>
+    </message>
+    <message>
+      <source>No longer on the roster</source>
+      <translation>不在名册</translation>
+    </message>
+    <message>
+      <source>New {new}, changed {changed}, no longer on the roster {gone}, unchanged {same}.</source>
+      <translation>新增 {new} 名，变更 {changed} 名，不在名册 {gone} 名，无变化 {same} 名。</translation>
+    </message>
+    <message>
+      <source>Applied: {new} new, {changed} changed, {gone} no longer on the roster.</source>
+      <translation>已应用：新增 {new} 名，变更 {changed} 名，不在名册 {gone} 名。</translation>
+    </message>
+    <message>
+      <source>Aid records: {received} received, {added} new, {already} already there.</source>
+      <translation>资助记录：收到 {received} 条，新增 {added} 条，已有 {already} 条。</translation>
+    </message>
+    <message>
+      <source>Reconciliation report for {term}, made {when}.</source>
+      <translation>{term} 学期对账报告，生成于 {when}。</translation>
+    </message>
+    <message>
+      <source>Level at school</source>
+      <translation>学校认定等级</translation>
+    </message>
+    <message>
+      <source>Status</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>New</source>
+      <translation>新增</translation>
+    </message>
+    <message>
+      <source>Changed</source>
+      <translation>变更</translation>
+    </message>
+    <message>
+      <source>Saved {path}.</source>
+      <translation>已保存 {path}。</translation>
+    </message>
+    <message>
+      <source>Down</source>
+      <translation>下行</translation>
+    </message>
+    <message>
+      <source>Up</source>
+      <translation>上行</translation>
+    </message>
+    <message>
+      <source>The school server exchanges with the platform at {url} as school {code}.</source>
+      <translation>学校服务器以学校代码 {code} 与平台 {url} 交换数据。</translation>
+    </message>
+    <message>
+      <source>{n} students are not on the school's roster.</source>
+      <translation>其中 {n} 名学生不在本校名册中。</translation>
+    </message>
+    <message>
+      <source>Apply the roster?</source>
+      <translation>应用这份名册吗？</translation>
+    </message>
+    <message>
+      <source>More than half of the students would no longer be on the roster. This can mean a wrong term or a problem on the platform. Nothing is deleted either way. Apply anyway?</source>
+      <translation>超过一半的学生将不在名册中，可能是学期选错或平台数据有误。无论是否应用，都不会删除任何记录。仍要应用吗？</translation>
+    </message>
   </context>
 </TS>

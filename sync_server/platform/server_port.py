@@ -7,8 +7,9 @@ through ``ServerCore.put_record`` in one transaction each, so they get a ``serve
 reach the laptops on their next pull.
 
 The connector's own bookkeeping (the export ledger and the exchange log) lives in two tables
-of its own, ``platform_exports`` and ``platform_exchanges``, created on first use; every
-exchange is also appended to the server's hash-chained audit trail.
+of its own, ``platform_exports`` and ``platform_exchanges`` (``sync_server.models``, created by
+the server's migration 0002); every exchange is also appended to the server's hash-chained
+audit trail.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from collections.abc import Callable, Sequence
 from typing import get_args, get_origin
 from pathlib import Path
 
-from sqlalchemy import DateTime, Integer, String, Text, insert, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import insert, select
 
 from sync_server.core import ServerCore
-from sync_server.models import Record
+from sync_server.models import PlatformExchangeRow, PlatformExportRow, Record
 
 from visitapp.domain import (
     Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection, PublicNotice,
@@ -38,37 +38,8 @@ from visitapp.sync.protocol import seal_bytes
 from sync_server.platform.port import ExchangeEvent, ExportState
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class ExportRow(_Base):
-    __tablename__ = "platform_exports"
-    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[str] = mapped_column(String(64))
-    student_id: Mapped[str] = mapped_column(String(64))
-    version: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    batch_id: Mapped[str] = mapped_column(String(64), default="")
-    channel: Mapped[str] = mapped_column(String(8), default="")
-    at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class ExchangeRow(_Base):
-    __tablename__ = "platform_exchanges"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(64))
-    direction: Mapped[str] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(8))
-    operation: Mapped[str] = mapped_column(String(20))
-    fields: Mapped[str] = mapped_column(Text)
-    count: Mapped[int] = mapped_column(Integer)
-    result: Mapped[str] = mapped_column(String(16))
-    detail: Mapped[str] = mapped_column(Text, default="")
+# the connector's own tables are part of the server's schema (migration 0002)
+ExportRow, ExchangeRow = PlatformExportRow, PlatformExchangeRow
 
 
 KIND_OF = {Student: "student", Visit: "visit", Determination: "determination", GrowthEntry: "growth_entry",
@@ -141,7 +112,6 @@ class ServerSchoolData:
     def __init__(self, core: ServerCore, district: str = ""):
         self.core = core
         self.district = district
-        _Base.metadata.create_all(core.db.engine, checkfirst=True)
 
     # -- reads -----------------------------------------------------------------------------------
     def school(self) -> School:

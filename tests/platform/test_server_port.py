@@ -19,18 +19,20 @@ from visitapp.sync.protocol import seal_bytes, unseal_bytes
 from sync_server.platform.model import derive_id
 from tests.conftest import subprocess_env
 from tests.platform.conftest import SCHOOL_CODE, TERM, TODAY, make_connector
+from tests.server.conftest import backend, fresh_db_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def core(tmp_path):
+def core(backend, tmp_path):
+    """A school server's core on SQLite and on PostgreSQL (a fresh schema per module)."""
     from sync_server.config import ServerPaths
     from sync_server.core import ServerCore
     from sync_server.db import Database
     paths = ServerPaths(tmp_path / "data")
     cipher = paths.create_key()
-    core = ServerCore(paths, Database.open(paths.default_db_url), cipher)
+    core = ServerCore(paths, Database.open(fresh_db_url(backend, tmp_path)), cipher)
     core.init_school("阳光实验学校", "赵专干")
     yield core
     core.close()
@@ -82,7 +84,8 @@ def test_server_port_pull_push_and_audit(core, reference):
     assert result.ok and result.sent == 3
     assert conn.push(TERM).items == 0  # the ledger lives in the server's database
     assert {st.status for st in data.export_states().values()} == {"sent"}
-    got = [x for x in reference.received()["items"] if x["student_ref"] in (s0.platform_ref, s1.platform_ref)]
+    ours = set(data.export_states())  # the reference platform also holds the other backend's run
+    got = [x for x in reference.received()["items"] if x["item_id"] in ours]
     assert sorted(x["kind"] for x in got) == ["determination", "mentor", "visit"]
     assert "不应离开" not in json.dumps(got, ensure_ascii=False)
 

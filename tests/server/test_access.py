@@ -18,6 +18,18 @@ ENDPOINTS = [
     ("GET", "/v1/conflicts", None),
     ("POST", "/v1/conflicts/01936d1e-5555-7000-8000-000000000001/resolve", "resolve"),
 ]
+# the officer's platform endpoints: the same matrix, and teachers are refused too
+PLATFORM_ENDPOINTS = [
+    ("GET", "/v1/platform/status", None),
+    ("POST", "/v1/platform/roster/preview", "term"),
+    ("POST", "/v1/platform/roster/apply", "apply"),
+    ("POST", "/v1/platform/aid/pull", "term"),
+    ("POST", "/v1/platform/push", "term"),
+    ("GET", "/v1/platform/reconciliation?term=2026-2027-1", None),
+    ("GET", "/v1/platform/reconciliation.xlsx", None),
+    ("GET", "/v1/platform/exchanges", None),
+]
+ENDPOINTS += PLATFORM_ENDPOINTS
 
 
 def _call(client, method, path, body_kind, headers, device_id="x"):
@@ -26,6 +38,10 @@ def _call(client, method, path, body_kind, headers, device_id="x"):
         body = {"device_id": device_id, "batch_id": "b1", "mutations": []}
     elif body_kind == "resolve":
         body = {"choice": "winner", "reason": "核实"}
+    elif body_kind == "term":
+        body = {"term": "2026-2027-1"}
+    elif body_kind == "apply":
+        body = {"preview_id": "5b0f3c1e9a2d4e6f", "term": "2026-2027-1"}
     return client.request(method, path, headers=headers, json=body)
 
 
@@ -69,6 +85,13 @@ def test_officer_of_another_school(server, other_school, method, path, body):
     _, foreign = other_school
     r = _call(server.client, method, path, body, foreign.auth, foreign.id)
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("method,path,body", PLATFORM_ENDPOINTS)
+def test_teacher_is_refused_the_platform_endpoints(server, method, path, body):
+    teacher = server.device(server.staff("王芳"))
+    r = _call(server.client, method, path, body, teacher.auth, teacher.id)
+    assert r.status_code == 403 and r.json()["error"] == "officer_only" and r.json()["detail"]
 
 
 def test_push_with_someone_elses_device_id(server):

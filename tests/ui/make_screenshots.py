@@ -199,5 +199,55 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def platform_shots() -> None:
+    """The officer's platform screen on ``visitapp --demo --officer``'s processes: the demo's
+    school server and the reference platform it starts (``python -m tests.ui.make_screenshots
+    platform`` makes only these)."""
+    from visitapp.app import DemoServer, build_window
+    from visitapp.crypto import FAST_TEST_KDF
+
+    tmp = Path(tempfile.mkdtemp(prefix="shots-platform-"))
+    demo = DemoServer(tmp / "demo")
+    try:
+        w = build_window(tmp / "officer", language="zh_CN", kdf=FAST_TEST_KDF)
+        w.resize(1200, 760)
+        w.show()
+        st = w.start
+        _wait(w, lambda: w.pages.currentWidget() is st)
+        st.welcome.pasted.setText(demo.codes["officer"])
+        st.welcome._enroll()
+        st.passphrase.name.setText("王主任")
+        st.passphrase.first.setText(PASS)
+        st.passphrase.second.setText(PASS)
+        st.passphrase._submit()
+        _wait(w, lambda: st.currentWidget() is st.recovery)
+        st.recovery._continue()
+        _wait(w, lambda: not w.sync.running, 60000)
+        p = w.platform
+        w.show_screen(p)
+        _wait(w)
+        p.pull_button.click()
+        _wait(w, lambda: not p._busy, 60000)
+        _shot(w, "officer-platform")
+        p.apply_button.click()
+        _wait(w, lambda: not p._busy, 60000)
+        p.aid_button.click()
+        _wait(w, lambda: not p._busy, 60000)
+        p.push_button.click()
+        _wait(w, lambda: not p._busy, 60000)
+        p.report_button.click()
+        _wait(w, lambda: not p._busy, 60000)
+        p.section_tabs.setCurrentIndex(1)
+        _shot(w, "officer-platform-report")
+        w.close()
+    finally:
+        demo.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["platform"]:
+        platform_shots()
+    else:
+        main()
+        platform_shots()

@@ -131,6 +131,12 @@ class SyncEngine:
         session.add(row)
 
     @property
+    def platform(self):  # -> PlatformClient
+        """The officer's platform calls over this engine's session and token."""
+        from visitapp.sync.platform_client import PlatformClient
+        return PlatformClient(self)
+
+    @property
     def enrolled(self) -> bool:
         return bool(self._setting("device_token"))
 
@@ -151,14 +157,15 @@ class SyncEngine:
         return make_http_session(url, self._setting("server_fingerprint", "")), url, token
 
     def _call(self, http: requests.Session, method: str, url: str, token: str | None,
-              json_body: bool = False, **kwargs: Any) -> requests.Response:
+              json_body: bool = False, *, timeout: float | None = None, retry_server_errors: bool = True,
+              **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if json_body:
             headers["Content-Type"] = "application/json"
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                response = http.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+                response = http.request(method, url, headers=headers, timeout=timeout or self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise SyncError("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。") from exc
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -168,7 +175,7 @@ class SyncEngine:
                 time.sleep(delay)
                 delay *= 2
                 continue
-            if response.status_code >= 500 and attempt < self.retries:
+            if response.status_code >= 500 and attempt < self.retries and retry_server_errors:
                 time.sleep(delay)
                 delay *= 2
                 continue

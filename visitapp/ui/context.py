@@ -62,6 +62,13 @@ class AppContext(QObject):
         from PySide6.QtGui import QDesktopServices
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
+    def save_file_name(self, title: str, suggested: str, filters: str) -> str | None:
+        """Ask where to save a file (the platform screen's xlsx); None when cancelled."""
+        from PySide6.QtWidgets import QFileDialog
+        start = str(Path.home() / suggested)
+        path, _ = QFileDialog.getSaveFileName(self.window, title, start, filters)
+        return path or None
+
     def confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,

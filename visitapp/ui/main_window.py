@@ -21,6 +21,7 @@ from visitapp.ui.screens.conflicts import ConflictsScreen
 from visitapp.ui.screens.growth import GrowthScreen
 from visitapp.ui.screens.mentor import MentorScreen
 from visitapp.ui.screens.officer import AssignmentsScreen, ReviewScreen
+from visitapp.ui.screens.platform import PlatformScreen
 from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
 from visitapp.ui.screens.start import StartScreen
 from visitapp.ui.screens.students import StudentsScreen
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.conflicts = ConflictsScreen(self.ctx)
         self.assignments = AssignmentsScreen(self.ctx)
         self.review = ReviewScreen(self.ctx)
+        self.platform = PlatformScreen(self.ctx)
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
                              (self.growth, tr("Growth file")), (self.mentor, tr("Mentor notes")),
                              (self.sync, tr("Sync")), (self.conflicts, tr("Conflicts")),
                              (self.assignments, tr("Assignments")), (self.review, tr("Collective review")),
+                             (self.platform, tr("City platform")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)
@@ -154,8 +157,9 @@ class MainWindow(QMainWindow):
         self.act_find = act(tr("Find a student"), QKeySequence.StandardKey.Find, self.find_student, m_go)
         self.screen_actions = []
         for i, screen in enumerate(self._nav_items):
+            # Alt+1 … Alt+9, then Alt+0; further screens are reached from the Go menu
             self.screen_actions.append(
-                act(self._nav_items[screen].text(), f"Alt+{i + 1}",
+                act(self._nav_items[screen].text(), f"Alt+{(i + 1) % 10}" if i < 10 else None,
                     lambda _c=False, s=screen: self.show_screen(s), m_go))
         self.session_actions = [self.act_save, self.act_finalize, self.act_sync, self.act_lock,
                                 self.act_find, *self.screen_actions]
@@ -172,6 +176,7 @@ class MainWindow(QMainWindow):
         self.students.open_growth.connect(self.open_growth)
         for screen in (self.editor, self.growth, self.mentor, self.conflicts, self.assignments, self.review):
             screen.changed.connect(c.data_changed.emit)
+        self.platform.sync_requested.connect(self.start_sync)
         self.editor.closed.connect(lambda: self.show_screen(self.students))
         self.growth.closed.connect(lambda: self.show_screen(self.students))
         self.sync.finished.connect(lambda _r: (c.data_changed.emit(), self._refresh_visible()))
@@ -218,6 +223,7 @@ class MainWindow(QMainWindow):
         role = str(ident.role)
         self._nav_items[self.assignments].setHidden(role != "officer")
         self._nav_items[self.review].setHidden(role != "officer")
+        self._nav_items[self.platform].setHidden(role != "officer")
         self.user_label.setText(f"{ident.staff_name}" + (f" · {ident.school_name}" if ident.school_name else ""))
         if self.ctx.online is None:
             self.ctx.online = False if not ident.server_url else None

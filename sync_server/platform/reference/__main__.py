@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-after-commit", action="store_true",
                    help="测试用：提交第一批上报后立即以 SIGKILL 退出（应答丢失）")
     p.add_argument("--openapi", action="store_true", help="只打印接口的 OpenAPI 文档（JSON）后退出")
+    p.add_argument("--mirror-demo-school", metavar="CODE",
+                   help="演示用：再加一所与 visitapp-server demo-school 相同的学校（代码 CODE），名册略有变化")
+    p.add_argument("--mirror-seed", type=int, default=2024)
+    p.add_argument("--mirror-students", type=int, default=120)
+    p.add_argument("--mirror-teachers", type=int, default=4)
     args = p.parse_args(argv)
     if args.openapi:
         import json
@@ -38,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     db = Path(args.db) if args.db else Path(tempfile.gettempdir()) / "reference-platform.db"
     store = Store(db, item_delay=args.item_delay, kill_after_commit=args.kill_after_commit)
     store.seed_demo(args.students)
+    if args.mirror_demo_school:
+        import datetime as dt
+        store.mirror_demo_school(args.mirror_demo_school, args.mirror_seed, args.mirror_students,
+                                 args.mirror_teachers, dt.date.today())
     print(f"reference platform ready on http://{args.host}:{args.port} (db {db})", flush=True)
     uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="warning")
     return 0

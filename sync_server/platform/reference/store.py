@@ -67,29 +67,52 @@ class Store:
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             for code, name, district, seed in DEMO_SCHOOLS:
-                self.conn.execute("INSERT INTO schools VALUES (?,?,?,?)", (code, name, district, demo_key(code).hex()))
                 demo = generate_school(seed, students=students, teachers=2, today=DEMO_TODAY, school_name=name)
-                ref_of = {}
-                for s in demo.students:
-                    ref_of[s.id] = s.platform_ref
-                    cats = set(s.hardship_categories)
-                    level = (Level.ESPECIALLY if cats & {HardshipCategory.EXTREME_POVERTY, HardshipCategory.ORPHAN,
-                                                         HardshipCategory.NO_CARER}
-                             else Level.RELATIVELY if HardshipCategory.MIN_LIVING in cats
-                             else Level.GENERALLY if s.auto_eligible else None)
-                    row = RosterRow(platform_ref=s.platform_ref, name=s.name, class_name=s.class_name, stage=s.stage,
-                                    masked_id=s.masked_id, school_code=code, school_name=name, district=district,
-                                    hardship_categories=s.hardship_categories, auto_eligible=s.auto_eligible,
-                                    level=level)
-                    self.conn.execute("INSERT INTO students VALUES (?,?,?,1)", (code, s.platform_ref,
-                                                                              json.dumps(row.to_json(), ensure_ascii=False)))
-                for k, e in enumerate(x for x in demo.growth_entries if x.kind == GrowthKind.AID):
-                    rec = AidRecord(aid_id=f"AID-{code}-{k:06d}", platform_ref=ref_of[e.student_id],
-                                    aid_kind=(e.aid_kind or AidKind.GRANT).value, title=e.title,
-                                    date=e.entry_date or DEMO_TODAY, programme=e.programme, amount_yuan=e.amount_yuan)
-                    self.conn.execute("INSERT INTO aid VALUES (?,?,?,?)", (code, rec.aid_id, rec.platform_ref,
-                                                                         json.dumps(rec.to_json(), ensure_ascii=False)))
+                self._insert_school(code, name, district, demo)
             self.conn.execute("COMMIT")
+
+    def mirror_demo_school(self, code: str, seed: int, students: int, teachers: int, today: dt.date,
+                           name: str = "无锡市梁溪区示范学校", district: str = "梁溪区") -> None:
+        """The platform's copy of ``visitapp-server demo-school`` (same seed, size and day, so
+        the same students and references), as a platform would have it a little later: three
+        students joined, two left, one moved class. So the demo's first roster preview shows
+        every kind of change."""
+        if self.school_key(code) is not None:
+            return
+        from visitapp.domain.demo import generate_school
+        demo = generate_school(seed, students=students + 3, teachers=teachers, today=today)
+        off = {s.platform_ref for s in demo.students[students - 2:students]}
+        moved = {demo.students[0].platform_ref: "一年级(2)班"} if demo.students else {}
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._insert_school(code, name, district, demo, off_roster=off, moved=moved)
+            self.conn.execute("COMMIT")
+
+    def _insert_school(self, code: str, name: str, district: str, demo, off_roster: set[str] = frozenset(),
+                       moved: dict[str, str] | None = None) -> None:
+        self.conn.execute("INSERT INTO schools VALUES (?,?,?,?)", (code, name, district, demo_key(code).hex()))
+        ref_of = {}
+        for s in demo.students:
+            ref_of[s.id] = s.platform_ref
+            cats = set(s.hardship_categories)
+            level = (Level.ESPECIALLY if cats & {HardshipCategory.EXTREME_POVERTY, HardshipCategory.ORPHAN,
+                                                 HardshipCategory.NO_CARER}
+                     else Level.RELATIVELY if HardshipCategory.MIN_LIVING in cats
+                     else Level.GENERALLY if s.auto_eligible else None)
+            row = RosterRow(platform_ref=s.platform_ref, name=s.name,
+                            class_name=(moved or {}).get(s.platform_ref, s.class_name), stage=s.stage,
+                            masked_id=s.masked_id, school_code=code, school_name=name, district=district,
+                            hardship_categories=s.hardship_categories, auto_eligible=s.auto_eligible,
+                            level=level)
+            self.conn.execute("INSERT INTO students VALUES (?,?,?,?)",
+                              (code, s.platform_ref, json.dumps(row.to_json(), ensure_ascii=False),
+                               0 if s.platform_ref in off_roster else 1))
+        for k, e in enumerate(x for x in demo.growth_entries if x.kind == GrowthKind.AID):
+            rec = AidRecord(aid_id=f"AID-{code}-{k:06d}", platform_ref=ref_of[e.student_id],
+                            aid_kind=(e.aid_kind or AidKind.GRANT).value, title=e.title,
+                            date=e.entry_date or DEMO_TODAY, programme=e.programme, amount_yuan=e.amount_yuan)
+            self.conn.execute("INSERT INTO aid VALUES (?,?,?,?)", (code, rec.aid_id, rec.platform_ref,
+                                                                 json.dumps(rec.to_json(), ensure_ascii=False)))
 
     # -- reads -------------------------------------------------------------------------------------
     def school_key(self, code: str) -> bytes | None:

@@ -1,0 +1,83 @@
+"""The server's Alembic chain: a database at the previous head upgrades in place, keeping its
+data, and gains the platform connector's tables (migration 0002) — also when an older
+connector had already created them on first use. On SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from sync_server.db import _alembic_config, current_revision, head_revision, make_engine, migrate
+from tests.server.conftest import pg_base_url
+
+PLATFORM_TABLES = {"platform_exports", "platform_exchanges"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = pg_base_url()
+    schema = "m_" + uuid.uuid4().hex[:12]
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{base}?options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _upgrade_to(engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def test_upgrade_from_0001_keeps_data_and_adds_the_platform_tables(empty_db):
+    _upgrade_to(empty_db, "0001")
+    assert current_revision(empty_db) == "0001"
+    assert not PLATFORM_TABLES & set(inspect(empty_db).get_table_names())
+    with empty_db.begin() as conn:
+        conn.execute(text("INSERT INTO settings (name, value) VALUES ('school_id', 'school-1')"))
+    migrate(empty_db)
+    assert current_revision(empty_db) == head_revision() != "0001"
+    assert PLATFORM_TABLES <= set(inspect(empty_db).get_table_names())
+    with empty_db.connect() as conn:
+        assert conn.execute(text("SELECT value FROM settings WHERE name='school_id'")).scalar() == "school-1"
+        assert conn.execute(text("SELECT count(*) FROM counters")).scalar() == 1
+
+
+def test_upgrade_keeps_tables_an_older_connector_created_on_first_use(empty_db):
+    from sync_server.models import PlatformExchangeRow, PlatformExportRow
+    _upgrade_to(empty_db, "0001")
+    # what ServerSchoolData did before 0002: create_all of its two tables, then write to them
+    PlatformExportRow.__table__.create(empty_db)
+    PlatformExchangeRow.__table__.create(empty_db)
+    with empty_db.begin() as conn:
+        conn.execute(text("INSERT INTO platform_exports (item_id, kind, record_id, student_id, version, status, "
+                          "reason, batch_id, channel) VALUES ('i1', 'visit', 'r1', 's1', 'v1', 'sent', '', 'b1', 'http')"))
+    migrate(empty_db)
+    assert current_revision(empty_db) == head_revision()
+    with empty_db.connect() as conn:
+        assert conn.execute(text("SELECT status FROM platform_exports WHERE item_id='i1'")).scalar() == "sent"
+
+
+def test_init_creates_the_platform_tables(tmp_path):
+    from sync_server.cli import main
+    assert main(["--data-dir", str(tmp_path / "srv"), "init", "--school", "实验小学", "--officer", "李专干"]) == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'srv' / 'server.db'}")
+    try:
+        assert PLATFORM_TABLES <= set(inspect(engine).get_table_names())
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
