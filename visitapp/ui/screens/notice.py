@@ -44,7 +44,7 @@ class NoticeScreen(QWidget):
             (tr("Objections (open)"), lambda n: f"{n.objections}（{n.open_objections}）"),
         ], self)
         self.notices = self._table(self.notices_model, tr("Public notices"))
-        self.notices.setMaximumHeight(130)
+        self.notices.setMaximumHeight(110)
         # -- the masked list, as published
         self.lines_model = RowsModel([
             (tr("No."), lambda x: x[0]),
@@ -191,6 +191,7 @@ class NoticeScreen(QWidget):
         view = detail.view
         self.lines_model.set_rows(list(enumerate(view.lines, 1)))
         self.objections_model.set_rows(view.objections)
+        self.objections.resizeRowsToContents()  # content and handling wrap rather than elide
         keep = self.about.currentData()
         self.about.clear()
         self.about.addItem(tr("The whole notice"), "")

@@ -85,7 +85,7 @@ class TermBox(QComboBox):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setAccessibleName(tr("Term"))
-        self.setMinimumContentsLength(18)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.currentIndexChanged.connect(self._changed)
         self._filling = False
 
