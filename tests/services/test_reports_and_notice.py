@@ -42,6 +42,17 @@ def _everything(ws, kind: str) -> list:
         return [entity_from_row(kind, r) for r in s.scalars(select(model))]
 
 
+def test_the_server_cli_runs_the_same_functions():
+    from sync_server.platform import notice as server_notice
+    from sync_server.platform import quality as server_quality
+    from visitapp.domain import notice as domain_notice
+
+    assert server_quality.data_quality is domain_reports.data_quality
+    assert server_quality.coverage is domain_reports.coverage
+    assert server_notice.close_notice is domain_notice.close_notice
+    assert server_notice.record_objection is domain_notice.record_objection
+
+
 def test_data_quality_counts_are_the_lists_behind_them(demo_officer):
     ws = demo_officer
     term = ws.reports.current_term()
@@ -210,5 +221,23 @@ def test_objections_and_the_closed_notice_reach_the_school_server(tmp_path):
         assert n.status.value == "closed" and n.closed_on == TODAY
         assert [d.final for d in data.determinations()] == [True]
         assert ws.pending_count() == 0
+
+        # the server checks again: a laptop that un-finalizes a determination is refused there
+        import dataclasses
+
+        from visitapp.domain import Objection
+        from visitapp.services.base import new_id
+        from visitapp.storage.models import DeterminationRow
+        with ws.profile.session() as s, s.begin():
+            det = entity_from_row("determination", s.scalars(select(DeterminationRow)).one())
+            ws.ctx.write(s, dataclasses.replace(det, final=False, level=Level.ESPECIALLY), "test.tamper")
+            late = Objection(id=new_id(), notice_id=notice.id, received_on=start, content="晚到的异议")
+            ws.ctx.write(s, late, "test.tamper")
+        report = ws.sync.run()
+        assert {rid for rid, _why in report.errors} == {det.id, late.id}
+        assert any("已生效" in why for _rid, why in report.errors)
+        assert [o.id for o in data.objections()] == [objection.id]
+        [d] = data.determinations()
+        assert d.final and d.level == Level.RELATIVELY
     finally:
         server.stop()
