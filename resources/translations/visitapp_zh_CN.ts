@@ -1061,8 +1061,16 @@
       <translation>六个全覆盖</translation>
     </message>
     <message>
-      <source>Select a class to chart it. Percentages count the students each coverage applies to: every student, the hardship students, or the key-support students.</source>
-      <translation>选中一个班级即可在图中查看该班。百分比按各项覆盖的对象计算：全体学生、家庭经济困难学生或重点帮扶对象。</translation>
+      <source>Select a class to chart it, a cell to list the students that coverage still misses (double-click one to open the growth file). Percentages count the students each coverage applies to: every student, the hardship students, or the key-support students.</source>
+      <translation>选中一个班级即可在图中查看该班，选中一个单元格可列出该项尚未覆盖的学生（双击学生打开其成长档案）。百分比按各项覆盖的对象计算：全体学生、家庭经济困难学生或重点帮扶对象。</translation>
+    </message>
+    <message>
+      <source>Students not covered</source>
+      <translation>尚未覆盖的学生</translation>
+    </message>
+    <message>
+      <source>Not yet covered — {what}, {who}: {n} students</source>
+      <translation>尚未覆盖 — {what}，{who}：{n} 名学生</translation>
     </message>
     <message>
       <source>{classes} classes, {students} students on the roster.</source>

@@ -43,12 +43,27 @@ def test_coverage_table_and_chart(qtbot, unlocked, officer_template):
     assert c.model.index(0, 1).data() == "reported by the school"
     # the chart shows the school, then the class selected in the table
     assert len(c.chart.rows) == 6 and "Whole school" in c.chart.heading
+    assert c.missing.rowCount() == mine.total - mine.visited
     assert f"{mine.visited}/{mine.total}" in c.chart.accessibleDescription()
     _click_cell(qtbot, c.table, 1, 0)
     assert report.classes[0].class_name in c.chart.heading
     assert c.chart.rows == list(report.classes[0].coverages)
     image = c.chart.grab().toImage()
     assert not image.isNull() and image.width() > 300
+    # a cell lists the students that coverage misses; a double-click opens one's growth file
+    _click_cell(qtbot, c.table, 1, 2)
+    idle(qtbot, w)
+    visits_of_class = report.classes[0].coverages[1]
+    assert visits_of_class.code == "visits"
+    assert c.missing.rowCount() == len(visits_of_class.missing) == visits_of_class.total - visits_of_class.covered
+    assert {c.missing.row_at(i).student_id for i in range(c.missing.rowCount())} == set(visits_of_class.missing)
+    unvisited = {r.id for r in ws.students.list_mine() if r.visit_status != "visited"
+                 and r.class_name == report.classes[0].class_name}
+    assert set(visits_of_class.missing) == unvisited
+    if c.missing.rowCount():
+        _click_cell(qtbot, c.missing_list, 0, 0, double=True)
+        idle(qtbot, w)
+        assert w.screens.currentWidget() is w.growth and w.growth.student_id == c.missing.row_at(0).student_id
 
 
 def test_quality_counts_open_their_students_and_the_growth_file(qtbot, unlocked, officer_template):

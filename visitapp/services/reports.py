@@ -10,15 +10,18 @@ a family's story, and a school's 30,000 records then decrypt in a fraction of th
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from visitapp.domain import ENTITY_BY_KIND, DomainError, join_tiers, term_of
-from visitapp.domain.reports import CoverageReport, DataQualityReport, coverage, data_quality
+from visitapp.domain.reports import CoverageReport, DataQualityReport, class_sort_key, coverage, data_quality
 from visitapp.services.base import ServiceContext
 from visitapp.storage.encrypted import cipher_of, decrypt_value
-from visitapp.storage.models import MODEL_BY_KIND, AssignmentRow, DeterminationRow, ReviewMeetingRow, VisitRow
+from visitapp.storage.models import (
+    MODEL_BY_KIND, AssignmentRow, DeterminationRow, ReviewMeetingRow, StudentRow, VisitRow,
+)
 
 _NOT_ROUTING = {"facts", "sealed", "server_seq", "hlc"}
 
@@ -42,6 +45,15 @@ def load_without_sealed(session: Any, kind: str, *where: Any) -> list[Any]:
         facts = decrypt_value(cipher, table, routing["id"], "facts", sealed_facts.envelope) if sealed_facts else None
         out.append(join_tiers(cls, routing, facts))
     return out
+
+
+@dataclass(frozen=True)
+class ReportStudent:
+    """A student a report points at: enough to name them and open their growth file."""
+
+    student_id: str
+    name: str
+    class_name: str
 
 
 class ReportService:
@@ -88,3 +100,15 @@ class ReportService:
                 load_without_sealed(s, "determination"), load_without_sealed(s, "growth_entry"),
                 load_without_sealed(s, "growth_profile_field"), load_without_sealed(s, "assignment"),
                 load_without_sealed(s, "mentor_note"))
+
+    def students(self, student_ids: list[str] | tuple[str, ...]) -> list[ReportStudent]:
+        """Names and classes of the students behind a coverage (its ``missing`` ids), in
+        class order."""
+        self._require_officer()
+        ids = list(dict.fromkeys(student_ids))
+        found: list = []
+        with self.ctx.profile.session() as s:
+            for start in range(0, len(ids), 500):
+                found += load_without_sealed(s, "student", StudentRow.id.in_(ids[start:start + 500]))
+        found.sort(key=lambda st: (class_sort_key(st.class_name), st.student_no, st.name))
+        return [ReportStudent(st.id, st.name, st.class_name) for st in found]

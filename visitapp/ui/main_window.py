@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
                        self.notices):
             screen.changed.connect(c.data_changed.emit)
         self.quality.open_growth.connect(self.open_growth)
+        self.coverage.open_growth.connect(self.open_growth)
         self.editor.closed.connect(lambda: self.show_screen(self.students))
         self.growth.closed.connect(lambda: self.show_screen(self.students))
         self.sync.finished.connect(lambda _r: (c.data_changed.emit(), self._refresh_visible()))

@@ -1,16 +1,17 @@
 """The officer's coverage screen: the six full coverages (六个全覆盖) per class and for the
 school, for a term, as a table and a bar chart (painted with QPainter: QtCharts is not part of
-the PySide6 wheels this project installs, and six bars do not need it)."""
+the PySide6 wheels this project installs, and six bars do not need it). Selecting a cell lists
+the students that coverage still misses; a double-click opens one's growth file."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableView, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTableView,
+    QVBoxLayout, QWidget,
 )
 
 from visitapp.ui.i18n import tr
@@ -32,7 +33,7 @@ def cell_text(c: Any) -> str:
 class CoverageChart(QWidget):
     """Horizontal bars, one per coverage, for the school or the selected class."""
 
-    LABEL_W, ROW_H, TEXT_W = 260, 30, 150
+    LABEL_W, ROW_H, TEXT_W = 260, 25, 150
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -67,7 +68,7 @@ class CoverageChart(QWidget):
             label = fm.elidedText(long_title(COVERAGE_TITLES, c.code, c.title), Qt.TextElideMode.ElideRight,
                                   self.LABEL_W - 12)
             p.drawText(QRectF(8, y, self.LABEL_W - 12, self.ROW_H), Qt.AlignmentFlag.AlignVCenter, label)
-            track = QRectF(self.LABEL_W, y + 6, bar_w, self.ROW_H - 12)
+            track = QRectF(self.LABEL_W, y + 5, bar_w, self.ROW_H - 10)
             p.fillRect(track, bar_colour(None).lighter(110))
             if c.percent is not None:
                 p.fillRect(QRectF(track.x(), track.y(), bar_w * c.percent / 100, track.height()),
@@ -83,10 +84,13 @@ class CoverageChart(QWidget):
 class CoverageScreen(QWidget):
     """Per-class table of the six coverages with the school on top, and the chart."""
 
+    open_growth = Signal(str)  # student id
+
     def __init__(self, ctx: Any, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.report: Any = None
+        self._shown: tuple[int, int] | None = None
         self.term = TermBox()
         self.refresh_button = QPushButton(tr("Refresh"))
         columns = [(tr("Class"), lambda r: class_label(r.class_name))]
@@ -97,11 +101,21 @@ class CoverageScreen(QWidget):
         self.table.setModel(self.model)
         self.table.setAccessibleName(tr("Coverage per class"))
         self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.missing = RowsModel([(tr("Name"), lambda x: x.name), (tr("Class"), lambda x: x.class_name)], self)
+        self.missing_list = QTableView()
+        self.missing_list.setModel(self.missing)
+        self.missing_list.setAccessibleName(tr("Students not covered"))
+        self.missing_list.verticalHeader().hide()
+        self.missing_list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.missing_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.missing_list.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.missing_title = QLabel()
+        self.missing_title.setWordWrap(True)
         self.chart = CoverageChart()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -117,13 +131,29 @@ class CoverageScreen(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.summary)
         lay.addWidget(self.chart)
-        lay.addWidget(self.table, 1)
-        lay.addWidget(QLabel(tr("Select a class to chart it. Percentages count the students each "
-                                "coverage applies to: every student, the hardship students, or the "
-                                "key-support students.")))
+        lower = QWidget()
+        low = QVBoxLayout(lower)
+        low.setContentsMargins(0, 0, 0, 0)
+        low.addWidget(self.missing_title)
+        low.addWidget(self.missing_list, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([300, 200])
+        lay.addWidget(split, 1)
+        hint = QLabel(tr("Select a class to chart it, a cell to list the students that coverage still "
+                         "misses (double-click one to open the growth file). Percentages count the "
+                         "students each coverage applies to: every student, the hardship students, or "
+                         "the key-support students."))
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
         self.term.term_chosen.connect(lambda _t: self.load())
         self.refresh_button.clicked.connect(self.refresh)
-        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._chart_row(cur.row()))
+        self.table.selectionModel().currentChanged.connect(lambda cur, _prev: self._cell(cur.row(), cur.column()))
+        self.missing_list.doubleClicked.connect(lambda idx: self._open(idx.row()))
+        self.missing_list.activated.connect(lambda idx: self._open(idx.row()))
 
     def refresh(self) -> None:
         self.ctx.run(lambda ws: (ws.reports.terms(), ws.reports.current_term()), on_done=self._terms)
@@ -143,11 +173,31 @@ class CoverageScreen(QWidget):
         visits = next(c for c in report.school.coverages if c.code == "visits")
         self.summary.setText(tr("{classes} classes, {students} students on the roster.").format(
             classes=len(report.classes), students=visits.total))
-        self.table.selectRow(0)
-        self._chart_row(0)
+        self._shown = None
+        self.table.setCurrentIndex(self.model.index(0, 2))  # the school's home visits
+        if self._shown != (0, 2):  # the current cell did not change, so no signal came
+            self._cell(0, 2)
 
     def _chart_row(self, row: int) -> None:
         if self.report is None or not (0 <= row < self.model.rowCount()):
             return
         r = self.model.row_at(row)
         self.chart.set_row(tr("Six full coverages: {who}").format(who=class_label(r.class_name)), r.coverages)
+
+    def _cell(self, row: int, column: int) -> None:
+        self._shown = (row, column)
+        self._chart_row(row)
+        if self.report is None or not (0 <= row < self.model.rowCount()) or column < 1:
+            self.missing.set_rows([])
+            self.missing_title.setText("")
+            return
+        r = self.model.row_at(row)
+        c = r.coverages[column - 1]
+        self.missing_title.setText(tr("Not yet covered — {what}, {who}: {n} students").format(
+            what=long_title(COVERAGE_TITLES, c.code, c.title), who=class_label(r.class_name), n=len(c.missing)))
+        ids = list(c.missing)
+        self.ctx.run(lambda ws: ws.reports.students(ids), on_done=self.missing.set_rows)
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < self.missing.rowCount():
+            self.open_growth.emit(self.missing.row_at(row).student_id)
