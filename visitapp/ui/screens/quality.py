@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout,
     QWidget,
 )
-from PySide6.QtCore import Qt
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.screens.reporting import (
