@@ -518,6 +518,16 @@ def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str 
         return _res(m, "duplicate", seq=rec.server_seq)
     kind = m.kind
     routing = dict(m.routing)
+    # the public notice's end is final (DESIGN.md §2, checked again here): a closed notice, a
+    # final determination and the objections of a closed notice never change again
+    if rec is not None and kind in (Kind.DETERMINATION, Kind.PUBLIC_NOTICE):
+        before = json.loads(rec.routing or "{}")
+        if before.get("final") is True or before.get("status") == "closed":
+            return _res(m, "rejected", "final", "公示已经结束，认定结果已生效，不能再修改。")
+    if kind == Kind.OBJECTION:
+        notice = ctx.tx.session.get(Record, str(routing.get("notice_id") or ""))
+        if notice is not None and json.loads(notice.routing or "{}").get("status") == "closed":
+            return _res(m, "rejected", "final", "公示已经结束，不能再登记或修改异议。")
     if kind == Kind.DETERMINATION:
         term = str(routing.get("term") or "")
         try:

@@ -1363,5 +1363,326 @@
       <source>More than half of the students would no longer be on the roster. This can mean a wrong term or a problem on the platform. Nothing is deleted either way. Apply anyway?</source>
       <translation>超过一半的学生将不在名册中，可能是学期选错或平台数据有误。无论是否应用，都不会删除任何记录。仍要应用吗？</translation>
     </message>
+    <!-- the officer's coverage, data-quality and public-notice screens (issue 6) -->
+    <message>
+      <source>Coverage</source>
+      <translation>覆盖率</translation>
+    </message>
+    <message>
+      <source>Data quality</source>
+      <translation>数据质量</translation>
+    </message>
+    <message>
+      <source>Public notice</source>
+      <translation>公示</translation>
+    </message>
+    <message>
+      <source>reported by the school</source>
+      <translation>由学校自报</translation>
+    </message>
+    <message>
+      <source>nobody to cover</source>
+      <translation>无对象</translation>
+    </message>
+    <message>
+      <source>Coverage chart</source>
+      <translation>覆盖率图表</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>刷新</translation>
+    </message>
+    <message>
+      <source>Coverage per class</source>
+      <translation>各班覆盖率</translation>
+    </message>
+    <message>
+      <source>Six full coverages</source>
+      <translation>六个全覆盖</translation>
+    </message>
+    <message>
+      <source>Select a class to chart it, a cell to list the students that coverage still misses (double-click one to open the growth file). Percentages count the students each coverage applies to: every student, the hardship students, or the key-support students.</source>
+      <translation>选中一个班级即可在图中查看该班，选中一个单元格可列出该项尚未覆盖的学生（双击学生打开其成长档案）。百分比按各项覆盖的对象计算：全体学生、家庭经济困难学生或重点帮扶对象。</translation>
+    </message>
+    <message>
+      <source>Students not covered</source>
+      <translation>尚未覆盖的学生</translation>
+    </message>
+    <message>
+      <source>Not yet covered — {what}, {who}: {n} students</source>
+      <translation>尚未覆盖 — {what}，{who}：{n} 名学生</translation>
+    </message>
+    <message>
+      <source>{classes} classes, {students} students on the roster.</source>
+      <translation>共 {classes} 个班级，名册在册学生 {students} 人。</translation>
+    </message>
+    <message>
+      <source>Six full coverages: {who}</source>
+      <translation>六个全覆盖：{who}</translation>
+    </message>
+    <message>
+      <source>Open</source>
+      <translation>公示中</translation>
+    </message>
+    <message>
+      <source>Closed</source>
+      <translation>已结束</translation>
+    </message>
+    <message>
+      <source>Public notices</source>
+      <translation>公示列表</translation>
+    </message>
+    <message>
+      <source>Masked list of determinations</source>
+      <translation>认定结果脱敏名单</translation>
+    </message>
+    <message>
+      <source>Objections</source>
+      <translation>异议</translation>
+    </message>
+    <message>
+      <source>Date received</source>
+      <translation>收到日期</translation>
+    </message>
+    <message>
+      <source>About</source>
+      <translation>涉及对象</translation>
+    </message>
+    <message>
+      <source>Objection</source>
+      <translation>异议内容</translation>
+    </message>
+    <message>
+      <source>Record the objection</source>
+      <translation>登记异议</translation>
+    </message>
+    <message>
+      <source>Record an objection</source>
+      <translation>登记异议</translation>
+    </message>
+    <message>
+      <source>How it was handled</source>
+      <translation>处理情况</translation>
+    </message>
+    <message>
+      <source>Handle the selected objection</source>
+      <translation>处理选中的异议</translation>
+    </message>
+    <message>
+      <source>Close the notice</source>
+      <translation>结束公示</translation>
+    </message>
+    <message>
+      <source>After the period has ended with every objection handled; the determinations then become final</source>
+      <translation>公示期满且异议全部处理后才能结束；结束后认定结果生效</translation>
+    </message>
+    <message>
+      <source>Why the notice cannot close yet</source>
+      <translation>尚不能结束公示的原因</translation>
+    </message>
+    <message>
+      <source>Print the notice…</source>
+      <translation>打印公示名单…</translation>
+    </message>
+    <message>
+      <source>Handle and close</source>
+      <translation>处理异议与结束公示</translation>
+    </message>
+    <message>
+      <source>No public notice yet: publish one from the collective review screen.</source>
+      <translation>还没有公示：请在“集体评议”页面发布公示。</translation>
+    </message>
+    <message>
+      <source>The whole notice</source>
+      <translation>整体</translation>
+    </message>
+    <message>
+      <source>Masked list, as published</source>
+      <translation>公示名单（脱敏）</translation>
+    </message>
+    <message>
+      <source>Public notice and objections</source>
+      <translation>公示与异议处理</translation>
+    </message>
+    <message>
+      <source>Select an objection in the list first.</source>
+      <translation>请先在列表中选中一条异议。</translation>
+    </message>
+    <message>
+      <source>The notice is closed; its determinations are final.</source>
+      <translation>公示已结束，认定结果已生效。</translation>
+    </message>
+    <message>
+      <source>Review meeting</source>
+      <translation>评议会议</translation>
+    </message>
+    <message>
+      <source>Notice period</source>
+      <translation>公示期</translation>
+    </message>
+    <message>
+      <source>Objections (open)</source>
+      <translation>异议（未处理）</translation>
+    </message>
+    <message>
+      <source>No.</source>
+      <translation>序号</translation>
+    </message>
+    <message>
+      <source>Received</source>
+      <translation>收到日期</translation>
+    </message>
+    <message>
+      <source>Content</source>
+      <translation>内容</translation>
+    </message>
+    <message>
+      <source>Handled</source>
+      <translation>处理日期</translation>
+    </message>
+    <message>
+      <source>Closed: the determinations are final.</source>
+      <translation>已结束：认定结果已生效。</translation>
+    </message>
+    <message>
+      <source>Close the notice? Its determinations become final and can no longer be changed.</source>
+      <translation>确定结束公示吗？结束后认定结果生效，不能再修改。</translation>
+    </message>
+    <message>
+      <source>Not yet</source>
+      <translation>未处理</translation>
+    </message>
+    <message>
+      <source>Data-quality counts per class</source>
+      <translation>各班数据质量问题数</translation>
+    </message>
+    <message>
+      <source>Students behind the selected count</source>
+      <translation>所选数字对应的学生</translation>
+    </message>
+    <message>
+      <source>All checks</source>
+      <translation>全部检查项</translation>
+    </message>
+    <message>
+      <source>Total</source>
+      <translation>合计</translation>
+    </message>
+    <message>
+      <source>Select a count to see the students behind it; double-click a student (or press Enter) to open the growth file.</source>
+      <translation>选中一个数字可查看对应的学生；双击学生（或按回车）打开其成长档案。</translation>
+    </message>
+    <message>
+      <source>Check</source>
+      <translation>检查项</translation>
+    </message>
+    <message>
+      <source>{what} — {who}: {n} students</source>
+      <translation>{what} — {who}：{n} 名学生</translation>
+    </message>
+    <message>
+      <source>Whole school</source>
+      <translation>全校</translation>
+    </message>
+    <message>
+      <source>Support centre</source>
+      <translation>支持中心</translation>
+    </message>
+    <message>
+      <source>Student development support centre</source>
+      <translation>学生发展支持中心</translation>
+    </message>
+    <message>
+      <source>Home visits</source>
+      <translation>家访</translation>
+    </message>
+    <message>
+      <source>Every student visited</source>
+      <translation>家访全覆盖</translation>
+    </message>
+    <message>
+      <source>Every hardship student rewarded</source>
+      <translation>成长奖励全覆盖</translation>
+    </message>
+    <message>
+      <source>Growth files</source>
+      <translation>成长档案</translation>
+    </message>
+    <message>
+      <source>Every hardship student with a growth file</source>
+      <translation>成长档案全覆盖</translation>
+    </message>
+    <message>
+      <source>Every key-support student with a mentor</source>
+      <translation>育人导师配备全覆盖</translation>
+    </message>
+    <message>
+      <source>Case discussions</source>
+      <translation>常态化研讨</translation>
+    </message>
+    <message>
+      <source>Every key-support student discussed</source>
+      <translation>常态化研讨全覆盖</translation>
+    </message>
+    <message>
+      <source>Missing fields</source>
+      <translation>必填缺失</translation>
+    </message>
+    <message>
+      <source>Required fields missing</source>
+      <translation>必填项缺失</translation>
+    </message>
+    <message>
+      <source>Overdue visits</source>
+      <translation>家访逾期</translation>
+    </message>
+    <message>
+      <source>Home visits overdue this term</source>
+      <translation>本学期家访逾期</translation>
+    </message>
+    <message>
+      <source>Key, no mentor</source>
+      <translation>重点无导师</translation>
+    </message>
+    <message>
+      <source>Key-support students without a mentor</source>
+      <translation>重点帮扶对象未配备育人导师</translation>
+    </message>
+    <message>
+      <source>Hardship, no reward</source>
+      <translation>困难无奖励</translation>
+    </message>
+    <message>
+      <source>Hardship students without a growth reward</source>
+      <translation>困难学生无成长奖励</translation>
+    </message>
+    <message>
+      <source>File, no visit</source>
+      <translation>档案无家访</translation>
+    </message>
+    <message>
+      <source>Growth files without a home visit</source>
+      <translation>成长档案无家访记录</translation>
+    </message>
+    <message>
+      <source>Duplicates?</source>
+      <translation>疑似重复</translation>
+    </message>
+    <message>
+      <source>Possible duplicate visits</source>
+      <translation>疑似重复家访</translation>
+    </message>
+    <message>
+      <source>Old conflicts</source>
+      <translation>冲突超 7 天</translation>
+    </message>
+    <message>
+      <source>Conflicts unresolved for more than 7 days</source>
+      <translation>超过 7 天未处理的冲突</translation>
+    </message>
+    <message>
+      <source>{years} school year, term {half}</source>
+      <translation>{years}学年第{half}学期</translation>
+    </message>
   </context>
 </TS>

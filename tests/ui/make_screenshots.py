@@ -196,6 +196,7 @@ def main() -> None:
     _wait(w)
     _shot(w, "officer-assignments")
     w.close()
+    officer_reports(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -245,9 +246,64 @@ def platform_shots() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+
+def officer_reports(tmp: Path) -> None:
+    """The officer's coverage, data-quality and public-notice screens over a demo school
+    (``python -m tests.ui.make_screenshots officer-reports`` makes only these)."""
+    from visitapp.app import build_window
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services import create_profile
+    from visitapp.services.demo import seed_demo
+
+    ws, _ = create_profile(tmp / "officer-reports", PASS, kdf=FAST_TEST_KDF, role="officer", staff_name="王主任")
+    seed_demo(ws, 240)
+    today = dt.date.today()
+    term = ws.students.current_term()
+    visited = [x for x in ws.students.list_mine() if x.visit_status == "visited"
+               and any(str(v.mode) == "on_site" and str(v.status) == "final" and v.term == term
+                       for v in ws.visits.for_student(x.id))][:8]
+    meeting = ws.review.record_meeting(term, today - dt.timedelta(days=4), [s.id for s in ws.staff.list()][:4],
+                                       "对本学期申请学生逐一评议。")
+    for i, x in enumerate(visited):
+        ws.review.determine(meeting.id, x.id, ("1", "2", "2", "3")[i % 4])
+    notice = ws.review.publish_notice(meeting.id, today - dt.timedelta(days=3), today + dt.timedelta(days=3))
+    first = ws.notices.record_objection(notice.id, today - dt.timedelta(days=2),
+                                        "有家长反映该生家庭近期购置了新车，认定等级偏高。", visited[0].id)
+    ws.notices.handle_objection(first.id, "经班主任再次家访核实，车辆为亲属借用，认定不变，已向反映人说明。")
+    ws.notices.record_objection(notice.id, today - dt.timedelta(days=1), "希望公示名单中补充班级信息。")
+    ws.close()
+    w = build_window(tmp / "officer-reports", language="zh_CN", kdf=FAST_TEST_KDF)
+    w.resize(1200, 760)
+    w.show()
+    w.unlock.passphrase.setText(PASS)
+    w.unlock.submit()
+    _wait(w, lambda: w.students.model.rowCount() > 0)
+    w.show_screen(w.coverage)
+    _wait(w, lambda: w.coverage.model.rowCount() > 0)
+    _shot(w, "officer-coverage")
+    w.show_screen(w.quality)
+    _wait(w, lambda: w.quality.counts.rowCount() > 0)
+    q = w.quality
+    row = next(r for r in range(1, q.counts.rowCount()) if int(q.counts.index(r, 2).data()) > 0)
+    q.table.setCurrentIndex(q.counts.index(row, 2))
+    _wait(w)
+    _shot(w, "officer-quality")
+    w.show_screen(w.notices)
+    _wait(w, lambda: w.notices.objections_model.rowCount() > 0)
+    w.notices.objections.selectRow(1)
+    w.notices.handling.setPlainText("已在公示栏补充班级，并向反映人说明。")
+    _wait(w)
+    _shot(w, "officer-notice")
+    w.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["platform"]:
         platform_shots()
+    elif sys.argv[1:] == ["officer-reports"]:
+        folder = Path(tempfile.mkdtemp(prefix="shots-"))
+        officer_reports(folder)
+        shutil.rmtree(folder, ignore_errors=True)
     else:
         main()
         platform_shots()

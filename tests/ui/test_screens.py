@@ -401,8 +401,11 @@ def test_settings_idle_minutes_apply(qtbot, unlocked):
 
 def test_every_screen_is_reachable_by_keyboard(qtbot, unlocked, officer_template):
     w, _ = unlocked(officer_template)
+    go_menu = w.menuBar().actions()[1].menu().actions()
     for i, action in enumerate(w.screen_actions):
-        assert action.shortcut().toString() == (f"Alt+{(i + 1) % 10}" if i < 10 else "")
+        # Alt+1 … Alt+9 for the first nine screens, Ctrl+, for the settings, all in the Go menu
+        expected = f"Alt+{i + 1}" if i < 9 else ("Ctrl+," if w.screens.widget(i) is w.settings else "")
+        assert action.shortcut().toString() == expected and action in go_menu and action.isVisible()
         action.trigger()
         idle(qtbot, w)
         assert w.screens.currentIndex() == i

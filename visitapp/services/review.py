@@ -9,7 +9,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from visitapp.domain import Determination, Level, PublicNotice, ReviewMeeting, ValidationError, rules
+from visitapp.domain import (
+    Determination, InvalidTransitionError, Level, NoticeStatus, PublicNotice, ReviewMeeting, ValidationError, rules,
+)
 from visitapp.domain.errors import DomainError
 from visitapp.services.base import ServiceContext, new_id
 from visitapp.storage.models import DeterminationRow, PublicNoticeRow, ReviewMeetingRow, StudentRow, VisitRow
@@ -53,6 +55,8 @@ class ReviewService:
             rules.check_reviewer_independence(meeting.reviewers, visitor_ids)
             existing = s.scalar(select(DeterminationRow.id).where(
                 DeterminationRow.meeting_id == meeting_id, DeterminationRow.student_id == student_id))
+            if existing and s.get(DeterminationRow, existing).final:
+                raise InvalidTransitionError("公示已经结束，这项认定已经生效，不能再修改。")
             determination = Determination(
                 id=existing or new_id(), student_id=student_id, meeting_id=meeting_id, term=meeting.term,
                 created_by=self.ctx.identity.staff_id, created_at=now, level=Level(level),
@@ -82,6 +86,9 @@ class ReviewService:
             if not s.scalar(select(DeterminationRow.id).where(DeterminationRow.meeting_id == meeting_id)):
                 raise DomainError("这次评议还没有认定结果，无法公示。")
             existing = s.scalar(select(PublicNoticeRow.id).where(PublicNoticeRow.meeting_id == meeting_id))
+            if existing and s.get(PublicNoticeRow, existing).status != NoticeStatus.OPEN:
+                # re-publishing would reopen a closed notice whose determinations are final
+                raise InvalidTransitionError("这次评议的公示已经结束，认定已经生效，不能重新公示。")
             meeting: ReviewMeeting = entity_from_row("review_meeting", meeting_row)
             notice = PublicNotice(
                 id=existing or new_id(), meeting_id=meeting_id, term=meeting.term,

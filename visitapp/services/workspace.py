@@ -16,6 +16,8 @@ from visitapp.services.conflicts import ConflictService
 from visitapp.services.documents import DocumentService
 from visitapp.services.growth import GrowthService
 from visitapp.services.mentor import MentorService
+from visitapp.services.notice import NoticeService
+from visitapp.services.reports import ReportService
 from visitapp.services.review import ReviewService
 from visitapp.services.settings import SettingsService
 from visitapp.services.students import StudentService
@@ -39,6 +41,8 @@ class Workspace:
         self.conflicts = ConflictService(self.ctx)
         self.settings = SettingsService(self.ctx)
         self.documents = DocumentService(self.ctx)
+        self.reports = ReportService(self.ctx)
+        self.notices = NoticeService(self.ctx)
         from visitapp.sync.engine import SyncEngine  # the engine builds on the services
         self.sync = SyncEngine(self)
 

@@ -18,10 +18,13 @@ from visitapp.ui.context import AppContext
 from visitapp.ui.i18n import tr
 from visitapp.ui.idle import IdleWatcher
 from visitapp.ui.screens.conflicts import ConflictsScreen
+from visitapp.ui.screens.coverage import CoverageScreen
 from visitapp.ui.screens.growth import GrowthScreen
 from visitapp.ui.screens.mentor import MentorScreen
+from visitapp.ui.screens.notice import NoticeScreen
 from visitapp.ui.screens.officer import AssignmentsScreen, ReviewScreen
 from visitapp.ui.screens.platform import PlatformScreen
+from visitapp.ui.screens.quality import QualityScreen
 from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
 from visitapp.ui.screens.start import StartScreen
 from visitapp.ui.screens.students import StudentsScreen
@@ -90,6 +93,11 @@ class MainWindow(QMainWindow):
         self.assignments = AssignmentsScreen(self.ctx)
         self.review = ReviewScreen(self.ctx)
         self.platform = PlatformScreen(self.ctx)
+        # the officer's reports: coverage, data quality, public notice (issue 6)
+        self.coverage = CoverageScreen(self.ctx)
+        self.quality = QualityScreen(self.ctx)
+        self.notices = NoticeScreen(self.ctx)
+        self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform]
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -100,6 +108,8 @@ class MainWindow(QMainWindow):
                              (self.growth, tr("Growth file")), (self.mentor, tr("Mentor notes")),
                              (self.sync, tr("Sync")), (self.conflicts, tr("Conflicts")),
                              (self.assignments, tr("Assignments")), (self.review, tr("Collective review")),
+                             (self.coverage, tr("Coverage")), (self.quality, tr("Data quality")),
+                             (self.notices, tr("Public notice")),
                              (self.platform, tr("City platform")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
@@ -157,9 +167,10 @@ class MainWindow(QMainWindow):
         self.act_find = act(tr("Find a student"), QKeySequence.StandardKey.Find, self.find_student, m_go)
         self.screen_actions = []
         for i, screen in enumerate(self._nav_items):
-            # Alt+1 … Alt+9, then Alt+0; further screens are reached from the Go menu
+            # Alt+1 … Alt+9 for the first nine; the rest are in this menu, and 设置 keeps Ctrl+,
+            shortcut = f"Alt+{i + 1}" if i < 9 else ("Ctrl+," if screen is self.settings else None)
             self.screen_actions.append(
-                act(self._nav_items[screen].text(), f"Alt+{(i + 1) % 10}" if i < 10 else None,
+                act(self._nav_items[screen].text(), shortcut,
                     lambda _c=False, s=screen: self.show_screen(s), m_go))
         self.session_actions = [self.act_save, self.act_finalize, self.act_sync, self.act_lock,
                                 self.act_find, *self.screen_actions]
@@ -174,9 +185,12 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.students.open_visit.connect(self.open_visit)
         self.students.open_growth.connect(self.open_growth)
-        for screen in (self.editor, self.growth, self.mentor, self.conflicts, self.assignments, self.review):
+        for screen in (self.editor, self.growth, self.mentor, self.conflicts, self.assignments, self.review,
+                       self.notices):
             screen.changed.connect(c.data_changed.emit)
         self.platform.sync_requested.connect(self.start_sync)
+        self.quality.open_growth.connect(self.open_growth)
+        self.coverage.open_growth.connect(self.open_growth)
         self.editor.closed.connect(lambda: self.show_screen(self.students))
         self.growth.closed.connect(lambda: self.show_screen(self.students))
         self.sync.finished.connect(lambda _r: (c.data_changed.emit(), self._refresh_visible()))
@@ -221,9 +235,9 @@ class MainWindow(QMainWindow):
         self._enable_session(True)
         ident = ws.identity
         role = str(ident.role)
-        self._nav_items[self.assignments].setHidden(role != "officer")
-        self._nav_items[self.review].setHidden(role != "officer")
-        self._nav_items[self.platform].setHidden(role != "officer")
+        for screen in self.officer_screens:
+            self._nav_items[screen].setHidden(role != "officer")
+            self.screen_actions[list(self._nav_items).index(screen)].setVisible(role == "officer")
         self.user_label.setText(f"{ident.staff_name}" + (f" · {ident.school_name}" if ident.school_name else ""))
         if self.ctx.online is None:
             self.ctx.online = False if not ident.server_url else None
@@ -273,8 +287,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_visible(self) -> None:
         current = self.screens.currentWidget()
-        if current in (self.students, self.sync, self.conflicts, self.mentor,
-                       self.assignments, self.review):
+        if current in (self.students, self.sync, self.conflicts, self.mentor, *self.officer_screens):
             self._refresh(current)
 
     def open_visit(self, student_id: str) -> None:

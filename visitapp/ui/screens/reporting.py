@@ -1,0 +1,106 @@
+"""What the officer's report screens share: the term selector, titles of the six coverages
+and the seven data-quality checks in the current language, and the bar colours."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QComboBox, QLabel
+
+from visitapp.ui.i18n import tr
+
+# (code, short column header, full title). The domain's codes; its Chinese titles are the
+# translations, so the English window is English too.
+COVERAGE_TITLES = {
+    "support_centre": (lambda: tr("Support centre"), lambda: tr("Student development support centre")),
+    "visits": (lambda: tr("Home visits"), lambda: tr("Every student visited")),
+    "rewards": (lambda: tr("Growth rewards"), lambda: tr("Every hardship student rewarded")),
+    "growth_files": (lambda: tr("Growth files"), lambda: tr("Every hardship student with a growth file")),
+    "mentors": (lambda: tr("Mentors"), lambda: tr("Every key-support student with a mentor")),
+    "case_discussions": (lambda: tr("Case discussions"), lambda: tr("Every key-support student discussed")),
+}
+CHECK_TITLES = {
+    "missing_fields": (lambda: tr("Missing fields"), lambda: tr("Required fields missing")),
+    "overdue_visits": (lambda: tr("Overdue visits"), lambda: tr("Home visits overdue this term")),
+    "key_without_mentor": (lambda: tr("Key, no mentor"), lambda: tr("Key-support students without a mentor")),
+    "hardship_without_reward": (lambda: tr("Hardship, no reward"),
+                                lambda: tr("Hardship students without a growth reward")),
+    "file_without_visit": (lambda: tr("File, no visit"), lambda: tr("Growth files without a home visit")),
+    "duplicate_visits": (lambda: tr("Duplicates?"), lambda: tr("Possible duplicate visits")),
+    "stale_conflicts": (lambda: tr("Old conflicts"), lambda: tr("Conflicts unresolved for more than 7 days")),
+}
+SCHOOL_ROW = "全校"  # the domain's name of the school row
+
+
+def short_title(table: dict, code: str, fallback: str = "") -> str:
+    pair = table.get(code)
+    return pair[0]() if pair else fallback
+
+
+def long_title(table: dict, code: str, fallback: str = "") -> str:
+    pair = table.get(code)
+    return pair[1]() if pair else fallback
+
+
+def class_label(name: str) -> str:
+    return tr("Whole school") if name == SCHOOL_ROW else name
+
+
+def term_text(term: str) -> str:
+    """``2026-2027-1`` in words, in the current language."""
+    try:
+        start, end, half = term.split("-")
+    except ValueError:
+        return term
+    return tr("{years} school year, term {half}").format(years=f"{start}-{end}", half=half)
+
+
+def bar_colour(percent: float | None) -> QColor:
+    """Green at 100 %, lighter green from 90, amber from 70, red below (as the server's SVG)."""
+    if percent is None:
+        return QColor("#e0e0e0")
+    if percent >= 100:
+        return QColor("#2e7d32")
+    if percent >= 90:
+        return QColor("#9ccc65")
+    if percent >= 70:
+        return QColor("#ffca28")
+    return QColor("#ef5350")
+
+
+def screen_title(text: str) -> QLabel:
+    lab = QLabel(text)
+    f = QFont(lab.font())
+    f.setPointSize(f.pointSize() + 3)
+    f.setBold(True)
+    lab.setFont(f)
+    return lab
+
+
+class TermBox(QComboBox):
+    """The term selector; ``term_chosen`` fires when the officer picks another term."""
+
+    term_chosen = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAccessibleName(tr("Term"))
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.currentIndexChanged.connect(self._changed)
+        self._filling = False
+
+    def set_terms(self, terms: list[str], current: str) -> None:
+        keep = self.currentData() or current
+        self._filling = True
+        self.clear()
+        for t in terms:
+            self.addItem(term_text(t), t)
+        self.setCurrentIndex(max(0, self.findData(keep)))
+        self._filling = False
+
+    def term(self) -> str | None:
+        return self.currentData()
+
+    def _changed(self, _index: int) -> None:
+        if not self._filling and self.currentData():
+            self.term_chosen.emit(self.currentData())
