@@ -47,6 +47,63 @@ def test_recovery_key_can_be_saved_for_printing(qtbot, make_window, real_backend
     assert "ABCD-EFGH" in (tmp_path / "key.txt").read_text(encoding="utf-8")
 
 
+def _at_recovery_page(qtbot, w):
+    wait_for_start_page(qtbot, w)
+    start = w.start
+    click(qtbot, start.welcome.demo_button)
+    type_text(qtbot, start.passphrase.name, "李老师")
+    qtbot.keyClicks(start.passphrase.first, PASS)
+    qtbot.keyClicks(start.passphrase.second, PASS)
+    click(qtbot, start.passphrase.button)
+    qtbot.waitUntil(lambda: start.currentWidget() is start.recovery, timeout=20000)
+    return start.recovery
+
+
+def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
+        qtbot, make_window, real_backend, profile_dir, tmp_path):
+    import pypdfium2 as pdfium
+    import zxingcpp
+    from PySide6.QtPrintSupport import QPrinter
+
+    w = make_window(real_backend)
+    recovery = _at_recovery_page(qtbot, w)
+    key = recovery.key.text()
+    # The print dialog would block offscreen: the test "chooses" a printer that writes a PDF.
+    printed_to = tmp_path / "printer-output.pdf"
+    chosen = []
+
+    def choose_printer():
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(printed_to))
+        chosen.append(printer)
+        return printer
+
+    recovery.choose_printer = choose_printer
+    assert recovery.print_button.isVisible() and recovery.save_button.isVisible()
+    with qtbot.waitSignal(recovery.printed, timeout=20000):
+        click(qtbot, recovery.print_button)
+    assert "Sent to the printer" in recovery.message.text() and recovery.print_button.isEnabled()
+    # what reached the printer is the sheet: one page whose QR code reads back as the key shown
+    pdf = pdfium.PdfDocument(str(printed_to))
+    assert len(pdf) == 1
+    image = pdf[0].render(scale=150 / 72).to_pil().convert("RGB")
+    pdf.close()
+    assert [b.text for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)] == [key]
+    # and no copy of the key rests anywhere in the profile
+    assert not list(profile_dir.rglob("*.pdf")) and not (profile_dir / "prints").exists()
+
+    # a cancelled dialog prints nothing and says so
+    recovery.choose_printer = lambda: None
+    printed_to.unlink()
+    click(qtbot, recovery.print_button)
+    idle(qtbot, w)
+    assert recovery.message.text() == "Not printed." and not printed_to.exists()
+    assert recovery.print_button.isEnabled()
+    click(qtbot, recovery.continue_button)
+    qtbot.waitUntil(lambda: w.pages.currentWidget() is w.shell)
+
+
 def test_enrollment_that_cannot_reach_the_server_still_creates_the_profile(
         qtbot, make_window, real_backend, profile_dir):
     w = make_window(real_backend)
