@@ -139,14 +139,6 @@ class StudentTableModel(QAbstractTableModel):
     def row_at(self, position: int):  # noqa: ANN201
         return self.rows[position if self._shown is None else self._shown[position]]
 
-    def index(self, row, column, parent=QModelIndex()):  # noqa: ANN001, ANN201
-        # QAbstractTableModel.index asks rowCount and columnCount, two calls into Python for
-        # every cell the proxy maps; one call does here.
-        if 0 <= column < 8 and 0 <= row < (len(self.rows) if self._shown is None else len(self._shown)) \
-                and not parent.isValid():
-            return self.createIndex(row, column)
-        return QModelIndex()
-
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
         if parent.isValid():
             return 0
