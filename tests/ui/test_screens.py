@@ -179,6 +179,47 @@ def test_find_a_student_by_typing_and_filters(qtbot, unlocked):
     assert s.proxy.rowCount() == sum(not r.has_reward for r in rows)
 
 
+def test_search_narrows_and_widens_keeps_the_sort_and_the_selection(qtbot, unlocked):
+    """Typing narrows the previous result (only its rows are tested again); deleting a
+    character or unticking a box widens it again from all students."""
+    w, ws = unlocked()
+    s = w.students
+    rows = ws.students.list_mine()
+
+    def expected(text, key=False):
+        return sum(text.lower() in f"{r.name}\t{r.class_name}".lower() and (r.key_support or not key)
+                   for r in rows)
+
+    target = rows[3]
+    text = target.class_name
+    s.search.setFocus()
+    for i in range(1, len(text) + 1):          # typing, one character at a time
+        s.search.insert(text[i - 1])
+        assert s.proxy.rowCount() == expected(text[:i]), text[:i]
+    s.f_key.setChecked(True)                  # a box ticked narrows further
+    assert s.proxy.rowCount() == expected(text, key=True)
+    for i in range(len(text) - 1, -1, -1):    # backspace widens again
+        s.search.backspace()
+        assert s.proxy.rowCount() == expected(text[:i], key=True), text[:i]
+    s.f_key.setChecked(False)
+    assert s.proxy.rowCount() == len(rows) == s.model.total
+
+    # sorted by a header: filtering keeps that order
+    s.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    type_text(qtbot, s.search, target.class_name)
+    names = [s.proxy.data(s.proxy.index(r, 0)) for r in range(s.proxy.rowCount())]
+    assert len(names) == expected(target.class_name) and names == sorted(names, reverse=True)
+    # the selected student stays selected while still shown, and is dropped once filtered out
+    s.select_id(target.id)
+    assert s.selected_id() == target.id
+    s.search.clear()
+    type_text(qtbot, s.search, target.name)
+    assert s.proxy.rowCount() == expected(target.name) < len(rows) and s.selected_id() == target.id
+    s.search.setText("没有这个名字的学生")
+    assert s.proxy.rowCount() == 0 and s.selected_id() is None
+    assert s.count_label.text() == f"0 of {len(rows)} students"
+
+
 def _open_editor_for(qtbot, w, pick):
     s = w.students
     for r in range(s.proxy.rowCount()):
