@@ -220,6 +220,28 @@ def test_search_narrows_and_widens_keeps_the_sort_and_the_selection(qtbot, unloc
     assert s.count_label.text() == f"0 of {len(rows)} students"
 
 
+def test_the_table_paints_the_text_of_the_row_shown_at_each_place(qtbot, unlocked):
+    """The cell delegate reads the model's text directly; sorted and filtered, every painted
+    cell still shows what the proxy says is there."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    w, ws = unlocked()
+    s = w.students
+    s.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    s.f_not_visited.setChecked(True)
+    delegate = s.table.itemDelegate()
+    assert s.proxy.rowCount() > 3
+    for r in range(s.proxy.rowCount()):
+        for c in range(s.proxy.columnCount()):
+            index = s.proxy.index(r, c)
+            option = QStyleOptionViewItem()
+            delegate.initStyleOption(option, index)
+            assert option.text == s.proxy.data(index)
+            has_text = bool(option.features & QStyleOptionViewItem.ViewItemFeature.HasDisplay)
+            assert has_text == bool(option.text)
+    s.table.viewport().repaint()  # and it paints without complaint
+
+
 def _open_editor_for(qtbot, w, pick):
     s = w.students
     for r in range(s.proxy.rowCount()):
