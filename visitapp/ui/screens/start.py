@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPainter
+from PySide6.QtGui import QFont, QImage, QPageSize, QPainter
 from PySide6.QtWidgets import (
     QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
@@ -235,6 +235,7 @@ class _Recovery(QWidget):
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(tr("Recovery key"))
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))  # the sheet's paper
         dialog = QPrintDialog(printer, self)
         dialog.setWindowTitle(tr("Print the recovery key"))
         return printer if dialog.exec() == QPrintDialog.DialogCode.Accepted else None
