@@ -35,6 +35,8 @@ def save_language(profile_dir: Path, language: str) -> None:
 def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
                  demo_seeder: Callable[[Any], None] | None = None, language: str | None = None):
     """Create (or reuse) the QApplication and return the main window, not yet shown."""
+    if backend is None:
+        _import_services_in_background()
     from PySide6.QtWidgets import QApplication
 
     from visitapp.ui import i18n
@@ -56,6 +58,18 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
     window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
     return window
+
+
+def _import_services_in_background() -> None:
+    """Start importing the services (SQLAlchemy, the models: half a second) on a thread while
+    this one builds the window; Qt's C++ work leaves the interpreter free for it. The worker's
+    first call then finds the modules imported, or waits on Python's import lock."""
+    import importlib
+    import threading
+
+    if "visitapp.services" not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=("visitapp.services",),
+                         name="visitapp-preload", daemon=True).start()
 
 
 class _LazyServices:

@@ -540,8 +540,32 @@
       <translation>恢复密钥</translation>
     </message>
     <message>
-      <source>Save or print the recovery key…</source>
-      <translation>保存或打印恢复密钥…</translation>
+      <source>Print the recovery key…</source>
+      <translation>打印恢复密钥…</translation>
+    </message>
+    <message>
+      <source>Save to a file…</source>
+      <translation>保存为文件…</translation>
+    </message>
+    <message>
+      <source>Print the recovery key</source>
+      <translation>打印恢复密钥</translation>
+    </message>
+    <message>
+      <source>Preparing the page…</source>
+      <translation>正在准备打印页…</translation>
+    </message>
+    <message>
+      <source>Not printed.</source>
+      <translation>未打印。</translation>
+    </message>
+    <message>
+      <source>The printer could not be started. Check that it is on and connected, then try again.</source>
+      <translation>无法启动打印机。请检查打印机是否已开机并连接好，然后再试一次。</translation>
+    </message>
+    <message>
+      <source>Sent to the printer. Keep the page locked away; no copy was saved on this computer.</source>
+      <translation>已发送到打印机。请把打印出的这一页锁好保管；本机没有保存任何副本。</translation>
     </message>
     <message>
       <source>I have kept it safe, continue</source>

@@ -86,11 +86,15 @@ def _process_start_overhead() -> float:
     return time.perf_counter() - t
 
 
-def bench_cold_start(profile: Path) -> tuple[float, float, int]:
+def bench_cold_start(profile: Path, runs: int = 5) -> tuple[float, float, float, int]:
+    """Median of ``runs`` fresh processes (first page, whole list) and the best whole list.
+
+    The median, not the best: this machine is shared, and the best of a few runs hid how slow
+    a start under load is."""
     env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
     times, firsts = [], []
     rows = 0
-    for _ in range(3):
+    for _ in range(runs):
         out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_ui", "--cold-start", str(profile)],
                              env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
@@ -100,7 +104,7 @@ def bench_cold_start(profile: Path) -> tuple[float, float, int]:
         firsts.append(float(first) - float(kdf))
         rows = int(rows_s)
     start = _process_start_overhead()
-    return min(firsts) + start, min(times) + start, rows
+    return statistics.median(firsts) + start, statistics.median(times) + start, min(times) + start, rows
 
 
 def bench_filter_and_growth(profile: Path) -> tuple[float, float, float, float]:
@@ -160,13 +164,15 @@ def run() -> list[tuple[str, str, str, bool]]:
     folder = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     try:
         profile = _make_profile(folder, 5000)
-        first, cold, rows = bench_cold_start(profile)
+        first, cold, best, rows = bench_cold_start(profile)
         mean_key, p95_key, growth, growth_service = bench_filter_and_growth(profile)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return [
-        ("UI cold start to unlocked window, first page of students (after KDF)", f"{first:.2f} s", "≤ 2 s", first <= 2.0),
-        (f"UI cold start to unlocked window, all {rows} students listed (after KDF)", f"{cold:.2f} s", "≤ 2 s", cold <= 2.0),
+        ("UI cold start to unlocked window, first page of students (after KDF, median of 5)", f"{first:.2f} s",
+         "≤ 2 s", first <= 2.0),
+        (f"UI cold start to unlocked window, all {rows} students listed (after KDF)",
+         f"{cold:.2f} s (median of 5; best {best:.2f} s)", "≤ 2 s", cold <= 2.0),
         ("UI filter 5,000 students per keystroke (mean / p95)", f"{mean_key:.1f} / {p95_key:.1f} ms",
          "≤ 30 ms", p95_key <= 30.0),
         ("UI open growth file with 500 entries (median)", f"{growth:.0f} ms", "≤ 150 ms", growth <= 150.0),

@@ -47,6 +47,63 @@ def test_recovery_key_can_be_saved_for_printing(qtbot, make_window, real_backend
     assert "ABCD-EFGH" in (tmp_path / "key.txt").read_text(encoding="utf-8")
 
 
+def _at_recovery_page(qtbot, w):
+    wait_for_start_page(qtbot, w)
+    start = w.start
+    click(qtbot, start.welcome.demo_button)
+    type_text(qtbot, start.passphrase.name, "李老师")
+    qtbot.keyClicks(start.passphrase.first, PASS)
+    qtbot.keyClicks(start.passphrase.second, PASS)
+    click(qtbot, start.passphrase.button)
+    qtbot.waitUntil(lambda: start.currentWidget() is start.recovery, timeout=20000)
+    return start.recovery
+
+
+def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
+        qtbot, make_window, real_backend, profile_dir, tmp_path):
+    import pypdfium2 as pdfium
+    import zxingcpp
+    from PySide6.QtPrintSupport import QPrinter
+
+    w = make_window(real_backend)
+    recovery = _at_recovery_page(qtbot, w)
+    key = recovery.key.text()
+    # The print dialog would block offscreen: the test "chooses" a printer that writes a PDF.
+    printed_to = tmp_path / "printer-output.pdf"
+    chosen = []
+
+    def choose_printer():
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(printed_to))
+        chosen.append(printer)
+        return printer
+
+    recovery.choose_printer = choose_printer
+    assert recovery.print_button.isVisible() and recovery.save_button.isVisible()
+    with qtbot.waitSignal(recovery.printed, timeout=20000):
+        click(qtbot, recovery.print_button)
+    assert "Sent to the printer" in recovery.message.text() and recovery.print_button.isEnabled()
+    # what reached the printer is the sheet: one page whose QR code reads back as the key shown
+    pdf = pdfium.PdfDocument(str(printed_to))
+    assert len(pdf) == 1
+    image = pdf[0].render(scale=150 / 72).to_pil().convert("RGB")
+    pdf.close()
+    assert [b.text for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)] == [key]
+    # and no copy of the key rests anywhere in the profile
+    assert not list(profile_dir.rglob("*.pdf")) and not (profile_dir / "prints").exists()
+
+    # a cancelled dialog prints nothing and says so
+    recovery.choose_printer = lambda: None
+    printed_to.unlink()
+    click(qtbot, recovery.print_button)
+    idle(qtbot, w)
+    assert recovery.message.text() == "Not printed." and not printed_to.exists()
+    assert recovery.print_button.isEnabled()
+    click(qtbot, recovery.continue_button)
+    qtbot.waitUntil(lambda: w.pages.currentWidget() is w.shell)
+
+
 def test_enrollment_that_cannot_reach_the_server_still_creates_the_profile(
         qtbot, make_window, real_backend, profile_dir):
     w = make_window(real_backend)
@@ -120,6 +177,69 @@ def test_find_a_student_by_typing_and_filters(qtbot, unlocked):
     s.f_no_mentor.setChecked(False)
     s.f_no_reward.setChecked(True)
     assert s.proxy.rowCount() == sum(not r.has_reward for r in rows)
+
+
+def test_search_narrows_and_widens_keeps_the_sort_and_the_selection(qtbot, unlocked):
+    """Typing narrows the previous result (only its rows are tested again); deleting a
+    character or unticking a box widens it again from all students."""
+    w, ws = unlocked()
+    s = w.students
+    rows = ws.students.list_mine()
+
+    def expected(text, key=False):
+        return sum(text.lower() in f"{r.name}\t{r.class_name}".lower() and (r.key_support or not key)
+                   for r in rows)
+
+    target = rows[3]
+    text = target.class_name
+    s.search.setFocus()
+    for i in range(1, len(text) + 1):          # typing, one character at a time
+        s.search.insert(text[i - 1])
+        assert s.proxy.rowCount() == expected(text[:i]), text[:i]
+    s.f_key.setChecked(True)                  # a box ticked narrows further
+    assert s.proxy.rowCount() == expected(text, key=True)
+    for i in range(len(text) - 1, -1, -1):    # backspace widens again
+        s.search.backspace()
+        assert s.proxy.rowCount() == expected(text[:i], key=True), text[:i]
+    s.f_key.setChecked(False)
+    assert s.proxy.rowCount() == len(rows) == s.model.total
+
+    # sorted by a header: filtering keeps that order
+    s.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    type_text(qtbot, s.search, target.class_name)
+    names = [s.proxy.data(s.proxy.index(r, 0)) for r in range(s.proxy.rowCount())]
+    assert len(names) == expected(target.class_name) and names == sorted(names, reverse=True)
+    # the selected student stays selected while still shown, and is dropped once filtered out
+    s.select_id(target.id)
+    assert s.selected_id() == target.id
+    s.search.clear()
+    type_text(qtbot, s.search, target.name)
+    assert s.proxy.rowCount() == expected(target.name) < len(rows) and s.selected_id() == target.id
+    s.search.setText("没有这个名字的学生")
+    assert s.proxy.rowCount() == 0 and s.selected_id() is None
+    assert s.count_label.text() == f"0 of {len(rows)} students"
+
+
+def test_the_table_paints_the_text_of_the_row_shown_at_each_place(qtbot, unlocked):
+    """The cell delegate reads the model's text directly; sorted and filtered, every painted
+    cell still shows what the proxy says is there."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    w, ws = unlocked()
+    s = w.students
+    s.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    s.f_not_visited.setChecked(True)
+    delegate = s.table.itemDelegate()
+    assert s.proxy.rowCount() > 3
+    for r in range(s.proxy.rowCount()):
+        for c in range(s.proxy.columnCount()):
+            index = s.proxy.index(r, c)
+            option = QStyleOptionViewItem()
+            delegate.initStyleOption(option, index)
+            assert option.text == s.proxy.data(index)
+            has_text = bool(option.features & QStyleOptionViewItem.ViewItemFeature.HasDisplay)
+            assert has_text == bool(option.text)
+    s.table.viewport().repaint()  # and it paints without complaint
 
 
 def _open_editor_for(qtbot, w, pick):

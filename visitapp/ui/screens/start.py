@@ -1,13 +1,19 @@
 """First start: welcome (enroll with the school server, or the offline demo), then the
-passphrase with a strength hint, then the recovery key, shown once, with a save/print button."""
+passphrase with a strength hint, then the recovery key, shown once, with Print and Save buttons.
+
+Printing the recovery key goes straight to the printer: the one-page sheet
+(:mod:`visitapp.printing.recovery_key`) is built in memory on the worker, drawn to page images,
+and painted onto the printer chosen in the print dialog. Unlike the other documents it never
+becomes a file in the prints folder: a recovery key lying on the disk next to the profile it
+opens would defeat it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QPageSize, QPainter
 from PySide6.QtWidgets import (
     QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
@@ -15,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import ErrorLabel
+
+PRINT_DPI = 300  # the key's characters and its QR code stay sharp on any office printer
 
 
 def passphrase_strength(text: str) -> tuple[int, str]:
@@ -169,6 +177,7 @@ class _Passphrase(QWidget):
 
 class _Recovery(QWidget):
     done = Signal()
+    printed = Signal(object)  # the QPrinter the sheet went to
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -189,9 +198,12 @@ class _Recovery(QWidget):
         self.key.setAccessibleName(tr("Recovery key"))
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.save_button = QPushButton(tr("Save or print the recovery key…"))
+        self.print_button = QPushButton(tr("Print the recovery key…"))
+        self.print_button.setDefault(True)
+        self.save_button = QPushButton(tr("Save to a file…"))
         self.continue_button = QPushButton(tr("I have kept it safe, continue"))
         row = QHBoxLayout()
+        row.addWidget(self.print_button)
         row.addWidget(self.save_button)
         row.addWidget(self.continue_button)
         row.addStretch()
@@ -217,6 +229,46 @@ class _Recovery(QWidget):
                         + "\n", encoding="utf-8")
         self.message.setText(tr("Saved. Print it, then delete the file."))
 
+    def choose_printer(self):  # noqa: ANN201 - a QPrinter, or None when the dialog is cancelled
+        """The print dialog (tests replace this method: offscreen, no dialog may open)."""
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(tr("Recovery key"))
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))  # the sheet's paper
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle(tr("Print the recovery key"))
+        return printer if dialog.exec() == QPrintDialog.DialogCode.Accepted else None
+
+    def print_pages(self, pages) -> None:  # noqa: ANN001
+        """Paint the sheet's page images onto the chosen printer, each fitted to its page."""
+        self.print_button.setEnabled(True)
+        printer = self.choose_printer()
+        if printer is None:
+            self.message.setText(tr("Not printed."))
+            return
+        printer.setFullPage(True)  # the sheet has its own margins
+        painter = QPainter()
+        if not painter.begin(printer):
+            self.message.setText(tr("The printer could not be started. Check that it is on "
+                                    "and connected, then try again."))
+            return
+        try:
+            for n, page in enumerate(pages):
+                if n:
+                    printer.newPage()
+                image = QImage(page.rgb, page.width, page.height, page.stride,
+                               QImage.Format.Format_RGB888)
+                area = printer.pageLayout().fullRectPixels(printer.resolution())
+                scale = min(area.width() / page.width, area.height() / page.height)
+                w, h = int(page.width * scale), int(page.height * scale)
+                painter.drawImage(QRect((area.width() - w) // 2, (area.height() - h) // 2, w, h), image)
+        finally:
+            painter.end()
+        self.message.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
+                                "saved on this computer."))
+        self.printed.emit(printer)
+
     def _continue(self) -> None:
         # The key is dropped from the screen: it is shown once.
         self.key.setText("")
@@ -241,6 +293,7 @@ class StartScreen(QStackedWidget):
         self.welcome.chosen.connect(self._chosen)
         self.passphrase.submitted.connect(self._create)
         self.recovery.done.connect(lambda: self.finished.emit(self._ws, not self.code))
+        self.recovery.print_button.clicked.connect(self.print_recovery_key)
 
     def _chosen(self, code: str) -> None:
         self.code = code
@@ -279,6 +332,35 @@ class StartScreen(QStackedWidget):
                 tr("The profile was created, but enrollment did not succeed: {reason} "
                    "You can enroll later under Settings.").format(reason=user_message(enroll_error)))
         self.setCurrentWidget(self.recovery)
+
+    def print_recovery_key(self) -> None:
+        """Build the sheet on the worker (in memory), then open the print dialog."""
+        ws, key = self._ws, self.recovery.key.text()
+        if ws is None or not key:
+            return
+        self.recovery.print_button.setEnabled(False)
+        self.recovery.message.setText(tr("Preparing the page…"))
+
+        def work(_ws):
+            import datetime as dt
+            import io
+
+            from visitapp.printing.raster import raster_pages
+            from visitapp.printing.recovery_key import RecoveryKeySheet, render_recovery_key
+
+            ident = ws.identity
+            pdf = io.BytesIO()
+            render_recovery_key(RecoveryKeySheet(key, ident.school_name, ident.staff_name,
+                                                 str(ws.path), dt.datetime.now()), pdf)
+            return raster_pages(pdf.getvalue(), dpi=PRINT_DPI)
+
+        def failed(exc: BaseException) -> None:
+            from visitapp.ui.errors import user_message
+
+            self.recovery.print_button.setEnabled(True)
+            self.recovery.message.setText(user_message(exc))
+
+        self.ctx.tasks.submit(work, None, on_done=self.recovery.print_pages, on_error=failed)
 
     def _failed(self, exc: BaseException) -> None:
         from visitapp.ui.errors import user_message
