@@ -28,6 +28,7 @@ class _Listed:
     class_name: str
     stage: str
     student_no: str
+    on_roster: bool
     facts: dict
 
 
@@ -47,6 +48,7 @@ class StudentRow:
     has_reward: bool
     masked_id: str
     student_no: str = ""
+    on_roster: bool = True  # False: the platform's roster no longer has them; their records stay
 
 
 @dataclass(frozen=True)
@@ -94,14 +96,15 @@ class StudentService:
             # Plain columns and the tier-B envelope only: the tier-C column (address, phone) stays
             # sealed, and no ORM objects are built (a 5,000-student list is read on every start).
             query = self._scope(select(StudentTable.id, StudentTable.class_name, StudentTable.stage,
-                                       StudentTable.student_no, StudentTable.facts)).order_by(
+                                       StudentTable.student_no, StudentTable.on_roster,
+                                       StudentTable.facts)).order_by(
                 StudentTable.class_name, StudentTable.student_no, StudentTable.id)
             if limit:
                 query = query.offset(offset).limit(limit)
             cipher = cipher_of(s)
-            rows = [_Listed(sid, class_name, stage, student_no,
+            rows = [_Listed(sid, class_name, stage, student_no, on_roster is not False,
                             decrypt_value(cipher, "students", sid, "facts", sealed.envelope) if sealed else {})
-                    for sid, class_name, stage, student_no, sealed in s.execute(query)]
+                    for sid, class_name, stage, student_no, on_roster, sealed in s.execute(query)]
             ids = [r.id for r in rows]
             status = self._visit_status(s, term, ids)
             mentors = self._mentor_names(s, ids)
@@ -116,7 +119,7 @@ class StudentService:
                     key_support=bool(facts.get("key_support")), auto_eligible=bool(facts.get("auto_eligible")),
                     visit_status=status.get(row.id, NOT_VISITED), mentor_names=tuple(mentors.get(row.id, ())),
                     has_reward=row.id in rewarded, masked_id=facts.get("masked_id", ""),
-                    student_no=row.student_no,
+                    student_no=row.student_no, on_roster=row.on_roster,
                 ))
             return result
 
@@ -145,7 +148,9 @@ class StudentService:
 
     def coverage(self, term: str | None = None) -> Coverage:
         term = term or self.current_term()
-        rows = self.list_mine(term)
+        # the roster's students: one the platform dropped stays listed (their records stay)
+        # but is no longer someone to visit, as in the officer's coverage report
+        rows = [r for r in self.list_mine(term) if r.on_roster]
         return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term)
 
     def get(self, student_id: str) -> Student:
