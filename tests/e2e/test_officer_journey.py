@@ -28,7 +28,7 @@ from tests.ui.helpers import click, idle, type_text
 from tests.ui.server import server_available
 from tests.ui.test_sync import _enrolled_window
 from visitapp.crypto import FAST_TEST_KDF
-from visitapp.domain import AssignmentRole, Level, VisitMode
+from visitapp.domain import AssignmentRole, InvalidTransitionError, Level, VisitMode
 from visitapp.services import create_profile
 from visitapp.storage.models import GrowthEntryRow, StudentRow, VisitRow
 from visitapp.storage.records import entity_from_row
@@ -187,7 +187,7 @@ def test_officer_pulls_assigns_reviews_publishes_pushes_and_reconciles(qtbot, ma
     unfinished = teacher.visits.create_draft(draft_only)
     teacher.visits.save_draft(unfinished.id, visit_date=today, mode=VisitMode.ON_SITE, narrative="未写完")
     assert teacher.pending_count() >= 4
-    assert not [v for v in _all(ws, "visit", VisitRow)]  # still only on the teacher's laptop
+    assert _all(ws, "visit", VisitRow) == []  # still only on the teacher's laptop
     assert teacher.sync.run().ok and teacher.pending_count() == 0
 
     # -- 5. the officer receives the finalized visits (never the teacher's draft) ------------------
@@ -245,7 +245,7 @@ def test_officer_pulls_assigns_reviews_publishes_pushes_and_reconciles(qtbot, ma
     idle(qtbot, w)
     assert n.objections_model.index(0, 3).data() == today.isoformat()
     assert not n.close_button.isEnabled()  # handled, but the period still runs
-    with pytest.raises(Exception, match="期满|公示期"):  # the service refuses too, whatever a button says
+    with pytest.raises(InvalidTransitionError, match="不能结束公示"):  # the service refuses too, whatever a button says
         ws.notices.close(n.current_notice())
 
     # a week later (the laptop's clock, the one the services read)
