@@ -112,6 +112,20 @@ def test_coverage_changes_when_a_visit_is_finalized(workspace):
     assert [r.id for r in workspace.students.list_mine(limit=2, offset=1)] == [r.id for r in everyone[1:3]]
 
 
+def test_a_student_off_the_roster_is_listed_but_not_counted_in_coverage(officer_workspace):
+    """The platform dropped a student: their records stay and they stay listed, but coverage
+    counts the roster, as the officer's coverage report does."""
+    ws = officer_workspace
+    add_student(ws, "甲", assign=False)
+    add_student(ws, "乙", assign=False)
+    add_student(ws, "已转学", assign=False, on_roster=False)
+    rows = {r.name: r for r in ws.students.list_mine()}
+    assert len(rows) == 3 and not rows["已转学"].on_roster and rows["甲"].on_roster
+    assert ws.students.coverage().label == "本学期已走访 0/2"
+    visits = next(c for c in ws.reports.coverage().school.coverages if c.code == "visits")
+    assert visits.total == ws.students.coverage().total
+
+
 def test_officer_sees_the_whole_school(officer_workspace):
     add_student(officer_workspace, "甲", assign=False)
     add_student(officer_workspace, "乙", assign=False)

@@ -38,6 +38,7 @@ class StudentRow:
     has_reward: bool
     masked_id: str
     student_no: str = ""
+    on_roster: bool = True  # False: the platform's roster no longer has them; their records stay
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class StudentService:
             # sealed. The tier-B facts of a student are about 250 bytes, most of them what the
             # list shows, so one small envelope per student is opened (see the README).
             query = self._scope(select(StudentTable.id, StudentTable.class_name, StudentTable.stage,
-                                       StudentTable.student_no, StudentTable.facts)).order_by(
+                                       StudentTable.student_no, StudentTable.on_roster,
+                                       StudentTable.facts)).order_by(
                 StudentTable.class_name, StudentTable.student_no, StudentTable.id)
             if limit:
                 query = query.offset(offset).limit(limit)
@@ -101,7 +103,7 @@ class StudentService:
                                       GrowthEntryRow.student_id, ids, scalars=True))
             result = []
             append = result.append
-            for sid, class_name, stage, student_no, sealed in listed:
+            for sid, class_name, stage, student_no, on_roster, sealed in listed:
                 facts = (decrypt_value(cipher, "students", sid, "facts", sealed.envelope) if sealed else None) or {}
                 append(StudentRow(
                     id=sid, name=facts.get("name", ""), class_name=class_name, stage=stage,
@@ -109,7 +111,7 @@ class StudentService:
                     key_support=bool(facts.get("key_support")), auto_eligible=bool(facts.get("auto_eligible")),
                     visit_status=status.get(sid, NOT_VISITED), mentor_names=tuple(mentors.get(sid, ())),
                     has_reward=sid in rewarded, masked_id=facts.get("masked_id", ""),
-                    student_no=student_no,
+                    student_no=student_no, on_roster=on_roster is not False,
                 ))
             return result
 
@@ -142,7 +144,9 @@ class StudentService:
 
     def coverage(self, term: str | None = None) -> Coverage:
         term = term or self.current_term()
-        rows = self.list_mine(term)
+        # the roster's students: one the platform dropped stays listed (their records stay)
+        # but is no longer someone to visit, as in the officer's coverage report
+        rows = [r for r in self.list_mine(term) if r.on_roster]
         return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term)
 
     def get(self, student_id: str) -> Student:

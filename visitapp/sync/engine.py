@@ -242,11 +242,18 @@ class SyncEngine:
         return report
 
     def _pending_groups(self) -> list[tuple[str, str, list[OutboxRow]]]:
+        """One group per record, its outbox rows in order. A group goes up at the place of
+        its newest change, not its first: the folded mutation carries the record's current
+        state, and that state may rest on records written in between (a notice published,
+        then an objection recorded and handled, then the notice closed: sent in order of
+        creation, the closed notice would arrive before its objection, which the server
+        then refuses)."""
         with self.ws.profile.session() as s:
             groups: OrderedDict[tuple[str, str], list[OutboxRow]] = OrderedDict()
             for row in s.scalars(select(OutboxRow).order_by(OutboxRow.seq)):
                 groups.setdefault((row.record_kind, row.record_id), []).append(row)
-        return [(k, r, rows) for (k, r), rows in groups.items()]
+        ordered = sorted(groups.items(), key=lambda item: item[1][-1].seq)
+        return [(k, r, rows) for (k, r), rows in ordered]
 
     def _mutation(self, session: Any, kind: str, record_id: str, rows: list[OutboxRow]) -> Mutation:
         """Fold a record's outbox rows into one mutation carrying its current state."""

@@ -368,8 +368,9 @@ class StudentsScreen(QWidget):
             return
         self._loading = False
         if coverage is None:  # counted here rather than asking the services to list again
-            coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in rows),
-                                       total=len(rows))
+            roster = [r for r in rows if getattr(r, "on_roster", True)]  # as StudentService.coverage
+            coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in roster),
+                                       total=len(roster))
         self.show_coverage(coverage)
         self._update_count()
         if selected:
