@@ -241,3 +241,11 @@ def test_objections_and_the_closed_notice_reach_the_school_server(tmp_path):
         assert d.final and d.level == Level.RELATIVELY
     finally:
         server.stop()
+
+
+def test_publishing_without_dates_opens_seven_days_from_the_workspace_clock(notice_setup):
+    ws, clock, _students, meeting, _notice = notice_setup
+    clock[0] = clock[0] + dt.timedelta(days=3)  # the laptop's clock, not the machine's, decides
+    again = ws.review.publish_notice(meeting.id)
+    start = clock[0].date()
+    assert (again.period_start, again.period_end) == (start, start + dt.timedelta(days=6))

@@ -75,10 +75,13 @@ class ReviewService:
             return [entity_from_row("determination", r) for r in
                     s.scalars(select(DeterminationRow).where(DeterminationRow.meeting_id == meeting_id))]
 
-    def publish_notice(self, meeting_id: str, period_start: dt.date, period_end: dt.date,
-                       title: str = "") -> PublicNotice:
-        """Open the public notice (公示) of a meeting's determinations for a period (≥ 5 days)."""
+    def publish_notice(self, meeting_id: str, period_start: dt.date | None = None,
+                       period_end: dt.date | None = None, title: str = "") -> PublicNotice:
+        """Open the public notice (公示) of a meeting's determinations for a period (≥ 5 days);
+        by default seven days from today on this workspace's clock."""
         self._require_officer()
+        period_start = period_start or self.ctx.now().date()
+        period_end = period_end or period_start + dt.timedelta(days=6)
         with self.ctx.profile.session() as s, s.begin():
             meeting_row = s.get(ReviewMeetingRow, meeting_id)
             if meeting_row is None:

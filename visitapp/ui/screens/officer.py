@@ -272,8 +272,7 @@ class ReviewScreen(QWidget):
 
         def make(ws, path):
             if not any(n.meeting_id == mid for n in ws.review.notices()):
-                today = dt.date.today()
-                ws.review.publish_notice(mid, today, today + dt.timedelta(days=6))
+                ws.review.publish_notice(mid)  # seven days from today on the services' clock
             return ws.documents.print_notice(mid, path)
 
         print_document(self.ctx, f"notice-{mid[:8]}", make)
