@@ -1708,5 +1708,9 @@
       <source>{years} school year, term {half}</source>
       <translation>{years}学年第{half}学期</translation>
     </message>
+    <message>
+      <source>no longer on the roster</source>
+      <translation>已不在名册</translation>
+    </message>
   </context>
 </TS>

@@ -542,3 +542,19 @@ def test_inputs_have_accessible_names(qtbot, unlocked):
                and type(x.parent()).__name__ not in ("QComboBox", "QDateEdit", "QSpinBox", "QTimeEdit")
                and not x.accessibleName()]
     assert not missing, missing
+
+
+def test_a_student_the_platform_dropped_stays_listed_and_marked(qtbot, unlocked):
+    import dataclasses
+
+    w, ws = unlocked()
+    s = w.students
+    rows = ws.students.list_mine()
+    dropped = dataclasses.replace(rows[0], on_roster=False, visit_status="not_visited")
+    s.model.set_rows([dropped, *rows[1:]])
+    position = s.model.position_of(dropped.id)
+    assert s.model.cell(s.model.index(position, 1)) == f"{dropped.class_name}（no longer on the roster）"
+    assert s.model.cell(s.model.index(s.model.position_of(rows[1].id), 1)) == rows[1].class_name
+    type_text(qtbot, s.search, dropped.name)        # still found by name
+    assert dropped.id in {s.proxy.data(s.proxy.index(r, 0), Qt.ItemDataRole.UserRole).id
+                          for r in range(s.proxy.rowCount())}

@@ -97,12 +97,14 @@ class StudentTableModel(QAbstractTableModel):
         self.rows = list(rows)
         status = {k: tr(v) for k, v in VISIT_STATUS.items()}
         yes = tr("Yes")
+        gone = tr("no longer on the roster")
         # A school has a handful of stages and combinations of hardship categories: translate
         # each once, not once per student (that was a tenth of a second at start).
         stages = _Memo(label)
         hardships = _Memo(lambda cats: "、".join(label(c) for c in cats))
         self._cells = [(
-            r.name, r.class_name, stages(r.stage), hardships(tuple(r.hardship_categories)),
+            # students the platform dropped keep their records, so they stay listed, marked
+            r.name, r.class_name if getattr(r, "on_roster", True) else f"{r.class_name}（{gone}）", stages(r.stage), hardships(tuple(r.hardship_categories)),
             yes if r.key_support else "", yes if r.auto_eligible else "",
             status.get(r.visit_status, r.visit_status), "、".join(r.mentor_names),
         ) for r in self.rows]
