@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -150,7 +150,31 @@ def _flush_pending_before(state) -> None:
     pending = state.session.info.get("pending_records")
     if pending:
         state.session.info["pending_records"] = []
-        state.session.connection().execute(insert(Record), pending)
+        bulk_insert(state.session.connection(), Record.__table__, pending)
+
+
+_DRIVER_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows that all name the same columns, in one statement.
+
+    On SQLite the rows go straight to the driver's ``executemany``: SQLAlchemy's per-row
+    parameter processing costs more than SQLite's insert itself, and the records table has
+    no column that needs conversion (text, integers, booleans, bytes). Other databases keep
+    SQLAlchemy's batched multi-row ``INSERT``."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    key = (table.name, tuple(rows[0]))
+    found = _DRIVER_INSERTS.get(key)
+    if found is None:
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(key[1]))
+        found = _DRIVER_INSERTS[key] = (compiled.string, tuple(compiled.positiontup or ()))
+    sql, order = found
+    conn.exec_driver_sql(sql, [tuple([row[name] for name in order]) for row in rows])
 
 
 class WriteTx:
@@ -168,7 +192,7 @@ class WriteTx:
         pending = self.session.info.get("pending_records")
         if pending:
             self.session.info["pending_records"] = []
-            self.session.connection().execute(insert(Record), pending)
+            bulk_insert(self.session.connection(), Record.__table__, pending)
 
     def _lock(self) -> int:
         if self._seq is None:
