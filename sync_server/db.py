@@ -102,6 +102,40 @@ def migrate(engine: Engine) -> None:
         command.upgrade(_alembic_config(conn), "head")
 
 
+class ChangeCache:
+    """The JSON (UTF-8) of recently written or pulled changes, by ``server_seq``.
+
+    Every write of a record takes a new seq, so a committed seq names one version of one
+    record for good and an entry never goes stale; entries are added only after their
+    transaction commits. Pulls of recent changes (the usual case: a laptop pushes, the others
+    pull) then skip reading, decrypting and encoding them. The oldest entries go first past
+    ``max_bytes``. It holds decrypted values in memory only, as any request does while it runs."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self._texts: dict[int, bytes] = {}
+        self._size = 0
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self.get = self._texts.get
+
+    def add(self, items: list[tuple[int, bytes]]) -> None:
+        if not items:
+            return
+        with self._lock:
+            texts = self._texts
+            for seq, text in items:
+                if seq not in texts:
+                    texts[seq] = text
+                    self._size += len(text)
+            while self._size > self.max_bytes and texts:
+                self._size -= len(texts.pop(next(iter(texts))))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._texts.clear()
+            self._size = 0
+
+
 class Database:
     """Sessions for readers and for writers (the latter own the ``server_seq`` lock)."""
 
@@ -115,6 +149,7 @@ class Database:
         # which starves some under load; queueing writers of this process on a lock is fair
         # and cheap. PostgreSQL queues on the counter row lock instead.
         self._write_gate = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        self.changes = ChangeCache()
 
     @classmethod
     def open(cls, url: str, run_migrations: bool = True) -> Database:
@@ -137,6 +172,7 @@ class Database:
                 yield tx
                 tx.flush_pending()
                 tx.flush_counter()
+            self.changes.add(tx.written)  # committed: these seqs now name these versions for good
         except OperationalError as exc:
             raise ServerError(f"数据库暂时无法写入：{str(exc.orig).strip().splitlines()[0]}") from None
 
@@ -182,6 +218,7 @@ class WriteTx:
         self.session = session
         self._seq: int | None = None
         self._start: int | None = None
+        self.written: list[tuple[int, bytes]] = []  # (server_seq, change JSON) of this transaction
         session.info["pending_records"] = []
 
     def queue_record(self, row: dict) -> None:
