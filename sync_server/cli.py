@@ -7,6 +7,7 @@ Every command exits 0 on success and non-zero with one line ``错误：…`` on 
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import logging
@@ -129,6 +130,12 @@ def cmd_serve(args) -> None:
             if sig == signal.SIGTERM and captured and captured[-1] == sig:
                 captured.pop()
 
+    # a push or a pull page makes tens of thousands of short-lived objects: collect the young
+    # generation less often (about 15% of a push went to the collector) and never rescan
+    # what start-up loaded
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     try:
         _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
