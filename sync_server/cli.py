@@ -224,6 +224,23 @@ def cmd_backup(args) -> None:
           f"没有它备份无法解密。")
 
 
+def cmd_restore(args) -> None:
+    from sync_server.backup import restore
+    from sync_server.db import Database, head_revision
+
+    paths = ServerPaths.resolve(args.data_dir)
+    cipher = paths.load_cipher()  # the key that wrote the backup must be in the data directory
+    url = paths.db_url(args.db)
+    db = Database.open(url)
+    try:
+        result = restore(db, cipher, Path(args.file), head_revision(), force=args.force)
+    finally:
+        db.dispose()
+    _owner_only(paths, url)
+    _emit(args, result, f"已从 {result['file']}（{result['created_at']}）恢复 {result['rows']} 行。"
+                        "各笔记本下次同步时会从头完整同步一次。")
+
+
 def cmd_demo_school(args) -> None:
     from sync_server.demo import demo_school
     core = _open(args)
@@ -311,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("backup", cmd_backup, "备份数据库到文件")
     sp.add_argument("file")
+
+    sp = add("restore", cmd_restore, "从备份文件恢复数据库（先停止 serve）")
+    sp.add_argument("file")
+    sp.add_argument("--force", action="store_true", help="目标数据库中已有数据时也覆盖")
 
     sp = add("demo-school", cmd_demo_school, "生成确定性的演示学校")
     sp.add_argument("--students", type=int, required=True)
