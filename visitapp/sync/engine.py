@@ -356,7 +356,10 @@ class SyncEngine:
                     row = rows.get((model, change.record_id))
                     if change.op == "delete":
                         if row is not None:
-                            s.expunge(row) if row in s.new else s.delete(row)  # added by this page
+                            if row in s.new:  # added earlier in this page
+                                s.expunge(row)
+                            else:
+                                s.delete(row)
                             del rows[(model, change.record_id)]
                         continue
                     if change.kind == "conflict":
