@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from sync_server.core import (
     Principal, ServerCore, aware, change_text, content_hash, new_id, utcnow, uuid5_of,
