@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from json.encoder import encode_basestring as _q  # the C string quoter
 import secrets
 import uuid
@@ -327,8 +328,9 @@ class ServerCore:
         if existing is not None:
             writer, author_device = writer or existing.writer_staff, author_device or existing.author_device
         # what a pull will send for this version, published to the cache once committed
-        tx.written.append((seq, change_text(seq, record_id, kind, deleted, student_id, hlc, author_device, writer,
-                                            routing_text, prepared.facts_text, sealed).encode()))
+        tx.written.append((seq, change_json(seq, record_id, kind, deleted, student_id, hlc, author_device, writer,
+                                            routing_text, None if prepared.facts_text is None else
+                                            prepared.facts_text.encode(), None if sealed is None else sealed.encode())))
         if existing is None and is_new:
             row = dict(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
@@ -371,20 +373,28 @@ class ServerCore:
         return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
 
 
-_CHANGE = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
-           '"author_device":%s,"author_staff":%s,"routing":%s,"facts":%s,"sealed":%s}')
+_CHANGE_HEAD = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
+                '"author_device":%s,"author_staff":%s,"routing":%s,"facts":')
+_NEEDS_NO_QUOTING = re.compile(rb"[A-Za-z0-9+/=_-]*")  # base64, what ``sealed`` normally is
 
 
-def change_text(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
-                author_device: str | None, writer: str | None, routing_text: str, facts_text: str | None,
-                sealed: str | None) -> str:
-    """The JSON text of one :class:`~visitapp.sync.protocol.Change` as a pull sends it.
-    ``routing_text`` and ``facts_text`` are canonical JSON already: pasted, not re-encoded."""
-    return _CHANGE % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",
-                      "null" if student_id is None else _q(student_id), _q(hlc),
-                      "null" if author_device is None else _q(author_device),
-                      "null" if writer is None else _q(writer), routing_text,
-                      "null" if facts_text is None else facts_text, "null" if sealed is None else _q(sealed))
+def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
+                author_device: str | None, writer: str | None, routing_text: str, facts: bytes | None,
+                sealed: bytes | None) -> bytes:
+    """The JSON (UTF-8) of one :class:`~visitapp.sync.protocol.Change` as a pull sends it.
+    ``routing_text`` and ``facts`` (as decrypted) are canonical JSON already: pasted, not
+    re-encoded."""
+    head = _CHANGE_HEAD % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",
+                           "null" if student_id is None else _q(student_id), _q(hlc),
+                           "null" if author_device is None else _q(author_device),
+                           "null" if writer is None else _q(writer), routing_text)
+    if sealed is None:
+        sealed = b"null"
+    elif _NEEDS_NO_QUOTING.fullmatch(sealed):
+        sealed = b'"' + sealed + b'"'
+    else:
+        sealed = _q(sealed.decode()).encode()
+    return b"".join((head.encode(), b"null" if facts is None else facts, b',"sealed":', sealed, b"}"))
 
 
 # one encoder for every record: json.dumps would build a new one per call (a third of its cost)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from sync_server.core import (
-    Principal, ServerCore, aware, change_text, content_hash, new_id, utcnow, uuid5_of,
+    Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
 )
 from sync_server.db import bulk_insert
 from sync_server.models import (
@@ -725,9 +725,9 @@ def _changes_json(core: ServerCore, rows) -> list[bytes]:
     """Each row of ``_CHANGE_COLUMNS`` as the JSON of a :class:`Change`, decrypted and
     formatted here (and cached for the next device that pulls it)."""
     open_facts, open_sealed = core.vault.opener("records", "facts"), core.vault.opener("records", "sealed")
-    out = [change_text(seq, rid, kind, deleted, student_id, hlc, device, writer, routing,
-                       None if facts_enc is None else open_facts(facts_enc, rid).decode(),
-                       None if sealed_enc is None else open_sealed(sealed_enc, rid).decode()).encode()
+    out = [change_json(seq, rid, kind, deleted, student_id, hlc, device, writer, routing,
+                       None if facts_enc is None else open_facts(facts_enc, rid),
+                       None if sealed_enc is None else open_sealed(sealed_enc, rid))
            for seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc in rows]
     core.db.changes.add([(row[0], text) for row, text in zip(rows, out)])
     return out

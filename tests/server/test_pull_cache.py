@@ -39,7 +39,9 @@ def _busy_school(server):
     final = visit(a, sid)
     draft = visit(a, sid, status="draft")
     server.push(a, [final, draft, mut(a, "growth_entry", None, sid, facts={"title": "奖学金", "amount_yuan": 500}),
-                    mut(a, "audit_event", None, None, routing={"action": "visit_finalize"})])
+                    mut(a, "audit_event", None, None, routing={"action": "visit_finalize"}),
+                    # tier C is opaque: not always base64, so it must be quoted like any string
+                    mut(a, "growth_entry", None, sid, facts={"title": "表彰"}, sealed='不是 "base64" \\ 也行')])
     server.push(a, [mut(a, "visit", draft["record_id"], sid, op="delete")])
     server.push(a, [{**final, "mutation_id": "void-1", "routing": {**final["routing"], "status": "voided"},
                      "facts": {**final["facts"], "void_reason": "录入重复"}}])
