@@ -7,6 +7,7 @@ Every command exits 0 on success and non-zero with one line ``错误：…`` on 
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import logging
@@ -129,6 +130,12 @@ def cmd_serve(args) -> None:
             if sig == signal.SIGTERM and captured and captured[-1] == sig:
                 captured.pop()
 
+    # a push or a pull page makes tens of thousands of short-lived objects: collect the young
+    # generation less often (about 15% of a push went to the collector) and never rescan
+    # what start-up loaded
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     try:
         _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
@@ -215,6 +222,23 @@ def cmd_backup(args) -> None:
     _emit(args, {**result, "key_file": str(core.paths.key_file)},
           f"已备份 {result['rows']} 行到 {result['file']}。请另行妥善保管密钥文件 {core.paths.key_file}，"
           f"没有它备份无法解密。")
+
+
+def cmd_restore(args) -> None:
+    from sync_server.backup import restore
+    from sync_server.db import Database, head_revision
+
+    paths = ServerPaths.resolve(args.data_dir)
+    cipher = paths.load_cipher()  # the key that wrote the backup must be in the data directory
+    url = paths.db_url(args.db)
+    db = Database.open(url)
+    try:
+        result = restore(db, cipher, Path(args.file), head_revision(), force=args.force)
+    finally:
+        db.dispose()
+    _owner_only(paths, url)
+    _emit(args, result, f"已从 {result['file']}（{result['created_at']}）恢复 {result['rows']} 行。"
+                        "各笔记本下次同步时会从头完整同步一次。")
 
 
 def cmd_demo_school(args) -> None:
@@ -304,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("backup", cmd_backup, "备份数据库到文件")
     sp.add_argument("file")
+
+    sp = add("restore", cmd_restore, "从备份文件恢复数据库（先停止 serve）")
+    sp.add_argument("file")
+    sp.add_argument("--force", action="store_true", help="目标数据库中已有数据时也覆盖")
 
     sp = add("demo-school", cmd_demo_school, "生成确定性的演示学校")
     sp.add_argument("--students", type=int, required=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from json.encoder import encode_basestring as _q  # the C string quoter
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -73,6 +75,10 @@ class Vault:
         raw = self.open_raw(table, record_id, field, env)
         return None if raw is None else raw.decode()
 
+    def opener(self, table: str, field: str):
+        """``open(envelope, record_id) -> bytes`` for many values of one column (pulls)."""
+        return self.cipher.opener(table, field)
+
     def index(self, *parts: str) -> str:
         """A keyed hash for equality lookups on tier B values without storing them."""
         return hmac_sha256_hex(self._index_key, "|".join(parts))
@@ -84,6 +90,7 @@ class Prepared:
     chash: str
     facts_enc: bytes | None
     sealed_enc: bytes | None
+    facts_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +324,13 @@ class ServerCore:
                                                       prepared.sealed_enc)
         if existing is None and not is_new:
             existing = tx.session.get(Record, record_id)
+        writer = writer_staff or author_staff
+        if existing is not None:
+            writer, author_device = writer or existing.writer_staff, author_device or existing.author_device
+        # what a pull will send for this version, published to the cache once committed
+        tx.written.append((seq, change_json(seq, record_id, kind, deleted, student_id, hlc, author_device, writer,
+                                            routing_text, None if prepared.facts_text is None else
+                                            prepared.facts_text.encode(), None if sealed is None else sealed.encode())))
         if existing is None and is_new:
             row = dict(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
@@ -334,9 +348,9 @@ class ServerCore:
             tx.session.add(rec)
             return rec
         existing.kind, existing.student_id, existing.visibility = kind, student_id, visibility
-        existing.writer_staff = writer_staff or author_staff or existing.writer_staff
+        existing.writer_staff = writer
         existing.other_staff = other_staff
-        existing.author_device = author_device or existing.author_device
+        existing.author_device = author_device
         existing.server_seq, existing.hlc, existing.routing = seq, hlc, routing_text
         existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
         existing.match_key, existing.deleted = match_key, deleted
@@ -350,7 +364,7 @@ class ServerCore:
         return Prepared(
             routing_text, _hash_texts(routing_text, facts_text, sealed, deleted),
             None if facts_text is None else self.vault.cipher.encrypt(facts_text.encode(), "records", record_id, "facts"),
-            self.vault.seal_text("records", record_id, "sealed", sealed))
+            self.vault.seal_text("records", record_id, "sealed", sealed), facts_text)
 
     def record_facts(self, rec: Record):
         return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)
@@ -359,8 +373,32 @@ class ServerCore:
         return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
 
 
-def _canonical(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_CHANGE_HEAD = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
+                '"author_device":%s,"author_staff":%s,"routing":%s,"facts":')
+_NEEDS_NO_QUOTING = re.compile(rb"[A-Za-z0-9+/=_-]*")  # base64, what ``sealed`` normally is
+
+
+def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
+                author_device: str | None, writer: str | None, routing_text: str, facts: bytes | None,
+                sealed: bytes | None) -> bytes:
+    """The JSON (UTF-8) of one :class:`~visitapp.sync.protocol.Change` as a pull sends it.
+    ``routing_text`` and ``facts`` (as decrypted) are canonical JSON already: pasted, not
+    re-encoded."""
+    head = _CHANGE_HEAD % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",
+                           "null" if student_id is None else _q(student_id), _q(hlc),
+                           "null" if author_device is None else _q(author_device),
+                           "null" if writer is None else _q(writer), routing_text)
+    if sealed is None:
+        sealed = b"null"
+    elif _NEEDS_NO_QUOTING.fullmatch(sealed):
+        sealed = b'"' + sealed + b'"'
+    else:
+        sealed = _q(sealed.decode()).encode()
+    return b"".join((head.encode(), b"null" if facts is None else facts, b',"sealed":', sealed, b"}"))
+
+
+# one encoder for every record: json.dumps would build a new one per call (a third of its cost)
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def _hash_texts(routing_text: str, facts_text: str | None, sealed: str | None, deleted: bool) -> str:

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,6 +102,40 @@ def migrate(engine: Engine) -> None:
         command.upgrade(_alembic_config(conn), "head")
 
 
+class ChangeCache:
+    """The JSON (UTF-8) of recently written or pulled changes, by ``server_seq``.
+
+    Every write of a record takes a new seq, so a committed seq names one version of one
+    record for good and an entry never goes stale; entries are added only after their
+    transaction commits. Pulls of recent changes (the usual case: a laptop pushes, the others
+    pull) then skip reading, decrypting and encoding them. The oldest entries go first past
+    ``max_bytes``. It holds decrypted values in memory only, as any request does while it runs."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self._texts: dict[int, bytes] = {}
+        self._size = 0
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self.get = self._texts.get
+
+    def add(self, items: list[tuple[int, bytes]]) -> None:
+        if not items:
+            return
+        with self._lock:
+            texts = self._texts
+            for seq, text in items:
+                if seq not in texts:
+                    texts[seq] = text
+                    self._size += len(text)
+            while self._size > self.max_bytes and texts:
+                self._size -= len(texts.pop(next(iter(texts))))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._texts.clear()
+            self._size = 0
+
+
 class Database:
     """Sessions for readers and for writers (the latter own the ``server_seq`` lock)."""
 
@@ -115,6 +149,7 @@ class Database:
         # which starves some under load; queueing writers of this process on a lock is fair
         # and cheap. PostgreSQL queues on the counter row lock instead.
         self._write_gate = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        self.changes = ChangeCache()
 
     @classmethod
     def open(cls, url: str, run_migrations: bool = True) -> Database:
@@ -137,6 +172,7 @@ class Database:
                 yield tx
                 tx.flush_pending()
                 tx.flush_counter()
+            self.changes.add(tx.written)  # committed: these seqs now name these versions for good
         except OperationalError as exc:
             raise ServerError(f"数据库暂时无法写入：{str(exc.orig).strip().splitlines()[0]}") from None
 
@@ -150,7 +186,31 @@ def _flush_pending_before(state) -> None:
     pending = state.session.info.get("pending_records")
     if pending:
         state.session.info["pending_records"] = []
-        state.session.connection().execute(insert(Record), pending)
+        bulk_insert(state.session.connection(), Record.__table__, pending)
+
+
+_DRIVER_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows that all name the same columns, in one statement.
+
+    On SQLite the rows go straight to the driver's ``executemany``: SQLAlchemy's per-row
+    parameter processing costs more than SQLite's insert itself, and the records table has
+    no column that needs conversion (text, integers, booleans, bytes). Other databases keep
+    SQLAlchemy's batched multi-row ``INSERT``."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    key = (table.name, tuple(rows[0]))
+    found = _DRIVER_INSERTS.get(key)
+    if found is None:
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(key[1]))
+        found = _DRIVER_INSERTS[key] = (compiled.string, tuple(compiled.positiontup or ()))
+    sql, order = found
+    conn.exec_driver_sql(sql, [tuple([row[name] for name in order]) for row in rows])
 
 
 class WriteTx:
@@ -158,6 +218,7 @@ class WriteTx:
         self.session = session
         self._seq: int | None = None
         self._start: int | None = None
+        self.written: list[tuple[int, bytes]] = []  # (server_seq, change JSON) of this transaction
         session.info["pending_records"] = []
 
     def queue_record(self, row: dict) -> None:
@@ -168,7 +229,7 @@ class WriteTx:
         pending = self.session.info.get("pending_records")
         if pending:
             self.session.info["pending_records"] = []
-            self.session.connection().execute(insert(Record), pending)
+            bulk_insert(self.session.connection(), Record.__table__, pending)
 
     def _lock(self) -> int:
         if self._seq is None:

@@ -13,15 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from json.encoder import encode_basestring as _q  # the C string quoter: pulls are the hot path
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from sync_server.core import (
-    Principal, ServerCore, aware, content_hash, new_id, utcnow, uuid5_of,
+    Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
 )
+from sync_server.db import bulk_insert
 from sync_server.models import (
     AppliedMutation, AssignmentRow, Counter, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
     Tombstone,
@@ -46,6 +46,7 @@ STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
 _QUEUED = object()
+_answer_json = json.JSONEncoder(ensure_ascii=False).encode  # built once, not per mutation
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_ID = re.compile(r"^[0-9a-f]{12}$")
 
@@ -212,9 +213,10 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
             seen[m.mutation_id] = (mhash, answer)
             results.append(answer)
             new_answers.append(dict(device_id=who.device_id, mutation_id=m.mutation_id, batch_id=req.batch_id,
-                                    content_hash=mhash, result=json.dumps(answer, ensure_ascii=False)))
+                                    content_hash=mhash, result=_answer_json(answer)))
         if new_answers:
-            s.execute(insert(AppliedMutation), new_answers)
+            tx.flush_pending()  # the records first, as any ORM statement would
+            bulk_insert(s.connection(), AppliedMutation.__table__, new_answers)
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -686,8 +688,11 @@ def _visible_expr(officer: bool):
 
 # statements built once: building SQLAlchemy expressions costs more than running them here
 _RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
-_PAGE = {officer: select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
+_BY_SEQ = select(*_CHANGE_COLUMNS).where(Record.server_seq.in_(bindparam("seqs", expanding=True)))
+_PAGE = {officer: select(Record.server_seq).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
          .limit(bindparam("limit")) for officer in (True, False)}
+_PAGE_ROWS = {officer: select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
+              .limit(bindparam("limit")) for officer in (True, False)}
 _COUNT = {officer: select(func.count()).select_from(Record).where(_RANGE, _visible_expr(officer))
           for officer in (True, False)}
 _SEQ = select(Counter.value).where(Counter.name == "seq")
@@ -726,27 +731,43 @@ def _record_scope(core: ServerCore, who: Principal, cursor: int, gained: list, l
             row.state, row.purge_seq = "purged", marker
 
 
-def _change_json(core: ServerCore, row) -> str:
-    seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc = row
-    cipher = core.vault.cipher
-    facts = cipher.decrypt(facts_enc, "records", rid, "facts").decode() if facts_enc is not None else "null"
-    sealed = _q(cipher.decrypt(sealed_enc, "records", rid, "sealed").decode()) if sealed_enc is not None else "null"
-    return (f'{{"server_seq":{seq},"record_id":{_q(rid)},"kind":{_q(kind)},'
-            f'"op":"{"delete" if deleted else "upsert"}","student_id":{_qn(student_id)},'
-            f'"hlc":{_q(hlc)},"author_device":{_qn(device)},"author_staff":{_qn(writer)},'
-            f'"routing":{routing},"facts":{facts},"sealed":{sealed}}}')
+def _changes_json(core: ServerCore, rows) -> list[bytes]:
+    """Each row of ``_CHANGE_COLUMNS`` as the JSON of a :class:`Change`, decrypted and
+    formatted here (and cached for the next device that pulls it)."""
+    open_facts, open_sealed = core.vault.opener("records", "facts"), core.vault.opener("records", "sealed")
+    out = [change_json(seq, rid, kind, deleted, student_id, hlc, device, writer, routing,
+                       None if facts_enc is None else open_facts(facts_enc, rid),
+                       None if sealed_enc is None else open_sealed(sealed_enc, rid))
+           for seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc in rows]
+    core.db.changes.add([(row[0], text) for row, text in zip(rows, out)])
+    return out
 
 
-def _qn(value: str | None) -> str:
-    return "null" if value is None else _q(value)
+def _page_changes(core: ServerCore, conn, seqs: list[int], officer: bool, params: dict) -> list[bytes]:
+    """The changes with these seqs (one page), in this order: from the cache, the rest read from
+    the database. A seq that vanished meanwhile (PostgreSQL reads each statement afresh)
+    belongs to a record rewritten since, under a later seq that a later page carries."""
+    get = core.db.changes.get
+    texts = {seq: text for seq in seqs if (text := get(seq)) is not None}
+    missing = [seq for seq in seqs if seq not in texts]
+    if len(missing) > len(seqs) // 4:
+        # mostly older changes (a first sync): read the page again, whole, rather than by seq
+        wanted = set(missing)
+        rows = [row for row in conn.execute(_PAGE_ROWS[officer], params).all() if row[0] in wanted]
+    else:
+        rows = []
+        for i in range(0, len(missing), 1000):
+            rows += conn.execute(_BY_SEQ, {"seqs": missing[i:i + 1000]}).all()
+    texts.update(zip([row[0] for row in rows], _changes_json(core, rows)))
+    return [texts[seq] for seq in seqs if seq in texts]
 
 
-def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: bool = False) -> str:
-    """The JSON text of a :class:`PullResponse` (built as text: pulls are the hot path).
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: bool = False) -> bytes:
+    """The JSON (UTF-8) of a :class:`PullResponse`, built from pre-encoded changes: pulls are the hot path.
     One read transaction in the common case; a change of the teacher's students adds one
     short write first."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
-    parts: list[str] = []
+    parts: list[bytes] = []
     purge: list[str] = []
     with core.db.read() as s:
         snap = int(s.execute(_SEQ).scalar_one_or_none() or 0)
@@ -767,28 +788,30 @@ def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: b
                     sids = [sid for sid, lv, state, fc, _ps in held
                             if state == "active" and lv == level and fc > 0 and fc >= cursor]
                     for i in range(0, len(sids), 500):
-                        for row in s.execute(select(*_CHANGE_COLUMNS).where(
-                                Record.visibility == level, Record.student_id.in_(sids[i:i + 500]),
-                                Record.server_seq <= cursor).order_by(Record.server_seq)):
-                            parts.append(_change_json(core, row))
+                        parts += _changes_json(core, s.connection().execute(select(*_CHANGE_COLUMNS).where(
+                            Record.visibility == level, Record.student_id.in_(sids[i:i + 500]),
+                            Record.server_seq <= cursor).order_by(Record.server_seq)))
         else:
             rescope = None
         if rescope is None:
             params = {"cursor": cursor, "snap": snap, "me": who.staff_id}
-            rows = s.execute(_PAGE[who.is_officer], {**params, "limit": limit + 1}).all()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            for row in rows:
-                parts.append(_change_json(core, row))
-            new_cursor = rows[-1][0] if more else snap
+            # the page's seqs first: recent changes come from the cache without reading their
+            # (large, encrypted) columns; Core, not ORM, execution saves a third of the rest
+            conn = s.connection()
+            page = {**params, "limit": limit + 1}
+            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all()
+            more = len(seqs) > limit
+            seqs = seqs[:limit]
+            held = len(parts)
+            parts += _page_changes(core, conn, seqs, who.is_officer, page)
+            new_cursor = seqs[-1] if more else snap
             # the count is only needed when there is more than this page
-            total = len(parts) if not more else len(parts) - len(rows) + s.execute(
-                _COUNT[who.is_officer], params).scalar_one()
+            total = len(parts) if not more else held + s.execute(_COUNT[who.is_officer], params).scalar_one()
     if rescope is not None:
         _record_scope(core, who, cursor, *rescope)
         return pull(core, who, cursor, limit, _rescoped=True)
-    return ('{"changes":[' + ",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
-            f'"purge_students":{json.dumps(purge)},"total":{total}' + "}")
+    return (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
+            f'"purge_students":{json.dumps(purge)},"total":{total}}}'.encode())
 
 
 # -- compaction -----------------------------------------------------------------------------------

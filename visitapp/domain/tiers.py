@@ -101,7 +101,7 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
         if tp is dt.time:
             return dt.time.fromisoformat(value)
         if dataclasses.is_dataclass(tp):
-            hints = get_type_hints(tp)
+            hints = _hints(tp)  # nested dataclasses too (a visit's family members)
             return tp(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
     return value
 
@@ -124,11 +124,16 @@ T = TypeVar("T")
 _HINTS_CACHE: dict[type, dict[str, Any]] = {}
 
 
-def join_tiers(cls: type[T], *parts: dict[str, Any] | None) -> T:
-    """Build an entity from its tier dictionaries; unknown keys are ignored (newer peers)."""
+def _hints(cls: type) -> dict[str, Any]:
     hints = _HINTS_CACHE.get(cls)
     if hints is None:  # get_type_hints costs milliseconds: once per class, not once per record
         hints = _HINTS_CACHE[cls] = get_type_hints(cls)
+    return hints
+
+
+def join_tiers(cls: type[T], *parts: dict[str, Any] | None) -> T:
+    """Build an entity from its tier dictionaries; unknown keys are ignored (newer peers)."""
+    hints = _hints(cls)
     merged: dict[str, Any] = {}
     for part in parts:
         if part:

@@ -358,37 +358,44 @@ class SyncEngine:
         with self.ws.profile.session() as s, s.begin():
             pending = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
             clock = self.ws.ctx.clock(s)
-            for change in page.changes:
-                model = MODEL_BY_KIND.get(change.kind)
-                if model is None:
-                    continue  # a kind this version does not know: skip, a newer client will read it
-                if (change.kind, change.record_id) in pending:
-                    continue  # never overwrite unpushed local work; the push will meet a conflict
-                row = s.get(model, change.record_id)
-                if change.op == "delete":
-                    if row is not None:
-                        s.delete(row)
-                    continue
-                if change.kind == "conflict":
-                    routing, facts, sealed = _conflict_from_server(change, self.ws.identity.staff_id)
-                else:
-                    routing, facts, sealed = change.routing, change.facts, unseal_bytes(change.sealed)
-                if row is None:
-                    row = model(id=change.record_id)
-                    s.add(row)
-                entity = join_tiers(ENTITY_BY_KIND[change.kind], routing, facts, sealed)
-                routing, facts, sealed_part = split_by_tier(entity)
-                apply_to_row(row, routing, facts, sealed_part)
-                row.server_seq = change.server_seq
-                row.hlc = change.hlc
-                if change.hlc:
-                    try:
-                        clock.receive(change.hlc)
-                    except ValueError:
-                        pass
-                report.pulled += 1
-                if change.kind == "conflict":
-                    report.conflicts += 1
+            rows = _rows_of_page(s, page)
+            # one flush for the page, not one per record (each lookup would flush the last)
+            with s.no_autoflush:
+                for change in page.changes:
+                    model = MODEL_BY_KIND.get(change.kind)
+                    if model is None:
+                        continue  # a kind this version does not know: skip, a newer client will read it
+                    if (change.kind, change.record_id) in pending:
+                        continue  # never overwrite unpushed local work; the push will meet a conflict
+                    row = rows.get((model, change.record_id))
+                    if change.op == "delete":
+                        if row is not None:
+                            if row in s.new:  # added earlier in this page
+                                s.expunge(row)
+                            else:
+                                s.delete(row)
+                            del rows[(model, change.record_id)]
+                        continue
+                    if change.kind == "conflict":
+                        routing, facts, sealed = _conflict_from_server(change, self.ws.identity.staff_id)
+                    else:
+                        routing, facts, sealed = change.routing, change.facts, unseal_bytes(change.sealed)
+                    if row is None:
+                        row = rows[(model, change.record_id)] = model(id=change.record_id)
+                        s.add(row)
+                    entity = join_tiers(ENTITY_BY_KIND[change.kind], routing, facts, sealed)
+                    routing, facts, sealed_part = split_by_tier(entity)
+                    apply_to_row(row, routing, facts, sealed_part)
+                    row.server_seq = change.server_seq
+                    row.hlc = change.hlc
+                    if change.hlc:
+                        try:
+                            clock.receive(change.hlc)
+                        except ValueError:
+                            pass
+                    report.pulled += 1
+                    if change.kind == "conflict":
+                        report.conflicts += 1
             for student_id in page.purge_students:
                 self._purge_student(s, student_id)
                 report.purged_students += 1
@@ -424,6 +431,21 @@ class SyncEngine:
                 s.execute(delete(model))
             s.execute(delete(OutboxRow))
             s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor"])))
+
+
+def _rows_of_page(session: Any, page: PullResponse) -> dict[tuple[Any, str], Any]:
+    """The local rows a pulled page touches, loaded a few hundred per query."""
+    ids: dict[Any, list[str]] = {}
+    for change in page.changes:
+        model = MODEL_BY_KIND.get(change.kind)
+        if model is not None:
+            ids.setdefault(model, []).append(change.record_id)
+    rows = {}
+    for model, wanted in ids.items():
+        for i in range(0, len(wanted), 500):
+            for row in session.scalars(select(model).where(model.id.in_(wanted[i:i + 500]))):
+                rows[(model, row.id)] = row
+    return rows
 
 
 def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
