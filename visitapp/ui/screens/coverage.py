@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.screens.reporting import (
-    COVERAGE_TITLES, TermBox, bar_colour, class_label, long_title, screen_title, short_title,
+    COVERAGE_TITLES, TermBox, TermReportScreen, bar_colour, class_label, long_title, screen_title, short_title,
 )
 from visitapp.ui.widgets import RowsModel
 
@@ -81,7 +81,7 @@ class CoverageChart(QWidget):
         p.end()
 
 
-class CoverageScreen(QWidget):
+class CoverageScreen(TermReportScreen):
     """Per-class table of the six coverages with the school on top, and the chart."""
 
     open_growth = Signal(str)  # student id
@@ -155,17 +155,8 @@ class CoverageScreen(QWidget):
         self.missing_list.doubleClicked.connect(lambda idx: self._open(idx.row()))
         self.missing_list.activated.connect(lambda idx: self._open(idx.row()))
 
-    def refresh(self) -> None:
-        self.ctx.run(lambda ws: (ws.reports.terms(), ws.reports.current_term()), on_done=self._terms)
-
-    def _terms(self, result) -> None:
-        terms, current = result
-        self.term.set_terms(terms, current)
-        self.load()
-
-    def load(self) -> None:
-        term = self.term.term()
-        self.ctx.run(lambda ws: ws.reports.coverage(term), on_done=self.show_report)
+    def report_of(self, ws, term: str):  # noqa: ANN001, ANN201
+        return ws.reports.coverage(term)
 
     def show_report(self, report) -> None:
         self.report = report

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
     QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QTableView, QVBoxLayout,
@@ -16,16 +15,8 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import AssignmentRole, Level, ValidationError
 from visitapp.ui.i18n import label, tr
+from visitapp.ui.screens.reporting import screen_title
 from visitapp.ui.widgets import ErrorLabel, RowsModel
-
-
-def _title(text: str) -> QLabel:
-    lab = QLabel(text)
-    f = QFont(lab.font())
-    f.setPointSize(f.pointSize() + 3)
-    f.setBold(True)
-    lab.setFont(f)
-    return lab
 
 
 class AssignmentsScreen(QWidget):
@@ -72,7 +63,7 @@ class AssignmentsScreen(QWidget):
         box = QGroupBox(tr("New assignment"))
         box.setLayout(form)
         lay = QVBoxLayout(self)
-        lay.addWidget(_title(tr("Assignments of visitors and mentors")))
+        lay.addWidget(screen_title(tr("Assignments of visitors and mentors")))
         lay.addWidget(self.table, 1)
         lay.addWidget(box)
         self.assign_button.clicked.connect(self.assign)
@@ -183,7 +174,7 @@ class ReviewScreen(QWidget):
         body.addLayout(left, 1)
         body.addWidget(dbox, 1)
         lay = QVBoxLayout(self)
-        lay.addWidget(_title(tr("Collective review and determinations")))
+        lay.addWidget(screen_title(tr("Collective review and determinations")))
         lay.addWidget(QLabel(tr("Visit first, then determine: a determination needs a "
                                 "finalized on-site visit of this term.")))
         lay.addLayout(body, 1)

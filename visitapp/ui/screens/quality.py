@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.screens.reporting import (
-    CHECK_TITLES, SCHOOL_ROW, TermBox, class_label, long_title, screen_title, short_title,
+    CHECK_TITLES, SCHOOL_ROW, TermBox, TermReportScreen, class_label, long_title, screen_title, short_title,
 )
 from visitapp.ui.widgets import RowsModel
 
@@ -31,7 +31,7 @@ class _Row:
         return sum(c.count for c in self.checks)
 
 
-class QualityScreen(QWidget):
+class QualityScreen(TermReportScreen):
     open_growth = Signal(str)  # student id
 
     def __init__(self, ctx: Any, parent=None):
@@ -105,17 +105,8 @@ class QualityScreen(QWidget):
         self.list.doubleClicked.connect(lambda idx: self._open(idx.row()))
         self.list.activated.connect(lambda idx: self._open(idx.row()))
 
-    def refresh(self) -> None:
-        self.ctx.run(lambda ws: (ws.reports.terms(), ws.reports.current_term()), on_done=self._terms)
-
-    def _terms(self, result) -> None:
-        terms, current = result
-        self.term.set_terms(terms, current)
-        self.load()
-
-    def load(self) -> None:
-        term = self.term.term()
-        self.ctx.run(lambda ws: ws.reports.data_quality(term), on_done=self.show_report)
+    def report_of(self, ws, term: str):  # noqa: ANN001, ANN201
+        return ws.reports.data_quality(term)
 
     def show_report(self, report) -> None:
         self.report = report

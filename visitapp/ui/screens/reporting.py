@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QComboBox, QLabel
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from visitapp.ui.i18n import tr
 
@@ -104,3 +104,28 @@ class TermBox(QComboBox):
     def _changed(self, _index: int) -> None:
         if not self._filling and self.currentData():
             self.term_chosen.emit(self.currentData())
+
+
+class TermReportScreen(QWidget):
+    """A report of one term over the officer's data: the term list is read on refresh, the
+    report (``report_of(ws, term)``) on every term picked; ``show_report`` gets it."""
+
+    term: TermBox
+
+    def report_of(self, ws, term: str):  # noqa: ANN001, ANN201 - the subclass's report
+        raise NotImplementedError
+
+    def show_report(self, report) -> None:  # noqa: ANN001
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        self.ctx.run(lambda ws: (ws.reports.terms(), ws.reports.current_term()), on_done=self._terms)
+
+    def _terms(self, result) -> None:
+        terms, current = result
+        self.term.set_terms(terms, current)
+        self.load()
+
+    def load(self) -> None:
+        term = self.term.term()
+        self.ctx.run(lambda ws: self.report_of(ws, term), on_done=self.show_report)
