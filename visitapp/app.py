@@ -123,6 +123,18 @@ def run_gui(profile_dir: Any, demo: bool = False) -> int:
     return QApplication.instance().exec()
 
 
+def _stop_child(process) -> None:  # noqa: ANN001 - a subprocess.Popen
+    """Ask a demo child process to stop (SIGTERM: it shuts down gracefully), kill it after 10 s."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class DemoServer:
     """The school server of ``visitapp --demo``: ``python -m sync_server`` on a free loopback
     port, plain HTTP (allowed on loopback only), with a demo school and its enrollment codes."""
@@ -179,16 +191,9 @@ class DemoServer:
         raise RuntimeError("the demo server did not start")
 
     def stop(self) -> None:
-        import subprocess
-
         if getattr(self, "platform", None) is not None:
             self.platform.stop()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        _stop_child(self.process)
 
 
 class DemoPlatform:
@@ -230,14 +235,7 @@ class DemoPlatform:
         raise RuntimeError("the reference platform did not start")
 
     def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        _stop_child(self.process)
 
 
 def run_demo(args: Any) -> int:
