@@ -137,7 +137,8 @@ def cmd_serve(args) -> None:
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
     try:
-        _Server(config).run()  # stop accepting, finish in-flight requests, close the database
+        with paths.serving():  # restore refuses while this is held
+            _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
         core.close()
         logging.getLogger("sync_server").info("stopped")
@@ -231,11 +232,12 @@ def cmd_restore(args) -> None:
     paths = ServerPaths.resolve(args.data_dir)
     cipher = paths.load_cipher()  # the key that wrote the backup must be in the data directory
     url = paths.db_url(args.db)
-    db = Database.open(url)
-    try:
-        result = restore(db, cipher, Path(args.file), head_revision(), force=args.force)
-    finally:
-        db.dispose()
+    with paths.not_serving():  # a running server would keep serving what the restore replaced
+        db = Database.open(url)
+        try:
+            result = restore(db, cipher, Path(args.file), head_revision(), force=args.force)
+        finally:
+            db.dispose()
     _owner_only(paths, url)
     _emit(args, result, f"已从 {result['file']}（{result['created_at']}）恢复 {result['rows']} 行。"
                         "各笔记本下次同步时会从头完整同步一次。")

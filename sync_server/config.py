@@ -10,8 +10,10 @@ The database URL comes from ``--db``, else ``VISITAPP_SERVER_DB``, else the one 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,28 @@ class ServerError(Exception):
     """A failure an operator can act on; its message is one sentence (Chinese) for the CLI."""
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path, exclusive: bool, busy: str) -> Iterator[None]:
+    """An advisory ``flock`` on ``path``; the kernel drops it when the process dies, so a
+    crashed server never leaves a stale lock. Where there is no ``fcntl`` (Windows) it does
+    nothing: ``restore`` then relies on its "database not empty, use --force" check alone."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ServerError(busy) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @dataclass
 class ServerPaths:
     data_dir: Path
@@ -35,6 +59,21 @@ class ServerPaths:
     def resolve(cls, data_dir: str | None = None) -> ServerPaths:
         chosen = data_dir or os.environ.get("VISITAPP_SERVER_DIR") or platformdirs.user_data_dir("visitapp-server")
         return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def serve_lock_file(self) -> Path:
+        return self.data_dir / "serve.lock"
+
+    def serving(self) -> contextlib.AbstractContextManager:
+        """Held by every ``serve`` process for its lifetime (a shared lock: several may run),
+        so that ``restore`` can tell that a server still uses this data directory."""
+        return _file_lock(self.serve_lock_file, exclusive=False,
+                          busy="这个数据目录正被 restore 使用，稍后再启动服务器。")
+
+    def not_serving(self) -> contextlib.AbstractContextManager:
+        """Held by ``restore``: refused while any ``serve`` of this data directory runs."""
+        return _file_lock(self.serve_lock_file, exclusive=True,
+                          busy="学校服务器（serve）正在使用这个数据目录，请先停止它再恢复。")
 
     @property
     def key_file(self) -> Path:

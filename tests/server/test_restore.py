@@ -116,6 +116,25 @@ def test_restore_refuses_a_database_in_use_unless_forced(cli, tmp_path):
     assert "王芳" not in out and "李专干" in out
 
 
+def test_restore_refuses_while_a_server_serves_the_data_directory(cli, tmp_path):
+    """Even with --force: a running server would go on serving what the restore replaced. A
+    server killed with SIGKILL leaves no stale lock (the kernel drops it)."""
+    import signal
+
+    from tests.e2e.server_process import ServerProcess
+
+    cli("backup", str(tmp_path / "b.json.gz"))
+    server = ServerProcess(cli.data, cli.url)
+    server.start()
+    try:
+        _, err = cli("restore", str(tmp_path / "b.json.gz"), "--force", ok=False)
+        assert "正在使用这个数据目录" in err and "停止" in err
+    finally:
+        server.stop(signal.SIGKILL)
+    out, _ = cli("restore", str(tmp_path / "b.json.gz"), "--force", "--json")
+    assert json.loads(out)["replaced"] is True
+
+
 def test_bad_files_and_a_foreign_key_change_nothing(cli, tmp_path, capsys):
     good = tmp_path / "b.json.gz"
     cli("backup", str(good))
