@@ -7,7 +7,6 @@ import json
 from sqlalchemy import select
 
 from sync_server.models import Record
-
 from tests.conftest import PASSPHRASE
 from tests.e2e.inprocess import InProcessServer
 from visitapp.crypto import FAST_TEST_KDF
