@@ -207,7 +207,6 @@ class UnlockScreen(QWidget):
             self.recovery.key.setFocus()
 
     # -- the passphrase ----------------------------------------------------------------------
-
     def set_relock(self, relock: bool) -> None:
         if not self.recovery.isHidden():
             self.hide_recovery()
