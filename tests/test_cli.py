@@ -114,3 +114,66 @@ def test_profile_from_environment_variable(tmp_path, cli_profile):
                          capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["total"] == 0
+
+
+def test_reset_passphrase_with_the_recovery_key_from_files(tmp_path):
+    old = tmp_path / "old.txt"
+    old.write_text("the old passphrase\n", encoding="utf-8")
+    profile = ["--profile", str(tmp_path / "profile")]
+    init = run(*profile, "--passphrase-file", str(old), "init", "--insecure-fast-kdf", "--json")
+    key = json.loads(init.stdout)["recovery_key"]
+    run(*profile, "--passphrase-file", str(old), "demo-data", "--students", "20")
+    before = json.loads(run(*profile, "--passphrase-file", str(old), "students", "--json").stdout)
+    new, key_file = tmp_path / "new.txt", tmp_path / "key.txt"
+    new.write_text("the new passphrase\n", encoding="utf-8")
+    key_file.write_text("ABCD-EFGH-JKLM-NPQR-STUV-WXYZ-2345-6789\n", encoding="utf-8")
+    wrong = run(*profile, "--passphrase-file", str(new), "reset-passphrase",
+                "--recovery-key-file", str(key_file), check=False)
+    assert wrong.returncode == 1 and "恢复密钥不正确" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    key_file.write_text(key.lower().replace("-", "") + "\n", encoding="utf-8")
+    weak = tmp_path / "weak.txt"
+    weak.write_text("short\n", encoding="utf-8")
+    out = run(*profile, "--passphrase-file", str(weak), "reset-passphrase",
+              "--recovery-key-file", str(key_file), check=False)
+    assert out.returncode == 1 and "至少需要 8 个字符" in out.stderr
+    run(*profile, "--passphrase-file", str(old), "students")  # nothing changed so far
+    out = run(*profile, "--passphrase-file", str(new), "reset-passphrase",
+              "--recovery-key-file", str(key_file), "--json")
+    assert json.loads(out.stdout)["passphrase_changed"] is True
+    refused = run(*profile, "--passphrase-file", str(old), "students", check=False)
+    assert refused.returncode == 1 and "口令不正确" in refused.stderr
+    after = json.loads(run(*profile, "--passphrase-file", str(new), "students", "--json").stdout)
+    assert after == before
+
+
+def test_reset_passphrase_prompts_in_a_terminal(tmp_path, monkeypatch):
+    import getpass
+    import sys
+
+    old = tmp_path / "old.txt"
+    old.write_text("the old passphrase\n", encoding="utf-8")
+    profile = ["--profile", str(tmp_path / "profile")]
+    key = json.loads(run(*profile, "--passphrase-file", str(old), "init", "--insecure-fast-kdf",
+                         "--json").stdout)["recovery_key"]
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    prompts: list[str] = []
+
+    def answers(*typed: str):
+        queue = list(typed)
+
+        def getpass_(prompt: str = "") -> str:
+            prompts.append(prompt)
+            return queue.pop(0)
+        return getpass_
+
+    monkeypatch.setattr(getpass, "getpass", answers(key, "the new passphrase", "a different one"))
+    out = run(*profile, "reset-passphrase", check=False)
+    assert out.returncode == 1 and "不一致" in out.stderr
+    assert prompts[0].startswith("恢复密钥") and prompts[1].startswith("新口令")
+    monkeypatch.setattr(getpass, "getpass", answers(key, "the new passphrase", "the new passphrase"))
+    out = run(*profile, "reset-passphrase")
+    assert "口令已重设" in out.stdout and key not in out.stdout
+    new = tmp_path / "new.txt"
+    new.write_text("the new passphrase\n", encoding="utf-8")
+    run(*profile, "--passphrase-file", str(new), "students")

@@ -25,21 +25,25 @@ class CliError(Exception):
     """A failure to report as one line, with exit status 1."""
 
 
-def _read_passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
+def _first_line(path: str, what: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"无法读取{what}文件 {path}：{exc.strerror}") from None
+    line = text.splitlines()[0] if text.strip() else ""
+    if not line:
+        raise CliError(f"{what}文件 {path} 是空的。")
+    return line
+
+
+def _read_passphrase(args: argparse.Namespace, confirm: bool = False, what: str = "口令") -> str:
     if args.passphrase_file:
-        try:
-            text = Path(args.passphrase_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"无法读取口令文件 {args.passphrase_file}：{exc.strerror}") from None
-        passphrase = text.splitlines()[0] if text.strip() else ""
-        if not passphrase:
-            raise CliError(f"口令文件 {args.passphrase_file} 是空的。")
-        return passphrase
+        return _first_line(args.passphrase_file, "口令")
     if not sys.stdin.isatty():
-        raise CliError("需要口令：请在终端中运行，或用 --passphrase-file 指定口令文件。")
-    passphrase = getpass.getpass("口令：")
-    if confirm and getpass.getpass("再输入一次口令：") != passphrase:
-        raise CliError("两次输入的口令不一致。")
+        raise CliError(f"需要{what}：请在终端中运行，或用 --passphrase-file 指定口令文件。")
+    passphrase = getpass.getpass(f"{what}：")
+    if confirm and getpass.getpass(f"再输入一次{what}：") != passphrase:
+        raise CliError(f"两次输入的{what}不一致。")
     return passphrase
 
 
@@ -87,6 +91,29 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"已创建档案：{path}")
         print("恢复密钥（只显示这一次，请抄写或打印后妥善保管；忘记口令时用它找回）：")
         print(f"    {recovery}")
+    return 0
+
+
+def cmd_reset_passphrase(args: argparse.Namespace) -> int:
+    """A forgotten passphrase: the printed recovery key opens the profile and a new passphrase
+    replaces the old one. The key from --recovery-key-file or a hidden prompt; the new
+    passphrase from --passphrase-file or typed twice."""
+    from visitapp.services import open_profile_with_recovery, profile_exists
+    path = _profile_dir(args)
+    if not profile_exists(path):
+        raise CliError(f"这里没有档案：{path}")
+    if args.recovery_key_file:
+        key = _first_line(args.recovery_key_file, "恢复密钥")
+    elif sys.stdin.isatty():
+        key = getpass.getpass("恢复密钥（打印件上的 8 组字符）：")
+    else:
+        raise CliError("需要恢复密钥：请在终端中运行，或用 --recovery-key-file 指定文件。")
+    new_passphrase = _read_passphrase(args, confirm=True, what="新口令")
+    open_profile_with_recovery(path, key, new_passphrase).close()
+    if args.json:
+        print(json.dumps({"profile": str(path), "passphrase_changed": True}, ensure_ascii=False))
+    else:
+        print(f"口令已重设：{path}。今后请用新口令打开档案；恢复密钥仍然有效。")
     return 0
 
 
@@ -216,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["teacher", "officer"], default="teacher")
     p.add_argument("--school", default="", help="学校名称")
     p.add_argument("--insecure-fast-kdf", action="store_true", help=argparse.SUPPRESS)
+    p = add("reset-passphrase", cmd_reset_passphrase,
+            "忘记口令时：用恢复密钥设置新口令（新口令取自 --passphrase-file 或两次输入）")
+    p.add_argument("--recovery-key-file", metavar="FILE", help="从文件第一行读取恢复密钥")
     p = add("demo-data", cmd_demo_data, "向档案写入一所确定性的演示学校")
     p.add_argument("--students", type=int, required=True)
     p.add_argument("--seed", type=int, default=2024)

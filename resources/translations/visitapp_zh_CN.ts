@@ -1712,5 +1712,41 @@
       <source>no longer on the roster</source>
       <translation>已不在名册</translation>
     </message>
+    <message>
+      <source>Reset the passphrase with the recovery key</source>
+      <translation>用恢复密钥重设口令</translation>
+    </message>
+    <message>
+      <source>Type the recovery key from the printed sheet (capital or small letters, with or without dashes) and choose a new passphrase. Your records stay as they are.</source>
+      <translation>请输入打印件上的恢复密钥（大小写均可，短横线可省略），并设置新口令。已有的记录都不会改变。</translation>
+    </message>
+    <message>
+      <source>New passphrase</source>
+      <translation>新口令</translation>
+    </message>
+    <message>
+      <source>Repeat the new passphrase</source>
+      <translation>再输入一次新口令</translation>
+    </message>
+    <message>
+      <source>Reset the passphrase and open</source>
+      <translation>重设口令并打开</translation>
+    </message>
+    <message>
+      <source>8 groups of 4 characters, as printed</source>
+      <translation>共 8 组、每组 4 个字符，与打印件一致</translation>
+    </message>
+    <message>
+      <source>Enter the recovery key from the printed sheet.</source>
+      <translation>请输入打印件上的恢复密钥。</translation>
+    </message>
+    <message>
+      <source>Forgot the passphrase? Use the recovery key</source>
+      <translation>忘记口令？使用恢复密钥</translation>
+    </message>
+    <message>
+      <source>The passphrase was changed. From now on, open the profile with the new one; the recovery key stays valid.</source>
+      <translation>口令已更改。今后请用新口令打开档案；恢复密钥仍然有效。</translation>
+    </message>
   </context>
 </TS>

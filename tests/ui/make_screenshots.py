@@ -38,6 +38,18 @@ def _shot(w, name, keep_notice=False):
     print("wrote", OUT / f"ui-{name}.png")
 
 
+def unlock_recovery_shot(w) -> None:
+    """The unlock screen with the "forgot the passphrase" panel open, filled in; closed again."""
+    u = w.unlock
+    u.forgot_button.click()
+    u.recovery.key.setText("k7qm-2xwp-9hdr-bn4t-yc8f-3gzs-mv6e-pa5j")  # a made-up key
+    u.recovery.first.setText("我家门前有条河2024")
+    u.recovery.second.setText("我家门前有条河2024")
+    _wait(w)
+    _shot(w, "unlock-recovery")
+    u.hide_recovery()
+
+
 def main() -> None:
     from visitapp.app import build_window
     from visitapp.crypto import FAST_TEST_KDF
@@ -64,6 +76,7 @@ def main() -> None:
     w.show()
     _wait(w)
     _shot(w, "unlock")
+    unlock_recovery_shot(w)
     w.unlock.passphrase.setText(PASS)
     w.unlock.submit()
     _wait(w, lambda: w.students.model.rowCount() > 0)

@@ -7,9 +7,10 @@
 """
 
 from visitapp.crypto.errors import (  # noqa: F401
-    CryptoError, KeyFileError, TamperedData, WrongPassphrase,
+    CryptoError, KeyFileError, RecoveryKeyError, TamperedData, WeakPassphrase, WrongPassphrase,
 )
 from visitapp.crypto.envelope import FieldCipher, random_key, sha256_hex, hmac_sha256_hex, random_token  # noqa: F401
 from visitapp.crypto.keystore import (  # noqa: F401
-    KdfParams, KeyFile, UnlockThrottle, calibrate_kdf, FAST_TEST_KDF,
+    KdfParams, KeyFile, UnlockThrottle, calibrate_kdf, check_new_passphrase, FAST_TEST_KDF,
+    MIN_PASSPHRASE_LENGTH,
 )

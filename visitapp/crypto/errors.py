@@ -22,6 +22,14 @@ class KeyFileError(CryptoError):
     """The key file is missing, unreadable or of an unknown version."""
 
 
+class RecoveryKeyError(KeyFileError):
+    """A recovery key that is mistyped or belongs to another profile."""
+
+
+class WeakPassphrase(KeyFileError):
+    """A new passphrase that is too short to protect the profile."""
+
+
 class TamperedData(CryptoError):
     """A ciphertext failed authentication: it was changed, truncated or moved to another place."""
 

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from visitapp.crypto.envelope import FieldCipher, hkdf
-from visitapp.crypto.errors import KeyFileError, WrongPassphrase
+from visitapp.crypto.errors import KeyFileError, RecoveryKeyError, WeakPassphrase, WrongPassphrase
 
 KEYFILE_VERSION = 1
+MIN_PASSPHRASE_LENGTH = 8
 _WRAP_AAD_PASSPHRASE = b"visitapp keyfile v1 | passphrase wrap"
 _WRAP_AAD_RECOVERY = b"visitapp keyfile v1 | recovery wrap"
 _B32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: a recovery key is copied by hand
@@ -86,16 +87,27 @@ def format_recovery_key(raw: bytes) -> str:
 
 
 def parse_recovery_key(text: str, nbytes: int = 20) -> bytes:
+    """The key as printed, in any case, with or without its dashes and spaces."""
     clean = "".join(ch for ch in text.upper() if ch.isalnum())
     bits = 0
     for ch in clean:
         if ch not in _B32:
-            raise KeyFileError("恢复密钥包含无效字符，请对照打印件重新输入。")
+            raise RecoveryKeyError("恢复密钥包含无效字符，请对照打印件重新输入。")
         bits = (bits << 5) | _B32.index(ch)
+    # format_recovery_key always writes every character, leading zeros included, so a key of
+    # another length is a typing slip (a group left out or doubled), not a different key.
+    if len(clean) != (nbytes * 8 + 4) // 5:
+        raise RecoveryKeyError("恢复密钥长度不对，请对照打印件重新输入。")
     try:
         return bits.to_bytes(nbytes, "big")
     except OverflowError:
-        raise KeyFileError("恢复密钥长度不对，请对照打印件重新输入。") from None
+        raise RecoveryKeyError("恢复密钥长度不对，请对照打印件重新输入。") from None
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    """The one rule a new passphrase must meet (creating a profile, changing or resetting it)."""
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise WeakPassphrase(f"口令至少需要 {MIN_PASSPHRASE_LENGTH} 个字符。")
 
 
 class UnlockThrottle:
@@ -153,8 +165,7 @@ class KeyFile:
     @classmethod
     def create(cls, path: Path, passphrase: str, params: KdfParams | None = None) -> tuple[KeyFile, FieldCipher, str]:
         """A new key file. Returns it, the unlocked cipher and the recovery key (show it once)."""
-        if len(passphrase) < 8:
-            raise KeyFileError("口令至少需要 8 个字符。")
+        check_new_passphrase(passphrase)
         params = (params or calibrate_kdf()).with_new_salt()
         master = os.urandom(32)
         recovery_raw = os.urandom(20)
@@ -206,14 +217,13 @@ class KeyFile:
             master = _unwrap(hkdf(parse_recovery_key(recovery_key), "recovery"),
                              self._data["recovery_wrapped_master"], _WRAP_AAD_RECOVERY)
         except InvalidTag:
-            raise KeyFileError("恢复密钥不正确。") from None
+            raise RecoveryKeyError("恢复密钥不正确：它不属于这个档案，或有字符输错了。请对照打印件重新输入。") from None
         return FieldCipher(master)
 
     def change_passphrase(self, cipher: FieldCipher, new_passphrase: str,
                           params: KdfParams | None = None) -> None:
         """Re-wrap the master key under a new passphrase; no data is re-encrypted."""
-        if len(new_passphrase) < 8:
-            raise KeyFileError("口令至少需要 8 个字符。")
+        check_new_passphrase(new_passphrase)
         params = (params or self.params).with_new_salt()
         self._data["kdf"] = asdict(params)
         self._data["wrapped_master"] = _wrap(params.derive(new_passphrase), cipher._master,

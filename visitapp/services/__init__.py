@@ -4,7 +4,9 @@ outbox row (for sync) and a hash-chained audit event. Screens and commands hold 
 
 from visitapp.services.base import Identity  # noqa: F401
 from visitapp.services.students import Coverage, StudentRow, TimelineItem  # noqa: F401
-from visitapp.services.workspace import Workspace, create_profile, open_profile  # noqa: F401
+from visitapp.services.workspace import (  # noqa: F401
+    Workspace, create_profile, open_profile, open_profile_with_recovery,
+)
 from visitapp.storage.profile import (  # noqa: F401
     ProfileError, ProfileLockedError, ProfileTooNewError, default_profile_dir, profile_exists,
 )

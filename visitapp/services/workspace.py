@@ -28,6 +28,9 @@ from visitapp.storage.profile import Profile
 from visitapp.storage.records import entity_from_row
 
 
+PASSPHRASE_RESET = "profile.passphrase_reset"
+
+
 class Workspace:
     def __init__(self, profile: Profile, now: Callable[[], dt.datetime] | None = None):
         self.profile = profile
@@ -75,8 +78,20 @@ class Workspace:
     def unlock(self, passphrase: str) -> None:
         self.profile.unlock(passphrase)
 
+    def unlock_with_recovery(self, recovery_key: str, new_passphrase: str) -> None:
+        """After an idle lock: the recovery key replaces a forgotten passphrase."""
+        self.profile.unlock_with_recovery(recovery_key, new_passphrase)
+        self._audit_passphrase_reset()
+
     def change_passphrase(self, new_passphrase: str) -> None:
         self.profile.change_passphrase(new_passphrase)
+
+    def _audit_passphrase_reset(self) -> None:
+        # A reset by recovery key means someone held the printed sheet: the school sees it in
+        # the audit trail like any other change made on this device.
+        ident = self.identity
+        with self.profile.session() as s, s.begin():
+            self.ctx.audit(s, PASSPHRASE_RESET, "staff", ident.staff_id, {"via": "recovery_key"})
 
     def close(self) -> None:
         self.profile.close()
@@ -115,3 +130,17 @@ def create_profile(profile_dir: Path, passphrase: str, *, staff_name: str = "本
 
 def open_profile(profile_dir: Path, passphrase: str, now: Callable[[], dt.datetime] | None = None) -> Workspace:
     return Workspace(Profile.open(Path(profile_dir), passphrase), now)
+
+
+def open_profile_with_recovery(profile_dir: Path, recovery_key: str, new_passphrase: str,
+                               now: Callable[[], dt.datetime] | None = None) -> Workspace:
+    """Open a profile whose passphrase is forgotten: the printed recovery key unlocks it and
+    ``new_passphrase`` becomes its passphrase. A wrong or mistyped key, or a too short new
+    passphrase, raises (RecoveryKeyError, WeakPassphrase) and changes nothing."""
+    ws = Workspace(Profile.open_with_recovery(Path(profile_dir), recovery_key, new_passphrase), now)
+    try:
+        ws._audit_passphrase_reset()
+    except BaseException:
+        ws.close()
+        raise
+    return ws

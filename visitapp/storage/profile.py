@@ -15,7 +15,7 @@ import platformdirs
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
-from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle
+from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle, check_new_passphrase
 
 KEYFILE = "keyfile.json"
 DATABASE = "profile.db"
@@ -148,16 +148,38 @@ class Profile:
             raise
         return profile
 
+    @classmethod
+    def open_with_recovery(cls, path: Path, recovery_key: str, new_passphrase: str) -> Profile:
+        """Open with the printed recovery key, replacing the forgotten passphrase."""
+        path = Path(path)
+        if not profile_exists(path):
+            raise ProfileError(f"这里没有档案：{path}。请先运行 visitapp init。")
+        profile = cls(path)
+        try:
+            profile.unlock_with_recovery(recovery_key, new_passphrase)
+        except BaseException:
+            profile.close()
+            raise
+        return profile
+
     def unlock(self, passphrase: str) -> None:
         keyfile = KeyFile.load(self.path / KEYFILE)
-        cipher = keyfile.unlock(passphrase, UnlockThrottle(self.path / "unlock-throttle.json"))
+        cipher = keyfile.unlock(passphrase, self._throttle())
         self._attach(cipher)
 
     def unlock_with_recovery(self, recovery_key: str, new_passphrase: str) -> None:
+        """Re-wrap the master key under ``new_passphrase``; the key file is untouched unless
+        both the new passphrase is acceptable and the recovery key is right."""
+        check_new_passphrase(new_passphrase)
         keyfile = KeyFile.load(self.path / KEYFILE)
         cipher = keyfile.unlock_with_recovery(recovery_key)
         keyfile.change_passphrase(cipher, new_passphrase)
+        # the failed guesses of the forgotten passphrase no longer delay the new one
+        self._throttle().succeeded()
         self._attach(cipher)
+
+    def _throttle(self) -> UnlockThrottle:
+        return UnlockThrottle(self.path / "unlock-throttle.json")
 
     def change_passphrase(self, new_passphrase: str) -> None:
         if self.cipher is None:

@@ -46,7 +46,7 @@ def user_message(exc: BaseException) -> str:
         return "\n".join(v for v in exc.problems.values())
     if isinstance(exc, DomainError):
         return str(exc) or tr("This change is not allowed.")
-    if name == "WrongPassphrase":
+    if name in {"WrongPassphrase", "RecoveryKeyError", "WeakPassphrase"}:
         return str(exc)
     if name in {"ProfileLockedError"}:
         return tr("This profile is already open in another window of the application.")

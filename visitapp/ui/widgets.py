@@ -1,4 +1,5 @@
-"""Small building blocks the screens share: a table model over frozen rows, error labels."""
+"""Small building blocks the screens share: a table model over frozen rows, error labels, the
+passphrase strength hint."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy
+
+from visitapp.ui.i18n import tr
 
 
 class RowsModel(QAbstractTableModel):
@@ -60,3 +63,43 @@ class ErrorLabel(QLabel):
     def show_message(self, text: str) -> None:
         self.setText(text)
         self.setVisible(bool(text))
+
+
+def passphrase_strength(text: str) -> tuple[int, str]:
+    """A 0–4 score and a hint; length counts most, since a passphrase is typed, not remembered
+    as symbols."""
+    if not text:
+        return 0, ""
+    kinds = sum(bool(any(f(c) for c in text)) for f in (
+        str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum(),
+        lambda c: "\u4e00" <= c <= "\u9fff"))
+    score = 0
+    if len(text) >= 8:
+        score += 1
+    if len(text) >= 12:
+        score += 1
+    if len(text) >= 16:
+        score += 1
+    if kinds >= 3:
+        score += 1
+    hints = [tr("Too short: use at least 8 characters."), tr("Weak: a longer passphrase is safer."),
+             tr("Fair: a few more words would help."), tr("Good."), tr("Strong.")]
+    if len(text) < 8:
+        return 0, hints[0]
+    return score, hints[min(score, 4)]
+
+
+class StrengthHint(QLabel):
+    """The coloured strength hint under a new-passphrase field; it follows what is typed there.
+    Used wherever a passphrase is chosen (first start, reset with the recovery key)."""
+
+    COLOURS = ["#b3261e", "#b3261e", "#a15c00", "#2e7d32", "#2e7d32"]
+
+    def __init__(self, field: QLineEdit, parent=None):
+        super().__init__(parent)
+        field.textChanged.connect(self._show)
+
+    def _show(self, text: str) -> None:
+        score, hint = passphrase_strength(text)
+        self.setText(hint)
+        self.setStyleSheet(f"color: {self.COLOURS[score]};")

@@ -20,33 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from visitapp.ui.i18n import tr
-from visitapp.ui.widgets import ErrorLabel
+from visitapp.ui.widgets import ErrorLabel, StrengthHint
 
 PRINT_DPI = 300  # the key's characters and its QR code stay sharp on any office printer
-
-
-def passphrase_strength(text: str) -> tuple[int, str]:
-    """A 0–4 score and a hint; length counts most, since a passphrase is typed, not remembered
-    as symbols."""
-    if not text:
-        return 0, ""
-    kinds = sum(bool(any(f(c) for c in text)) for f in (
-        str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum(),
-        lambda c: "\u4e00" <= c <= "\u9fff"))
-    score = 0
-    if len(text) >= 8:
-        score += 1
-    if len(text) >= 12:
-        score += 1
-    if len(text) >= 16:
-        score += 1
-    if kinds >= 3:
-        score += 1
-    hints = [tr("Too short: use at least 8 characters."), tr("Weak: a longer passphrase is safer."),
-             tr("Fair: a few more words would help."), tr("Good."), tr("Strong.")]
-    if len(text) < 8:
-        return 0, hints[0]
-    return score, hints[min(score, 4)]
 
 
 class _Welcome(QWidget):
@@ -137,7 +113,7 @@ class _Passphrase(QWidget):
         self.second = QLineEdit()
         self.second.setEchoMode(QLineEdit.EchoMode.Password)
         self.second.setAccessibleName(tr("Repeat the passphrase"))
-        self.strength = QLabel()
+        self.strength = StrengthHint(self.first)
         self.error = ErrorLabel()
         self.button = QPushButton(tr("Create the profile"))
         self.button.setDefault(True)
@@ -153,15 +129,8 @@ class _Passphrase(QWidget):
         lay.addWidget(self.error)
         lay.addWidget(self.button, alignment=Qt.AlignmentFlag.AlignLeft)
         lay.addStretch()
-        self.first.textChanged.connect(self._hint)
         self.button.clicked.connect(self._submit)
         self.second.returnPressed.connect(self._submit)
-
-    def _hint(self, text: str) -> None:
-        score, hint = passphrase_strength(text)
-        colour = ["#b3261e", "#b3261e", "#a15c00", "#2e7d32", "#2e7d32"][score]
-        self.strength.setText(hint)
-        self.strength.setStyleSheet(f"color: {colour};")
 
     def _submit(self) -> None:
         if len(self.first.text()) < 8:
