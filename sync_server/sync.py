@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
 from sync_server.core import (
     Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
@@ -180,6 +180,11 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
     with core.db.write() as tx:
         s = tx.session
         tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
+        if s.get_bind().dialect.name == "postgresql":
+            # psycopg prepares a statement after its fifth run, and PostgreSQL's generic plan for
+            # _EARLIER then tests ``mutation_id IN (500 parameters)`` one by one against every
+            # mutation the device ever sent (0.3 s a batch at 20,000); plan with the values
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         ids = [m.mutation_id for m in req.mutations]
         earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})}
         record_ids = list({m.record_id for m in req.mutations})
