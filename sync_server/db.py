@@ -141,9 +141,17 @@ class Database:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._reader = sessionmaker(engine, expire_on_commit=False)
-        self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
         self.dialect = engine.dialect.name
+        self._read_engine: Engine | None = None
+        if self.dialect == "postgresql":
+            # Reads run without BEGIN/COMMIT: under READ COMMITTED every statement takes its
+            # own snapshot anyway (the pull is written for that), so the transaction only cost
+            # two round trips per request, most of a sync with nothing to do. Its own small
+            # pool, because a pooled connection's isolation level is fixed at connect.
+            self._read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
+                                              max_overflow=10, pool_pre_ping=True)
+        self._reader = sessionmaker(self._read_engine or engine, expire_on_commit=False)
+        self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
         event.listen(self._writer, "do_orm_execute", _flush_pending_before)
         # SQLite lets one writer in at a time and makes the others poll with growing sleeps,
         # which starves some under load; queueing writers of this process on a lock is fair
@@ -178,6 +186,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
 
 def _flush_pending_before(state) -> None:

@@ -139,8 +139,7 @@ def horizon(session) -> int:
 def meta(core: ServerCore, who: Principal) -> MetaResponse:
     school_id, school_name = core.school()
     with core.db.read() as s:
-        seq = int(s.execute(_SEQ).scalar_one_or_none() or 0)
-        hz = int(s.execute(_HORIZON).scalar_one_or_none() or 0)
+        seq, hz = _seq_and_horizon(s)
     return MetaResponse(schema_version=core.schema_version, server_seq=seq, server_time=utcnow().isoformat(),
                         tombstone_horizon=hz, school_id=school_id, school_name=school_name,
                         device_id=who.device_id, staff_id=who.staff_id, staff_name=who.staff_name, role=who.role)
@@ -702,6 +701,13 @@ _COUNT = {officer: select(func.count()).select_from(Record).where(_RANGE, _visib
           for officer in (True, False)}
 _SEQ = select(Counter.value).where(Counter.name == "seq")
 _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
+# both in one round trip: a sync with nothing to do is mostly round trips
+_SEQ_AND_HORIZON = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+
+
+def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
+    seq, hz = s.execute(_SEQ_AND_HORIZON).one()
+    return int(seq or 0), int(hz or 0)
 _ASSIGNED = select(AssignmentRow.student_id, AssignmentRow.role).where(
     AssignmentRow.staff_id == bindparam("me"), AssignmentRow.active.is_(True))
 _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
@@ -775,8 +781,7 @@ def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: b
     parts: list[bytes] = []
     purge: list[str] = []
     with core.db.read() as s:
-        snap = int(s.execute(_SEQ).scalar_one_or_none() or 0)
-        hz = int(s.execute(_HORIZON).scalar_one_or_none() or 0)
+        snap, hz = _seq_and_horizon(s)
         if cursor > snap:
             raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
         if 0 < cursor < hz:
