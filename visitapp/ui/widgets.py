@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy
 
 from visitapp.ui.i18n import tr
@@ -63,6 +64,17 @@ class ErrorLabel(QLabel):
     def show_message(self, text: str) -> None:
         self.setText(text)
         self.setVisible(bool(text))
+
+
+def title_label(text: str = "", grow: int = 3) -> QLabel:
+    """A bold heading ``grow`` points above the window's font (so it follows high-DPI and
+    the user's font size)."""
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setPointSize(font.pointSize() + grow)
+    font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 def passphrase_strength(text: str) -> tuple[int, str]:

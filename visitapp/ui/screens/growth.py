@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
     QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import ProfileField, RewardKind, ValidationError
 from visitapp.ui.i18n import N_, label, tr
-from visitapp.ui.widgets import ErrorLabel, RowsModel
+from visitapp.ui.widgets import ErrorLabel, RowsModel, title_label
 
 TIMELINE_KINDS = {"visit": N_("Home visit"), "reward": N_("Growth reward"), "aid": N_("Aid"),
                   "psych_support": N_("Psychological support"), "mentor_note": N_("Mentor note"),
@@ -70,11 +69,7 @@ class GrowthScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.student_id: str | None = None
-        self.title = QLabel()
-        f = QFont(self.title.font())
-        f.setPointSize(f.pointSize() + 3)
-        f.setBold(True)
-        self.title.setFont(f)
+        self.title = title_label()
         self.fields: dict[ProfileField, QPlainTextEdit] = {}
         self.marks: dict[ProfileField, QLabel] = {}
         profile = QFormLayout()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableView,
     QTabWidget, QVBoxLayout, QWidget,
@@ -25,7 +24,7 @@ from visitapp.domain import term_of
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.screens.sync import is_offline_error
-from visitapp.ui.widgets import RowsModel
+from visitapp.ui.widgets import RowsModel, title_label
 
 TERM_RE = re.compile(r"^\d{4}-\d{4}-[12]$")
 FIELD_NAMES = {"name": N_("Name"), "masked_id": N_("Masked ID"), "class_name": N_("Class"), "stage": N_("Stage"),
@@ -94,11 +93,7 @@ class PlatformScreen(QWidget):
         self.preview = None
         self.report = None
         self._busy = False
-        title = QLabel(tr("City aid platform: exchange and reconciliation"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 3)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("City aid platform: exchange and reconciliation"))
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.term = QComboBox()

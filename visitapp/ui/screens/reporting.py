@@ -4,10 +4,11 @@ and the seven data-quality checks in the current language, and the bar colours."
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from visitapp.ui.i18n import tr
+from visitapp.ui.widgets import title_label
 
 # (code, short column header, full title). The domain's codes; its Chinese titles are the
 # translations, so the English window is English too.
@@ -69,12 +70,7 @@ def bar_colour(percent: float | None) -> QColor:
 
 
 def screen_title(text: str) -> QLabel:
-    lab = QLabel(text)
-    f = QFont(lab.font())
-    f.setPointSize(f.pointSize() + 3)
-    f.setBold(True)
-    lab.setFont(f)
-    return lab
+    return title_label(text)
 
 
 class TermBox(QComboBox):

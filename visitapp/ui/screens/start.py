@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitapp.ui.i18n import tr
-from visitapp.ui.widgets import ErrorLabel, StrengthHint
+from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
 
 PRINT_DPI = 300  # the key's characters and its QR code stay sharp on any office printer
 
@@ -30,11 +30,7 @@ class _Welcome(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel(tr("Welcome to the home-visit recorder"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 6)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Welcome to the home-visit recorder"), grow=6)
         intro = QLabel(tr("Records stay encrypted on this computer and work without a network. "
                           "Enroll with your school's server to sync, or try the offline demo."))
         intro.setWordWrap(True)
@@ -97,11 +93,7 @@ class _Passphrase(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel(tr("Choose a passphrase"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 4)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Choose a passphrase"), grow=4)
         intro = QLabel(tr("The passphrase protects the families' data on this computer. "
                           "Nobody can recover it for you; keep the recovery key shown next."))
         intro.setWordWrap(True)
@@ -150,11 +142,7 @@ class _Recovery(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel(tr("Your recovery key"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 4)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Your recovery key"), grow=4)
         intro = QLabel(tr("Write it down or print it and keep it locked away. It is shown only "
                           "this once; with it you can open the profile if you forget the "
                           "passphrase."))

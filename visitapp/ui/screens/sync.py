@@ -9,7 +9,6 @@ import gc
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
     QTableView, QVBoxLayout, QWidget,
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
-from visitapp.ui.widgets import RowsModel
+from visitapp.ui.widgets import RowsModel, title_label
 
 _OFFLINE_NAMES = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "OfflineError",
                   "NotEnrolledError", "ServerUnreachable"}
@@ -66,11 +65,7 @@ class SyncScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.task = None
-        title = QLabel(tr("Sync with the school server"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 3)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Sync with the school server"))
         self.explain = QLabel(tr("Sync sends your records to the school server and brings "
                                  "back changes for your students. You can keep working while "
                                  "it runs."))

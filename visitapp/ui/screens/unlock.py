@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
-from visitapp.ui.widgets import ErrorLabel, StrengthHint
+from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
 
 MIN_LENGTH = 8  # the services' rule for a new passphrase (visitapp.crypto.check_new_passphrase)
 
@@ -38,11 +38,7 @@ class RecoveryPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        title = QLabel(tr("Reset the passphrase with the recovery key"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 2)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Reset the passphrase with the recovery key"), grow=2)
         intro = QLabel(tr("Type the recovery key from the printed sheet (capital or small "
                           "letters, with or without dashes) and choose a new passphrase. "
                           "Your records stay as they are."))
@@ -115,11 +111,7 @@ class UnlockScreen(QWidget):
     def __init__(self, ctx: Any, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        title = QLabel(tr("Locked"))
-        f = QFont(title.font())
-        f.setPointSize(f.pointSize() + 6)
-        f.setBold(True)
-        title.setFont(f)
+        title = title_label(tr("Locked"), grow=6)
         self.hint = QLabel(tr("Enter your passphrase to open the profile."))
         self.hint.setWordWrap(True)
         self.passphrase = QLineEdit()

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QDate, QTime, QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFormLayout, QGridLayout, QGroupBox,
     QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (
 from visitapp.domain import FamilyMember, HardshipIndicator, Level, PolicyMaterial, VisitMode
 from visitapp.domain import ValidationError
 from visitapp.ui.i18n import label, tr
-from visitapp.ui.widgets import ErrorLabel
+from visitapp.ui.widgets import ErrorLabel, title_label
 
 AUTOSAVE_MS = 3000
 
@@ -47,11 +46,7 @@ class VisitEditor(QWidget):
         self._loading = False
         self.errors: dict[str, ErrorLabel] = {}
 
-        self.title = QLabel()
-        f = QFont(self.title.font())
-        f.setPointSize(f.pointSize() + 3)
-        f.setBold(True)
-        self.title.setFont(f)
+        self.title = title_label()
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fff4ce; padding: 6px; border-radius: 4px;")
