@@ -224,12 +224,16 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
     @app.get("/v1/sync/pull", response_model=PullResponse, tags=["sync"],
              summary="Changes this device may see after the cursor, in server_seq order",
              responses=_errors(401, 403, 410, 422))
-    def pull(who: Who,
+    def pull(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
              cursor: Annotated[int, Query(ge=0, le=2**62, description="the cursor of the last page stored; 0 = from the start",
                                           examples=[0])] = 0,
              limit: Annotated[int, Query(ge=1, le=sync.MAX_PULL_LIMIT, examples=[1000])] = sync.DEFAULT_PULL_LIMIT,
              ) -> Response:
-        return Response(sync.pull(core, who, cursor, limit), media_type="application/json")
+        # the token is checked inside the pull's read session (one database checkout per pull)
+        header = f"Bearer {creds.credentials}" if creds else None
+        who, body = sync.pull_authenticated(core, header, cursor, limit)
+        request.scope.setdefault("state", {})["device_id"] = who.device_id
+        return Response(body, media_type="application/json")
 
     @app.get("/v1/conflicts", response_model=ConflictList, tags=["conflicts"],
              summary="Conflicts this device's user is party to (officers: all)",

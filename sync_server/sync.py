@@ -107,14 +107,25 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
             "role": role, "school_id": school_id, "school_name": school_name}
 
 
-def authenticate(core: ServerCore, authorization: str | None) -> Principal:
+def token_hash_of(authorization: str | None) -> str:
+    """The hash the device's token is stored under, from an ``Authorization`` header."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise ApiError(401, "unauthorized", "缺少设备令牌，请先用注册码注册本机。")
     token = authorization[7:].strip()
     if not token or len(token) > 200:
         raise ApiError(401, "unauthorized", "设备令牌无效。")
+    return sha256_hex(token)
+
+
+def authenticate(core: ServerCore, authorization: str | None) -> Principal:
+    token_hash = token_hash_of(authorization)
     with core.db.read() as s:
-        found = s.execute(_AUTH, {"token_hash": sha256_hex(token)}).first()
+        return principal_in(core, s, token_hash)
+
+
+def principal_in(core: ServerCore, s, token_hash: str) -> Principal:  # noqa: ANN001 - a Session
+    """The device and staff member behind a token, read in the caller's session."""
+    found = s.execute(_AUTH, {"token_hash": token_hash}).first()
     if found is None:
         raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
     device_id, revoked_at, staff_id, role, active, name_enc = found
@@ -773,14 +784,27 @@ def _page_changes(core: ServerCore, conn, seqs: list[int], officer: bool, params
     return [texts[seq] for seq in seqs if seq in texts]
 
 
-def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: bool = False) -> bytes:
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> bytes:
     """The JSON (UTF-8) of a :class:`PullResponse`, built from pre-encoded changes: pulls are the hot path.
     One read transaction in the common case; a change of the teacher's students adds one
     short write first."""
+    return _pull(core, who, None, cursor, limit)[1]
+
+
+def pull_authenticated(core: ServerCore, authorization: str | None, cursor: int, limit: int) -> tuple[Principal, bytes]:
+    """:func:`pull` with the token checked in the pull's own read session: a sync with nothing
+    to do is one request, and its cost is mostly database round trips."""
+    return _pull(core, None, token_hash_of(authorization), cursor, limit)
+
+
+def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, cursor: int, limit: int,
+          _rescoped: bool = False) -> tuple[Principal, bytes]:
     limit = max(1, min(limit, MAX_PULL_LIMIT))
     parts: list[bytes] = []
     purge: list[str] = []
     with core.db.read() as s:
+        if who is None:
+            who = principal_in(core, s, token_hash)
         snap, hz = _seq_and_horizon(s)
         if cursor > snap:
             raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
@@ -819,8 +843,8 @@ def pull(core: ServerCore, who: Principal, cursor: int, limit: int, _rescoped: b
             total = len(parts) if not more else held + s.execute(_COUNT[who.is_officer], params).scalar_one()
     if rescope is not None:
         _record_scope(core, who, cursor, *rescope)
-        return pull(core, who, cursor, limit, _rescoped=True)
-    return (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
+        return _pull(core, who, None, cursor, limit, _rescoped=True)
+    return who, (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
             f'"purge_students":{json.dumps(purge)},"total":{total}}}'.encode())
 
 
