@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student
+from visitapp.sync.platform_protocol import FieldChange, StudentChange
 
 from sync_server.platform.model import AidRecord, RosterRow, derive_id
 
@@ -24,24 +25,6 @@ ROSTER_FIELDS = ("name", "masked_id", "class_name", "stage", "district", "hardsh
 ROSTER_WIRE_FIELDS = ("platform_ref", "name", "masked_id", "school_code", "class_name", "stage", "district",
                       "hardship_categories", "auto_eligible", "level")
 AID_WIRE_FIELDS = ("aid_id", "platform_ref", "aid_kind", "title", "date", "programme", "amount_yuan")
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: object
-    new: object
-
-
-@dataclass(frozen=True)
-class StudentChange:
-    """One student the pull would add, change or take off the roster."""
-
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True)

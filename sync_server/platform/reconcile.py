@@ -13,32 +13,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from visitapp.domain import (
     Assignment, Determination, GrowthEntry, Student, Visit, label_zh, rules,
 )
+from visitapp.sync.platform_protocol import ReconLine
 
 from sync_server.platform.model import UploadItem
 from sync_server.platform.port import ExportState
 
 KIND_ZH = {"visit": "家访", "determination": "认定", "reward": "成长奖励", "mentor": "育人导师",
            "growth_entry": "成长档案记录", "assignment": "分工"}
-
-
-class ReconLine(NamedTuple):
-    """One line of the report: a student and what is wrong. (An immutable named tuple rather
-    than a frozen dataclass: a 50,000-student report has 100,000 lines.)"""
-
-    section: str  # not_visited | off_roster | level_mismatch | export
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    detail: str
-    platform_level: str = ""
-    school_level: str = ""
-    status: str = ""
 
 
 @dataclass(frozen=True)

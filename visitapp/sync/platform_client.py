@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visitapp.sync import platform_protocol as pp
+from visitapp.sync.platform_protocol import FieldChange, ReconLine, StudentChange
 
 if TYPE_CHECKING:
     from visitapp.sync.engine import SyncEngine
@@ -27,22 +28,6 @@ class PlatformCallError(Exception):
     def __init__(self, message: str, code: str = "", status: int = 0):
         super().__init__(message)
         self.code, self.status = code, status
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
-
-
-@dataclass(frozen=True)
-class StudentChange:
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,19 +98,6 @@ class PushOutcome:
     ok: bool
     by_kind: tuple[KindCount, ...]
     summary: str
-
-
-@dataclass(frozen=True)
-class ReconLine:
-    section: str
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    detail: str
-    platform_level: str = ""
-    school_level: str = ""
-    status: str = ""
 
 
 @dataclass(frozen=True)
