@@ -10,13 +10,12 @@ from typing import Any
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QSplitter, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableView, QVBoxLayout, QWidget,
 )
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.screens.reporting import (
-    COVERAGE_TITLES, TermBox, TermReportScreen, bar_colour, class_label, long_title, screen_title, short_title,
+    COVERAGE_TITLES, TermBox, TermReportScreen, bar_colour, class_label, long_title, short_title,
 )
 from visitapp.ui.widgets import RowsModel
 
@@ -119,28 +118,11 @@ class CoverageScreen(TermReportScreen):
         self.chart = CoverageChart()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(screen_title(tr("Six full coverages")))
-        top.addStretch()
-        term_label = QLabel(tr("Term"))
-        term_label.setBuddy(self.term)
-        top.addWidget(term_label)
-        top.addWidget(self.term)
-        top.addWidget(self.refresh_button)
         lay = QVBoxLayout(self)
-        lay.addLayout(top)
+        lay.addLayout(self.header(tr("Six full coverages")))
         lay.addWidget(self.summary)
         lay.addWidget(self.chart)
-        lower = QWidget()
-        low = QVBoxLayout(lower)
-        low.setContentsMargins(0, 0, 0, 0)
-        low.addWidget(self.missing_title)
-        low.addWidget(self.missing_list, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
-        split.addWidget(lower)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split = self.table_over_list(self.table, self.missing_title, self.missing_list)
         split.setSizes([300, 200])
         lay.addWidget(split, 1)
         hint = QLabel(tr("Select a class to chart it, a cell to list the students that coverage still "

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout,
 )
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.screens.reporting import (
-    CHECK_TITLES, SCHOOL_ROW, TermBox, TermReportScreen, class_label, long_title, screen_title, short_title,
+    CHECK_TITLES, SCHOOL_ROW, TermBox, TermReportScreen, class_label, long_title, short_title,
 )
 from visitapp.ui.widgets import RowsModel
 
@@ -73,26 +72,9 @@ class QualityScreen(TermReportScreen):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("color: #5f6368;")
 
-        top = QHBoxLayout()
-        top.addWidget(screen_title(tr("Data quality")))
-        top.addStretch()
-        term_label = QLabel(tr("Term"))
-        term_label.setBuddy(self.term)
-        top.addWidget(term_label)
-        top.addWidget(self.term)
-        top.addWidget(self.refresh_button)
-        lower = QWidget()
-        low = QVBoxLayout(lower)
-        low.setContentsMargins(0, 0, 0, 0)
-        low.addWidget(self.list_title)
-        low.addWidget(self.list, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
-        split.addWidget(lower)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split = self.table_over_list(self.table, self.list_title, self.list)
         lay = QVBoxLayout(self)
-        lay.addLayout(top)
+        lay.addLayout(self.header(tr("Data quality")))
         lay.addWidget(self.legend)
         lay.addWidget(split, 1)
         lay.addWidget(QLabel(tr("Select a count to see the students behind it; double-click a student "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import title_label
@@ -107,6 +108,33 @@ class TermReportScreen(QWidget):
     report (``report_of(ws, term)``) on every term picked; ``show_report`` gets it."""
 
     term: TermBox
+
+    def header(self, title: str) -> QHBoxLayout:
+        """The screen's title on the left, the term selector and the refresh button right."""
+        top = QHBoxLayout()
+        top.addWidget(screen_title(title))
+        top.addStretch()
+        term_label = QLabel(tr("Term"))
+        term_label.setBuddy(self.term)
+        top.addWidget(term_label)
+        top.addWidget(self.term)
+        top.addWidget(self.refresh_button)
+        return top
+
+    @staticmethod
+    def table_over_list(table: QWidget, list_title: QLabel, students: QWidget) -> QSplitter:
+        """The report's table above the students behind the selected cell."""
+        lower = QWidget()
+        low = QVBoxLayout(lower)
+        low.setContentsMargins(0, 0, 0, 0)
+        low.addWidget(list_title)
+        low.addWidget(students, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(table)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        return split
 
     def report_of(self, ws, term: str):  # noqa: ANN001, ANN201 - the subclass's report
         raise NotImplementedError
