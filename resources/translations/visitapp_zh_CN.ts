@@ -1601,8 +1601,8 @@
       <translation>检查项</translation>
     </message>
     <message>
-      <source>{what} — {who}: {n} students</source>
-      <translation>{what} — {who}：{n} 名学生</translation>
+      <source>{what} — {who}: {problems} problems, {n} students</source>
+      <translation>{what} — {who}：{problems} 个问题，涉及 {n} 名学生</translation>
     </message>
     <message>
       <source>Whole school</source>
@@ -1705,8 +1705,16 @@
       <translation>超过 7 天未处理的冲突</translation>
     </message>
     <message>
-      <source>{years} school year, term {half}</source>
+      <source>{years} school year, {half} term</source>
       <translation>{years}学年第{half}学期</translation>
+    </message>
+    <message>
+      <source>first</source>
+      <translation>一</translation>
+    </message>
+    <message>
+      <source>second</source>
+      <translation>二</translation>
     </message>
     <message>
       <source>no longer on the roster</source>

@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 
+CONFIDENTIAL = "内部资料 注意保密"
+
+
 @dataclass(frozen=True)
 class SheetHeader:
     """What every page says about where and when it was printed.
@@ -37,6 +40,9 @@ class SheetHeader:
     term_label: str
     printed_at: dt.datetime
     printed_by: str
+    # the boxed mark at the top left of every page; "" for a document meant to be posted
+    # (the public notice), which must not tell the families reading it that it is secret
+    mark: str = CONFIDENTIAL
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ class PublicNoticeJob:
     notice: PublicNotice
     rows: Sequence[tuple[Student, Determination]]
     header: SheetHeader
+    # whom a family with an objection turns to (the officer who opened the notice)
+    contact: str = ""
 
     def fingerprint(self) -> Fingerprint:
         """Kind, id, version and content hash of what this notice prints."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from visitapp.domain import DomainError, PublicNotice, VisitStatus, term_label, term_of
+from visitapp.domain.reports import class_sort_key
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # reportlab loads when something is printed, not when the app starts
@@ -101,8 +103,15 @@ class DocumentService:
                 student_row = s.get(StudentRow, determination.student_id)
                 if student_row is not None:
                     rows.append((entity_from_row("student", student_row), determination))
+            opened_by = s.get(StaffRow, notice.created_by) if notice.created_by else None
+            officer = (opened_by.facts or {}).get("name", "") if opened_by is not None else ""
+        if not officer and notice.created_by == self.ctx.identity.staff_id:
+            officer = self.ctx.identity.staff_name
         from visitapp.printing import PublicNoticeJob
-        return PublicNoticeJob(notice, tuple(rows), self.header(notice.term))
+        # posted on a board for families to read: no 内部资料 mark, and a person to turn to
+        header = dataclasses.replace(self.header(notice.term), mark="")
+        contact = f"{officer}老师" if officer else ""
+        return PublicNoticeJob(notice, tuple(rows), header, contact)
 
     # -- printing ---------------------------------------------------------------------------------
     def print_visit(self, visit_id: str, out: Path) -> PrintReport:
@@ -121,7 +130,7 @@ class DocumentService:
                 query = query.where(VisitRow.term == term)
             found = [(vid, sid) for vid, sid in s.execute(query) if sid in students
                      and (class_name is None or students[sid].class_name == class_name)]
-        found.sort(key=lambda p: (students[p[1]].class_name, students[p[1]].student_no, p[0]))
+        found.sort(key=lambda p: (class_sort_key(students[p[1]].class_name), students[p[1]].student_no, p[0]))
         return [vid for vid, _sid in found]
 
     def print_visits(self, out: Path, class_name: str | None = None, term: str | None = None,
