@@ -14,13 +14,13 @@ from pathlib import Path
 from visitapp.domain.entities import (
     Determination, GrowthEntry, GrowthProfileField, MentorNote, PublicNotice, Student, Visit,
 )
-
+from visitapp.domain.workload import WorkloadStatement
 from visitapp.printing.fingerprint import (
-    Fingerprint, growth_file_fingerprint, notice_fingerprint, visit_fingerprint,
+    Fingerprint, growth_file_fingerprint, notice_fingerprint, visit_fingerprint, workload_fingerprint,
 )
 
 __all__ = [
-    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "PrintJob",
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "PrintJob",
     "RecordPages", "PrintReport", "PrintCancelled",
 ]
 
@@ -101,7 +101,21 @@ class PublicNoticeJob:
         return notice_fingerprint(self.notice, self.rows)
 
 
-PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob
+@dataclass(frozen=True)
+class WorkloadJob:
+    """A teacher's aid workload statement for a term (工作量统计表), for 工作量认定 and 职称评定:
+    counts and the list of counted work, students masked; the officer signs it."""
+
+    statement: WorkloadStatement
+    header: SheetHeader
+    school_officer: str = ""  # printed under the signature line, when known
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind ``workload``, id ``<staff id>:<term>``, the counts as version."""
+        return workload_fingerprint(self.statement)
+
+
+PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob | WorkloadJob
 
 
 @dataclass(frozen=True)

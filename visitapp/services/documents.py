@@ -159,6 +159,9 @@ class DocumentService:
                 fp = self.growth_file_job(record_id).fingerprint()
             elif kind == "public_notice":
                 fp = self.notice_job(record_id).fingerprint()
+            elif kind == "workload":
+                from visitapp.services.workload import WorkloadService
+                return WorkloadService(self.ctx).current_fingerprint(record_id)
             else:
                 return None
         except DomainError:
