@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code", required=True)
     p.add_argument("--label", default="", help="设备名称")
     add("sync", cmd_sync, "同步：先上传，再下载")
-    p = add("workload", cmd_workload, "教师本学期的学生资助工作量（实地家访、导师记录、个案研讨、奖励登记、集体评议）")
+    p = add("workload", cmd_workload, "教师本学期的学生资助工作量（实地家访、导师记录、常态化研讨、奖励登记、集体评议）")
     p.add_argument("--staff", help="教师姓名或 ID（默认本人；资助专干可查任一教师）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
     p.add_argument("--xlsx", metavar="FILE.xlsx", help="同时导出为 xlsx 表格")

@@ -74,7 +74,7 @@ def test_the_xlsx_and_the_printed_statement_say_the_same_and_verify(workspace, t
     a, _b, _c = _term_of_work(workspace)
     book = openpyxl.load_workbook(workspace.workload.export_xlsx(tmp_path / "w.xlsx"))
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=6, values_only=True)}
-    assert summary == {"实地家访": 2, "电话/视频家访": 1, "导师记录": 2, "个案研讨": 1, "成长奖励登记": 1, "参加集体评议": 0}
+    assert summary == {"实地家访": 2, "电话/视频家访": 1, "导师记录": 2, "常态化研讨": 1, "成长奖励登记": 1, "参加集体评议": 0}
     assert book["明细"].max_row == 1 + sum(EXPECTED.values())
     report = workspace.workload.print(tmp_path / "w.pdf")
     text = text_of(tmp_path / "w.pdf")

@@ -12,7 +12,7 @@ counts it, by rules written down once here (and in the statement's own captions)
   on-site (实地走访), so these never add to the on-site figure.
 - 导师记录: mentor notes (regular and psychological) the teacher wrote in the term; conflict
   copies are the same note written twice and are not counted.
-- 个案研讨: mentor notes of kind case discussion.
+- 常态化研讨: mentor notes of kind case discussion (the plan's sixth coverage).
 - 成长奖励登记: rewards the teacher entered in growth files (not those from the platform).
 - 参加集体评议: review meetings of the term the teacher sat on as a reviewer.
 """
@@ -34,7 +34,7 @@ WORK_KINDS: tuple[tuple[str, str], ...] = (
     ("on_site_visit", "实地家访"),
     ("other_visit", "电话/视频家访"),
     ("mentor_note", "导师记录"),
-    ("case_discussion", "个案研讨"),
+    ("case_discussion", "常态化研讨"),
     ("reward", "成长奖励登记"),
     ("review", "参加集体评议"),
 )

@@ -49,6 +49,14 @@ class WorkloadService:
                     people.setdefault(row.id, (row.facts or {}).get("name", ""))
         return sorted(people.items(), key=lambda p: (p[0] != ident.staff_id, p[1], p[0]))
 
+    def terms(self) -> list[str]:
+        """Terms with visits or meetings on this laptop, and the current one; newest first."""
+        found = {term_of(self.ctx.now().date())}
+        with self.ctx.profile.session() as s:
+            for column in (VisitRow.term, ReviewMeetingRow.term):
+                found.update(t for t in s.scalars(select(column).distinct()) if t)
+        return sorted(found, reverse=True)
+
     def statement(self, staff_id: str | None = None, term: str | None = None) -> WorkloadStatement:
         """The statement of ``staff_id`` (default: me) for ``term`` (default: this term).
         Refuses a teacher asking for someone else's."""
