@@ -285,6 +285,7 @@ def _add_print_commands(sub: Any, add: Any) -> None:
     p.add_argument("--term")
     doc("growth-file", "一名学生的资助成长档案").add_argument("student")
     doc("notice", "一次评议的公示名单").add_argument("meeting")
+    doc("access-export", "一名学生的个人信息查阅副本：学校保存的关于该学生的全部信息，供监护人查阅（资助专干）").add_argument("student")
     p = doc("workload", "教师本学期的学生资助工作量统计表（资助专干可为任一教师出具）")
     p.add_argument("--staff", help="教师姓名或 ID（默认本人）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
@@ -310,6 +311,8 @@ def cmd_print(args: argparse.Namespace) -> int:
                 print(file=sys.stderr)
         elif args.what == "growth-file":
             report = docs.print_growth_file(_resolve_student(ws, args.student), out)
+        elif args.what == "access-export":
+            report = docs.print_subject_access(_resolve_student(ws, args.student), out)
         elif args.what == "workload":
             report = ws.workload.print(out, _resolve_staff(ws, args.staff), args.term)
         else:

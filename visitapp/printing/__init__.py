@@ -8,7 +8,7 @@ carries "内部资料 注意保密", page x of y, who printed it and when, and a
 
 from visitapp.printing.documents import (  # noqa: F401
     GrowthFileJob, PrintCancelled, PrintJob, PrintReport, PublicNoticeJob, RecordPages,
-    SheetHeader, VisitSheetJob, WorkloadJob,
+    SheetHeader, SubjectAccessJob, VisitSheetJob, WorkloadJob,
 )
 from visitapp.printing.fingerprint import (  # noqa: F401
     Fingerprint, QrPayload, content_hash, growth_file_fingerprint, notice_fingerprint,
@@ -20,7 +20,7 @@ from visitapp.printing.render import (  # noqa: F401
 )
 
 __all__ = [
-    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "PrintJob", "PrintReport",
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "SubjectAccessJob", "PrintJob", "PrintReport",
     "RecordPages", "PrintCancelled", "Fingerprint", "QrPayload", "content_hash",
     "parse_qr_payload", "visit_fingerprint", "growth_file_fingerprint", "notice_fingerprint",
     "font_path", "missing_glyphs", "render_visit_sheet", "render_growth_file",

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visitapp.domain.entities import (
-    Determination, GrowthEntry, GrowthProfileField, MentorNote, PublicNotice, Student, Visit,
+    Assignment, AuditEvent, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection,
+    PublicNotice, Student, Visit,
 )
 from visitapp.domain.workload import WorkloadStatement
 from visitapp.printing.fingerprint import (
-    Fingerprint, growth_file_fingerprint, notice_fingerprint, visit_fingerprint, workload_fingerprint,
+    Fingerprint, growth_file_fingerprint, notice_fingerprint, subject_access_fingerprint, visit_fingerprint,
+    workload_fingerprint,
 )
 
 __all__ = [
-    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "PrintJob",
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "SubjectAccessJob", "PrintJob",
     "RecordPages", "PrintReport", "PrintCancelled",
 ]
 
@@ -115,7 +117,35 @@ class WorkloadJob:
         return workload_fingerprint(self.statement)
 
 
-PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob | WorkloadJob
+@dataclass(frozen=True)
+class SubjectAccessJob:
+    """Everything held about one student, for the guardian (个人信息查阅副本)."""
+
+    student: Student
+    header: SheetHeader
+    assignments: Sequence[Assignment] = ()
+    visits: Sequence[Visit] = ()
+    profile: Sequence[GrowthProfileField] = ()
+    entries: Sequence[GrowthEntry] = ()
+    notes: Sequence[MentorNote] = ()
+    determinations: Sequence[Determination] = ()
+    objections: Sequence[Objection] = ()
+    conflicts: Sequence[Conflict] = ()
+    audit: Sequence[AuditEvent] = ()
+    staff_names: Mapping[str, str] = field(default_factory=dict)
+
+    def records(self) -> list:
+        return [*self.assignments, *self.visits, *self.profile, *self.entries, *self.notes,
+                *self.determinations, *self.objections, *self.conflicts]
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind ``subject_access``, id = the student's. Exports of the copy itself are left
+        out of it, so making the copy (which is audited) does not outdate the copy."""
+        audit = [e.hash for e in self.audit if e.action != "subject_access.export"]
+        return subject_access_fingerprint(self.student, self.records(), audit)
+
+
+PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob | WorkloadJob | SubjectAccessJob
 
 
 @dataclass(frozen=True)

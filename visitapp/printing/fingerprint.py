@@ -6,8 +6,9 @@ Payload (ASCII, one line, fields separated by ``|``)::
 
 - ``VA1``: format tag and version of this payload layout.
 - ``kind``: ``visit`` (visit record sheet), ``growth_file`` (record id = the student's id),
-  ``public_notice`` or ``workload`` (a teacher's workload statement; record id =
-  ``<staff id>:<term>``).
+  ``public_notice``, ``workload`` (a teacher's workload statement; record id =
+  ``<staff id>:<term>``) or ``subject_access`` (everything about one student, for the
+  guardian; record id = the student's id).
 - ``version``: a short deterministic string that changes whenever the record changes in a way
   the database can see (status, amendments, timestamps); see the ``*_fingerprint`` functions.
 - ``hash``: the first 16 hex digits of SHA-256 over the canonical JSON of exactly the record
@@ -40,11 +41,11 @@ from visitapp.domain.workload import WorkloadStatement
 __all__ = [
     "PAYLOAD_TAG", "KINDS", "Fingerprint", "QrPayload", "content_hash", "parse_qr_payload",
     "visit_fingerprint", "growth_file_fingerprint", "notice_fingerprint", "notice_rows",
-    "workload_fingerprint", "workload_record_id",
+    "workload_fingerprint", "workload_record_id", "subject_access_fingerprint",
 ]
 
 PAYLOAD_TAG = "VA1"
-KINDS = ("visit", "growth_file", "public_notice", "workload")
+KINDS = ("visit", "growth_file", "public_notice", "workload", "subject_access")
 HASH_CHARS = 16
 _VERSION_RE = re.compile(r"^[0-9A-Za-z._:+-]{1,64}$")
 _ID_RE = re.compile(r"^[0-9A-Za-z._:-]{1,64}$")
@@ -255,3 +256,10 @@ def workload_fingerprint(statement: WorkloadStatement) -> Fingerprint:
                "items": [(it.kind, it.day, it.record_id, it.about) for it in statement.items]}
     return Fingerprint("workload", workload_record_id(statement.staff_id, statement.term), version,
                        content_hash(content))
+
+
+def subject_access_fingerprint(student: Student, records: Sequence[Any], audit_hashes: Sequence[str]) -> Fingerprint:
+    """Kind ``subject_access``, record id = the student's id. Version: how many records and
+    audit events it prints; hash: every printed record whole, and the audit events' hashes."""
+    content = {"student": student, "records": list(records), "audit": list(audit_hashes)}
+    return Fingerprint("subject_access", student.id, f"{len(records)}.{len(audit_hashes)}", content_hash(content))
