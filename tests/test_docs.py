@@ -75,8 +75,10 @@ def test_every_command_is_in_a_guide_not_only_in_the_reference():
 
     def mentioned(command: str) -> bool:
         prog, rest = command.split(" ", 1)
-        # global options may stand between: visitapp --profile DIR restore-backup …
-        with_options = rf"{re.escape(prog)}(?:\s+--?[\w-]+(?:[ =](?!-)\S+)?)*\s+{re.escape(rest)}(?![\w-])"
+        # options may stand between the words: visitapp --profile DIR restore-backup …,
+        # visitapp-server platform --url URL configure …
+        options = r"(?:\s+--?[\w-]+(?:[ =](?!-)\S+)?)*\s+"
+        with_options = options.join(re.escape(word) for word in command.split()) + r"(?![\w-])"
         return bool(re.search(with_options, guides)) or any(seg.startswith(rest + " ") or seg == rest for seg in synopsis)
 
     missing = [c for prog, make in (("visitapp", client_parser), ("visitapp-server", server_parser))
