@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code", required=True)
     p.add_argument("--label", default="", help="设备名称")
     add("sync", cmd_sync, "同步：先上传，再下载")
+    p = add("workload", cmd_workload, "教师本学期的学生资助工作量（实地家访、导师记录、常态化研讨、奖励登记、集体评议）")
+    p.add_argument("--staff", help="教师姓名或 ID（默认本人；资助专干可查任一教师）")
+    p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
+    p.add_argument("--xlsx", metavar="FILE.xlsx", help="同时导出为 xlsx 表格")
     _add_print_commands(sub, add)
     return parser
 
@@ -281,6 +285,10 @@ def _add_print_commands(sub: Any, add: Any) -> None:
     p.add_argument("--term")
     doc("growth-file", "一名学生的资助成长档案").add_argument("student")
     doc("notice", "一次评议的公示名单").add_argument("meeting")
+    doc("access-export", "一名学生的个人信息查阅副本：学校保存的关于该学生的全部信息，供监护人查阅（资助专干）").add_argument("student")
+    p = doc("workload", "教师本学期的学生资助工作量统计表（资助专干可为任一教师出具）")
+    p.add_argument("--staff", help="教师姓名或 ID（默认本人）")
+    p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
     p = add("verify-sheet", cmd_verify_sheet, "核对纸质记录表（扫描件或照片）与当前记录是否一致")
     p.add_argument("file")
 
@@ -303,6 +311,10 @@ def cmd_print(args: argparse.Namespace) -> int:
                 print(file=sys.stderr)
         elif args.what == "growth-file":
             report = docs.print_growth_file(_resolve_student(ws, args.student), out)
+        elif args.what == "access-export":
+            report = docs.print_subject_access(_resolve_student(ws, args.student), out)
+        elif args.what == "workload":
+            report = ws.workload.print(out, _resolve_staff(ws, args.staff), args.term)
         else:
             report = docs.print_notice(args.meeting, out)
     if args.json:
@@ -323,6 +335,40 @@ def _resolve_student(ws: Any, key: str) -> str:
         if len(match) > 1:
             raise CliError(f"有 {len(match)} 名学生叫“{key}”，请改用学号或 ID。")
     raise CliError(f"在我的学生中找不到“{key}”。")
+
+
+def _resolve_staff(ws: Any, key: str | None) -> str | None:
+    """A staff id or (unique) name among the people whose statement this laptop can make."""
+    if not key:
+        return None
+    people = ws.workload.teachers()
+    for match in ([p for p in people if p[0] == key], [p for p in people if p[1] == key]):
+        if len(match) == 1:
+            return match[0][0]
+        if len(match) > 1:
+            raise CliError(f"有 {len(match)} 位教师叫“{key}”，请改用 ID。")
+    raise CliError(f"本机没有教师“{key}”的记录（教师只能查看本人的统计）。")
+
+
+def cmd_workload(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        st = ws.workload.statement(_resolve_staff(ws, args.staff), args.term)
+        if args.xlsx:
+            ws.workload.export_xlsx(Path(args.xlsx), st.staff_id, st.term)
+    if args.json:
+        print(json.dumps({"staff_id": st.staff_id, "staff_name": st.staff_name, "term": st.term,
+                          "counts": {code: n for code, _label, n in st.counts},
+                          "items": [{"kind": it.kind, "date": it.day.isoformat() if it.day else None,
+                                     "record_id": it.record_id, "about": it.about} for it in st.items]},
+                         ensure_ascii=False))
+    else:
+        from visitapp.domain import term_label
+        print(f"{st.staff_name} {term_label(st.term)} 学生资助工作量：")
+        for _code, label, n in st.counts:
+            print(f"  {label}：{n}")
+        if args.xlsx:
+            print(f"已导出：{args.xlsx}")
+    return 0
 
 
 def cmd_verify_sheet(args: argparse.Namespace) -> int:

@@ -1601,8 +1601,8 @@
       <translation>检查项</translation>
     </message>
     <message>
-      <source>{what} — {who}: {n} students</source>
-      <translation>{what} — {who}：{n} 名学生</translation>
+      <source>{what} — {who}: {problems} problems, {n} students</source>
+      <translation>{what} — {who}：{problems} 个问题，涉及 {n} 名学生</translation>
     </message>
     <message>
       <source>Whole school</source>
@@ -1705,8 +1705,16 @@
       <translation>超过 7 天未处理的冲突</translation>
     </message>
     <message>
-      <source>{years} school year, term {half}</source>
+      <source>{years} school year, {half} term</source>
       <translation>{years}学年第{half}学期</translation>
+    </message>
+    <message>
+      <source>first</source>
+      <translation>一</translation>
+    </message>
+    <message>
+      <source>second</source>
+      <translation>二</translation>
     </message>
     <message>
       <source>no longer on the roster</source>
@@ -1747,6 +1755,58 @@
     <message>
       <source>The passphrase was changed. From now on, open the profile with the new one; the recovery key stays valid.</source>
       <translation>口令已更改。今后请用新口令打开档案；恢复密钥仍然有效。</translation>
+    </message>
+    <message>
+      <source>On-site home visits</source>
+      <translation>实地家访</translation>
+    </message>
+    <message>
+      <source>Phone and video visits</source>
+      <translation>电话/视频家访</translation>
+    </message>
+    <message>
+      <source>Rewards entered</source>
+      <translation>成长奖励登记</translation>
+    </message>
+    <message>
+      <source>Collective reviews sat on</source>
+      <translation>参加集体评议</translation>
+    </message>
+    <message>
+      <source>Print the statement…</source>
+      <translation>打印统计表…</translation>
+    </message>
+    <message>
+      <source>Work</source>
+      <translation>工作内容</translation>
+    </message>
+    <message>
+      <source>Count</source>
+      <translation>次数</translation>
+    </message>
+    <message>
+      <source>Workload counts</source>
+      <translation>工作量汇总</translation>
+    </message>
+    <message>
+      <source>Work counted</source>
+      <translation>计入的工作明细</translation>
+    </message>
+    <message>
+      <source>Workload statement</source>
+      <translation>学生资助工作量统计</translation>
+    </message>
+    <message>
+      <source>Save the workload statement</source>
+      <translation>保存工作量统计表</translation>
+    </message>
+    <message>
+      <source>Workload</source>
+      <translation>工作量</translation>
+    </message>
+    <message>
+      <source>How it is counted: on-site visits are the teacher's own finalized on-site visit records (a correction is not counted again, a voided record not at all); phone and video visits are listed apart and never count as on-site; mentor notes and case discussions are the mentor notes they wrote; rewards are those they entered in growth files (not those from the city platform); collective reviews are the term's review meetings they sat on as a reviewer. Students are shown masked.</source>
+      <translation>统计口径：实地家访为本人填写并定稿的实地走访记录（更正记录不重复计，作废的不计）；电话、视频家访单列，不计入实地家访；导师记录与常态化研讨为本人撰写的育人导师记录；成长奖励登记为本人在资助成长档案中登记的奖励（市平台导入的不计）；参加集体评议为本人作为评议人参加的本学期集体评议。学生姓名已隐去部分。</translation>
     </message>
   </context>
 </TS>

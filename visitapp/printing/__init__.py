@@ -1,14 +1,14 @@
 """Printing (DESIGN.md §6): A4 PDFs built with reportlab from plain dataclasses; no DB, no Qt.
 
 Documents: the visit record sheet (家访记录表), the aid growth file (资助成长档案) and the
-public notice list (公示名单), singly or in one batch PDF with progress and cancel. Every page
+public notice list (公示名单) and a teacher's workload statement (工作量统计表), singly or in one batch PDF with progress and cancel. Every page
 carries "内部资料 注意保密", page x of y, who printed it and when, and a QR code
 (``VA1|kind|id|version|hash``) that :func:`verify_sheet` checks against the database.
 """
 
 from visitapp.printing.documents import (  # noqa: F401
     GrowthFileJob, PrintCancelled, PrintJob, PrintReport, PublicNoticeJob, RecordPages,
-    SheetHeader, VisitSheetJob,
+    SheetHeader, SubjectAccessJob, VisitSheetJob, WorkloadJob,
 )
 from visitapp.printing.fingerprint import (  # noqa: F401
     Fingerprint, QrPayload, content_hash, growth_file_fingerprint, notice_fingerprint,
@@ -20,7 +20,7 @@ from visitapp.printing.render import (  # noqa: F401
 )
 
 __all__ = [
-    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "PrintJob", "PrintReport",
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "SubjectAccessJob", "PrintJob", "PrintReport",
     "RecordPages", "PrintCancelled", "Fingerprint", "QrPayload", "content_hash",
     "parse_qr_payload", "visit_fingerprint", "growth_file_fingerprint", "notice_fingerprint",
     "font_path", "missing_glyphs", "render_visit_sheet", "render_growth_file",

@@ -12,17 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visitapp.domain.entities import (
-    Determination, GrowthEntry, GrowthProfileField, MentorNote, PublicNotice, Student, Visit,
+    Assignment, AuditEvent, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection,
+    PublicNotice, Student, Visit,
 )
-
+from visitapp.domain.workload import WorkloadStatement
 from visitapp.printing.fingerprint import (
-    Fingerprint, growth_file_fingerprint, notice_fingerprint, visit_fingerprint,
+    Fingerprint, growth_file_fingerprint, notice_fingerprint, subject_access_fingerprint, visit_fingerprint,
+    workload_fingerprint,
 )
 
 __all__ = [
-    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "PrintJob",
+    "SheetHeader", "VisitSheetJob", "GrowthFileJob", "PublicNoticeJob", "WorkloadJob", "SubjectAccessJob", "PrintJob",
     "RecordPages", "PrintReport", "PrintCancelled",
 ]
+
+
+CONFIDENTIAL = "内部资料 注意保密"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,9 @@ class SheetHeader:
     term_label: str
     printed_at: dt.datetime
     printed_by: str
+    # the boxed mark at the top left of every page; "" for a document meant to be posted
+    # (the public notice), which must not tell the families reading it that it is secret
+    mark: str = CONFIDENTIAL
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,57 @@ class PublicNoticeJob:
     notice: PublicNotice
     rows: Sequence[tuple[Student, Determination]]
     header: SheetHeader
+    # whom a family with an objection turns to (the officer who opened the notice)
+    contact: str = ""
 
     def fingerprint(self) -> Fingerprint:
         """Kind, id, version and content hash of what this notice prints."""
         return notice_fingerprint(self.notice, self.rows)
 
 
-PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob
+@dataclass(frozen=True)
+class WorkloadJob:
+    """A teacher's aid workload statement for a term (工作量统计表), for 工作量认定 and 职称评定:
+    counts and the list of counted work, students masked; the officer signs it."""
+
+    statement: WorkloadStatement
+    header: SheetHeader
+    school_officer: str = ""  # printed under the signature line, when known
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind ``workload``, id ``<staff id>:<term>``, the counts as version."""
+        return workload_fingerprint(self.statement)
+
+
+@dataclass(frozen=True)
+class SubjectAccessJob:
+    """Everything held about one student, for the guardian (个人信息查阅副本)."""
+
+    student: Student
+    header: SheetHeader
+    assignments: Sequence[Assignment] = ()
+    visits: Sequence[Visit] = ()
+    profile: Sequence[GrowthProfileField] = ()
+    entries: Sequence[GrowthEntry] = ()
+    notes: Sequence[MentorNote] = ()
+    determinations: Sequence[Determination] = ()
+    objections: Sequence[Objection] = ()
+    conflicts: Sequence[Conflict] = ()
+    audit: Sequence[AuditEvent] = ()
+    staff_names: Mapping[str, str] = field(default_factory=dict)
+
+    def records(self) -> list:
+        return [*self.assignments, *self.visits, *self.profile, *self.entries, *self.notes,
+                *self.determinations, *self.objections, *self.conflicts]
+
+    def fingerprint(self) -> Fingerprint:
+        """Kind ``subject_access``, id = the student's. Exports of the copy itself are left
+        out of it, so making the copy (which is audited) does not outdate the copy."""
+        audit = [e.hash for e in self.audit if e.action != "subject_access.export"]
+        return subject_access_fingerprint(self.student, self.records(), audit)
+
+
+PrintJob = VisitSheetJob | GrowthFileJob | PublicNoticeJob | WorkloadJob | SubjectAccessJob
 
 
 @dataclass(frozen=True)

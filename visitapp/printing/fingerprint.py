@@ -5,8 +5,10 @@ Payload (ASCII, one line, fields separated by ``|``)::
     VA1|<kind>|<record id>|<version>|<hash>
 
 - ``VA1``: format tag and version of this payload layout.
-- ``kind``: ``visit`` (visit record sheet), ``growth_file`` (record id = the student's id) or
-  ``public_notice``.
+- ``kind``: ``visit`` (visit record sheet), ``growth_file`` (record id = the student's id),
+  ``public_notice``, ``workload`` (a teacher's workload statement; record id =
+  ``<staff id>:<term>``) or ``subject_access`` (everything about one student, for the
+  guardian; record id = the student's id).
 - ``version``: a short deterministic string that changes whenever the record changes in a way
   the database can see (status, amendments, timestamps); see the ``*_fingerprint`` functions.
 - ``hash``: the first 16 hex digits of SHA-256 over the canonical JSON of exactly the record
@@ -34,14 +36,16 @@ from visitapp.domain.entities import (
 from visitapp.domain.enums import Level
 from visitapp.domain.rules import effective_status
 from visitapp.domain.tiers import to_jsonable
+from visitapp.domain.workload import WorkloadStatement
 
 __all__ = [
     "PAYLOAD_TAG", "KINDS", "Fingerprint", "QrPayload", "content_hash", "parse_qr_payload",
     "visit_fingerprint", "growth_file_fingerprint", "notice_fingerprint", "notice_rows",
+    "workload_fingerprint", "workload_record_id", "subject_access_fingerprint",
 ]
 
 PAYLOAD_TAG = "VA1"
-KINDS = ("visit", "growth_file", "public_notice")
+KINDS = ("visit", "growth_file", "public_notice", "workload", "subject_access")
 HASH_CHARS = 16
 _VERSION_RE = re.compile(r"^[0-9A-Za-z._:+-]{1,64}$")
 _ID_RE = re.compile(r"^[0-9A-Za-z._:-]{1,64}$")
@@ -237,3 +241,25 @@ def notice_fingerprint(notice: PublicNotice, rows: Iterable[tuple[Student, Deter
     rows = list(rows)
     version = f"{notice.status}.{len(notice_rows(rows))}.{_stamp([notice.created_at])}"
     return Fingerprint("public_notice", notice.id, version, content_hash(notice_content(notice, rows)))
+
+
+def workload_record_id(staff_id: str, term: str) -> str:
+    """The record id a workload statement is printed under: ``<staff id>:<term>``."""
+    return f"{staff_id}:{term}"
+
+
+def workload_fingerprint(statement: WorkloadStatement) -> Fingerprint:
+    """Kind ``workload``. Version: the counts in print order (``3.1.4.0.2.1``), so a statement
+    printed before more work was recorded reads as outdated; hash: every counted item."""
+    version = ".".join(str(n) for _code, _label, n in statement.counts)
+    content = {"staff": statement.staff_name, "term": statement.term,
+               "items": [(it.kind, it.day, it.record_id, it.about) for it in statement.items]}
+    return Fingerprint("workload", workload_record_id(statement.staff_id, statement.term), version,
+                       content_hash(content))
+
+
+def subject_access_fingerprint(student: Student, records: Sequence[Any], audit_hashes: Sequence[str]) -> Fingerprint:
+    """Kind ``subject_access``, record id = the student's id. Version: how many records and
+    audit events it prints; hash: every printed record whole, and the audit events' hashes."""
+    content = {"student": student, "records": list(records), "audit": list(audit_hashes)}
+    return Fingerprint("subject_access", student.id, f"{len(records)}.{len(audit_hashes)}", content_hash(content))

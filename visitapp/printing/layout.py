@@ -44,6 +44,26 @@ TICK, NO_TICK = "\u2611", "\u2610"   # ☑ ☐ (the bundled font has both)
 
 F = PDF_FONT_NAME
 
+# Chinese line breaking (GB/T 15834 and every typesetter's habit): a line never starts with
+# closing punctuation. reportlab's CJK wrap holds back only the Japanese set
+# (reportlab.lib.textsplit.CANNOT_START_LINE has 、。」 but not ，；：！？》） ” …), so a growth-file
+# line could begin with "，". Its wraps read the module global ``ALL_CANNOT_START`` at call
+# time, so adding the Chinese marks there fixes every paragraph we lay out; reportlab offers
+# no style option for it (checked in 4.x and 5.1).
+CHINESE_CANNOT_START = "，。、；：！？）》〉」』】〕”’…—·％"
+
+
+def _hold_chinese_punctuation() -> None:
+    # both wraps read it: textsplit.wordSplit (a one-style paragraph) and paragraph.cjkFragSplit
+    import reportlab.lib.textsplit as rl_textsplit
+    import reportlab.platypus.paragraph as rl_paragraph
+    for module in (rl_textsplit, rl_paragraph):
+        missing = "".join(c for c in CHINESE_CANNOT_START if c not in module.ALL_CANNOT_START)
+        module.ALL_CANNOT_START += missing
+
+
+_hold_chinese_punctuation()
+
 
 def _style(name: str, size: float, leading: float, align: int = TA_LEFT, **kw) -> ParagraphStyle:
     return ParagraphStyle(name, fontName=F, fontSize=size, leading=leading, alignment=align,
@@ -346,7 +366,7 @@ class RecordDocTemplate(BaseDocTemplate):
         super().__init__(
             "unused.pdf", pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X,
             topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, title=doc_title or "visitapp",
-            author="visitapp", creator="visitapp", subject="内部资料 注意保密",
+            author="visitapp", creator="visitapp", subject=header.mark,
         )
         self._doSave = 0
         self.header = header
@@ -426,15 +446,15 @@ class RecordDocTemplate(BaseDocTemplate):
             c.drawCentredString(0, 0, self.watermark)
             c.restoreState()
         # confidentiality mark, top left, boxed in red as on official internal papers
-        mark = "内部资料 注意保密"
-        c.setFont(F, 10)
-        c.setFillColor(RED)
-        c.setStrokeColor(RED)
-        c.setLineWidth(0.9)
-        mw = c.stringWidth(mark, F, 10)
         top = PAGE_H - 11 * mm
-        c.rect(MARGIN_X, top - 2.2 * mm, mw + 4 * mm, 6.6 * mm, stroke=1, fill=0)
-        c.drawString(MARGIN_X + 2 * mm, top, mark)
+        if h.mark:
+            c.setFont(F, 10)
+            c.setFillColor(RED)
+            c.setStrokeColor(RED)
+            c.setLineWidth(0.9)
+            mw = c.stringWidth(h.mark, F, 10)
+            c.rect(MARGIN_X, top - 2.2 * mm, mw + 4 * mm, 6.6 * mm, stroke=1, fill=0)
+            c.drawString(MARGIN_X + 2 * mm, top, h.mark)
         c.setFillColor(INK)
         c.setStrokeColor(INK)
         c.setFont(F, 9)

@@ -25,9 +25,11 @@ def public_notice_story(job: PublicNoticeJob, t: TextSink) -> list:
     title = n.title.strip() or f"{job.header.term_label}家庭经济困难学生认定结果公示"
     rows = notice_rows(job.rows)
     period = f"{fmt_date(n.period_start)}至{fmt_date(n.period_end)}"
+    contact = f"（联系人：{job.contact}）" if job.contact.strip() else ""
     intro = (f"根据家庭经济困难学生认定工作要求，经家访核实、集体评议，现将{job.header.term_label}"
              f"家庭经济困难学生认定结果予以公示（共 {len(rows)} 人）。公示期为{period}。"
-             "公示期内如有异议，请以书面或当面方式向学校学生资助工作办公室反映，学校将认真核实处理。")
+             f"公示期内如有异议，请以书面或当面方式向学校学生资助工作办公室{contact}反映，"
+             "学校将认真核实处理。")
     head = [Paragraph(x, STYLES["notice_cell"]) for x in ("序号", "姓名", "班级", "认定等级")]
     table = [head] + [
         [Paragraph(str(i), STYLES["notice_cell"]), t.cell(name, "姓名", "notice_cell", 40), t.cell(cls, "班级", "notice_cell", 60),

@@ -70,7 +70,8 @@ def render_recovery_key(sheet: RecoveryKeySheet, out: Out) -> PrintReport:
     # confidentiality mark and title
     c.setFillColor(RED)
     c.setFont(PDF_FONT_NAME, 11)
-    c.drawRightString(PAGE_W - MARGIN, top, "绝密 · 请锁好保管")
+    # not 绝密: that is a state-secret grade (保密法), which a teacher's key sheet is not
+    c.drawRightString(PAGE_W - MARGIN, top, "重要 · 请锁好保管")
     c.setFillColor(colors.black)
     c.setFont(PDF_FONT_NAME, 26)
     c.drawCentredString(PAGE_W / 2, top - 16 * mm, "家访记录 恢复密钥")
@@ -132,7 +133,10 @@ def render_recovery_key(sheet: RecoveryKeySheet, out: Out) -> PrintReport:
 
     c.setFont(PDF_FONT_NAME, 9)
     c.setFillColor(colors.HexColor("#555555"))
-    c.drawCentredString(PAGE_W / 2, MARGIN, "内部资料 注意保密　·　本页只打印这一次，密钥不在任何地方另存")
+    # the print dialog may send the page to a PDF file: say what to do with such a copy
+    # instead of promising that none exists
+    c.drawCentredString(PAGE_W / 2, MARGIN, "内部资料 注意保密　·　软件不另存这把密钥；"
+                                            "如果打印成了文件，请在纸面打印后删除该文件")
     c.showPage()
     c.save()
     return PrintReport(pages=1, missing_glyphs=missing,

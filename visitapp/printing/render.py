@@ -24,7 +24,7 @@ from visitapp.domain.entities import (
 )
 from visitapp.printing.documents import (
     GrowthFileJob, PrintCancelled, PrintJob, PrintReport, PublicNoticeJob, RecordPages,
-    SheetHeader, VisitSheetJob,
+    SheetHeader, SubjectAccessJob, VisitSheetJob, WorkloadJob,
 )
 from visitapp.printing.fonts import PDF_FONT_NAME, register_pdf_font
 from visitapp.printing.layout import TextSink, build_record
@@ -56,6 +56,14 @@ def _story(job: PrintJob, sink: TextSink) -> tuple[list, str, str]:
         from visitapp.printing.public_notice import public_notice_story
 
         return public_notice_story(job, sink), "", "公示名单"
+    if isinstance(job, WorkloadJob):
+        from visitapp.printing.workload import workload_story
+
+        return workload_story(job, sink), "", "学生资助工作量统计表"
+    if isinstance(job, SubjectAccessJob):
+        from visitapp.printing.subject_access import subject_access_story
+
+        return subject_access_story(job, sink), "", "学生个人信息查阅副本"
     raise TypeError(f"not a print job: {type(job).__name__}")
 
 

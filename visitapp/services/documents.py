@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,14 +11,17 @@ from pathlib import Path
 from sqlalchemy import select
 
 from visitapp.domain import DomainError, PublicNotice, VisitStatus, term_label, term_of
+from visitapp.domain.reports import class_sort_key
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # reportlab loads when something is printed, not when the app starts
-    from visitapp.printing import GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, VisitSheetJob
+    from visitapp.printing import (
+        GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, SubjectAccessJob, VisitSheetJob,
+    )
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import (
-    DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow, PublicNoticeRow, StaffRow,
-    StudentRow, VisitRow,
+    AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
+    ObjectionRow, PublicNoticeRow, StaffRow, StudentRow, VisitRow,
 )
 from visitapp.storage.records import entity_from_row
 
@@ -101,8 +105,15 @@ class DocumentService:
                 student_row = s.get(StudentRow, determination.student_id)
                 if student_row is not None:
                     rows.append((entity_from_row("student", student_row), determination))
+            opened_by = s.get(StaffRow, notice.created_by) if notice.created_by else None
+            officer = (opened_by.facts or {}).get("name", "") if opened_by is not None else ""
+        if not officer and notice.created_by == self.ctx.identity.staff_id:
+            officer = self.ctx.identity.staff_name
         from visitapp.printing import PublicNoticeJob
-        return PublicNoticeJob(notice, tuple(rows), self.header(notice.term))
+        # posted on a board for families to read: no 内部资料 mark, and a person to turn to
+        header = dataclasses.replace(self.header(notice.term), mark="")
+        contact = f"{officer}老师" if officer else ""
+        return PublicNoticeJob(notice, tuple(rows), header, contact)
 
     # -- printing ---------------------------------------------------------------------------------
     def print_visit(self, visit_id: str, out: Path) -> PrintReport:
@@ -121,7 +132,7 @@ class DocumentService:
                 query = query.where(VisitRow.term == term)
             found = [(vid, sid) for vid, sid in s.execute(query) if sid in students
                      and (class_name is None or students[sid].class_name == class_name)]
-        found.sort(key=lambda p: (students[p[1]].class_name, students[p[1]].student_no, p[0]))
+        found.sort(key=lambda p: (class_sort_key(students[p[1]].class_name), students[p[1]].student_no, p[0]))
         return [vid for vid, _sid in found]
 
     def print_visits(self, out: Path, class_name: str | None = None, term: str | None = None,
@@ -132,6 +143,48 @@ class DocumentService:
             raise DomainError("没有符合条件的已定稿家访记录。")
         from visitapp.printing import render_batch
         return render_batch(_LazyJobs(ids, self.visit_job), out, progress=progress, cancel=cancel)
+
+    def subject_access_job(self, student_id: str) -> SubjectAccessJob:
+        """Everything this laptop holds about one student (officers only: theirs is the whole
+        school's copy). Other teachers' drafts are left out: they are not records yet."""
+        if not self.ctx.identity.is_officer:
+            raise DomainError("个人信息查阅副本由资助专干出具。")
+        me = self.ctx.identity.staff_id
+
+        def about(model):  # noqa: ANN001, ANN202
+            return select(model).where(model.student_id == student_id)
+
+        with self.ctx.profile.session() as s:
+            row = s.get(StudentRow, student_id)
+            if row is None:
+                raise DomainError(f"没有这个学生：{student_id}")
+            student = entity_from_row("student", row)
+            load = lambda kind, model: [entity_from_row(kind, r) for r in s.scalars(about(model))]  # noqa: E731
+            visits = [v for v in load("visit", VisitRow) if v.status != VisitStatus.DRAFT or v.author_id == me]
+            job_parts = dict(
+                assignments=load("assignment", AssignmentRow), visits=visits,
+                profile=load("growth_profile_field", GrowthProfileFieldRow), entries=load("growth_entry", GrowthEntryRow),
+                notes=load("mentor_note", MentorNoteRow), determinations=load("determination", DeterminationRow),
+                objections=load("objection", ObjectionRow), conflicts=load("conflict", ConflictRow))
+            ids = {student_id} | {r.id for records in job_parts.values() for r in records}
+            audit = [entity_from_row("audit_event", r) for r in s.scalars(
+                select(AuditEventRow).where(AuditEventRow.record_id.in_(ids)).order_by(AuditEventRow.at, AuditEventRow.seq))]
+            staff = {r.id: (r.facts or {}).get("name", "") for r in s.scalars(select(StaffRow))}
+        staff.setdefault(me, self.ctx.identity.staff_name)
+        from visitapp.printing import SubjectAccessJob
+        return SubjectAccessJob(student, self.header(), audit=tuple(audit), staff_names=staff,
+                                **{k: tuple(v) for k, v in job_parts.items()})
+
+    def print_subject_access(self, student_id: str, out: Path) -> PrintReport:
+        """Print the guardian's copy of everything held about the student; audited (who, when,
+        how many records: never their content)."""
+        job = self.subject_access_job(student_id)
+        from visitapp.printing import render_batch
+        report = render_batch([job], out)
+        with self.ctx.profile.session() as s, s.begin():
+            self.ctx.audit(s, "subject_access.export", "student", student_id,
+                           {"records": len(job.records()), "audit_events": len(job.audit), "pages": report.pages})
+        return report
 
     def print_growth_file(self, student_id: str, out: Path) -> PrintReport:
         from visitapp.printing import render_batch
@@ -150,6 +203,11 @@ class DocumentService:
                 fp = self.growth_file_job(record_id).fingerprint()
             elif kind == "public_notice":
                 fp = self.notice_job(record_id).fingerprint()
+            elif kind == "subject_access":
+                fp = self.subject_access_job(record_id).fingerprint()
+            elif kind == "workload":
+                from visitapp.services.workload import WorkloadService
+                return WorkloadService(self.ctx).current_fingerprint(record_id)
             else:
                 return None
         except DomainError:

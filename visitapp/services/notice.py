@@ -19,6 +19,7 @@ from sqlalchemy import select
 from visitapp.domain import DomainError, Objection, PublicNotice
 from visitapp.domain import notice as rules
 from visitapp.domain.notice import NoticeView
+from visitapp.domain.reports import class_sort_key
 from visitapp.services.base import ServiceContext, new_id
 from visitapp.storage.models import (
     DeterminationRow, ObjectionRow, PublicNoticeRow, ReviewMeetingRow, StudentRow,
@@ -120,7 +121,7 @@ class NoticeService:
             summary = self._summary(s, notice)
         view = rules.notice_view(notice, determinations, students, objections, self._today())
         subjects = tuple(NoticeSubject(st.id, f"{st.name}（{st.class_name}）")
-                         for st in sorted(students, key=lambda st: (st.class_name, st.student_no, st.id)))
+                         for st in sorted(students, key=lambda st: (class_sort_key(st.class_name), st.student_no, st.id)))
         return NoticeDetail(summary, view, subjects)
 
     # -- writing ------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
+from sqlalchemy import case, select
 
 from visitapp.domain import (
     GrowthEntry, MentorNote, Student, Visit, VisitStatus, label_zh, term_of,
 )
+from visitapp.domain.reports import class_sort_key
 from visitapp.services.base import ServiceContext
 from visitapp.storage.encrypted import cipher_of, decrypt_value
 from visitapp.storage.models import (
@@ -88,10 +88,16 @@ class StudentService:
             # Plain columns and the tier-B envelope only: the tier-C column (address, phone) stays
             # sealed. The tier-B facts of a student are about 250 bytes, most of them what the
             # list shows, so one small envelope per student is opened (see the README).
+            # classes in school order (一年级 before 三年级 before 七年级 before 高一), not by code
+            # point (七 sorts before 三); the few class names are ranked here so SQL can page
+            class_names = s.scalars(self._scope(select(StudentTable.class_name).distinct())).all()
+            ranked = sorted(class_names, key=class_sort_key)
+            class_rank = case({name: i for i, name in enumerate(ranked)}, value=StudentTable.class_name,
+                              else_=len(ranked)) if ranked else StudentTable.class_name
             query = self._scope(select(StudentTable.id, StudentTable.class_name, StudentTable.stage,
                                        StudentTable.student_no, StudentTable.on_roster,
                                        StudentTable.facts)).order_by(
-                StudentTable.class_name, StudentTable.student_no, StudentTable.id)
+                class_rank, StudentTable.student_no, StudentTable.id)
             if limit:
                 query = query.offset(offset).limit(limit)
             cipher = cipher_of(s)

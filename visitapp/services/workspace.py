@@ -23,6 +23,7 @@ from visitapp.services.review import ReviewService
 from visitapp.services.settings import SettingsService
 from visitapp.services.students import StudentService
 from visitapp.services.visits import VisitService
+from visitapp.services.workload import WorkloadService
 from visitapp.storage.models import AuditEventRow
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import entity_from_row
@@ -47,6 +48,7 @@ class Workspace:
         self.documents = DocumentService(self.ctx)
         self.reports = ReportService(self.ctx)
         self.notices = NoticeService(self.ctx)
+        self.workload = WorkloadService(self.ctx)
 
     @cached_property
     def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services

@@ -31,6 +31,7 @@ from visitapp.ui.screens.students import StudentsScreen
 from visitapp.ui.screens.sync import SyncScreen
 from visitapp.ui.screens.unlock import UnlockScreen
 from visitapp.ui.screens.visit_editor import VisitEditor
+from visitapp.ui.screens.workload import WorkloadScreen
 
 
 class NoticeBar(QWidget):
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.editor = VisitEditor(self.ctx)
         self.growth = GrowthScreen(self.ctx)
         self.mentor = MentorScreen(self.ctx)
+        self.workload = WorkloadScreen(self.ctx)
         self.sync = SyncScreen(self.ctx)
         self.conflicts = ConflictsScreen(self.ctx)
         self.assignments = AssignmentsScreen(self.ctx)
@@ -106,6 +108,7 @@ class MainWindow(QMainWindow):
         self._nav_items: dict[QWidget, QListWidgetItem] = {}
         for screen, text in ((self.students, tr("My students")), (self.editor, tr("Visit record")),
                              (self.growth, tr("Growth file")), (self.mentor, tr("Mentor notes")),
+                             (self.workload, tr("Workload")),
                              (self.sync, tr("Sync")), (self.conflicts, tr("Conflicts")),
                              (self.assignments, tr("Assignments")), (self.review, tr("Collective review")),
                              (self.coverage, tr("Coverage")), (self.quality, tr("Data quality")),

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import AssignmentRole, Level, ValidationError
 from visitapp.ui.i18n import label, tr
-from visitapp.ui.screens.reporting import screen_title
+from visitapp.ui.screens.reporting import screen_title, term_text
 from visitapp.ui.widgets import ErrorLabel, RowsModel
 
 
@@ -32,7 +32,7 @@ class AssignmentsScreen(QWidget):
             (tr("Student"), lambda a: self.names.get(a.student_id, a.student_id)),
             (tr("Teacher"), lambda a: self.names.get(a.staff_id, a.staff_id)),
             (tr("Role"), lambda a: label(a.role)),
-            (tr("Term"), lambda a: a.term),
+            (tr("Term"), lambda a: term_text(a.term)),
         ], self)
         self.table = QTableView()
         self.table.setModel(self.model)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from visitapp.domain import term_of
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import N_, label, tr
+from visitapp.ui.screens.reporting import term_text
 from visitapp.ui.screens.sync import is_offline_error
 from visitapp.ui.widgets import RowsModel, title_label
 
@@ -99,7 +100,8 @@ class PlatformScreen(QWidget):
         self.term = QComboBox()
         self.term.setEditable(True)
         self.term.setAccessibleName(tr("Term"))
-        self.term.addItems(recent_terms())
+        for t in recent_terms():  # shown in words, as everywhere else; a typed 2026-2027-1 works too
+            self.term.addItem(term_text(t), t)
         self.pull_button = QPushButton(tr("Pull the roster from the platform"))
         self.aid_button = QPushButton(tr("Pull aid records"))
         self.push_button = QPushButton(tr("Push to the platform"))
@@ -234,6 +236,9 @@ class PlatformScreen(QWidget):
     # -- plumbing ----------------------------------------------------------------------------------
     def current_term(self) -> str | None:
         text = self.term.currentText().strip()
+        index = self.term.findText(text)
+        if index >= 0 and self.term.itemData(index):
+            return self.term.itemData(index)
         if not TERM_RE.match(text):
             self.state.setText(tr("A term looks like 2026-2027-1 (school year, then 1 or 2)."))
             return None
@@ -416,7 +421,7 @@ class PlatformScreen(QWidget):
             self.section_models[key].set_rows(list(rows))
             self.section_tabs.setTabText(i, f"{tr(title)} ({len(rows)})")
         self.report_label.setText(tr("Reconciliation report for {term}, made {when}.").format(
-            term=report.term, when=report.generated_at.astimezone().strftime("%Y-%m-%d %H:%M")))
+            term=term_text(report.term), when=report.generated_at.astimezone().strftime("%Y-%m-%d %H:%M")))
         self.tabs.setCurrentIndex(1)
 
     def export_xlsx(self) -> None:

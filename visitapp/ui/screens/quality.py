@@ -111,8 +111,10 @@ class QualityScreen(TermReportScreen):
             what = tr("All checks")
         items = [(c.code, it) for c in checks for it in c.items]
         self.items.set_rows(items)
-        self.list_title.setText(tr("{what} — {who}: {n} students").format(
-            what=what, who=class_label(r.class_name), n=len(items)))
+        # one student can have several problems (the class and total columns list them all)
+        students = len({it.student_id for _code, it in items})
+        self.list_title.setText(tr("{what} — {who}: {problems} problems, {n} students").format(
+            what=what, who=class_label(r.class_name), problems=len(items), n=students))
 
     def _open(self, row: int) -> None:
         if 0 <= row < self.items.rowCount():

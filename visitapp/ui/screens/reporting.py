@@ -54,7 +54,9 @@ def term_text(term: str) -> str:
         start, end, half = term.split("-")
     except ValueError:
         return term
-    return tr("{years} school year, term {half}").format(years=f"{start}-{end}", half=half)
+    # the words of visitapp.domain.term_label (2026-2027学年第一学期), which the printouts use
+    half_text = {"1": tr("first"), "2": tr("second")}.get(half, half)
+    return tr("{years} school year, {half} term").format(years=f"{start}-{end}", half=half_text)
 
 
 def bar_colour(percent: float | None) -> QColor:
