@@ -203,6 +203,49 @@ def cmd_assign(args) -> None:
     _emit(args, a, f"{'已结束' if args.end else '已分配'}：{args.role} {args.staff} → 学生 {a['student_id']}")
 
 
+def cmd_audit_verify(args) -> int:
+    from sync_server import audit
+    core = _open(args)
+    try:
+        report = audit.verify(core)
+    finally:
+        core.close()
+    b = report.broken
+    doc = {"intact": report.intact, "server_events": report.server_events, "device_events": report.device_events,
+           "devices": report.devices, "broken": None if b is None else {
+               "chain": b.device_id, "seq": b.seq, "event": b.event_id, "action": b.action, "reason": b.reason}}
+    where = "服务器审计链" if b is not None and b.device_id == audit.SERVER_CHAIN else f"设备 {b.device_id if b else ''} 的审计链"
+    _emit(args, doc, f"审计链完整：服务器 {report.server_events} 条，{report.devices} 台设备共 {report.device_events} 条。"
+          if b is None else f"{where}在第 {b.seq} 条（{b.action}）处断开：{b.reason}。")
+    return 0 if b is None else 1
+
+
+def cmd_audit_show(args) -> None:
+    import datetime as dt
+
+    from sync_server import audit
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise ServerError(f"日期格式应为 YYYY-MM-DD：{args.since}") from None
+    core = _open(args)
+    try:
+        staff = core.find_staff(args.staff).id if args.staff else None
+        student = None
+        if args.student:
+            with core.db.write() as tx:
+                student = core.find_student(tx, args.student).id
+        lines = audit.show(core, student, staff, since)
+        names = {s.id: s.name for s in core.list_staff()}
+    finally:
+        core.close()
+    _emit(args, {"events": [{"at": x.at.isoformat(), "chain": x.chain, "actor": x.actor, "action": x.action,
+                             "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq} for x in lines]},
+          "\n".join(f"{x.at:%Y-%m-%d %H:%M}  {names.get(x.actor, x.actor) or '-'}  {x.action}  {x.record_kind} {x.record_id}"
+                    f"  （{'服务器' if x.chain == audit.SERVER_CHAIN else '设备 ' + x.chain} 第 {x.seq} 条）" for x in lines)
+          + f"\n共 {len(lines)} 条。")
+
+
 def cmd_roster_import(args) -> None:
     from sync_server.roster import import_roster
     core = _open(args)
@@ -341,6 +384,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=2024)
     sp.add_argument("--url", help="覆盖注册码中的服务器地址")
 
+    audit = sub.add_parser("audit", help="审计：核验哈希链、查看操作记录").add_subparsers(
+        dest="audit_cmd", required=True, parser_class=_Parser)
+    add("verify", cmd_audit_verify, "核验服务器和各设备的审计链；完整时退出码 0，否则 1 并指出第一条断开的记录", parent=audit)
+    sp = add("show", cmd_audit_show, "列出审计记录", parent=audit)
+    sp.add_argument("--student", help="只看关于这名学生的记录（学生 ID 或学号）")
+    sp.add_argument("--staff", help="只看这位教职工的操作（ID 或姓名）")
+    sp.add_argument("--since", help="从这一天起，如 2026-09-01")
+
     sp = add("compact", cmd_compact, "清理旧的删除标记并提高同步水位线")
     sp.add_argument("--older-than-days", type=float, default=90)
 
@@ -355,8 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
         return int(exc.code or 0)
     try:
-        args.func(args)
-        return 0
+        rc = args.func(args)  # a command that answers a question (audit verify) returns its exit code
+        return rc if isinstance(rc, int) else 0
     except ServerError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -274,11 +274,19 @@ class WriteTx:
         prev = last.hash if last else "0" * 64
         at = dt.datetime.now(dt.timezone.utc)
         body = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False)
-        digest = sha256_hex("|".join([prev, str(seq), at.isoformat(), actor, device, action, record_kind,
-                                      record_id, body]))
+        digest = audit_digest(prev, seq, at, actor, device, action, record_kind, record_id, body)
         self.session.add(AuditRow(seq=seq, at=at, actor=actor, device=device, action=action,
                                   record_kind=record_kind, record_id=record_id, detail=body,
                                   prev_hash=prev, hash=digest))
+
+
+def audit_digest(prev: str, seq: int, at: dt.datetime, actor: str, device: str, action: str, record_kind: str,
+                 record_id: str, body: str) -> str:
+    """The hash one link of the server's audit chain stores (``visitapp-server audit verify``
+    recomputes it). A time read back without its zone (SQLite) is the UTC it was written in."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return sha256_hex("|".join([prev, str(seq), at.isoformat(), actor, device, action, record_kind, record_id, body]))
 
 
 def current_seq(session: Session) -> int:

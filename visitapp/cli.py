@@ -264,7 +264,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
     p.add_argument("--xlsx", metavar="FILE.xlsx", help="同时导出为 xlsx 表格")
     _add_print_commands(sub, add)
+    audit = sub.add_parser("audit", help="审计记录：核验哈希链，查看谁在何时录入或修改了什么")
+    what = audit.add_subparsers(dest="audit_cmd", metavar="WHAT", required=True)
+    p = what.add_parser("verify", help="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录",
+                        description="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_verify)
+    p = what.add_parser("show", help="列出审计记录（谁、何时、在哪台设备上做了什么）",
+                        description="列出审计记录（谁、何时、在哪台设备上做了什么）")
+    p.add_argument("--student", help="只看关于这名学生的记录（姓名、学号或 ID）")
+    p.add_argument("--staff", help="只看这位教职工的操作（姓名或 ID）")
+    p.add_argument("--since", help="从这一天起，如 2026-09-01")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_show)
     return parser
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        report = ws.audit.verify()
+    b = report.broken
+    if args.json:
+        print(json.dumps({"intact": report.intact, "events": report.events, "devices": report.devices,
+                          "broken": None if b is None else {"device_id": b.device_id, "seq": b.seq,
+                                                            "event_id": b.event_id, "action": b.action,
+                                                            "reason": b.reason}}, ensure_ascii=False))
+    elif b is None:
+        print(f"审计链完整：{report.devices} 台设备，共 {report.events} 条记录。")
+    else:
+        print(f"审计链断开：设备 {b.device_id} 第 {b.seq} 条（{b.action}，记录 {b.event_id}）：{b.reason}。")
+    return 0 if b is None else 1
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    import datetime as dt
+    with _open(args) as ws:
+        try:
+            since = dt.date.fromisoformat(args.since) if args.since else None
+        except ValueError:
+            raise CliError(f"日期格式应为 YYYY-MM-DD：{args.since}") from None
+        student = _resolve_student(ws, args.student) if args.student else None
+        staff = _resolve_staff(ws, args.staff) if args.staff else None
+        lines = ws.audit.show(student, staff, since)
+    if args.json:
+        print(json.dumps([{"at": x.at.isoformat(), "actor": x.actor, "device_id": x.device_id, "action": x.action,
+                           "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq} for x in lines],
+                         ensure_ascii=False))
+    else:
+        for x in lines:
+            print(f"{x.at:%Y-%m-%d %H:%M}  {x.actor}  {x.action}  {x.record_kind} {x.record_id}  （设备 {x.device_id} 第 {x.seq} 条）")
+        print(f"共 {len(lines)} 条。")
+    return 0
 
 
 def _add_print_commands(sub: Any, add: Any) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from visitapp.crypto import KdfParams
 from visitapp.services.assignments import AssignmentService, StaffService
+from visitapp.services.audit import AuditService
 from visitapp.services.base import GENESIS_HASH, Identity, ServiceContext, audit_hash, count_pending, new_id
 from visitapp.services.conflicts import ConflictService
 from visitapp.services.documents import DocumentService
@@ -49,6 +50,7 @@ class Workspace:
         self.reports = ReportService(self.ctx)
         self.notices = NoticeService(self.ctx)
         self.workload = WorkloadService(self.ctx)
+        self.audit = AuditService(self.ctx)
 
     @cached_property
     def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services
