@@ -210,7 +210,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
         record_ids = list({m.record_id for m in valid})
         existing = {r.id: r for r in s.execute(_EXISTING, {"ids": record_ids}).scalars()} if record_ids else {}
         assigned, mentored = _scope_sets(s, who)
-        wanted_students = list({_student_of(m) for m in valid} - {None})
+        # a delete names no student (the laptop sends only the id): its record's student counts
+        wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
         ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
         seen: dict[str, tuple[str, dict]] = {}
@@ -310,6 +311,12 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     if kind in OFFICER_KINDS and not who.is_officer:
         return _res(m, "rejected", "officer_only", "这类记录只能由资助专干维护，教师的修改已被拒绝。")
     student_id = _student_of(m)
+    if m.op == Op.DELETE and not student_id and kind in STUDENT_BOUND:
+        # the server knows whose record it is; a laptop's delete carries only the id
+        gone = existing.get(m.record_id)
+        if gone is None:
+            return _res(m, "duplicate", "already_gone", "记录已不存在。")
+        student_id = gone.student_id if gone is not _QUEUED else _record(ctx, m.record_id).student_id
     if kind in STUDENT_BOUND and not student_id:
         return _res(m, "rejected", "missing_student", "这类记录必须指明所属学生（student_id）。")
     if student_id and kind != Kind.STUDENT and kind != Kind.AUDIT_EVENT and student_id not in ctx.students:

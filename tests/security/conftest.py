@@ -25,7 +25,7 @@ from visitapp.services import create_profile
 from visitapp.storage.models import MODEL_BY_KIND
 from visitapp.sync.hlc import HybridClock
 
-STUDENTS, TEACHERS, SEED = 12, 3, 2024
+STUDENTS, TEACHERS, SEED = 40, 3, 2024
 
 
 def new_id() -> str:
