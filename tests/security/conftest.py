@@ -33,7 +33,11 @@ def new_id() -> str:
 
 
 def seal(doc) -> str:
-    return base64.b64encode(json.dumps(doc, ensure_ascii=False).encode()).decode()
+    try:
+        text = json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: JSON can still carry it, escaped
+        text = json.dumps(doc).encode()
+    return base64.b64encode(text).decode()
 
 
 @dataclass
