@@ -57,6 +57,12 @@ def _errors(*codes: int) -> dict:
             for c in codes}
 
 
+def _links(**targets: tuple[str, dict]) -> dict:
+    """OpenAPI links of a 200 response (for stateful testing: which answer feeds which call)."""
+    return {200: {"links": {name: {"operationId": op, "parameters": params}
+                            for name, (op, params) in targets.items()}}}
+
+
 def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
@@ -209,21 +215,23 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
         return EnrollResponse(**sync.enroll(core, body.code, body.device_label))
 
     @app.get("/v1/sync/meta", response_model=MetaResponse, tags=["sync"],
-             summary="Server seq, time, versions, tombstone horizon, and who this device is",
-             responses=_errors(401, 403))
+             summary="Server seq, time, versions, tombstone horizon, and who this device is", operation_id="sync_meta",
+             responses={**_errors(401, 403), **_links(PullFromServerSeq=("sync_pull", {"cursor": "$response.body#/server_seq"}))})
     def meta(who: Who) -> MetaResponse:
         return sync.meta(core, who)
 
     @app.post("/v1/sync/push", response_model=PushResponse, tags=["sync"],
-              summary="Apply a batch of mutations in one transaction; each gets its own status",
-              responses=_errors(400, 401, 403, 413, 422, 503))
+              summary="Apply a batch of mutations in one transaction; each gets its own status", operation_id="sync_push",
+              responses={**_errors(400, 401, 403, 413, 422, 503), **_links(
+                  PullAfterPush=("sync_pull", {"cursor": "$response.body#/server_seq"}),
+                  ResolveItsConflict=("resolve_conflict", {"conflict_id": "$response.body#/results/0/conflict_id"}))})
     def push(body: PushRequest, who: Who) -> Response:
         result = sync.push(core, who, body)
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
 
     @app.get("/v1/sync/pull", response_model=PullResponse, tags=["sync"],
-             summary="Changes this device may see after the cursor, in server_seq order",
-             responses=_errors(401, 403, 410, 422))
+             summary="Changes this device may see after the cursor, in server_seq order", operation_id="sync_pull",
+             responses={**_errors(401, 403, 410, 422), **_links(NextPage=("sync_pull", {"cursor": "$response.body#/cursor"}))})
     def pull(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
              cursor: Annotated[int, Query(ge=0, le=2**62, description="the cursor of the last page stored; 0 = from the start",
                                           examples=[0])] = 0,
@@ -236,15 +244,16 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
         return Response(body, media_type="application/json")
 
     @app.get("/v1/conflicts", response_model=ConflictList, tags=["conflicts"],
-             summary="Conflicts this device's user is party to (officers: all)",
-             responses=_errors(401, 403, 422))
+             summary="Conflicts this device's user is party to (officers: all)", operation_id="list_conflicts",
+             responses={**_errors(401, 403, 422), **_links(
+                 ResolveListed=("resolve_conflict", {"conflict_id": "$response.body#/conflicts/0/id"}))})
     def conflicts(who: Who,
                   status: Annotated[str | None, Query(pattern="^(open|resolved)$", examples=["open"])] = None,
                   ) -> ConflictList:
         return ConflictList(conflicts=sync.list_conflicts(core, who, status))
 
     @app.post("/v1/conflicts/{conflict_id}/resolve", tags=["conflicts"],
-              summary="Resolve a conflict: keep the winner, restore the loser, or a merged value",
+              summary="Resolve a conflict: keep the winner, restore the loser, or a merged value", operation_id="resolve_conflict",
               response_model=ResolveResponse, responses={**_errors(400, 401, 403, 404, 409, 413, 422)})
     def resolve(conflict_id: Annotated[str, Path(max_length=64, pattern=PRINTABLE, examples=["01936d1e-5555-7000-8000-000000000001"])],
                 body: ResolveRequest, who: Who) -> ResolveResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from visitapp.sync.hlc import HlcStamp
 from visitapp.sync.protocol import (
     ConflictItem, MetaResponse, Mutation, Op, PushRequest, Resolution, wrap_conflict_sealed,
 )
+from visitapp.domain.tiers import Tier
+from visitapp.sync.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, decode_sealed
 
 CLOCK_AHEAD_MS = 10 * 60 * 1000      # flag device clocks more than ten minutes ahead
 DEFAULT_PULL_LIMIT = 1000
@@ -49,6 +52,7 @@ _QUEUED = object()
 _answer_json = json.JSONEncoder(ensure_ascii=False).encode  # built once, not per mutation
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_ID = re.compile(r"^[0-9a-f]{12}$")
+log = logging.getLogger("sync_server")
 
 
 class ApiError(Exception):
@@ -178,14 +182,19 @@ def _mutation_hash(m: Mutation) -> str:
 def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
     if req.device_id != who.device_id:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
+    if not _unicode_ok(req.batch_id):
+        raise ApiError(422, "invalid_unicode", "batch_id 含有无效的 Unicode 字符。")
     results: list[dict] = []
     flagged = 0
+    # strict validation at the door (one schema with the laptops, visitapp.sync.records): a
+    # record its readers could not read is rejected here, never hashed, stored or remembered
+    door = {i: answer for i, m in enumerate(req.mutations) if (answer := _door(m)) is not None}
     # CPU work that needs no lock (hashing, canonical JSON, encryption) happens before the
     # write transaction, so the serialized part of a push is mostly the database's
-    hashes = [_mutation_hash(m) for m in req.mutations]
+    hashes = [None if i in door else _mutation_hash(m) for i, m in enumerate(req.mutations)]
     prepared = {}
-    for m in req.mutations:
-        if m.op == Op.UPSERT and m.mutation_id not in prepared:
+    for i, m in enumerate(req.mutations):
+        if i not in door and m.op == Op.UPSERT and m.mutation_id not in prepared:
             prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
@@ -195,17 +204,23 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
             # _EARLIER then tests ``mutation_id IN (500 parameters)`` one by one against every
             # mutation the device ever sent (0.3 s a batch at 20,000); plan with the values
             s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        ids = [m.mutation_id for m in req.mutations]
-        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})}
-        record_ids = list({m.record_id for m in req.mutations})
+        valid = [m for i, m in enumerate(req.mutations) if i not in door]
+        ids = [m.mutation_id for m in valid]
+        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})} if ids else {}
+        record_ids = list({m.record_id for m in valid})
         existing = {r.id: r for r in s.execute(_EXISTING, {"ids": record_ids}).scalars()} if record_ids else {}
         assigned, mentored = _scope_sets(s, who)
-        wanted_students = list({_student_of(m) for m in req.mutations} - {None})
+        # a delete names no student (the laptop sends only the id): its record's student counts
+        wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
         ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
-        for m, mhash in zip(req.mutations, hashes):
+        for i, (m, mhash) in enumerate(zip(req.mutations, hashes)):
+            if i in door:
+                results.append(door[i])
+                _refused(ctx, m, door[i])
+                continue
             if m.mutation_id in seen:
                 first_hash, first = seen[m.mutation_id]
                 results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
@@ -296,6 +311,12 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     if kind in OFFICER_KINDS and not who.is_officer:
         return _res(m, "rejected", "officer_only", "这类记录只能由资助专干维护，教师的修改已被拒绝。")
     student_id = _student_of(m)
+    if m.op == Op.DELETE and not student_id and kind in STUDENT_BOUND:
+        # the server knows whose record it is; a laptop's delete carries only the id
+        gone = existing.get(m.record_id)
+        if gone is None:
+            return _res(m, "duplicate", "already_gone", "记录已不存在。")
+        student_id = gone.student_id if gone is not _QUEUED else _record(ctx, m.record_id).student_id
     if kind in STUDENT_BOUND and not student_id:
         return _res(m, "rejected", "missing_student", "这类记录必须指明所属学生（student_id）。")
     if student_id and kind != Kind.STUDENT and kind != Kind.AUDIT_EVENT and student_id not in ctx.students:
@@ -305,11 +326,19 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         if student_id not in scope:
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
+    invalid = _schema(m)
+    if invalid is not None:
+        _refused(ctx, m, invalid)
+        return invalid
     rec = existing.get(m.record_id)
     if rec is _QUEUED:
         rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
         return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
+    refused = _authority(ctx, m, rec, student_id)
+    if refused is not None:
+        _refused(ctx, m, refused, audit=True)
+        return refused
     handler = _HANDLERS.get(kind, _officer_record)
     # handlers check everything before their first write, so a bad value stops here whole
     try:
@@ -323,6 +352,158 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         answer["reason"] = (answer["reason"] + "; " if answer["reason"] else "") + flag
         answer["_flag"] = True
     return answer
+
+
+def _door(m: Mutation) -> dict | None:
+    """What must hold before a mutation is even hashed (a retry is recognised by its hash):
+    valid Unicode everywhere, bounded nesting and sizes. ``None``: on to :func:`_apply`."""
+    for name in ("mutation_id", "record_id", "kind", "student_id", "hlc"):
+        value = getattr(m, name)
+        if value is not None and not _unicode_ok(value):
+            return {**_res(m, "rejected", "invalid_unicode", f"{name} 含有无效的 Unicode 字符。"),
+                    "mutation_id": _clean(m.mutation_id), "record_id": _clean(m.record_id)}
+    try:
+        check_json(m.routing, "routing", Tier.A)
+        check_json(m.facts, "facts", Tier.B)
+    except RecordInvalid as exc:
+        return _res(m, "rejected", exc.code, exc.detail[:300])
+    except RecursionError:
+        return _res(m, "rejected", "too_deep", "记录内容嵌套过深。")
+    if m.sealed is not None and not _unicode_ok(m.sealed):
+        return _res(m, "rejected", "sealed_format", "sealed 必须是 base64 文字。")
+    return None
+
+
+def _schema(m: Mutation) -> dict | None:
+    """The mutation read by its kind's typed model (``visitapp.sync.records``, the one the
+    laptops read pulls with); ``routing.id`` and ``routing.student_id`` agree with the
+    mutation's own. ``None``: it may go on to the rules of its kind."""
+    if m.kind not in KNOWN_KINDS or m.kind == Kind.STAFF:
+        return None  # answered by _apply with its own reason
+    if m.op == Op.DELETE:
+        if set(m.routing) - {"id", "student_id"} or m.facts is not None or m.sealed is not None \
+                or not all(_is_id(v) and _unicode_ok(v) for v in m.routing.values()):
+            return _res(m, "rejected", "invalid_record", "删除操作不能携带记录内容。")
+        return None
+    try:
+        check_mutation(m.kind, m.routing, m.facts, m.sealed)
+    except RecordInvalid as exc:
+        return _res(m, "rejected", exc.code, exc.detail[:300])
+    except RecursionError:
+        return _res(m, "rejected", "too_deep", "记录内容嵌套过深。")
+    rid = m.routing.get("id")
+    if rid is not None and rid != m.record_id:
+        return _res(m, "rejected", "id_mismatch", "routing.id 与 record_id 不一致。")
+    sid = m.routing.get("student_id")
+    if m.kind != Kind.STUDENT and m.student_id and sid and sid != m.student_id:
+        return _res(m, "rejected", "student_mismatch", "routing.student_id 与 student_id 不一致。")
+    return None
+
+
+def _unicode_ok(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean(value: str) -> str:
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _refused(ctx: _Ctx, m: Mutation, answer: dict, audit: bool = False) -> None:
+    """A refused write is logged (tier A only: who, which record, the reason code); a forgery
+    of routing also goes into the audit chain."""
+    code = answer["reason"].split(":", 1)[0]
+    log.warning("push refused", extra={"device": ctx.who.device_id, "staff": ctx.who.staff_id,
+                                       "kind": _clean(m.kind)[:40], "record_id": answer["record_id"][:64],
+                                       "code": code})
+    if audit:
+        ctx.tx.audit("push_refused", actor=ctx.who.staff_id, device=ctx.who.device_id,
+                     record_kind=_clean(m.kind)[:40], record_id=answer["record_id"][:64], detail={"code": code})
+
+
+def _authority(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None) -> dict | None:
+    """The server, not the body, says who wrote what about whom (issue 11): an existing id
+    keeps its student for ever, a deleted draft stays its author's, the author fields name
+    the device's own staff member, amendments and conflict copies point at records of the
+    same student, and platform entries come from the platform only."""
+    who, kind, routing = ctx.who, m.kind, m.routing
+
+    def refuse(code: str, sentence: str) -> dict:
+        return _res(m, "rejected", code, sentence)
+
+    if rec is not None and kind != Kind.STUDENT and (rec.student_id or None) != (student_id or None):
+        return refuse("student_mismatch", "该记录属于另一名学生，不能改到别的学生名下。")
+    if rec is not None and rec.deleted and rec.author_staff and rec.author_staff != who.staff_id:
+        return refuse("not_author", "该记录 ID 属于另一位老师（已删除的草稿），不能占用。")
+    if m.op == Op.DELETE:
+        return None
+    if kind == Kind.VISIT and rec is not None and not rec.deleted and rec.author_staff != who.staff_id \
+            and json.loads(rec.routing).get("status", VisitStatus.DRAFT) == VisitStatus.DRAFT:
+        return refuse("not_author", "这是另一位老师的草稿，不能修改。")
+    field = AUTHOR_FIELD.get(kind)
+    if field is not None:
+        claimed = routing.get(field)
+        expected = rec.author_staff if rec is not None and rec.author_staff else who.staff_id
+        if kind == Kind.GROWTH_PROFILE_FIELD:
+            expected = who.staff_id  # the last writer
+        if claimed != expected:
+            # officers' records and audit events written before the laptop was enrolled carry a
+            # local placeholder id: refused only when they name somebody else
+            lenient = kind == Kind.AUDIT_EVENT or kind in OFFICER_KINDS
+            if not lenient or _is_staff(ctx, claimed):
+                return refuse("author_mismatch", "记录的作者必须是本机登记的教职工本人。")
+    device = routing.get("device_id")
+    if kind in (Kind.VISIT, Kind.AUDIT_EVENT) and device is not None and device != who.device_id:
+        before = json.loads(rec.routing).get("device_id") if rec is not None else None
+        if device != before and isinstance(device, str) and ctx.tx.session.get(DeviceRow, device) is not None:
+            return refuse("device_mismatch", "记录的设备必须是本机。")
+    if kind == Kind.GROWTH_ENTRY and routing.get("source", "school") != "school":
+        return refuse("platform_source", "来自市平台的记录只能由服务器从平台导入。")
+    if kind == Kind.VISIT and routing.get("amends_id"):
+        target = _record(ctx, routing["amends_id"])
+        if target is None or target.kind != Kind.VISIT or target.deleted or target.student_id != student_id \
+                or json.loads(target.routing).get("status") == VisitStatus.DRAFT or target.id == m.record_id:
+            return refuse("bad_amendment", "更正记录只能指向同一学生已定稿的家访记录。")
+    if kind == Kind.MENTOR_NOTE and routing.get("conflict_of"):
+        target = _record(ctx, routing["conflict_of"])
+        if target is None or target.kind != Kind.MENTOR_NOTE or target.student_id != student_id:
+            return refuse("bad_reference", "冲突副本只能指向同一学生的导师记录。")
+    return None
+
+
+def _record(ctx: _Ctx, record_id) -> Record | None:
+    if not _is_id(record_id):
+        return None
+    rec = ctx.existing.get(record_id)
+    if rec is None or rec is _QUEUED:
+        rec = ctx.tx.session.get(Record, record_id)
+    return rec
+
+
+def _is_staff(ctx: _Ctx, staff_id) -> bool:
+    return _is_id(staff_id) and ctx.tx.session.get(StaffRow, staff_id) is not None
+
+
+def _may_read(session, staff_id: str | None, student_id: str | None, kind: str) -> bool:  # noqa: ANN001
+    """Whether a staff member may read a student's records of this kind now: officers, the
+    student's visitors and mentors (mentor notes: mentors only)."""
+    if not staff_id:
+        return False
+    staff = session.get(StaffRow, staff_id)
+    if staff is None or not staff.active:
+        return False
+    if staff.role == "officer":
+        return True
+    if not student_id:
+        return False
+    q = select(AssignmentRow.id).where(AssignmentRow.staff_id == staff_id, AssignmentRow.student_id == student_id,
+                                       AssignmentRow.active.is_(True))
+    if kind == Kind.MENTOR_NOTE:
+        q = q.where(AssignmentRow.role == "mentor")
+    return session.execute(q.limit(1)).first() is not None
 
 
 def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
@@ -495,6 +676,8 @@ def _make_conflict(ctx: _Ctx, m: Mutation, student_id: str, field_name: str, win
                "remote_author": (winner_staff if loser_staff == ctx.who.staff_id else loser_staff) or "",
                "copy_id": copy_id, "created_at": utcnow().isoformat()}
     other = winner_staff if winner_staff != ctx.who.staff_id else loser_staff
+    if other and not _may_read(ctx.tx.session, other, student_id, m.kind):
+        other = None  # a conflict goes only to writers who may still read the record (and officers)
     ctx.core.put_record(ctx.tx, record_id=cid, kind="conflict", student_id=student_id, visibility="parties",
                         author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, other_staff=other,
                         routing=routing, facts={"reason": "两台设备基于旧版本修改了同一内容。"},
@@ -516,7 +699,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
         return _res(m, "applied", seq=new.server_seq)
     # stale edit: keep it as a conflict copy beside the current note, never drop it
     copy_id = uuid5_of("mentor_note_copy", m.record_id, ctx.who.device_id, m.mutation_id)
-    routing = {**m.routing, "id": copy_id, "conflict_of": rec.id}
+    routing = {**m.routing, "id": copy_id, "conflict_of": rec.id, "author_id": ctx.who.staff_id}
     ctx.core.put_record(ctx.tx, record_id=copy_id, kind=m.kind, student_id=student_id, visibility="mentors",
                         author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, routing=routing,
                         facts=m.facts, sealed=m.sealed, hlc=hlc)
@@ -614,11 +797,18 @@ def _may_see_conflict(who: Principal, rec: Record) -> bool:
 
 def list_conflicts(core: ServerCore, who: Principal, status: str | None) -> list[ConflictItem]:
     out = []
+    readable: dict[tuple, bool] = {}
     with core.db.read() as s:
         for rec in s.execute(select(Record).where(Record.kind == "conflict").order_by(Record.server_seq)).scalars():
             if not _may_see_conflict(who, rec):
                 continue
             r = json.loads(rec.routing)
+            if not who.is_officer:
+                key = (rec.student_id, r.get("record_kind", ""))
+                if key not in readable:
+                    readable[key] = _may_read(s, who.staff_id, *key)
+                if not readable[key]:
+                    continue
             if status and r.get("status") != status:
                 continue
             out.append(ConflictItem(id=rec.id, server_seq=rec.server_seq, record_kind=r.get("record_kind", ""),
@@ -647,6 +837,18 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
     if not _may_see_conflict(who, rec):
         raise ApiError(404, "not_found", "找不到该冲突记录。")
     routing = json.loads(rec.routing)
+    if not _may_read(tx.session, who.staff_id, rec.student_id, routing.get("record_kind", "")):
+        raise ApiError(404, "not_found", "找不到该冲突记录。")  # no longer the pusher's student
+    if not _unicode_ok(reason) or (sealed is not None and not _unicode_ok(sealed)):
+        raise ApiError(422, "invalid_unicode", "内容含有无效的 Unicode 字符。")
+    if choice == Resolution.VALUE and sealed is not None:
+        try:
+            doc = decode_sealed(sealed)
+        except RecordInvalid as exc:
+            raise ApiError(422, exc.code, exc.detail) from None
+        if not isinstance(doc, dict) or len(doc) != 1 or not set(doc) <= {"value", "text"} \
+                or not isinstance(next(iter(doc.values())), (str, type(None))):
+            raise ApiError(422, "sealed_format", "合并后的内容必须是 {\"value\": 文字} 或 {\"text\": 文字}。")
     if routing.get("status") == "resolved":
         raise ApiError(409, "already_resolved", "该冲突已经被处理过了。")
     if not reason.strip():

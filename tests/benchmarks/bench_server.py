@@ -122,7 +122,7 @@ class Client:
             out.append({"mutation_id": rid, "record_id": rid, "kind": "growth_entry", "op": "upsert",
                         "student_id": students[self.n % len(students)],
                         "hlc": f"{int(time.time() * 1000):013d}-{self.n % 99999:05d}-{self.device[-6:]}",
-                        "routing": {"id": rid, "kind": "reward", "source": "school"},
+                        "routing": {"id": rid, "kind": "reward", "source": "school", "author_id": self.staff},
                         "facts": {"title": "校级“自强之星”表彰", "entry_date": "2026-11-20", "reward_kind": "commendation"},
                         "sealed": "eyJkZXRhaWwiOiAi5Zyo54+t57qn6YeM5Li75Yqo5biu5Yqp5ZCM5a2m77yM5oiQ57up6L+b5q2l5piO5pi+44CCIn0="})
         return out

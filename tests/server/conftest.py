@@ -196,10 +196,30 @@ def mut(dev: Device, kind: str, record_id: str | None = None, student_id: str | 
         hlc: str | None = None) -> dict:
     from visitapp.sync.protocol import seal_bytes
     record_id = record_id or new_id()
+    # what a laptop always sends for the kind (the server reads every record strictly)
+    defaults = _REQUIRED.get(kind, lambda d, rid: {})(dev, record_id) if op == "upsert" else {}
     return {"mutation_id": mutation_id or new_id(), "record_id": record_id, "kind": kind, "op": op,
             "student_id": student_id, "base_seq": base_seq, "hlc": hlc or dev.clock.now(),
-            "routing": {"id": record_id, **({"student_id": student_id} if student_id else {}), **(routing or {})},
+            "routing": {"id": record_id, **({"student_id": student_id} if student_id else {}), **defaults,
+                        **(routing or {})},
             "facts": facts, "sealed": seal_bytes(sealed) if isinstance(sealed, dict) else sealed}
+
+
+_REQUIRED = {
+    "visit": lambda d, rid: {"author_id": d.staff_id},
+    "growth_entry": lambda d, rid: {"kind": "activity", "author_id": d.staff_id, "source": "school"},
+    "mentor_note": lambda d, rid: {"author_id": d.staff_id, "kind": "regular"},
+    "growth_profile_field": lambda d, rid: {"updated_by": d.staff_id},
+    "audit_event": lambda d, rid: {"seq": 1, "at": "2026-11-20T08:00:00+00:00", "actor_id": d.staff_id,
+                                   "device_id": d.id, "action": "visit_finalize", "record_kind": "visit",
+                                   "record_id": rid, "prev_hash": "0" * 64, "hash": "1" * 64},
+    "determination": lambda d, rid: {"meeting_id": "m", "term": "2026-2027-1", "created_by": d.staff_id},
+    "review_meeting": lambda d, rid: {"term": "2026-2027-1", "created_by": d.staff_id},
+    "public_notice": lambda d, rid: {"meeting_id": "m", "term": "2026-2027-1", "created_by": d.staff_id},
+    "objection": lambda d, rid: {"notice_id": "n"},
+    "student": lambda d, rid: {"school_id": "school", "class_name": "一年级1班", "stage": "primary"},
+    "assignment": lambda d, rid: {"term": ""},
+}
 
 
 def visit(dev: Device, student_id: str, status: str = "final", record_id: str | None = None,

@@ -81,11 +81,11 @@ def test_conflict_resolved_by_a_pushed_conflict_record(server):
     server.assign("visitor", b_t, sid)
     a, b = server.device(a_t), server.device(b_t)
     rid = profile_field_id(sid, "support_plan")
-    server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "support_plan"}, sealed={"v": "甲"})])
+    server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "support_plan"}, sealed={"value": "甲"})])
     res = server.push(b, [mut(b, "growth_profile_field", rid, sid, routing={"field": "support_plan"},
-                              sealed={"v": "乙"}, base_seq=0)])["results"][0]
+                              sealed={"value": "乙"}, base_seq=0)])["results"][0]
     cid = res["conflict_id"]
-    merged = seal_bytes({"v": "甲和乙"})
+    merged = seal_bytes({"value": "甲和乙"})
     resolution = mut(a, "conflict", cid, sid, routing={"status": "resolved", "resolution": "value"},
                      facts={"reason": "两位老师商量后合并"}, sealed=merged)
     r = server.push(a, [resolution])["results"][0]

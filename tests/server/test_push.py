@@ -234,15 +234,15 @@ def test_profile_field_conflict_keeps_both_values(server):
 def test_profile_field_later_clock_wins_and_bad_id_rejected(server):
     a_t, sid, a = _setup(server)
     rid = profile_field_id(sid, "interests")
-    server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "interests"}, sealed={"v": "1"})])
+    server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "interests"}, sealed={"value": "1"})])
     b = server.device(a_t, "second")
     r = server.push(b, [mut(b, "growth_profile_field", rid, sid, routing={"field": "interests"},
-                            sealed={"v": "2"}, base_seq=0)])["results"][0]
+                            sealed={"value": "2"}, base_seq=0)])["results"][0]
     assert r["status"] == "conflict"
     seen, _, _ = server.pull_all(a)
-    assert seen[rid]["sealed"] == seal_bytes({"v": "2"})
+    assert seen[rid]["sealed"] == seal_bytes({"value": "2"})
     r = server.push(a, [mut(a, "growth_profile_field", None, sid, routing={"field": "interests"},
-                            sealed={"v": "3"})])["results"][0]
+                            sealed={"value": "3"})])["results"][0]
     assert r["status"] == "rejected" and r["reason"].startswith("bad_record_id")
 
 
@@ -251,14 +251,14 @@ def test_clock_far_ahead_is_flagged_and_does_not_win(server):
     rid = profile_field_id(sid, "challenges")
     ahead = f"{int(time.time() * 1000) + 86_400_000:013d}-00000-fast"
     r = server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "challenges"},
-                            sealed={"v": "快钟"}, hlc=ahead)])["results"][0]
+                            sealed={"value": "快钟"}, hlc=ahead)])["results"][0]
     assert r["status"] == "applied" and "clock_ahead" in r["reason"]
     b = server.device(a_t, "second")
     r = server.push(b, [mut(b, "growth_profile_field", rid, sid, routing={"field": "challenges"},
-                            sealed={"v": "正常钟"}, base_seq=0)])["results"][0]
+                            sealed={"value": "正常钟"}, base_seq=0)])["results"][0]
     assert r["status"] == "conflict"
     seen, _, _ = server.pull_all(a)
-    assert seen[rid]["sealed"] == seal_bytes({"v": "正常钟"})  # the day-ahead clock did not win
+    assert seen[rid]["sealed"] == seal_bytes({"value": "正常钟"})  # the day-ahead clock did not win
 
 
 def test_mentor_note_stale_edit_becomes_conflict_copy(server):

@@ -207,6 +207,18 @@ class SyncErrorRow(Base):
     at: Mapped[str] = mapped_column(String(40))
 
 
+class QuarantineRow(Base):
+    """A pulled record this laptop could not read (issue 11): kept out of the tables, listed
+    with its id and the reason, and replaced when a readable version arrives."""
+
+    __tablename__ = "quarantine"
+    record_kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    server_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    at: Mapped[str] = mapped_column(String(40))
+
+
 MODEL_BY_KIND: dict[str, type[RecordMixin]] = {
     "student": StudentRow, "staff": StaffRow, "assignment": AssignmentRow, "visit": VisitRow,
     "growth_profile_field": GrowthProfileFieldRow, "growth_entry": GrowthEntryRow,

@@ -27,13 +27,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy import delete, select
 
-from visitapp.domain import ENTITY_BY_KIND, join_tiers, split_by_tier
-from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, SyncErrorRow
+from visitapp.domain import split_by_tier
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SettingRow, SyncErrorRow
 from visitapp.storage.records import apply_to_row, row_parts
 from visitapp.sync.protocol import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
-    decode_enrollment_code, seal_bytes, unseal_bytes, unwrap_conflict_sealed,
+    decode_enrollment_code, seal_bytes,
 )
+from visitapp.sync.records import RecordInvalid, decode_sealed, read_record
 
 if TYPE_CHECKING:
     from visitapp.services.workspace import Workspace
@@ -66,6 +67,8 @@ class SyncReport:
     conflicts: int = 0
     purged_students: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # pulled records this laptop could not read: (record id, reason), kept aside, not fatal
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
     finished_at: dt.datetime | None = None
     cancelled: bool = False
 
@@ -143,6 +146,12 @@ class SyncEngine:
     def last_sync_at(self) -> dt.datetime | None:
         value = self._setting("last_sync_at")
         return dt.datetime.fromisoformat(value) if value else None
+
+    def quarantined(self) -> list[tuple[str, str, str]]:
+        """Pulled records set aside because this laptop cannot read them: (kind, id, reason)."""
+        with self.ws.profile.session() as s:
+            return [(r.record_kind, r.record_id, r.reason)
+                    for r in s.scalars(select(QuarantineRow).order_by(QuarantineRow.at, QuarantineRow.record_id))]
 
     def errors(self) -> list[tuple[str, str]]:
         with self.ws.profile.session() as s:
@@ -355,10 +364,13 @@ class SyncEngine:
 
     def _apply_pull_page(self, page: PullResponse, report: SyncReport) -> int:
         clock = None
+        me = self.ws.identity.staff_id
+        now = self.ws.ctx.now().isoformat()
         with self.ws.profile.session() as s, s.begin():
             pending = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
             clock = self.ws.ctx.clock(s)
             rows = _rows_of_page(s, page)
+            held = _quarantine_of_page(s, page)
             # one flush for the page, not one per record (each lookup would flush the last)
             with s.no_autoflush:
                 for change in page.changes:
@@ -368,7 +380,9 @@ class SyncEngine:
                     if (change.kind, change.record_id) in pending:
                         continue  # never overwrite unpushed local work; the push will meet a conflict
                     row = rows.get((model, change.record_id))
+                    aside = held.pop((change.kind, change.record_id), None)
                     if change.op == "delete":
+                        _drop(s, aside)
                         if row is not None:
                             if row in s.new:  # added earlier in this page
                                 s.expunge(row)
@@ -376,14 +390,24 @@ class SyncEngine:
                                 s.delete(row)
                             del rows[(model, change.record_id)]
                         continue
-                    if change.kind == "conflict":
-                        routing, facts, sealed = _conflict_from_server(change, self.ws.identity.staff_id)
-                    else:
-                        routing, facts, sealed = change.routing, change.facts, unseal_bytes(change.sealed)
+                    try:
+                        entity = _read_change(change, me)
+                    except RecordInvalid as exc:
+                        # defence in depth: a record this laptop cannot read is set aside and
+                        # listed, the rest of the sync goes on (the local copy, if any, stays)
+                        reason = exc.detail[:480]
+                        log.warning("pulled record quarantined: %s %s (%s)", change.kind, change.record_id, exc.code)
+                        if aside is None:
+                            aside = QuarantineRow(record_kind=change.kind, record_id=change.record_id)
+                            s.add(aside)
+                        aside.server_seq, aside.reason, aside.at = change.server_seq, reason, now
+                        held[(change.kind, change.record_id)] = aside
+                        report.quarantined.append((change.record_id, reason))
+                        continue
+                    _drop(s, aside)  # a readable version replaces the one set aside
                     if row is None:
                         row = rows[(model, change.record_id)] = model(id=change.record_id)
                         s.add(row)
-                    entity = join_tiers(ENTITY_BY_KIND[change.kind], routing, facts, sealed)
                     routing, facts, sealed_part = split_by_tier(entity)
                     apply_to_row(row, routing, facts, sealed_part)
                     row.server_seq = change.server_seq
@@ -448,14 +472,57 @@ def _rows_of_page(session: Any, page: PullResponse) -> dict[tuple[Any, str], Any
     return rows
 
 
+def _quarantine_of_page(session: Any, page: PullResponse) -> dict[tuple[str, str], Any]:
+    """The records of this page already set aside, by (kind, id)."""
+    ids = list({change.record_id for change in page.changes})
+    held = {}
+    for i in range(0, len(ids), 500):
+        for row in session.scalars(select(QuarantineRow).where(QuarantineRow.record_id.in_(ids[i:i + 500]))):
+            held[(row.record_kind, row.record_id)] = row
+    return held
+
+
+def _drop(session: Any, row: Any) -> None:
+    if row is None:
+        return
+    if row in session.new:
+        session.expunge(row)
+    else:
+        session.delete(row)
+
+
+def _read_change(change: Any, me: str) -> Any:
+    """A pulled record read by the kind's typed model (:mod:`visitapp.sync.records`, the
+    schema the server checks pushes with), each part for its own tier only, or
+    :class:`RecordInvalid`."""
+    if change.kind == "conflict":
+        routing, facts, sealed = _conflict_from_server(change, me)
+    else:
+        routing, facts, sealed = change.routing, change.facts, decode_sealed(change.sealed)
+    if not isinstance(routing, dict):
+        raise RecordInvalid("invalid_record", "routing 应为对象")
+    if "id" not in routing:
+        routing = {**routing, "id": change.record_id}
+    entity = read_record(change.kind, routing, facts, sealed)
+    if entity.id != change.record_id:
+        raise RecordInvalid("id_mismatch", "记录内容中的 id 与记录 ID 不一致")
+    student = getattr(entity, "student_id", None)
+    if change.kind != "student" and student and change.student_id and student != change.student_id:
+        raise RecordInvalid("student_mismatch", "记录内容中的学生与服务器登记的学生不一致")
+    return entity
+
+
 def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
     """A server conflict record -> the local Conflict's parts. The server wraps the two opaque
     values without reading them (:func:`unwrap_conflict_sealed`); here they are opened, and
-    "local" is the side this teacher wrote."""
+    "local" is the side this teacher wrote. A blob in no known format: :class:`RecordInvalid`."""
     routing = dict(change.routing)
     facts = dict(change.facts or {})
-    winner_sealed, loser_sealed = unwrap_conflict_sealed(change.sealed) if change.sealed else (None, None)
-    winner, loser = _single_value(unseal_bytes(winner_sealed)), _single_value(unseal_bytes(loser_sealed))
+    doc = decode_sealed(change.sealed) if change.sealed else {"format": "visitapp-conflict-v1"}
+    if doc.get("format") != "visitapp-conflict-v1":
+        raise RecordInvalid("sealed_format", "冲突记录的内容格式未知")
+    winner_sealed, loser_sealed = doc.get("winner"), doc.get("loser")
+    winner, loser = _single_value(decode_sealed(winner_sealed)), _single_value(decode_sealed(loser_sealed))
     mine_lost = routing.get("loser_staff") == me
     routing["local_author"] = (routing.get("loser_staff") if mine_lost else routing.get("winner_staff")) or ""
     routing["remote_author"] = (routing.get("winner_staff") if mine_lost else routing.get("loser_staff")) or ""

@@ -1,0 +1,75 @@
+"""The one schema both sides read records with (visitapp.sync.records, issue 11)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from visitapp.domain import Visit, split_by_tier
+from visitapp.sync.protocol import seal_bytes
+from visitapp.sync.records import LIMITS, RecordInvalid, check_mutation, decode_sealed, read_record
+from visitapp.domain.tiers import Tier
+
+ROUTING = {"id": "v1", "student_id": "s1", "author_id": "t1", "status": "final"}
+FACTS = {"visit_date": "2026-11-20", "mode": "on_site", "visitors": ["王老师"]}
+
+
+def test_a_valid_visit_reads_back_the_same():
+    entity = check_mutation("visit", ROUTING, FACTS, seal_bytes({"narrative": "两间平房"}))
+    assert isinstance(entity, Visit) and entity.author_id == "t1" and entity.narrative == "两间平房"
+    routing, facts, sealed = split_by_tier(entity)
+    assert read_record("visit", routing, facts, sealed, strict_keys=True) == entity
+
+
+@pytest.mark.parametrize("routing, facts, sealed, code", [
+    ({k: v for k, v in ROUTING.items() if k != "author_id"}, FACTS, None, "missing_field"),
+    (ROUTING, {**FACTS, "visit_date": "yesterday"}, None, "invalid_record"),
+    (ROUTING, {**FACTS, "mode": "teleport"}, None, "invalid_record"),
+    (ROUTING, {**FACTS, "visitors": 3}, None, "invalid_record"),
+    (ROUTING, {**FACTS, "guardian_consent": "yes"}, None, "invalid_record"),
+    (ROUTING, {**FACTS, "void_reason": "长" * (LIMITS[Tier.B] + 1)}, None, "too_large"),
+    ({**ROUTING, "term": "x\ud800"}, FACTS, None, "invalid_unicode"),
+    ({**ROUTING, "deep": json.loads("[" * 50 + "]" * 50)}, FACTS, None, "unknown_field"),
+    (ROUTING, {**FACTS, "author_id": "t2"}, None, "wrong_tier"),
+    (ROUTING, FACTS, "not base64!", "sealed_format"),
+    (ROUTING, FACTS, base64.b64encode(b"\xff").decode(), "sealed_format"),
+    (ROUTING, FACTS, seal_bytes({"narrative": "x", "student_id": "s2"}), "wrong_tier"),
+])
+def test_malformed_visits_are_refused_with_a_code(routing, facts, sealed, code):
+    with pytest.raises(RecordInvalid) as info:
+        check_mutation("visit", routing, facts, sealed)
+    assert info.value.code == code and info.value.detail
+
+
+def test_a_laptop_never_lets_sealed_keys_stand_in_for_routing():
+    # as a laptop reads (unknown keys ignored): a routing key inside sealed is still refused
+    with pytest.raises(RecordInvalid) as info:
+        read_record("visit", ROUTING, FACTS, {"narrative": "x", "author_id": "officer", "student_id": "s2"})
+    assert info.value.code == "wrong_tier"
+    # a newer peer's unknown field is ignored, not an error, on the laptop
+    assert read_record("visit", {**ROUTING, "future": 1}, FACTS, None).author_id == "t1"
+
+
+def test_profile_field_must_be_a_known_field_and_deep_json_is_bounded():
+    base = {"id": "p", "student_id": "s", "updated_by": "t"}
+    with pytest.raises(RecordInvalid):
+        check_mutation("growth_profile_field", base, None, None)
+    with pytest.raises(RecordInvalid):
+        check_mutation("growth_profile_field", {**base, "field": "shoe_size"}, None, None)
+    assert check_mutation("growth_profile_field", {**base, "field": "strengths"}, None, seal_bytes({"value": "x"}))
+    detail = {"a": json.loads("[" * 20 + "]" * 20)}
+    audit = {"id": "a", "seq": 1, "at": "2026-11-20T08:00:00+00:00", "actor_id": "t", "device_id": "d",
+             "action": "x", "record_kind": "visit", "record_id": "v", "prev_hash": "0", "hash": "1", "detail": detail}
+    with pytest.raises(RecordInvalid) as info:
+        check_mutation("audit_event", audit, None, None)
+    assert info.value.code == "too_deep"
+
+
+def test_decode_sealed_is_base64_of_a_json_object():
+    assert decode_sealed(seal_bytes({"a": 1})) == {"a": 1}
+    assert decode_sealed(None) is None
+    for bad in ("@@@", base64.b64encode(b"[1]").decode(), base64.b64encode(b"\xff").decode(), 5):
+        with pytest.raises(RecordInvalid):
+            decode_sealed(bad)

@@ -1,0 +1,281 @@
+"""One schema per record kind, read the same way on both sides of the wire (issue 11).
+
+The typed models are the domain entities themselves (:data:`visitapp.domain.ENTITY_BY_KIND`):
+each field's type and privacy tier is declared once there. :func:`read_record` checks one
+record's three parts against them strictly — the type of every value (a number is not a
+list, ``'yesterday'`` is not a date, ``'teleport'`` is not a mode), required fields, a size
+per field, nesting depth, valid Unicode, and that each part carries only its own tier's
+fields — and builds the entity from each part's own fields only, so a key smuggled into
+``sealed`` can never stand in for a record's student or author.
+
+The school server calls it at the door of a push (:func:`check_mutation`: what fails is
+``rejected`` and never stored); the laptop calls it on every pulled record (what fails is
+quarantined and listed, never a failed sync).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import enum
+import json
+import math
+import re
+import types
+import typing
+from typing import Any, get_args, get_origin
+
+from visitapp.domain import ENTITY_BY_KIND
+from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers
+
+__all__ = ["RecordInvalid", "read_record", "check_mutation", "decode_sealed", "check_json", "LIMITS",
+           "AUTHOR_FIELD"]
+
+MAX_DEPTH = 8            # nesting of dictionaries and lists inside one part
+MAX_ITEMS = 200          # items of one list, keys of one dictionary
+ID_CHARS = 64
+LIMITS = {Tier.A: 200, Tier.B: 2_000, Tier.C: 50_000}  # characters of one string value, by tier
+# the field of each kind that names its author (the server checks it against the device's staff)
+AUTHOR_FIELD = {"visit": "author_id", "mentor_note": "author_id", "growth_entry": "author_id",
+                "growth_profile_field": "updated_by", "audit_event": "actor_id",
+                "review_meeting": "created_by", "determination": "created_by", "public_notice": "created_by"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PART_TIER = {"routing": Tier.A, "facts": Tier.B, "sealed": Tier.C}
+
+
+class RecordInvalid(ValueError):
+    """A record its readers cannot read. ``code`` is stable; ``detail`` a sentence for people."""
+
+    def __init__(self, code: str, detail: str):
+        self.code, self.detail = code, detail
+        super().__init__(f"{code}: {detail}")
+
+
+def _fail(where: str, what: str, code: str = "invalid_record") -> RecordInvalid:
+    return RecordInvalid(code, f"{where}：{what}")
+
+
+def _text(value: str, where: str, limit: int, tier: Tier) -> None:
+    if len(value) > limit:
+        raise _fail(where, f"内容过长（最多 {limit} 字）", "too_large")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(where, "含有无效的 Unicode 字符（孤立的代理项）", "invalid_unicode") from None
+    if tier == Tier.A and _CONTROL.search(value):
+        raise _fail(where, "含有控制字符")
+
+
+def check_json(value: Any, where: str, tier: Tier = Tier.A, depth: int = 0) -> None:
+    """Any JSON value of a field the schema leaves open: depth, sizes, Unicode, finite numbers."""
+    if depth > MAX_DEPTH:
+        raise _fail(where, f"嵌套超过 {MAX_DEPTH} 层", "too_deep")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _text(value, where, LIMITS[tier], tier)
+    elif isinstance(value, int):
+        if abs(value) > 2 ** 53:
+            raise _fail(where, "数值超出范围")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _fail(where, "数值不是有限数")
+    elif isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
+        for i, item in enumerate(value):
+            check_json(item, f"{where}[{i}]", tier, depth + 1)
+    elif isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _fail(where, "键必须是文字")
+            _text(key, f"{where}.{key[:20]!r}", ID_CHARS, Tier.A)
+            check_json(item, f"{where}.{key}", tier, depth + 1)
+    else:
+        raise _fail(where, f"不是 JSON 值（{type(value).__name__}）")
+
+
+def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 0) -> None:
+    """``value`` as it travels (JSON) against the field's declared type, strictly."""
+    if depth > MAX_DEPTH:
+        raise _fail(where, f"嵌套超过 {MAX_DEPTH} 层", "too_deep")
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None and len(args) < len(get_args(tp)):
+            return
+        if len(args) == 1:
+            return _check(args[0], value, where, tier, name, depth)
+        return check_json(value, where, tier, depth)
+    if value is None:
+        raise _fail(where, "不能为空")
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise _fail(where, "应为列表")
+        if len(value) > MAX_ITEMS:
+            raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
+        inner = (get_args(tp) or (Any,))[0]
+        for i, item in enumerate(value):
+            _check(inner, item, f"{where}[{i}]", tier, name, depth + 1)
+        return
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise _fail(where, "应为对象")
+        return check_json(value, where, tier, depth)
+    if tp is Any or tp is object:
+        return check_json(value, where, tier, depth)
+    if not isinstance(tp, type):
+        return check_json(value, where, tier, depth)
+    if issubclass(tp, enum.Enum):
+        allowed = {m.value for m in tp}
+        if not isinstance(value, str) or value not in allowed:
+            shown = value[:20] if isinstance(value, str) else type(value).__name__
+            raise _fail(where, f"“{shown}”不是允许的取值（{'、'.join(sorted(allowed))}）")
+        return
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(where, "应为 true 或 false")
+        return
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(where, "应为整数")
+        return check_json(value, where, tier, depth)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(where, "应为数字")
+        return check_json(value, where, tier, depth)
+    if tp in (dt.date, dt.datetime, dt.time):
+        if not isinstance(value, str) or len(value) > 40:
+            raise _fail(where, "应为日期或时间文字（ISO 格式）")
+        _text(value, where, 40, Tier.A)
+        try:
+            if tp is dt.date:
+                if not _DATE.match(value):
+                    raise ValueError(value)
+                dt.date.fromisoformat(value)
+            elif tp is dt.datetime:
+                dt.datetime.fromisoformat(value)
+            else:
+                dt.time.fromisoformat(value)
+        except ValueError:
+            raise _fail(where, f"“{value[:20]}”不是有效的{'日期' if tp is dt.date else '时间'}") from None
+        return
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(where, "应为文字")
+        limit = ID_CHARS if tier == Tier.A and (name == "id" or name.endswith(("_id", "_by", "_staff"))) \
+            else LIMITS[tier]
+        return _text(value, where, limit, tier)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise _fail(where, "应为对象")
+        hints = _hints(tp)
+        for key, item in value.items():
+            if key not in hints:
+                raise _fail(where, f"未知字段“{str(key)[:20]}”")
+            _check(hints[key], item, f"{where}.{key}", tier, key, depth + 1)
+        return
+    return check_json(value, where, tier, depth)
+
+
+def _required(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+
+
+def _part(cls: type, label: str, part: Any, strict_keys: bool) -> dict[str, Any]:
+    """One tier's dictionary checked; only that tier's fields are kept."""
+    tier = _PART_TIER[label]
+    if part is None:
+        return {}
+    if not isinstance(part, dict):
+        raise _fail(label, "应为对象")
+    if len(part) > MAX_ITEMS:
+        raise _fail(label, f"超过 {MAX_ITEMS} 项", "too_large")
+    tiers = field_tiers(cls)
+    hints = _hints(cls)
+    kept: dict[str, Any] = {}
+    for key, value in part.items():
+        if not isinstance(key, str):
+            raise _fail(label, "键必须是文字")
+        _text(key, f"{label}.{key[:20]!r}", ID_CHARS, Tier.A)
+        own = tiers.get(key)
+        if own is None:
+            if strict_keys:
+                raise _fail(f"{label}.{key}", "不是这类记录的字段", "unknown_field")
+            check_json(value, f"{label}.{key}", tier, 1)  # a newer peer's field: bounded, ignored
+            continue
+        if own != tier:
+            # routing keys inside facts or sealed (or tier C in the clear) are refused: each
+            # part is read for its own tier only
+            raise _fail(f"{label}.{key}", f"属于{ {Tier.A: 'routing', Tier.B: 'facts', Tier.C: 'sealed'}[own]}，"
+                        f"不能放在 {label} 中", "wrong_tier")
+        _check(hints[key], value, f"{label}.{key}", tier, key, 1)
+        kept[key] = value
+    return kept
+
+
+def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys: bool = False):
+    """The entity of one record from its three parts (``sealed`` already decoded), or
+    :class:`RecordInvalid`. ``strict_keys``: refuse fields the kind does not have (the
+    server, for what its clients send); a laptop ignores them (a newer peer's)."""
+    cls = ENTITY_BY_KIND.get(kind)
+    if cls is None:
+        raise RecordInvalid("unknown_kind", f"未知的记录类型“{str(kind)[:40]}”")
+    parts = {label: _part(cls, label, value, strict_keys)
+             for label, value in (("routing", routing), ("facts", facts), ("sealed", sealed))}
+    present = {k for p in parts.values() for k, v in p.items() if v is not None}
+    missing = sorted(_required(cls) - present)
+    if missing:
+        raise _fail(kind, f"缺少必填字段 {', '.join(missing)}", "missing_field")
+    try:
+        return join_tiers(cls, parts["routing"], parts["facts"], parts["sealed"])
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise _fail(kind, f"字段内容不正确（{type(exc).__name__}）") from None
+
+
+def decode_sealed(sealed: Any) -> dict[str, Any] | None:
+    """``sealed`` in its declared format: base64 (standard, padded) of a UTF-8 JSON object."""
+    if sealed is None:
+        return None
+    if not isinstance(sealed, str):
+        raise RecordInvalid("sealed_format", "sealed 必须是 base64 文字")
+    try:
+        raw = base64.b64decode(sealed.encode("ascii"), validate=True)
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeError, binascii.Error, ValueError, RecursionError):
+        raise RecordInvalid("sealed_format", "sealed 不是 base64 编码的 JSON") from None
+    if not isinstance(value, dict):
+        raise RecordInvalid("sealed_format", "sealed 解码后必须是 JSON 对象")
+    return value
+
+
+# what a pushed conflict (a resolution) may carry in ``sealed``: the chosen value only
+_RESOLUTION_SEALED = {"value", "text"}
+
+
+def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None):
+    """What the server checks of one pushed record before anything else (its own typed
+    reading, not the handlers' rules): returns the entity, or raises :class:`RecordInvalid`."""
+    doc = decode_sealed(sealed)
+    if kind == "conflict":
+        if doc is not None:
+            extra = set(doc) - _RESOLUTION_SEALED
+            if extra or len(doc) > 1:
+                raise RecordInvalid("sealed_format", "解决冲突时 sealed 只能包含选定的内容（value 或 text）")
+            for key, value in doc.items():
+                if value is not None and not isinstance(value, str):
+                    raise _fail(f"sealed.{key}", "应为文字")
+                check_json(value, f"sealed.{key}", Tier.C, 1)
+        # a resolution names its conflict by id; the server keeps the conflict's own routing,
+        # so only what is sent is checked (types, tiers), not the fields it never reads
+        cls = ENTITY_BY_KIND[kind]
+        _part(cls, "routing", routing, True)
+        _part(cls, "facts", facts, True)
+        return None
+    return read_record(kind, routing, facts, doc, strict_keys=True)
