@@ -23,6 +23,7 @@ from sync_server.db import Database
 from sync_server.models import Base, Setting
 
 from visitapp.crypto import FieldCipher, TamperedData
+from visitapp.crypto.private import open_private
 
 
 def _jsonable(value):
@@ -46,8 +47,7 @@ def backup(core: ServerCore, path: Path) -> dict:
     doc = {"format": "visitapp-server-backup", "version": 1, "schema_version": core.schema_version,
            "server_seq": seq, "created_at": utcnow().isoformat(), "tables": tables}
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
+    with open_private(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:  # 0600 from the start
         fh.write(json.dumps(doc, ensure_ascii=False).encode())
     os.replace(tmp, path)
     return {"file": str(path), "server_seq": seq, "rows": sum(len(v) for v in tables.values())}

@@ -20,6 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from visitapp.crypto import FieldCipher, random_key
+from visitapp.crypto.private import open_private, private_dir, write_private
 from visitapp.crypto.tls import cert_fingerprint_sha256
 
 KEY_FORMAT = "visitapp-server-key"
@@ -39,8 +40,8 @@ def _file_lock(path: Path, exclusive: bool, busy: str) -> Iterator[None]:
     except ImportError:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
+    private_dir(path.parent)
+    with open_private(path, "ab") as handle:
         try:
             fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -105,9 +106,9 @@ class ServerPaths:
             raise ServerError(f"设置文件 {self.settings_file} 无法读取：{exc}") from None
 
     def save_settings(self, settings: dict) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         tmp = self.settings_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(settings, ensure_ascii=False, indent=2))
+        write_private(tmp, json.dumps(settings, ensure_ascii=False, indent=2))  # may hold a db password
         os.replace(tmp, self.settings_file)
 
     def db_url(self, explicit: str | None = None) -> str:
@@ -120,7 +121,7 @@ class ServerPaths:
         that would make every stored tier B value unreadable."""
         if self.key_file.exists():
             raise ServerError(f"密钥文件已存在：{self.key_file}（为防止数据无法解密，不会覆盖）。")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         key = random_key()
         doc = {"format": KEY_FORMAT, "version": 1, "master_key": base64.b64encode(key).decode()}
         fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -140,11 +141,10 @@ class ServerPaths:
             raise ServerError(f"服务器密钥文件 {self.key_file} 已损坏：{exc}") from None
 
     def write_cert(self, cert_pem: bytes, key_pem: bytes) -> None:
-        self.cert_file.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.cert_file.parent, 0o700)
+        private_dir(self.data_dir)
+        private_dir(self.cert_file.parent)
         self.cert_file.write_bytes(cert_pem)
-        fd = os.open(self.cert_key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
+        with open_private(self.cert_key_file, "wb") as fh:  # 0600 even over an older, looser file
             fh.write(key_pem)
 
     def fingerprint(self) -> str:

@@ -28,6 +28,7 @@ from sync_server.config import ServerError
 from sync_server.models import AuditRow, Counter, Record
 
 from visitapp.crypto import sha256_hex
+from visitapp.crypto.private import touch_private
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,7 +43,10 @@ def make_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # owner-only before SQLite opens it: the -wal and -shm files then get the same mode
+            # (a missing folder is made 0700; an existing one is not ours to change)
+            Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            touch_private(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

@@ -65,6 +65,16 @@ class ApiError(Exception):
 
 # -- enrollment and authentication ---------------------------------------------------------
 def enroll(core: ServerCore, code: str, label: str) -> dict:
+    """Turn a one-time code into a device token.
+
+    Single use and the try limit hold under any concurrency, on one process or many sharing a
+    database: the code is claimed (or a try spent) by one conditional ``UPDATE … WHERE used_at
+    IS NULL AND tries_left > 0 RETURNING``, which PostgreSQL re-checks against the committed row
+    when another request updated it first, and SQLite runs one writer at a time. A request that
+    claimed nothing reads the row again only to say why (used, expired, locked). The answer to
+    a used, expired or locked code is the same whether its secret was right or wrong."""
+    import hmac
+
     from visitapp.sync.protocol import decode_enrollment_code
     try:
         _url, _fp, secret = decode_enrollment_code(code)
@@ -76,31 +86,44 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
     if not _CODE_ID.match(code_id):
         raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
     now = utcnow()
+    digest = sha256_hex(raw)
+    table = EnrollCode.__table__
+    live = and_(table.c.id == code_id, table.c.used_at.is_(None), table.c.tries_left > 0)
     with core.db.write() as tx:
-        row = tx.session.get(EnrollCode, code_id)
-        if row is None:
+        s = tx.session
+        fixed = s.execute(select(table.c.staff_id, table.c.secret_hash, table.c.expires_at)
+                          .where(table.c.id == code_id)).first()
+        if fixed is None:
             raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
-        if row.used_at is not None:
-            raise ApiError(401, "code_used", "该注册码已经使用过，每个注册码只能用一次。")
-        if aware(row.expires_at) < now:
-            raise ApiError(401, "code_expired", "注册码已过期，请向资助专干索取新的注册码。")
-        if row.tries_left <= 0:
+        expired = aware(fixed.expires_at) < now
+        right = hmac.compare_digest(digest, fixed.secret_hash)
+        claimed = None
+        device_id = new_id()
+        if not expired and right:
+            claimed = s.execute(update(table).where(live).values(used_at=now, device_id=device_id)
+                                .returning(table.c.staff_id)).first()
+        elif not expired:
+            claimed = s.execute(update(table).where(live).values(tries_left=table.c.tries_left - 1)
+                                .returning(table.c.tries_left)).first()
+        if claimed is None:
+            state = s.execute(select(table.c.used_at, table.c.tries_left).where(table.c.id == code_id)).first()
+            if state is not None and state.used_at is not None:
+                raise ApiError(401, "code_used", "该注册码已经使用过，每个注册码只能用一次。")
+            if expired:
+                raise ApiError(401, "code_expired", "注册码已过期，请向资助专干索取新的注册码。")
             raise ApiError(401, "code_locked", "该注册码输错次数过多，已失效，请索取新的注册码。")
-        if sha256_hex(raw) != row.secret_hash:
-            row.tries_left -= 1
+        if not right:
             tx.audit("enroll_failed", record_kind="enroll_code", record_id=code_id)
-            # commit the decrement: raising would roll it back
-            failure = ApiError(401, "invalid_code", f"注册码不正确（还可尝试 {row.tries_left} 次）。")
+            # commit the spent try: raising inside the transaction would roll it back
+            failure = ApiError(401, "invalid_code", f"注册码不正确（还可尝试 {claimed.tries_left} 次）。")
         else:
             failure = None
-            staff = tx.session.get(StaffRow, row.staff_id)
+            staff = s.get(StaffRow, fixed.staff_id)
             if staff is None or not staff.active:
-                raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
+                raise ApiError(403, "staff_inactive", "该教职工账号已停用。")  # rolls the claim back
             token = random_token(32)
-            device_id = new_id()
-            tx.session.add(DeviceRow(id=device_id, staff_id=staff.id, label=label.strip()[:100],
-                                     token_hash=sha256_hex(token), enrolled_at=now))
-            row.used_at, row.device_id = now, device_id
+            s.add(DeviceRow(id=device_id, staff_id=staff.id, label=label.strip()[:100],
+                            token_hash=sha256_hex(token), enrolled_at=now))
             tx.audit("enroll", actor=staff.id, device=device_id, record_kind="device", record_id=device_id)
             staff_name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
             role = staff.role

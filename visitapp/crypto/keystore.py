@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from visitapp.crypto.envelope import FieldCipher, hkdf
 from visitapp.crypto.errors import KeyFileError, RecoveryKeyError, WeakPassphrase, WrongPassphrase
+from visitapp.crypto.private import write_private
 
 KEYFILE_VERSION = 1
 MIN_PASSPHRASE_LENGTH = 8
@@ -147,7 +148,7 @@ class UnlockThrottle:
 
     def _write(self, state: dict) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
+        write_private(tmp, json.dumps(state))
         os.replace(tmp, self.path)
 
 
@@ -232,6 +233,5 @@ class KeyFile:
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._data, indent=2))
-        os.chmod(tmp, 0o600)
+        write_private(tmp, json.dumps(self._data, indent=2))  # 0600 from its creation on
         os.replace(tmp, self.path)

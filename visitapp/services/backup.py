@@ -18,6 +18,7 @@ from pathlib import Path
 
 from visitapp import __version__
 from visitapp.crypto import KeyFile, UnlockThrottle
+from visitapp.crypto.private import open_private, private_dir, write_private
 from visitapp.services.base import new_id
 from visitapp.services.workspace import Workspace, open_profile
 from visitapp.storage.profile import DATABASE, KEYFILE, ProfileError, profile_exists
@@ -49,7 +50,7 @@ def export_backup(ws: Workspace, target: Path) -> Path:
     assert ws.profile.cipher is not None
     envelope = ws.profile.cipher.encrypt(data, "backup", backup_id, _header_digest(header_line), purpose="backup")
     partial = target.with_name(target.name + ".partial")
-    with open(partial, "wb") as fh:
+    with open_private(partial, "wb") as fh:  # the backup is owner-only from its first byte
         fh.write(MAGIC + header_line + envelope)
         fh.flush()
         os.fsync(fh.fileno())
@@ -81,12 +82,12 @@ def restore_backup(source: Path, profile_dir: Path, passphrase: str) -> Workspac
         header = json.loads(header_line)
     except ValueError:
         raise BackupError("备份文件已损坏（文件头无法读取）。") from None
-    profile_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(profile_dir)
     keyfile_path = profile_dir / KEYFILE
     keyfile = KeyFile(keyfile_path, header["keyfile"])
     cipher = keyfile.unlock(passphrase, UnlockThrottle(profile_dir / "unlock-throttle.json"))
     data = zlib.decompress(cipher.decrypt(envelope, "backup", header["backup_id"], _header_digest(header_line),
                                           purpose="backup"))
-    (profile_dir / DATABASE).write_bytes(data)
+    write_private(profile_dir / DATABASE, data)
     keyfile._save()
     return open_profile(profile_dir, passphrase)

@@ -8,6 +8,7 @@ The folder defaults to the platform's user data directory (platformdirs) and is 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import filelock
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle, check_new_passphrase
+from visitapp.crypto.private import FILE_MODE, private_dir, tighten, touch_private
 
 KEYFILE = "keyfile.json"
 DATABASE = "profile.db"
@@ -42,6 +44,35 @@ class ProfileTooNewError(ProfileError):
         )
 
 
+class ProfileDamagedError(ProfileError):
+    """The profile's SQLite file is damaged ("database disk image is malformed", "file is not
+    a database"): raised at open and at any later use, in place of SQLAlchemy's error."""
+
+    def __init__(self, path: Path, detail: str = ""):
+        self.detail = detail
+        super().__init__(
+            f"本机档案的资料库已损坏，无法打开（{path}）：请用备份恢复到一个新文件夹"
+            f"（visitapp --profile 新文件夹 restore-backup 备份文件），"
+            f"或新建档案、重新注册本机后从学校服务器同步。")
+
+
+# SQLite's result codes for a damaged file (sqlite3 exceptions carry them as sqlite_errorcode)
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_DAMAGE_WORDS = ("malformed", "not a database", "file is encrypted", "disk image")
+
+
+def is_damaged_database(exc: BaseException | None) -> bool:
+    """Whether a sqlite3 error (or SQLAlchemy's wrapper of one) says the file is damaged;
+    "database is locked" and the other operational errors are not."""
+    orig = getattr(exc, "orig", exc)
+    if not isinstance(orig, sqlite3.DatabaseError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    return any(word in str(orig).lower() for word in _DAMAGE_WORDS)
+
+
 def default_profile_dir() -> Path:
     env = os.environ.get("VISITAPP_PROFILE")
     if env:
@@ -65,6 +96,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
 def make_engine(db_path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _sqlite_pragmas)
+
+    @event.listens_for(engine, "handle_error")
+    def _damaged(context):  # noqa: ANN001, ANN202 - every statement, at open and at any use
+        if is_damaged_database(context.original_exception):
+            return ProfileDamagedError(Path(db_path).parent, str(context.original_exception))
+        return None
+
     return engine
 
 
@@ -109,7 +147,11 @@ class Profile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock = filelock.FileLock(str(self.path / "profile.lock"), timeout=0)
+        # owner-only, and a profile made by an older version (0755 / 0644) is tightened here
+        private_dir(self.path)
+        tighten(*(self.path / name for name in (KEYFILE, DATABASE, DATABASE + "-wal", DATABASE + "-shm",
+                                                "profile.lock", "unlock-throttle.json")))
+        self._lock = filelock.FileLock(str(self.path / "profile.lock"), timeout=0, mode=FILE_MODE)
         try:
             self._lock.acquire()
         except filelock.Timeout:
@@ -124,8 +166,7 @@ class Profile:
         path = Path(path)
         if profile_exists(path):
             raise ProfileError(f"这里已经有一个档案：{path}")
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
+        private_dir(path)
         profile = cls(path)
         try:
             _keyfile, cipher, recovery = KeyFile.create(path / KEYFILE, passphrase, kdf)
@@ -188,8 +229,15 @@ class Profile:
 
     def _attach(self, cipher: FieldCipher) -> None:
         if self.engine is None:
+            # created 0600 before SQLite opens it: its -wal and -shm then get the same mode
+            touch_private(self.path / DATABASE)
             self.engine = make_engine(self.path / DATABASE)
-            migrate(self.engine)
+            try:
+                migrate(self.engine)
+            except Exception as exc:  # a damaged header fails in the connect pragmas, before any hook
+                if isinstance(exc, ProfileDamagedError) or not is_damaged_database(exc):
+                    raise
+                raise ProfileDamagedError(self.path, str(exc)) from None
             configure_mappers()  # once, at open, not in the middle of the first screen
         self.cipher = cipher
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"cipher": cipher})

@@ -48,6 +48,8 @@ def user_message(exc: BaseException) -> str:
         return str(exc) or tr("This change is not allowed.")
     if name in {"WrongPassphrase", "RecoveryKeyError", "WeakPassphrase"}:
         return str(exc)
+    if name == "ProfileDamagedError":  # one sentence with the way out (backup, or the server's copy)
+        return str(exc)
     if name in {"ProfileLockedError"}:
         return tr("This profile is already open in another window of the application.")
     if name in {"ProfileTooNewError"}:
