@@ -769,7 +769,11 @@ _PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).orde
          False: select(_TEACHER_SEQS.c.server_seq).order_by(_TEACHER_SEQS.c.server_seq).limit(bindparam("limit"))}
 _PAGE_ROWS = select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq).limit(
     bindparam("limit"))  # an officer's page, whole
-_COUNT = {True: select(func.count()).select_from(Record).where(_RANGE, _visible_expr(True)),
+# an officer's count: the range (the seq index alone) less the others' drafts in it
+_OTHERS_DRAFTS = select(func.count()).select_from(Record).where(
+    _RANGE, Record.visibility == "draft", or_(Record.author_staff.is_(None), Record.author_staff != bindparam("me")))
+_COUNT = {True: select(select(func.count()).select_from(Record).where(_RANGE).scalar_subquery()
+                       - _OTHERS_DRAFTS.scalar_subquery()),
           False: select(func.count()).select_from(_TEACHER_SEQS)}
 _SEQ = select(Counter.value).where(Counter.name == "seq")
 _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")

@@ -243,3 +243,33 @@ def test_migrations_create_the_pull_indexes(tmp_path, name):
         assert conn.execute(text("SELECT count(*) FROM records")).scalar() == 0
     engine.dispose()
     assert name in names
+
+
+def test_an_officers_total_counts_what_the_pages_then_carry(server):
+    """The officer's count (the range less the others' drafts) matches the pages: others'
+    drafts are not counted and not sent, the officer's own are both."""
+    officer = server.officer_device()
+    t = server.staff("王芳")
+    sid = server.student()
+    for _ in range(3):
+        _put(server, kind="visit", student=sid, visibility="draft", author=t.id)
+        _put(server, kind="visit", student=sid, visibility="draft", author=officer.staff_id)
+        _put(server, kind="visit", student=sid, visibility="draft", author=None)
+        _put(server, student=sid, visibility="student")
+        _put(server, kind="conflict", student=sid, visibility="officers")
+    first = server.pull(officer, 0, 4)
+    assert first["more"] is True
+    cursor, ids = first["cursor"], [c["record_id"] for c in first["changes"]]
+    while True:
+        page = server.client.get("/v1/sync/pull", headers=officer.auth,
+                                 params={"cursor": cursor, "limit": 4, "total": "false"}).json()
+        ids += [c["record_id"] for c in page["changes"]]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+        assert page["total"] is None
+    assert len(ids) == len(set(ids)) == first["total"]
+    with server.core.db.read() as s:
+        drafts = dict(s.execute(select(Record.id, Record.author_staff).where(Record.visibility == "draft")).all())
+    assert {i for i, a in drafts.items() if a == officer.staff_id} <= set(ids)
+    assert not {i for i, a in drafts.items() if a != officer.staff_id} & set(ids)
