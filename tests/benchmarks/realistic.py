@@ -411,13 +411,30 @@ def rows() -> list[tuple]:
     return out
 
 
+def _main(argv: list[str]) -> None:
+    """``python -m tests.benchmarks.realistic [push] [pull] [--pg] [--300k]``: some rows, on
+    SQLite or (``--pg``) on a fresh PostgreSQL database."""
+    import contextlib
+
+    from tests.benchmarks.postgres import fresh_database
+    only = [a for a in argv if not a.startswith("--")]
+    sizes = [10_000, 100_000] + ([300_000] if "--300k" in argv else [])
+    label = "PostgreSQL" if "--pg" in argv else "SQLite"
+
+    def database():
+        if "--pg" not in argv:
+            return contextlib.nullcontext(None)
+        return fresh_database("visitapp_bench")
+
+    for what in ("push", "pull"):
+        if only and what not in only:
+            continue
+        with tempfile.TemporaryDirectory() as d, database() as url:
+            db = url.replace("postgresql://", "postgresql+psycopg://", 1) if url else None
+            out = push_rows(Path(d), db, label) if what == "push" else pull_rows(Path(d), db, label, sizes)
+        for row in out:
+            print(row)
+
+
 if __name__ == "__main__":
-    only = [a for a in sys.argv[1:] if not a.startswith("--")]
-    with tempfile.TemporaryDirectory() as d:
-        if not only or "push" in only:
-            for row in push_rows(Path(d) / "push", None, "SQLite"):
-                print(row)
-        if not only or "pull" in only:
-            for row in pull_rows(Path(d) / "pull", None, "SQLite",
-                                 [10_000, 100_000] + ([300_000] if "--300k" in sys.argv else [])):
-                print(row)
+    _main(sys.argv[1:])
