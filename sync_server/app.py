@@ -236,10 +236,12 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
              cursor: Annotated[int, Query(ge=0, le=2**62, description="the cursor of the last page stored; 0 = from the start",
                                           examples=[0])] = 0,
              limit: Annotated[int, Query(ge=1, le=sync.MAX_PULL_LIMIT, examples=[1000])] = sync.DEFAULT_PULL_LIMIT,
+             total: Annotated[bool, Query(description="count the changes beyond this page (for progress); "
+                                          "false on the later pages of a sync, which then answer total=null")] = True,
              ) -> Response:
         # the token is checked inside the pull's read session (one database checkout per pull)
         header = f"Bearer {creds.credentials}" if creds else None
-        who, body = sync.pull_authenticated(core, header, cursor, limit)
+        who, body = sync.pull_authenticated(core, header, cursor, limit, total)
         request.scope.setdefault("state", {})["device_id"] = who.device_id
         return Response(body, media_type="application/json")
 

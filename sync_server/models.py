@@ -110,6 +110,10 @@ class Record(Base):
     __table_args__ = (
         Index("ix_records_student_seq", "student_id", "server_seq"),
         Index("ix_records_author_seq", "author_staff", "server_seq"),
+        # a teacher's pull reads its scope through indexes (migration 0004): the school's
+        # records and the conflicts the teacher is party to
+        Index("ix_records_visibility_seq", "visibility", "server_seq"),
+        Index("ix_records_other_seq", "other_staff", "server_seq"),
     )
 
 

@@ -17,7 +17,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union, update
 
 from sync_server.core import (
     Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
@@ -616,26 +616,63 @@ def _without(d: dict, key: str) -> dict:
 
 def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     """Two finalized on-site visits of one student on one day from two devices: a possible
-    duplicate for the officer (both are kept; the officer may void one)."""
-    others = ctx.tx.session.execute(select(Record).where(
-        Record.match_key == match_key, Record.id != new.id, Record.deleted.is_(False),
-        Record.author_device != new.author_device)).scalars().all()
-    for other in others:
-        if json.loads(other.routing).get("status") != VisitStatus.FINAL:
+    duplicate for the officer (both are kept; the officer may void one).
+
+    The candidates of the whole batch are read once (one Core query, so the batch's queued
+    inserts stay one ``executemany``): the finalized on-site visits other devices wrote of
+    the batch's students. Nothing another device wrote can change while this batch holds the
+    write lock; a candidate this batch itself rewrites (voids) is read from the row the batch
+    holds in ``ctx.existing``."""
+    info = ctx.tx.session.info
+    by_key = info.get("visit_day_index")
+    if by_key is None:
+        by_key = info["visit_day_index"] = _visit_day_index(ctx)
+    for oid, device, author, routing in by_key.get(match_key, ()):
+        if oid == new.id:
             continue
-        cid = uuid5_of("possible_duplicate", *sorted([new.id, other.id]))
-        if ctx.tx.session.get(Record, cid) is not None:
+        held = ctx.existing.get(oid)
+        if isinstance(held, Record):  # loaded (and maybe rewritten) by this batch: its current state
+            if held.match_key != match_key or held.deleted:
+                continue
+            device, author, routing = held.author_device, held.author_staff, held.routing
+        if device is None or device == new.author_device or json.loads(routing).get("status") != VisitStatus.FINAL:
             continue
-        routing = {"id": cid, "record_kind": "visit", "record_id": new.id, "other_record_id": other.id,
+        cid = uuid5_of("possible_duplicate", *sorted([new.id, oid]))
+        made = info.setdefault("visit_day_flags", set())
+        if cid in made or ctx.tx.session.connection().execute(_ID_EXISTS, {"id": cid}).first() is not None:
+            continue
+        made.add(cid)
+        routing = {"id": cid, "record_kind": "visit", "record_id": new.id, "other_record_id": oid,
                    "field_name": "possible_duplicate", "status": "open", "student_id": new.student_id,
-                   "local_author": new.author_staff or "", "remote_author": other.author_staff or "",
+                   "local_author": new.author_staff or "", "remote_author": author or "",
                    "winner_staff": None, "loser_staff": None, "created_at": utcnow().isoformat()}
         ctx.core.put_record(ctx.tx, record_id=cid, kind="conflict", student_id=new.student_id,
                             visibility="officers", author_staff=None, author_device=None, routing=routing,
                             facts={"reason": "同一学生同一天有两条来自不同设备的实地家访记录，可能重复，请核实。"},
-                            sealed=None)
+                            sealed=None, is_new=True)
         return cid
     return None
+
+
+def _visit_day_index(ctx: _Ctx) -> dict:
+    """``match_key -> [(id, device, author, routing)]``: the visits with a visit-day key of this
+    batch's students written by other devices, as committed before the batch."""
+    out: dict = {}
+    students = sorted(ctx.students)
+    conn = ctx.tx.session.connection()
+    for i in range(0, len(students), 500):
+        for rid, key, device, author, routing in conn.execute(
+                _DAY_CANDIDATES, {"ids": students[i:i + 500], "device": ctx.who.device_id}):
+            out.setdefault(key, []).append((rid, device, author, routing))
+    return out
+
+
+# through ix_records_student_seq: the visits of these students that carry a visit-day key
+_DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Record.author_staff,
+                         Record.routing).where(
+    Record.student_id.in_(bindparam("ids", expanding=True)), Record.match_key.is_not(None),
+    Record.kind == "visit", Record.deleted.is_(False), Record.author_device != bindparam("device"))
+_ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
 
 
 # append-only ------------------------------------------------------------------------------------
@@ -911,7 +948,8 @@ _CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Re
 
 
 def _visible_expr(officer: bool):
-    """Who may see a record, with the staff id as the bind parameter ``me``."""
+    """Who may see a record, with the staff id as the bind parameter ``me`` (one expression:
+    what :data:`_SCOPE_BRANCHES` says branch by branch)."""
     me = bindparam("me")
     if officer:
         return or_(Record.visibility != "draft", Record.author_staff == me)
@@ -926,15 +964,42 @@ def _visible_expr(officer: bool):
     )
 
 
+def _scope_branches():
+    """A teacher's visibility as one query per index, so a pull reads the records of the
+    teacher's students (``ix_records_student_seq``), the teacher's own (``ix_records_author_seq``),
+    the conflicts they are party to (``ix_records_other_seq``) and the school's
+    (``ix_records_visibility_seq``), never the rest of the school's history."""
+    me = bindparam("me")
+    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == me, AssignmentRow.active.is_(True))
+    mentor = mine.where(AssignmentRow.role == "mentor")
+    # ``visibility || ''``: the same test, but no index on it, so the planner (SQLite has no
+    # statistics) takes the branch's own index rather than every record of that visibility
+    vis = Record.visibility.op("||")(literal_column("''"))
+    return (
+        and_(Record.visibility == "school"),
+        and_(Record.student_id.in_(mine), vis == "student"),
+        and_(Record.student_id.in_(mentor), vis == "mentors"),
+        and_(Record.author_staff == me, vis.in_(("draft", "author", "parties"))),
+        and_(Record.other_staff == me, vis == "parties"),
+    )
+
+
 # statements built once: building SQLAlchemy expressions costs more than running them here
 _RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
 _BY_SEQ = select(*_CHANGE_COLUMNS).where(Record.server_seq.in_(bindparam("seqs", expanding=True)))
-_PAGE = {officer: select(Record.server_seq).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
-         .limit(bindparam("limit")) for officer in (True, False)}
-_PAGE_ROWS = {officer: select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(officer)).order_by(Record.server_seq)
-              .limit(bindparam("limit")) for officer in (True, False)}
-_COUNT = {officer: select(func.count()).select_from(Record).where(_RANGE, _visible_expr(officer))
-          for officer in (True, False)}
+# a teacher's visible seqs: the union of the branches (a record in two is listed once)
+_TEACHER_SEQS = union(*[select(Record.server_seq).where(_RANGE, branch) for branch in _scope_branches()]).subquery()
+_PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq)
+         .limit(bindparam("limit")),
+         False: select(_TEACHER_SEQS.c.server_seq).order_by(_TEACHER_SEQS.c.server_seq).limit(bindparam("limit"))}
+_PAGE_ROWS = select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq).limit(
+    bindparam("limit"))  # an officer's page, whole
+# an officer's count: the range (the seq index alone) less the others' drafts in it
+_OTHERS_DRAFTS = select(func.count()).select_from(Record).where(
+    _RANGE, Record.visibility == "draft", or_(Record.author_staff.is_(None), Record.author_staff != bindparam("me")))
+_COUNT = {True: select(select(func.count()).select_from(Record).where(_RANGE).scalar_subquery()
+                       - _OTHERS_DRAFTS.scalar_subquery()),
+          False: select(func.count()).select_from(_TEACHER_SEQS)}
 _SEQ = select(Counter.value).where(Counter.name == "seq")
 _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
 # both in one round trip: a sync with nothing to do is mostly round trips
@@ -997,10 +1062,11 @@ def _page_changes(core: ServerCore, conn, seqs: list[int], officer: bool, params
     get = core.db.changes.get
     texts = {seq: text for seq in seqs if (text := get(seq)) is not None}
     missing = [seq for seq in seqs if seq not in texts]
-    if len(missing) > len(seqs) // 4:
-        # mostly older changes (a first sync): read the page again, whole, rather than by seq
+    if officer and len(missing) > len(seqs) // 4:
+        # mostly older changes (an officer's first sync): read the page again, whole, along the
+        # seq index, rather than by seq (a teacher's page is scattered: read it by seq)
         wanted = set(missing)
-        rows = [row for row in conn.execute(_PAGE_ROWS[officer], params).all() if row[0] in wanted]
+        rows = [row for row in conn.execute(_PAGE_ROWS, params).all() if row[0] in wanted]
     else:
         rows = []
         for i in range(0, len(missing), 1000):
@@ -1009,21 +1075,23 @@ def _page_changes(core: ServerCore, conn, seqs: list[int], officer: bool, params
     return [texts[seq] for seq in seqs if seq in texts]
 
 
-def pull(core: ServerCore, who: Principal, cursor: int, limit: int) -> bytes:
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int, total: bool = True) -> bytes:
     """The JSON (UTF-8) of a :class:`PullResponse`, built from pre-encoded changes: pulls are the hot path.
     One read transaction in the common case; a change of the teacher's students adds one
-    short write first."""
-    return _pull(core, who, None, cursor, limit)[1]
+    short write first. ``total``: count what lies beyond this page (for the progress of the
+    first page of a sync; the client asks no later page, so a long pull stays linear)."""
+    return _pull(core, who, None, cursor, limit, total)[1]
 
 
-def pull_authenticated(core: ServerCore, authorization: str | None, cursor: int, limit: int) -> tuple[Principal, bytes]:
+def pull_authenticated(core: ServerCore, authorization: str | None, cursor: int, limit: int,
+                       total: bool = True) -> tuple[Principal, bytes]:
     """:func:`pull` with the token checked in the pull's own read session: a sync with nothing
     to do is one request, and its cost is mostly database round trips."""
-    return _pull(core, None, token_hash_of(authorization), cursor, limit)
+    return _pull(core, None, token_hash_of(authorization), cursor, limit, total)
 
 
 def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, cursor: int, limit: int,
-          _rescoped: bool = False) -> tuple[Principal, bytes]:
+          want_total: bool = True, _rescoped: bool = False) -> tuple[Principal, bytes]:
     limit = max(1, min(limit, MAX_PULL_LIMIT))
     parts: list[bytes] = []
     purge: list[str] = []
@@ -1064,11 +1132,17 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             held = len(parts)
             parts += _page_changes(core, conn, seqs, who.is_officer, page)
             new_cursor = seqs[-1] if more else snap
-            # the count is only needed when there is more than this page
-            total = len(parts) if not more else held + s.execute(_COUNT[who.is_officer], params).scalar_one()
+            # ``more`` comes from the row past the limit; a count (of everything beyond the
+            # cursor: one scan) only when asked and there is more than this page
+            if not more:
+                total = len(parts)
+            elif want_total:
+                total = held + s.execute(_COUNT[who.is_officer], params).scalar_one()
+            else:
+                total = "null"
     if rescope is not None:
         _record_scope(core, who, cursor, *rescope)
-        return _pull(core, who, None, cursor, limit, _rescoped=True)
+        return _pull(core, who, None, cursor, limit, want_total, _rescoped=True)
     return who, (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
             f'"purge_students":{json.dumps(purge)},"total":{total}}}'.encode())
 

@@ -342,8 +342,10 @@ class SyncEngine:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return
+            # only the first page's total is used (progress), so later pages skip the count
             response = self._call(http, "GET", f"{url}/v1/sync/pull", token,
-                                  params={"cursor": cursor, "limit": PULL_PAGE})
+                                  params={"cursor": cursor, "limit": PULL_PAGE,
+                                          **({} if total is None else {"total": "false"})})
             if response.status_code == 410:
                 cursor = 0  # older than the server's tombstone horizon: read everything again
                 with self.ws.profile.session() as s, s.begin():
