@@ -138,7 +138,36 @@ def make_retry(retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
                      raise_on_status=False, respect_retry_after_header=True)
 
 
-class _PinnedAdapter(HTTPAdapter):
+class _RetryingAdapter(HTTPAdapter):
+    """urllib3's ``Retry`` covers a request up to its response's headers; requests reads the
+    body afterwards, outside it. A body cut off by the network (a pull page is most of the
+    bytes of a sync) goes through the same ``Retry`` here: its method rules, its counts and
+    its backoff, so a repeatable call is sent again and any other one fails as before."""
+
+    def send(self, request: Any, stream: bool = False, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        retry = self.max_retries
+        while True:
+            response = super().send(request, stream=True, **kwargs)
+            if stream:
+                return response
+            try:
+                response.content  # noqa: B018 - read the whole body now, inside the policy
+                return response
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                response.close()
+                try:
+                    retry = retry.increment(request.method, request.url,
+                                            error=urllib3.exceptions.ProtocolError("response cut off", exc))
+                except urllib3.exceptions.MaxRetryError:
+                    raise exc from None
+                except urllib3.exceptions.ProtocolError:
+                    raise exc from None  # a method this session does not repeat
+                log.warning("response to %s %s cut off; retrying (%r)", request.method, request.url, retry)
+                retry.sleep()
+
+
+class _PinnedAdapter(_RetryingAdapter):
     """HTTPS to the school's self-signed certificate, trusted by its SHA-256 fingerprint only.
 
     The school has no certificate authority, so there is no chain to verify: urllib3's
@@ -193,7 +222,7 @@ def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAU
             raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
         session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
     elif _is_loopback(server_url):
-        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.mount("http://", _RetryingAdapter(max_retries=retry))
     else:
         raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
     return session
