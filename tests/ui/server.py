@@ -73,19 +73,26 @@ def start_server(data_dir: Path, students: int = 30, teachers: int = 3, *, tls: 
     init = json.loads(_run(data_dir, "init", "--school", "示范学校", "--officer", "王主任", "--url", url, "--json"))
     demo = json.loads(_run(data_dir, "demo-school", "--students", str(students), "--teachers",
                            str(teachers), "--json"))
+    proc = serve(data_dir, port, tls=tls)
+    return TestServer(url, data_dir, demo["staff"], proc, init["fingerprint"] if tls else "")
+
+
+def serve(data_dir: Path, port: int, *, tls: bool = True) -> subprocess.Popen:
+    """``visitapp-server serve`` on an initialised data directory; returns once it listens.
+    Its log goes to a file beside the data directory (a pipe nobody reads would fill up)."""
+    log = open(Path(data_dir).parent / f"{Path(data_dir).name}-serve-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), "serve",
                              *([] if tls else ["--no-tls"]), "--host", "127.0.0.1", "--port", str(port)],
-                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("sync_server exited: " + proc.stderr.read().decode(errors="replace")[-500:])
+            raise RuntimeError("sync_server exited: " + Path(log.name).read_text(errors="replace")[-500:])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
+                return proc
         except OSError:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("sync_server did not start listening")
-    return TestServer(url, data_dir, demo["staff"], proc, init["fingerprint"] if tls else "")
+    proc.kill()
+    raise RuntimeError("sync_server did not start listening")

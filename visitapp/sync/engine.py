@@ -200,7 +200,7 @@ class _PinnedAdapter(_RetryingAdapter):
         super().cert_verify(conn, url, False, cert)
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback(url: str) -> bool:
     host = urlparse(url).hostname or ""
     if host == "localhost":
         return True
@@ -221,7 +221,7 @@ def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAU
         if not fingerprint:
             raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
         session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
-    elif _is_loopback(server_url):
+    elif is_loopback(server_url):
         session.mount("http://", _RetryingAdapter(max_retries=retry))
     else:
         raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
