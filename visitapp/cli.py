@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -342,6 +343,26 @@ def cmd_verify_sheet(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``visitapp``; output piped into ``head`` (which stops reading) ends it quietly."""
+    return exit_quietly_on_broken_pipe(_main, argv)
+
+
+def exit_quietly_on_broken_pipe(run: Any, argv: list[str] | None) -> int:
+    """Run a command's ``main``; when stdout is a pipe closed by the reader (``| head``), stop
+    without a traceback, as a command killed by SIGPIPE does (exit status 141)."""
+    try:
+        code = run(argv)
+        sys.stdout.flush()  # a write still buffered fails here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # point stdout at /dev/null so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -356,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # the reader of our output went away: not an error to report
     except CliError as exc:
         print(f"visitapp: {exc}", file=sys.stderr)
         return 1
