@@ -201,7 +201,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    for name in ("connect_timeout", "read_timeout"):
+        value = getattr(args, name, None)
+        if value is not None and not 1 <= value <= 600:
+            raise CliError(f"--{name.replace('_', '-')} 应在 1 到 600 秒之间。")
     with _open(args) as ws:
+        ws.sync.connect_timeout = args.connect_timeout or ws.sync.connect_timeout
+        ws.sync.read_timeout = args.read_timeout or ws.sync.read_timeout
         def progress(done: int, total: int, phase: str) -> None:
             if not args.json:
                 label = "上传" if phase == "push" else "下载"
@@ -259,7 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="服务器地址（注册码里已含，可省略）")
     p.add_argument("--code", required=True)
     p.add_argument("--label", default="", help="设备名称")
-    add("sync", cmd_sync, "同步：先上传，再下载")
+    p = add("sync", cmd_sync, "同步：先上传，再下载")
+    p.add_argument("--connect-timeout", type=float, metavar="秒",
+                   help="连接学校服务器的超时（默认 5 秒，或档案设置 sync_connect_timeout）")
+    p.add_argument("--read-timeout", type=float, metavar="秒",
+                   help="等待服务器应答的超时（默认 20 秒，或档案设置 sync_read_timeout）")
     _add_print_commands(sub, add)
     return parser
 

@@ -9,11 +9,13 @@ from urllib.parse import urlparse
 from visitapp.domain import ValidationError
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import SettingRow
-from visitapp.sync.engine import CONNECT_TIMEOUT, READ_TIMEOUT, SERVER_URL_KEY, is_loopback
+from visitapp.sync.address import (
+    CONNECT_TIMEOUT, CONNECT_TIMEOUT_KEY, READ_TIMEOUT, READ_TIMEOUT_KEY, SERVER_URL_KEY, is_loopback,
+)
 
 # the server address is the key sync reads (one key: the Settings screen edits what sync uses)
 DEFAULTS: dict[str, Any] = {"language": "zh_CN", "idle_lock_minutes": 10, SERVER_URL_KEY: "",
-                            "sync_connect_timeout": CONNECT_TIMEOUT, "sync_read_timeout": READ_TIMEOUT}
+                            CONNECT_TIMEOUT_KEY: CONNECT_TIMEOUT, READ_TIMEOUT_KEY: READ_TIMEOUT}
 SECRET_KEYS = {"device_token"}
 
 
@@ -52,7 +54,7 @@ class SettingsService:
             raise ValidationError({"idle_lock_minutes": "自动锁定时间应为 1–240 分钟"})
         if key == "language" and value not in ("zh_CN", "en"):
             raise ValidationError({"language": "语言只能是中文或英文"})
-        if key in ("sync_connect_timeout", "sync_read_timeout") and (
+        if key in (CONNECT_TIMEOUT_KEY, READ_TIMEOUT_KEY) and (
                 not isinstance(value, (int, float)) or not 1 <= value <= 600):
             raise ValidationError({key: "超时时间应为 1–600 秒"})
         with self.ctx.profile.session() as s, s.begin():

@@ -13,24 +13,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.util import Retry
 from sqlalchemy import delete, select
+from urllib3.util import Retry
 
 from visitapp.domain import ENTITY_BY_KIND, join_tiers, split_by_tier
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, SyncErrorRow
 from visitapp.storage.records import apply_to_row, row_parts
+from visitapp.sync.address import (
+    CONNECT_TIMEOUT, CONNECT_TIMEOUT_KEY, LEGACY_SERVER_URL_KEY, READ_TIMEOUT, READ_TIMEOUT_KEY, SERVER_URL_KEY,
+    is_loopback,
+)
 from visitapp.sync.protocol import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
     decode_enrollment_code, seal_bytes, unseal_bytes, unwrap_conflict_sealed,
@@ -42,19 +44,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
-# a school LAN answers in milliseconds: a connection not made in 5 s is not coming, and a
-# push or pull page the server has not answered in 20 s is stuck (both are settings)
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 20.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 BACKOFF_MAX = 8.0
 SERVER_ERRORS = (500, 502, 503, 504)
 PIN_MISMATCH = "服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。"
-# the one key of the server address, read by sync and edited in the Settings screen
-# (``server_url_v1`` is where versions before it kept the address)
-SERVER_URL_KEY = "server_url"
-LEGACY_SERVER_URL_KEY = "server_url_v1"
 OFFLINE = "连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。"
 
 
@@ -200,16 +194,6 @@ class _PinnedAdapter(_RetryingAdapter):
         super().cert_verify(conn, url, False, cert)
 
 
-def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAULT_RETRIES,
                       backoff: float = DEFAULT_BACKOFF, repeatable: tuple[str, ...] = ("GET", "POST"),
                       retry_server_errors: bool = True) -> requests.Session:
@@ -249,8 +233,8 @@ class SyncEngine:
         self.read_timeout = seconds
 
     def _timeouts(self) -> tuple[float, float]:
-        connect = self.connect_timeout or float(self._setting("sync_connect_timeout", None) or CONNECT_TIMEOUT)
-        read = self.read_timeout or float(self._setting("sync_read_timeout", None) or READ_TIMEOUT)
+        connect = self.connect_timeout or float(self._setting(CONNECT_TIMEOUT_KEY, None) or CONNECT_TIMEOUT)
+        read = self.read_timeout or float(self._setting(READ_TIMEOUT_KEY, None) or READ_TIMEOUT)
         return connect, read
 
     # -- settings helpers ----------------------------------------------------------------------
