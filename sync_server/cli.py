@@ -401,6 +401,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``visitapp-server``; output piped into ``head`` (which stops reading) ends it quietly,
+    as a command killed by SIGPIPE does (exit status 141), without a traceback."""
+    import os
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a write still buffered fails here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # so the interpreter's last flush cannot fail
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
@@ -414,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("错误：已中断。", file=sys.stderr)
         return EXIT_FAIL
+    except BrokenPipeError:
+        raise  # the reader of our output went away: not an error to report
     except Exception as exc:  # noqa: BLE001 - a reason, never a traceback
         from sqlalchemy.exc import SQLAlchemyError
         if isinstance(exc, SQLAlchemyError):

@@ -12,7 +12,7 @@ import re
 from json.encoder import encode_basestring as _q  # the C string quoter
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -101,6 +101,7 @@ class Principal:
     staff_id: str
     role: str
     staff_name: str
+    seen_at: dt.datetime | None = field(default=None, compare=False)  # the device's last call, as stored
 
     @property
     def is_officer(self) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union, update
 
+from sync_server.config import ServerError
 from sync_server.core import (
     Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
 )
@@ -147,7 +148,29 @@ def token_hash_of(authorization: str | None) -> str:
 def authenticate(core: ServerCore, authorization: str | None) -> Principal:
     token_hash = token_hash_of(authorization)
     with core.db.read() as s:
-        return principal_in(core, s, token_hash)
+        who = principal_in(core, s, token_hash)
+    note_seen(core, who)
+    return who
+
+
+SEEN_EVERY = dt.timedelta(minutes=1)
+
+
+def note_seen(core: ServerCore, who: Principal) -> None:
+    """When the device last synced (any call: a pull or a meta with nothing to push counts),
+    for ``devices list``. At most one short write per device per minute, outside the
+    caller's transaction; a busy database only skips the note."""
+    now = utcnow()
+    if who.seen_at is not None and aware(who.seen_at) > now - SEEN_EVERY:
+        return
+    try:
+        with core.db.write() as tx:
+            tx.session.execute(update(DeviceRow).where(
+                DeviceRow.id == who.device_id,
+                or_(DeviceRow.last_seen_at.is_(None), DeviceRow.last_seen_at < now - SEEN_EVERY),
+            ).values(last_seen_at=now))
+    except ServerError:
+        pass
 
 
 def principal_in(core: ServerCore, s, token_hash: str) -> Principal:  # noqa: ANN001 - a Session
@@ -155,16 +178,17 @@ def principal_in(core: ServerCore, s, token_hash: str) -> Principal:  # noqa: AN
     found = s.execute(_AUTH, {"token_hash": token_hash}).first()
     if found is None:
         raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
-    device_id, revoked_at, staff_id, role, active, name_enc = found
+    device_id, revoked_at, staff_id, role, active, name_enc, seen_at = found
     if revoked_at is not None:
         raise ApiError(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
     if not active:
         raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
     name = core.vault.open_text("staff", staff_id, "name", name_enc) or ""
-    return Principal(device_id, staff_id, role, name)
+    return Principal(device_id, staff_id, role, name, seen_at)
 
 
-_AUTH = (select(DeviceRow.id, DeviceRow.revoked_at, StaffRow.id, StaffRow.role, StaffRow.active, StaffRow.name_enc)
+_AUTH = (select(DeviceRow.id, DeviceRow.revoked_at, StaffRow.id, StaffRow.role, StaffRow.active, StaffRow.name_enc,
+                DeviceRow.last_seen_at)
          .join(StaffRow, StaffRow.id == DeviceRow.staff_id).where(DeviceRow.token_hash == bindparam("token_hash")))
 
 
@@ -1087,7 +1111,9 @@ def pull_authenticated(core: ServerCore, authorization: str | None, cursor: int,
                        total: bool = True) -> tuple[Principal, bytes]:
     """:func:`pull` with the token checked in the pull's own read session: a sync with nothing
     to do is one request, and its cost is mostly database round trips."""
-    return _pull(core, None, token_hash_of(authorization), cursor, limit, total)
+    who, body = _pull(core, None, token_hash_of(authorization), cursor, limit, total)
+    note_seen(core, who)
+    return who, body
 
 
 def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, cursor: int, limit: int,

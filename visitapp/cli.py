@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -200,7 +201,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    for name in ("connect_timeout", "read_timeout"):
+        value = getattr(args, name, None)
+        if value is not None and not 1 <= value <= 600:
+            raise CliError(f"--{name.replace('_', '-')} 应在 1 到 600 秒之间。")
     with _open(args) as ws:
+        ws.sync.connect_timeout = args.connect_timeout or ws.sync.connect_timeout
+        ws.sync.read_timeout = args.read_timeout or ws.sync.read_timeout
         def progress(done: int, total: int, phase: str) -> None:
             if not args.json:
                 label = "上传" if phase == "push" else "下载"
@@ -264,7 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="服务器地址（注册码里已含，可省略）")
     p.add_argument("--code", required=True)
     p.add_argument("--label", default="", help="设备名称")
-    add("sync", cmd_sync, "同步：先上传，再下载")
+    p = add("sync", cmd_sync, "同步：先上传，再下载")
+    p.add_argument("--connect-timeout", type=float, metavar="秒",
+                   help="连接学校服务器的超时（默认 5 秒，或档案设置 sync_connect_timeout）")
+    p.add_argument("--read-timeout", type=float, metavar="秒",
+                   help="等待服务器应答的超时（默认 20 秒，或档案设置 sync_read_timeout）")
     p = add("workload", cmd_workload, "教师本学期的学生资助工作量（实地家访、导师记录、常态化研讨、奖励登记、集体评议）")
     p.add_argument("--staff", help="教师姓名或 ID（默认本人；资助专干可查任一教师）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
@@ -444,6 +455,26 @@ def cmd_verify_sheet(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``visitapp``; output piped into ``head`` (which stops reading) ends it quietly."""
+    return exit_quietly_on_broken_pipe(_main, argv)
+
+
+def exit_quietly_on_broken_pipe(run: Any, argv: list[str] | None) -> int:
+    """Run a command's ``main``; when stdout is a pipe closed by the reader (``| head``), stop
+    without a traceback, as a command killed by SIGPIPE does (exit status 141)."""
+    try:
+        code = run(argv)
+        sys.stdout.flush()  # a write still buffered fails here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # point stdout at /dev/null so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -458,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # the reader of our output went away: not an error to report
     except CliError as exc:
         print(f"visitapp: {exc}", file=sys.stderr)
         return 1

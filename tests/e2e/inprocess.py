@@ -1,5 +1,7 @@
 """A school server in this process (uvicorn in a thread) for tests that need many fresh
-servers quickly, such as the property test. Real HTTP over loopback, real client engine."""
+servers quickly, such as the property test. HTTPS with the certificate ``init`` made, pinned
+by the laptops through the fingerprint in their enrollment codes (as at a school); real client
+engine."""
 
 from __future__ import annotations
 
@@ -21,13 +23,16 @@ from visitapp.domain import Stage, Student
 class InProcessServer:
     def __init__(self, root: Path, school: str = "测试学校"):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://127.0.0.1:{self.port}"
         data = root / "server"
         assert server_cli(["--data-dir", str(data), "init", "--school", school, "--officer", "赵专干",
                            "--url", self.url]) in (0, None)
-        self.core = ServerCore.open(ServerPaths(data))
+        paths = ServerPaths(data)
+        self.fingerprint = paths.fingerprint()
+        self.core = ServerCore.open(paths)
         config = uvicorn.Config(create_app(self.core), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", ssl_certfile=str(paths.cert_file),
+                                ssl_keyfile=str(paths.cert_key_file))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -19,15 +19,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """Plain HTTP on loopback (allowed there), a fixed port so it can be restarted in place."""
+    """A school server as ``visitapp-server init`` + ``serve`` set it up: HTTPS with the
+    self-signed certificate ``init`` made, whose fingerprint the enrollment codes carry (so a
+    laptop enrolls with a code exactly as at school). ``tls=False`` is plain HTTP on loopback,
+    only for tests about that. A fixed port, so it can be restarted in place."""
 
-    def __init__(self, data_dir: Path, db_url: str | None = None):
+    def __init__(self, data_dir: Path, db_url: str | None = None, *, tls: bool = True, port: int | None = None):
         self.data_dir = Path(data_dir)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = port or free_port()
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.db = ["--db", db_url] if db_url else []
         self.proc: subprocess.Popen | None = None
-        self.log = self.data_dir.parent / f"server-{self.port}.log"
+        self.log = self.data_dir.parent / f"server-{self.data_dir.name}-{self.port}.log"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         out = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
@@ -40,11 +44,17 @@ class ServerProcess:
         return json.loads(self.cli("demo-school", "--students", str(students), "--teachers", str(teachers),
                                    "--url", self.url, "--json").stdout)
 
+    @property
+    def fingerprint(self) -> str:
+        """The SHA-256 fingerprint of the certificate ``init`` made (what the codes carry)."""
+        from sync_server.config import ServerPaths
+        return ServerPaths(self.data_dir).fingerprint()
+
     def start(self) -> None:
         log = open(self.log, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, "serve",
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-tls"],
+             "--host", "127.0.0.1", "--port", str(self.port), *([] if self.tls else ["--no-tls"])],
             stdout=log, stderr=subprocess.STDOUT, env=subprocess_env())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

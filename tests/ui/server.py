@@ -32,6 +32,7 @@ class TestServer:
     data_dir: Path
     staff: list[dict]
     process: subprocess.Popen
+    fingerprint: str = ""
 
     def code(self, role: str, index: int = 0) -> str:
         """The one-time enrollment code of the ``index``-th staff member with ``role``."""
@@ -62,26 +63,36 @@ def _run(data_dir: Path, *args: str) -> str:
     return out.stdout
 
 
-def start_server(data_dir: Path, students: int = 30, teachers: int = 3) -> TestServer:
-    """Init a school with a demo roster, then serve it over plain HTTP on loopback."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    _run(data_dir, "init", "--school", "示范学校", "--officer", "王主任", "--url", url, "--json")
+def start_server(data_dir: Path, students: int = 30, teachers: int = 3, *, tls: bool = True,
+                 port: int | None = None) -> TestServer:
+    """Init a school with a demo roster and serve it as ``visitapp-server init`` + ``serve``
+    set it up: HTTPS with the self-signed certificate whose fingerprint the enrollment codes
+    carry. ``tls=False`` (plain HTTP on loopback) only for tests about that."""
+    port = port or _free_port()
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    init = json.loads(_run(data_dir, "init", "--school", "示范学校", "--officer", "王主任", "--url", url, "--json"))
     demo = json.loads(_run(data_dir, "demo-school", "--students", str(students), "--teachers",
                            str(teachers), "--json"))
+    proc = serve(data_dir, port, tls=tls)
+    return TestServer(url, data_dir, demo["staff"], proc, init["fingerprint"] if tls else "")
+
+
+def serve(data_dir: Path, port: int, *, tls: bool = True) -> subprocess.Popen:
+    """``visitapp-server serve`` on an initialised data directory; returns once it listens.
+    Its log goes to a file beside the data directory (a pipe nobody reads would fill up)."""
+    log = open(Path(data_dir).parent / f"{Path(data_dir).name}-serve-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), "serve",
-                             "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
-                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             *([] if tls else ["--no-tls"]), "--host", "127.0.0.1", "--port", str(port)],
+                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("sync_server exited: " + proc.stderr.read().decode(errors="replace")[-500:])
+            raise RuntimeError("sync_server exited: " + Path(log.name).read_text(errors="replace")[-500:])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
+                return proc
         except OSError:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("sync_server did not start listening")
-    return TestServer(url, data_dir, demo["staff"], proc)
+    proc.kill()
+    raise RuntimeError("sync_server did not start listening")

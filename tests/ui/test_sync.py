@@ -173,3 +173,48 @@ def test_demo_server_of_visitapp_demo(qtbot, make_window, real_backend, tmp_path
     finally:
         demo.stop()
     assert demo.process.poll() is not None
+
+
+def test_a_server_address_changed_in_settings_is_where_the_next_sync_goes(
+        qtbot, make_window, real_backend, tmp_path):
+    """The school server moved to another address (same certificate): the teacher types the new
+    address in Settings and saves; the next sync reaches the server there (issue 13: the screen
+    saved one key, sync read another)."""
+    from tests.ui.helpers import type_text
+    from tests.ui.server import _free_port, serve
+
+    srv = start_server(tmp_path / "moving", students=5, teachers=1)
+    try:
+        w, first = _enrolled_window(qtbot, make_window, real_backend, srv.code("teacher"))
+        assert first is not None and not first.errors
+    finally:
+        srv.stop()
+    new_port = _free_port()
+    new_url = f"https://127.0.0.1:{new_port}"
+    moved = serve(srv.data_dir, new_port)
+    try:
+        w.show_screen(w.settings)
+        idle(qtbot, w)
+        assert w.settings.server.text() == srv.url           # the address sync uses is shown
+        w.settings.server.clear()
+        type_text(qtbot, w.settings.server, new_url)
+        click(qtbot, w.settings.save_button)
+        idle(qtbot, w)
+        ws = w.ctx.ws
+        assert ws.settings.get("server_url") == new_url
+        with qtbot.waitSignal(w.sync.finished, timeout=30000) as done:
+            w.start_sync()
+        idle(qtbot, w)
+        # the old address has nobody listening: a sync that completes went to the new one
+        assert done.args[0] is not None and done.args[0].ok, done.args[0]
+        assert "Online" in w.online_label.text()
+        assert ws.identity.server_url == new_url
+        # an address sync could not use is refused in the screen, and the old one kept
+        w.settings.server.clear()
+        type_text(qtbot, w.settings.server, "http://192.168.1.10:8443")
+        click(qtbot, w.settings.save_button)
+        idle(qtbot, w)
+        assert ws.settings.get("server_url") == new_url
+    finally:
+        moved.terminate()
+        moved.wait(10)

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from sqlalchemy import delete, select
+from urllib3.util import Retry
 
 from visitapp.domain import split_by_tier
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SettingRow, SyncErrorRow
 from visitapp.storage.records import apply_to_row, row_parts
+from visitapp.sync.address import (
+    CONNECT_TIMEOUT, CONNECT_TIMEOUT_KEY, LEGACY_SERVER_URL_KEY, READ_TIMEOUT, READ_TIMEOUT_KEY, SERVER_URL_KEY,
+    is_loopback,
+)
 from visitapp.sync.protocol import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
     decode_enrollment_code, seal_bytes,
@@ -42,6 +45,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+BACKOFF_MAX = 8.0
+SERVER_ERRORS = (500, 502, 503, 504)
+PIN_MISMATCH = "服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。"
+OFFLINE = "连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。"
 
 
 class SyncError(Exception):
@@ -58,6 +67,10 @@ class DeviceRevoked(SyncError):
 
 class NotEnrolled(SyncError):
     pass
+
+
+class CertificateMismatch(SyncError):
+    """The server at the enrolled address showed a certificate other than the pinned one."""
 
 
 @dataclass
@@ -77,47 +90,155 @@ class SyncReport:
         return not self.errors and not self.cancelled
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """HTTPS to the school's self-signed certificate, trusted by its SHA-256 fingerprint only."""
+class _PinRetry(Retry):
+    """urllib3's retries (backoff with jitter), with two rules of this transport:
+
+    - a certificate that does not match the pin is final: retrying cannot make it match, and
+      the teacher should read the reason at once, not after the backoff;
+    - any other TLS failure (a handshake cut by a flaky network) counts as a read error, so it
+      is retried only for the methods this session may repeat.
+    """
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001, ANN201
+        if isinstance(error, urllib3.exceptions.SSLError):
+            if _is_pin_mismatch(error):
+                raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
+            error = urllib3.exceptions.ProtocolError("TLS connection failed", error)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _is_pin_mismatch(exc: BaseException | None) -> bool:
+    """urllib3's ``assert_fingerprint`` refusal, wherever it sits in the exception chain."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if "Fingerprints did not match" in str(exc):
+            return True
+        reason = getattr(exc, "reason", None)
+        args = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+        exc = reason if isinstance(reason, BaseException) else (args[0] if args else exc.__cause__ or exc.__context__)
+    return False
+
+
+def make_retry(retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF, *,
+               repeatable: tuple[str, ...] = ("GET", "POST"), retry_server_errors: bool = True) -> Retry:
+    """The retry policy of one session. A refused or timed-out connection is always retried
+    (nothing reached the server). A request cut after it was sent, and a 5xx answer, are
+    retried only for ``repeatable`` methods: pull and meta are reads, and a push is
+    idempotent by mutation id; an enrollment (its code is single-use) and the platform's
+    POSTs are not repeated. Backoff doubles from ``backoff`` seconds, plus up to ``backoff``
+    of random jitter so a classroom of laptops does not retry in step."""
+    return _PinRetry(total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+                     allowed_methods=frozenset(repeatable),
+                     status_forcelist=SERVER_ERRORS if retry_server_errors else (),
+                     backoff_factor=backoff, backoff_jitter=backoff, backoff_max=BACKOFF_MAX,
+                     raise_on_status=False, respect_retry_after_header=True)
+
+
+class _RetryingAdapter(HTTPAdapter):
+    """urllib3's ``Retry`` covers a request up to its response's headers; requests reads the
+    body afterwards, outside it. A body cut off by the network (a pull page is most of the
+    bytes of a sync) goes through the same ``Retry`` here: its method rules, its counts and
+    its backoff, so a repeatable call is sent again and any other one fails as before."""
+
+    def send(self, request: Any, stream: bool = False, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        retry = self.max_retries
+        while True:
+            response = super().send(request, stream=True, **kwargs)
+            if stream:
+                return response
+            try:
+                response.content  # noqa: B018 - read the whole body now, inside the policy
+                return response
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                response.close()
+                try:
+                    retry = retry.increment(request.method, request.url,
+                                            error=urllib3.exceptions.ProtocolError("response cut off", exc))
+                except urllib3.exceptions.MaxRetryError:
+                    raise exc from None
+                except urllib3.exceptions.ProtocolError:
+                    raise exc from None  # a method this session does not repeat
+                log.warning("response to %s %s cut off; retrying (%r)", request.method, request.url, retry)
+                retry.sleep()
+
+
+class _PinnedAdapter(_RetryingAdapter):
+    """HTTPS to the school's self-signed certificate, trusted by its SHA-256 fingerprint only.
+
+    The school has no certificate authority, so there is no chain to verify: urllib3's
+    ``assert_fingerprint`` replaces it, checked right after the handshake and before a byte of
+    the request is sent. Chain verification is turned off here, in the pool settings of every
+    connection, whatever ``verify`` the session or the environment (``REQUESTS_CA_BUNDLE``)
+    asks for: requests would otherwise turn it back on per request and refuse the
+    self-signed certificate before the pin is ever checked.
+    """
 
     def __init__(self, fingerprint: str, **kwargs: Any):
-        self._fingerprint = fingerprint.replace(":", "").lower()
+        self._fingerprint = fingerprint.replace(":", "").strip().lower()
         super().__init__(**kwargs)
 
+    def _pin(self) -> dict[str, Any]:
+        return {"assert_fingerprint": self._fingerprint, "cert_reqs": "CERT_NONE", "assert_hostname": False}
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["assert_fingerprint"] = self._fingerprint
-        kwargs["cert_reqs"] = "CERT_NONE"
-        kwargs["assert_hostname"] = False
+        kwargs.update(self._pin())
         super().init_poolmanager(*args, **kwargs)
 
+    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None):  # noqa: ANN201
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
+        pool_kwargs.pop("ca_certs", None)
+        pool_kwargs.pop("ca_cert_dir", None)
+        pool_kwargs.update(self._pin())
+        return host_params, pool_kwargs
 
-def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, False, cert)
 
 
-def make_http_session(server_url: str, fingerprint: str) -> requests.Session:
+def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAULT_RETRIES,
+                      backoff: float = DEFAULT_BACKOFF, repeatable: tuple[str, ...] = ("GET", "POST"),
+                      retry_server_errors: bool = True) -> requests.Session:
+    """The one transport to the school server: HTTPS pinned to the enrolled certificate (plain
+    HTTP only on loopback), with :func:`make_retry`'s policy on its adapter."""
+    retry = make_retry(retries, backoff, repeatable=repeatable, retry_server_errors=retry_server_errors)
     session = requests.Session()
     if server_url.startswith("https://"):
         if not fingerprint:
             raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
-        session.mount("https://", _PinnedAdapter(fingerprint))
-    elif not _is_loopback(server_url):
+        session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
+    elif is_loopback(server_url):
+        session.mount("http://", _RetryingAdapter(max_retries=retry))
+    else:
         raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
     return session
 
 
 class SyncEngine:
-    def __init__(self, ws: Workspace, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5):
+    def __init__(self, ws: Workspace, connect_timeout: float | None = None, read_timeout: float | None = None,
+                 retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF):
+        """Timeouts left ``None`` come from the settings ``sync_connect_timeout`` and
+        ``sync_read_timeout`` (seconds), else :data:`CONNECT_TIMEOUT` / :data:`READ_TIMEOUT`."""
         self.ws = ws
-        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self.retries = retries
         self.backoff = backoff
+
+    @property
+    def timeout(self) -> float:
+        """The read timeout (kept for callers that set one number)."""
+        return self._timeouts()[1]
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.read_timeout = seconds
+
+    def _timeouts(self) -> tuple[float, float]:
+        connect = self.connect_timeout or float(self._setting(CONNECT_TIMEOUT_KEY, None) or CONNECT_TIMEOUT)
+        read = self.read_timeout or float(self._setting(READ_TIMEOUT_KEY, None) or READ_TIMEOUT)
+        return connect, read
 
     # -- settings helpers ----------------------------------------------------------------------
     def _setting(self, key: str, default: Any = None) -> Any:
@@ -158,41 +279,43 @@ class SyncEngine:
             return [(r.record_id, r.reason) for r in s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id))]
 
     # -- HTTP ------------------------------------------------------------------------------------
-    def _http(self) -> tuple[requests.Session, str, str]:
+    def _http(self, *, repeatable: tuple[str, ...] = ("GET", "POST"),
+              retry_server_errors: bool = True) -> tuple[requests.Session, str, str]:
+        """The enrolled server's session, address and device token. Sync repeats its GETs and
+        its pushes (idempotent by mutation id); the platform client repeats only GETs."""
         token = self._setting("device_token")
-        url = self._setting("server_url_v1")
+        url = self._setting(SERVER_URL_KEY) or self._setting(LEGACY_SERVER_URL_KEY)
         if not token or not url:
             raise NotEnrolled("这台电脑还没有在学校服务器注册，无法同步。")
-        return make_http_session(url, self._setting("server_fingerprint", "")), url, token
+        http = make_http_session(url, self._setting("server_fingerprint", ""), retries=self.retries,
+                                 backoff=self.backoff, repeatable=repeatable,
+                                 retry_server_errors=retry_server_errors)
+        return http, url.rstrip("/"), token
 
     def _call(self, http: requests.Session, method: str, url: str, token: str | None,
-              json_body: bool = False, *, timeout: float | None = None, retry_server_errors: bool = True,
-              **kwargs: Any) -> requests.Response:
+              json_body: bool = False, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+        """One request; the session's adapter does the retries. ``timeout`` is the read timeout
+        for a call that takes longer than a page (the platform exchange)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if json_body:
             headers["Content-Type"] = "application/json"
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            try:
-                response = http.request(method, url, headers=headers, timeout=timeout or self.timeout, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise SyncError("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。") from exc
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:  # a dropped or cut connection
-                if attempt == self.retries:
-                    raise Offline("连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。") from exc
-                time.sleep(delay)
-                delay *= 2
-                continue
-            if response.status_code >= 500 and attempt < self.retries and retry_server_errors:
-                time.sleep(delay)
-                delay *= 2
-                continue
-            if response.status_code == 403 and _error_code(response) == "device_revoked":
-                self._wipe()
-                raise DeviceRevoked("学校已停用这台电脑的同步权限，本机上的学生资料已清除。")
-            return response
-        raise Offline("学校服务器暂时无法处理请求，请稍后再同步。")
+        connect, read = self._timeouts()
+        try:
+            response = http.request(method, url, headers=headers, timeout=(connect, timeout or read),
+                                    allow_redirects=False, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            if _is_pin_mismatch(exc):
+                raise CertificateMismatch(PIN_MISMATCH) from exc
+            raise Offline(OFFLINE) from exc
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:  # refused, timed out, or cut off
+            if _is_pin_mismatch(exc):
+                raise CertificateMismatch(PIN_MISMATCH) from exc
+            raise Offline(OFFLINE) from exc
+        if response.status_code == 403 and _error_code(response) == "device_revoked":
+            self._wipe()
+            raise DeviceRevoked("学校已停用这台电脑的同步权限，本机上的学生资料已清除。")
+        return response
 
     # -- enrollment ------------------------------------------------------------------------------
     def enroll(self, code: str, device_label: str = "") -> EnrollResponse:
@@ -201,7 +324,9 @@ class SyncEngine:
         except ValueError as exc:
             raise SyncError(str(exc)) from None
         base = server_url.rstrip("/")
-        http = make_http_session(base, fingerprint)
+        # the code is single-use: a request that may have reached the server is not repeated
+        http = make_http_session(base, fingerprint, retries=self.retries, backoff=self.backoff,
+                                 repeatable=("GET",), retry_server_errors=False)
         response = self._call(http, "POST", f"{base}/v1/enroll", None,
                               json={"code": secret, "device_label": device_label or "visitapp"})
         if response.status_code != 200:
@@ -211,7 +336,8 @@ class SyncEngine:
         old = self.ws.identity
         with self.ws.profile.session() as s, s.begin():
             self._put_setting(s, "device_token", secret=enrolled.token)
-            self._put_setting(s, "server_url_v1", base)
+            self._put_setting(s, SERVER_URL_KEY, base)
+            s.execute(delete(SettingRow).where(SettingRow.id == LEGACY_SERVER_URL_KEY))
             self._put_setting(s, "server_fingerprint", fingerprint)
             self.ws.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
                                                  enrolled.device_id, enrolled.school_name, base))

@@ -149,15 +149,16 @@ class PlatformClient:
 
     def _request(self, method: str, path: str, body: dict | None = None, params: dict | None = None):
         from visitapp.sync.engine import _error_code, _error_detail
-        http, url, token = self.engine._http()
+        # a 502 already means the server retried the platform: do not multiply the wait; and a
+        # POST that may have reached the server is not sent again
+        http, url, token = self.engine._http(repeatable=("GET",), retry_server_errors=False)
         kwargs: dict[str, Any] = {}
         if body is not None:
             kwargs["json"] = body
         if params:
             kwargs["params"] = params
-        # a 502 already means the server retried the platform: do not multiply the wait
         response = self.engine._call(http, method, f"{url}/v1/platform/{path}", token, timeout=self.timeout,
-                                     retry_server_errors=False, **kwargs)
+                                     **kwargs)
         if response.status_code != 200:
             raise PlatformCallError(_error_detail(response), _error_code(response), response.status_code)
         return response

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from visitapp.services.settings import SERVER_URL_KEY
 from visitapp.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, tr
 
 DEFAULT_IDLE_MINUTES = 10
@@ -64,14 +65,15 @@ class SettingsScreen(QWidget):
         def work(ws):
             return {"language": ws.settings.get("language", DEFAULT_LANGUAGE),
                     "idle_lock_minutes": ws.settings.get("idle_lock_minutes", DEFAULT_IDLE_MINUTES),
-                    "server_url": ws.settings.get("server_url", ws.identity.server_url or "")}
+                    # the key sync reads: what is shown and saved here is the address sync uses
+                    SERVER_URL_KEY: ws.settings.get(SERVER_URL_KEY, ws.identity.server_url or "")}
 
         self.ctx.run(work, on_done=self.show_values)
 
     def show_values(self, values: dict) -> None:
         self.language.setCurrentIndex(max(0, self.language.findData(values["language"])))
         self.idle.setValue(int(values["idle_lock_minutes"] or DEFAULT_IDLE_MINUTES))
-        self.server.setText(values["server_url"] or "")
+        self.server.setText(values[SERVER_URL_KEY] or "")
 
     def enroll(self) -> None:
         """Enroll this computer later (the welcome screen's enrollment may have failed)."""
@@ -96,7 +98,7 @@ class SettingsScreen(QWidget):
 
     def save(self) -> None:
         values = {"language": self.language.currentData(), "idle_lock_minutes": self.idle.value(),
-                  "server_url": self.server.text().strip()}
+                  SERVER_URL_KEY: self.server.text().strip()}
 
         def work(ws):
             for k, v in values.items():
