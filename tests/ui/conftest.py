@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
 
-
-def _laptop_screen() -> None:
-    """Offscreen, the tests' screen is a school laptop's 1366×768 (the offscreen default is
-    800×800); the window sizes itself to the screen it opens on (visitapp.ui.fit)."""
-    if os.environ.get("QT_QPA_PLATFORM", "offscreen") != "offscreen":
-        return
-    config = os.path.join(tempfile.gettempdir(), "visitapp-test-screen-1366x768.json")
-    with open(config, "w", encoding="utf-8") as f:
-        json.dump({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768,
-                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
-    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
-
-
-_laptop_screen()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
