@@ -13,7 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtWidgets import (
     QAbstractButton, QAbstractItemView, QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox,
-    QApplication, QComboBox, QLineEdit, QPlainTextEdit, QScrollArea, QScrollBar, QTabBar, QTextEdit,
+    QApplication, QComboBox, QLineEdit, QListWidget, QPlainTextEdit, QScrollArea, QScrollBar, QTabBar, QTextEdit,
     QWidget,
 )
 
@@ -141,8 +141,16 @@ def problems(window: QWidget, size: QSize, screen_name: str = "") -> list[str]:
         if why is None and isinstance(widget, (QComboBox, QLineEdit, QAbstractSpinBox)):
             if widget.width() < 40 or widget.height() < widget.minimumSizeHint().height() - 1:
                 why = f"squeezed to {widget.width()}x{widget.height()}"
-        if why is None and isinstance(widget, QAbstractItemView) and (widget.height() < 60 or widget.width() < 120):
+        if why is None and isinstance(widget, QAbstractItemView) and (widget.height() < 50 or widget.width() < 80):
             why = f"list squeezed to {widget.width()}x{widget.height()}"
+        if why is None and isinstance(widget, QListWidget) and not widget.wordWrap() \
+                and not widget.horizontalScrollBar().isVisible():  # cut and no way to scroll to it
+            room = widget.viewport().width()
+            cut = [widget.item(i).text() for i in range(widget.count()) if not widget.item(i).isHidden()
+                   and widget.visualItemRect(widget.item(i)).width() > 0
+                   and widget.fontMetrics().horizontalAdvance(widget.item(i).text()) + 6 > room]
+            if cut:
+                why = f"items cut at {room} px: {cut}"
         if why:
             found.append(f"{name} {why}")
     return found
