@@ -212,3 +212,38 @@ def test_the_fitted_size_leaves_room_for_the_frame():
     rect, maximize = fitted_geometry(QRect(0, 0, 1920, 1040), frame)
     assert rect.size() == QSize(1200, 780) and not maximize
     assert QRect(0, 0, 1920, 1040).contains(rect.adjusted(-8, -31, 8, 8))
+
+
+def test_a_row_of_buttons_folds_onto_more_lines_when_narrow(qtbot):
+    from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+
+    from visitapp.ui.fit import FlowLayout
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    outer = QVBoxLayout(host)
+    row = FlowLayout()
+    buttons = [QPushButton(f"从平台拉取名单 {i}") for i in range(6)]
+    row.addWidget(buttons[0])
+    row.addStretch()
+    for b in buttons[1:]:
+        row.addWidget(b)
+    outer.addLayout(row)
+    outer.addStretch()
+    host.show()
+    one_line = row.sizeHint().height()
+    for width in (1400, 420, 200):
+        host.resize(width, 400)
+        qtbot.wait(10)
+        rects = [QRect(b.mapTo(host, b.rect().topLeft()), b.size()) for b in buttons]
+        assert all(host.rect().contains(r) for r in rects), (width, rects)
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:]), (width, rects)
+        assert all(b.width() >= b.sizeHint().width() for b in buttons) or width == 200
+        lines = len({r.y() for r in rects})
+        assert (lines == 1) if width == 1400 else (lines > 1), (width, lines)
+    assert row.heightForWidth(420) > one_line
+    assert row.minimumSize().width() == max(b.minimumSizeHint().width() for b in buttons)
+    host.resize(1400, 400)
+    qtbot.wait(10)
+    # after the stretch, the buttons keep to the right end of the line
+    assert buttons[-1].geometry().right() >= host.width() - outer.contentsMargins().right() - 2
