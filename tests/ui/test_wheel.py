@@ -14,13 +14,20 @@ import shutil
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
-    QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QDateTimeEdit, QScrollArea, QWidget,
+    QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QDateTimeEdit, QScrollArea, QScrollBar,
+    QWidget,
 )
 
 from tests.ui.conftest import PASS
 from tests.ui.fit_check import CLIENT, scroll_to, set_wm_size
 from tests.ui.helpers import idle
-from visitapp.ui.fit import is_value_widget
+
+# every kind of widget whose value the wheel steps (a scroll bar only scrolls)
+VALUE_WIDGETS = (QComboBox, QAbstractSpinBox, QAbstractSlider)  # spin boxes, date/time edits, sliders
+
+
+def is_value_widget(widget) -> bool:
+    return isinstance(widget, VALUE_WIDGETS) and not isinstance(widget, QScrollBar)
 
 NOTCH = 120
 
