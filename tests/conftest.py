@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _laptop_screen() -> None:
+    """Offscreen, the tests' screen is a school laptop's 1366×768 (the offscreen default is
+    800×800); the window sizes itself to the screen it opens on (visitapp.ui.fit)."""
+    if os.environ.get("QT_QPA_PLATFORM", "offscreen") != "offscreen":
+        return
+    config = os.path.join(tempfile.gettempdir(), "visitapp-test-screen-1366x768.json")
+    partial = f"{config}.{os.getpid()}"  # written whole, then renamed: xdist workers share it
+    with open(partial, "w", encoding="utf-8") as f:
+        json.dump({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768,
+                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}, f)
+    os.replace(partial, config)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
+_laptop_screen()
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASE = "correct horse battery"
 

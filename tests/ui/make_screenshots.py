@@ -1,7 +1,17 @@
-"""Screenshots of the main screens for the README: ``python -m tests.ui.make_screenshots``.
+"""Screenshots of the main screens for the README and docs/desktop-screens.md (a dev tool, not
+part of the suite)::
 
-Offscreen, Chinese, with the bundled font; a real sync server process feeds the sync screen.
-Writes ``resources/screenshots/ui-*.png``.
+    python -m tests.ui.make_screenshots                      # all, framed, on a 1366×768 screen
+    python -m tests.ui.make_screenshots --screen 1024x768    # a few, as ui-*-1024.png
+    python -m tests.ui.make_screenshots platform | officer-reports   # only those
+    python -m tests.ui.make_screenshots --offscreen          # frameless grabs, no X server
+
+By default each picture is the whole screen of a virtual X server (Xvfb) with a window
+manager (openbox): the window opens as it does on a school laptop (it sizes itself to the
+screen; on 1366×768 and 1024×768 it opens maximized) and the capture shows its frame, menu
+and status bar. Needs Debian's ``xvfb openbox imagemagick optipng`` (``import`` grabs the
+screen, ``optipng`` shrinks the PNG). Chinese, with the bundled font; a real sync server
+process feeds the sync screen. Writes ``resources/screenshots/ui-*.png``.
 """
 
 from __future__ import annotations
@@ -9,17 +19,50 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+OUT = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
+PASS = "correct horse battery"
+_ARGS = sys.argv[1:]
+OFFSCREEN = "--offscreen" in _ARGS
+SCREEN = _ARGS[_ARGS.index("--screen") + 1] if "--screen" in _ARGS else "1366x768"
+SMALL = SCREEN != "1366x768"
+# the pictures taken on a smaller screen too (named ui-NAME-1024.png)
+SMALL_SET = {"students", "visit-editor", "visit-final", "growth", "officer-review", "officer-platform"}
+_X: list[subprocess.Popen] = []
+
+
+def _start_x(screen: str) -> str:
+    """A virtual screen of ``screen`` pixels with openbox on it; returns the DISPLAY."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{screen}x24", "-dpi", "96",
+                             "-nolisten", "tcp", "-br"], pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    number = b""
+    while not number.endswith(b"\n"):
+        chunk = os.read(read, 16)
+        if not chunk:
+            raise RuntimeError("Xvfb did not start")
+        number += chunk
+    os.close(read)
+    display = f":{number.decode().strip()}"
+    _X.append(xvfb)
+    _X.append(subprocess.Popen(["openbox"], env=dict(os.environ, DISPLAY=display),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return display
+
+
+if OFFSCREEN:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+else:
+    os.environ["DISPLAY"] = _start_x(SCREEN)
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-
-OUT = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
-PASS = "correct horse battery"
 
 
 def _wait(w, cond=lambda: True, ms=15000):
@@ -30,12 +73,31 @@ def _wait(w, cond=lambda: True, ms=15000):
     QTest.qWait(80)
 
 
+def _show(w) -> None:
+    """Show the window as the app does (its own size for the screen) and let the window
+    manager frame it."""
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    QTest.qWait(300 if not OFFSCREEN else 0)
+
+
 def _shot(w, name, keep_notice=False):
+    if SMALL and name not in SMALL_SET:
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     if not keep_notice:
         w.notice.hide()
-    w.grab().save(str(OUT / f"ui-{name}.png"))
-    print("wrote", OUT / f"ui-{name}.png")
+    path = OUT / (f"ui-{name}-{SCREEN.split('x')[0]}.png" if SMALL else f"ui-{name}.png")
+    if OFFSCREEN:
+        w.grab().save(str(path))
+    else:
+        w.raise_()
+        w.activateWindow()
+        QTest.qWait(250)  # the window manager and the last paint
+        subprocess.run(["import", "-window", "root", str(path)], check=True)
+        if shutil.which("optipng"):
+            subprocess.run(["optipng", "-quiet", "-o2", str(path)], check=False)
+    print("wrote", path)
 
 
 def unlock_recovery_shot(w) -> None:
@@ -61,8 +123,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="shots-"))
     # 1. welcome
     w = build_window(tmp / "new", language="zh_CN", kdf=FAST_TEST_KDF)
-    w.resize(1200, 760)
-    w.show()
+    _show(w)
     _wait(w)
     _shot(w, "welcome")
     w.close()
@@ -72,8 +133,7 @@ def main() -> None:
     seed_demo(ws, 120)
     ws.close()
     w = build_window(tmp / "teacher", language="zh_CN", kdf=FAST_TEST_KDF)
-    w.resize(1200, 760)
-    w.show()
+    _show(w)
     _wait(w)
     _shot(w, "unlock")
     unlock_recovery_shot(w)
@@ -101,6 +161,7 @@ def main() -> None:
     e._add_member_row()
     for c, v in enumerate(["祖母", "王桂兰", "72", "无", "高血压"]):
         e.members.item(1, c).setText(v)
+    e.visitors.setFocus()  # the last member cell's editor closes
     e.income.setValue(26000)
     e.income_sources.setText("务农收入、低保金")
     e.housing.setPlainText("两间平房，屋顶漏雨。")
@@ -162,8 +223,7 @@ def main() -> None:
         srv = start_server(tmp / "server", students=200, teachers=4)
         try:
             w = build_window(tmp / "enrolled", language="zh_CN", kdf=FAST_TEST_KDF)
-            w.resize(1200, 760)
-            w.show()
+            _show(w)
             st = w.start
             st.welcome.pasted.setText(srv.code("teacher"))
             st.welcome._enroll()
@@ -174,9 +234,7 @@ def main() -> None:
             _wait(w, lambda: st.currentWidget() is st.recovery)
             _shot(w, "recovery-key")
             st.recovery._continue()
-            _wait(w)
-            w.start_sync()
-            _wait(w, lambda: not w.sync.running, 60000)
+            _wait(w, lambda: not w.sync.running, 60000)  # the first sync follows the enrollment
             _shot(w, "sync")
             w.close()
         finally:
@@ -187,8 +245,7 @@ def main() -> None:
     seed_demo(ws, 60)
     ws.close()
     w = build_window(tmp / "officer", language="zh_CN", kdf=FAST_TEST_KDF)
-    w.resize(1200, 760)
-    w.show()
+    _show(w)
     w.unlock.passphrase.setText(PASS)
     w.unlock.submit()
     _wait(w, lambda: w.students.model.rowCount() > 0)
@@ -224,8 +281,7 @@ def platform_shots() -> None:
     demo = DemoServer(tmp / "demo")
     try:
         w = build_window(tmp / "officer", language="zh_CN", kdf=FAST_TEST_KDF)
-        w.resize(1200, 760)
-        w.show()
+        _show(w)
         st = w.start
         _wait(w, lambda: w.pages.currentWidget() is st)
         st.welcome.pasted.setText(demo.codes["officer"])
@@ -286,8 +342,7 @@ def officer_reports(tmp: Path) -> None:
     ws.notices.record_objection(notice.id, today - dt.timedelta(days=1), "希望公示名单中补充班级信息。")
     ws.close()
     w = build_window(tmp / "officer-reports", language="zh_CN", kdf=FAST_TEST_KDF)
-    w.resize(1200, 760)
-    w.show()
+    _show(w)
     w.unlock.passphrase.setText(PASS)
     w.unlock.submit()
     _wait(w, lambda: w.students.model.rowCount() > 0)
@@ -311,12 +366,17 @@ def officer_reports(tmp: Path) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["platform"]:
-        platform_shots()
-    elif sys.argv[1:] == ["officer-reports"]:
-        folder = Path(tempfile.mkdtemp(prefix="shots-"))
-        officer_reports(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        main()
-        platform_shots()
+    try:
+        if "platform" in _ARGS:
+            platform_shots()
+        elif "officer-reports" in _ARGS:
+            folder = Path(tempfile.mkdtemp(prefix="shots-"))
+            officer_reports(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            main()
+            platform_shots()
+    finally:
+        for process in reversed(_X):
+            process.terminate()
+            process.wait(10)

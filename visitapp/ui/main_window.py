@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitapp.ui.context import AppContext
+from visitapp.ui.fit import fit_to_screen, install_wheel_guard
 from visitapp.ui.i18n import tr
 from visitapp.ui.idle import IdleWatcher
 from visitapp.ui.screens.conflicts import ConflictsScreen
@@ -74,7 +75,8 @@ class MainWindow(QMainWindow):
         self.ctx = AppContext(profile_dir, backend, self)
         self.ctx.window = self
         self.setWindowTitle(tr("Home-visit recorder"))
-        self.resize(1200, 780)
+        fit_to_screen(self)  # never larger than the screen; maximized on a laptop's
+        install_wheel_guard()  # the wheel changes no field that lacks the keyboard focus
         self.pages = QStackedWidget()
         self.setCentralWidget(self.pages)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import term_of
 from visitapp.ui.errors import user_message
+from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.screens.reporting import term_text
 from visitapp.ui.screens.sync import is_offline_error
@@ -108,12 +109,13 @@ class PlatformScreen(QWidget):
         self.report_button = QPushButton(tr("Refresh the report"))
         self.export_button = QPushButton(tr("Export xlsx…"))
         self.actions = [self.pull_button, self.aid_button, self.push_button, self.report_button, self.export_button]
-        top = QHBoxLayout()
-        top.addWidget(QLabel(tr("Term")))
+        top = FlowLayout()  # the actions wrap onto a second line on a narrow screen
+        term_label = QLabel(tr("Term"))
+        term_label.setBuddy(self.term)
+        top.addWidget(term_label)
         top.addWidget(self.term)
         for b in self.actions:
             top.addWidget(b)
-        top.addStretch()
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setMaximumHeight(8)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
 )
 
+from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import N_, label, tr
 
 FIRST_PAGE = 200
@@ -264,10 +265,13 @@ class StudentsScreen(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.coverage_label)
         top.addWidget(self.coverage_bar, 1)
+        self.search.setMinimumWidth(240)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 2)
+        flags = FlowLayout()  # the four filters wrap under each other on a narrow screen
         for w in (self.f_not_visited, self.f_key, self.f_no_reward, self.f_no_mentor):
-            filters.addWidget(w)
+            flags.addWidget(w)
+        filters.addLayout(flags)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count_label)
         bottom.addStretch()

@@ -138,9 +138,16 @@ class UnlockScreen(QWidget):
         for w in (title, self.normal, self.recovery):
             inner.addWidget(w)
         box.setMaximumWidth(520)
+        # centred by stretches rather than an alignment flag: an aligned box gets the height
+        # of its preferred width, too little once the recovery panel's intro wraps at its
+        # real width (the fields were squeezed to 20 px)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box, 100)
+        row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addStretch()
-        lay.addWidget(box, alignment=Qt.AlignmentFlag.AlignHCenter)
+        lay.addLayout(row)
         lay.addStretch()
         self._wait = 0
         self._timer = QTimer(self)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import FamilyMember, HardshipIndicator, Level, PolicyMaterial, VisitMode
 from visitapp.domain import ValidationError
+from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import label, tr
 from visitapp.ui.widgets import ErrorLabel, title_label
 
@@ -178,7 +179,7 @@ class VisitEditor(QWidget):
         self.back_button = QPushButton(tr("Back to my students"))
         self.print_button = QPushButton(tr("Print record sheet…"))
         self.print_button.setToolTip(tr("A4 sheet for signatures and the paper archive (PDF)"))
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps onto a second line rather than leave the window
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.save_state)
         buttons.addStretch()
