@@ -25,6 +25,7 @@ class MentorScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.editing_id: str | None = None
+        self._shown_text = ""  # the note's text as loaded, to tell typed text from it
         self.mentees = QListWidget()
         self.mentees.setAccessibleName(tr("Students I mentor"))
         self.notes = QListWidget()
@@ -126,6 +127,7 @@ class MentorScreen(QWidget):
             self.date.setDate(QDate(n.note_date.year, n.note_date.month, n.note_date.day))
         self.participants.setText("，".join(n.participants))
         self.text.setPlainText(n.text)
+        self._shown_text = n.text
         self.error.show_message("")
 
     def _new(self) -> None:
@@ -134,7 +136,13 @@ class MentorScreen(QWidget):
         self.date.setDate(QDate.currentDate())
         self.participants.clear()
         self.text.clear()
+        self._shown_text = ""
         self.error.show_message("")
+
+    def unsaved(self) -> bool:
+        """Note text typed and not saved yet (closing the window saves it)."""
+        text = self.text.toPlainText()
+        return bool(self.current_student()) and bool(text.strip()) and text != self._shown_text
 
     def save(self) -> None:
         sid = self.current_student()
