@@ -62,7 +62,7 @@ class MentorScreen(QWidget):
         row.addWidget(self.new_button)
         row.addWidget(self.save_button)
         form.addRow(row)
-        editor = QGroupBox(tr("Note"))
+        editor = self.editor_box = QGroupBox(tr("Note"))
         editor.setLayout(form)
         left = QVBoxLayout()
         left.addWidget(QLabel(tr("Students I mentor")))
@@ -102,8 +102,14 @@ class MentorScreen(QWidget):
 
     def _load_notes(self) -> None:
         sid = self.current_student()
+        item = self.mentees.currentItem()
+        # the editor says whose note it is; the list empties until this student's notes arrive
+        self.editor_box.setTitle(tr("Note") + (f": {item.text().split()[0]}" if item and item.text().split() else ""))
+        self.notes.clear()
         if sid:
-            self.ctx.run(lambda ws: ws.mentor.notes(sid), on_done=self._show_notes)
+            # a late answer for the student selected before is dropped
+            self.ctx.run(lambda ws: ws.mentor.notes(sid),
+                         on_done=lambda notes: self._show_notes(notes) if self.current_student() == sid else None)
 
     def _show_notes(self, notes) -> None:
         self.notes.clear()
