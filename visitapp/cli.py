@@ -149,7 +149,7 @@ def cmd_students(args: argparse.Namespace) -> int:
     with _open(args) as ws:
         rows = ws.students.list_mine()
         coverage = ws.students.coverage()
-    status_zh = {"not_visited": "未走访", "draft": "草稿", "visited": "已走访"}
+    status_zh = {"not_visited": "未走访", "draft": "草稿", "visited": "已走访", "remote": "仅电话/视频，未实地走访"}
     if args.json:
         print(json.dumps({"term": coverage.term, "visited": coverage.visited, "total": coverage.total,
                           "students": [{**r.__dict__, "hardship_categories": list(r.hardship_categories),

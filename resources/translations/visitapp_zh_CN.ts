@@ -608,6 +608,14 @@
       <translation>已走访</translation>
     </message>
     <message>
+      <source> ({n} by phone or video only, not visited on site)</source>
+      <translation>（另有 {n} 人仅电话/视频家访，未实地走访）</translation>
+    </message>
+    <message>
+      <source>Phone or video only, not visited on site</source>
+      <translation>仅电话/视频家访，未实地走访</translation>
+    </message>
+    <message>
       <source>Yes</source>
       <translation>是</translation>
     </message>
@@ -726,6 +734,22 @@
     <message>
       <source>Stopping after the current batch…</source>
       <translation>当前这一批完成后停止…</translation>
+    </message>
+    <message>
+      <source>Connecting to the school server…</source>
+      <translation>正在连接学校服务器…</translation>
+    </message>
+    <message>
+      <source>Stopping the sync…</source>
+      <translation>正在停止同步…</translation>
+    </message>
+    <message>
+      <source>Loading…</source>
+      <translation>正在载入…</translation>
+    </message>
+    <message>
+      <source>Connecting…</source>
+      <translation>正在连接…</translation>
     </message>
     <message>
       <source>Sync was cancelled; what was done is kept.</source>
@@ -1621,8 +1645,8 @@
       <translation>家访</translation>
     </message>
     <message>
-      <source>Every student visited</source>
-      <translation>家访全覆盖</translation>
+      <source>Every student visited on site (phone and video visits do not count)</source>
+      <translation>家访全覆盖（只计实地走访，电话、视频家访不计）</translation>
     </message>
     <message>
       <source>Every hardship student rewarded</source>
@@ -1685,8 +1709,8 @@
       <translation>档案无家访</translation>
     </message>
     <message>
-      <source>Growth files without a home visit</source>
-      <translation>成长档案无家访记录</translation>
+      <source>Growth files without an on-site home visit</source>
+      <translation>成长档案无实地家访记录</translation>
     </message>
     <message>
       <source>Duplicates?</source>

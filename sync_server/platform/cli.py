@@ -214,7 +214,7 @@ def cmd_quality(args) -> None:
 
 @_guard
 def cmd_coverage(args) -> None:
-    from sync_server.platform.quality import coverage, coverage_svg
+    from sync_server.platform.quality import VISITS_RULE_ZH, coverage, coverage_svg
     with _Ctx(args) as ctx:
         d = ctx.data
         report = coverage(ctx.term, d.students(), d.visits(), d.determinations(), d.growth_entries(),
@@ -231,6 +231,7 @@ def cmd_coverage(args) -> None:
         for c in report.school.coverages:
             lines.append(f"  {c.title}：" + (f"{c.percent}%（{c.covered}/{c.total}）" if c.percent is not None
                                              else "未统计（由学校自报）" if not c.measured else "无对象"))
+        lines.append(f"  注：{VISITS_RULE_ZH}")
         _emit(args, doc, "\n".join(lines) + (f"\n图表：{args.svg}" if args.svg else ""))
 
 

@@ -85,7 +85,7 @@ def statistics(students: Iterable[Student], visits: Iterable[Visit], determinati
     """Counts by (district, stage) for the city's charts; a cell under ``small_cell``
     students is suppressed whole (every count ``None``), so no small group can be singled out."""
     on_roster = [s for s in students if s.on_roster]
-    visited = {v.student_id for v in rules.current_version(visits) if v.term == term}
+    visited = rules.visited_on_site(term, visits)  # 家访: finalized and on site (phone/video do not count)
     determined = {d.student_id for d in determinations if d.term == term and d.final}
     rewarded = {e.student_id for e in entries if e.kind == GrowthKind.REWARD}
     mentored = {a.student_id for a in assignments

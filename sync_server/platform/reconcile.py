@@ -1,6 +1,7 @@
 """The reconciliation report: where the school and the platform disagree, and what is unsent.
 
-Four sections: students on the roster with no finalized visit this term; records about
+Four sections: students on the roster with no finalized on-site visit this term (a phone or
+video call is named in the line, it does not count, as for 先家访后认定); records about
 students no longer on the roster; levels that differ between the platform and the school;
 exports pending or failed, with the reason. As data (frozen dataclasses, ``to_json``), as an
 xlsx (:func:`write_xlsx`) and as a table for the terminal (:func:`table_zh`).
@@ -17,6 +18,7 @@ from pathlib import Path
 from visitapp.domain import (
     Assignment, Determination, GrowthEntry, Student, Visit, label_zh, rules,
 )
+from visitapp.domain.reports import VISITS_RULE_ZH
 from visitapp.sync.platform_protocol import ReconLine
 
 from sync_server.platform.model import UploadItem
@@ -52,7 +54,8 @@ def reconcile(term: str, students: Iterable[Student], visits: Iterable[Visit], d
     students = list(students)
     by_id = {s.id: s for s in students}
     visits = list(visits)
-    visited = {v.student_id for v in rules.current_version(visits) if v.term == term}
+    visited = rules.visited_on_site(term, visits)  # 家访 = finalized and on site, as the gate says
+    remote = rules.remote_only(term, visits)
 
     def line(section: str, sid: str, detail: str, platform_level: str = "", school_level: str = "",
              status: str = "") -> ReconLine:
@@ -62,7 +65,8 @@ def reconcile(term: str, students: Iterable[Student], visits: Iterable[Visit], d
         return ReconLine(section, sid, s.platform_ref, s.name, s.class_name, detail, platform_level, school_level,
                          status)
 
-    not_visited = tuple(line("not_visited", s.id, "本学期尚无已定稿的家访记录")
+    not_visited = tuple(line("not_visited", s.id, "本学期尚无已定稿的实地家访记录"
+                             + (f"（{remote[s.id]}）" if s.id in remote else ""))
                         for s in sorted(students, key=lambda s: (s.class_name, s.platform_ref, s.id))
                         if s.on_roster and s.id not in visited)
 
@@ -124,13 +128,14 @@ def reconcile(term: str, students: Iterable[Student], visits: Iterable[Visit], d
                                 tuple(mismatch), tuple(exports))
 
 
-SECTION_ZH = {"not_visited": "名册中尚未家访的学生", "off_roster": "已不在名册的学生的记录",
+SECTION_ZH = {"not_visited": "名册中尚未实地家访的学生（电话、视频家访不计）", "off_roster": "已不在名册的学生的记录",
               "level_mismatch": "平台与学校认定等级不一致", "exports": "待上报或上报失败"}
 
 
 def table_zh(report: ReconciliationReport, limit: int = 50) -> str:
     """A plain-text table for the terminal (each section capped at ``limit`` lines)."""
-    out = [f"对账报告（{report.term}，生成于 {report.generated_at:%Y-%m-%d %H:%M} UTC）"]
+    out = [f"对账报告（{report.term}，生成于 {report.generated_at:%Y-%m-%d %H:%M} UTC）",
+           f"注：{VISITS_RULE_ZH}"]
     for key, title in SECTION_ZH.items():
         lines = getattr(report, key)
         out.append(f"\n== {title}：{len(lines)} ==")

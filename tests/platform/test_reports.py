@@ -130,7 +130,8 @@ def test_data_quality_counts_match_the_lists_behind_them():
     ids = {code: sorted(i.student_id for i in c.items) for code, c in by_code.items()}
     assert ids == {
         "missing_fields": ["s0", "s4", "s5"],  # no masked ID; a visit without a mode; a reward without a kind
-        "overdue_visits": ["s5", "s6", "s7", "s8"],  # s4's visit counts as a visit, just incomplete
+        # s4's only visit has no mode: not an on-site visit, so not a 家访 (as for 先家访后认定)
+        "overdue_visits": ["s4", "s5", "s6", "s7", "s8"],
         "key_without_mentor": ["s1"],
         "hardship_without_reward": ["s3", "s7"],  # s1 and s5 have rewards; s9 is off the roster
         "file_without_visit": ["s5", "s8"],  # a reward or a profile field, but no visit
@@ -141,12 +142,12 @@ def test_data_quality_counts_match_the_lists_behind_them():
         assert check.count == len(check.items) == sum(
             next(c for c in k.checks if c.code == code).count for k in report.classes)
     per_class = {k.class_name: {c.code: c.count for c in k.checks} for k in report.classes}
-    assert per_class["八年级(1)班"]["overdue_visits"] == 3 and per_class["七年级(1)班"]["overdue_visits"] == 1
+    assert per_class["八年级(1)班"]["overdue_visits"] == 3 and per_class["七年级(1)班"]["overdue_visits"] == 2
     assert report.to_json()["school"][0]["count"] == 3
     # early in the term nothing is overdue yet
     early = quality.data_quality(TERM, dt.date(2026, 9, 10), s, visits, [], entries, profile, assignments, [])
     assert next(c for c in early.school if c.code == "overdue_visits").count == 0
-    assert "本学期家访逾期：4" in quality.quality_table_zh(report)
+    assert "本学期家访逾期：5" in quality.quality_table_zh(report)
 
 
 def test_coverage_per_class_and_school_and_the_chart():
@@ -155,7 +156,7 @@ def test_coverage_per_class_and_school_and_the_chart():
                         note_date=TODAY, participants=("a", "b"), text="x")]
     report = quality.coverage(TERM, s, visits, [], entries, profile, assignments, notes)
     school = {c.code: c for c in report.school.coverages}
-    assert (school["visits"].covered, school["visits"].total) == (5, 9)
+    assert (school["visits"].covered, school["visits"].total) == (4, 9)  # s4's visit has no mode: not on site
     assert (school["mentors"].covered, school["mentors"].total, school["mentors"].missing) == (1, 2, ("s1",))
     assert (school["case_discussions"].covered, school["case_discussions"].total) == (1, 2)
     assert (school["rewards"].covered, school["rewards"].total) == (2, 4)  # hardship: s1 s3 s5 s7
@@ -166,7 +167,8 @@ def test_coverage_per_class_and_school_and_the_chart():
                 next(c for c in r.coverages if c.code == code).covered for r in report.classes))
     svg = quality.coverage_svg(report)
     root = ET.fromstring(svg)  # well-formed
-    assert root.tag.endswith("svg") and "家访全覆盖" in svg and "七年级(1)班" in svg and "55.6%" in svg
+    assert root.tag.endswith("svg") and "家访全覆盖" in svg and "七年级(1)班" in svg and "44.4%" in svg
+    assert quality.VISITS_RULE_ZH in svg  # the chart says what 家访 counts
 
 
 # -- reconciliation --------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def test_reconciliation_sections_and_outputs(tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     assert wb["汇总"]["B3"].value == 3 and wb["平台与学校认定等级不一致"].max_row == 2
     text = table_zh(report)
-    assert "名册中尚未家访的学生：3" in text and "平台：比较困难；学校：特别困难" in text
+    assert "名册中尚未实地家访的学生（电话、视频家访不计）：3" in text and "平台：比较困难；学校：特别困难" in text
     # exported by file: no longer pending
     conn.export_file(tmp_path / "up.csv", TERM)
     assert conn.reconcile(TERM).exports == ()

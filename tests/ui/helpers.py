@@ -6,8 +6,10 @@ from PySide6.QtCore import Qt
 
 
 def idle(qtbot, window, timeout=10000):
-    """Wait until the worker has answered every submitted call (and callbacks ran)."""
-    qtbot.waitUntil(lambda: window.ctx.tasks.pending() == 0, timeout=timeout)
+    """Wait until both workers (screens and network lane) have answered every submitted call
+    (and callbacks ran)."""
+    qtbot.waitUntil(lambda: window.ctx.tasks.pending() == 0 and window.ctx.network.pending() == 0,
+                    timeout=timeout)
 
 
 def click(qtbot, button):

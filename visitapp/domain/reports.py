@@ -44,6 +44,8 @@ COVERAGES_ZH = {
     "mentors": "育人导师配备全覆盖",
     "case_discussions": "常态化研讨全覆盖",
 }
+# The caption every report carries with its home-visit numbers (the rule of 先家访后认定).
+VISITS_RULE_ZH = "家访只计已定稿的实地走访；电话、视频家访另行列出，不计入。"
 _STUDENT_FIELDS_ZH = {"name": "姓名", "class_name": "班级", "masked_id": "身份证号（脱敏）", "platform_ref": "平台编号"}
 
 
@@ -98,6 +100,9 @@ class Coverage:
     total: int
     measured: bool = True  # False: our data cannot show it (the school reports it itself)
     missing: tuple[str, ...] = ()  # student ids not covered
+    # why a missing student is missing, where there is more to say: for 家访全覆盖, a student
+    # with phone or video visits only -> "电话家访 1 次，未实地走访"
+    notes: tuple[tuple[str, str], ...] = ()
 
     @property
     def percent(self) -> float | None:
@@ -172,8 +177,10 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
     by_id = {s.id: s for s in students}
     visits = list(visits)
     final_visits = rules.current_version(visits)
-    visited_term = {v.student_id for v in final_visits if v.term == term}
-    visited_ever = {v.student_id for v in final_visits}
+    # 家访 is a finalized on-site visit, as for 先家访后认定; phone and video are named in the detail
+    visited_term = rules.visited_on_site(term, visits)
+    visited_ever = {v.student_id for v in rules.on_site_visits(visits)}
+    remote = rules.remote_only(term, visits)
     determinations = list(determinations)
     levels = _levels(determinations, term)
     entries = list(entries)
@@ -210,14 +217,16 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
     if today > due:
         for s in students:
             if s.id not in visited_term:
-                add("overdue_visits", s.id, f"应于 {due} 前完成家访")
+                add("overdue_visits", s.id, f"应于 {due} 前完成实地家访"
+                    + (f"（{remote[s.id]}）" if s.id in remote else ""))
     for s in students:
         if s.key_support and s.id not in mentored:
             add("key_without_mentor", s.id, "重点帮扶对象尚未配备育人导师")
         if _is_hardship(s, levels.get(s.id)) and s.id not in rewarded:
             add("hardship_without_reward", s.id, "本学年尚无成长奖励")
         if s.id in with_file and s.id not in visited_ever:
-            add("file_without_visit", s.id, "成长档案中没有已定稿的家访记录")
+            add("file_without_visit", s.id, "成长档案中没有已定稿的实地家访记录"
+                + (f"（{remote[s.id]}）" if s.id in remote else ""))
     for c in conflicts:
         if c.status != ConflictStatus.OPEN:
             continue
@@ -251,7 +260,9 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
     support centre) is a fact about the school, not in our records: pass it, or it is shown
     as not measured."""
     students = [s for s in students if s.on_roster]
-    visited = {v.student_id for v in rules.current_version(visits) if v.term == term}
+    visits = list(visits)
+    visited = rules.visited_on_site(term, visits)  # on site only: phone and video cover nobody
+    remote = rules.remote_only(term, visits)
     levels = _levels(determinations, term)
     entries = list(entries)
     year_start, year_end = _school_year(term)
@@ -267,13 +278,14 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
         hardship = [s for s in group if _is_hardship(s, levels.get(s.id))]
         key = [s for s in group if s.key_support]
 
-        def cov(code: str, pool: list[Student], covered: set[str]) -> Coverage:
+        def cov(code: str, pool: list[Student], covered: set[str], notes: dict[str, str] | None = None) -> Coverage:
             miss = tuple(s.id for s in pool if s.id not in covered)
-            return Coverage(code, COVERAGES_ZH[code], len(pool) - len(miss), len(pool), True, miss)
+            why = tuple((sid, notes[sid]) for sid in miss if notes and sid in notes)
+            return Coverage(code, COVERAGES_ZH[code], len(pool) - len(miss), len(pool), True, miss, why)
 
         centre = Coverage("support_centre", COVERAGES_ZH["support_centre"], int(bool(support_centre)), 1,
                           measured=support_centre is not None)
-        return CoverageRow(name, (centre, cov("visits", group, visited), cov("rewards", hardship, rewarded),
+        return CoverageRow(name, (centre, cov("visits", group, visited, remote), cov("rewards", hardship, rewarded),
                                   cov("growth_files", hardship, with_file), cov("mentors", key, mentored),
                                   cov("case_discussions", key, discussed)))
 
@@ -304,7 +316,7 @@ def coverage_svg(report: CoverageReport, max_classes: int = 60) -> str:
     cell_w = 92
     width = max(label_w + bar_w + 80, label_w + cell_w * len(codes) + 20)
     top = 40 + row_h * len(codes) + 50
-    height = top + 30 + row_h * len(classes) + 20
+    height = top + 30 + row_h * len(classes) + 20 + 24  # the last line: what 家访 counts
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" {font} font-size="13">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="10" y="24" font-size="16" font-weight="bold">六个全覆盖（{escape(report.term)}，全校）</text>']
@@ -330,13 +342,14 @@ def coverage_svg(report: CoverageReport, max_classes: int = 60) -> str:
             ink = ' fill="white"' if pct is not None and pct >= 100 else ""  # readable on dark green
             out.append(f'<text x="{label_w + j * cell_w + cell_w / 2}" y="{y + 17}" text-anchor="middle"{ink}>'
                        f'{"—" if pct is None else f"{pct:g}%"}</text>')
+    out.append(f'<text x="10" y="{height - 10}" font-size="12" fill="#444444">{escape(VISITS_RULE_ZH)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
 
 def quality_table_zh(report: DataQualityReport) -> str:
     """The data-quality report for the terminal: school totals, then classes with problems."""
-    out = [f"数据质量报告（{report.term}，{report.today}）"]
+    out = [f"数据质量报告（{report.term}，{report.today}）", f"  注：{VISITS_RULE_ZH}"]
     out += [f"  {c.title}：{c.count}" for c in report.school]
     for k in report.classes:
         if k.total:

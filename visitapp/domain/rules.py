@@ -106,10 +106,50 @@ def current_version(visits: Iterable[Visit]) -> list[Visit]:
     return [v for v in visits if v.status == VisitStatus.FINAL and v.id not in superseded]
 
 
+_REMOTE_ZH = {VisitMode.PHONE: "电话家访", VisitMode.VIDEO: "视频家访"}
+
+
+def counts_as_visit(visit: Visit) -> bool:
+    """The one definition of 家访 for coverage, 本学期已走访, the reconciliation, the data
+    quality checks and 先家访后认定: a finalized, current, on-site visit. A phone or video
+    call is recorded and shown, but it is not 实地走访 and covers nobody."""
+    return visit.status == VisitStatus.FINAL and visit.mode == VisitMode.ON_SITE
+
+
+def on_site_visits(visits: Iterable[Visit]) -> list[Visit]:
+    """The current versions (:func:`current_version`) that count as 家访."""
+    return [v for v in current_version(visits) if counts_as_visit(v)]
+
+
+def visited_on_site(term: str, visits: Iterable[Visit]) -> set[str]:
+    """The students with a finalized on-site visit in ``term``."""
+    return {v.student_id for v in on_site_visits(visits) if v.term == term}
+
+
+def remote_only(term: str, visits: Iterable[Visit]) -> dict[str, str]:
+    """Students whose finalized visits of ``term`` were all by phone or video, with what to
+    show for them: {student_id: "电话家访 1 次，未实地走访"}."""
+    current = [v for v in current_version(visits) if v.term == term]
+    on_site = {v.student_id for v in current if counts_as_visit(v)}
+    counts: dict[str, dict[VisitMode, int]] = {}
+    for v in current:
+        if v.student_id not in on_site and v.mode in _REMOTE_ZH:
+            by_mode = counts.setdefault(v.student_id, {})
+            by_mode[v.mode] = by_mode.get(v.mode, 0) + 1
+    return {sid: remote_note(by_mode) for sid, by_mode in counts.items()}
+
+
+def remote_note(by_mode: dict) -> str:
+    """{phone: 1} -> "电话家访 1 次，未实地走访" (modes as VisitMode or their values)."""
+    parts = [f"{_REMOTE_ZH[VisitMode(m)]} {n} 次" for m, n in sorted(by_mode.items(), key=lambda kv: str(kv[0]))
+             if n and VisitMode(m) in _REMOTE_ZH]
+    return "、".join(parts) + "，未实地走访"
+
+
 def check_visit_first(student_id: str, term: str, visits: Iterable[Visit]) -> Visit:
     """先家访后认定: return the finalized on-site visit a determination rests on, or refuse."""
-    for visit in current_version(visits):
-        if visit.student_id == student_id and visit.term == term and visit.mode == VisitMode.ON_SITE:
+    for visit in on_site_visits(visits):
+        if visit.student_id == student_id and visit.term == term:
             return visit
     raise VisitFirstError("先家访后认定：该学生本学期还没有已定稿的实地家访记录，不能认定。")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, select
 
 from visitapp.domain import (
-    GrowthEntry, MentorNote, Student, Visit, VisitStatus, label_zh, term_of,
+    GrowthEntry, MentorNote, Student, Visit, VisitMode, VisitStatus, label_zh, term_of,
 )
 from visitapp.domain.reports import class_sort_key
 from visitapp.services.base import ServiceContext
@@ -20,6 +20,7 @@ from visitapp.storage.models import (
 from visitapp.storage.records import entity_from_row
 
 NOT_VISITED, DRAFT, VISITED = "not_visited", "draft", "visited"
+REMOTE = "remote"  # finalized phone or video visits only: shown as such, not 已走访 (not on site)
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,15 @@ class StudentRow:
 
 @dataclass(frozen=True)
 class Coverage:
-    visited: int
+    visited: int   # finalized on-site visits only (the rule of 先家访后认定)
     total: int
     term: str
+    remote: int = 0  # students with phone or video visits only: shown, not counted
 
     @property
     def label(self) -> str:
-        return f"本学期已走访 {self.visited}/{self.total}"
+        extra = f"（另有 {self.remote} 人仅电话/视频家访，未实地走访）" if self.remote else ""
+        return f"本学期已走访 {self.visited}/{self.total}{extra}"
 
 
 @dataclass(frozen=True)
@@ -122,14 +125,22 @@ class StudentService:
             return result
 
     def _visit_status(self, session, term: str, ids: list[str]) -> dict[str, str]:  # noqa: ANN001
+        """已走访 is a finalized on-site visit of the term (:func:`visitapp.domain.rules.counts_as_visit`,
+        the rule of 先家访后认定); a student with phone or video visits only is ``remote``."""
         status: dict[str, str] = {}
         visits = list(_in_chunks(session, select(VisitRow.student_id, VisitRow.id, VisitRow.status, VisitRow.term,
-                                                 VisitRow.amends_id), VisitRow.student_id, ids))
-        superseded = {amends for _s, _i, st, _t, amends in visits if amends and st == "final"}
-        for student_id, visit_id, st, visit_term, _amends in visits:
+                                                 VisitRow.amends_id, VisitRow.facts), VisitRow.student_id, ids))
+        superseded = {amends for _s, _i, st, _t, amends, _f in visits if amends and st == "final"}
+        cipher = cipher_of(session)
+        for student_id, visit_id, st, visit_term, _amends, sealed in visits:
             if st == "final" and visit_term == term and visit_id not in superseded:
-                status[student_id] = VISITED
-            elif st == "draft" and visit_term in (term, "") and status.get(student_id) != VISITED:
+                # only the final visits of the term open their small facts envelope, for the mode
+                facts = (decrypt_value(cipher, "visits", visit_id, "facts", sealed.envelope) if sealed else None) or {}
+                if facts.get("mode") == str(VisitMode.ON_SITE):
+                    status[student_id] = VISITED
+                elif status.get(student_id) != VISITED:
+                    status[student_id] = REMOTE
+            elif st == "draft" and visit_term in (term, "") and status.get(student_id) not in (VISITED, REMOTE):
                 status[student_id] = DRAFT  # a draft not yet dated has no term: still begun
         return status
 
@@ -153,7 +164,8 @@ class StudentService:
         # the roster's students: one the platform dropped stays listed (their records stay)
         # but is no longer someone to visit, as in the officer's coverage report
         rows = [r for r in self.list_mine(term) if r.on_roster]
-        return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term)
+        return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term,
+                        sum(1 for r in rows if r.visit_status == REMOTE))
 
     def get(self, student_id: str) -> Student:
         with self.ctx.profile.session() as s:

@@ -73,6 +73,63 @@ class CertificateMismatch(SyncError):
     """The server at the enrolled address showed a certificate other than the pinned one."""
 
 
+class SyncCancelled(Exception):
+    """The teacher pressed 取消 while a request was waiting on the server. Not a SyncError
+    and not a requests error: it passes every retry loop and ends the sync at once."""
+
+
+class _Abandonable:
+    """The HTTP session of one cancellable sync. Each request waits in a helper thread; the
+    sync thread waits on the request *or* the cancel event, whichever comes first, so 取消
+    ends a sync within a fraction of a second even while a hung server holds the socket
+    open. An abandoned request ends by itself at its timeout; it touches no local data (its
+    answer is never read), so the outbox and the cursor stay as the last applied step left
+    them: an abandoned push is sent again at the next sync (the server's idempotency answers
+    it), an abandoned pull page is read again.
+
+    ``on_answer`` runs once, at the first response of the server (any status): until then the
+    server has not shown it is there, and the window says 正在连接, not 在线."""
+
+    POLL = 0.05
+
+    def __init__(self, inner: requests.Session, cancel: threading.Event,
+                 on_answer: Callable[[], None] | None = None):
+        self.inner = inner
+        self.cancel = cancel
+        self._on_answer = on_answer
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.cancel.is_set():
+            raise SyncCancelled()
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                box["response"] = self.inner.request(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the sync thread below
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=call, name="visitapp-sync-request", daemon=True).start()
+        while not done.wait(self.POLL):
+            if self.cancel.is_set():
+                raise SyncCancelled()
+        if "error" in box:
+            raise box["error"]
+        if self._on_answer is not None:
+            answered, self._on_answer = self._on_answer, None
+            answered()
+        return box["response"]
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 @dataclass
 class SyncReport:
     pushed: int = 0
@@ -225,6 +282,15 @@ class SyncEngine:
         self.read_timeout = read_timeout
         self.retries = retries
         self.backoff = backoff
+        self._cancel: threading.Event | None = None  # the running sync's, for _pause
+
+    def _pause(self, seconds: float) -> None:
+        """The wait between two attempts of a request; a cancelled sync stops waiting."""
+        cancel = self._cancel
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
+            raise SyncCancelled()
 
     @property
     def timeout(self) -> float:
@@ -362,13 +428,27 @@ class SyncEngine:
 
     # -- sync -------------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> SyncReport:
+        """Push, then pull. With ``cancel`` (the window's 取消) every request can be abandoned:
+        the sync returns a cancelled report within a fraction of a second of the event being
+        set, at any point (waiting on the server, between two attempts, between batches). A
+        step whose answer was applied stays applied; one still in flight is simply redone at
+        the next sync. ``progress(0, 0, "connected")`` reports the server's first answer."""
         report = SyncReport()
         http, url, token = self._http()
-        with self.ws.profile.session() as s, s.begin():
-            s.execute(delete(SyncErrorRow))
-        self._push(http, url, token, report, progress, cancel)
-        if not report.cancelled:
-            self._pull(http, url, token, report, progress, cancel)
+        if cancel is not None:
+            http = _Abandonable(http, cancel, on_answer=(lambda: progress(0, 0, "connected")) if progress else None)
+        self._cancel = cancel
+        try:
+            with self.ws.profile.session() as s, s.begin():
+                s.execute(delete(SyncErrorRow))
+            self._push(http, url, token, report, progress, cancel)
+            if not report.cancelled:
+                self._pull(http, url, token, report, progress, cancel)
+        except SyncCancelled:
+            report.cancelled = True
+        finally:
+            self._cancel = None
+            http.close()
         report.finished_at = self.ws.ctx.now()
         if not report.cancelled:
             with self.ws.profile.session() as s, s.begin():

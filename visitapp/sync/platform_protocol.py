@@ -202,7 +202,7 @@ class ReconciliationResponse(BaseModel):
          "counts": {"not_visited": 1, "off_roster": 0, "level_mismatch": 0, "exports": 0},
          "not_visited": [{"section": "not_visited", "student_id": "0c3f6a52-0000-5000-8000-000000000001",
                           "platform_ref": "WX011000001", "name": "张晓明", "class_name": "三年级(1)班",
-                          "detail": "本学期尚无已定稿的家访记录", "platform_level": "", "school_level": "",
+                          "detail": "本学期尚无已定稿的实地家访记录", "platform_level": "", "school_level": "",
                           "status": ""}],
          "off_roster": [], "level_mismatch": [], "exports": []}]})
     term: str

@@ -31,17 +31,24 @@ class AppContext(QObject):
         self.profile_dir = Path(profile_dir)
         self.backend = backend
         self.tasks = TaskRunner(self)
+        # The network lane: the sync and the platform calls. A hung server holds up this
+        # thread only, never a save, an open or a print on ``tasks``.
+        self.network = TaskRunner(self, name="visitapp-sync")
         self.ws: Any = None
         self.locked = False
-        self.online: bool | None = None
+        self.online: bool | None = None   # None: no answer from the server yet
+        self.connecting = False            # a sync is waiting for the server's first answer
         self.window: QWidget | None = None
 
     # -- background work ----------------------------------------------------------------------
     def run(self, fn: Callable[..., Any], *args: Any, on_done=None, on_error=None,
-            on_progress=None, cancellable: bool = False, **kwargs: Any) -> Task:
-        """Run ``fn(ws, *args, **kwargs)`` off the GUI thread; errors become a notice."""
+            on_progress=None, cancellable: bool = False, network: bool = False, **kwargs: Any) -> Task:
+        """Run ``fn(ws, *args, **kwargs)`` off the GUI thread; errors become a notice.
+
+        ``network=True`` runs it on the network lane (calls that talk to the server)."""
         ws = self.ws
-        return self.tasks.submit(fn, ws, *args, on_done=on_done,
+        runner = self.network if network else self.tasks
+        return runner.submit(fn, ws, *args, on_done=on_done,
                                  on_error=on_error or self.show_error,
                                  on_progress=on_progress, cancellable=cancellable, **kwargs)
 

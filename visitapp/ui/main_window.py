@@ -336,7 +336,9 @@ class MainWindow(QMainWindow):
         self.ctx.locked = True
         self.ctx.locked_changed.emit(True)
         self._enable_session(False)
-        self.ctx.run(lambda ws: ws.lock())
+        network = self.ctx.network
+        # the keys go once the cancelled sync has stopped (on the worker: the window stays live)
+        self.ctx.run(lambda ws: (network.wait(5000), ws.lock()))
         self.unlock.set_relock(True)
         self.pages.setCurrentWidget(self.unlock)
         self.unlock.passphrase.setFocus()
@@ -345,7 +347,10 @@ class MainWindow(QMainWindow):
     # -- status bar -----------------------------------------------------------------------------------
     def refresh_status(self) -> None:
         online = self.ctx.online
-        if online is True:
+        if self.ctx.connecting:  # 在线 only once the server has answered
+            self.online_label.setText("◌ " + tr("Connecting…"))
+            self.online_label.setStyleSheet("color: #5f6368;")
+        elif online is True:
             self.online_label.setText("● " + tr("Online"))
             self.online_label.setStyleSheet("color: #2e7d32;")
         elif online is False:
@@ -363,11 +368,16 @@ class MainWindow(QMainWindow):
         self.pending_label.setText(tr("{n} changes to send").format(n=n) if n else tr("Nothing to send"))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        """Save the draft, let the worker finish, close the workspace."""
+        """Save every open editor first, always; then stop the sync; then close the workspace.
+        The saves run on the screens' worker, which never waits behind the network."""
         if self.ctx.ws is not None and not self.ctx.locked:
             self.editor.save()
-        if self.sync.running:
-            self.sync.cancel()
+            if self.growth.unsaved():
+                self.growth._save_profile()
+            if self.mentor.unsaved():
+                self.mentor.save()
+        self.ctx.network.cancel_all()
+        self.ctx.network.shutdown(5000)  # a cancelled sync stops within 2 s
         if self.ctx.ws is not None:
             self.ctx.run(lambda ws: ws.close(), on_error=lambda _e: None)
         self.ctx.tasks.shutdown(30000)

@@ -1,9 +1,14 @@
-"""The one background-task helper every screen uses to reach the services.
+"""The background-task helper every screen uses to reach the services.
 
-A single worker thread runs service calls in the order they were submitted, so the SQLite
-profile sees one writer at a time and the GUI thread never waits on the database, the KDF or
-the network. Results, errors and progress come back to the GUI thread as queued signals of
-one relay object that lives in the GUI thread.
+A worker thread runs service calls in the order they were submitted, so the GUI thread never
+waits on the database, the KDF or the network. Results, errors and progress come back to the
+GUI thread as queued signals of one relay object that lives in the GUI thread.
+
+A window has two runners (see :class:`visitapp.ui.context.AppContext`): the screens' worker
+(saving, opening, printing: short local calls, in order) and the network lane (the sync and
+the platform calls, which can wait on a slow or hung server). A save never queues behind a
+sync. SQLite in WAL mode with a busy timeout serialises the two writers; each of them holds
+a write transaction for a short time only.
 
 The worker is a plain Python thread fed by a queue rather than a QThreadPool of QRunnables:
 a finished QRunnable's Python wrapper can be collected while the pool thread is still
@@ -52,8 +57,9 @@ class TaskRunner(QObject):
     _failed = Signal(int, object)   # worker -> GUI: task id, exception
     _progress = Signal(int, int, int, str)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, name: str = "visitapp-worker"):
         super().__init__(parent)
+        self.name = name
         self._queue: queue.Queue[Task | None] = queue.Queue()
         self._live: dict[int, Task] = {}
         self._ids = itertools.count(1)
@@ -65,7 +71,7 @@ class TaskRunner(QObject):
         self._done.connect(self._on_done, queued)
         self._failed.connect(self._on_failed, queued)
         self._progress.connect(self._on_progress, queued)
-        self._thread = threading.Thread(target=self._work, name="visitapp-worker", daemon=True)
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
     # -- GUI side ------------------------------------------------------------------------------
@@ -146,7 +152,13 @@ class TaskRunner(QObject):
                     if self._outstanding == 0:
                         self._idle.set()
 
-    def shutdown(self, msecs: int = 30000) -> None:
-        """Let queued calls finish, then stop the worker."""
+    def cancel_all(self) -> None:
+        """Ask every queued or running cancellable call to stop (closing the window)."""
+        for task in list(self._live.values()):
+            task.cancel()
+
+    def shutdown(self, msecs: int = 30000) -> bool:
+        """Let queued calls finish, then stop the worker; False if it was still busy."""
         self._queue.put(None)
         self._thread.join(msecs / 1000)
+        return not self._thread.is_alive()

@@ -105,7 +105,9 @@ class CoverageScreen(TermReportScreen):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.missing = RowsModel([(tr("Name"), lambda x: x.name), (tr("Class"), lambda x: x.class_name)], self)
+        self._notes: dict[str, str] = {}  # "电话家访 1 次，未实地走访" for the 家访 cell
+        self.missing = RowsModel([(tr("Name"), lambda x: x.name), (tr("Class"), lambda x: x.class_name),
+                                  (tr("Detail"), lambda x: self._notes.get(x.student_id, ""))], self)
         self.missing_list = QTableView()
         self.missing_list.setModel(self.missing)
         self.missing_list.setAccessibleName(tr("Students not covered"))
@@ -169,7 +171,13 @@ class CoverageScreen(TermReportScreen):
         self.missing_title.setText(tr("Not yet covered — {what}, {who}: {n} students").format(
             what=long_title(COVERAGE_TITLES, c.code, c.title), who=class_label(r.class_name), n=len(c.missing)))
         ids = list(c.missing)
-        self.ctx.run(lambda ws: ws.reports.students(ids), on_done=self.missing.set_rows)
+        notes = dict(c.notes)
+
+        def show(rows) -> None:
+            self._notes = notes
+            self.missing.set_rows(rows)
+
+        self.ctx.run(lambda ws: ws.reports.students(ids), on_done=show)
 
     def _open(self, row: int) -> None:
         if 0 <= row < self.missing.rowCount():

@@ -69,6 +69,9 @@ class GrowthScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.student_id: str | None = None
+        self.loaded_id: str | None = None   # whose file the screen shows (None while loading)
+        self._loaded_values: dict = {}
+        self._request = 0
         self.title = title_label()
         self.fields: dict[ProfileField, QPlainTextEdit] = {}
         self.marks: dict[ProfileField, QLabel] = {}
@@ -141,13 +144,27 @@ class GrowthScreen(QWidget):
 
     def print_file(self) -> None:
         from visitapp.ui.printing import print_document
-        sid = self.student_id
+        sid = self.loaded_id
         if sid:
             print_document(self.ctx, f"growth-file-{sid[:8]}",
                            lambda ws, path: ws.documents.print_growth_file(sid, path))
 
     def open(self, student_id: str) -> None:
+        """Show a loading state at once (never the previous child's file under a new name);
+        only the answer to this request fills the screen."""
         self.student_id = student_id
+        self.loaded_id = None
+        self._request += 1
+        request = self._request
+        self.title.setText(tr("Loading…"))
+        for box in self.fields.values():
+            box.setPlainText("")
+            box.setReadOnly(True)
+        for mark in self.marks.values():
+            mark.hide()
+        self.model.set_rows([])
+        for b in (self.save_profile, self.add_reward, self.print_button):
+            b.setEnabled(False)
 
         def work(ws):
             conflicts = [c for c in ws.conflicts.list_open()
@@ -155,15 +172,21 @@ class GrowthScreen(QWidget):
             return (ws.students.get(student_id), ws.growth.profile(student_id),
                     ws.students.timeline(student_id), conflicts)
 
-        self.ctx.run(work, on_done=self.show_data)
+        self.ctx.run(work, on_done=lambda result: self.show_data(result, request))
 
-    def show_data(self, result) -> None:
+    def show_data(self, result, request: int | None = None) -> None:
+        if request is not None and request != self._request:
+            return  # a late answer about the child opened before
         student, profile, timeline, conflicts = result
+        self.loaded_id = student.id
+        for b in (self.save_profile, self.add_reward, self.print_button):
+            b.setEnabled(True)
         self.title.setText(tr("Growth file: {name} ({cls})").format(name=student.name, cls=student.class_name))
         conflicted = {str(c.field_name) for c in conflicts}
         for pf, box in self.fields.items():
             entry = profile.get(pf) if profile else None
             box.setPlainText(entry.value if entry is not None else "")
+            box.setReadOnly(False)
             mark = self.marks[pf]
             if str(pf) in conflicted:
                 mark.setText(tr("Another device changed this field too: resolve it under Conflicts."))
@@ -171,12 +194,21 @@ class GrowthScreen(QWidget):
             else:
                 mark.hide()
         self.model.set_rows(timeline)
+        self._loaded_values = self._values()
+
+    def _values(self) -> dict:
+        return {pf: box.toPlainText() for pf, box in self.fields.items()}
+
+    def unsaved(self) -> bool:
+        """Profile text typed and not saved yet (closing the window saves it)."""
+        return self.loaded_id is not None and self._values() != self._loaded_values
 
     def _save_profile(self) -> None:
-        sid = self.student_id
+        sid = self.loaded_id
         if sid is None:
             return
-        values = {pf: box.toPlainText() for pf, box in self.fields.items()}
+        values = self._values()
+        self._loaded_values = dict(values)
 
         def work(ws):
             current = ws.growth.profile(sid)
@@ -189,7 +221,7 @@ class GrowthScreen(QWidget):
                                                self.changed.emit(), self.open(sid)))
 
     def _add_reward(self) -> None:
-        sid = self.student_id
+        sid = self.loaded_id
         if sid is None:
             return
         dialog = self.reward_dialog_factory(self)
@@ -198,7 +230,7 @@ class GrowthScreen(QWidget):
         self.save_reward(dialog.values())
 
     def save_reward(self, values: dict) -> None:
-        sid = self.student_id
+        sid = self.loaded_id
 
         def failed(exc):
             if isinstance(exc, ValidationError):

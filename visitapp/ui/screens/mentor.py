@@ -25,6 +25,7 @@ class MentorScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.editing_id: str | None = None
+        self._shown_text = ""  # the note's text as loaded, to tell typed text from it
         self.mentees = QListWidget()
         self.mentees.setAccessibleName(tr("Students I mentor"))
         self.notes = QListWidget()
@@ -61,7 +62,7 @@ class MentorScreen(QWidget):
         row.addWidget(self.new_button)
         row.addWidget(self.save_button)
         form.addRow(row)
-        editor = QGroupBox(tr("Note"))
+        editor = self.editor_box = QGroupBox(tr("Note"))
         editor.setLayout(form)
         left = QVBoxLayout()
         left.addWidget(QLabel(tr("Students I mentor")))
@@ -101,8 +102,14 @@ class MentorScreen(QWidget):
 
     def _load_notes(self) -> None:
         sid = self.current_student()
+        item = self.mentees.currentItem()
+        # the editor says whose note it is; the list empties until this student's notes arrive
+        self.editor_box.setTitle(tr("Note") + (f": {item.text().split()[0]}" if item and item.text().split() else ""))
+        self.notes.clear()
         if sid:
-            self.ctx.run(lambda ws: ws.mentor.notes(sid), on_done=self._show_notes)
+            # a late answer for the student selected before is dropped
+            self.ctx.run(lambda ws: ws.mentor.notes(sid),
+                         on_done=lambda notes: self._show_notes(notes) if self.current_student() == sid else None)
 
     def _show_notes(self, notes) -> None:
         self.notes.clear()
@@ -126,6 +133,7 @@ class MentorScreen(QWidget):
             self.date.setDate(QDate(n.note_date.year, n.note_date.month, n.note_date.day))
         self.participants.setText("，".join(n.participants))
         self.text.setPlainText(n.text)
+        self._shown_text = n.text
         self.error.show_message("")
 
     def _new(self) -> None:
@@ -134,7 +142,13 @@ class MentorScreen(QWidget):
         self.date.setDate(QDate.currentDate())
         self.participants.clear()
         self.text.clear()
+        self._shown_text = ""
         self.error.show_message("")
+
+    def unsaved(self) -> bool:
+        """Note text typed and not saved yet (closing the window saves it)."""
+        text = self.text.toPlainText()
+        return bool(self.current_student()) and bool(text.strip()) and text != self._shown_text
 
     def save(self) -> None:
         sid = self.current_student()

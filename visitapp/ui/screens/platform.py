@@ -269,7 +269,7 @@ class PlatformScreen(QWidget):
             if self.state.text() == busy_text:  # the call said nothing new: show what was there
                 self.state.setText(before if self.sync_button.isVisible() else "")
 
-        self.ctx.run(lambda ws: fn(ws.sync.platform), on_done=done, on_error=self._failed)
+        self.ctx.run(lambda ws: fn(ws.sync.platform), on_done=done, on_error=self._failed, network=True)
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
@@ -313,10 +313,10 @@ class PlatformScreen(QWidget):
             else:
                 self.status_label.setText(user_message(exc))
 
-        self.ctx.run(work, on_done=done, on_error=failed)
+        self.ctx.run(work, on_done=done, on_error=failed, network=True)
 
     def _refresh_log(self) -> None:
-        self.ctx.run(lambda ws: ws.sync.platform.exchanges(), on_done=self.log_model.set_rows,
+        self.ctx.run(lambda ws: ws.sync.platform.exchanges(), on_done=self.log_model.set_rows, network=True,
                      on_error=lambda _e: None)
 
     # -- roster ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from visitapp.ui.widgets import title_label
 # translations, so the English window is English too.
 COVERAGE_TITLES = {
     "support_centre": (lambda: tr("Support centre"), lambda: tr("Student development support centre")),
-    "visits": (lambda: tr("Home visits"), lambda: tr("Every student visited")),
+    "visits": (lambda: tr("Home visits"), lambda: tr("Every student visited on site (phone and video visits do not count)")),
     "rewards": (lambda: tr("Growth rewards"), lambda: tr("Every hardship student rewarded")),
     "growth_files": (lambda: tr("Growth files"), lambda: tr("Every hardship student with a growth file")),
     "mentors": (lambda: tr("Mentors"), lambda: tr("Every key-support student with a mentor")),
@@ -27,7 +27,7 @@ CHECK_TITLES = {
     "key_without_mentor": (lambda: tr("Key, no mentor"), lambda: tr("Key-support students without a mentor")),
     "hardship_without_reward": (lambda: tr("Hardship, no reward"),
                                 lambda: tr("Hardship students without a growth reward")),
-    "file_without_visit": (lambda: tr("File, no visit"), lambda: tr("Growth files without a home visit")),
+    "file_without_visit": (lambda: tr("File, no visit"), lambda: tr("Growth files without an on-site home visit")),
     "duplicate_visits": (lambda: tr("Duplicates?"), lambda: tr("Possible duplicate visits")),
     "stale_conflicts": (lambda: tr("Old conflicts"), lambda: tr("Conflicts unresolved for more than 7 days")),
 }

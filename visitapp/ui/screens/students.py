@@ -22,7 +22,8 @@ FIRST_PAGE = 200
 # every data() call was a fifth of the time of repainting the table.
 _DISPLAY, _USER = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole
 _HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
-VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited": N_("Visited")}
+VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited": N_("Visited"),
+                "remote": N_("Phone or video only, not visited on site")}
 
 
 def _yes(flag: bool) -> str:
@@ -376,15 +377,18 @@ class StudentsScreen(QWidget):
         if coverage is None:  # counted here rather than asking the services to list again
             roster = [r for r in rows if getattr(r, "on_roster", True)]  # as StudentService.coverage
             coverage = SimpleNamespace(visited=sum(r.visit_status == "visited" for r in roster),
-                                       total=len(roster))
+                                       total=len(roster), remote=sum(r.visit_status == "remote" for r in roster))
         self.show_coverage(coverage)
         self._update_count()
         if selected:
             self.select_id(selected)
 
     def show_coverage(self, coverage) -> None:
-        self.coverage_label.setText(tr("Visited this term: {visited}/{total}").format(
-            visited=coverage.visited, total=coverage.total))
+        text = tr("Visited this term: {visited}/{total}").format(visited=coverage.visited, total=coverage.total)
+        remote = getattr(coverage, "remote", 0)
+        if remote:  # on site only counts; phone and video are shown, not counted
+            text += tr(" ({n} by phone or video only, not visited on site)").format(n=remote)
+        self.coverage_label.setText(text)
         self.coverage_bar.setMaximum(max(coverage.total, 1))
         self.coverage_bar.setValue(coverage.visited)
 

@@ -1,6 +1,9 @@
 """Sync: a button and a panel with progress, records done/total, the last sync time, the
-pending count and per-record errors; cancel. Runs on the worker thread and never freezes the
-window. Being offline is a normal state: it is reported calmly, not as an error dialog."""
+pending count and per-record errors; cancel. Runs on the network lane (its own thread, apart
+from the worker that saves, opens and prints), so a hung server never holds up the screens;
+取消 ends it within a second or two (the engine abandons the request in flight). The status
+bar says 正在连接 until the server has answered, never 在线 on hope. Being offline is a
+normal state: it is reported calmly, not as an error dialog."""
 
 from __future__ import annotations
 
@@ -129,18 +132,33 @@ class SyncScreen(QWidget):
         self.sync_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.bar.setRange(0, 0)  # busy until the first progress report
-        self.state.setText(tr("Syncing…"))
+        self.state.setText(tr("Connecting to the school server…"))
         self.errors.set_rows([])
+        self._set_connecting(True)
         self.task = self.ctx.run(_run_sync, on_done=self._done, on_error=self._failed,
-                                 on_progress=self._progress, cancellable=True)
+                                 on_progress=self._progress, cancellable=True, network=True)
 
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
             self.cancel_button.setEnabled(False)
-            self.state.setText(tr("Stopping after the current batch…"))
+            self.state.setText(tr("Stopping the sync…"))
+
+    def _set_connecting(self, on: bool) -> None:
+        self.ctx.connecting = on
+        self.ctx.online_changed.emit(bool(self.ctx.online))
+
+    def _set_online(self, online: bool) -> None:
+        self.ctx.connecting = False
+        self.ctx.online = online
+        self.ctx.online_changed.emit(online)
 
     def _progress(self, done: int, total: int, what: str) -> None:
+        if what == "connected":  # the server's first answer: now it is 在线
+            self._set_online(True)
+            if self.task is not None and not self.task.cancel_event.is_set():
+                self.state.setText(tr("Syncing…"))
+            return
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(min(done, max(total, 1)))
         self.records.setText(tr("{done} of {total}").format(done=done, total=total))
@@ -166,9 +184,11 @@ class SyncScreen(QWidget):
         if cancelled:
             parts.insert(0, tr("Sync was cancelled; what was done is kept."))
         self.state.setText(" ".join(parts))
-        self.last.setText(_when(report.finished_at))
-        self.ctx.online = True
-        self.ctx.online_changed.emit(True)
+        if not report.cancelled:
+            self.last.setText(_when(report.finished_at))
+        if self.ctx.connecting:
+            # cancelled before the server said anything: it has not shown that it is there
+            self._set_online(False)
         self.refresh()
         self.finished.emit(report)
 
@@ -177,9 +197,10 @@ class SyncScreen(QWidget):
         if is_offline_error(exc):
             self.state.setText(tr("Offline: the school server cannot be reached. Your work is "
                                   "safe on this computer and will be sent at the next sync."))
-            self.ctx.online = False
-            self.ctx.online_changed.emit(False)
+            self._set_online(False)
         else:
             self.state.setText(user_message(exc))
+            if self.ctx.connecting:
+                self._set_online(False)
         self.refresh()
         self.finished.emit(None)

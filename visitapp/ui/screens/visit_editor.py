@@ -45,6 +45,7 @@ class VisitEditor(QWidget):
         self.dirty = False
         self.read_only = False
         self._loading = False
+        self._request = 0  # the newest load: a late answer for an earlier one is dropped
         self.errors: dict[str, ErrorLabel] = {}
 
         self.title = title_label()
@@ -289,17 +290,31 @@ class VisitEditor(QWidget):
                 visit = current[0] if current else ws.visits.create_draft(student_id)
             return student, visit, str(ws.visits.effective_status(visit.id))
 
-        self.ctx.run(work, on_done=self._loaded)
+        self._load(work)
+
+    def _load(self, work) -> None:
+        """Show a loading state (never the previous record under a new name), then the answer
+        of this request only."""
+        self._request += 1
+        request = self._request
+        self.title.setText(tr("Loading…"))
+        self.banner.hide()
+        self.save_state.setText("")
+        self._set_enabled(False)
+        for b in (self.print_button, self.new_button, self.amend_button, self.save_button, self.finalize_button):
+            b.setEnabled(False)
+        self.ctx.run(work, on_done=lambda result: self._loaded(result, request))
 
     def new_visit(self) -> None:
         if self.student is None:
             return
         sid = self.student.id
         self.flush()
-        self.ctx.run(lambda ws: (ws.students.get(sid), ws.visits.create_draft(sid), "draft"),
-                     on_done=self._loaded)
+        self._load(lambda ws: (ws.students.get(sid), ws.visits.create_draft(sid), "draft"))
 
-    def _loaded(self, result) -> None:
+    def _loaded(self, result, request: int | None = None) -> None:
+        if request is not None and request != self._request:
+            return  # a later open is on its way: this answer is about another record
         student, visit, status = result
         self.student = student
         self.show_visit(visit, status)
@@ -352,6 +367,8 @@ class VisitEditor(QWidget):
             self.amend_button.setVisible(status == "final")
             self.new_button.setVisible(self.read_only)
             self.print_button.setVisible(self.read_only)  # drafts are not filed on paper
+            for b in (self.print_button, self.new_button, self.amend_button):
+                b.setEnabled(True)
             if status == "draft":
                 self.banner.setText(tr("This is a correction of a finalized record.")
                                     if visit.amends_id else tr("Draft: saved automatically while you type."))
