@@ -1657,10 +1657,6 @@
       <translation>成长档案</translation>
     </message>
     <message>
-      <source>Every hardship student with a growth file</source>
-      <translation>成长档案全覆盖</translation>
-    </message>
-    <message>
       <source>Every key-support student with a mentor</source>
       <translation>育人导师配备全覆盖</translation>
     </message>
@@ -1831,6 +1827,26 @@
     <message>
       <source>How it is counted: on-site visits are the teacher's own finalized on-site visit records (a correction is not counted again, a voided record not at all); phone and video visits are listed apart and never count as on-site; mentor notes and case discussions are the mentor notes they wrote; rewards are those they entered in growth files (not those from the city platform); collective reviews are the term's review meetings they sat on as a reviewer. Students are shown masked.</source>
       <translation>统计口径：实地家访为本人填写并定稿的实地走访记录（更正记录不重复计，作废的不计）；电话、视频家访单列，不计入实地家访；导师记录与常态化研讨为本人撰写的育人导师记录；成长奖励登记为本人在资助成长档案中登记的奖励（市平台导入的不计）；参加集体评议为本人作为评议人参加的本学期集体评议。学生姓名已隐去部分。</translation>
+    </message>
+    <message>
+      <source>Notes overdue</source>
+      <translation>导师记录超期</translation>
+    </message>
+    <message>
+      <source>Key-support students whose mentor has not written within the set interval</source>
+      <translation>导师超过规定间隔未写记录的重点帮扶对象</translation>
+    </message>
+    <message>
+      <source>No discussion</source>
+      <translation>未研讨</translation>
+    </message>
+    <message>
+      <source>Key-support students with no case discussion this term (after mid-term)</source>
+      <translation>本学期过半仍未开展常态化研讨的重点帮扶对象</translation>
+    </message>
+    <message>
+      <source>Every hardship student with a complete growth file: an on-site visit, traits and a reward</source>
+      <translation>每名困难学生都有完整的成长档案：实地家访、学生特点和成长奖励</translation>
     </message>
   </context>
 </TS>

@@ -208,7 +208,7 @@ def cmd_quality(args) -> None:
         d = ctx.data
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
         report = data_quality(ctx.term, today, d.students(), d.visits(), d.determinations(), d.growth_entries(),
-                              d.profile_fields(), d.assignments(), d.conflicts())
+                              d.profile_fields(), d.assignments(), d.conflicts(), notes=d.mentor_notes())
         _emit(args, report.to_json(), quality_table_zh(report))
 
 

@@ -137,6 +137,9 @@ def test_data_quality_counts_match_the_lists_behind_them():
         "file_without_visit": ["s5", "s8"],  # a reward or a profile field, but no visit
         "duplicate_visits": ["s2"],
         "stale_conflicts": ["s3"],
+        # s7 has a mentor and no note at all, and no case discussion past mid-term
+        "mentor_notes_overdue": ["s7"],
+        "no_case_discussion": ["s7"],
     }
     for code, check in by_code.items():
         assert check.count == len(check.items) == sum(
@@ -209,3 +212,43 @@ def test_classes_are_listed_in_school_order():
     names = ["高一(1)班", "九年级(1)班", "一年级(10)班", "大(1)班", "一年级(2)班", "三年级(1)班", "特教班"]
     assert sorted(names, key=quality.class_sort_key) == [
         "大(1)班", "一年级(2)班", "一年级(10)班", "三年级(1)班", "九年级(1)班", "高一(1)班", "特教班"]
+
+
+def test_growth_files_count_only_when_complete_and_mentors_must_write_regularly():
+    """The plan's growth file (§5 四): 家庭走访、学生特点、成长奖励 — all three; 定期记录 and
+    常态化研讨 for key-support students (§5 五、六). Every number here is known by hand."""
+    s = [student(i, "七年级(1)班", hardship_categories=("min_living",), key_support=True) for i in range(5)]
+    visits = [final_visit(x.id) for x in s[:4]] + [final_visit("s4", mode=VisitMode.PHONE)]
+    traits = [GrowthProfileField(id=f"p{i}", student_id=f"s{i}", field=ProfileField.STRENGTHS, value="画画")
+              for i in (0, 1, 3, 4)]
+    plan_only = GrowthProfileField(id="p2", student_id="s2", field=ProfileField.SUPPORT_PLAN, value="每月谈心")
+    rewards = [GrowthEntry(id=f"r{i}", student_id=f"s{i}", kind=GrowthKind.REWARD, reward_kind=RewardKind.SCHOLARSHIP,
+                           entry_date=TODAY, title="奖学金") for i in (0, 2, 3, 4)]
+    assignments = [Assignment(id=f"a{i}", student_id=f"s{i}", staff_id="t", role=AssignmentRole.MENTOR, term=TERM)
+                   for i in range(5)]
+
+    def note(i, nid, kind, days_ago, copy=None):
+        return MentorNote(id=nid, student_id=f"s{i}", author_id="t", kind=kind, note_date=TODAY - dt.timedelta(days=days_ago),
+                          participants=("a", "b"), text="x", conflict_of=copy)
+    notes = [note(0, "n0", MentorNoteKind.REGULAR, 10), note(0, "d0", MentorNoteKind.CASE_DISCUSSION, 20),
+             note(1, "n1", MentorNoteKind.REGULAR, 40),
+             note(2, "n2", MentorNoteKind.REGULAR, 40), note(2, "n2c", MentorNoteKind.REGULAR, 1, copy="n2"),
+             note(3, "d3", MentorNoteKind.CASE_DISCUSSION, 5)]
+    cov = quality.coverage(TERM, s, visits, [], rewards, [*traits, plan_only], assignments, notes)
+    files = next(c for c in cov.school.coverages if c.code == "growth_files")
+    # s0 and s3 have all three; s1 lacks a reward, s2 traits (a plan is not a trait), s4 an on-site visit
+    assert (files.covered, files.total) == (2, 5)
+    assert dict(files.notes) == {"s1": "成长档案缺少：成长奖励", "s2": "成长档案缺少：学生特点",
+                                 "s4": "成长档案缺少：实地家访"}
+
+    def flagged(code, days=30, notes=notes, today=TODAY):
+        report = quality.data_quality(TERM, today, s, visits, [], rewards, [*traits, plan_only], assignments, [],
+                                      notes=notes, mentor_note_days=days)
+        return {i.student_id: i.detail for c in report.school if c.code == code for i in c.items}
+    # s1 and s2 last wrote 40 days ago (s2's conflict copy is the same note, not a new one); s3 only discussed
+    # 5 days ago, which counts as writing; s4 never wrote
+    overdue = flagged("mentor_notes_overdue")
+    assert set(overdue) == {"s1", "s2", "s4"} and "40 天" in overdue["s1"] and "还没有" in overdue["s4"]
+    assert set(flagged("mentor_notes_overdue", days=60)) == {"s4"}  # a school that asks every 60 days
+    assert set(flagged("no_case_discussion")) == {"s1", "s2", "s4"}
+    assert flagged("no_case_discussion", today=dt.date(2026, 9, 10), notes=[]) == {}  # not before mid-term

@@ -35,6 +35,8 @@ CHECKS_ZH = {
     "file_without_visit": "成长档案无家访记录",
     "duplicate_visits": "疑似重复家访",
     "stale_conflicts": "超过 7 天未处理的冲突",
+    "mentor_notes_overdue": "导师记录超期未写",
+    "no_case_discussion": "本学期未开展常态化研讨",
 }
 COVERAGES_ZH = {
     "support_centre": "学生发展支持中心",
@@ -46,6 +48,11 @@ COVERAGES_ZH = {
 }
 # The caption every report carries with its home-visit numbers (the rule of 先家访后认定).
 VISITS_RULE_ZH = "家访只计已定稿的实地走访；电话、视频家访另行列出，不计入。"
+# The plan (§5 四): 学校记录家庭走访、学生特点、成长奖励等情况 — a growth file counts only with all three.
+GROWTH_FILE_RULE_ZH = "成长档案须同时有已定稿的实地家访、学生特点（特长或兴趣）和成长奖励，才计为已建立。"
+# 定期记录: a key-support student's mentor writes at least this often (days; a school setting)
+MENTOR_NOTE_DAYS = 30
+TRAIT_FIELDS = frozenset({"strengths", "interests"})
 _STUDENT_FIELDS_ZH = {"name": "姓名", "class_name": "班级", "masked_id": "身份证号（脱敏）", "platform_ref": "平台编号"}
 
 
@@ -168,11 +175,58 @@ def _levels(determinations: Iterable[Determination], term: str) -> dict[str, Lev
     return out
 
 
+def _growth_file_gaps(students: Iterable[Student], visits: list[Visit], entries: list[GrowthEntry],
+                      profile_fields: Iterable[GrowthProfileField]) -> dict[str, str]:
+    """For each student whose growth file is not complete (GROWTH_FILE_RULE_ZH), what it lacks.
+    Traits count when a strengths or interests field exists: the server sees that much (the
+    value itself is tier C), so the laptop and the server count alike."""
+    visited = {v.student_id for v in rules.on_site_visits(visits)}
+    traits = {p.student_id for p in profile_fields if str(p.field) in TRAIT_FIELDS}
+    rewarded = {e.student_id for e in entries if e.kind == GrowthKind.REWARD}
+    gaps = {}
+    for s in students:
+        missing = [zh for zh, ok in (("实地家访", s.id in visited), ("学生特点", s.id in traits),
+                                     ("成长奖励", s.id in rewarded)) if not ok]
+        if missing:
+            gaps[s.id] = "成长档案缺少：" + "、".join(missing)
+    return gaps
+
+
+def _mentor_problems(students: list[Student], notes: Iterable[MentorNote], mentored: set[str], term: str,
+                     today: dt.date, every_days: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Key-support students whose mentor has not written for ``every_days`` (定期记录), and
+    those with no case discussion this term once half of it has passed (常态化研讨)."""
+    term_start, term_end = term_bounds(term)
+    last: dict[str, dt.date] = {}
+    discussed: set[str] = set()
+    for n in notes:
+        if n.conflict_of or n.note_date is None:
+            continue
+        if n.student_id not in last or n.note_date > last[n.student_id]:
+            last[n.student_id] = n.note_date
+        if n.kind == MentorNoteKind.CASE_DISCUSSION and term_start <= n.note_date <= term_end:
+            discussed.add(n.student_id)
+    overdue, undiscussed = {}, {}
+    halfway = term_start + (term_end - term_start) / 2
+    for s in students:
+        if not s.key_support or s.id not in mentored:
+            continue
+        seen = last.get(s.id)
+        if seen is None and (today - term_start).days > every_days:
+            overdue[s.id] = f"本学期还没有导师记录（应每 {every_days} 天至少一次）"
+        elif seen is not None and (today - seen).days > every_days:
+            overdue[s.id] = f"最近一次导师记录在 {seen}，已 {(today - seen).days} 天"
+        if today > halfway and s.id not in discussed:
+            undiscussed[s.id] = "本学期已过半，尚无常态化研讨记录"
+    return overdue, undiscussed
+
+
 def data_quality(term: str, today: dt.date, students: Iterable[Student], visits: Iterable[Visit],
                  determinations: Iterable[Determination], entries: Iterable[GrowthEntry],
                  profile_fields: Iterable[GrowthProfileField], assignments: Iterable[Assignment],
-                 conflicts: Iterable[Conflict], visit_window_days: int = VISIT_WINDOW_DAYS) -> DataQualityReport:
-    """Seven checks, per class and for the school, each with the students behind its count."""
+                 conflicts: Iterable[Conflict], visit_window_days: int = VISIT_WINDOW_DAYS,
+                 notes: Iterable[MentorNote] = (), mentor_note_days: int = MENTOR_NOTE_DAYS) -> DataQualityReport:
+    """Nine checks, per class and for the school, each with the students behind its count."""
     students = [s for s in students if s.on_roster]
     by_id = {s.id: s for s in students}
     visits = list(visits)
@@ -227,6 +281,11 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
         if s.id in with_file and s.id not in visited_ever:
             add("file_without_visit", s.id, "成长档案中没有已定稿的实地家访记录"
                 + (f"（{remote[s.id]}）" if s.id in remote else ""))
+    overdue_notes, undiscussed = _mentor_problems(students, notes, mentored, term, today, mentor_note_days)
+    for sid, why in overdue_notes.items():
+        add("mentor_notes_overdue", sid, why)
+    for sid, why in undiscussed.items():
+        add("no_case_discussion", sid, why)
     for c in conflicts:
         if c.status != ConflictStatus.OPEN:
             continue
@@ -268,7 +327,8 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
     year_start, year_end = _school_year(term)
     rewarded = {e.student_id for e in entries if e.kind == GrowthKind.REWARD and e.entry_date
                 and year_start <= e.entry_date <= year_end}
-    with_file = {p.student_id for p in profile_fields} | {e.student_id for e in entries if e.source == "school"}
+    file_gaps = _growth_file_gaps(students, visits, entries, profile_fields)
+    complete_file = {s.id for s in students if s.id not in file_gaps}
     mentored = _active_mentors(assignments, term)
     term_start, term_end = term_bounds(term)
     discussed = {n.student_id for n in notes if n.kind == MentorNoteKind.CASE_DISCUSSION and n.note_date
@@ -286,7 +346,7 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
         centre = Coverage("support_centre", COVERAGES_ZH["support_centre"], int(bool(support_centre)), 1,
                           measured=support_centre is not None)
         return CoverageRow(name, (centre, cov("visits", group, visited, remote), cov("rewards", hardship, rewarded),
-                                  cov("growth_files", hardship, with_file), cov("mentors", key, mentored),
+                                  cov("growth_files", hardship, complete_file, file_gaps), cov("mentors", key, mentored),
                                   cov("case_discussions", key, discussed)))
 
     by_class: dict[str, list[Student]] = defaultdict(list)

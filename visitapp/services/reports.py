@@ -79,16 +79,20 @@ class ReportService:
         return sorted(found, reverse=True)
 
     def data_quality(self, term: str | None = None, today: dt.date | None = None) -> DataQualityReport:
-        """Seven checks per class and for the school; every count is the list behind it."""
+        """Nine checks per class and for the school; every count is the list behind it. How
+        often a mentor must write is the setting ``mentor_note_days``."""
         self._require_officer()
         term = term or self.current_term()
+        from visitapp.services.settings import SettingsService
+        every = int(SettingsService(self.ctx).get("mentor_note_days"))
         with self.ctx.profile.session() as s:
             return data_quality(
                 term, today or self.ctx.now().date(), load_without_sealed(s, "student"),
                 load_without_sealed(s, "visit", VisitRow.status != "draft"),
                 load_without_sealed(s, "determination"), load_without_sealed(s, "growth_entry"),
                 load_without_sealed(s, "growth_profile_field"), load_without_sealed(s, "assignment"),
-                load_without_sealed(s, "conflict"))
+                load_without_sealed(s, "conflict"), notes=load_without_sealed(s, "mentor_note"),
+                mentor_note_days=every)
 
     def coverage(self, term: str | None = None) -> CoverageReport:
         """The six full coverages per class and for the school."""

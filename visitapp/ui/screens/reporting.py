@@ -17,7 +17,8 @@ COVERAGE_TITLES = {
     "support_centre": (lambda: tr("Support centre"), lambda: tr("Student development support centre")),
     "visits": (lambda: tr("Home visits"), lambda: tr("Every student visited on site (phone and video visits do not count)")),
     "rewards": (lambda: tr("Growth rewards"), lambda: tr("Every hardship student rewarded")),
-    "growth_files": (lambda: tr("Growth files"), lambda: tr("Every hardship student with a growth file")),
+    "growth_files": (lambda: tr("Growth files"),
+                     lambda: tr("Every hardship student with a complete growth file: an on-site visit, traits and a reward")),
     "mentors": (lambda: tr("Mentors"), lambda: tr("Every key-support student with a mentor")),
     "case_discussions": (lambda: tr("Case discussions"), lambda: tr("Every key-support student discussed")),
 }
@@ -30,6 +31,10 @@ CHECK_TITLES = {
     "file_without_visit": (lambda: tr("File, no visit"), lambda: tr("Growth files without an on-site home visit")),
     "duplicate_visits": (lambda: tr("Duplicates?"), lambda: tr("Possible duplicate visits")),
     "stale_conflicts": (lambda: tr("Old conflicts"), lambda: tr("Conflicts unresolved for more than 7 days")),
+    "mentor_notes_overdue": (lambda: tr("Notes overdue"),
+                             lambda: tr("Key-support students whose mentor has not written within the set interval")),
+    "no_case_discussion": (lambda: tr("No discussion"),
+                           lambda: tr("Key-support students with no case discussion this term (after mid-term)")),
 }
 SCHOOL_ROW = "全校"  # the domain's name of the school row
 
