@@ -1848,5 +1848,37 @@
       <source>Every hardship student with a complete growth file: an on-site visit, traits and a reward</source>
       <translation>每名困难学生都有完整的成长档案：实地家访、学生特点和成长奖励</translation>
     </message>
+    <message>
+      <source>School aid</source>
+      <translation>学校资助</translation>
+    </message>
+    <message>
+      <source>Activity or study trip</source>
+      <translation>活动或研学</translation>
+    </message>
+    <message>
+      <source>Add to the growth file</source>
+      <translation>添加成长记录</translation>
+    </message>
+    <message>
+      <source>Entry kind</source>
+      <translation>记录类别</translation>
+    </message>
+    <message>
+      <source>Aid kind</source>
+      <translation>资助类别</translation>
+    </message>
+    <message>
+      <source>Amount (yuan)</source>
+      <translation>金额（元）</translation>
+    </message>
+    <message>
+      <source>Programme</source>
+      <translation>项目名称</translation>
+    </message>
+    <message>
+      <source>Add to the growth file…</source>
+      <translation>添加成长记录…</translation>
+    </message>
   </context>
 </TS>

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QTableView, QVBoxLayout, QWidget,
 )
 
-from visitapp.domain import ProfileField, RewardKind, ValidationError
+from visitapp.domain import AidKind, ProfileField, RewardKind, ValidationError
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.widgets import ErrorLabel, RowsModel, title_label
 
@@ -22,16 +22,35 @@ TIMELINE_KINDS = {"visit": N_("Home visit"), "reward": N_("Growth reward"), "aid
                   "activity": N_("Activity")}
 
 
-class RewardDialog(QDialog):
-    """Add a growth reward: kind, date, title, detail."""
+ENTRY_KINDS = (("reward", N_("Growth reward")), ("aid", N_("School aid")),
+               ("psych_support", N_("Psychological support")), ("activity", N_("Activity or study trip")))
 
-    def __init__(self, parent=None):
+
+class EntryDialog(QDialog):
+    """Add a growth-file entry of any kind the plan names: a growth reward (scholarship,
+    commendation, job practice, study trip), the school's own aid (from its 3–5% funds: kind,
+    amount, programme), psychological support, or an activity; then date, title, detail."""
+
+    def __init__(self, parent=None, kind: str = "reward"):
         super().__init__(parent)
-        self.setWindowTitle(tr("Add a growth reward"))
-        self.kind = QComboBox()
+        self.setWindowTitle(tr("Add to the growth file"))
+        self.entry_kind = QComboBox()
+        self.entry_kind.setAccessibleName(tr("Entry kind"))
+        for code, text in ENTRY_KINDS:
+            self.entry_kind.addItem(tr(text), code)
+        self.kind = QComboBox()  # the reward's kind
         self.kind.setAccessibleName(tr("Reward kind"))
         for k in RewardKind:
             self.kind.addItem(label(k), k)
+        self.aid_kind = QComboBox()
+        self.aid_kind.setAccessibleName(tr("Aid kind"))
+        for k in AidKind:
+            self.aid_kind.addItem(label(k), k)
+        self.amount = QLineEdit()
+        self.amount.setAccessibleName(tr("Amount (yuan)"))
+        self.amount.setPlaceholderText("0")
+        self.programme = QLineEdit()
+        self.programme.setAccessibleName(tr("Programme"))
         self.date = QDateEdit(QDate.currentDate())
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -42,8 +61,12 @@ class RewardDialog(QDialog):
         self.detail.setAccessibleName(tr("Detail"))
         self.detail.setTabChangesFocus(True)
         self.error = ErrorLabel()
-        form = QFormLayout(self)
+        self.form = form = QFormLayout(self)
+        form.addRow(tr("Entry kind"), self.entry_kind)
         form.addRow(tr("Reward kind"), self.kind)
+        form.addRow(tr("Aid kind"), self.aid_kind)
+        form.addRow(tr("Amount (yuan)"), self.amount)
+        form.addRow(tr("Programme"), self.programme)
         form.addRow(tr("Date"), self.date)
         form.addRow(tr("Title"), self.title)
         form.addRow(tr("Detail"), self.detail)
@@ -52,11 +75,38 @@ class RewardDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
+        self.entry_kind.currentIndexChanged.connect(lambda _i: self._show_fields())
+        self.entry_kind.setCurrentIndex(max(0, self.entry_kind.findData(kind)))
+        self._show_fields()
+
+    def _show_fields(self) -> None:
+        """Only the fields of the chosen kind: a reward has its kind, aid its kind and amount."""
+        kind = self.entry_kind.currentData()
+        for widget, shown in ((self.kind, kind == "reward"), (self.aid_kind, kind == "aid"),
+                              (self.amount, kind == "aid"), (self.programme, kind in ("aid", "activity"))):
+            self.form.setRowVisible(widget, shown)
 
     def values(self) -> dict:
+        """The entry's kind and fields, as ``GrowthService.add_entry`` takes them."""
         d = self.date.date()
-        return dict(reward_kind=self.kind.currentData(), entry_date=dt.date(d.year(), d.month(), d.day()),
-                    title=self.title.text().strip(), detail=self.detail.toPlainText())
+        kind = self.entry_kind.currentData()
+        out = dict(kind=kind, entry_date=dt.date(d.year(), d.month(), d.day()), title=self.title.text().strip(),
+                   detail=self.detail.toPlainText())
+        if kind == "reward":
+            out["reward_kind"] = self.kind.currentData()
+        if kind == "aid":
+            out["aid_kind"] = self.aid_kind.currentData()
+            text = self.amount.text().strip().replace(",", "").replace("，", "")
+            try:
+                out["amount_yuan"] = float(text) if text else None
+            except ValueError:
+                out["amount_yuan"] = -1.0  # refused by the domain with its sentence (金额不能为负数)
+        if kind in ("aid", "activity") and self.programme.text().strip():
+            out["programme"] = self.programme.text().strip()
+        return out
+
+
+RewardDialog = EntryDialog  # the dialog opens on 成长奖励, the kind the plan asks of every student
 
 
 class GrowthScreen(QWidget):
@@ -116,7 +166,7 @@ class GrowthScreen(QWidget):
         self.timeline.setColumnWidth(0, fm.horizontalAdvance("2026-12-31") + 16)
         self.timeline.setColumnWidth(1, fm.horizontalAdvance("心理帮扶记录") + 16)
         self.timeline.setColumnWidth(2, fm.horizontalAdvance("校级“自强之星”表彰") + 16)
-        self.add_reward = QPushButton(tr("Add a growth reward…"))
+        self.add_reward = QPushButton(tr("Add to the growth file…"))
         self.back_button = QPushButton(tr("Back to my students"))
         self.print_button = QPushButton(tr("Print growth file…"))
         tl = QVBoxLayout()
@@ -230,7 +280,10 @@ class GrowthScreen(QWidget):
         self.save_reward(dialog.values())
 
     def save_reward(self, values: dict) -> None:
+        """Add the dialog's entry (a reward unless ``values`` names another ``kind``)."""
         sid = self.loaded_id
+        values = dict(values)
+        kind = values.pop("kind", "reward")
 
         def failed(exc):
             if isinstance(exc, ValidationError):
@@ -238,5 +291,5 @@ class GrowthScreen(QWidget):
             else:
                 self.ctx.show_error(exc)
 
-        self.ctx.run(lambda ws: ws.growth.add_entry(sid, "reward", **values),
+        self.ctx.run(lambda ws: ws.growth.add_entry(sid, kind, **values),
                      on_done=lambda _e: (self.changed.emit(), self.open(sid)), on_error=failed)
