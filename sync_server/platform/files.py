@@ -43,7 +43,7 @@ AID_COLUMNS = (
 UPLOAD_HEADERS = {
     "item_id": "上报编号", "version": "版本", "kind": "类型", "student_ref": "平台编号", "term": "学期",
     "visit_date": "家访日期", "mode": "家访方式", "visitor_count": "家访人数", "level": "认定等级",
-    "review_date": "评议日期", "reward_kind": "奖励类型", "entry_date": "奖励日期", "title": "奖励名称",
+    "review_date": "评议日期", "reward_kind": "奖励类型", "entry_date": "奖励日期",
     "mentor_ref": "导师编号", "active": "在岗",
 }
 UPLOAD_SHEETS = {"visit": "家访", "determination": "认定", "reward": "成长奖励", "mentor": "育人导师"}

@@ -13,29 +13,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
-from visitapp.domain import HardshipCategory, Level, Stage
+from visitapp.domain import HardshipCategory, Level, RewardKind, Stage, VisitMode
 
 # uuid5 namespace of everything the connector derives (growth-entry ids, item ids, batch ids)
 NAMESPACE = uuid.UUID("0c3f6a52-8d1e-4b7a-9f2c-5e6d7a8b9c10")
 INTERFACE_VERSION = 1
 SMALL_CELL = 5  # statistics cells with fewer students than this are suppressed
 
-# Keys an upload item may carry, per kind. Tier B facts only; nothing typed as prose except a
-# reward's title (the name of the award, capped at TITLE_MAX characters); nothing tier C.
+# Keys an upload item may carry, per kind. Tier B facts only, and no free text at all (DESIGN.md
+# §5): every value is from a closed set (an enum, a date, a count, a flag, an id, a term),
+# checked by CLOSED_VALUES. A reward goes up as its kind (RewardKind), never its typed title.
 COMMON_KEYS = ("item_id", "version", "kind", "student_ref", "term")
 ALLOW_LIST: dict[str, tuple[str, ...]] = {
     "visit": COMMON_KEYS + ("visit_date", "mode", "visitor_count"),
     "determination": COMMON_KEYS + ("level", "review_date"),
-    "reward": COMMON_KEYS + ("reward_kind", "entry_date", "title"),
+    "reward": COMMON_KEYS + ("reward_kind", "entry_date"),
     "mentor": COMMON_KEYS + ("mentor_ref", "active"),
 }
 STAT_KEYS = ("district", "stage", "suppressed", "students", "visited", "determined", "rewarded",
              "key_support", "mentored")
-TITLE_MAX = 60
 
 
 _NS_BYTES = NAMESPACE.bytes
@@ -171,16 +173,64 @@ class UploadReceipt:
 
 
 def minimize(kind: str, payload: dict) -> dict:
-    """Keep only the allow-listed keys of ``kind``; refuse unknown kinds and non-scalar values."""
+    """Keep only the allow-listed keys of ``kind``; refuse unknown kinds and any value that is
+    not from its key's closed set (so a sentence typed anywhere can never ride along)."""
     allowed = ALLOW_LIST.get(kind)
     if allowed is None:
         raise ValueError(f"unknown upload kind {kind!r}")
     out = {key: payload[key] for key in allowed if key in payload}
     for key, value in out.items():
-        if type(value) not in _SCALARS and not isinstance(value, (str, int, float)):
-            raise ValueError(f"{kind}.{key} must be a scalar")
+        if not CLOSED_VALUES[key](value):
+            raise ValueError(f"{kind}.{key} is not one of its closed values")
     return out
 
 
-_SCALARS = {str, int, float, bool, type(None)}
+def _pattern(regex: str, optional: bool = False) -> Callable[[object], bool]:
+    match = re.compile(regex).fullmatch
+    if optional:
+        return lambda v: v is None or (type(v) is str and match(v) is not None)
+    return lambda v: type(v) is str and match(v) is not None
+
+
+def _one_of(values: Iterable[str], optional: bool = False) -> Callable[[object], bool]:
+    closed = frozenset(values) | ({None} if optional else set())
+    return lambda v: (v is None or type(v) is str) and v in closed
+
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+TERM_PATTERN = r"\d{4}-\d{4}-[12]"
+# Every allow-listed key and the only values it may carry. ``student_ref`` is the platform's
+# own reference (ASCII letters, digits and - _ .), never a name. Cheap checks: they run for
+# every key of every item of a 50,000-student school.
+CLOSED_VALUES: dict[str, Callable[[object], bool]] = {
+    "item_id": _pattern(_UUID),
+    "version": _pattern(r"[0-9a-f]{16}"),
+    "kind": _one_of(ALLOW_LIST),
+    "student_ref": _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"),
+    "term": _pattern(f"(?:{TERM_PATTERN})?"),  # empty: a mentor assignment without a term
+    "visit_date": _pattern(_DATE),
+    "mode": _one_of((m.value for m in VisitMode), optional=True),
+    "visitor_count": lambda v: type(v) is int and 0 <= v <= 99,
+    "level": _one_of(level.value for level in Level),
+    "review_date": _pattern(_DATE, optional=True),
+    "reward_kind": _one_of((k.value for k in RewardKind), optional=True),
+    "entry_date": _pattern(_DATE),
+    "mentor_ref": _pattern(_UUID),
+    "active": lambda v: type(v) is bool,
+}
+assert {k for keys in ALLOW_LIST.values() for k in keys} == set(CLOSED_VALUES), "a key without a closed set"
+
+
+def closed_problem(kind: str, item: dict) -> str:
+    """Why ``item`` may not leave (or be accepted) as an upload of ``kind``; "" when it may."""
+    allowed = ALLOW_LIST.get(kind)
+    if allowed is None:
+        return f"unknown upload kind {kind!r}"
+    for key, value in item.items():
+        if key not in allowed:
+            return f"{kind}.{key} is not allow-listed"
+        if not CLOSED_VALUES[key](value):
+            return f"{kind}.{key} is not one of its closed values"
+    return ""
 _VERSION_KEYS = {kind: tuple(k for k in keys if k != "version") for kind, keys in ALLOW_LIST.items()}

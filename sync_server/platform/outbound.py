@@ -16,7 +16,7 @@ from visitapp.domain import (
 )
 
 from sync_server.platform.model import (
-    SMALL_CELL, TITLE_MAX, StatCell, UploadItem, content_version, derive_id, minimize,
+    SMALL_CELL, StatCell, UploadItem, content_version, derive_id, minimize,
 )
 
 
@@ -31,8 +31,13 @@ class Snapshot:
     assignments: tuple[Assignment, ...]
 
 
-def _item(kind: str, record_id: str, student_id: str, school_id: str, fields: dict) -> UploadItem:
-    payload = minimize(kind, {**fields, "kind": kind, "item_id": derive_id("item", school_id, kind, record_id)})
+def _item(kind: str, record_id: str, student_id: str, school_id: str, fields: dict) -> UploadItem | None:
+    """The upload item, or None when a value is not from its closed set (a term or date that
+    is not one, say): such a record stays at school rather than carry text out."""
+    try:
+        payload = minimize(kind, {**fields, "kind": kind, "item_id": derive_id("item", school_id, kind, record_id)})
+    except ValueError:
+        return None
     payload["version"] = content_version(payload)  # "version" is allow-listed: no second filter needed
     return UploadItem(kind, record_id, student_id, payload)
 
@@ -64,7 +69,7 @@ def build_items(school_id: str, snap: Snapshot, term: str | None = None) -> list
             continue
         items.append(_item("reward", e.id, e.student_id, school_id, {
             "student_ref": ref, "term": e_term, "reward_kind": e.reward_kind.value if e.reward_kind else None,
-            "entry_date": e.entry_date.isoformat(), "title": _one_line(e.title)[:TITLE_MAX]}))
+            "entry_date": e.entry_date.isoformat()}))  # the kind, never the typed title (free text)
     for a in snap.assignments:
         ref = refs.get(a.student_id)
         if ref is None or a.role != AssignmentRole.MENTOR or (term and a.term and a.term != term):
@@ -72,11 +77,7 @@ def build_items(school_id: str, snap: Snapshot, term: str | None = None) -> list
         items.append(_item("mentor", a.id, a.student_id, school_id, {
             "student_ref": ref, "term": a.term or term or "",
             "mentor_ref": derive_id("staff", school_id, a.staff_id), "active": bool(a.active)}))
-    return items
-
-
-def _one_line(text: str) -> str:
-    return " ".join((text or "").split())
+    return [i for i in items if i is not None]
 
 
 def statistics(students: Iterable[Student], visits: Iterable[Visit], determinations: Iterable[Determination],

@@ -239,12 +239,13 @@ def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
 
 def test_exported_cells_never_run_as_formulas(tmp_path):
     from sync_server.platform.model import UploadItem
-    item = UploadItem("reward", "r1", "s1", {"item_id": "i", "version": "v", "kind": "reward", "student_ref": "WX1",
-                                              "term": TERM, "reward_kind": "commendation", "entry_date": "2026-11-01",
-                                              "title": '=HYPERLINK("http://evil")'})
+    # (no upload value is free text any more; the writer guards every cell all the same)
+    item = UploadItem("reward", "r1", "s1", {"item_id": "i", "version": "v", "kind": "reward",
+                                              "student_ref": '=HYPERLINK("http://evil")',
+                                              "term": TERM, "reward_kind": "commendation", "entry_date": "2026-11-01"})
     files.write_upload(tmp_path / "u.xlsx", [item], [])
     ws = openpyxl.load_workbook(tmp_path / "u.xlsx")["成长奖励"]
-    cell = ws.cell(row=2, column=8)
+    cell = ws.cell(row=2, column=4)
     assert cell.data_type != "f" and str(cell.value).startswith("'=")
     files.write_upload(tmp_path / "u.csv", [item], [])
     assert "'=HYPERLINK" in (tmp_path / "u.csv").read_text(encoding="utf-8-sig")

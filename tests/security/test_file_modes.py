@@ -178,3 +178,22 @@ def test_server_database_in_process_is_owner_only(tmp_path):
             db.dispose()
     finally:
         os.umask(old)
+
+
+def test_the_windows_log_is_owner_only_rotated_files_too(tmp_path):
+    import logging
+
+    from visitapp.ui.errors import setup_logging
+    old = os.umask(0o022)
+    try:
+        path = setup_logging(tmp_path / "profile")
+        logging.getLogger("visitapp.test").warning("家访记录已保存")
+        handler = next(h for h in logging.getLogger().handlers if getattr(h, "_visitapp", False))
+        handler.doRollover()
+        logging.getLogger("visitapp.test").warning("再写一行")
+        handler.close()
+        logging.getLogger().removeHandler(handler)
+    finally:
+        os.umask(old)
+    assert {p.name for p in path.parent.iterdir()} >= {"visitapp.log", "visitapp.log.1"}
+    assert loose(tmp_path / "profile") == []

@@ -45,6 +45,9 @@ def test_recovery_key_can_be_saved_for_printing(qtbot, make_window, real_backend
     w.start.recovery.key.setText("ABCD-EFGH")
     w.start.recovery.save_to(tmp_path / "key.txt")
     assert "ABCD-EFGH" in (tmp_path / "key.txt").read_text(encoding="utf-8")
+    import os
+    import sys
+    assert sys.platform == "win32" or os.stat(tmp_path / "key.txt").st_mode & 0o077 == 0  # owner-only
 
 
 def _at_recovery_page(qtbot, w):

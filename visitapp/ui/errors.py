@@ -15,16 +15,24 @@ from visitapp.ui.i18n import tr
 LOG_NAME = "visitapp.log"
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log sits in the profile folder: owner-only (0600) like everything there, rotated
+    files included."""
+
+    def _open(self):  # noqa: ANN202
+        from visitapp.crypto.private import open_private
+        return open_private(self.baseFilename, "a")
+
+
 def setup_logging(profile_dir: Path) -> Path:
     """Send the application's log to a rotating file in the profile folder."""
-    profile_dir.mkdir(parents=True, exist_ok=True)
+    profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = profile_dir / LOG_NAME
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_visitapp", False):
             root.removeHandler(h)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3,
-                                                   encoding="utf-8")
+    handler = _PrivateRotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler._visitapp = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from visitapp.domain import AidKind, GrowthKind, HardshipCategory, Level
 
-from sync_server.platform.model import ALLOW_LIST, SMALL_CELL, AidRecord, RosterRow
+from sync_server.platform.model import ALLOW_LIST, SMALL_CELL, AidRecord, RosterRow, closed_problem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schools (code TEXT PRIMARY KEY, name TEXT, district TEXT, key_hex TEXT);
@@ -198,6 +198,8 @@ class Store:
                 return "rejected", f"缺少字段 {key}"
         if item["student_ref"] not in refs:
             return "rejected", "平台名册中没有这名学生"
+        if closed_problem(str(kind), item):  # free text is refused, whatever key it comes under
+            return "rejected", f"字段值不在接口约定的取值范围内：{closed_problem(str(kind), item)}"
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO items VALUES (?,?,?,?,?,?,?,?)",
             (code, item["item_id"], item["version"], kind, item["student_ref"],

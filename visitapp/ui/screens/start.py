@@ -182,8 +182,9 @@ class _Recovery(QWidget):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> None:
-        path.write_text(tr("Recovery key of the home-visit recorder") + "\n\n" + self.key.text()
-                        + "\n", encoding="utf-8")
+        from visitapp.crypto.private import write_private
+        write_private(path, tr("Recovery key of the home-visit recorder") + "\n\n" + self.key.text()
+                      + "\n")  # owner-only: it opens the profile
         self.message.setText(tr("Saved. Print it, then delete the file."))
 
     def choose_printer(self):  # noqa: ANN201 - a QPrinter, or None when the dialog is cancelled
