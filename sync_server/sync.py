@@ -463,9 +463,11 @@ def _batch_visit_days(ctx: _Ctx) -> set[str]:
         if p.facts_text is None or "final" not in p.routing_text or "on_site" not in p.facts_text:
             continue  # (a cheap test first: most records are not finalized on-site visits)
         routing, facts = json.loads(p.routing_text), json.loads(p.facts_text)
-        sid = routing.get("student_id") if isinstance(routing, dict) else None
-        if (routing.get("status") == VisitStatus.FINAL and isinstance(facts, dict)
-                and facts.get("mode") == VisitMode.ON_SITE and facts.get("visit_date") and _is_id(sid)):
+        if not isinstance(routing, dict) or not isinstance(facts, dict):
+            continue
+        sid = routing.get("student_id")
+        if (routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
+                and facts.get("visit_date") and _is_id(sid)):
             keys.add(index("visit-day", sid, str(facts["visit_date"])))
     return keys
 
@@ -743,7 +745,7 @@ _CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Re
 
 def _visible_expr(officer: bool):
     """Who may see a record, with the staff id as the bind parameter ``me`` (one expression:
-    what :data:`_SCOPE_BRANCHES` says branch by branch)."""
+    what :func:`_scope_branches` says branch by branch)."""
     me = bindparam("me")
     if officer:
         return or_(Record.visibility != "draft", Record.author_staff == me)
