@@ -642,16 +642,19 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     """Two finalized on-site visits of one student on one day from two devices: a possible
     duplicate for the officer (both are kept; the officer may void one).
 
-    The candidates of the whole batch are read once (one Core query, so the batch's queued
-    inserts stay one ``executemany``): the finalized on-site visits other devices wrote of
-    the batch's students. Nothing another device wrote can change while this batch holds the
-    write lock; a candidate this batch itself rewrites (voids) is read from the row the batch
-    holds in ``ctx.existing``."""
+    The candidates of the whole batch are read once (one Core query by ``ix_records_match_key``,
+    so the batch's queued inserts stay one ``executemany``): the visits other devices wrote
+    under the visit-day keys of the batch's finalized on-site visits (keys computed from the
+    batch's prepared routing and facts; a key found otherwise gets its own query). Nothing
+    another device wrote can change while this batch holds the write lock; a candidate this
+    batch itself rewrites (voids) is read from the row the batch holds in ``ctx.existing``."""
     info = ctx.tx.session.info
     by_key = info.get("visit_day_index")
     if by_key is None:
-        by_key = info["visit_day_index"] = _visit_day_index(ctx)
-    for oid, device, author, routing in by_key.get(match_key, ()):
+        by_key = info["visit_day_index"] = _visit_day_candidates(ctx, _batch_visit_days(ctx))
+    if match_key not in by_key:
+        by_key.update(_visit_day_candidates(ctx, {match_key}))
+    for oid, device, author, routing in by_key[match_key]:
         if oid == new.id:
             continue
         held = ctx.existing.get(oid)
@@ -678,24 +681,42 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     return None
 
 
-def _visit_day_index(ctx: _Ctx) -> dict:
-    """``match_key -> [(id, device, author, routing)]``: the visits with a visit-day key of this
-    batch's students written by other devices, as committed before the batch."""
-    out: dict = {}
-    students = sorted(ctx.students)
+def _batch_visit_days(ctx: _Ctx) -> set[str]:
+    """The visit-day keys of the batch's finalized on-site visits, from what ``push`` prepared
+    (the routing names the student, as the client sends it; a mutation whose routing does not
+    gets its key looked up on its own)."""
+    keys = set()
+    index = ctx.core.vault.index
+    for p in ctx.prepared.values():
+        if p.facts_text is None or "final" not in p.routing_text or "on_site" not in p.facts_text:
+            continue  # (a cheap test first: most records are not finalized on-site visits)
+        routing, facts = json.loads(p.routing_text), json.loads(p.facts_text)
+        if not isinstance(routing, dict) or not isinstance(facts, dict):
+            continue
+        sid = routing.get("student_id")
+        if (routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
+                and facts.get("visit_date") and _is_id(sid)):
+            keys.add(index("visit-day", sid, str(facts["visit_date"])))
+    return keys
+
+
+def _visit_day_candidates(ctx: _Ctx, keys: set[str]) -> dict:
+    """``match_key -> [(id, device, author, routing)]`` (every key given, found or not): the
+    visits under these keys written by other devices, as committed before the batch."""
+    out: dict = {key: [] for key in keys}
+    wanted = sorted(keys)
     conn = ctx.tx.session.connection()
-    for i in range(0, len(students), 500):
+    for i in range(0, len(wanted), 500):
         for rid, key, device, author, routing in conn.execute(
-                _DAY_CANDIDATES, {"ids": students[i:i + 500], "device": ctx.who.device_id}):
-            out.setdefault(key, []).append((rid, device, author, routing))
+                _DAY_CANDIDATES, {"keys": wanted[i:i + 500], "device": ctx.who.device_id}):
+            out[key].append((rid, device, author, routing))
     return out
 
 
-# through ix_records_student_seq: the visits of these students that carry a visit-day key
 _DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Record.author_staff,
                          Record.routing).where(
-    Record.student_id.in_(bindparam("ids", expanding=True)), Record.match_key.is_not(None),
-    Record.kind == "visit", Record.deleted.is_(False), Record.author_device != bindparam("device"))
+    Record.match_key.in_(bindparam("keys", expanding=True)), Record.kind == "visit", Record.deleted.is_(False),
+    Record.author_device != bindparam("device"))
 _ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
 
 
@@ -973,7 +994,7 @@ _CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Re
 
 def _visible_expr(officer: bool):
     """Who may see a record, with the staff id as the bind parameter ``me`` (one expression:
-    what :data:`_SCOPE_BRANCHES` says branch by branch)."""
+    what :func:`_scope_branches` says branch by branch)."""
     me = bindparam("me")
     if officer:
         return or_(Record.visibility != "draft", Record.author_staff == me)

@@ -71,6 +71,19 @@ def test_a_batch_flags_exactly_its_same_day_on_site_visits_of_other_devices(serv
     assert later["conflict_id"] and len(_conflicts(server, officer)) == 5
 
 
+def test_a_visit_whose_routing_does_not_name_the_student_is_checked_too(server):
+    """The batch's keys come from the prepared routing; a visit naming its student only in
+    ``student_id`` is looked up on its own, and flagged all the same."""
+    _a, _b, st, da, db = _school(server, 2)
+    server.push(da, [visit(da, sid, visit_date=DAY) for sid in st])
+    bare = visit(db, st[1], visit_date=DAY)
+    bare["routing"].pop("student_id")
+    res = server.push(db, [visit(db, st[0], visit_date=DAY), bare])["results"]
+    assert [r["status"] for r in res] == ["applied", "applied"], res
+    assert res[0]["conflict_id"] and res[1]["conflict_id"]
+    assert len(_conflicts(server, server.officer_device())) == 2
+
+
 def test_the_same_device_twice_on_one_day_is_not_a_duplicate(server):
     _a, _b, st, da, _db = _school(server, 1)
     res = server.push(da, [visit(da, st[0], visit_date=DAY), visit(da, st[0], visit_date=DAY)])["results"]
