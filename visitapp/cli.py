@@ -211,13 +211,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     result = {"pushed": report.pushed, "pulled": report.pulled, "conflicts": report.conflicts,
               "purged_students": report.purged_students, "pending": pending,
-              "errors": [{"record_id": r, "reason": why} for r, why in report.errors]}
+              "errors": [{"record_id": r, "reason": why} for r, why in report.errors],
+              "orphaned": [{"record_id": r, "reason": why} for r, why in report.orphaned]}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，冲突 {report.conflicts} 条，待上传 {pending} 条。")
+        orphaned = set(report.orphaned)
+        for record_id, reason in report.orphaned:
+            print(f"  已交资助专干处理 {record_id}：{reason}")
         for record_id, reason in report.errors:
-            print(f"  未能同步 {record_id}：{reason}")
+            if (record_id, reason) not in orphaned:
+                print(f"  未能同步 {record_id}：{reason}")
     return 0 if not report.errors else 2
 
 

@@ -137,3 +137,21 @@ def test_revoked_device_is_quarantined_retired_device_still_trusted(server):
     # teachers cannot retire or revoke; an officer cannot retire a revoked device
     assert server.client.post(f"/v1/devices/{off.id}/revoke", headers=d2.auth).status_code == 403
     assert server.client.post(f"/v1/devices/{d1.id}/retire", headers=off.auth).status_code == 422
+
+
+def test_teachers_are_refused_the_officer_endpoints(server):
+    t1, t2, a, b, d1, d2, off = _setup(server)
+    for method, path, body in (("GET", "/v1/orphans", None), ("GET", "/v1/devices", None),
+                               ("POST", f"/v1/devices/{d2.id}/revoke", None),
+                               ("POST", f"/v1/devices/{d2.id}/retire", None),
+                               ("POST", "/v1/orphans/abc/resolve", {"action": "discard", "reason": "x"})):
+        r = server.client.request(method, path, headers=d1.auth, json=body)
+        assert r.status_code == 403 and r.json()["error"] == "officer_only", (path, r.text)
+    r = server.client.post("/v1/orphans/nope/resolve", headers=off.auth, json={"action": "accept"})
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = server.client.post("/v1/orphans/nope/resolve", headers=off.auth, json={"action": "delete"})
+    assert r.status_code == 422
+    assert server.client.post(f"/v1/devices/{off.id}/revoke", headers=off.auth).status_code == 422
+    assert server.client.post("/v1/devices/nope/retire", headers=off.auth).status_code == 404
+    # an active device has nothing to report as wiped
+    assert server.client.post("/v1/sync/wiped", headers=d1.auth, json={"device_id": d1.id}).status_code == 409

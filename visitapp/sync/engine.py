@@ -534,7 +534,7 @@ class SyncEngine:
         no wipe deletes something unsent), then delete every record and the token. A record
         whose change could not be uploaded (the network failed meanwhile) stays, with its
         outbox row and the token, until the next call uploads it; everything else goes now."""
-        sent, unsent, state = self._upload_before_wipe()
+        _sent, unsent, state = self._upload_before_wipe()
         with self.ws.profile.session() as s, s.begin():
             keep = {}
             for kind, record_id in unsent:
@@ -553,9 +553,8 @@ class SyncEngine:
             raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {len(unsent)} 条修改未能上传，"
                                 "暂时保留在本机，下次连接学校服务器时会自动上传。")
         if state == "retired":
-            raise DeviceRevoked(f"这台电脑已按计划退役：{sent} 条未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
-        raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除"
-                            + (f"；清除前已把 {sent} 条未同步的修改交给学校资助专干核实。" if sent else "。"))
+            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
+        raise DeviceRevoked("学校已注销这台电脑的同步权限，本机上的学生资料已清除；清除前上传的修改已交学校资助专干核实，不会丢失。")
 
 
 DEFERRED_PURGES = "deferred_purges"
