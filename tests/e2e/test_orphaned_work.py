@@ -146,11 +146,15 @@ def test_retire_uploads_then_wipes_and_revoke_quarantines(tmp_path):
             laptop.run("init")
             laptop.run("enroll", "--code", staff["enroll_code"])
             assert laptop.sync()["errors"] == []
+        mine = one.students()
+        shared = mine["students"][0]["id"]  # the second teacher visits one of them too
+        server.cli("assign", "visitor", t2["id"], shared, "--term", mine["term"])
+        assert two.sync()["errors"] == []
         written = {}
         for laptop in (one, two):
             ws = laptop.open()
             try:
-                sid = ws.students.list_mine()[0].id
+                sid = shared
                 v = ws.visits.create_draft(sid)
                 ws.visits.save_draft(v.id, visit_date=TODAY, mode=VisitMode.ON_SITE,
                                      visitors=(ws.identity.staff_name,), guardian_consent=True,
