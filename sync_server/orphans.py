@@ -125,11 +125,15 @@ def mark_wiped(core: ServerCore, who: Principal, unsent: int) -> dict:
 
 
 # -- listing and resolving -----------------------------------------------------------------------
-def list_orphans(core: ServerCore, status: str | None = "open") -> list[OrphanItem]:
+def list_orphans(core: ServerCore, status: str | None = "open", audit_events: bool = False) -> list[OrphanItem]:
+    """The queue. A quarantined laptop's audit events (its own log of what it did) are kept
+    but not listed: there is nothing in them for the officer to decide."""
     names = {s.id: s.name for s in core.list_staff()}
     out = []
     with core.db.read() as s:
         q = select(OrphanedWork).order_by(OrphanedWork.created_at, OrphanedWork.id)
+        if not audit_events:
+            q = q.where(OrphanedWork.kind != Kind.AUDIT_EVENT)
         if status:
             q = q.where(OrphanedWork.status == status)
         for row in s.execute(q).scalars():

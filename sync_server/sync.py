@@ -263,6 +263,11 @@ def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dic
         return answer
     code, _, sentence = answer["reason"].partition(": ")
     sid = _student_of(m)
+    rec = ctx.existing.get(m.record_id)
+    if rec is not None and rec is not _QUEUED and rec.kind == m.kind and not rec.deleted and \
+            code not in ("not_assigned", "device_revoked"):
+        # the laptop lets go of its version: it pulls the server's again (as after a conflict)
+        _restamp(ctx, rec)
     answer["orphan_id"] = orphans.keep(ctx.core, ctx.tx, ctx.who, m, mhash, code or "rejected", sentence,
                                        sid if sid in ctx.students else None)
     return answer

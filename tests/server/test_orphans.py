@@ -155,3 +155,15 @@ def test_teachers_are_refused_the_officer_endpoints(server):
     assert server.client.post("/v1/devices/nope/retire", headers=off.auth).status_code == 404
     # an active device has nothing to report as wiped
     assert server.client.post("/v1/sync/wiped", headers=d1.auth, json={"device_id": d1.id}).status_code == 409
+
+
+def test_a_refused_edit_of_a_kept_record_sends_the_servers_version_back(server):
+    t1, t2, a, b, d1, d2, off = _setup(server)
+    v = visit(d1, a, narrative="定稿的原文")
+    server.push(d1, [v])
+    _, cursor, _ = server.pull_all(d1)
+    changed = visit(d1, a, record_id=v["record_id"], narrative="定稿后又改了")
+    assert server.push(d1, [changed])["results"][0]["orphan_id"]
+    seen, _, _ = server.pull_all(d1, cursor)
+    from visitapp.sync.protocol import unseal_bytes
+    assert unseal_bytes(seen[v["record_id"]]["sealed"])["narrative"] == "定稿的原文"

@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import PASSPHRASE
 from tests.ui.helpers import click, create_profile_via_ui, idle
-from tests.ui.server import server_available, start_server
+from tests.e2e.server_process import ServerProcess
+from tests.ui.server import server_available
 from tests.ui.test_sync import _enrolled_window
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.services import create_profile
@@ -44,10 +45,16 @@ def _write_visit(qtbot, w, student_id: str, finalize: bool, narrative: str):
 def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real_backend, tmp_path):
     from visitapp.app import build_window
 
-    school = start_server(tmp_path / "server", students=8, teachers=2)
+    school = ServerProcess(tmp_path / "server")  # its start-up waits long enough on a loaded machine
+    staff = school.init_demo(students=8, teachers=2)["staff"]
+    school.start()
+
+    def code(role: str, index: int = 0) -> str:
+        return [s["enroll_code"] for s in staff if s["role"] == role][index]
+
     try:
-        teachers = [s for s in school.staff if s["role"] == "teacher"]
-        w, first = _enrolled_window(qtbot, make_window, real_backend, school.code("teacher", 0), timeout=120000)
+        teachers = [s for s in staff if s["role"] == "teacher"]
+        w, first = _enrolled_window(qtbot, make_window, real_backend, code("teacher", 0), timeout=120000)
         assert first is not None and not first.errors
         ws = w.ctx.ws
         me = ws.identity.staff_name
@@ -61,8 +68,8 @@ def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real
         t1 = ws.identity.staff_id
         t2 = [t["id"] for t in teachers if t["id"] != t1][0]
         for sid in (s1, s2):
-            school.admin("assign", "visitor", t1, sid, "--term", term, "--end")
-            school.admin("assign", "visitor", t2, sid, "--term", term)
+            school.cli("assign", "visitor", t1, sid, "--term", term, "--end")
+            school.cli("assign", "visitor", t2, sid, "--term", term)
 
         w.show_screen(w.sync)
         report = _sync(qtbot, w)
@@ -80,7 +87,7 @@ def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real
         ow.show()
         off_reports = []
         ow.sync.finished.connect(off_reports.append)
-        create_profile_via_ui(qtbot, ow, code=school.code("officer"))
+        create_profile_via_ui(qtbot, ow, code=code("officer"))
         qtbot.waitUntil(lambda: bool(off_reports), timeout=120000)
         idle(qtbot, ow, timeout=60000)
         assert not ow._nav_items[ow.orphans].isHidden()      # an officer's screen
@@ -99,7 +106,7 @@ def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real
         # the new teacher's laptop: the visit counts for the student, and the draft is theirs
         ws2, _ = create_profile(tmp_path / "t2", PASSPHRASE, kdf=FAST_TEST_KDF)
         try:
-            ws2.sync.enroll(school.code("teacher", [t["id"] for t in teachers].index(t2)))
+            ws2.sync.enroll(code("teacher", [t["id"] for t in teachers].index(t2)))
             assert ws2.sync.run().ok
             status = {r.id: r.visit_status for r in ws2.students.list_mine()}
             assert status[s1] == "visited"
