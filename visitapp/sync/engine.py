@@ -554,7 +554,8 @@ class SyncEngine:
                                 "暂时保留在本机，下次连接学校服务器时会自动上传。")
         if state == "retired":
             raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
-        raise DeviceRevoked("学校已注销这台电脑的同步权限，本机上的学生资料已清除；清除前上传的修改已交学校资助专干核实，不会丢失。")
+        raise DeviceRevoked("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，"
+                            "交学校资助专干核实，不会丢失。")
 
 
 DEFERRED_PURGES = "deferred_purges"
