@@ -274,6 +274,7 @@ class _Checked(OrphanMachine):
 
 def test_nothing_typed_is_lost_while_the_class_changes_hands(school):
     # modest: each step is real HTTP to a real server process on a shared, loaded machine
-    run = settings(max_examples=6, stateful_step_count=14, deadline=None,
-                   suppress_health_check=list(HealthCheck))(_Checked.TestCase)
-    run().runTest()
+    case = _Checked.TestCase
+    case.settings = settings(max_examples=6, stateful_step_count=14, deadline=None,
+                             suppress_health_check=list(HealthCheck))
+    case().runTest()
