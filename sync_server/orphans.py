@@ -26,7 +26,10 @@ from visitapp.domain.enums import Kind, VisitStatus
 from visitapp.sync.orphan_protocol import OrphanAction, OrphanItem, OrphanStatus
 from visitapp.sync.protocol import Mutation, Op
 
-QUARANTINED = ("device_revoked", "本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。")
+QUARANTINE_REASONS = {
+    "quarantine": ("device_revoked", "本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。"),
+    "inactive": ("staff_inactive", "该教职工账号已停用；上传的内容已隔离，等待资助专干核实，不会直接生效。"),
+}
 
 
 def _api_error(status: int, code: str, detail: str) -> Exception:
@@ -91,8 +94,9 @@ _AUTH = (select(DeviceRow, StaffRow.role, StaffRow.active)
 
 def authenticate_push(core: ServerCore, authorization: str | None) -> tuple[Principal, str]:
     """The caller of ``push`` or ``wiped`` and how its work is taken: ``trusted`` (an active or
-    retiring device) or ``quarantine`` (a revoked one). A device that confirmed its wipe, or a
-    staff member who left, is refused."""
+    retiring device), ``quarantine`` (a revoked one) or ``inactive`` (its staff member left):
+    the last two are kept as orphaned work, never applied. A device that confirmed its wipe is
+    refused."""
     from sync_server.sync import token_hash_of
     token_hash = token_hash_of(authorization)
     with core.db.read() as s:
@@ -103,11 +107,12 @@ def authenticate_push(core: ServerCore, authorization: str | None) -> tuple[Prin
         state = device_state(device)
         if device.wiped_at is not None:
             raise _api_error(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
-        if not active and state != "revoked":
-            raise _api_error(403, "staff_inactive", "该教职工账号已停用。")
         staff = s.get(StaffRow, device.staff_id)
         name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
-        return Principal(device.id, staff.id, role, name), ("quarantine" if state == "revoked" else "trusted")
+        # a staff member who has left: what their laptop still sends is kept for the officer,
+        # not applied (every other endpoint refuses them with staff_inactive)
+        mode = "quarantine" if state == "revoked" else "inactive" if not active else "trusted"
+        return Principal(device.id, staff.id, role, name), mode
 
 
 def mark_wiped(core: ServerCore, who: Principal, unsent: int) -> dict:
@@ -154,7 +159,7 @@ def _find_id(s, ref: str) -> str:
     if s.get(OrphanedWork, ref) is not None:
         return ref
     if len(ref) >= 8:
-        ids = s.execute(select(OrphanedWork.id).where(OrphanedWork.id.startswith(ref))).scalars().all()
+        ids = s.execute(select(OrphanedWork.id).where(OrphanedWork.id.startswith(ref, autoescape=True))).scalars().all()
         if len(ids) == 1:
             return ids[0]
     raise _api_error(404, "not_found", f"找不到孤立记录“{ref[:64]}”（用 orphans list 查看）。")

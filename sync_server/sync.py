@@ -177,8 +177,8 @@ def _mutation_hash(m: Mutation) -> str:
 
 
 def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "trusted") -> dict:
-    """``mode="quarantine"``: a revoked device; nothing it sends is applied, all of it is kept
-    as orphaned work (:mod:`sync_server.orphans`)."""
+    """``mode`` other than ``trusted`` (a revoked device, or its staff member left): nothing it
+    sends is applied, all of it is kept as orphaned work (:mod:`sync_server.orphans`)."""
     if req.device_id != who.device_id:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
     results: list[dict] = []
@@ -224,7 +224,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
                 seen[m.mutation_id] = (mhash, answer)
                 results.append(answer)
                 continue
-            answer = _res(m, "rejected", *orphans.QUARANTINED) if mode == "quarantine" else _apply(ctx, m, existing)
+            answer = (_apply(ctx, m, existing) if mode == "trusted"
+                      else _res(m, "rejected", *orphans.QUARANTINE_REASONS[mode]))
             answer = _orphan_if_rejected(ctx, m, mhash, answer)
             if answer.get("_flag"):
                 flagged += 1

@@ -167,3 +167,16 @@ def test_a_refused_edit_of_a_kept_record_sends_the_servers_version_back(server):
     seen, _, _ = server.pull_all(d1, cursor)
     from visitapp.sync.protocol import unseal_bytes
     assert unseal_bytes(seen[v["record_id"]]["sealed"])["narrative"] == "定稿的原文"
+
+
+def test_a_leaver_laptops_uploads_are_kept_not_applied(server):
+    t1, t2, a, b, d1, d2, off = _setup(server)
+    from sync_server.models import StaffRow
+    with server.core.db.write() as tx:
+        tx.session.get(StaffRow, t1.id).active = False
+    assert server.pull(d1, expect=403)["error"] == "staff_inactive"
+    v = visit(d1, a, narrative="离职前最后一次家访")
+    r = server.push(d1, [v])["results"][0]
+    assert r["status"] == "rejected" and r["reason"].startswith("staff_inactive") and r["orphan_id"]
+    with server.core.db.read() as s:
+        assert s.get(Record, v["record_id"]) is None
