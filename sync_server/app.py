@@ -265,7 +265,7 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal, bearer) -> Non
     """Orphaned work and device retirement (DESIGN.md §4): the officer's queue and devices,
     and the wipe report of a retired or revoked laptop."""
     from visitapp.sync.orphan_protocol import (
-        DeviceList, OrphanList, OrphanResolveRequest, OrphanResolveResponse, WipedRequest,
+        DeviceList, OrphanList, OrphanResolveRequest, OrphanResolveResponse, WipedRequest, WipedResponse,
     )
 
     def officer(who: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -307,10 +307,11 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal, bearer) -> Non
             raise ApiError(404 if "找不到" in str(exc) else 422, "device_action", str(exc)) from None
         return DeviceList(devices=core.list_devices())
 
-    @app.post("/v1/sync/wiped", tags=["sync"], summary="A retired or revoked laptop reports its wipe",
-              responses=_errors(401, 403, 409, 422))
-    def wiped(body: WipedRequest, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> dict:
+    @app.post("/v1/sync/wiped", response_model=WipedResponse, tags=["sync"],
+              summary="A retired or revoked laptop reports its wipe", responses=_errors(401, 403, 409, 422))
+    def wiped(body: WipedRequest, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+              ) -> WipedResponse:
         who, _mode = orphans.authenticate_push(core, f"Bearer {creds.credentials}" if creds else None)
         if body.device_id != who.device_id:
             raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
-        return orphans.mark_wiped(core, who, body.unsent)
+        return WipedResponse(**orphans.mark_wiped(core, who, body.unsent))

@@ -29,7 +29,22 @@ class OrphanStatus(StrEnum):
     DISCARDED = "discarded"
 
 
+_ORPHAN_EXAMPLE = {
+    "id": "5a1c9e1e-0b7d-5c2a-9f3e-2d4b6a8c0e12", "device_id": "01936d1e-1111-7000-8000-000000000001",
+    "author_staff": "01936d1e-3333-7000-8000-000000000001", "author_name": "王老师",
+    "student_id": "01936d1e-0000-7000-8000-000000000001", "mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b",
+    "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c", "kind": "visit", "op": "upsert", "code": "not_assigned",
+    "reason": "该学生未分配给您，不能修改其记录。", "status": "open", "created_at": "2026-11-26T08:00:00+00:00",
+    "assignment_ended_at": "2026-11-25T09:00:00+00:00", "made_while_assigned": None,
+    "routing": {"status": "draft"}, "facts": {"visit_date": "", "mode": ""}, "sealed": "eyJuYXJyYXRpdmUiOiAiLi4uIn0="}
+_DEVICE_EXAMPLE = {"id": "01936d1e-1111-7000-8000-000000000001", "staff_id": "01936d1e-3333-7000-8000-000000000001",
+                   "staff_name": "王老师", "label": "王老师的笔记本", "enrolled_at": "2026-09-01T08:00:00+00:00",
+                   "last_seen_at": "2026-11-26T08:00:00+00:00", "revoked": True, "state": "retired",
+                   "wiped_at": "2026-11-26T08:01:00+00:00"}
+
+
 class OrphanItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ORPHAN_EXAMPLE]})
     id: str
     device_id: str
     author_staff: str
@@ -56,6 +71,7 @@ class OrphanItem(BaseModel):
 
 
 class OrphanList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"orphans": [_ORPHAN_EXAMPLE]}]})
     orphans: list[OrphanItem]
 
 
@@ -68,6 +84,9 @@ class OrphanResolveRequest(BaseModel):
 
 
 class OrphanResolveResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "5a1c9e1e-0b7d-5c2a-9f3e-2d4b6a8c0e12", "status": "handed_over", "server_seq": 58,
+         "handed_to": "01936d1e-3333-7000-8000-000000000002"}]})
     id: str
     status: OrphanStatus
     server_seq: int | None = None
@@ -75,6 +94,7 @@ class OrphanResolveResponse(BaseModel):
 
 
 class DeviceItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DEVICE_EXAMPLE]})
     id: str
     staff_id: str
     staff_name: str
@@ -87,10 +107,21 @@ class DeviceItem(BaseModel):
 
 
 class DeviceList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"devices": [_DEVICE_EXAMPLE]}]})
     devices: list[DeviceItem]
 
 
 class WipedRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"device_id": "01936d1e-1111-7000-8000-000000000001", "unsent": 0}]})
     device_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     unsent: int = Field(default=0, ge=0, description="changes the laptop could not upload before wiping")
+
+
+class WipedResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"device_id": "01936d1e-1111-7000-8000-000000000001", "state": "retired",
+         "wiped_at": "2026-11-26T08:01:00+00:00"}]})
+    device_id: str
+    state: str
+    wiped_at: str
