@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sync_server import sync
+from sync_server import orphans, sync
 from sync_server.config import ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
@@ -225,9 +225,15 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
               responses={**_errors(400, 401, 403, 413, 422, 503), **_links(
                   PullAfterPush=("sync_pull", {"cursor": "$response.body#/server_seq"}),
                   ResolveItsConflict=("resolve_conflict", {"conflict_id": "$response.body#/results/0/conflict_id"}))})
-    def push(body: PushRequest, who: Who) -> Response:
-        result = sync.push(core, who, body)
+    def push(body: PushRequest, request: Request,
+             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
+        # a retired laptop still uploads as itself; a revoked one is heard, but quarantined
+        who, mode = orphans.authenticate_push(core, f"Bearer {creds.credentials}" if creds else None)
+        request.scope.setdefault("state", {})["device_id"] = who.device_id
+        result = sync.push(core, who, body, mode=mode)
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
+
+    _add_orphan_routes(app, core, principal, bearer)
 
     @app.get("/v1/sync/pull", response_model=PullResponse, tags=["sync"],
              summary="Changes this device may see after the cursor, in server_seq order", operation_id="sync_pull",
@@ -264,3 +270,59 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
     from sync_server.platform.api import router as platform_router
     app.include_router(platform_router(core, principal))  # the officer's /v1/platform/... (DESIGN.md §5, §7)
     return app
+
+
+def _add_orphan_routes(app: FastAPI, core: ServerCore, principal, bearer) -> None:
+    """Orphaned work and device retirement (DESIGN.md §4): the officer's queue and devices,
+    and the wipe report of a retired or revoked laptop."""
+    from visitapp.sync.orphan_protocol import (
+        DeviceList, OrphanList, OrphanResolveRequest, OrphanResolveResponse, WipedRequest, WipedResponse,
+    )
+
+    def officer(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not who.is_officer:
+            raise ApiError(403, "officer_only", "只有资助专干可以处理孤立记录和设备。")
+        return who
+
+    Officer = Annotated[Principal, Depends(officer)]
+    Id = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
+
+    @app.get("/v1/orphans", response_model=OrphanList, tags=["orphaned work"],
+             summary="Changes the server kept instead of applying (officers)", responses=_errors(401, 403, 422))
+    def list_orphans(who: Officer, status: Annotated[str, Query(pattern="^(open|accepted|handed_over|discarded|all)$")]
+                     = "open") -> OrphanList:
+        return OrphanList(orphans=orphans.list_orphans(core, None if status == "all" else status))
+
+    @app.post("/v1/orphans/{orphan_id}/resolve", response_model=OrphanResolveResponse, tags=["orphaned work"],
+              summary="Accept, hand over or discard one piece of orphaned work (officers)",
+              responses=_errors(400, 401, 403, 404, 409, 413, 422))
+    def resolve_orphan(orphan_id: Id, body: OrphanResolveRequest, who: Officer) -> OrphanResolveResponse:
+        return OrphanResolveResponse(**orphans.resolve(core, orphan_id, body.action, body.reason, body.to_staff,
+                                                       actor=who.staff_id, actor_device=who.device_id))
+
+    @app.get("/v1/devices", response_model=DeviceList, tags=["devices"], summary="The school's devices (officers)",
+             responses=_errors(401, 403))
+    def devices(who: Officer) -> DeviceList:
+        return DeviceList(devices=core.list_devices())
+
+    @app.post("/v1/devices/{device_id}/{action}", response_model=DeviceList, tags=["devices"],
+              summary="Retire (planned replacement) or revoke (lost or stolen) a device (officers)",
+              responses=_errors(401, 403, 404, 422))
+    def device_action(device_id: Id, action: Annotated[str, Path(pattern="^(retire|revoke)$")],
+                      who: Officer) -> DeviceList:
+        if device_id == who.device_id:
+            raise ApiError(422, "own_device", "不能在本机上退役或注销本机。")
+        try:
+            (core.retire_device if action == "retire" else core.revoke_device)(device_id)
+        except ServerError as exc:
+            raise ApiError(404 if "找不到" in str(exc) else 422, "device_action", str(exc)) from None
+        return DeviceList(devices=core.list_devices())
+
+    @app.post("/v1/sync/wiped", response_model=WipedResponse, tags=["sync"],
+              summary="A retired or revoked laptop reports its wipe", responses=_errors(401, 403, 409, 422))
+    def wiped(body: WipedRequest, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+              ) -> WipedResponse:
+        who, _mode = orphans.authenticate_push(core, f"Bearer {creds.credentials}" if creds else None)
+        if body.device_id != who.device_id:
+            raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
+        return WipedResponse(**orphans.mark_wiped(core, who, body.unsent))

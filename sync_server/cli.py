@@ -181,7 +181,8 @@ def cmd_devices_list(args) -> None:
     finally:
         core.close()
     lines = [f"{d['id']}  {d['staff_name']}  {d['label'] or '-'}  注册于 {d['enrolled_at'][:16]}  "
-             f"最近同步 {(d['last_seen_at'] or '-')[:16]}  {'已注销' if d['revoked'] else '正常'}" for d in devices]
+             f"最近同步 {(d['last_seen_at'] or '-')[:16]}  {_DEVICE_STATE.get(d['state'], d['state'])}"
+             + (f"（{d['wiped_at'][:16]}）" if d.get("wiped_at") else "") for d in devices]
     _emit(args, {"devices": devices}, "\n".join(lines) or "（还没有注册的设备）")
 
 
@@ -192,6 +193,60 @@ def cmd_devices_revoke(args) -> None:
     finally:
         core.close()
     _emit(args, {"revoked": args.device}, f"已注销设备 {args.device}；它下次连接时会清除本机数据。")
+
+
+_DEVICE_STATE = {"active": "正常", "retiring": "退役中（等待本机上传并清除）", "retired": "已退役，已上传并清除",
+                 "revoked": "已注销（等待本机清除）", "revoked_wiped": "已注销，已清除"}
+
+
+def cmd_devices_retire(args) -> None:
+    core = _open(args)
+    try:
+        core.retire_device(args.device)
+    finally:
+        core.close()
+    _emit(args, {"retired": args.device},
+          f"已将设备 {args.device} 设为退役；它下次同步时会先上传全部未同步的记录，然后清除本机数据。")
+
+
+_ORPHAN_STATUS = {"open": "待处理", "accepted": "已接受", "handed_over": "已转交", "discarded": "已丢弃"}
+
+
+def cmd_orphans_list(args) -> None:
+    from sync_server.orphans import list_orphans
+    core = _open(args)
+    try:
+        items = list_orphans(core, None if args.all else "open")
+    finally:
+        core.close()
+    lines = []
+    for o in items:
+        facts = o.facts or {}
+        what = o.kind + ("（草稿）" if o.routing.get("status") == "draft" else "")
+        if facts.get("visit_date"):
+            what += f" {facts['visit_date']}"
+        when = ""
+        if o.made_while_assigned is not None:
+            when = "  分工期间所做" if o.made_while_assigned else "  分工结束后所做"
+        lines.append(f"{o.id}  {_ORPHAN_STATUS.get(o.status, o.status)}  {what}  学生 {o.student_id or '-'}  "
+                     f"{o.author_name or o.author_staff}  {o.code}：{o.reason}{when}")
+    _emit(args, {"orphans": [o.model_dump(mode="json") for o in items]}, "\n".join(lines) or "（没有待处理的孤立记录）")
+
+
+def cmd_orphans_resolve(args) -> None:
+    from sync_server.orphans import resolve
+    from sync_server.sync import ApiError
+    core = _open(args)
+    try:
+        result = resolve(core, args.orphan, args.action, getattr(args, "reason", "") or "",
+                         getattr(args, "to", None), actor="cli")
+    except ApiError as exc:
+        raise ServerError(exc.detail) from None
+    finally:
+        core.close()
+    text = {"accept": "已接受为正式记录", "handover": f"已转交给 {result['handed_to']}",
+            "discard": "已丢弃（内容仍保留，可查审计）"}[args.action]
+    _emit(args, result, f"孤立记录 {result['id']}：{text}。")
 
 
 def cmd_assign(args) -> None:
@@ -356,8 +411,29 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="设备").add_subparsers(dest="devices_cmd", required=True,
                                                                   parser_class=_Parser)
     add("list", cmd_devices_list, "列出设备", parent=devices)
-    sp = add("revoke", cmd_devices_revoke, "注销设备", parent=devices)
+    sp = add("revoke", cmd_devices_revoke, "注销设备（丢失或被盗：本机下次连接时清除数据，上传的内容隔离待核实）",
+             parent=devices)
     sp.add_argument("device")
+    sp = add("retire", cmd_devices_retire, "退役设备（换新电脑：本机先上传全部记录，再清除数据）", parent=devices)
+    sp.add_argument("device")
+
+    orphans = sub.add_parser("orphans", help="孤立记录（服务器未能作为教师记录写入的上传内容）").add_subparsers(
+        dest="orphans_cmd", required=True, parser_class=_Parser)
+    sp = add("list", cmd_orphans_list, "列出待处理的孤立记录", parent=orphans)
+    sp.add_argument("--all", action="store_true", help="也列出已处理的")
+    sp = add("accept", cmd_orphans_resolve, "接受为作者的正式记录（如分工期间完成的家访）", parent=orphans)
+    sp.add_argument("orphan", help="孤立记录 ID（或至少 8 位的前缀）")
+    sp.add_argument("--reason", default="")
+    sp.set_defaults(action="accept")
+    sp = add("handover", cmd_orphans_resolve, "转交给现任老师（如未完成的草稿）", parent=orphans)
+    sp.add_argument("orphan", help="孤立记录 ID（或至少 8 位的前缀）")
+    sp.add_argument("--to", help="接收的教职工 ID 或姓名（默认：该学生现在唯一的负责老师）")
+    sp.add_argument("--reason", default="")
+    sp.set_defaults(action="handover")
+    sp = add("discard", cmd_orphans_resolve, "丢弃（必须说明原因；内容仍保留）", parent=orphans)
+    sp.add_argument("orphan", help="孤立记录 ID（或至少 8 位的前缀）")
+    sp.add_argument("--reason", required=True)
+    sp.set_defaults(action="discard")
 
     sp = add("assign", cmd_assign, "分配家访教师或育人导师")
     sp.add_argument("role", choices=["visitor", "mentor"])

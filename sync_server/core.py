@@ -31,6 +31,15 @@ ENROLL_TRIES = 5
 ENROLL_HOURS = 72
 
 
+def device_state(row) -> str:  # noqa: ANN001 - a DeviceRow
+    """active | retiring | retired | revoked | revoked_wiped."""
+    if row.revoked_at is None:
+        return "active"
+    if row.retire_requested_at is not None:
+        return "retired" if row.wiped_at is not None else "retiring"
+    return "revoked_wiped" if row.wiped_at is not None else "revoked"
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -248,7 +257,8 @@ class ServerCore:
             return [{"id": r.id, "staff_id": r.staff_id, "staff_name": names.get(r.staff_id, ""), "label": r.label,
                      "enrolled_at": aware(r.enrolled_at).isoformat(),
                      "last_seen_at": aware(r.last_seen_at).isoformat() if r.last_seen_at else None,
-                     "revoked": r.revoked_at is not None} for r in rows]
+                     "revoked": r.revoked_at is not None, "state": device_state(r),
+                     "wiped_at": aware(r.wiped_at).isoformat() if r.wiped_at else None} for r in rows]
 
     def revoke_device(self, device_id: str) -> None:
         with self.db.write() as tx:
@@ -257,7 +267,22 @@ class ServerCore:
                 raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+            # lost or stolen: whatever it still sends is quarantined, even if a retire was asked first
+            row.retire_requested_at = None
             tx.audit("device_revoke", record_kind="device", record_id=row.id)
+
+    def retire_device(self, device_id: str) -> None:
+        """A planned replacement: the laptop uploads everything (as trusted writes) at its next
+        sync, then wipes itself and confirms; ``devices list`` shows when it did."""
+        with self.db.write() as tx:
+            row = tx.session.get(DeviceRow, device_id.strip())
+            if row is None:
+                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+            if row.revoked_at is not None and row.retire_requested_at is None:
+                raise ServerError(f"设备 {row.id} 已按丢失或被盗注销，不能再改为退役。")
+            if row.revoked_at is None:
+                row.revoked_at = row.retire_requested_at = utcnow()
+            tx.audit("device_retire", record_kind="device", record_id=row.id)
 
     # -- assignments -----------------------------------------------------------------------
     def find_student(self, tx: WriteTx, ref: str) -> Record:
@@ -303,10 +328,16 @@ class ServerCore:
         if row is None:
             tx.session.add(AssignmentRow(id=routing["id"], student_id=routing["student_id"],
                                          staff_id=routing["staff_id"], role=routing["role"],
-                                         term=routing.get("term") or "", active=bool(routing.get("active", True))))
+                                         term=routing.get("term") or "", active=bool(routing.get("active", True)),
+                                         ended_at=None if routing.get("active", True) else utcnow()))
         else:
+            active = bool(routing.get("active", True))
+            if row.active and not active:
+                row.ended_at = utcnow()
+            elif active:
+                row.ended_at = None
             row.student_id, row.staff_id, row.role = routing["student_id"], routing["staff_id"], routing["role"]
-            row.term, row.active = routing.get("term") or "", bool(routing.get("active", True))
+            row.term, row.active = routing.get("term") or "", active
 
     # -- records ---------------------------------------------------------------------------
     def put_record(self, tx: WriteTx, *, record_id: str, kind: str, student_id: str | None, visibility: str,

@@ -61,6 +61,10 @@ class DeviceRow(Base):
     enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # retire (a planned replacement) sets both ``revoked_at`` and ``retire_requested_at``: the
+    # laptop may still upload its work as trusted writes, then confirms its wipe (``wiped_at``)
+    retire_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    wiped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class EnrollCode(Base):
@@ -84,6 +88,8 @@ class AssignmentRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     term: Mapped[str] = mapped_column(String(16), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # when the assignment ended: a visit dated up to then still counts as the teacher's record
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Record(Base):
@@ -202,3 +208,31 @@ class PlatformExchangeRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     result: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OrphanedWork(Base):
+    """A pushed change the server would not apply as the teacher's record (the student was
+    reassigned, the device revoked, the record finalized meanwhile, ...): kept whole for the
+    officer to accept, hand over or discard with a reason. ``payload_enc`` is the mutation as
+    sent (tier C inside it still opaque), AES-GCM under the server key, AAD
+    ``orphaned_work|<id>|mutation``."""
+
+    __tablename__ = "orphaned_work"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    author_staff: Mapped[str] = mapped_column(String(64), index=True)
+    student_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    mutation_id: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    op: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|accepted|handed_over|discarded
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    handed_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

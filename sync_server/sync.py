@@ -23,6 +23,7 @@ from sync_server.config import ServerError
 from sync_server.core import (
     Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
 )
+from sync_server import orphans
 from sync_server.db import bulk_insert
 from sync_server.models import (
     AppliedMutation, AssignmentRow, Counter, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
@@ -226,7 +227,9 @@ def _mutation_hash(m: Mutation) -> str:
     return sha256_hex(m.model_dump_json())
 
 
-def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
+def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "trusted") -> dict:
+    """``mode`` other than ``trusted`` (a revoked device, or its staff member left): nothing it
+    sends is applied, all of it is kept as orphaned work (:mod:`sync_server.orphans`)."""
     if req.device_id != who.device_id:
         raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
     if not _unicode_ok(req.batch_id):
@@ -283,7 +286,9 @@ def push(core: ServerCore, who: Principal, req: PushRequest) -> dict:
                 seen[m.mutation_id] = (mhash, answer)
                 results.append(answer)
                 continue
-            answer = _apply(ctx, m, existing)
+            answer = (_apply(ctx, m, existing) if mode == "trusted"
+                      else _res(m, "rejected", *orphans.QUARANTINE_REASONS[mode]))
+            answer = _orphan_if_rejected(ctx, m, mhash, answer)
             if answer.get("_flag"):
                 flagged += 1
                 answer.pop("_flag")
@@ -311,6 +316,24 @@ def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int 
     reason = f"{code}: {sentence}" if code else ""
     return {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": status, "reason": reason,
             "server_seq": seq, "conflict_id": conflict_id}
+
+
+def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dict:
+    """A rejected change is kept whole as orphaned work for the officer; the answer stays
+    ``rejected`` with its reason (older clients read it as before) and carries ``orphan_id``:
+    the laptop may let go of it, nothing is lost."""
+    if answer["status"] != "rejected":
+        return answer
+    code, _, sentence = answer["reason"].partition(": ")
+    sid = _student_of(m)
+    rec = ctx.existing.get(m.record_id)
+    if rec is not None and rec is not _QUEUED and rec.kind == m.kind and not rec.deleted and \
+            code not in ("not_assigned", "device_revoked"):
+        # the laptop lets go of its version: it pulls the server's again (as after a conflict)
+        _restamp(ctx, rec)
+    answer["orphan_id"] = orphans.keep(ctx.core, ctx.tx, ctx.who, m, mhash, code or "rejected", sentence,
+                                       sid if sid in ctx.students else None)
+    return answer
 
 
 def _student_of(m: Mutation) -> str | None:
@@ -370,7 +393,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         return _res(m, "rejected", "unknown_student", "找不到该学生，可能已不在本校名册上。")
     if not who.is_officer and kind not in (Kind.AUDIT_EVENT, Kind.CONFLICT):
         scope = ctx.mentored if kind == Kind.MENTOR_NOTE else ctx.assigned
-        if student_id not in scope:
+        if student_id not in scope and not orphans.visit_made_while_assigned(ctx.tx.session, who, m, student_id):
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
     invalid = _schema(m)

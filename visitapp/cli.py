@@ -220,13 +220,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     result = {"pushed": report.pushed, "pulled": report.pulled, "conflicts": report.conflicts,
               "purged_students": report.purged_students, "pending": pending,
               "errors": [{"record_id": r, "reason": why} for r, why in report.errors],
-              "quarantined": [{"kind": k, "record_id": r, "reason": why} for k, r, why in quarantined]}
+              "quarantined": [{"kind": k, "record_id": r, "reason": why} for k, r, why in quarantined],
+              "orphaned": [{"record_id": r, "reason": why} for r, why in report.orphaned]}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(f"同步完成：上传 {report.pushed} 条，下载 {report.pulled} 条，冲突 {report.conflicts} 条，待上传 {pending} 条。")
+        orphaned = set(report.orphaned)
+        for record_id, reason in report.orphaned:
+            print(f"  已交资助专干处理 {record_id}：{reason}")
         for record_id, reason in report.errors:
-            print(f"  未能同步 {record_id}：{reason}")
+            if (record_id, reason) not in orphaned:
+                print(f"  未能同步 {record_id}：{reason}")
         if quarantined:
             print(f"有 {len(quarantined)} 条从服务器收到的记录本机无法读取，已隔离（未影响其余记录）：")
             for kind, record_id, reason in quarantined:

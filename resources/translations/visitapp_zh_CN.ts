@@ -1879,6 +1879,160 @@
     <message>
       <source>Add to the growth file…</source>
       <translation>添加成长记录…</translation>
+      <source>Orphaned work</source>
+      <translation>孤立记录</translation>
+    </message>
+    <message>
+      <source>In use</source>
+      <translation>使用中</translation>
+    </message>
+    <message>
+      <source>Retiring: uploads, then wipes at its next sync</source>
+      <translation>退役中：下次同步时先上传，再清除</translation>
+    </message>
+    <message>
+      <source>Retired: uploaded everything and wiped</source>
+      <translation>已退役：已全部上传并清除</translation>
+    </message>
+    <message>
+      <source>Revoked: wipes at its next call</source>
+      <translation>已注销：下次连接时清除</translation>
+    </message>
+    <message>
+      <source>Revoked and wiped</source>
+      <translation>已注销并清除</translation>
+    </message>
+    <message>
+      <source>Growth entry</source>
+      <translation>成长记录</translation>
+    </message>
+    <message>
+      <source>Growth file field</source>
+      <translation>成长档案字段</translation>
+    </message>
+    <message>
+      <source>Conflict decision</source>
+      <translation>冲突处理</translation>
+    </message>
+    <message>
+      <source> (draft)</source>
+      <translation>（草稿）</translation>
+    </message>
+    <message>
+      <source>made while assigned</source>
+      <translation>分工期间所做</translation>
+    </message>
+    <message>
+      <source>made after the assignment ended</source>
+      <translation>分工结束后所做</translation>
+    </message>
+    <message>
+      <source>Orphaned work and devices</source>
+      <translation>孤立记录与设备</translation>
+    </message>
+    <message>
+      <source>Uploads the server did not save as their teacher&apos;s records (the student was moved to another teacher, the laptop was revoked, the record was already final). Nothing is lost: accept, hand over or discard each one with a reason.</source>
+      <translation>以下是服务器没有作为教师记录保存的上传内容（学生已改由其他老师负责、电脑已被注销、记录已定稿等）。内容都没有丢失：请逐条接受、转交，或说明原因后丢弃。</translation>
+    </message>
+    <message>
+      <source>Reason (required to discard)</source>
+      <translation>原因（丢弃时必填）</translation>
+    </message>
+    <message>
+      <source>Accept into the record</source>
+      <translation>接受为正式记录</translation>
+    </message>
+    <message>
+      <source>Hand over to the teacher in charge</source>
+      <translation>转交给现任老师</translation>
+    </message>
+    <message>
+      <source>Discard</source>
+      <translation>丢弃</translation>
+    </message>
+    <message>
+      <source>Devices</source>
+      <translation>设备</translation>
+    </message>
+    <message>
+      <source>Retire (being replaced)</source>
+      <translation>退役（换新电脑）</translation>
+    </message>
+    <message>
+      <source>Revoke (lost or stolen)</source>
+      <translation>注销（丢失或被盗）</translation>
+    </message>
+    <message>
+      <source>Retire {device}? It uploads everything at its next sync, then deletes the students&apos; data.</source>
+      <translation>将 {device} 退役？它下次同步时会先上传全部记录，然后清除本机的学生资料。</translation>
+    </message>
+    <message>
+      <source>Revoke {device}? It deletes the students&apos; data at its next call; what it still sends waits here for you to check.</source>
+      <translation>注销 {device}？它下次连接时会清除本机的学生资料；它仍上传的内容会在这里等待您核实。</translation>
+    </message>
+    <message>
+      <source>Retire device</source>
+      <translation>退役设备</translation>
+    </message>
+    <message>
+      <source>Revoke device</source>
+      <translation>注销设备</translation>
+    </message>
+    <message>
+      <source>No orphaned work waits for a decision.</source>
+      <translation>没有待处理的孤立记录。</translation>
+    </message>
+    <message>
+      <source>Choose a row first.</source>
+      <translation>请先选择一行。</translation>
+    </message>
+    <message>
+      <source>Say why it is discarded: the reason is kept with it.</source>
+      <translation>请说明丢弃的原因：原因会与内容一起保存。</translation>
+    </message>
+    <message>
+      <source>Choose a device first.</source>
+      <translation>请先选择一台设备。</translation>
+    </message>
+    <message>
+      <source>What</source>
+      <translation>内容类型</translation>
+    </message>
+    <message>
+      <source>Written by</source>
+      <translation>填写人</translation>
+    </message>
+    <message>
+      <source>Why</source>
+      <translation>原因</translation>
+    </message>
+    <message>
+      <source>Device</source>
+      <translation>设备</translation>
+    </message>
+    <message>
+      <source>State</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>{n} pieces of orphaned work wait for a decision.</source>
+      <translation>有 {n} 条孤立记录等待处理。</translation>
+    </message>
+    <message>
+      <source>Accepted into the record.</source>
+      <translation>已接受为正式记录。</translation>
+    </message>
+    <message>
+      <source>Handed over; the teacher receives it at their next sync.</source>
+      <translation>已转交；该老师下次同步时会收到。</translation>
+    </message>
+    <message>
+      <source>Discarded; the content and the reason are kept.</source>
+      <translation>已丢弃；内容和原因仍然保存。</translation>
+    </message>
+    <message>
+      <source>{n} changes could not be saved as your records (for example, the student was moved to another teacher); the school server keeps them for the aid officer, nothing is lost.</source>
+      <translation>有 {n} 条修改未能作为您的记录保存（例如学生已改由其他老师负责）；学校服务器已保存这些内容，交由资助专干处理，没有丢失。</translation>
     </message>
   </context>
 </TS>

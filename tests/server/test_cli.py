@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sync_server.cli import main
 from sync_server.config import ServerPaths
 from sync_server.core import ServerCore
-from sync_server.db import make_engine
+from sync_server.db import head_revision, make_engine
 from tests.server.conftest import fresh_db_url
 from visitapp.sync.protocol import decode_enrollment_code
 
@@ -199,7 +199,7 @@ def test_newer_database_is_refused(cli):
     engine = make_engine(cli.url)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999_future"
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
     engine.dispose()
 
 

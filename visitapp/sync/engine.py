@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from sqlalchemy import delete, select
 from urllib3.util import Retry
+from uuid6 import uuid7
 
 from visitapp.domain import split_by_tier
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SettingRow, SyncErrorRow
@@ -139,6 +142,8 @@ class SyncReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
     # pulled records this laptop could not read: (record id, reason), kept aside, not fatal
     quarantined: list[tuple[str, str]] = field(default_factory=list)
+    # changes the server kept as orphaned work for the officer (record id, reason); also in errors
+    orphaned: list[tuple[str, str]] = field(default_factory=list)
     finished_at: dt.datetime | None = None
     cancelled: bool = False
 
@@ -536,7 +541,23 @@ class SyncEngine:
                     report.pushed += 1
                     if res.status == "conflict":
                         report.conflicts += 1
+                elif res.orphan_id and kind:
+                    # the server keeps the change whole for the officer: sent, not waiting
+                    max_seq = max((r.seq for r in rows), default=0)
+                    s.execute(delete(OutboxRow).where(OutboxRow.record_kind == kind,
+                                                      OutboxRow.record_id == res.record_id,
+                                                      OutboxRow.seq <= max_seq))
+                    why = ORPHANED_PREFIX + (res.reason or "rejected")
+                    s.add(SyncErrorRow(record_kind=kind, record_id=res.record_id, reason=why[:500], at=now))
+                    report.orphaned.append((res.record_id, why))
+                    self._note_orphan(s, kind, res.record_id, res.orphan_id, res.reason, now)
                 else:
+                    if res.reason.startswith("mutation_id_reused") and rows:
+                        # the server holds other content under this id (an older client's
+                        # leftover): send the record again under a fresh id next time
+                        newest = s.get(OutboxRow, rows[-1].seq)
+                        if newest is not None:
+                            newest.mutation_id = str(uuid7())
                     s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
                                        reason=res.reason[:500] or "rejected", at=now))
 
@@ -637,7 +658,9 @@ class SyncEngine:
     def _drop_notes_of_former_mentees(self) -> None:
         """Mentor notes go to a student's mentors and officers only. A teacher who stops being
         a student's mentor but still visits the student keeps the student, not the notes
-        (unless a note of theirs is still waiting to be pushed)."""
+        (unless a note of theirs is still waiting to be pushed). Students whose purge waited
+        for their pending changes go now, if those changes have been sent since."""
+        self._run_deferred_purges()
         if self.ws.identity.is_officer:
             return
         assignments = MODEL_BY_KIND["assignment"]
@@ -650,19 +673,153 @@ class SyncEngine:
             s.execute(delete(notes).where(notes.student_id.not_in(mentees), notes.id.not_in(pending)))
 
     def _purge_student(self, session: Any, student_id: str) -> None:
-        """The assignment ended: this laptop no longer keeps anything about the student."""
-        for kind, model in MODEL_BY_KIND.items():
-            column = "id" if kind == "student" else "student_id"
-            if hasattr(model, column):
-                session.execute(delete(model).where(getattr(model, column) == student_id))
+        """The assignment ended: this laptop no longer keeps anything about the student, once
+        nothing about the student waits to be sent. A change still waiting (written while this
+        sync ran, or refused by an older server) keeps the student here; the purge is done at
+        the end of a later sync, after the server acknowledged it (DESIGN.md §4)."""
+        if _pending_about(session, student_id):
+            deferred = list(self._deferred(session))
+            if student_id not in deferred:
+                deferred.append(student_id)
+            self._put_setting(session, DEFERRED_PURGES, value=deferred)
+            return
+        _delete_student_data(session, student_id)
+
+    def _deferred(self, session: Any) -> list[str]:
+        row = session.get(SettingRow, DEFERRED_PURGES)
+        return list(row.value or []) if row is not None else []
+
+    def deferred_purges(self) -> list[str]:
+        """Students whose purge waits for their pending changes to be sent."""
+        with self.ws.profile.session() as s:
+            return self._deferred(s)
+
+    def _run_deferred_purges(self) -> None:
+        with self.ws.profile.session() as s, s.begin():
+            deferred = self._deferred(s)
+            if not deferred:
+                return
+            waiting = []
+            for student_id in deferred:
+                if _pending_about(s, student_id):
+                    waiting.append(student_id)
+                else:
+                    _delete_student_data(s, student_id)
+            self._put_setting(s, DEFERRED_PURGES, value=waiting)
+
+    def _note_orphan(self, session: Any, kind: str, record_id: str, orphan_id: str, reason: str, at: str) -> None:
+        """Remember, for the teacher's sync screen, what went to the officer's queue."""
+        row = session.get(SettingRow, ORPHAN_NOTICES)
+        notices = list(row.secret or []) if row is not None else []
+        notices.append({"kind": kind, "record_id": record_id, "orphan_id": orphan_id, "reason": reason[:500],
+                        "at": at})
+        self._put_setting(session, ORPHAN_NOTICES, secret=notices[-ORPHAN_NOTICES_KEPT:])
+
+    def orphaned(self) -> list[dict]:
+        """Changes of this laptop the server kept as orphaned work for the officer, newest last."""
+        return list(self._setting(ORPHAN_NOTICES, []) or [])
+
+    def _upload_before_wipe(self) -> tuple[int, set[tuple[str, str]], str]:
+        """Push every pending change once more, directly (no retry loop: this runs inside one).
+        A retired device's changes are applied as the teacher's; a revoked one's are kept as
+        orphaned work. Returns (sent, records still unsent, the server's device state)."""
+        groups = self._pending_groups()
+        unsent = {(k, r) for k, r, _rows in groups}
+        sent = 0
+        try:
+            http, url, token = self._http()
+        except SyncError:
+            return 0, unsent, ""
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        device_id = self.ws.identity.device_id
+        try:
+            for start in range(0, len(groups), MAX_BATCH):
+                chunk = groups[start:start + MAX_BATCH]
+                with self.ws.profile.session() as s:
+                    mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
+                batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
+                body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
+                response = http.request("POST", f"{url}/v1/sync/push", headers=headers, timeout=self.timeout,
+                                        data=body.model_dump_json().encode())
+                if response.status_code != 200:
+                    break
+                result = PushResponse.model_validate(response.json())
+                self._apply_push_results(chunk, result, SyncReport())
+                with self.ws.profile.session() as s:
+                    still = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
+                sent += sum(1 for k, r, _rows in chunk if (k, r) not in still)
+                unsent = still
+            state = ""
+            if not unsent:
+                response = http.request("POST", f"{url}/v1/sync/wiped", headers=headers, timeout=self.timeout,
+                                        data=json.dumps({"device_id": device_id, "unsent": 0}).encode())
+                if response.status_code == 200:
+                    state = str(response.json().get("state", ""))
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("upload before wipe failed: %s", type(exc).__name__)
+            with self.ws.profile.session() as s:
+                unsent = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
+            state = ""
+        return sent, unsent, state
 
     def _wipe(self) -> None:
-        """The device was revoked: delete every record and the token; keep only the identity-less shell."""
+        """The device was retired or revoked: first upload every pending change (DESIGN.md §4:
+        no wipe deletes something unsent), then delete every record and the token. A record
+        whose change could not be uploaded (the network failed meanwhile) stays, with its
+        outbox row and the token, until the next call uploads it; everything else goes now."""
+        _sent, unsent, state = self._upload_before_wipe()
         with self.ws.profile.session() as s, s.begin():
-            for model in MODEL_BY_KIND.values():
-                s.execute(delete(model))
-            s.execute(delete(OutboxRow))
-            s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor"])))
+            keep = {}
+            for kind, record_id in unsent:
+                keep.setdefault(kind, set()).add(record_id)
+            for kind, model in MODEL_BY_KIND.items():
+                ids = keep.get(kind)
+                s.execute(delete(model).where(model.id.not_in(ids)) if ids else delete(model))
+            if unsent:
+                # the cursor goes (the data it covered is gone); the token stays for the retry
+                s.execute(delete(SettingRow).where(SettingRow.id.in_(["sync_cursor", DEFERRED_PURGES])))
+            else:
+                s.execute(delete(OutboxRow))
+                s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor",
+                                                                       DEFERRED_PURGES])))
+        if unsent:
+            raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {len(unsent)} 条修改未能上传，"
+                                "暂时保留在本机，下次连接学校服务器时会自动上传。")
+        if state == "retired":
+            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
+        raise DeviceRevoked("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，"
+                            "交学校资助专干核实，不会丢失。")
+
+
+DEFERRED_PURGES = "deferred_purges"
+ORPHAN_NOTICES = "orphaned_notices"
+ORPHAN_NOTICES_KEPT = 200
+ORPHANED_PREFIX = "未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）："
+
+
+def _pending_about(session: Any, student_id: str) -> bool:
+    """Does a change about this student still wait in the outbox?"""
+    pending: dict[str, list[str]] = {}
+    for kind, record_id in session.execute(select(OutboxRow.record_kind, OutboxRow.record_id)):
+        pending.setdefault(kind, []).append(record_id)
+    for kind, ids in pending.items():
+        if kind == "student" and student_id in ids:
+            return True
+        model = MODEL_BY_KIND.get(kind)
+        if model is None or not hasattr(model, "student_id"):
+            continue
+        for i in range(0, len(ids), 500):
+            if session.execute(select(model.id).where(model.student_id == student_id,
+                                                      model.id.in_(ids[i:i + 500])).limit(1)).first():
+                return True
+    return False
+
+
+def _delete_student_data(session: Any, student_id: str) -> None:
+    for kind, model in MODEL_BY_KIND.items():
+        column = "id" if kind == "student" else "student_id"
+        if hasattr(model, column):
+            session.execute(delete(model).where(getattr(model, column) == student_id))
 
 
 def _rows_of_page(session: Any, page: PullResponse) -> dict[tuple[Any, str], Any]:

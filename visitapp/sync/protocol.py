@@ -83,6 +83,8 @@ class MutationResult(BaseModel):
     reason: str = ""
     server_seq: int | None = None
     conflict_id: str | None = None
+    orphan_id: str | None = Field(default=None, description="a rejected change the server kept as orphaned work "
+                                  "for the officer: the laptop may drop it from its outbox")
 
 
 class PushResponse(BaseModel):

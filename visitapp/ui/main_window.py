@@ -24,6 +24,7 @@ from visitapp.ui.screens.growth import GrowthScreen
 from visitapp.ui.screens.mentor import MentorScreen
 from visitapp.ui.screens.notice import NoticeScreen
 from visitapp.ui.screens.officer import AssignmentsScreen, ReviewScreen
+from visitapp.ui.screens.orphans import OrphansScreen
 from visitapp.ui.screens.platform import PlatformScreen
 from visitapp.ui.screens.quality import QualityScreen
 from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
@@ -101,7 +102,9 @@ class MainWindow(QMainWindow):
         self.coverage = CoverageScreen(self.ctx)
         self.quality = QualityScreen(self.ctx)
         self.notices = NoticeScreen(self.ctx)
-        self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform]
+        self.orphans = OrphansScreen(self.ctx)  # orphaned work and devices (issue 12)
+        self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform,
+                                self.orphans]
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -116,6 +119,7 @@ class MainWindow(QMainWindow):
                              (self.coverage, tr("Coverage")), (self.quality, tr("Data quality")),
                              (self.notices, tr("Public notice")),
                              (self.platform, tr("City platform")),
+                             (self.orphans, tr("Orphaned work")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)

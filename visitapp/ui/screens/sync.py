@@ -179,8 +179,14 @@ class SyncScreen(QWidget):
         parts = [tr("Sent {pushed}, received {pulled}.").format(pushed=report.pushed, pulled=report.pulled)]
         if report.conflicts:
             parts.append(tr("{n} conflicts need your decision under Conflicts.").format(n=report.conflicts))
-        if report.errors:
-            parts.append(tr("{n} records did not go through; see the list below.").format(n=len(report.errors)))
+        orphaned = len(getattr(report, "orphaned", []) or [])
+        if orphaned:
+            parts.append(tr("{n} changes could not be saved as your records (for example, the student was moved "
+                            "to another teacher); the school server keeps them for the aid officer, nothing is "
+                            "lost.").format(n=orphaned))
+        if len(report.errors) > orphaned:
+            parts.append(tr("{n} records did not go through; see the list below.").format(
+                n=len(report.errors) - orphaned))
         if cancelled:
             parts.insert(0, tr("Sync was cancelled; what was done is kept."))
         self.state.setText(" ".join(parts))
