@@ -163,7 +163,8 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
         title="visitapp school sync server", version=f"{PROTOCOL_VERSION}.0",
         description=("家访记录 school sync server, protocol v1 (DESIGN.md §4). Bearer token from `/v1/enroll`. "
                      "Tier A travels as `routing`, tier B as `facts` (encrypted at rest), tier C as `sealed` "
-                     "(base64 of opaque bytes, never parsed). Errors are `{error, detail}`."),
+                     "(base64 of a JSON object, checked for its format and its keys' tiers only). Every record is read "
+                     "by its kind's schema at the door (docs/security.md). Errors are `{error, detail}`."),
         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.core = core

@@ -356,6 +356,9 @@ class ServerCore:
                                                       prepared.sealed_enc)
         if existing is None and not is_new:
             existing = tx.session.get(Record, record_id)
+        if isinstance(existing, Record) and kind != "student" and (existing.student_id or None) != (student_id or None):
+            # a record id belongs to its student for ever (issue 11): no write moves it
+            raise ValueError(f"record {record_id} belongs to another student")
         writer = writer_staff or author_staff
         if existing is not None:
             writer, author_device = writer or existing.writer_staff, author_device or existing.author_device

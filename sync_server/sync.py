@@ -220,6 +220,7 @@ class _Ctx:
     now_ms: int
     existing: dict
     prepared: dict
+    verdicts: dict  # id(mutation) -> the schema's answer (None: readable), from the door
 
 
 def _mutation_hash(m: Mutation) -> str:
@@ -238,7 +239,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
     flagged = 0
     # strict validation at the door (one schema with the laptops, visitapp.sync.records): a
     # record its readers could not read is rejected here, never hashed, stored or remembered
-    door = {i: answer for i, m in enumerate(req.mutations) if (answer := _door(m)) is not None}
+    verdicts: dict[int, dict | None] = {}
+    door = {i: answer for i, m in enumerate(req.mutations) if (answer := _door(m, verdicts)) is not None}
     # CPU work that needs no lock (hashing, canonical JSON, encryption) happens before the
     # write transaction, so the serialized part of a push is mostly the database's
     hashes = [None if i in door else _mutation_hash(m) for i, m in enumerate(req.mutations)]
@@ -263,7 +265,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
         # a delete names no student (the laptop sends only the id): its record's student counts
         wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
+        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared,
+                   verdicts)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
         for i, (m, mhash) in enumerate(zip(req.mutations, hashes)):
@@ -396,7 +399,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         if student_id not in scope and not orphans.visit_made_while_assigned(ctx.tx.session, who, m, student_id):
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
             return _res(m, "rejected", "not_assigned", why)
-    invalid = _schema(m)
+    invalid = ctx.verdicts[id(m)] if id(m) in ctx.verdicts else _schema(m)
     if invalid is not None:
         _refused(ctx, m, invalid)
         return invalid
@@ -424,14 +427,18 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     return answer
 
 
-def _door(m: Mutation) -> dict | None:
+def _door(m: Mutation, verdicts: dict) -> dict | None:
     """What must hold before a mutation is even hashed (a retry is recognised by its hash):
-    valid Unicode everywhere, bounded nesting and sizes. ``None``: on to :func:`_apply`."""
+    valid Unicode everywhere, bounded nesting and sizes. ``None``: on to :func:`_apply`,
+    which answers the schema's verdict (kept in ``verdicts``) after the access checks."""
     for name in ("mutation_id", "record_id", "kind", "student_id", "hlc"):
         value = getattr(m, name)
         if value is not None and not _unicode_ok(value):
             return {**_res(m, "rejected", "invalid_unicode", f"{name} 含有无效的 Unicode 字符。"),
                     "mutation_id": _clean(m.mutation_id), "record_id": _clean(m.record_id)}
+    verdict = verdicts[id(m)] = _schema(m)
+    if verdict is None and m.kind in KNOWN_KINDS and m.kind != Kind.STAFF:
+        return None  # read whole by its kind's schema: nothing unbounded or unencodable in it
     try:
         check_json(m.routing, "routing", Tier.A)
         check_json(m.facts, "facts", Tier.B)
@@ -456,7 +463,7 @@ def _schema(m: Mutation) -> dict | None:
             return _res(m, "rejected", "invalid_record", "删除操作不能携带记录内容。")
         return None
     try:
-        check_mutation(m.kind, m.routing, m.facts, m.sealed)
+        check_mutation(m.kind, m.routing, m.facts, m.sealed, build=False)
     except RecordInvalid as exc:
         return _res(m, "rejected", exc.code, exc.detail[:300])
     except RecursionError:

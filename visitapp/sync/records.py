@@ -20,6 +20,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import math
 import re
@@ -61,120 +62,180 @@ def _fail(where: str, what: str, code: str = "invalid_record") -> RecordInvalid:
 def _text(value: str, where: str, limit: int, tier: Tier) -> None:
     if len(value) > limit:
         raise _fail(where, f"内容过长（最多 {limit} 字）", "too_large")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _fail(where, "含有无效的 Unicode 字符（孤立的代理项）", "invalid_unicode") from None
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _fail(where, "含有无效的 Unicode 字符（孤立的代理项）", "invalid_unicode") from None
     if tier == Tier.A and _CONTROL.search(value):
         raise _fail(where, "含有控制字符")
 
 
+class _Bad(Exception):
+    """A failure deep inside a JSON value; the path is collected on the way out."""
+
+    def __init__(self, code: str, what: str):
+        self.code, self.what, self.path = code, what, []
+
+
+def _walk(value: Any, limit: int, ascii_only_control: bool, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise _Bad("too_deep", f"嵌套超过 {MAX_DEPTH} 层")
+    t = type(value)
+    if t is str:
+        if len(value) > limit:
+            raise _Bad("too_large", f"内容过长（最多 {limit} 字）")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Bad("invalid_unicode", "含有无效的 Unicode 字符（孤立的代理项）") from None
+        if ascii_only_control and _CONTROL.search(value):
+            raise _Bad("invalid_record", "含有控制字符")
+    elif value is None or t is bool:
+        return
+    elif t is int:
+        if abs(value) > 2 ** 53:
+            raise _Bad("invalid_record", "数值超出范围")
+    elif t is float:
+        if not math.isfinite(value):
+            raise _Bad("invalid_record", "数值不是有限数")
+    elif t is list:
+        if len(value) > MAX_ITEMS:
+            raise _Bad("too_large", f"超过 {MAX_ITEMS} 项")
+        for i, item in enumerate(value):
+            try:
+                _walk(item, limit, ascii_only_control, depth + 1)
+            except _Bad as bad:
+                bad.path.append(f"[{i}]")
+                raise
+    elif t is dict:
+        if len(value) > MAX_ITEMS:
+            raise _Bad("too_large", f"超过 {MAX_ITEMS} 项")
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Bad("invalid_record", "键必须是文字")
+            try:
+                _walk(key, ID_CHARS, True, depth + 1)
+                _walk(item, limit, ascii_only_control, depth + 1)
+            except _Bad as bad:
+                bad.path.append(f".{key[:20]}")
+                raise
+    else:
+        raise _Bad("invalid_record", f"不是 JSON 值（{t.__name__}）")
+
+
 def check_json(value: Any, where: str, tier: Tier = Tier.A, depth: int = 0) -> None:
     """Any JSON value of a field the schema leaves open: depth, sizes, Unicode, finite numbers."""
-    if depth > MAX_DEPTH:
-        raise _fail(where, f"嵌套超过 {MAX_DEPTH} 层", "too_deep")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, str):
-        _text(value, where, LIMITS[tier], tier)
-    elif isinstance(value, int):
-        if abs(value) > 2 ** 53:
-            raise _fail(where, "数值超出范围")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise _fail(where, "数值不是有限数")
-    elif isinstance(value, list):
-        if len(value) > MAX_ITEMS:
-            raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
-        for i, item in enumerate(value):
-            check_json(item, f"{where}[{i}]", tier, depth + 1)
-    elif isinstance(value, dict):
-        if len(value) > MAX_ITEMS:
-            raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _fail(where, "键必须是文字")
-            _text(key, f"{where}.{key[:20]!r}", ID_CHARS, Tier.A)
-            check_json(item, f"{where}.{key}", tier, depth + 1)
-    else:
-        raise _fail(where, f"不是 JSON 值（{type(value).__name__}）")
+    try:
+        _walk(value, LIMITS[tier], tier == Tier.A, depth)
+    except _Bad as bad:
+        raise _fail(where + "".join(reversed(bad.path)), bad.what, bad.code) from None
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(tp: Any) -> tuple:
+    """How to check a declared type, worked out once per type (pushes check thousands)."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        optional = len(args) < len(get_args(tp))
+        if len(args) == 1:
+            return ("optional" if optional else "same", args[0])
+        return ("any",)
+    if origin in (list, tuple):
+        return ("list", (get_args(tp) or (Any,))[0])
+    if origin is dict or tp is dict:
+        return ("dict",)
+    if tp is Any or tp is object or not isinstance(tp, type):
+        return ("any",)
+    if issubclass(tp, enum.Enum):
+        allowed = frozenset(m.value for m in tp)
+        return ("enum", allowed, "、".join(sorted(allowed)))
+    for simple in (bool, int, float, str):
+        if tp is simple:
+            return (simple.__name__,)
+    if tp in (dt.date, dt.datetime, dt.time):
+        return ("when", tp)
+    if dataclasses.is_dataclass(tp):
+        return ("dc", _hints(tp))
+    return ("any",)
+
+
+def _is_id_name(name: str) -> bool:
+    return name == "id" or name.endswith(("_id", "_by", "_staff"))
 
 
 def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 0) -> None:
     """``value`` as it travels (JSON) against the field's declared type, strictly."""
     if depth > MAX_DEPTH:
         raise _fail(where, f"嵌套超过 {MAX_DEPTH} 层", "too_deep")
-    origin = get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if value is None and len(args) < len(get_args(tp)):
+    plan = _plan(tp)
+    tag = plan[0]
+    if tag == "optional":
+        if value is None:
             return
-        if len(args) == 1:
-            return _check(args[0], value, where, tier, name, depth)
+        return _check(plan[1], value, where, tier, name, depth)
+    if tag == "same":
+        return _check(plan[1], value, where, tier, name, depth)
+    if tag == "any":
         return check_json(value, where, tier, depth)
     if value is None:
         raise _fail(where, "不能为空")
-    if origin in (list, tuple):
-        if not isinstance(value, list):
+    if tag == "str":
+        if type(value) is not str:
+            raise _fail(where, "应为文字")
+        return _text(value, where, ID_CHARS if tier == Tier.A and _is_id_name(name) else LIMITS[tier], tier)
+    if tag == "enum":
+        if type(value) is not str or value not in plan[1]:
+            shown = value[:20] if isinstance(value, str) else type(value).__name__
+            raise _fail(where, f"“{shown}”不是允许的取值（{plan[2]}）")
+        return
+    if tag == "list":
+        if type(value) is not list:
             raise _fail(where, "应为列表")
         if len(value) > MAX_ITEMS:
             raise _fail(where, f"超过 {MAX_ITEMS} 项", "too_large")
-        inner = (get_args(tp) or (Any,))[0]
         for i, item in enumerate(value):
-            _check(inner, item, f"{where}[{i}]", tier, name, depth + 1)
+            _check(plan[1], item, f"{where}[{i}]", tier, name, depth + 1)
         return
-    if origin is dict or tp is dict:
-        if not isinstance(value, dict):
+    if tag == "dict":
+        if type(value) is not dict:
             raise _fail(where, "应为对象")
         return check_json(value, where, tier, depth)
-    if tp is Any or tp is object:
-        return check_json(value, where, tier, depth)
-    if not isinstance(tp, type):
-        return check_json(value, where, tier, depth)
-    if issubclass(tp, enum.Enum):
-        allowed = {m.value for m in tp}
-        if not isinstance(value, str) or value not in allowed:
-            shown = value[:20] if isinstance(value, str) else type(value).__name__
-            raise _fail(where, f"“{shown}”不是允许的取值（{'、'.join(sorted(allowed))}）")
-        return
-    if tp is bool:
-        if not isinstance(value, bool):
+    if tag == "bool":
+        if type(value) is not bool:
             raise _fail(where, "应为 true 或 false")
         return
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+    if tag == "int":
+        if type(value) is not int:
             raise _fail(where, "应为整数")
         return check_json(value, where, tier, depth)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if tag == "float":
+        if type(value) not in (int, float):
             raise _fail(where, "应为数字")
         return check_json(value, where, tier, depth)
-    if tp in (dt.date, dt.datetime, dt.time):
-        if not isinstance(value, str) or len(value) > 40:
+    if tag == "when":
+        kind = plan[1]
+        if type(value) is not str or len(value) > 40:
             raise _fail(where, "应为日期或时间文字（ISO 格式）")
         _text(value, where, 40, Tier.A)
         try:
-            if tp is dt.date:
+            if kind is dt.date:
                 if not _DATE.match(value):
                     raise ValueError(value)
                 dt.date.fromisoformat(value)
-            elif tp is dt.datetime:
+            elif kind is dt.datetime:
                 dt.datetime.fromisoformat(value)
             else:
                 dt.time.fromisoformat(value)
         except ValueError:
-            raise _fail(where, f"“{value[:20]}”不是有效的{'日期' if tp is dt.date else '时间'}") from None
+            raise _fail(where, f"“{value[:20]}”不是有效的{'日期' if kind is dt.date else '时间'}") from None
         return
-    if tp is str:
-        if not isinstance(value, str):
-            raise _fail(where, "应为文字")
-        limit = ID_CHARS if tier == Tier.A and (name == "id" or name.endswith(("_id", "_by", "_staff"))) \
-            else LIMITS[tier]
-        return _text(value, where, limit, tier)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
+    if tag == "dc":
+        if type(value) is not dict:
             raise _fail(where, "应为对象")
-        hints = _hints(tp)
+        hints = plan[1]
         for key, item in value.items():
             if key not in hints:
                 raise _fail(where, f"未知字段“{str(key)[:20]}”")
@@ -183,9 +244,10 @@ def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 
     return check_json(value, where, tier, depth)
 
 
-def _required(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+@functools.lru_cache(maxsize=None)
+def _required(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 
 
 def _part(cls: type, label: str, part: Any, strict_keys: bool) -> dict[str, Any]:
@@ -203,9 +265,9 @@ def _part(cls: type, label: str, part: Any, strict_keys: bool) -> dict[str, Any]
     for key, value in part.items():
         if not isinstance(key, str):
             raise _fail(label, "键必须是文字")
-        _text(key, f"{label}.{key[:20]!r}", ID_CHARS, Tier.A)
         own = tiers.get(key)
         if own is None:
+            _text(key, f"{label}.{key[:20]!r}", ID_CHARS, Tier.A)
             if strict_keys:
                 raise _fail(f"{label}.{key}", "不是这类记录的字段", "unknown_field")
             check_json(value, f"{label}.{key}", tier, 1)  # a newer peer's field: bounded, ignored
@@ -215,12 +277,12 @@ def _part(cls: type, label: str, part: Any, strict_keys: bool) -> dict[str, Any]
             # part is read for its own tier only
             raise _fail(f"{label}.{key}", f"属于{ {Tier.A: 'routing', Tier.B: 'facts', Tier.C: 'sealed'}[own]}，"
                         f"不能放在 {label} 中", "wrong_tier")
-        _check(hints[key], value, f"{label}.{key}", tier, key, 1)
+        _check(hints[key], value, label + "." + key, tier, key, 1)
         kept[key] = value
     return kept
 
 
-def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys: bool = False):
+def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys: bool = False, build: bool = True):
     """The entity of one record from its three parts (``sealed`` already decoded), or
     :class:`RecordInvalid`. ``strict_keys``: refuse fields the kind does not have (the
     server, for what its clients send); a laptop ignores them (a newer peer's)."""
@@ -233,6 +295,8 @@ def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys
     missing = sorted(_required(cls) - present)
     if missing:
         raise _fail(kind, f"缺少必填字段 {', '.join(missing)}", "missing_field")
+    if not build:
+        return None  # the server needs the verdict, not the entity
     try:
         return join_tiers(cls, parts["routing"], parts["facts"], parts["sealed"])
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -259,7 +323,7 @@ def decode_sealed(sealed: Any) -> dict[str, Any] | None:
 _RESOLUTION_SEALED = {"value", "text"}
 
 
-def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None):
+def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None, *, build: bool = True):
     """What the server checks of one pushed record before anything else (its own typed
     reading, not the handlers' rules): returns the entity, or raises :class:`RecordInvalid`."""
     doc = decode_sealed(sealed)
@@ -278,4 +342,4 @@ def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None):
         _part(cls, "routing", routing, True)
         _part(cls, "facts", facts, True)
         return None
-    return read_record(kind, routing, facts, doc, strict_keys=True)
+    return read_record(kind, routing, facts, doc, strict_keys=True, build=build)
