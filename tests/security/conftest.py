@@ -146,7 +146,9 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
     kind, _template = backend
     tmp = tmp_path_factory.mktemp(f"school-{kind}")
     db_url = fresh_db_url(backend, tmp)
-    server = ServerProcess(tmp / "server", db_url=db_url)
+    # plain HTTP on loopback: the hostile client speaks raw requests, and schemathesis drives it;
+    # the pin itself is proven in tests/e2e/test_tls_pin.py, TLS enrollment in test_enrollment_race
+    server = ServerProcess(tmp / "server", db_url=db_url, tls=False)
     demo = server.init_demo(students=STUDENTS, teachers=TEACHERS)
     server.start()
     officer = [s for s in demo["staff"] if s["role"] == "officer"][0]
