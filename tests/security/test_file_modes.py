@@ -119,7 +119,7 @@ def test_a_profile_made_before_is_tightened_when_opened(tmp_path, passfile):
 def test_server_commands_make_owner_only_files(tmp_path):
     from tests.e2e.server_process import ServerProcess
     data = tmp_path / "srv" / "data"
-    server = ServerProcess(data)
+    server = ServerProcess(data, tls=False)  # serve runs --no-tls below
     base = ["--data-dir", str(data)]
     run("sync_server", *base, "init", "--school", "无锡市测试学校", "--officer", "赵专干", "--url", server.url)
     run("sync_server", *base, "staff", "add", "王芳", "--role", "teacher")
