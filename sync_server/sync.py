@@ -1034,8 +1034,11 @@ def _visible_expr(officer: bool):
         Record.visibility == "school",
         and_(Record.visibility == "student", Record.student_id.in_(mine)),
         and_(Record.visibility == "mentors", Record.student_id.in_(mentor)),
-        and_(Record.visibility.in_(("draft", "author", "parties")), Record.author_staff == me),
-        and_(Record.visibility == "parties", Record.other_staff == me),
+        and_(Record.visibility.in_(("draft", "author")), Record.author_staff == me),
+        # a conflict carries both values: its parties see it only while they may read the
+        # student (a teacher moved off the student no longer receives it)
+        and_(Record.visibility == "parties", Record.author_staff == me, Record.student_id.in_(mine)),
+        and_(Record.visibility == "parties", Record.other_staff == me, Record.student_id.in_(mine)),
     )
 
 
@@ -1054,8 +1057,9 @@ def _scope_branches():
         and_(Record.visibility == "school"),
         and_(Record.student_id.in_(mine), vis == "student"),
         and_(Record.student_id.in_(mentor), vis == "mentors"),
-        and_(Record.author_staff == me, vis.in_(("draft", "author", "parties"))),
-        and_(Record.other_staff == me, vis == "parties"),
+        and_(Record.author_staff == me, vis.in_(("draft", "author"))),
+        and_(Record.author_staff == me, vis == "parties", Record.student_id.in_(mine)),
+        and_(Record.other_staff == me, vis == "parties", Record.student_id.in_(mine)),
     )
 
 

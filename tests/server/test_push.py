@@ -329,3 +329,26 @@ def test_officer_pushes_assignment_and_student(server):
     seen, _, _ = server.pull_all(dev)
     assert seen[st["record_id"]]["facts"]["name"] == "周小雨"
     assert json.dumps(seen[asg["record_id"]]["routing"])
+
+
+def test_a_conflict_no_longer_reaches_a_party_moved_off_the_student(server):
+    """Both values of a conflict are the student's tier C: once the officer moves a party off
+    the student, that party's pulls no longer carry the conflict (issue 11)."""
+    a_t, sid, a = _setup(server)
+    b_t = server.staff("刘洋")
+    server.assign("visitor", b_t, sid)
+    b = server.device(b_t)
+    rid = profile_field_id(sid, "strengths")
+    first = server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "strengths"},
+                                sealed={"value": "爱画画"})])["results"][0]
+    server.push(a, [mut(a, "growth_profile_field", rid, sid, routing={"field": "strengths"},
+                        sealed={"value": "爱画画，字写得好"}, base_seq=first["server_seq"])])
+    old = f"{int(time.time() * 1000) - 60_000:013d}-00000-b"
+    r = server.push(b, [mut(b, "growth_profile_field", rid, sid, routing={"field": "strengths"},
+                            sealed={"value": "爱跑步"}, base_seq=first["server_seq"], hlc=old)])["results"][0]
+    assert r["status"] == "conflict"
+    assert r["conflict_id"] in server.pull_all(b)[0] and r["conflict_id"] in server.pull_all(a)[0]
+    server.assign("visitor", b_t, sid, end=True)
+    seen_b, _, purged = server.pull_all(b)
+    assert r["conflict_id"] not in seen_b and rid not in seen_b
+    assert r["conflict_id"] in server.pull_all(a)[0]  # the teacher still assigned keeps it
