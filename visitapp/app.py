@@ -204,7 +204,8 @@ def install_test_hook(window: Any, **status: Any) -> None:
         elif "click" in command:
             button = next(w for w in visible(QPushButton) if w.text() == command["click"])
             QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-        elif "key" in command:
+        elif "key" in command:  # keys go to the active window, as on a desktop
+            window.activateWindow()
             QTest.keySequence(QApplication.focusWidget() or window, QKeySequence(command["key"]))
         elif command.get("close"):
             window.windowHandle().close()
