@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server import sync
+from sync_server.api_docs import add_offline_docs
 from sync_server.config import ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
@@ -158,8 +159,9 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
         description=("家访记录 school sync server, protocol v1 (DESIGN.md §4). Bearer token from `/v1/enroll`. "
                      "Tier A travels as `routing`, tier B as `facts` (encrypted at rest), tier C as `sealed` "
                      "(base64 of opaque bytes, never parsed). Errors are `{error, detail}`."),
-        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
+    add_offline_docs(app)  # /docs, its Swagger UI served from here: schools may have no internet
     app.state.core = core
     app.add_middleware(BodyLimit, max_body=max_body)
     bearer = HTTPBearer(auto_error=False, description="the device token returned by POST /v1/enroll")
