@@ -304,7 +304,7 @@ class DemoServer:
         self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
                                         env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # a school laptop under load can take a while
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -354,7 +354,7 @@ class DemoPlatform:
              "--mirror-students", str(students), "--mirror-teachers", str(teachers)],
             env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while time.time() < deadline:
             if self.process.poll() is not None:
                 break

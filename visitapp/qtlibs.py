@@ -65,10 +65,11 @@ def platform_plugin(environ: dict | None = None) -> str:
     return "xcb"
 
 
-def missing_packages(environ: dict | None = None, loads: Callable[[str], bool] = _loads) -> list[str]:
+def missing_packages(environ: dict | None = None, loads: Callable[[str], bool] | None = None) -> list[str]:
     """The Debian packages of the libraries Qt will need here and cannot find (Linux only)."""
     if not sys.platform.startswith("linux"):
         return []
+    loads = loads or _loads
     wanted = dict(CORE_LIBRARIES)
     if platform_plugin(environ) == "xcb":
         wanted.update(XCB_LIBRARIES)

@@ -23,7 +23,8 @@ import pytest
 
 from tests.conftest import PYTHON, REPO, subprocess_env
 
-pytestmark = pytest.mark.slow
+# a demo starts two servers and a window: minutes on a busy machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 PASSPHRASE = "demo passphrase 2024"
 
@@ -53,7 +54,7 @@ class Demo:
         except (OSError, ValueError):
             return {}
 
-    def wait_for(self, what: str, predicate, timeout: float = 120) -> dict:
+    def wait_for(self, what: str, predicate, timeout: float = 480) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self.status()
