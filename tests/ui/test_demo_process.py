@@ -42,11 +42,14 @@ class Demo:
     def __init__(self, tmp_path: Path, *extra: str):
         self.hook = tmp_path / "hook"
         self.hook.mkdir()
+        (tmp_path / "home").mkdir(exist_ok=True)
         (self.hook / "commands").write_text("", encoding="utf-8")
         env = subprocess_env(VISITAPP_TEST_HOOK=str(self.hook), QT_QPA_PLATFORM="offscreen",
                              TMPDIR=str(tmp_path), HOME=str(tmp_path / "home"))
+        self.log = tmp_path / "demo.log"
         self.process = subprocess.Popen([PYTHON, "-m", "visitapp", "--demo", *extra], env=env, cwd=tmp_path,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                        stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                                        start_new_session=True)  # its own process group, as in a terminal
 
     def status(self) -> dict:
         try:
@@ -62,9 +65,12 @@ class Demo:
                 return state
             if self.process.poll() is not None:
                 pytest.fail(f"the demo exited ({self.process.returncode}) waiting for {what}:\n"
-                            f"{self.process.stdout.read()}")
+                            f"{self.output()}")
             time.sleep(0.2)
         pytest.fail(f"timed out waiting for {what}; last state {self.status()}")
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-5000:]
 
     def send(self, **command) -> None:
         with open(self.hook / "commands", "a", encoding="utf-8") as f:
@@ -110,7 +116,7 @@ def enroll_and_sync(demo: Demo, role: str) -> dict:
 
 def assert_stopped(demo: Demo, state: dict) -> None:
     code = demo.process.wait(60)
-    assert code in (0, 130), demo.process.stdout.read()
+    assert code in (0, 130), demo.output()
     folder = Path(state["status"]["demo_folder"])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and any(alive(p) for p in state["status"]["server_pids"]):
@@ -132,8 +138,8 @@ def test_teacher_demo_enrolls_syncs_and_stops_with_the_window(tmp_path, how):
             demo.send(close=True)
         elif how == "sigterm":
             demo.process.send_signal(signal.SIGTERM)
-        else:
-            demo.process.send_signal(signal.SIGINT)
+        else:  # Ctrl+C in a terminal: SIGINT to the whole foreground process group
+            os.killpg(demo.process.pid, signal.SIGINT)
         assert_stopped(demo, state)
     finally:
         demo.stop()
