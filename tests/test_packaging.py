@@ -139,3 +139,14 @@ def test_demo_install_line_installs_no_test_tools_and_a_licence_is_there():
     licence = (REPO / "LICENSE").read_text(encoding="utf-8")
     assert licence.startswith("MIT License") and "OFL.txt" in licence
     assert project["license"] == {"text": "MIT"}
+
+
+def test_every_source_folder_is_a_package_so_the_wheel_carries_it():
+    """``find_packages`` skips a folder without ``__init__.py``: its files would be missing from
+    the wheel (the profile's Alembic revisions were, and an installed copy could not create a
+    profile)."""
+    missing = [str(d.relative_to(REPO)) for top in ("visitapp", "sync_server")
+               for d in [REPO / top, *(REPO / top).rglob("*")]
+               if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py"))
+               and not (d / "__init__.py").exists()]
+    assert not missing, f"not packages, so not in the wheel: {missing}"
