@@ -167,11 +167,10 @@ def test_installed_client_prints_a_chinese_sheet_from_outside_the_tree(installed
     assert verdict["record_id"] == final[0]["id"]
 
     # the window's translation compiles and loads from the installed .ts: the UI is Chinese
-    text = app.run("python", "-c", (
-        "from PySide6.QtWidgets import QApplication; import pathlib, sys;"
-        "app = QApplication([]); from visitapp.ui import i18n;"
-        "i18n.install('zh_CN', pathlib.Path(sys.argv[1])); print(i18n.tr('Create the profile'))",
-        str(tmp_path / "qm-cache"))).stdout.strip()
+    script = ("from PySide6.QtWidgets import QApplication; import pathlib, sys;"
+              "app = QApplication([]); from visitapp.ui import i18n;"
+              "i18n.install('zh_CN', pathlib.Path(sys.argv[1])); print(i18n.tr('Create the profile'))")
+    text = app.run("python", "-c", script, str(tmp_path / "qm-cache")).stdout.strip()
     assert text == "创建档案"
 
 
