@@ -244,3 +244,21 @@ def test_installed_laptop_enrolls_and_syncs_over_https(school, tmp_path):
     assert report["pulled"] > 0 and not report["errors"], report
     students = json.loads(app.visitapp(profile, "students", "--json").stdout)["students"]
     assert students, "the first sync brought no students"
+
+
+def test_installed_demo_fills_the_code_enrolls_and_cleans_up(installed, tmp_path):
+    """The README's demo command on the installed copy (``pip install .`` then ``visitapp
+    --demo``): its embedded servers start from the venv, the code is filled in, the teacher
+    enrolls and syncs, and SIGTERM leaves no server and no temporary folder."""
+    import signal
+
+    from tests.ui.test_demo_process import Demo, assert_stopped, enroll_and_sync
+
+    app = Installed(installed, tmp_path / "elsewhere")
+    demo = Demo(app.work, command=(str(installed / "bin" / "visitapp"),), env=app.env)
+    try:
+        state = enroll_and_sync(demo, "teacher")
+        demo.process.send_signal(signal.SIGTERM)
+        assert_stopped(demo, state)
+    finally:
+        demo.stop()

@@ -39,15 +39,16 @@ def zh(source: str) -> str:
 
 
 class Demo:
-    def __init__(self, tmp_path: Path, *extra: str):
+    def __init__(self, tmp_path: Path, *extra: str, command: tuple[str, ...] = (PYTHON, "-m", "visitapp"),
+                 env: dict | None = None):
         self.hook = tmp_path / "hook"
         self.hook.mkdir()
         (tmp_path / "home").mkdir(exist_ok=True)
         (self.hook / "commands").write_text("", encoding="utf-8")
-        env = subprocess_env(VISITAPP_TEST_HOOK=str(self.hook), QT_QPA_PLATFORM="offscreen",
-                             TMPDIR=str(tmp_path), HOME=str(tmp_path / "home"))
+        env = dict(subprocess_env() if env is None else env, VISITAPP_TEST_HOOK=str(self.hook),
+                   QT_QPA_PLATFORM="offscreen", TMPDIR=str(tmp_path), HOME=str(tmp_path / "home"))
         self.log = tmp_path / "demo.log"
-        self.process = subprocess.Popen([PYTHON, "-m", "visitapp", "--demo", *extra], env=env, cwd=tmp_path,
+        self.process = subprocess.Popen([*command, "--demo", *extra], env=env, cwd=tmp_path,
                                         stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
                                         start_new_session=True)  # its own process group, as in a terminal
 
