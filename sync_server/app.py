@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server import orphans, sync
+from sync_server.api_docs import add_offline_docs
 from sync_server.config import ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
@@ -165,8 +166,9 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
                      "Tier A travels as `routing`, tier B as `facts` (encrypted at rest), tier C as `sealed` "
                      "(base64 of a JSON object, checked for its format and its keys' tiers only). Every record is read "
                      "by its kind's schema at the door (docs/security.md). Errors are `{error, detail}`."),
-        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
+    add_offline_docs(app)  # /docs, its Swagger UI served from here: schools may have no internet
     app.state.core = core
     app.add_middleware(BodyLimit, max_body=max_body)
     bearer = HTTPBearer(auto_error=False, description="the device token returned by POST /v1/enroll")

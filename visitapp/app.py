@@ -118,9 +118,127 @@ def run_gui(profile_dir: Any, demo: bool = False) -> int:
 
     window = build_window(_profile_dir_of(profile_dir))
     window.show()
-    if demo and window.pages.currentWidget() is window.start:
-        window.start._chosen("")
+    if demo:
+        when_start_page(window, lambda: window.start._chosen(""))
+    close_on_terminal_signals(window)
+    install_test_hook(window)
     return QApplication.instance().exec()
+
+
+def when_start_page(window: Any, action: Callable[[], None]) -> None:
+    """Run ``action`` once, when the window shows its first-run start page. The window opens on
+    the unlock page while the worker checks whether a profile exists, and switches to the start
+    page only when the answer comes; with a profile the start page never shows."""
+    def check(_index: int = -1) -> None:
+        if window.pages.currentWidget() is window.start:
+            window.pages.currentChanged.disconnect(check)
+            action()
+
+    window.pages.currentChanged.connect(check)
+    check()
+
+
+def close_on_terminal_signals(window: Any) -> None:
+    """Ctrl+C (SIGINT) and SIGTERM in the terminal close the window as its close button does
+    (the draft is saved, the workspace closed), so the event loop ends and the caller cleans
+    up. Qt's event loop runs no Python code by itself, so a timer lets Python see the signal."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def stop(_signum: int, _frame: Any) -> None:
+        window.close()
+        QApplication.instance().quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    window._signal_timer = timer  # noqa: SLF001 - kept alive with the window
+
+
+TEST_HOOK_ENV = "VISITAPP_TEST_HOOK"
+
+
+def install_test_hook(window: Any, **status: Any) -> None:
+    """A TEST HOOK, inert unless the environment variable ``VISITAPP_TEST_HOOK`` names a folder
+    (tests/ui/test_demo_process.py starts ``visitapp --demo`` as a subprocess with it).
+
+    Every 0.2 s the window writes ``status.json`` there (the page shown, the enrollment code in
+    the welcome form, the enrolled server, the sync reports, plus ``status``: the demo's folder
+    and server processes), and runs the new lines of ``commands`` (one JSON object each) as real
+    input events: ``{"type": ACCESSIBLE_NAME, "text": T}`` types into that field,
+    ``{"click": BUTTON_TEXT}`` clicks that button, ``{"key": "Ctrl+Q"}`` presses the keys,
+    ``{"close": true}`` closes the window as its title bar's close button does."""
+    import os
+
+    folder = os.environ.get(TEST_HOOK_ENV)
+    if not folder:
+        return
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+
+    folder_path = Path(folder)
+    reports: list[dict] = []
+    done = [0]
+
+    def on_sync(report: Any) -> None:
+        reports.append(None if report is None else
+                       {"pushed": report.pushed, "pulled": report.pulled, "ok": report.ok,
+                        "errors": [list(e) for e in report.errors]})
+
+    window.sync.finished.connect(on_sync)
+
+    def visible(kind: type) -> list:
+        return [w for w in window.findChildren(kind) if w.isVisible()]
+
+    def run(command: dict) -> None:
+        if "type" in command:
+            field = next(w for w in visible(QLineEdit) if w.accessibleName() == command["type"])
+            QTest.mouseClick(field, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+            QTest.keyClicks(field, command["text"])
+        elif "click" in command:
+            button = next(w for w in visible(QPushButton) if w.text() == command["click"])
+            QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+        elif "key" in command:  # keys go to the active window, as on a desktop
+            window.activateWindow()
+            QTest.keySequence(QApplication.focusWidget() or window, QKeySequence(command["key"]))
+        elif command.get("close"):
+            window.windowHandle().close()
+
+    def tick() -> None:
+        ws = window.ctx.ws
+        page = window.pages.currentWidget()
+        state = {
+            "pid": os.getpid(),
+            "page": ("start." + type(window.start.currentWidget()).__name__.strip("_").lower()
+                     if page is window.start else "unlock" if page is window.unlock else "shell"),
+            "enroll_code": window.start.welcome.pasted.text(), "chosen_code": window.start.code,
+            "message": window.start.recovery.message.text(),
+            "server_url": ws.identity.server_url if ws is not None else None,
+            "role": str(ws.identity.role) if ws is not None else None,
+            "sync_reports": reports, "status": status,
+        }
+        tmp = folder_path / "status.json.tmp"
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(folder_path / "status.json")
+        commands = folder_path / "commands"
+        lines = commands.read_text(encoding="utf-8").splitlines() if commands.exists() else []
+        for line in lines[done[0]:]:
+            done[0] += 1
+            try:
+                run(json.loads(line))
+            except (StopIteration, ValueError) as exc:
+                _log.warning("test hook: cannot run %s (%s)", line, type(exc).__name__)
+
+    timer = QTimer(window)
+    timer.timeout.connect(tick)
+    timer.start(200)
+    window._test_hook_timer = timer  # noqa: SLF001 - kept alive with the window
 
 
 def _stop_child(process) -> None:  # noqa: ANN001 - a subprocess.Popen
@@ -140,6 +258,15 @@ class DemoServer:
     port, plain HTTP (allowed on loopback only), with a demo school and its enrollment codes."""
 
     def __init__(self, folder: Path, students: int = 120, teachers: int = 4):
+        self.process = None
+        self.platform: DemoPlatform | None = None
+        try:
+            self._start(folder, students, teachers)
+        except BaseException:  # Ctrl+C or SIGTERM while starting, too: no server is left behind
+            self.stop()
+            raise
+
+    def _start(self, folder: Path, students: int, teachers: int) -> None:
         import os
         import socket
         import subprocess
@@ -163,9 +290,8 @@ class DemoServer:
         admin("init", "--school", "无锡市梁溪区示范学校", "--officer", "王主任", "--url", self.url)
         demo = admin("demo-school", "--students", str(students), "--teachers", str(teachers))
         self.codes = {s["role"]: s["enroll_code"] for s in reversed(demo["staff"])}
-        self.platform: DemoPlatform | None = None
         try:  # the city platform is a bonus of the demo: without it the rest still works
-            self.platform = DemoPlatform(folder, students, teachers, env, repo)
+            DemoPlatform(folder, students, teachers, env, repo, started=self._platform_started)
             key_file = folder / "platform.key"
             key_file.write_text(self.platform.key_hex)
             admin("platform", "--url", self.platform.url, "configure", "--school-code", DemoPlatform.CODE,
@@ -178,7 +304,7 @@ class DemoServer:
         self.process = subprocess.Popen([*base, "serve", "--no-tls", "--host", "127.0.0.1", "--port", str(port)],
                                         env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # a school laptop under load can take a while
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -190,10 +316,14 @@ class DemoServer:
         self.stop()
         raise RuntimeError("the demo server did not start")
 
+    def _platform_started(self, platform: DemoPlatform) -> None:
+        self.platform = platform
+
     def stop(self) -> None:
-        if getattr(self, "platform", None) is not None:
+        if self.platform is not None:
             self.platform.stop()
-        _stop_child(self.process)
+        if self.process is not None:
+            _stop_child(self.process)
 
 
 class DemoPlatform:
@@ -204,7 +334,10 @@ class DemoPlatform:
 
     CODE = "WX-LX-DEMO"
 
-    def __init__(self, folder: Path, students: int, teachers: int, env: dict, repo: Path):
+    def __init__(self, folder: Path, students: int, teachers: int, env: dict, repo: Path,
+                 started: Callable[[DemoPlatform], None] = lambda _p: None):
+        self.process = None
+        started(self)  # the owner can stop it even if starting is interrupted
         import socket
         import subprocess
         import time
@@ -221,7 +354,7 @@ class DemoPlatform:
              "--mirror-students", str(students), "--mirror-teachers", str(teachers)],
             env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while time.time() < deadline:
             if self.process.poll() is not None:
                 break
@@ -235,7 +368,8 @@ class DemoPlatform:
         raise RuntimeError("the reference platform did not start")
 
     def stop(self) -> None:
-        _stop_child(self.process)
+        if self.process is not None:
+            _stop_child(self.process)
 
 
 def run_demo(args: Any) -> int:
@@ -250,20 +384,34 @@ def run_demo(args: Any) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    import signal
+
+    def interrupted(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # while the servers start: the finally below removes the folder
+
+    signal.signal(signal.SIGTERM, interrupted)
     folder = Path(tempfile.mkdtemp(prefix="visitapp-demo-"))
     profile = Path(args.profile).expanduser() if getattr(args, "profile", None) else folder / "profile"
-    print("正在启动演示学校服务器…", file=sys.stderr)
-    server = DemoServer(folder)
+    server = None
     try:
+        print("正在启动演示学校服务器…", file=sys.stderr)
+        server = DemoServer(folder)
         window = build_window(profile)
         window.show()
-        if window.pages.currentWidget() is window.start:
-            role = "officer" if getattr(args, "officer", False) else "teacher"
+        role = "officer" if getattr(args, "officer", False) else "teacher"
+
+        def enroll() -> None:
             window.start.welcome.pasted.setText(server.codes[role])
             window.start.welcome.enroll_button.click()
+
+        when_start_page(window, enroll)
+        close_on_terminal_signals(window)
+        pids = [server.process.pid] + ([server.platform.process.pid] if server.platform else [])
+        install_test_hook(window, demo_folder=str(folder), server_pids=pids, server_url=server.url)
         return QApplication.instance().exec()
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -164,6 +164,33 @@ def cmd_students(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_visits(args: argparse.Namespace) -> int:
+    """My students' visit records with their ids (what ``print visit ID`` takes), newest first."""
+    status_zh = {"draft": "草稿", "final": "已定稿", "amended": "已更正", "voided": "已作废"}
+    with _open(args) as ws:
+        students = ws.students.list_mine()
+        if args.student:
+            students = [r for r in students if r.id == _resolve_student(ws, args.student)]
+        rows = []
+        for st in students:
+            if args.class_name and st.class_name != args.class_name:
+                continue
+            for v in ws.visits.for_student(st.id):
+                if args.term and v.term != args.term:
+                    continue
+                rows.append({"id": v.id, "student_id": st.id, "student": st.name, "class_name": st.class_name,
+                             "term": v.term, "visit_date": v.visit_date.isoformat() if v.visit_date else None,
+                             "status": str(v.status)})
+    if args.json:
+        print(json.dumps({"visits": rows}, ensure_ascii=False))
+        return 0
+    print_table(["ID", "学生", "班级", "学期", "家访日期", "状态"],
+                [[r["id"], r["student"], r["class_name"], r["term"], r["visit_date"] or "",
+                  status_zh.get(r["status"], r["status"])] for r in rows])
+    print(f"\n共 {len(rows)} 条家访记录。")
+    return 0
+
+
 def cmd_export_backup(args: argparse.Namespace) -> int:
     from visitapp.services.backup import export_backup
     with _open(args) as ws:
@@ -268,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--students", type=int, required=True)
     p.add_argument("--seed", type=int, default=2024)
     add("students", cmd_students, "列出我的学生及本学期家访情况")
+    p = add("visits", cmd_visits, "列出我的学生的家访记录及其 ID（供 print visit 使用）")
+    p.add_argument("--student", help="只列这名学生的（ID、学号或姓名）")
+    p.add_argument("--class", dest="class_name", help="只列这个班级的")
+    p.add_argument("--term", help="只列这个学期的，如 2024-2025-1")
     p = add("export-backup", cmd_export_backup, "导出加密备份")
     p.add_argument("file")
     p = add("restore-backup", cmd_restore_backup, "从加密备份恢复到新档案")
@@ -484,6 +515,11 @@ def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.demo or args.command is None:
+            from visitapp.qtlibs import missing_message, missing_packages
+            missing = missing_packages()
+            if missing:  # before Qt loads: it would abort with an English message
+                raise CliError(missing_message(missing))
         if args.demo:
             from visitapp.app import run_demo
             return run_demo(args)

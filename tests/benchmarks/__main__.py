@@ -17,12 +17,24 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    markdown = "--markdown" in argv
-    wanted = [a for a in argv if not a.startswith("--")]
+    import argparse
+
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    if wanted:
-        names = [n for n in names if n.removeprefix("bench_") in wanted]
+    areas = [n.removeprefix("bench_") for n in names]
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Run the benchmarks and print a table of figure vs target (exit 1 if a target is missed).")
+    parser.add_argument("areas", nargs="*", metavar="AREA",
+                        help=f"only these areas (default: all): {', '.join(areas)}")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown, for the README")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.areas) - set(areas))
+    if unknown:
+        parser.error(f"unknown area {', '.join(unknown)}; choose from {', '.join(areas)}")
+    markdown = args.markdown
+    if args.areas:
+        names = [n for n in names if n.removeprefix("bench_") in args.areas]
     rows: list[tuple[str, str, str, str]] = []
     for name in names:
         start = time.perf_counter()

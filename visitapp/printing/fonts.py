@@ -12,6 +12,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from visitapp.assets import resource_path
+
 __all__ = [
     "FONT_FAMILY", "FONT_FILE", "PDF_FONT_NAME", "PLACEHOLDER", "font_path", "licence_path",
     "missing_glyphs", "printable", "register_pdf_font",
@@ -28,19 +30,14 @@ _lock = threading.Lock()
 _registered = False
 
 
-def resources_dir() -> Path:
-    """The repository's ``resources`` folder (beside the ``visitapp`` package)."""
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
 def font_path() -> Path:
-    """Absolute path of the bundled TrueType font."""
-    return resources_dir() / "fonts" / FONT_FILE
+    """Absolute path of the bundled TrueType font (package data of ``visitapp.resources``)."""
+    return resource_path("fonts", FONT_FILE)
 
 
 def licence_path() -> Path:
     """The font's licence (SIL Open Font License 1.1), shipped beside it."""
-    return resources_dir() / "fonts" / "OFL.txt"
+    return resource_path("fonts", "OFL.txt")
 
 
 @lru_cache(maxsize=1)

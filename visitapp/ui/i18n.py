@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from visitapp.assets import resource_path
+
 CONTEXT = "visitapp"
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh_CN"
@@ -27,12 +29,12 @@ _current = "en"
 
 
 def resources_dir() -> Path:
-    """The repository's (or installed tree's) ``resources`` folder."""
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The package data folder (``visitapp.resources``: the repository's ``resources``)."""
+    return resource_path()
 
 
 def ts_path(language: str = "zh_CN") -> Path:
-    return resources_dir() / "translations" / f"visitapp_{language}.ts"
+    return resource_path("translations", f"visitapp_{language}.ts")
 
 
 def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:

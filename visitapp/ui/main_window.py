@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         self.act_sync = act(tr("Sync now"), "F5", self.start_sync, m_file)
         self.act_lock = act(tr("Lock"), "Ctrl+L", self.lock, m_file)
         m_file.addSeparator()
-        self.act_quit = act(tr("Quit"), QKeySequence.StandardKey.Quit, self.close, m_file)
+        self.act_quit = act(tr("Quit"), "Ctrl+Q", self.close, m_file)  # StandardKey.Quit is empty on Windows and offscreen
         m_go = self.menuBar().addMenu(tr("&Go"))
         self.act_find = act(tr("Find a student"), QKeySequence.StandardKey.Find, self.find_student, m_go)
         self.screen_actions = []
