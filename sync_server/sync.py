@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union, update
 
@@ -220,7 +220,9 @@ class _Ctx:
     now_ms: int
     existing: dict
     prepared: dict
-    verdicts: dict  # id(mutation) -> the schema's answer (None: readable), from the door
+    # id(mutation) -> the schema's answer (None: readable), from the door; empty for a
+    # mutation applied later, e.g. orphaned work the officer accepts (read again then)
+    verdicts: dict = field(default_factory=dict)
 
 
 def _mutation_hash(m: Mutation) -> str:

@@ -1879,6 +1879,8 @@
     <message>
       <source>Add to the growth file…</source>
       <translation>添加成长记录…</translation>
+    </message>
+    <message>
       <source>Orphaned work</source>
       <translation>孤立记录</translation>
     </message>

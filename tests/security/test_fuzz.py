@@ -15,7 +15,7 @@ import typing
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.security.conftest import new_id, seal
@@ -206,8 +206,10 @@ def test_stateful_schemathesis_with_links(school):
                 body = response.json()
                 assert set(body) == {"error", "detail"} and body["detail"], body
 
+    # generate only: the server's state moves on between runs, so a replay (shrinking) would
+    # draw different bundles and hypothesis would call the strategy flaky, hiding the verdict
     Hostile.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
-                                  suppress_health_check=list(HealthCheck)))
+                                  suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
     assert len(seen) > 25
     assert len({p for p, _ in seen}) >= 2 and "/v1/sync/pull" in {p for p, _ in seen}, seen
     school.sync_all()

@@ -57,7 +57,8 @@ def _names(cli) -> set[str]:
 
 def _push_entry(core, who, student: str, mutation_id: str) -> dict:
     m = {"mutation_id": mutation_id, "record_id": f"entry-{mutation_id}", "kind": "growth_entry",
-         "student_id": student, "hlc": "1764160000000-00000-dev", "routing": {"id": f"entry-{mutation_id}"},
+         "student_id": student, "hlc": "1764160000000-00000-dev", "routing": {"id": f"entry-{mutation_id}", "student_id": student, "kind": "activity",
+                     "author_id": who.staff_id},
          "facts": {"title": "奖学金"}}
     req = PushRequest.model_validate({"device_id": who.device_id, "batch_id": mutation_id, "mutations": [m]})
     return sync.push(core, who, req)["results"][0]
@@ -78,7 +79,8 @@ def test_backup_restores_whole_into_an_empty_database(cli, tmp_path):
     token = sync.enroll(core, code, "officer-pc")["token"]
     who = sync.authenticate(core, f"Bearer {token}")
     student = json.loads(sync.pull(core, who, 0, 1000))["changes"][-1]["record_id"]
-    assert _push_entry(core, who, student, "m1")["status"] == "applied"
+    pushed = _push_entry(core, who, student, "m1")
+    assert pushed["status"] == "applied", pushed
     before = json.loads(sync.pull(core, who, 0, 1000))
     core.close()
     out, _ = cli("backup", str(tmp_path / "b.json.gz"), "--json")

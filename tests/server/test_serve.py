@@ -103,7 +103,7 @@ def test_https_pinning_kill_mid_push_and_graceful_stop(served):
     pool = _pool(s.port, fingerprint)
     status, body = _call(pool, "POST", "/v1/enroll", body={"code": officer["enroll_code"], "device_label": "办公室"})
     assert status == 200, body
-    token, device = body["token"], body["device_id"]
+    token, device, staff_id = body["token"], body["device_id"], body["staff_id"]
     status, meta = _call(pool, "GET", "/v1/sync/meta", token)
     assert status == 200 and meta["role"] == "officer"
     status, page = _call(pool, "GET", "/v1/sync/pull?cursor=0&limit=1000", token)
@@ -114,7 +114,8 @@ def test_https_pinning_kill_mid_push_and_graceful_stop(served):
     narrative = "张晓明的家在村东头，" + "家里有两间平房，" * 100
     batch = {"device_id": device, "batch_id": "kill-me", "mutations": [
         {"mutation_id": f"m-{i}", "record_id": f"entry-{i:04d}", "kind": "growth_entry", "op": "upsert",
-         "student_id": students[i % 4], "hlc": clock.now(), "routing": {"id": f"entry-{i:04d}"},
+         "student_id": students[i % 4], "hlc": clock.now(), "routing": {"id": f"entry-{i:04d}", "student_id": students[i % 4],
+                                                                        "kind": "activity", "author_id": staff_id},
          "facts": {"title": f"活动{i}"}, "sealed": seal_bytes({"detail": narrative})} for i in range(500)]}
 
     outcome: dict = {}
