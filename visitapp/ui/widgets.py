@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTableView
 
 from visitapp.ui.i18n import tr
 
@@ -115,3 +115,23 @@ class StrengthHint(QLabel):
         score, hint = passphrase_strength(text)
         self.setText(hint)
         self.setStyleSheet(f"color: {self.COLOURS[score]};")
+
+
+def rows_table(model: RowsModel, name: str, stretch_all: bool = False, single: bool = False) -> QTableView:
+    """A read-only table of ``model`` whose rows are selected whole; columns fit their content
+    and the last takes the rest (``stretch_all``: every column shares the width)."""
+    view = QTableView()
+    view.setModel(model)
+    view.setAccessibleName(name)
+    view.verticalHeader().hide()
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    if single:
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    header = view.horizontalHeader()
+    if stretch_all:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    else:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+    return view

@@ -17,13 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QTabWidget,
-    QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import N_, label, tr
-from visitapp.ui.widgets import RowsModel, title_label
+from visitapp.ui.widgets import RowsModel, rows_table, title_label
 
 STATES = {"active": N_("In use"), "retiring": N_("Retiring: uploads, then wipes at its next sync"),
           "retired": N_("Retired: uploaded everything and wiped"),
@@ -54,17 +53,6 @@ def _when(o) -> str:
     return tr("made while assigned") if o.made_while_assigned else tr("made after the assignment ended")
 
 
-def _table(model: RowsModel, name: str) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAccessibleName(name)
-    view.verticalHeader().hide()
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view
 
 
 class OrphansScreen(QWidget):
@@ -85,7 +73,7 @@ class OrphansScreen(QWidget):
             (tr("Written by"), lambda o: o.author_name), (tr("Why"), lambda o: o.reason),
             (tr("When"), _when), (tr("Content"), lambda o: o.excerpt),
         ], self)
-        self.view = _table(self.model, tr("Orphaned work"))
+        self.view = rows_table(self.model, tr("Orphaned work"), single=True)
         self.reason = QLineEdit()
         self.reason.setPlaceholderText(tr("Reason (required to discard)"))
         self.reason.setAccessibleName(tr("Reason"))
@@ -108,7 +96,7 @@ class OrphansScreen(QWidget):
             (tr("Last sync"), lambda d: d.last_seen_at or "—"),
             (tr("State"), lambda d: tr(STATES.get(d.state, d.state)) + (f"（{d.wiped_at}）" if d.wiped_at else "")),
         ], self)
-        self.device_view = _table(self.devices, tr("Devices"))
+        self.device_view = rows_table(self.devices, tr("Devices"), single=True)
         self.retire_button = QPushButton(tr("Retire (being replaced)"))
         self.revoke_button = QPushButton(tr("Revoke (lost or stolen)"))
         drow = QHBoxLayout()

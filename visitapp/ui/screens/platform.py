@@ -16,8 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableView,
-    QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from visitapp.domain import term_of
@@ -26,7 +25,7 @@ from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.screens.reporting import term_text
 from visitapp.ui.screens.sync import is_offline_error
-from visitapp.ui.widgets import RowsModel, title_label
+from visitapp.ui.widgets import RowsModel, rows_table, title_label
 
 TERM_RE = re.compile(r"^\d{4}-\d{4}-[12]$")
 FIELD_NAMES = {"name": N_("Name"), "masked_id": N_("Masked ID"), "class_name": N_("Class"), "stage": N_("Stage"),
@@ -70,16 +69,6 @@ def describe_changes(change) -> str:
                     for f in change.changes)
 
 
-def _table(model: RowsModel, name: str) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAccessibleName(name)
-    view.verticalHeader().hide()
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view
 
 
 class PlatformScreen(QWidget):
@@ -136,7 +125,7 @@ class PlatformScreen(QWidget):
             (tr("Name"), lambda r: r[1].name), (tr("Class"), lambda r: r[1].class_name),
             (tr("What changes"), lambda r: describe_changes(r[1]) if r[1].changes else ""),
         ], self)
-        self.preview_view = _table(self.preview_model, tr("Roster preview"))
+        self.preview_view = rows_table(self.preview_model, tr("Roster preview"))
         self.preview_summary = QLabel(tr("Pull the roster to see what would change before anything is applied."))
         self.preview_summary.setWordWrap(True)
         self.apply_button = QPushButton(tr("Apply"))
@@ -169,7 +158,7 @@ class PlatformScreen(QWidget):
             columns.append((tr("Detail"), lambda x: x.detail))
             model = RowsModel(columns, self)
             self.section_models[key] = model
-            self.section_tabs.addTab(_table(model, tr(_title)), tr(_title))
+            self.section_tabs.addTab(rows_table(model, tr(_title)), tr(_title))
         report_tab = QWidget()
         rlay = QVBoxLayout(report_tab)
         rlay.addWidget(self.report_label)
@@ -190,9 +179,9 @@ class PlatformScreen(QWidget):
         push_tab = QWidget()
         ulay = QVBoxLayout(push_tab)
         ulay.addWidget(self.push_summary)
-        ulay.addWidget(_table(self.kind_model, tr("Push result by kind")), 1)
+        ulay.addWidget(rows_table(self.kind_model, tr("Push result by kind")), 1)
         ulay.addWidget(QLabel(tr("Refused by the platform")))
-        ulay.addWidget(_table(self.rejected_model, tr("Refused by the platform")), 1)
+        ulay.addWidget(rows_table(self.rejected_model, tr("Refused by the platform")), 1)
 
         # -- exchange log
         self.log_model = RowsModel([
@@ -205,7 +194,7 @@ class PlatformScreen(QWidget):
             (tr("Fields"), lambda e: ", ".join(e.fields)),
             (tr("Detail"), lambda e: e.detail),
         ], self)
-        self.log_view = _table(self.log_model, tr("Exchange log"))
+        self.log_view = rows_table(self.log_model, tr("Exchange log"))
 
         self.tabs = QTabWidget()
         self.tabs.addTab(preview_tab, tr("Roster preview"))

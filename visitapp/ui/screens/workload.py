@@ -5,30 +5,20 @@ as xlsx. Teachers see their own; the officer picks any teacher."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableView,
-    QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 from PySide6.QtCore import Qt
 
 from visitapp.ui.i18n import N_, tr
 from visitapp.ui.printing import print_document
 from visitapp.ui.screens.reporting import TermBox, screen_title
-from visitapp.ui.widgets import RowsModel
+from visitapp.ui.widgets import RowsModel, rows_table
 
 WORK_TITLES = {"on_site_visit": N_("On-site home visits"), "other_visit": N_("Phone and video visits"),
                "mentor_note": N_("Mentor notes"), "case_discussion": N_("Case discussions"),
                "reward": N_("Rewards entered"), "review": N_("Collective reviews sat on")}
 
 
-def _table(model: RowsModel, name: str) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setAccessibleName(name)
-    view.verticalHeader().hide()
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    return view
 
 
 class WorkloadScreen(QWidget):
@@ -47,8 +37,8 @@ class WorkloadScreen(QWidget):
         self.items = RowsModel([(tr("Date"), lambda it: it.day.isoformat() if it.day else ""),
                                 (tr("Work"), lambda it: tr(WORK_TITLES[it.kind])),
                                 (tr("About"), lambda it: it.about)], self)
-        self.counts_table = _table(self.counts, tr("Workload counts"))
-        self.items_table = _table(self.items, tr("Work counted"))
+        self.counts_table = rows_table(self.counts, tr("Workload counts"), stretch_all=True)
+        self.items_table = rows_table(self.items, tr("Work counted"), stretch_all=True)
         self.caption = QLabel(tr(
             "How it is counted: on-site visits are the teacher's own finalized on-site visit records (a correction is not "
             "counted again, a voided record not at all); phone and video visits are listed apart and never "
