@@ -16,6 +16,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis import strategies as st
 
 from tests.security.conftest import new_id, seal
@@ -187,10 +188,16 @@ def test_stateful_schemathesis_with_links(school):
     links = {name for item in doc["paths"].values() for op in item.values()
              for name in op["responses"].get("200", {}).get("links", {})}
     assert {"PullAfterPush", "NextPage", "ResolveListed", "PullFromServerSeq"} <= links
-    schema = schemathesis.openapi.from_url(school.server.url + "/openapi.json")
+    # the officer's device administration would retire or revoke this module's laptops
+    schema = schemathesis.openapi.from_url(school.server.url + "/openapi.json").exclude(path_regex="^/v1/devices")
+    # valid requests only, chosen deterministically: the server's state (this module's school)
+    # feeds the links' bundles, and hypothesis calls a strategy flaky when a replay draws
+    # differently; malformed bodies are test_generated_malformed_records' job
+    schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE], deterministic=True)
     base = schema.as_state_machine()
     devices = [school.hostile, school.officer_raw]
     seen: list[tuple[str, int]] = []
+    wrong: list[tuple] = []  # answers that break the contract, collected (not raised: see below)
 
     class Hostile(base):
         def get_call_kwargs(self, case):
@@ -201,15 +208,23 @@ def test_stateful_schemathesis_with_links(school):
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             seen.append((case.path, response.status_code))
-            assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
-            if response.status_code >= 400:
+            if response.status_code >= 500:
+                wrong.append((case.method, case.path, response.status_code, response.text[:300]))
+            elif response.status_code >= 400:
                 body = response.json()
-                assert set(body) == {"error", "detail"} and body["detail"], body
+                if set(body) != {"error", "detail"} or not body["detail"]:
+                    wrong.append((case.method, case.path, response.status_code, body))
 
-    # generate only: the server's state moves on between runs, so a replay (shrinking) would
-    # draw different bundles and hypothesis would call the strategy flaky, hiding the verdict
-    Hostile.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
-                                  suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+    # The links' bundles come from the live server, whose state moves on (a conflict resolved
+    # once answers 409 the next time), so hypothesis may find its replay inconsistent and stop
+    # with FlakyStrategyDefinition. That says nothing about the server: the calls made until
+    # then were all checked above, and enough of them must have been made.
+    try:
+        Hostile.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
+                                      suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
+    except FlakyStrategyDefinition:
+        pass
+    assert not wrong, wrong
     assert len(seen) > 25
     assert len({p for p, _ in seen}) >= 2 and "/v1/sync/pull" in {p for p, _ in seen}, seen
     school.sync_all()

@@ -126,6 +126,8 @@ def test_after_an_idle_lock_the_recovery_key_keeps_the_open_form(qtbot, make_win
     qtbot.waitUntil(lambda: w.editor.visit is not None)
     idle(qtbot, w)
     w.editor.autosave.setInterval(60_000)
+    from PySide6.QtGui import QTextCursor
+    w.editor.narrative.moveCursor(QTextCursor.MoveOperation.End)  # the teacher goes on writing at the end
     type_text(qtbot, w.editor.narrative, "锁定前写下的文字")
     w.idle.timer.setInterval(150)
     w.idle.start()
