@@ -65,15 +65,16 @@ def _teacher_states(qtbot, w, size, found):
     w.open_growth(sid)
     idle(qtbot, w)
     _check(qtbot, w, size, "growth file", found)
-    for screen, name in ((w.mentor, "mentor notes"), (w.sync, "sync"), (w.conflicts, "conflicts"),
-                         (w.settings, "settings")):
+    for screen, name in ((w.mentor, "mentor notes"), (w.workload, "workload"), (w.sync, "sync"),
+                         (w.conflicts, "conflicts"), (w.settings, "settings")):
         w.show_screen(screen)
         _check(qtbot, w, size, name, found)
 
 
 def _officer_states(qtbot, w, size, found):
     for screen, name in ((w.assignments, "assignments"), (w.review, "collective review"),
-                         (w.coverage, "coverage"), (w.quality, "data quality"), (w.notices, "public notice")):
+                         (w.coverage, "coverage"), (w.quality, "data quality"), (w.notices, "public notice"),
+                         (w.workload, "workload (a teacher chosen)"), (w.orphans, "orphaned work")):
         w.show_screen(screen)
         _check(qtbot, w, size, name, found)
     p = w.platform
