@@ -60,6 +60,19 @@ class SyncError(Exception):
     """A sync could not run at all; the message is a sentence for the teacher."""
 
 
+class ServerRefused(Exception):
+    """A call of the officer's screens the server answered with an error: the message is the
+    server's sentence, ``code`` its error code, ``status`` the HTTP status."""
+
+    def __init__(self, message: str, code: str = "", status: int = 0):
+        super().__init__(message)
+        self.code, self.status = code, status
+
+    @classmethod
+    def of(cls, response: requests.Response) -> ServerRefused:
+        return cls(_error_detail(response), _error_code(response), response.status_code)
+
+
 class Offline(SyncError):
     pass
 

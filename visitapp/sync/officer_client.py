@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from visitapp.storage.models import MODEL_BY_KIND
 from visitapp.storage.records import entity_from_row
+from visitapp.sync.engine import ServerRefused
 from visitapp.sync.orphan_protocol import DeviceList, OrphanItem, OrphanList, OrphanResolveResponse
 from visitapp.sync.protocol import unseal_bytes
 
@@ -23,12 +24,8 @@ if TYPE_CHECKING:
     from visitapp.sync.engine import SyncEngine
 
 
-class OfficerCallError(Exception):
+class OfficerCallError(ServerRefused):
     """The server refused; the message is its sentence, ``code`` its error code."""
-
-    def __init__(self, message: str, code: str = "", status: int = 0):
-        super().__init__(message)
-        self.code, self.status = code, status
 
 
 @dataclass(frozen=True)
@@ -80,12 +77,7 @@ class OfficerClient:
         http, url, token = self.engine._http()
         response = self.engine._call(http, method, f"{url}{path}", token, **kwargs)
         if response.status_code != 200:
-            try:
-                body = response.json()
-                raise OfficerCallError(str(body.get("detail") or body.get("error")), str(body.get("error", "")),
-                                       response.status_code)
-            except ValueError:
-                raise OfficerCallError(f"HTTP {response.status_code}", "", response.status_code) from None
+            raise OfficerCallError.of(response)
         return response.json()
 
     def _student_name(self, student_id: str | None) -> str:

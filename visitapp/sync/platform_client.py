@@ -15,19 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visitapp.sync import platform_protocol as pp
+from visitapp.sync.engine import ServerRefused
 from visitapp.sync.platform_protocol import FieldChange, ReconLine, StudentChange
 
 if TYPE_CHECKING:
     from visitapp.sync.engine import SyncEngine
 
 
-class PlatformCallError(Exception):
+class PlatformCallError(ServerRefused):
     """The server refused or could not do the exchange; the message is the server's sentence.
     ``code`` is its error code (``platform_not_configured``, ``preview_stale``, …)."""
-
-    def __init__(self, message: str, code: str = "", status: int = 0):
-        super().__init__(message)
-        self.code, self.status = code, status
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,6 @@ class PlatformClient:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, body: dict | None = None, params: dict | None = None):
-        from visitapp.sync.engine import _error_code, _error_detail
         # a 502 already means the server retried the platform: do not multiply the wait; and a
         # POST that may have reached the server is not sent again
         http, url, token = self.engine._http(repeatable=("GET",), retry_server_errors=False)
@@ -160,7 +156,7 @@ class PlatformClient:
         response = self.engine._call(http, method, f"{url}/v1/platform/{path}", token, timeout=self.timeout,
                                      **kwargs)
         if response.status_code != 200:
-            raise PlatformCallError(_error_detail(response), _error_code(response), response.status_code)
+            raise PlatformCallError.of(response)
         return response
 
     def _json(self, model, method: str, path: str, body: dict | None = None, params: dict | None = None):
