@@ -63,7 +63,7 @@ def test_reassignment_while_offline_loses_nothing(tmp_path):
         t1, t2 = [s for s in demo["staff"] if s["role"] == "teacher"]
         one, two = Laptop(tmp_path, "t1"), Laptop(tmp_path, "t2")
         for laptop, staff in ((one, t1), (two, t2)):
-            laptop.run("init")
+            laptop.run("init", "--insecure-fast-kdf")
             laptop.run("enroll", "--code", staff["enroll_code"])
             assert laptop.sync()["errors"] == []
         mine = one.students()
@@ -143,7 +143,7 @@ def test_retire_uploads_then_wipes_and_revoke_quarantines(tmp_path):
         t1, t2 = [s for s in demo["staff"] if s["role"] == "teacher"]
         one, two = Laptop(tmp_path, "t1"), Laptop(tmp_path, "t2")
         for laptop, staff in ((one, t1), (two, t2)):
-            laptop.run("init")
+            laptop.run("init", "--insecure-fast-kdf")
             laptop.run("enroll", "--code", staff["enroll_code"])
             assert laptop.sync()["errors"] == []
         mine = one.students()
@@ -187,7 +187,7 @@ def test_retire_uploads_then_wipes_and_revoke_quarantines(tmp_path):
         # the officer vouches for the revoked laptop's visit after checking with the teacher
         server.cli("orphans", "accept", listed[0]["id"], "--reason", "已与老师电话核实")
         fresh = Laptop(tmp_path, "t2-new")
-        fresh.run("init")
+        fresh.run("init", "--insecure-fast-kdf")
         code = json.loads(server.cli("enroll-code", t2["id"], "--json").stdout)["code"]
         fresh.run("enroll", "--code", code)
         assert fresh.sync()["errors"] == []
