@@ -127,6 +127,16 @@ class CertificateClaims:
         return _group(hashlib.sha256(self.signed_bytes()).digest(), 16)
 
 
+def check_signing_key(raw: bytes) -> None:
+    """Raise :class:`CryptoError` unless ``raw`` is an Ed25519 public key (e.g. an officer key)."""
+    if len(raw) != KEY_BYTES:
+        raise CryptoError("签名公钥长度不对。")
+    try:
+        Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise CryptoError("签名公钥无效。") from None
+
+
 def officer_key_fingerprint(officer_key: bytes) -> str:
     """The fingerprint of the school's officer key, for a laptop whose code did not carry it."""
     return _group(hashlib.sha256(OFFICER_KEY_CONTEXT + officer_key).digest(), 16)
