@@ -26,7 +26,8 @@ from sync_server.sync import ApiError
 from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import UntrustedKey
 from visitapp.crypto.sealing import (
-    CertificateClaims, DevicePublicKeys, b64d, b64e, check_signing_key, officer_key_fingerprint, verify_certificate, verify_wrap,
+    CertificateClaims, DevicePublicKeys, b64d, b64e, check_signing_key, officer_key_fingerprint, seal_to_devices,
+    verify_certificate, verify_wrap,
 )
 
 OFFICER_KEY_SETTING = "officer_key"
@@ -240,3 +241,29 @@ def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_
     return {"wraps": [{"seq": r.seq, "student_id": r.student_id, "epoch": r.epoch, "device_id": r.device_id,
                        "wrap": r.wrap, "signature": r.signature} for r in page],
             "cursor": page[-1].seq if page else after, "more": len(rows) > limit}
+
+
+def seal_for_officers(core: ServerCore, plaintext: bytes, kind: str, record_id: str, field: str) -> bytes | None:
+    """Seal a value the server received in plain (e.g. a roster address from the platform) to
+    the school's certified, active officer devices: the copy the server keeps is then one it
+    cannot open. ``None`` while no officer device is certified (the caller keeps today's way).
+    Sealing to public keys is all the server may do (:mod:`visitapp.crypto.sealing`)."""
+    school_id, _ = core.school()
+    recipients: dict[str, DevicePublicKeys] = {}
+    with core.db.read() as s:
+        officer_key = _officer_key(s)
+        if officer_key is None:
+            return None
+        rows = s.execute(select(DeviceRow, DeviceKeyRow)
+                         .join(DeviceKeyRow, DeviceKeyRow.device_id == DeviceRow.id)
+                         .join(StaffRow, StaffRow.id == DeviceRow.staff_id)
+                         .where(StaffRow.role == "officer", DeviceRow.revoked_at.is_(None),
+                                DeviceKeyRow.certificate.is_not(None))).all()
+        for device, keys in rows:
+            claims = _claims(s, device, keys, school_id)
+            try:  # a row changed behind the officer's back is not sealed to
+                verify_certificate(officer_key, claims, b64d(keys.certificate))
+            except (UntrustedKey, CryptoError):
+                continue
+            recipients[device.id] = claims.keys
+    return seal_to_devices(plaintext, recipients, kind, record_id, field) if recipients else None

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, select, text, update
 
 from sync_server.db import current_revision, head_revision, migrate
-from sync_server.keys import ContentKeyWrapRow, DeviceKeyRow
+from sync_server.keys import ContentKeyWrapRow, DeviceKeyRow, seal_for_officers
 from tests.server.conftest import Device
 from tests.server.test_migrations import _upgrade_to, empty_db  # noqa: F401 - the fixture
 
@@ -260,6 +260,21 @@ def test_scope_and_refusals_of_the_directory(school):
     r = server.client.put("/v1/keys/device", headers=t.device.auth, json={"keys": t.keys.device_keys().public.to_wire()})
     assert r.status_code == 200  # the same keys again: a retried call
     assert server.client.get("/v1/keys/directory").status_code == 401
+
+
+def test_the_server_seals_a_platform_field_to_the_officers_only(school):
+    server, officer, teacher = school
+    assert seal_for_officers(server.core, b"x", "student", "s", "sealed") is None  # no officer device yet
+    o = officer()
+    t = teacher("王老师", o)
+    o.keys.certify(t.device.id)
+    student = server.student()
+    address = "梁溪区清扬路8号 13812345678".encode()
+    envelope = seal_for_officers(server.core, address, "student", student, "sealed")
+    assert address not in envelope
+    assert o.keys.open(student, envelope, "student", student, "sealed") == address
+    with pytest.raises(NotAReader):
+        t.keys.open(student, envelope, "student", student, "sealed")
 
 
 def test_the_server_holds_no_private_key_and_no_content_key(school):
