@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import inspect, select, text, update
 
 from sync_server.db import current_revision, head_revision, migrate
-from sync_server.keys import ContentKeyWrapRow, DeviceKeyRow, seal_for_officers
+from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow
+from sync_server.keys import seal_for_officers
 from tests.server.conftest import Device
 from tests.server.test_migrations import _upgrade_to, empty_db  # noqa: F401 - the fixture
 
@@ -293,6 +294,26 @@ def test_the_server_holds_no_private_key_and_no_content_key(school):
                          for row in conn.execute(text(f"SELECT * FROM {table}")))
     assert b64e(o.keys.officer_key().public) in dump  # the dump is the real thing
     assert not [s for s in secrets if s in dump]
+
+
+def test_a_server_backup_restores_the_directory_and_wraps(school, tmp_path):
+    from sync_server.backup import backup, restore
+    server, officer, teacher = school
+    o = officer()
+    t = teacher("王老师", o)
+    o.keys.certify(t.device.id)
+    student = server.student()
+    o.keys.share_student_key(student, readers={t.device.staff_id})
+    saved = tmp_path / "server-backup.json.gz"
+    backup(server.core, saved)
+    restore(server.core.db, server.core.vault.cipher, saved, server.core.schema_version, force=True)
+    assert set(t.keys.trusted_directory().devices) == {o.device.id, t.device.id}
+    assert t.keys.fetch_content_keys() == []
+    assert t.keys.content_key(student) == o.keys.content_key(student)
+    other = server.student()  # new wraps after the restore continue the cursor's order
+    o.keys.share_student_key(other, readers={t.device.staff_id})
+    t.keys.fetch_content_keys()
+    assert t.keys.content_key(other) is not None
 
 
 def test_the_migration_adds_the_directory_to_a_database_at_0004(empty_db):  # noqa: F811
