@@ -80,3 +80,20 @@ def test_mentor_notes_have_their_own_key_for_mentors_only(profile):
     keys = KeyService(profile)
     assert keys.readers_of("student-1") == {"visitor-1", "mentor-1"}
     assert keys.readers_of("student-1#mentor") == {"mentor-1"}
+
+
+def test_a_purge_forgets_the_students_keys_and_a_wipe_forgets_every_key(profile):
+    from visitapp.crypto.opening import ContentKey
+    keys = KeyService(profile)
+    keys.device_keys()
+    keys.pin_officer_key(OfficerKey.generate().public, how="code")
+    for name in ("student-1", "student-1#mentor", "student-2"):
+        keys._store_key(ContentKey.generate(name, 1))
+    keys.forget_student("student-1")
+    assert keys.content_key("student-1") is None and keys.content_key("student-1#mentor") is None
+    assert keys.content_key("student-2") is not None
+    keys.wipe()
+    assert keys.content_key("student-2") is None and keys.pinned_officer_key() is None
+    from visitapp.storage.key_models import KeyMaterialRow
+    with profile.session() as s:
+        assert s.query(KeyMaterialRow).count() == 0

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import NotAReader, UntrustedKey
@@ -445,6 +445,19 @@ class KeyService:
             self._put(WRAPS_CURSOR, public=cursor)
             if not page["more"]:
                 return warnings
+
+    def forget_student(self, student_id: str) -> None:
+        """The laptop purges a student (its assignment ended): its content keys go with its data."""
+        with self.profile.session() as s, s.begin():
+            s.execute(delete(ContentKeyRow).where(ContentKeyRow.key_name.in_(
+                [student_id, student_id + MENTOR_SUFFIX])))
+
+    def wipe(self) -> None:
+        """The device was revoked or retired: every key this profile holds goes — content keys,
+        this laptop's private keys, the officer key, binding secrets, the wraps cursor."""
+        with self.profile.session() as s, s.begin():
+            s.execute(delete(ContentKeyRow))
+            s.execute(delete(KeyMaterialRow))
 
     # -- sealing and opening values ---------------------------------------------------------------
     def seal(self, key_name: str, plaintext: bytes, kind: str, record_id: str, field: str,
