@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 
 from sync_server.db import current_revision, head_revision, migrate
 from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow
@@ -91,6 +91,13 @@ def test_a_teacher_reads_a_student_key_the_officer_shared(school):
     student = server.student()
     assert o.keys.share_student_key(student, readers={t.device.staff_id}) == 2  # the teacher's and the officer's
     assert o.keys.share_student_key(student, readers={t.device.staff_id}) == 0  # nothing new to wrap
+    # a crash after the post, before the laptop noted it: the retry wraps again, the first wrap stands
+    from visitapp.storage.key_models import ContentKeyRow
+    with o.profile.session() as s, s.begin():
+        s.get(ContentKeyRow, f"{student}@1").wrapped_to = []
+    assert o.keys.share_student_key(student, readers={t.device.staff_id}) == 2
+    with server.core.db.read() as s:
+        assert s.execute(select(func.count()).select_from(ContentKeyWrapRow)).scalar() == 2
     assert t.keys.fetch_content_keys() == []
     envelope = o.keys.seal(student, STORY, "visit", "v1", "sealed")
     assert t.keys.open(student, envelope, "visit", "v1", "sealed") == STORY

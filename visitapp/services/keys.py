@@ -395,6 +395,7 @@ class KeyService:
             wraps.append({"student_id": student_id, "epoch": key.epoch, "device_id": device_id,
                           "wrap": b64e(wrap), "signature": b64e(signature)})
         if wraps:
+            # stored or already there (a retry after a crash between the post and this line)
             self._need_server().post_wraps(wraps)
             self._store_key(key, wrapped_to=[w["device_id"] for w in wraps])
         return len(wraps)
