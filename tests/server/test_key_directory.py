@@ -167,6 +167,19 @@ def test_a_teacher_seals_nothing_to_an_officer_device_the_server_swapped(school)
     assert t.keys.open(student, envelope, "visit", "v1", "sealed") == STORY
 
 
+def test_a_server_that_makes_a_bound_teacher_an_officer_breaks_the_binding(school):
+    from sync_server.models import StaffRow
+    server, officer, teacher = school
+    o = officer()
+    t = teacher("王老师", o)
+    with server.core.db.write() as tx:  # the directory would now list the teacher's laptop as an officer's
+        tx.session.execute(update(StaffRow).where(StaffRow.id == t.device.staff_id).values(role="officer"))
+    pending = {e["device_id"]: e for e in o.keys.pending_devices()}
+    assert pending[t.device.id]["role"] == "officer" and not pending[t.device.id]["bound"]
+    with pytest.raises(KeyServiceError):
+        o.keys.certify(t.device.id)
+
+
 def test_a_key_swapped_before_certification_fails_the_fingerprint_check(school):
     server, officer, teacher = school
     o = officer()

@@ -97,3 +97,11 @@ def test_a_purge_forgets_the_students_keys_and_a_wipe_forgets_every_key(profile)
     from visitapp.storage.key_models import KeyMaterialRow
     with profile.session() as s:
         assert s.query(KeyMaterialRow).count() == 0
+
+
+def test_a_fingerprint_may_be_typed_in_any_case_without_its_dashes():
+    from visitapp.services.keys import same_fingerprint
+    assert same_fingerprint("K7QF-2M9X-RT4H-8WNB", "k7qf 2m9x rt4h 8wnb")
+    assert same_fingerprint("K7QF-2M9X-RT4H-8WNB", "K7QF2M9XRT4H8WNB")
+    assert not same_fingerprint("K7QF-2M9X-RT4H-8WNB", "K7QF-2M9X-RT4H-8WNC")
+    assert not same_fingerprint("K7QF-2M9X-RT4H-8WNB", "")

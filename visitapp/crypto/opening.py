@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from visitapp.crypto.errors import CryptoError, NotAReader, TamperedData
 from visitapp.crypto.sealing import (
     KEY_BYTES, NONCE_BYTES, SUITE, VALUE_HEADER, VALUE_TO_DEVICES, VALUE_UNDER_CONTENT_KEY, CertificateClaims,
-    DevicePublicKeys, _dek_info, b64d, binding_mac, value_aad, wrap_content_key, wrap_info, wrap_signed_bytes,
+    DevicePublicKeys, _dek_info, b64d, value_aad, wrap_content_key, wrap_info, wrap_signed_bytes,
 )
 
 _RAW = serialization.Encoding.Raw
@@ -60,9 +60,6 @@ class DeviceKeyPair:
 
     def sign(self, message: bytes) -> bytes:
         return self._signing.sign(message)
-
-    def binding_mac(self, binding_secret: bytes, device_id: str) -> str:
-        return binding_mac(binding_secret, device_id, self.public)
 
     def unwrap_content_key(self, wrap: bytes, student_id: str, epoch: int, device_id: str) -> ContentKey:
         """Open a content-key wrap addressed to this device. Check its signature first

@@ -182,12 +182,13 @@ def wrap_content_key(content_key: bytes, recipient: DevicePublicKeys, student_id
                          info=wrap_info(student_id, epoch, device_id))
 
 
-def binding_mac(binding_secret: bytes, device_id: str, keys: DevicePublicKeys) -> str:
+def binding_mac(binding_secret: bytes, claims: CertificateClaims) -> str:
     """The teacher's proof that the keys it published came from the laptop that holds the
-    enrollment code: HMAC under a secret the officer's client put in the code and the server
-    never sees. The officer's client recomputes it and certifies without a fingerprint check."""
-    return b64e(hmac.new(binding_secret, BINDING_CONTEXT + _canonical([device_id, keys.to_wire()]),
-                         hashlib.sha256).digest())
+    enrollment code: HMAC, under a secret the officer's client put in the code and the server
+    never sees, of every claim the certificate will sign (so the server can change none of
+    them, not the staff member nor the role). The officer's client recomputes it and certifies
+    without a fingerprint check."""
+    return b64e(hmac.new(binding_secret, BINDING_CONTEXT + claims.signed_bytes(), hashlib.sha256).digest())
 
 
 def value_aad(kind: str, record_id: str, field: str, epoch: int) -> bytes:

@@ -151,6 +151,13 @@ class TrustedDirectory:
                 and (role is None or e["role"] == role) and (wanted is None or e["staff_id"] in wanted)}
 
 
+def same_fingerprint(shown: str, typed: str) -> bool:
+    """A fingerprint as typed (any case, with or without dashes and spaces) against one shown."""
+    def clean(text: str) -> str:
+        return "".join(ch for ch in text.upper() if ch.isalnum())
+    return bool(clean(typed)) and hmac.compare_digest(clean(shown), clean(typed))
+
+
 def claims_of(entry: dict) -> CertificateClaims:
     """The claims a directory entry makes, rebuilt here: the fingerprint and the certificate
     are checked against what the entry says, never against what the server computed."""
@@ -210,7 +217,7 @@ class KeyService:
             "enrollment_id": found.enrollment_id}})
         if found.officer_key is not None:
             self.pin_officer_key(found.officer_key, how="code")
-        binding = pair.binding_mac(found.binding_secret, device_id) if found.binding_secret else None
+        binding = binding_mac(found.binding_secret, claims) if found.binding_secret else None
         self._need_server().publish(pair.public, binding)
         return claims.fingerprint()
 
@@ -254,7 +261,7 @@ class KeyService:
         if not listed:
             raise KeyServiceError("学校尚未登记资助专干密钥。")
         key = b64d(listed)
-        if officer_key_fingerprint(key) != confirmed_fingerprint.strip().upper():
+        if not same_fingerprint(officer_key_fingerprint(key), confirmed_fingerprint):
             raise UntrustedKey("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。")
         self.pin_officer_key(key, how="confirmed")
 
@@ -317,7 +324,7 @@ class KeyService:
         row = self._material(BINDING_PREFIX + entry["enrollment_id"])
         if row is None or not row.secret or not entry.get("binding_mac"):
             return False
-        mac = binding_mac(b64d(row.secret["b"]), entry["device_id"], DevicePublicKeys.from_wire(entry["keys"]))
+        mac = binding_mac(b64d(row.secret["b"]), claims_of(entry))
         return hmac.compare_digest(mac, entry["binding_mac"])
 
     def certify(self, device_id: str, confirmed_fingerprint: str | None = None) -> dict:
@@ -330,7 +337,7 @@ class KeyService:
         if entry is None:
             raise KeyServiceError(f"设备 {device_id} 不在待认证列表中。")
         if confirmed_fingerprint is not None:
-            if entry["fingerprint"] != confirmed_fingerprint.strip().upper():
+            if not same_fingerprint(entry["fingerprint"], confirmed_fingerprint):
                 raise UntrustedKey("指纹不一致：服务器列出的公钥不是那台电脑的。已拒绝认证，请联系学校网管检查服务器。")
         elif not entry["bound"]:
             raise KeyServiceError("请先核对那台电脑屏幕上显示的指纹。")
