@@ -25,6 +25,8 @@ from visitapp.services.keys import NOT_YET_READABLE, KeyDirectoryClient, KeyServ
 from visitapp.storage.profile import Profile
 from visitapp.sync.protocol import decode_enrollment_code
 
+# the laptop's own checks: the database behind the server is not the point, SQLite is enough
+LAPTOP_CHECKS_ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 STORY = "母亲患尿毒症每周透析三次，父亲在县城打零工。".encode()
 
 
@@ -153,6 +155,7 @@ def test_a_server_that_swaps_a_certified_device_key_gets_nothing_wrapped_to_it(s
     assert addressed == {o.device.id}
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_teacher_seals_nothing_to_an_officer_device_the_server_swapped(school):
     server, officer, teacher = school
     o = officer()
@@ -167,6 +170,7 @@ def test_a_teacher_seals_nothing_to_an_officer_device_the_server_swapped(school)
     assert t.keys.open(student, envelope, "visit", "v1", "sealed") == STORY
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_server_that_makes_a_bound_teacher_an_officer_breaks_the_binding(school):
     from sync_server.models import StaffRow
     server, officer, teacher = school
@@ -180,6 +184,7 @@ def test_a_server_that_makes_a_bound_teacher_an_officer_breaks_the_binding(schoo
         o.keys.certify(t.device.id)
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_key_swapped_before_certification_fails_the_fingerprint_check(school):
     server, officer, teacher = school
     o = officer()
@@ -198,6 +203,7 @@ def test_a_key_swapped_before_certification_fails_the_fingerprint_check(school):
         assert s.get(DeviceKeyRow, t.device.id).certificate is None
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_an_old_code_enrolls_and_pins_the_officer_key_once_its_fingerprint_is_confirmed(school):
     server, officer, teacher = school
     o = officer()
@@ -283,6 +289,7 @@ def test_scope_and_refusals_of_the_directory(school):
     assert server.client.get("/v1/keys/directory").status_code == 401
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_the_server_seals_a_platform_field_to_the_officers_only(school):
     server, officer, teacher = school
     assert seal_for_officers(server.core, b"x", "student", "s", "sealed") is None  # no officer device yet
