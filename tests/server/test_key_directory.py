@@ -359,3 +359,47 @@ def test_the_migration_adds_the_directory_to_a_database_at_0004(empty_db):  # no
             with conn.begin_nested():
                 conn.execute(text("INSERT INTO content_key_wraps (student_id, epoch, device_id, wrap, signature, "
                                   "created_at, created_by) VALUES ('s', 1, 'd', 'w2', 'sig', CURRENT_TIMESTAMP, 'o')"))
+
+
+@pytest.mark.slow
+def test_the_directory_over_pinned_tls_from_a_real_server_process(tmp_path):
+    """The same journey against ``visitapp-server serve`` over HTTPS, through the engine's
+    pinned session: the router is live in the real process and the client speaks it."""
+    from tests.e2e.server_process import ServerProcess
+    from visitapp.sync.engine import make_http_session
+
+    server = ServerProcess(tmp_path / "srv")
+    staff = server.init_demo(students=3, teachers=1)["staff"]
+    server.start()
+    profiles: list[Profile] = []
+    try:
+        officer_code = next(s["enroll_code"] for s in staff if s["role"] == "officer")
+        url, fingerprint, _ = decode_enrollment_code(officer_code)
+        http = make_http_session(url, fingerprint)
+
+        def enroll(code: str, role: str) -> tuple[dict, KeyService, str]:
+            body = http.post(f"{url}/v1/enroll", json={"code": decode_enrollment_code(code)[2]}).json()
+            profile, _ = Profile.create(tmp_path / f"p{len(profiles)}", "a passphrase", FAST_TEST_KDF)
+            profiles.append(profile)
+            keys = KeyService(profile, KeyDirectoryClient(http, url, body["token"]))
+            shown = keys.publish_device_keys(device_id=body["device_id"], staff_id=body["staff_id"], role=role,
+                                             school_id=body["school_id"], code=code)
+            return body, keys, shown
+
+        officer_body, officer_keys, officer_shown = enroll(officer_code, "officer")
+        officer_keys.create_officer_key()
+        officer_keys.certify(officer_body["device_id"], officer_shown)
+        teacher_code = officer_keys.officer_code(next(s["enroll_code"] for s in staff if s["role"] == "teacher"))
+        teacher_body, teacher_keys, _ = enroll(teacher_code, "teacher")
+        officer_keys.certify(teacher_body["device_id"])
+        changes = http.get(f"{url}/v1/sync/pull", headers={"Authorization": f"Bearer {teacher_body['token']}"}
+                           ).json()["changes"]
+        student = next(c["record_id"] for c in changes if c["kind"] == "student")  # one the teacher visits
+        assert officer_keys.share_student_key(student, readers={teacher_body["staff_id"]}) == 2
+        assert teacher_keys.fetch_content_keys() == []
+        sealed = teacher_keys.seal(student, STORY, "visit", "v1", "sealed")
+        assert officer_keys.open(student, sealed, "visit", "v1", "sealed") == STORY
+    finally:
+        server.stop()
+        for profile in profiles:
+            profile.close()
