@@ -272,6 +272,8 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
 
     from sync_server.platform.api import router as platform_router
     app.include_router(platform_router(core, principal))  # the officer's /v1/platform/... (DESIGN.md §5, §7)
+    from sync_server.keys_api import router as keys_router
+    app.include_router(keys_router(core, principal))  # the key directory's /v1/keys/... (issue 14)
     return app
 
 

@@ -236,3 +236,7 @@ class OrphanedWork(Base):
     resolution_note: Mapped[str] = mapped_column(Text, default="")
     handed_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
     result_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# the key directory (issue 14): its tables are the server's too (backups, restores, migrations)
+from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow  # noqa: E402,F401

@@ -70,8 +70,8 @@ def test_fuzz_no_server_errors(server):
         @given(case=operation.as_strategy(), who=st.sampled_from(["officer", "teacher", "none"]))
         def run(case, who):
             nonlocal checked
-            if time.monotonic() > deadline:
-                return
+            if time.monotonic() > deadline and (case.method, operation.path) in covered:
+                return  # past its share, once it was called at least once (a busy machine)
             headers = {"officer": officer.auth, "teacher": dev.auth, "none": {}}[who]
             if case.path.endswith("/push") and isinstance(case.body, dict) and who != "none" and \
                     isinstance(case.body.get("device_id"), str):

@@ -4,6 +4,9 @@
   256-bit profile master key; a recovery key wraps it a second time.
 - :class:`FieldCipher`: HKDF field keys from the master key and an AES-256-GCM envelope
   ``version | key_id | nonce | ciphertext`` with associated data ``table|record id|field``.
+- :mod:`visitapp.crypto.sealing` / :mod:`visitapp.crypto.opening`: tier C sealed to the laptops'
+  keys (issue 14), the public half (the server may use it) and the private half (it may not;
+  deliberately not imported here, so importing this package never pulls it in).
 """
 
 from visitapp.crypto.errors import (  # noqa: F401

@@ -40,3 +40,13 @@ class TamperedData(CryptoError):
         super().__init__(
             f"数据被篡改或损坏：{table} 记录 {record_id} 的字段 {field} 无法通过完整性校验（{why}）。"
         )
+
+
+class UntrustedKey(CryptoError):
+    """A device key, certificate or key wrap that the school's pinned officer key does not vouch
+    for: a server (or anyone between) may have slipped in its own key. Nothing is sealed to it."""
+
+
+class NotAReader(CryptoError):
+    """This device holds no key that opens the value: it was never wrapped to it (not yet, or
+    never, e.g. after a revocation). Shown as a line, never as an error screen."""

@@ -1,0 +1,233 @@
+"""The school's key directory (issue 14): public keys, certificates and content-key wraps.
+
+No private material is ever here. A laptop publishes its two public keys after enrolling; the
+officer's client certifies them (an Ed25519 signature by the school's officer key, whose
+public half the officer also publishes here) and posts content-key wraps: a student's key,
+HPKE-sealed to one device's public key and signed by the officer key. Devices fetch the
+directory and the wraps addressed to them, and check every signature against the officer key
+they pinned from their enrollment code, so a server that swaps a key is caught by the laptops;
+the server checks the signatures too, but only to refuse garbage early.
+
+Scope: a device fetches only the wraps addressed to itself; a teacher's directory holds the
+officers' devices and the teacher's own; an officer's holds every device.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sync_server.core import Principal, ServerCore, aware, device_state, utcnow
+from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow
+from sync_server.models import DeviceRow, EnrollCode, Record, Setting, StaffRow
+from sync_server.sync import ApiError
+
+from visitapp.crypto import CryptoError
+from visitapp.crypto.errors import UntrustedKey
+from visitapp.crypto.sealing import (
+    CertificateClaims, DevicePublicKeys, b64d, b64e, check_signing_key, officer_key_fingerprint, seal_to_devices,
+    verify_certificate, verify_wrap,
+)
+
+OFFICER_KEY_SETTING = "officer_key"
+MAX_WRAPS_PER_POST = 2000
+DEFAULT_WRAPS_PAGE = 2000
+
+
+def _officer_only(who: Principal, what: str) -> None:
+    if not who.is_officer:
+        raise ApiError(403, "officer_only", f"只有资助专干可以{what}。")
+
+
+def _officer_key(session) -> bytes | None:  # noqa: ANN001 - a Session
+    row = session.get(Setting, OFFICER_KEY_SETTING)
+    return b64d(row.value) if row and row.value else None
+
+
+def _keys_of(body: dict) -> DevicePublicKeys:
+    try:
+        return DevicePublicKeys.from_wire(body)
+    except CryptoError as exc:
+        raise ApiError(422, "invalid_key", str(exc)) from None
+
+
+def _claims(session, device: DeviceRow, keys: DeviceKeyRow, school_id: str) -> CertificateClaims:  # noqa: ANN001
+    staff = session.get(StaffRow, device.staff_id)
+    code = session.execute(select(EnrollCode.id).where(EnrollCode.device_id == device.id)).scalar()
+    return CertificateClaims(device_id=device.id, staff_id=device.staff_id, role=staff.role if staff else "",
+                             school_id=school_id, enrollment_id=code or "",
+                             keys=DevicePublicKeys(b64d(keys.hpke_public), b64d(keys.signing_public)))
+
+
+def _entry(session, device: DeviceRow, keys: DeviceKeyRow, school_id: str) -> dict:  # noqa: ANN001
+    claims = _claims(session, device, keys, school_id)
+    return {"device_id": device.id, "staff_id": claims.staff_id, "role": claims.role, "school_id": school_id,
+            "enrollment_id": claims.enrollment_id, "keys": claims.keys.to_wire(), "binding_mac": keys.binding_mac,
+            "certificate": keys.certificate, "state": device_state(device), "fingerprint": claims.fingerprint(),
+            "published_at": aware(keys.published_at).isoformat()}
+
+
+def publish_device_keys(core: ServerCore, who: Principal, keys_wire: dict, binding: str | None) -> dict:
+    """A device publishes its own public keys, once. The same keys again are accepted (a retry);
+    other keys are refused: a device's keys never change (a new laptop enrolls anew)."""
+    keys = _keys_of(keys_wire)
+    school_id, _ = core.school()
+    with core.db.write() as tx:
+        s = tx.session
+        device = s.get(DeviceRow, who.device_id)
+        row = s.get(DeviceKeyRow, who.device_id)
+        if row is not None:
+            if (row.hpke_public, row.signing_public) != (keys.to_wire()["hpke"], keys.to_wire()["signing"]):
+                raise ApiError(409, "keys_already_published",
+                               "本机的公钥已经登记过，不能更换；换了电脑请重新注册。")
+            return _entry(s, device, row, school_id)
+        row = DeviceKeyRow(device_id=who.device_id, hpke_public=keys.to_wire()["hpke"],
+                           signing_public=keys.to_wire()["signing"], binding_mac=binding, published_at=utcnow())
+        s.add(row)
+        s.flush()
+        tx.audit("device_keys_publish", actor=who.staff_id, device=who.device_id, record_kind="device",
+                 record_id=who.device_id)
+        return _entry(s, device, row, school_id)
+
+
+def set_officer_key(core: ServerCore, who: Principal, officer_key: str) -> dict:
+    """The officer publishes the school's officer key (its public half), once: laptops whose
+    code did not carry it compare its fingerprint with the officer's screen."""
+    _officer_only(who, "登记学校的资助专干密钥")
+    try:
+        raw = b64d(officer_key)
+        check_signing_key(raw)
+    except CryptoError:
+        raise ApiError(422, "invalid_key", "资助专干公钥无效。") from None
+    with core.db.write() as tx:
+        row = tx.session.get(Setting, OFFICER_KEY_SETTING)
+        if row is not None and row.value and row.value != officer_key:
+            raise ApiError(409, "officer_key_set", "学校的资助专干密钥已经登记过，不能在此更换。")
+        if row is None:
+            tx.session.add(Setting(name=OFFICER_KEY_SETTING, value=officer_key))
+            tx.audit("officer_key_set", actor=who.staff_id, device=who.device_id, record_kind="school",
+                     record_id=core.school()[0], detail={"fingerprint": officer_key_fingerprint(raw)})
+    return {"officer_key": officer_key, "fingerprint": officer_key_fingerprint(raw)}
+
+
+def directory(core: ServerCore, who: Principal) -> dict:
+    school_id, _ = core.school()
+    with core.db.read() as s:
+        officer_key = _officer_key(s)
+        rows = s.execute(select(DeviceRow, DeviceKeyRow, StaffRow.role)
+                         .join(DeviceKeyRow, DeviceKeyRow.device_id == DeviceRow.id)
+                         .join(StaffRow, StaffRow.id == DeviceRow.staff_id)
+                         .order_by(DeviceKeyRow.published_at)).all()
+        entries = [_entry(s, device, keys, school_id) for device, keys, role in rows
+                   if who.is_officer or role == "officer" or device.staff_id == who.staff_id]
+    return {"school_id": school_id, "officer_key": b64e(officer_key) if officer_key else None,
+            "officer_fingerprint": officer_key_fingerprint(officer_key) if officer_key else None,
+            "devices": entries}
+
+
+def certify(core: ServerCore, who: Principal, device_id: str, certificate: str) -> dict:
+    """Store the officer's certificate of a device's keys, if the officer key signed exactly
+    what the server holds for that device (else the officer's client looked at other keys)."""
+    _officer_only(who, "认证设备公钥")
+    school_id, _ = core.school()
+    with core.db.write() as tx:
+        s = tx.session
+        officer_key = _officer_key(s)
+        if officer_key is None:
+            raise ApiError(409, "no_officer_key", "学校尚未登记资助专干密钥，请先在资助专干的电脑上完成设置。")
+        device, keys = s.get(DeviceRow, device_id), s.get(DeviceKeyRow, device_id)
+        if device is None or keys is None:
+            raise ApiError(404, "not_found", "找不到这台设备，或它还没有登记公钥。")
+        try:
+            verify_certificate(officer_key, _claims(s, device, keys, school_id), b64d(certificate))
+        except (UntrustedKey, CryptoError):
+            raise ApiError(422, "bad_certificate", "证书与服务器记录的设备公钥不符，未保存。") from None
+        keys.certificate, keys.certified_at, keys.certified_by = certificate, utcnow(), who.device_id
+        tx.audit("device_keys_certify", actor=who.staff_id, device=who.device_id, record_kind="device",
+                 record_id=device_id)
+        return _entry(s, device, keys, school_id)
+
+
+def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
+    """Store content-key wraps. Each must be signed by the officer key, for a student the school
+    has, to a device whose keys are certified and that is not revoked or retired: a device taken
+    out of service never gets a new epoch. A (student, epoch, device) the server already has is
+    a no-op, counted as ``already``: an officer's laptop that crashed after posting re-wraps the
+    same key on its next try, and the first wrap stands."""
+    _officer_only(who, "分发学生的内容密钥")
+    stored = 0
+    with core.db.write() as tx:
+        s = tx.session
+        officer_key = _officer_key(s)
+        if officer_key is None:
+            raise ApiError(409, "no_officer_key", "学校尚未登记资助专干密钥，请先在资助专干的电脑上完成设置。")
+        # a key name is a student's id, or "<student id>#mentor" for its mentor notes
+        students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.id.in_(
+            {w["student_id"].partition("#")[0] for w in wraps}))).scalars())
+        devices = {d.id: d for d in s.execute(select(DeviceRow).where(
+            DeviceRow.id.in_({w["device_id"] for w in wraps}))).scalars()}
+        certified = set(s.execute(select(DeviceKeyRow.device_id).where(
+            DeviceKeyRow.device_id.in_(set(devices)), DeviceKeyRow.certificate.is_not(None))).scalars())
+        for w in wraps:
+            student, epoch, device_id = w["student_id"], w["epoch"], w["device_id"]
+            if student.partition("#")[0] not in students:
+                raise ApiError(404, "unknown_student", f"找不到学生 {student}。")
+            device = devices.get(device_id)
+            if device is None or device_id not in certified:
+                raise ApiError(409, "device_not_certified", f"设备 {device_id} 的公钥尚未认证，不能向它分发密钥。")
+            if device.revoked_at is not None:
+                raise ApiError(409, "device_revoked", f"设备 {device_id} 已注销或退役，不再分发新的密钥。")
+            try:
+                verify_wrap(officer_key, student, epoch, device_id, b64d(w["wrap"]), b64d(w["signature"]))
+            except (UntrustedKey, CryptoError):
+                raise ApiError(422, "bad_signature", f"学生 {student} 第 {epoch} 代密钥的签名无效，未保存。") from None
+            existing = s.execute(select(ContentKeyWrapRow).where(
+                ContentKeyWrapRow.student_id == student, ContentKeyWrapRow.epoch == epoch,
+                ContentKeyWrapRow.device_id == device_id)).scalar_one_or_none()
+            if existing is not None:
+                # a retry (HPKE makes every wrap of the same key different bytes): the first stands
+                continue
+            s.add(ContentKeyWrapRow(student_id=student, epoch=epoch, device_id=device_id, wrap=w["wrap"],
+                                    signature=w["signature"], created_at=utcnow(), created_by=who.device_id))
+            stored += 1
+        if stored:
+            tx.audit("content_keys_wrap", actor=who.staff_id, device=who.device_id, record_kind="content_key",
+                     detail={"stored": stored})
+    return {"stored": stored, "already": len(wraps) - stored}
+
+
+def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_WRAPS_PAGE) -> dict:
+    """The wraps addressed to the calling device, after a cursor, in order."""
+    with core.db.read() as s:
+        rows = s.execute(select(ContentKeyWrapRow).where(ContentKeyWrapRow.device_id == who.device_id,
+                                                         ContentKeyWrapRow.seq > after)
+                         .order_by(ContentKeyWrapRow.seq).limit(limit + 1)).scalars().all()
+    page = rows[:limit]
+    return {"wraps": [{"seq": r.seq, "student_id": r.student_id, "epoch": r.epoch, "device_id": r.device_id,
+                       "wrap": r.wrap, "signature": r.signature} for r in page],
+            "cursor": page[-1].seq if page else after, "more": len(rows) > limit}
+
+
+def seal_for_officers(core: ServerCore, plaintext: bytes, kind: str, record_id: str, field: str) -> bytes | None:
+    """Seal a value the server received in plain (e.g. a roster address from the platform) to
+    the school's certified, active officer devices: the copy the server keeps is then one it
+    cannot open. ``None`` while no officer device is certified (the caller keeps today's way).
+    Sealing to public keys is all the server may do (:mod:`visitapp.crypto.sealing`)."""
+    school_id, _ = core.school()
+    recipients: dict[str, DevicePublicKeys] = {}
+    with core.db.read() as s:
+        officer_key = _officer_key(s)
+        if officer_key is None:
+            return None
+        rows = s.execute(select(DeviceRow, DeviceKeyRow)
+                         .join(DeviceKeyRow, DeviceKeyRow.device_id == DeviceRow.id)
+                         .join(StaffRow, StaffRow.id == DeviceRow.staff_id)
+                         .where(StaffRow.role == "officer", DeviceRow.revoked_at.is_(None),
+                                DeviceKeyRow.certificate.is_not(None))).all()
+        for device, keys in rows:
+            claims = _claims(s, device, keys, school_id)
+            try:  # a row changed behind the officer's back is not sealed to
+                verify_certificate(officer_key, claims, b64d(keys.certificate))
+            except (UntrustedKey, CryptoError):
+                continue
+            recipients[device.id] = claims.keys
+    return seal_to_devices(plaintext, recipients, kind, record_id, field) if recipients else None

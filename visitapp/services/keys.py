@@ -1,0 +1,497 @@
+"""Keys for sealed tier C (issue 14): this laptop's key pairs, the pinned officer key, the
+key directory on the school server, and the students' content keys.
+
+Every laptop: makes its key pairs at enrollment and publishes the public halves
+(:meth:`KeyService.publish_device_keys`); pins the school's officer key, from the enrollment
+code (:func:`code_keys`) or after comparing its fingerprint with the officer's screen; fetches
+the content-key wraps addressed to it and keeps only those the officer key signed
+(:meth:`KeyService.fetch_content_keys`); trusts a directory entry only if the pinned officer key
+certified it (:meth:`KeyService.trusted_directory`), and seals nothing to any other.
+
+An officer's laptop also: holds the officer key (:meth:`KeyService.create_officer_key`),
+adds it and a binding secret to the enrollment codes it hands out (:meth:`KeyService.officer_code`),
+certifies pending devices once their fingerprint is confirmed or their binding checks out
+(:meth:`KeyService.certify`), makes per-student content keys and wraps them to the devices of
+the student's readers (:meth:`KeyService.share_student_key`), and moves a student to a new key
+epoch when one of its readers' devices is revoked (:meth:`KeyService.rotate_after_revocation`).
+
+The calls to the server go through :class:`KeyDirectoryClient` over any requests-like session
+(the sync engine's pinned HTTPS session; a test client), so this module does not depend on the
+engine. Wiring this into push, pull and enrollment is the next step (see
+docs/decisions/sealing-officer-key-in-the-enrollment-code.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from visitapp.crypto import CryptoError
+from visitapp.crypto.errors import NotAReader, UntrustedKey
+from visitapp.crypto.opening import ContentKey, DeviceKeyPair, OfficerKey
+from visitapp.crypto.sealing import (
+    CertificateClaims, DevicePublicKeys, b64d, b64e, binding_mac, officer_key_fingerprint, seal_to_devices, value_epoch,
+    verify_certificate, verify_wrap,
+)
+from visitapp.storage.key_models import (
+    BINDING_PREFIX, DEVICE_KEYS, OFFICER_KEY, OFFICER_PIN, WRAPS_CURSOR, ContentKeyRow, KeyMaterialRow,
+)
+from visitapp.domain import AssignmentRole
+from visitapp.storage.models import AssignmentRow
+
+ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.sync.protocol), read here for its key fields
+NOT_YET_READABLE = "待资助专干授权后可查看"
+MENTOR_SUFFIX = "#mentor"  # the key name of a student's mentor notes: <student id>#mentor
+ACTIVE = "active"
+
+
+class KeyServiceError(Exception):
+    """The key directory refused a call, or this laptop cannot do what was asked (yet)."""
+
+
+# -- enrollment codes ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CodeKeys:
+    """What an enrollment code says about keys. A code made before issue 14 (or by the server's
+    command line) carries neither: the laptop enrolls as before, its keys "not yet certified"."""
+
+    enrollment_id: str
+    officer_key: bytes | None = None      # "k": the school's officer key, pinned like the TLS certificate
+    binding_secret: bytes | None = None   # "b": lets the officer's laptop certify without a fingerprint check
+
+
+def _code_payload(code: str) -> dict:
+    code = code.strip()
+    if not code.startswith(ENROLL_PREFIX):
+        raise ValueError("这不是有效的注册码（应以 VA1. 开头）。")
+    body = code[len(ENROLL_PREFIX):]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+    if not isinstance(data, dict) or not isinstance(data.get("s"), str):
+        raise ValueError("注册码已损坏，请重新复制完整的注册码。")
+    return data
+
+
+def code_keys(code: str) -> CodeKeys:
+    """The key fields of an enrollment code, old or new. The enrollment id is the id part of
+    the one-time secret (``<id>.<secret>``), which the server also records for the device."""
+    data = _code_payload(code)
+    try:
+        officer = b64d(data["k"]) if data.get("k") else None
+        binding = b64d(data["b"]) if data.get("b") else None
+    except CryptoError:
+        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+    return CodeKeys(data["s"].partition(".")[0], officer, binding)
+
+
+def _with_keys(code: str, officer_key: bytes, binding_secret: bytes) -> str:
+    data = _code_payload(code)
+    data.update(k=b64e(officer_key), b=b64e(binding_secret))
+    payload = json.dumps(data, separators=(",", ":"))
+    return ENROLL_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+# -- the server's key directory ----------------------------------------------------------------------
+class KeyDirectoryClient:
+    """``/v1/keys/...`` over a requests-like session (``session.request(method, url, ...)``)."""
+
+    def __init__(self, http: Any, base_url: str, token: str):
+        self.http, self.base, self.token = http, base_url.rstrip("/"), token
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict:
+        response = self.http.request(method, f"{self.base}/v1/keys{path}",
+                                     headers={"Authorization": f"Bearer {self.token}"}, **kw)
+        if response.status_code != 200:
+            try:
+                detail = response.json().get("detail", "")
+            except ValueError:
+                detail = response.text[:200]
+            raise KeyServiceError(f"学校服务器拒绝了密钥请求（HTTP {response.status_code}）：{detail}")
+        return response.json()
+
+    def publish(self, keys: DevicePublicKeys, binding_mac: str | None) -> dict:
+        return self._call("PUT", "/device", json={"keys": keys.to_wire(), "binding_mac": binding_mac})
+
+    def set_officer_key(self, officer_key: bytes) -> dict:
+        return self._call("PUT", "/officer", json={"officer_key": b64e(officer_key)})
+
+    def directory(self) -> dict:
+        return self._call("GET", "/directory")
+
+    def certify(self, device_id: str, certificate: bytes) -> dict:
+        return self._call("POST", f"/devices/{device_id}/certificate", json={"certificate": b64e(certificate)})
+
+    def post_wraps(self, wraps: list[dict]) -> dict:
+        return self._call("POST", "/wraps", json={"wraps": wraps})
+
+    def wraps(self, after: int) -> dict:
+        return self._call("GET", "/wraps", params={"after": after})
+
+
+@dataclass
+class TrustedDirectory:
+    """The directory entries the pinned officer key certified, and a warning for each other."""
+
+    devices: dict[str, dict] = field(default_factory=dict)    # device id -> entry
+    refused: dict[str, str] = field(default_factory=dict)     # device id -> why (shown to the user)
+    pending: dict[str, dict] = field(default_factory=dict)    # published, not yet certified
+
+    def active(self, *, role: str | None = None, staff: Iterable[str] | None = None) -> dict[str, dict]:
+        wanted = None if staff is None else set(staff)
+        return {d: e for d, e in self.devices.items() if e["state"] == ACTIVE
+                and (role is None or e["role"] == role) and (wanted is None or e["staff_id"] in wanted)}
+
+
+def same_fingerprint(shown: str, typed: str) -> bool:
+    """A fingerprint as typed (any case, with or without dashes and spaces) against one shown."""
+    def clean(text: str) -> str:
+        return "".join(ch for ch in text.upper() if ch.isalnum())
+    return bool(clean(typed)) and hmac.compare_digest(clean(shown), clean(typed))
+
+
+def claims_of(entry: dict) -> CertificateClaims:
+    """The claims a directory entry makes, rebuilt here: the fingerprint and the certificate
+    are checked against what the entry says, never against what the server computed."""
+    return CertificateClaims(device_id=entry["device_id"], staff_id=entry["staff_id"], role=entry["role"],
+                             school_id=entry["school_id"], enrollment_id=entry["enrollment_id"],
+                             keys=DevicePublicKeys.from_wire(entry["keys"]))
+
+
+class KeyService:
+    """The key work of one open profile. ``profile`` is the open :class:`~visitapp.storage.profile.Profile`."""
+
+    def __init__(self, profile: Any, directory: KeyDirectoryClient | None = None):
+        self.profile = profile
+        self.server = directory
+
+    def _now(self) -> str:
+        import datetime as dt
+        return dt.datetime.now(dt.timezone.utc).isoformat()
+
+    def _material(self, key: str) -> KeyMaterialRow | None:
+        with self.profile.session() as s:
+            return s.get(KeyMaterialRow, key)
+
+    def _put(self, key: str, public: Any = None, secret: Any = None) -> None:
+        with self.profile.session() as s, s.begin():
+            row = s.get(KeyMaterialRow, key)
+            if row is None:
+                s.add(KeyMaterialRow(id=key, public=public, secret=secret, created_at=self._now()))
+            else:
+                row.public, row.secret = public, secret if secret is not None else row.secret
+
+    def _need_server(self) -> KeyDirectoryClient:
+        if self.server is None:
+            raise KeyServiceError("本机尚未注册到学校服务器。")
+        return self.server
+
+    # -- this laptop's keys ------------------------------------------------------------------------
+    def device_keys(self) -> DeviceKeyPair:
+        """This laptop's key pairs, made on first use (at enrollment) and kept in the profile."""
+        row = self._material(DEVICE_KEYS)
+        if row is not None and row.secret:
+            return DeviceKeyPair.from_secret({k: b64d(v) for k, v in row.secret.items()})
+        pair = DeviceKeyPair.generate()
+        self._put(DEVICE_KEYS, public={"keys": pair.public.to_wire()},
+                  secret={k: b64e(v) for k, v in pair.to_secret().items()})
+        return pair
+
+    def publish_device_keys(self, *, device_id: str, staff_id: str, role: str, school_id: str, code: str) -> str:
+        """After enrolling with ``code``: pin the officer key it carries (if any), publish this
+        laptop's public keys (with the binding the code allows) and answer the fingerprint this
+        screen shows, which the officer compares with theirs."""
+        found = code_keys(code)
+        pair = self.device_keys()
+        claims = CertificateClaims(device_id, staff_id, role, school_id, found.enrollment_id, pair.public)
+        self._put(DEVICE_KEYS, public={"keys": pair.public.to_wire(), "claims": {
+            "device_id": device_id, "staff_id": staff_id, "role": role, "school_id": school_id,
+            "enrollment_id": found.enrollment_id}})
+        if found.officer_key is not None:
+            self.pin_officer_key(found.officer_key, how="code")
+        binding = binding_mac(found.binding_secret, claims) if found.binding_secret else None
+        self._need_server().publish(pair.public, binding)
+        return claims.fingerprint()
+
+    def my_fingerprint(self) -> str | None:
+        row = self._material(DEVICE_KEYS)
+        if row is None or not row.public or "claims" not in row.public:
+            return None
+        return CertificateClaims(**row.public["claims"],
+                                 keys=DevicePublicKeys.from_wire(row.public["keys"])).fingerprint()
+
+    def my_device_id(self) -> str:
+        row = self._material(DEVICE_KEYS)
+        if row is None or not row.public or "claims" not in row.public:
+            raise KeyServiceError("本机的密钥尚未登记到学校服务器。")
+        return row.public["claims"]["device_id"]
+
+    # -- the officer key ---------------------------------------------------------------------------
+    def pin_officer_key(self, officer_key: bytes, how: str) -> None:
+        """Trust this officer key from now on. ``how``: ``code`` (it came in the enrollment code)
+        or ``confirmed`` (its fingerprint was compared with the officer's screen). A pinned key
+        is never replaced silently: a different one is refused."""
+        pinned = self.pinned_officer_key()
+        if pinned is not None and pinned != officer_key:
+            raise UntrustedKey("本机已信任另一把资助专干密钥，拒绝更换。若学校确实更换了密钥，请重新注册本机。")
+        if pinned is None:
+            self._put(OFFICER_PIN, public={"officer_key": b64e(officer_key), "how": how,
+                                           "fingerprint": officer_key_fingerprint(officer_key)})
+
+    def pinned_officer_key(self) -> bytes | None:
+        row = self._material(OFFICER_PIN)
+        return b64d(row.public["officer_key"]) if row is not None and row.public else None
+
+    def keys_certified_state(self) -> str:
+        """``pinned`` or ``not_yet_certified`` (an old code: no officer key to check against)."""
+        return "pinned" if self.pinned_officer_key() is not None else "not_yet_certified"
+
+    def pin_from_directory(self, confirmed_fingerprint: str) -> None:
+        """For a laptop whose code carried no officer key: pin the one the server lists, but only
+        if its fingerprint is the one the user read off the officer's screen."""
+        listed = self._need_server().directory().get("officer_key")
+        if not listed:
+            raise KeyServiceError("学校尚未登记资助专干密钥。")
+        key = b64d(listed)
+        if not same_fingerprint(officer_key_fingerprint(key), confirmed_fingerprint):
+            raise UntrustedKey("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。")
+        self.pin_officer_key(key, how="confirmed")
+
+    def officer_key(self) -> OfficerKey:
+        row = self._material(OFFICER_KEY)
+        if row is None or not row.secret:
+            raise KeyServiceError("本机没有资助专干密钥（只有资助专干的电脑持有）。")
+        return OfficerKey(b64d(row.secret["private"]))
+
+    def create_officer_key(self) -> str:
+        """On the school's first officer laptop: make the officer key, pin it, publish its public
+        half. Answers its fingerprint (laptops enrolled with old codes compare it)."""
+        if self._material(OFFICER_KEY) is not None:
+            raise KeyServiceError("本机已有资助专干密钥。")
+        key = OfficerKey.generate()
+        self._put(OFFICER_KEY, public={"officer_key": b64e(key.public)}, secret={"private": b64e(key.to_secret())})
+        self.pin_officer_key(key.public, how="own")
+        self._need_server().set_officer_key(key.public)
+        return officer_key_fingerprint(key.public)
+
+    def officer_code(self, server_code: str) -> str:
+        """The code to hand a teacher: the server's one-time code plus the officer key and a
+        binding secret the server never sees (kept here to certify that laptop's keys)."""
+        key = self.officer_key()
+        binding = os.urandom(16)
+        self._put(BINDING_PREFIX + code_keys(server_code).enrollment_id, secret={"b": b64e(binding)})
+        return _with_keys(server_code, key.public, binding)
+
+    # -- the directory -----------------------------------------------------------------------------
+    def trusted_directory(self) -> TrustedDirectory:
+        """The server's directory, each entry checked against the pinned officer key."""
+        pinned = self.pinned_officer_key()
+        if pinned is None:
+            raise UntrustedKey("本机尚未信任学校的资助专干密钥（密钥尚未认证），不向任何设备加密。")
+        listing = self._need_server().directory()
+        result = TrustedDirectory()
+        for entry in listing["devices"]:
+            device = entry["device_id"]
+            if not entry.get("certificate"):
+                result.pending[device] = entry
+                continue
+            try:
+                verify_certificate(pinned, claims_of(entry), b64d(entry["certificate"]))
+            except (UntrustedKey, CryptoError) as exc:
+                result.refused[device] = str(exc)
+                continue
+            result.devices[device] = entry
+        return result
+
+    def pending_devices(self) -> list[dict]:
+        """Devices waiting for certification, each with the fingerprint computed here from the
+        keys the server lists (what the teacher's screen must show too) and whether its
+        enrollment binding checks out."""
+        out = []
+        for entry in self.trusted_directory().pending.values():
+            out.append({**entry, "fingerprint": claims_of(entry).fingerprint(), "bound": self._bound(entry)})
+        return out
+
+    def _bound(self, entry: dict) -> bool:
+        row = self._material(BINDING_PREFIX + entry["enrollment_id"])
+        if row is None or not row.secret or not entry.get("binding_mac"):
+            return False
+        mac = binding_mac(b64d(row.secret["b"]), claims_of(entry))
+        return hmac.compare_digest(mac, entry["binding_mac"])
+
+    def certify(self, device_id: str, confirmed_fingerprint: str | None = None) -> dict:
+        """Certify a pending device: the officer read ``confirmed_fingerprint`` off the teacher's
+        screen and it matches the keys the server lists, or (with no fingerprint given) the
+        device proved it holds the binding secret of a code this laptop made."""
+        key = self.officer_key()
+        pending = {e["device_id"]: e for e in self.pending_devices()}
+        entry = pending.get(device_id)
+        if entry is None:
+            raise KeyServiceError(f"设备 {device_id} 不在待认证列表中。")
+        if confirmed_fingerprint is not None:
+            if not same_fingerprint(entry["fingerprint"], confirmed_fingerprint):
+                raise UntrustedKey("指纹不一致：服务器列出的公钥不是那台电脑的。已拒绝认证，请联系学校网管检查服务器。")
+        elif not entry["bound"]:
+            raise KeyServiceError("请先核对那台电脑屏幕上显示的指纹。")
+        return self._need_server().certify(device_id, key.certify(claims_of(entry)))
+
+    # -- content keys ------------------------------------------------------------------------------
+    def _keys_of(self, key_name: str) -> list[ContentKeyRow]:
+        with self.profile.session() as s:
+            return list(s.execute(select(ContentKeyRow).where(ContentKeyRow.key_name == key_name)
+                                  .order_by(ContentKeyRow.epoch)).scalars())
+
+    def _store_key(self, key: ContentKey, wrapped_to: list[str] | None = None) -> None:
+        with self.profile.session() as s, s.begin():
+            row = s.get(ContentKeyRow, f"{key.student_id}@{key.epoch}")
+            if row is None:
+                s.add(ContentKeyRow(id=f"{key.student_id}@{key.epoch}", key_name=key.student_id, epoch=key.epoch,
+                                    secret={"key": b64e(key.key)}, wrapped_to=wrapped_to or [],
+                                    created_at=self._now()))
+            elif wrapped_to is not None:
+                row.wrapped_to = sorted(set(row.wrapped_to or []) | set(wrapped_to))
+
+    def content_key(self, key_name: str, epoch: int | None = None) -> ContentKey | None:
+        """The key of ``epoch`` (default: the newest this laptop holds), or None."""
+        rows = self._keys_of(key_name)
+        if epoch is not None:
+            rows = [r for r in rows if r.epoch == epoch]
+        if not rows:
+            return None
+        return ContentKey(key_name, rows[-1].epoch, b64d(rows[-1].secret["key"]))
+
+    def readers_of(self, key_name: str) -> set[str]:
+        """Staff whose devices get a key: the student's current visitors and mentors, or for
+        ``<student id>#mentor`` (mentor notes) its mentors only."""
+        student_id, mentor_only, _ = key_name.partition(MENTOR_SUFFIX)
+        query = select(AssignmentRow.staff_id).where(AssignmentRow.student_id == student_id,
+                                                     AssignmentRow.active.is_(True))
+        if mentor_only:
+            query = query.where(AssignmentRow.role == AssignmentRole.MENTOR)
+        with self.profile.session() as s:
+            return set(s.execute(query).scalars())
+
+    def share_student_key(self, student_id: str, readers: Iterable[str] | None = None,
+                          directory: TrustedDirectory | None = None) -> int:
+        """Officer: make the student's content key if there is none, and wrap its current epoch
+        to every certified, active device of the readers (default: the student's current
+        assignments) and of the officers. Answers how many wraps were posted. A device the
+        officer key did not certify gets nothing (see ``TrustedDirectory.refused``)."""
+        officer = self.officer_key()
+        directory = directory or self.trusted_directory()
+        key = self.content_key(student_id)
+        if key is None:
+            key = ContentKey.generate(student_id, 1)
+            self._store_key(key)
+        readers = self.readers_of(student_id) if readers is None else set(readers)
+        targets = {**directory.active(staff=readers), **directory.active(role="officer")}
+        done = set(next(r for r in self._keys_of(student_id) if r.epoch == key.epoch).wrapped_to or [])
+        wraps = []
+        for device_id, entry in sorted(targets.items()):
+            if device_id in done:
+                continue
+            wrap, signature = officer.wrap(key, device_id, DevicePublicKeys.from_wire(entry["keys"]))
+            wraps.append({"student_id": student_id, "epoch": key.epoch, "device_id": device_id,
+                          "wrap": b64e(wrap), "signature": b64e(signature)})
+        if wraps:
+            # stored or already there (a retry after a crash between the post and this line)
+            self._need_server().post_wraps(wraps)
+            self._store_key(key, wrapped_to=[w["device_id"] for w in wraps])
+        return len(wraps)
+
+    def rotate_after_revocation(self, device_id: str) -> list[str]:
+        """Officer, after revoking ``device_id``: every student whose current key it held moves
+        to a new epoch, wrapped to the remaining readers only. New writes then use a key the
+        revoked device never gets; what it already held it may still open (it had the data)."""
+        directory = self.trusted_directory()
+        with self.profile.session() as s:
+            rows = list(s.execute(select(ContentKeyRow)).scalars())
+        newest: dict[str, ContentKeyRow] = {}
+        for row in rows:
+            if row.key_name not in newest or row.epoch > newest[row.key_name].epoch:
+                newest[row.key_name] = row
+        rotated = []
+        for name, row in sorted(newest.items()):
+            if device_id not in (row.wrapped_to or []):
+                continue
+            self._store_key(ContentKey.generate(name, row.epoch + 1))
+            directory.devices.pop(device_id, None)
+            self.share_student_key(name, directory=directory)
+            rotated.append(name)
+        return rotated
+
+    def fetch_content_keys(self) -> list[str]:
+        """Any laptop: take the wraps addressed to this device, keep those the pinned officer
+        key signed, and store their keys. Answers a warning per refused wrap."""
+        pinned = self.pinned_officer_key()
+        if pinned is None:
+            return ["本机尚未信任学校的资助专干密钥，暂不接收学生的内容密钥。"]
+        pair, me = self.device_keys(), self.my_device_id()
+        row = self._material(WRAPS_CURSOR)
+        cursor = int(row.public) if row is not None and row.public is not None else 0
+        warnings = []
+        while True:
+            page = self._need_server().wraps(cursor)
+            for w in page["wraps"]:
+                wrap = b64d(w["wrap"])
+                try:
+                    if w["device_id"] != me:
+                        raise UntrustedKey(f"服务器发来一个不是给本机的密钥（设备 {w['device_id']}）。")
+                    verify_wrap(pinned, w["student_id"], w["epoch"], me, wrap, b64d(w["signature"]))
+                    self._store_key(pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me))
+                except (UntrustedKey, NotAReader, CryptoError) as exc:
+                    warnings.append(str(exc))
+            cursor = page["cursor"]
+            self._put(WRAPS_CURSOR, public=cursor)
+            if not page["more"]:
+                return warnings
+
+    def forget_student(self, student_id: str) -> None:
+        """The laptop purges a student (its assignment ended): its content keys go with its data."""
+        with self.profile.session() as s, s.begin():
+            s.execute(delete(ContentKeyRow).where(ContentKeyRow.key_name.in_(
+                [student_id, student_id + MENTOR_SUFFIX])))
+
+    def wipe(self) -> None:
+        """The device was revoked or retired: every key this profile holds goes — content keys,
+        this laptop's private keys, the officer key, binding secrets, the wraps cursor."""
+        with self.profile.session() as s, s.begin():
+            s.execute(delete(ContentKeyRow))
+            s.execute(delete(KeyMaterialRow))
+
+    # -- sealing and opening values ---------------------------------------------------------------
+    def seal(self, key_name: str, plaintext: bytes, kind: str, record_id: str, field: str,
+             directory: TrustedDirectory | None = None) -> bytes:
+        """Seal a value for a student: under its newest content key when this laptop holds one;
+        else to this laptop and the school's certified officer devices (re-sealed under the
+        student key later by the officer's laptop, without loss)."""
+        key = self.content_key(key_name)
+        if key is not None:
+            return key.seal(plaintext, kind, record_id, field)
+        directory = directory or self.trusted_directory()
+        me = self.my_device_id()
+        recipients = {d: DevicePublicKeys.from_wire(e["keys"]) for d, e in directory.active(role="officer").items()}
+        recipients[me] = self.device_keys().public
+        return seal_to_devices(plaintext, recipients, kind, record_id, field)
+
+    def open(self, key_name: str, envelope: bytes, kind: str, record_id: str, field: str) -> bytes:
+        """Open a sealed value; :class:`NotAReader` (show :data:`NOT_YET_READABLE`) when this
+        laptop holds no key for it."""
+        epoch = value_epoch(envelope)
+        if epoch == 0:
+            try:
+                return self.device_keys().open_from_devices(envelope, self.my_device_id(), kind, record_id, field)
+            except NotAReader:
+                raise NotAReader(NOT_YET_READABLE) from None
+        key = self.content_key(key_name, epoch)
+        if key is None:
+            raise NotAReader(NOT_YET_READABLE)
+        return key.open(envelope, kind, record_id, field)
