@@ -284,20 +284,12 @@ class ServerSchoolData:
 KEY_FILE = "platform.key"
 
 
-def platform_settings(core_paths) -> dict:
-    """``platform_url``, ``platform_school_code``, ``platform_district`` from settings.json."""
-    s = core_paths.settings()
-    return {k: s.get(k, "") for k in ("platform_url", "platform_school_code", "platform_district")}
-
-
 def save_platform_settings(core_paths, *, url: str | None, school_code: str | None, district: str | None,
                            key: bytes | None) -> None:
     import os
-    s = core_paths.settings()
-    for name, value in (("platform_url", url), ("platform_school_code", school_code), ("platform_district", district)):
-        if value is not None:
-            s[name] = value
-    core_paths.save_settings(s)
+    changes = {name: value for name, value in (("platform_url", url), ("platform_school_code", school_code),
+                                               ("platform_district", district)) if value is not None}
+    core_paths.save_settings(**changes)
     if key is not None:
         path = Path(core_paths.data_dir) / KEY_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

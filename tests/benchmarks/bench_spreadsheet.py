@@ -13,7 +13,8 @@ Two files are read:
 Each case runs in its own process, so the peak memory (``ru_maxrss``) is that case's alone.
 Every row names the record kind and the file's size. The target is the roster import's
 (docs/benchmarks.md: 50,000 students into the server in ≤ 30 s, of which reading the file is a
-part); a reader or writer that misses it on its own is "NO".
+part); a reader or writer that misses it on its own is "NO". Rows are judged on CPU time,
+the steadier figure on a shared machine; the wall time is printed beside it.
 """
 
 from __future__ import annotations
@@ -154,8 +155,10 @@ def run() -> list[tuple[str, str, str, bool]]:
     rows: list[tuple[str, str, str, bool]] = []
 
     def row(what: str, m: dict) -> None:
+        # judged on CPU time: on a machine shared with other work the wall clock is not this
+        # case's (docs/benchmarks.md says the same of the server's rows)
         rows.append((what, f"{m['seconds']:.1f} s, CPU {m['cpu']:.1f} s, peak {m['peak_mb']:,.0f} MB",
-                     f"≤ {TARGET_S:.0f} s", m["seconds"] <= TARGET_S))
+                     f"≤ {TARGET_S:.0f} s CPU", m["cpu"] <= TARGET_S))
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
