@@ -103,7 +103,6 @@ def read_csv(raw: bytes, *, max_rows: int = MAX_ROWS) -> list[list[str]]:
 
 def _read_xlsx(path: Path, max_rows: int) -> list[list[str]]:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     broken = f"无法读取 {path.name}：文件已损坏或不是 xlsx"
     try:
@@ -116,9 +115,8 @@ def _read_xlsx(path: Path, max_rows: int) -> list[list[str]]:
     try:
         # data_only=False: a formula reads as its text ("=..."), never as a cached result
         book = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except (InvalidFileException, KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
-        raise FileFormatError(f"{broken}（{type(exc).__name__}）。") from None
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (XML errors among them) for a broken file
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (InvalidFileException, KeyError,
+        # XML parse errors, ...) for a broken file; each one is "not a readable xlsx" to the officer
         raise FileFormatError(f"{broken}（{type(exc).__name__}）。") from None
     try:
         if not book.worksheets:
