@@ -95,7 +95,7 @@ class _Exchange:
     """The connector for one request, as the calling officer."""
 
     def __init__(self, core: ServerCore, who: Principal, need_platform: bool):
-        from sync_server.platform.assembly import PlatformNotConfigured, connector, platform_setup
+        from sync_server.platform.assembly import connector, platform_setup
 
         if not who.is_officer:
             raise ApiError(403, "officer_only", "只有学校资助专干可以与市平台交换数据、查看对账报告。")
@@ -106,9 +106,7 @@ class _Exchange:
             # the log and the audit name the officer by staff id: staff names are tier B
             self.connector = connector(core, setup, actor=who.staff_id, need_platform=need_platform,
                                        attempts=HTTP_ATTEMPTS, timeout=HTTP_TIMEOUT)
-        except PlatformNotConfigured as exc:
-            raise ApiError(409, "platform_not_configured", str(exc)) from None
-        except PlatformError as exc:  # an address the transport refuses
+        except PlatformError as exc:  # PlatformNotConfigured, or an address the transport refuses
             raise ApiError(409, "platform_not_configured", str(exc)) from None
         self.data = self.connector.data
 
