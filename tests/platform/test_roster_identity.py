@@ -123,3 +123,18 @@ def test_new_students_get_ids_derived_from_the_platform_number_else_the_student_
     assert [c["platform_ref"] for c in preview["preview"]["new"]] == ["WX00000003"]
     assert len(students(server)) == 3
     assert student_id_for(school_id, "WX00000003") in students(server)
+
+
+def test_the_school_roster_reads_gbk_csv_and_xlsx_through_the_one_spreadsheet_module(server, tmp_path):
+    import openpyxl
+    gbk = tmp_path / "gbk.csv"
+    with open(gbk, "w", newline="", encoding="gbk") as fh:  # what Excel on a Chinese Windows saves
+        csv.writer(fh).writerows([HEADER, ["2024001", "张晓明", "三年级1班", "小学", ""]])
+    assert server("roster", "import", str(gbk), "--json") == {"added": 1, "updated": 0}
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.active.append([2024001, "张晓明", "三年级2班", "小学", None])  # a 学号 typed as a number
+    book.save(tmp_path / "r.xlsx")
+    assert server("roster", "import", str(tmp_path / "r.xlsx"), "--json") == {"added": 0, "updated": 1}
+    (student,) = students(server).values()
+    assert student["student_no"] == "2024001" and student["class_name"] == "三年级2班"
