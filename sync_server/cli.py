@@ -52,21 +52,22 @@ def cmd_init(args) -> None:
     from visitapp.crypto.tls import make_self_signed_cert
 
     paths = ServerPaths.resolve(args.data_dir)
-    paths.settings()  # a broken settings.json stops init before anything is created
     if paths.key_file.exists():
         raise ServerError(f"{paths.data_dir} 中已有服务器（密钥文件已存在），不能重复初始化。")
+    lan = _lan_ip()
+    public = args.url or f"https://{lan or '127.0.0.1'}:8443"
+    changes = {"public_url": public.rstrip("/"), **({"db_url": args.db} if args.db else {})}
+    paths.check_settings(**changes)  # a bad --url or settings.json stops init before anything is created
     url = args.db or paths.db_url()
     db = Database.open(url)
     try:
-        lan = _lan_ip()
         hostnames = ["localhost", socket.gethostname()]
         ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
         cipher = paths.create_key()
         cert_pem, key_pem = make_self_signed_cert(hostnames + list(args.hostname or []), ips,
                                                   common_name=f"visitapp {args.school}"[:60])
         paths.write_cert(cert_pem, key_pem)
-        public = args.url or f"https://{lan or '127.0.0.1'}:8443"
-        settings = paths.save_settings(public_url=public.rstrip("/"), **({"db_url": args.db} if args.db else {}))
+        settings = paths.save_settings(**changes)
         core = ServerCore(paths, db, cipher)
         school_id, officer = core.init_school(args.school, args.officer)
         fingerprint = paths.fingerprint()

@@ -242,12 +242,18 @@ class ServerPaths:
             self._settings = (stamp, Settings.load(self._file_values(), self.settings_file))
         return self._settings[1]
 
+    def check_settings(self, values: dict | None = None, /, **changes: str) -> dict:
+        """What settings.json would hold with ``changes``; a :class:`ServerError` naming the key
+        if the result is not valid. Nothing is written."""
+        values = {**self._file_values(), **(values or {}), **changes, "schema_version": SETTINGS_VERSION}
+        Settings.load(values, self.settings_file)
+        return values
+
     def save_settings(self, values: dict | None = None, /, **changes: str) -> Settings:
         """Write ``values`` and ``changes`` into settings.json (checked first: an invalid value
         names its key and nothing is written). Only the file's own values are written, never
         the environment's."""
-        values = {**self._file_values(), **(values or {}), **changes, "schema_version": SETTINGS_VERSION}
-        Settings.load(values, self.settings_file)
+        values = self.check_settings(values, **changes)
         private_dir(self.data_dir)
         tmp = self.settings_file.with_suffix(".tmp")
         write_private(tmp, json.dumps(values, ensure_ascii=False, indent=2))  # may hold a db password

@@ -80,3 +80,13 @@ def test_a_changed_file_is_read_again_by_the_same_server(server):
     assert paths.settings() is paths.settings()  # read once while the file stays as it is
     server("platform", "--url", "http://127.0.0.1:9", "configure")
     assert paths.settings().platform_url == "http://127.0.0.1:9"
+
+
+def test_init_with_an_invalid_address_creates_nothing(tmp_path, capsys):
+    data = tmp_path / "srv"
+    assert main(["--data-dir", str(data), "init", "--school", "实验小学", "--officer", "李专干",
+                 "--url", "192.168.1.10:8443"]) == 1
+    assert "设置项 public_url" in capsys.readouterr().err
+    assert not ServerPaths(data).key_file.exists()  # so init can simply be run again
+    assert main(["--data-dir", str(data), "init", "--school", "实验小学", "--officer", "李专干",
+                 "--url", "https://192.168.1.10:8443"]) == 0
