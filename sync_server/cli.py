@@ -52,24 +52,22 @@ def cmd_init(args) -> None:
     from visitapp.crypto.tls import make_self_signed_cert
 
     paths = ServerPaths.resolve(args.data_dir)
-    settings = paths.settings()
     if paths.key_file.exists():
         raise ServerError(f"{paths.data_dir} 中已有服务器（密钥文件已存在），不能重复初始化。")
+    lan = _lan_ip()
+    public = args.url or f"https://{lan or '127.0.0.1'}:8443"
+    changes = {"public_url": public.rstrip("/"), **({"db_url": args.db} if args.db else {})}
+    paths.check_settings(**changes)  # a bad --url or settings.json stops init before anything is created
     url = args.db or paths.db_url()
     db = Database.open(url)
     try:
-        lan = _lan_ip()
         hostnames = ["localhost", socket.gethostname()]
         ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
         cipher = paths.create_key()
         cert_pem, key_pem = make_self_signed_cert(hostnames + list(args.hostname or []), ips,
                                                   common_name=f"visitapp {args.school}"[:60])
         paths.write_cert(cert_pem, key_pem)
-        public = args.url or f"https://{lan or '127.0.0.1'}:8443"
-        settings.update(public_url=public.rstrip("/"))
-        if args.db:
-            settings["db_url"] = args.db
-        paths.save_settings(settings)
+        settings = paths.save_settings(**changes)
         core = ServerCore(paths, db, cipher)
         school_id, officer = core.init_school(args.school, args.officer)
         fingerprint = paths.fingerprint()
@@ -77,10 +75,10 @@ def cmd_init(args) -> None:
         db.dispose()
     _owner_only(paths, url)
     _emit(args, {"school_id": school_id, "officer": {"id": officer.id, "name": officer.name},
-                 "data_dir": str(paths.data_dir), "public_url": settings["public_url"], "fingerprint": fingerprint},
+                 "data_dir": str(paths.data_dir), "public_url": settings.public_url, "fingerprint": fingerprint},
           f"已创建学校“{args.school}”（{school_id}），资助专干：{officer.name}。\n"
           f"数据目录：{paths.data_dir}\n证书指纹（SHA-256）：{fingerprint}\n"
-          f"注册码中的服务器地址：{settings['public_url']}（可用 init --url 或 enroll-code --url 指定）")
+          f"注册码中的服务器地址：{settings.public_url}（可用 init --url 或 enroll-code --url 指定）")
 
 
 def _owner_only(paths: ServerPaths, url: str) -> None:

@@ -230,7 +230,7 @@ class ServerCore:
 
     # -- enrollment ------------------------------------------------------------------------
     def public_url(self, override: str | None = None) -> str:
-        return (override or self.paths.settings().get("public_url") or "https://127.0.0.1:8443").rstrip("/")
+        return (override or self.paths.settings().public_url).rstrip("/")
 
     def make_enroll_code(self, staff_ref: str, url: str | None = None, hours: float = ENROLL_HOURS,
                          tries: int = ENROLL_TRIES) -> tuple[StaffInfo, str, dt.datetime]:

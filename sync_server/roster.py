@@ -2,22 +2,23 @@
 
 The whole file is checked before anything is written; the first bad cell stops the import
 with its row and column named, and the database is left as it was. Students are matched by
-学号 (``student_no``): a known number updates that student, a new one adds a student.
+平台编号 where the file has one, else by 学号; a new student's id is derived from the same
+number (the one identity rule of every roster import, ``sync_server.platform.inbound``), so a
+student the older rule gave a random id keeps it and is never added twice.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import dataclasses
 import re
 from pathlib import Path
 
-from sqlalchemy import select
-
 from sync_server.config import ServerError
-from sync_server.core import ServerCore, new_id
-from sync_server.models import Record
+from sync_server.core import ServerCore
+from sync_server.platform import spreadsheet
+from sync_server.platform.errors import FileFormatError
+from sync_server.platform.inbound import RosterMatch
+from sync_server.platform.server_port import ServerSchoolData
 
 from visitapp.domain import HardshipCategory, Stage, Student, split_by_tier
 from visitapp.domain.enums import LABELS_ZH
@@ -46,31 +47,14 @@ _BY_LABEL = {label: code for code, label in LABELS_ZH.items()}
 
 
 def _read_rows(path: Path) -> list[list[str]]:
-    suffix = path.suffix.lower()
+    if path.suffix.lower() not in (".csv", ".xlsx", ".xlsm"):
+        raise ServerError("名册文件必须是 .xlsx 或 .csv。")
     if not path.exists():
         raise ServerError(f"找不到文件 {path}。")
-    if suffix == ".csv":
-        raw = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ServerError("CSV 文件编码无法识别，请另存为 UTF-8。")
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            ws = wb.worksheets[0]
-            rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
-            wb.close()
-            return rows
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise ServerError(f"无法读取表格文件 {path.name}：文件已损坏或不是 xlsx（{type(exc).__name__}）。") from None
-    raise ServerError("名册文件必须是 .xlsx 或 .csv。")
+    try:
+        return spreadsheet.read_rows(path)
+    except FileFormatError as exc:
+        raise ServerError(f"无法读取表格文件 {path.name}：{exc}") from None
 
 
 def _flag(value: str, row: int, header: str) -> bool:
@@ -147,34 +131,37 @@ def parse_roster(path: Path) -> list[dict]:
 
 
 def student_parts(student: Student) -> tuple[dict, dict, str | None]:
+    """A student's routing, facts and sealed tier C, as the server stores a record."""
     routing, facts, sealed = split_by_tier(student)
     return routing, facts, seal_bytes(sealed)
 
 
 def import_roster(core: ServerCore, path: Path, actor: str = "cli") -> dict:
+    """Add or update the students of a school roster file, in one transaction. Students are
+    matched and new ids derived by the rule every roster import follows
+    (:class:`~sync_server.platform.inbound.RosterMatch`): by 平台编号, else by 学号."""
     rows = parse_roster(Path(path))
-    school_id, _ = core.school()
+    data = ServerSchoolData(core)
+    school_id = data.school().id
+    match = RosterMatch(data.students())
+    students: list[Student] = []
     added = updated = 0
-    with core.db.write() as tx:
-        by_number: dict[str, Record] = {}
-        for rec in tx.session.execute(select(Record).where(Record.kind == "student")).scalars():
-            number = json.loads(rec.routing).get("student_no")
-            if number:
-                by_number[number] = rec
-        for fields in rows:
-            rec = by_number.get(fields["student_no"])
-            sid = rec.id if rec else new_id()
-            student = Student(id=sid, school_id=school_id, class_name=fields["class_name"], stage=Stage(fields["stage"]),
-                              name=fields["name"], masked_id=fields["masked_id"], platform_ref=fields["platform_ref"],
-                              student_no=fields["student_no"], gender=fields["gender"],
-                              guardian_name=fields["guardian_name"],
-                              hardship_categories=tuple(HardshipCategory(c) for c in fields["hardship_categories"]),
-                              auto_eligible=fields["auto_eligible"], key_support=fields["key_support"],
-                              address=fields["address"], phone=fields["phone"])
-            routing, facts, sealed = student_parts(student)
-            core.put_record(tx, record_id=sid, kind="student", student_id=sid, visibility="student",
-                            author_staff=None, author_device=None, routing=routing, facts=facts, sealed=sealed,
-                            existing=rec)
-            added, updated = added + (rec is None), updated + (rec is not None)
-        tx.audit("roster_import", actor=actor, record_kind="student", detail={"added": added, "updated": updated})
+    for fields in rows:
+        sid, existing = match.id_for(school_id, fields["platform_ref"], fields["student_no"])
+        values = dict(class_name=fields["class_name"], stage=Stage(fields["stage"]), name=fields["name"],
+                      masked_id=fields["masked_id"], student_no=fields["student_no"], gender=fields["gender"],
+                      guardian_name=fields["guardian_name"],
+                      hardship_categories=tuple(HardshipCategory(c) for c in fields["hardship_categories"]),
+                      auto_eligible=fields["auto_eligible"], key_support=fields["key_support"],
+                      address=fields["address"], phone=fields["phone"])
+        if fields["platform_ref"] or existing is None:
+            # a file without 平台编号 never clears the one a platform pull gave: it is the match key
+            values["platform_ref"] = fields["platform_ref"]
+        if existing is None:
+            students.append(Student(id=sid, school_id=school_id, **values))
+            added += 1
+        else:
+            students.append(dataclasses.replace(existing, **values))
+            updated += 1
+    data.upsert_students(students, actor, event="roster_import", detail={"added": added, "updated": updated})
     return {"added": added, "updated": updated}

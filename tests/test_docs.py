@@ -106,6 +106,14 @@ def test_every_setting_is_documented():
     assert not missing, f"settings no doc mentions: {missing}"
 
 
+def test_every_server_setting_is_documented_as_the_model_says():
+    from sync_server.config import settings_table
+
+    assert settings_table() in _text(ROOT / "docs" / "server-admin.md"), (
+        "docs/server-admin.md's settings table differs from sync_server.config.Settings: paste "
+        "`python -c 'from sync_server.config import settings_table; print(settings_table())'`")
+
+
 def test_no_doc_points_outside_the_repository():
     for path in DOCS:
         text = _text(path)

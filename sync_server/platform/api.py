@@ -20,7 +20,6 @@ the platform unreachable or refusing is a 502 with the connector's sentence.
 import dataclasses
 import hashlib
 import json
-import os
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -96,35 +95,20 @@ class _Exchange:
     """The connector for one request, as the calling officer."""
 
     def __init__(self, core: ServerCore, who: Principal, need_platform: bool):
-        from sync_server.platform.connector import PlatformConnector
-        from sync_server.platform.http import HttpTransport
-        from sync_server.platform.server_port import ServerSchoolData, load_platform_key, platform_settings
+        from sync_server.platform.assembly import connector, platform_setup
 
         if not who.is_officer:
             raise ApiError(403, "officer_only", "只有学校资助专干可以与市平台交换数据、查看对账报告。")
-        settings = platform_settings(core.paths)
-        self.url = settings["platform_url"] or os.environ.get("VISITAPP_PLATFORM_URL", "")
-        self.school_code = settings["platform_school_code"]
-        self.district = settings["platform_district"]
-        key = load_platform_key(core.paths)
-        self.problem = ""
-        if not self.url:
-            self.problem = "服务器尚未配置市平台地址：请在学校服务器上运行 visitapp-server platform configure --url URL。"
-        elif not self.school_code or key is None:
-            self.problem = ("服务器尚未配置平台学校代码和密钥：请在学校服务器上运行 "
-                            "visitapp-server platform configure --school-code CODE --key-file FILE。")
-        transport = None
-        if need_platform:
-            if self.problem:
-                raise ApiError(409, "platform_not_configured", self.problem)
-            try:
-                transport = HttpTransport(self.url, self.school_code, key, attempts=HTTP_ATTEMPTS,
-                                          timeout=HTTP_TIMEOUT)
-            except PlatformError as exc:
-                raise ApiError(409, "platform_not_configured", str(exc)) from None
-        # the log and the audit name the officer by staff id: staff names are tier B
-        self.data = ServerSchoolData(core, district=self.district)
-        self.connector = PlatformConnector(self.data, transport, actor=who.staff_id)
+        setup = platform_setup(core)
+        self.url, self.school_code, self.district, self.problem = (setup.url, setup.school_code, setup.district,
+                                                                   setup.problem)
+        try:
+            # the log and the audit name the officer by staff id: staff names are tier B
+            self.connector = connector(core, setup, actor=who.staff_id, need_platform=need_platform,
+                                       attempts=HTTP_ATTEMPTS, timeout=HTTP_TIMEOUT)
+        except PlatformError as exc:  # PlatformNotConfigured, or an address the transport refuses
+            raise ApiError(409, "platform_not_configured", str(exc)) from None
+        self.data = self.connector.data
 
     def term(self, term: str | None) -> str:
         return term or self.connector.default_term()

@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import signal
 import sys
@@ -44,27 +43,17 @@ class _Ctx:
     def __init__(self, args, need_url: bool = False):
         from sync_server.config import ServerPaths
         from sync_server.core import ServerCore
-        from sync_server.platform.connector import PlatformConnector
-        from sync_server.platform.http import HttpTransport
-        from sync_server.platform.server_port import ServerSchoolData, load_platform_key, platform_settings
+        from sync_server.platform.assembly import connector, platform_setup
 
-        paths = ServerPaths.resolve(args.data_dir)
-        self.core = ServerCore.open(paths, args.db)
-        settings = platform_settings(paths)
-        self.data = ServerSchoolData(self.core, district=settings["platform_district"])
-        url = getattr(args, "url", None) or os.environ.get("VISITAPP_PLATFORM_URL") or settings["platform_url"]
-        transport = None
-        if need_url:
-            if not url:
-                self.close()
-                raise _server_error("没有平台地址：请用 platform --url URL、环境变量 VISITAPP_PLATFORM_URL 或 "
-                                    "platform configure --url 指定；手工交换请用 export-file / import-file。")
-            code, key = settings["platform_school_code"], load_platform_key(paths)
-            if not code or key is None:
-                self.close()
-                raise _server_error("尚未配置平台学校代码和密钥：请先运行 platform configure --school-code CODE --key-file FILE。")
-            transport = HttpTransport(url, code, key, attempts=getattr(args, "retries", 5) + 1)
-        self.connector = PlatformConnector(self.data, transport, actor=getattr(args, "actor", None) or "officer-cli")
+        self.core = ServerCore.open(ServerPaths.resolve(args.data_dir), args.db)
+        try:
+            setup = platform_setup(self.core, url=getattr(args, "url", None))
+            self.connector = connector(self.core, setup, actor=getattr(args, "actor", None) or "officer-cli",
+                                       need_platform=need_url, attempts=getattr(args, "retries", 5) + 1)
+        except PlatformError as exc:
+            self.close()
+            raise _server_error(str(exc)) from None
+        self.data = self.connector.data
         self.term = getattr(args, "term", None) or self.connector.default_term()
 
     def close(self) -> None:

@@ -1,9 +1,17 @@
 """The HTTP JSON transport: signed requests, timeouts, retries with backoff and jitter.
 
+Retries are urllib3's ``Retry`` on the session's adapter (as the laptops' sync engine does),
+with exponential backoff and full jitter so many schools retrying do not stampede together.
 A retry is always safe: reads are reads, and every upload carries a batch id the platform
 remembers (a retried batch gets the first answer back and nothing is counted twice) and item
 ids with content versions (the same fact sent in another batch is a duplicate, not a second
-fact). Errors the platform gives for the request itself (4xx) are not retried.
+fact), so GET and POST are both repeated. Errors the platform gives for the request itself
+(4xx other than 408/425/429) are not retried. A retry resends the request as signed the first
+time: the platform accepts its timestamp for ``signing.MAX_SKEW`` (5 minutes), longer than
+the default tries take even when each one times out (6 × 35 s plus at most 8 s between).
+
+Answers are read into the platform models (``RosterWire``, ``AidWire``, ``ReceiptWire`` in
+:mod:`sync_server.platform.model`): one definition of each message, checked by pydantic.
 """
 
 from __future__ import annotations
@@ -16,13 +24,38 @@ from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from pydantic import ValidationError
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 from sync_server.platform.errors import TransportError
 from sync_server.platform.model import AidRecord, RosterRow, StatCell, UploadReceipt
+from sync_server.platform.wire import (
+    AidResponse, RosterResponse, StatCellModel, StatisticsRequest, UploadRequest, UploadResponse,
+)
 from sync_server.platform.signing import sign
 
 API = "/api/v1"
-RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# both are idempotent here: reads, and uploads by batch id (see above)
+REPEATABLE_METHODS = frozenset({"GET", "POST"})
+
+
+class _FullJitterRetry(Retry):
+    """urllib3's ``Retry`` with full jitter: the n-th retry waits a uniform random time up to
+    ``backoff_factor * 2**(n-1)`` (at most ``backoff_max``), the first retry included (urllib3's
+    own formula waits nothing before it). ``sleeper`` is replaced by tests."""
+
+    sleeper: Callable[[float], None] = staticmethod(time.sleep)
+
+    def get_backoff_time(self) -> float:
+        errors = len(self.history)  # no redirects are followed here
+        if errors == 0:
+            return 0.0
+        return random.uniform(0, min(self.backoff_max, self.backoff_factor * (2 ** (errors - 1))))
+
+    def _sleep_backoff(self) -> None:
+        self.sleeper(self.get_backoff_time())
 
 
 class Transport(Protocol):
@@ -52,12 +85,20 @@ class HttpTransport:
         self.timeout, self.attempts, self.backoff, self.backoff_cap = timeout, max(1, attempts), backoff, backoff_cap
         self._sleep = sleep
         self.session = session or requests.Session()
+        self._adapter = HTTPAdapter()
+        self.session.mount("http://", self._adapter)
+        self.session.mount("https://", self._adapter)
         self.retries_used = 0
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _delay(self, attempt: int) -> float:
-        # exponential backoff with full jitter, so many schools retrying do not stampede together
-        return random.uniform(0, min(self.backoff_cap, self.backoff * (2 ** attempt)))
+    def _retry(self) -> Retry:
+        """The policy of one request, from the current settings (tests change them on the fly)."""
+        policy = type("PlatformRetry", (_FullJitterRetry,), {"sleeper": staticmethod(self._sleep)})
+        retries = self.attempts - 1
+        return policy(total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+                      allowed_methods=REPEATABLE_METHODS, status_forcelist=RETRY_STATUSES,
+                      backoff_factor=self.backoff, backoff_max=self.backoff_cap,
+                      raise_on_status=False, respect_retry_after_header=False)
 
     def request(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
         rel = f"{API}/schools/{self.school_code}{path}"
@@ -65,55 +106,57 @@ class HttpTransport:
             rel += "?" + urlencode(query)
         full_path = self._prefix + rel  # what the platform sees as the request path
         data = b"" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        last: str = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                self.retries_used += 1
-                self._sleep(self._delay(attempt - 1))
-            headers = sign(self.key, self.school_code, method, full_path, data)  # fresh timestamp each try
-            headers["Content-Type"] = "application/json"
-            try:
-                resp = self.session.request(method, self.base_url + rel,
-                                            data=data or None, headers=headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"无法连接平台（{type(exc).__name__}）"
-                continue
-            if resp.status_code in RETRY_STATUSES:
-                last = f"平台暂时不可用（HTTP {resp.status_code}）"
-                continue
-            if resp.status_code >= 400:
-                raise TransportError(f"平台拒绝了请求（HTTP {resp.status_code}）：{_reason(resp)}",
-                                     status=resp.status_code)
-            try:
-                return resp.json()
-            except ValueError:
-                raise TransportError("平台的应答不是有效的 JSON。") from None
-        raise TransportError(f"{last}，已重试 {self.attempts - 1} 次仍未成功；稍后可再次运行，不会重复上报。",
-                             retryable=True)
+        headers = sign(self.key, self.school_code, method, full_path, data)
+        headers["Content-Type"] = "application/json"
+        self._adapter.max_retries = self._retry()
+        again = f"，已重试 {self.attempts - 1} 次仍未成功；稍后可再次运行，不会重复上报。"
+        try:
+            resp = self.session.request(method, self.base_url + rel, data=data or None, headers=headers,
+                                        timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.retries_used += self.attempts - 1
+            raise TransportError(f"无法连接平台（{type(exc).__name__}）{again}", retryable=True) from None
+        history = getattr(getattr(resp.raw, "retries", None), "history", ())
+        self.retries_used += len(history)
+        if resp.status_code in RETRY_STATUSES:
+            raise TransportError(f"平台暂时不可用（HTTP {resp.status_code}）{again}", retryable=True)
+        if resp.status_code >= 400:
+            raise TransportError(f"平台拒绝了请求（HTTP {resp.status_code}）：{_reason(resp)}",
+                                 status=resp.status_code)
+        try:
+            return resp.json()
+        except ValueError:
+            raise TransportError("平台的应答不是有效的 JSON。") from None
 
     # -- operations ----------------------------------------------------------------------------
     def fetch_roster(self, term: str) -> list[RosterRow]:
         doc = self.request("GET", "/roster", {"term": term})
         try:
-            return [RosterRow.from_json(r) for r in doc["students"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransportError(f"平台返回的名册格式不正确：{exc}") from None
+            return [s.to_row() for s in RosterResponse.model_validate(doc).students]
+        except (ValidationError, ValueError) as exc:
+            raise TransportError(f"平台返回的名册格式不正确：{_first_problem(exc)}") from None
 
     def fetch_aid(self, term: str) -> list[AidRecord]:
         doc = self.request("GET", "/aid", {"term": term})
         try:
-            return [AidRecord.from_json(r) for r in doc["records"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TransportError(f"平台返回的资助记录格式不正确：{exc}") from None
+            return [r.to_record() for r in AidResponse.model_validate(doc).records]
+        except (ValidationError, ValueError) as exc:
+            raise TransportError(f"平台返回的资助记录格式不正确：{_first_problem(exc)}") from None
 
     def upload(self, batch_id: str, term: str, items: Sequence[dict]) -> UploadReceipt:
-        doc = self.request("POST", "/uploads", body={"batch_id": batch_id, "term": term, "items": list(items)})
-        return _receipt(doc)
+        body = UploadRequest(batch_id=batch_id, term=term, items=list(items))
+        return _receipt(self.request("POST", "/uploads", body=body.model_dump()))
 
     def upload_statistics(self, batch_id: str, term: str, cells: Sequence[StatCell]) -> UploadReceipt:
-        doc = self.request("POST", "/statistics", body={"batch_id": batch_id, "term": term,
-                                                        "cells": [c.to_json() for c in cells]})
-        return _receipt(doc)
+        body = StatisticsRequest(batch_id=batch_id, term=term, cells=[StatCellModel.from_cell(c) for c in cells])
+        return _receipt(self.request("POST", "/statistics", body=body.model_dump()))
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        return f"{'.'.join(map(str, error['loc']))}：{error['msg']}"
+    return str(exc)
 
 
 def _reason(resp: requests.Response) -> str:
@@ -127,7 +170,6 @@ def _reason(resp: requests.Response) -> str:
 
 def _receipt(doc: dict) -> UploadReceipt:
     try:
-        return UploadReceipt(batch_id=str(doc["batch_id"]), duplicate_batch=bool(doc.get("duplicate_batch")),
-                             results={r["item_id"]: (r["status"], r.get("reason", "")) for r in doc.get("results", [])})
-    except (KeyError, TypeError) as exc:
-        raise TransportError(f"平台的上报应答格式不正确：{exc}") from None
+        return UploadResponse.model_validate(doc).to_receipt()
+    except ValidationError as exc:
+        raise TransportError(f"平台的上报应答格式不正确：{_first_problem(exc)}") from None

@@ -2,8 +2,11 @@
 
 Pure functions. A roster pull first becomes a :class:`RosterPreview` (new, changed, gone,
 unchanged) that the officer reads; :func:`apply_preview` turns it into the students to write.
-Students are matched by the platform's reference; a new one gets a deterministic id, so two
-pulls of the same roster never create two students. A student missing from the roster is
+Students are matched, and new ones named, by one rule for every roster the server imports
+(the platform's, and the school's own ``visitapp-server roster import``): :class:`RosterMatch`
+and :func:`student_id_for`. A new student's id is derived from the platform reference, or from
+the 学号 where a file has no platform reference, so two imports of the same roster never
+create two students. A student missing from the roster is
 marked ``on_roster=False``, never deleted (their records stay, and the reconciliation report
 lists them).
 """
@@ -47,8 +50,47 @@ class RosterPreview:
                 f"不在名册 {len(self.gone)} 名，无变化 {self.unchanged} 名。")
 
 
-def student_id_for(school_id: str, platform_ref: str) -> str:
-    return derive_id("student", school_id, platform_ref)
+def student_id_for(school_id: str, platform_ref: str = "", student_no: str = "") -> str:
+    """The id of a student new to the school: derived from the platform reference, else from
+    the 学号 (a school's own roster may have no platform numbers yet). The two are derived in
+    different namespaces, so one student's 学号 can never collide with another's reference."""
+    if platform_ref:
+        return derive_id("student", school_id, platform_ref)
+    if student_no:
+        return derive_id("student-no", school_id, student_no)
+    raise ValueError("a student needs a platform reference or a 学号")
+
+
+class RosterMatch:
+    """Which current student a roster row is: the one with its platform reference, else the one
+    with its 学号. Matching comes before deriving: a student written by an older rule (random
+    ids, as the school's roster import once gave) keeps its id, so re-importing never duplicates."""
+
+    def __init__(self, current: Iterable[Student]):
+        self.by_ref: dict[str, Student] = {}
+        self.by_no: dict[str, Student] = {}
+        for s in current:
+            if s.platform_ref:
+                self.by_ref.setdefault(s.platform_ref, s)
+            if s.student_no:
+                self.by_no.setdefault(s.student_no, s)
+
+    def find(self, platform_ref: str = "", student_no: str = "") -> Student | None:
+        found = self.by_ref.get(platform_ref) if platform_ref else None
+        if found is None and student_no:
+            candidate = self.by_no.get(student_no)
+            # a 学号 match that already carries another platform reference is another student
+            if candidate is not None and not (platform_ref and candidate.platform_ref
+                                              and candidate.platform_ref != platform_ref):
+                found = candidate
+        return found
+
+    def id_for(self, school_id: str, platform_ref: str = "", student_no: str = "") -> tuple[str, Student | None]:
+        """The row's student id and the current student it updates (``None`` for a new one)."""
+        existing = self.find(platform_ref, student_no)
+        if existing is not None:
+            return existing.id, existing
+        return student_id_for(school_id, platform_ref, student_no), None
 
 
 def _values(s: Student) -> dict:
@@ -57,7 +99,9 @@ def _values(s: Student) -> dict:
 
 def preview_roster(school: School, current: Iterable[Student], rows: Sequence[RosterRow], term: str) -> RosterPreview:
     """Compare the platform's roster with the school's; nothing is written here."""
+    current = list(current)
     by_ref = {s.platform_ref: s for s in current if s.platform_ref}
+    match = RosterMatch(current)
     seen: set[str] = set()
     new, changed, out = [], [], []
     unchanged = 0
@@ -69,9 +113,8 @@ def preview_roster(school: School, current: Iterable[Student], rows: Sequence[Ro
                         district=row.district or school.district,
                         hardship_categories=tuple(sorted(row.hardship_categories)),
                         auto_eligible=row.auto_eligible, platform_level=row.level, on_roster=True)
-        existing = by_ref.get(row.platform_ref)
+        sid, existing = match.id_for(school.id, row.platform_ref)
         if existing is None:
-            sid = student_id_for(school.id, row.platform_ref)
             # the platform reference doubles as the 学号 until the school sets its own, so the
             # officer can name the student in commands such as ``visitapp-server assign``
             student = Student(id=sid, school_id=school.id, platform_ref=row.platform_ref,

@@ -1,4 +1,5 @@
-"""What travels between the school and the city platform, as frozen dataclasses.
+"""What the connector works on, as frozen dataclasses (the messages themselves, as read from
+and written to the platform, are the pydantic models of :mod:`sync_server.platform.wire`).
 
 Down (platform -> school): :class:`RosterRow` and :class:`AidRecord`.
 Up (school -> platform): :class:`UploadItem` (one minimized fact about one student) and
@@ -16,7 +17,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from visitapp.domain import HardshipCategory, Level, RewardKind, Stage, VisitMode
@@ -80,24 +81,6 @@ class RosterRow:
     auto_eligible: bool = False
     level: Level | None = None  # the level the platform has on record, for reconciliation
 
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["stage"] = self.stage.value
-        d["hardship_categories"] = [c.value for c in self.hardship_categories]
-        d["level"] = self.level.value if self.level else None
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> RosterRow:
-        return cls(
-            platform_ref=str(d["platform_ref"]), name=str(d["name"]), class_name=str(d["class_name"]),
-            stage=Stage(d["stage"]), masked_id=str(d.get("masked_id") or ""),
-            school_code=str(d.get("school_code") or ""), school_name=str(d.get("school_name") or ""),
-            district=str(d.get("district") or ""),
-            hardship_categories=tuple(HardshipCategory(c) for c in d.get("hardship_categories") or ()),
-            auto_eligible=bool(d.get("auto_eligible")),
-            level=Level(d["level"]) if d.get("level") else None)
-
 
 @dataclass(frozen=True)
 class AidRecord:
@@ -110,19 +93,6 @@ class AidRecord:
     date: dt.date
     programme: str = ""
     amount_yuan: float | None = None
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["date"] = self.date.isoformat()
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> AidRecord:
-        amount = d.get("amount_yuan")
-        return cls(aid_id=str(d["aid_id"]), platform_ref=str(d["platform_ref"]), aid_kind=str(d["aid_kind"]),
-                   title=str(d["title"]), date=dt.date.fromisoformat(str(d["date"])),
-                   programme=str(d.get("programme") or ""),
-                   amount_yuan=None if amount in (None, "") else float(amount))
 
 
 class UploadItem(NamedTuple):

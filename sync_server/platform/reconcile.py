@@ -150,15 +150,14 @@ def table_zh(report: ReconciliationReport, limit: int = 50) -> str:
 
 def write_xlsx(report: ReconciliationReport, path: Path) -> None:
     """One sheet per section, plus a summary sheet."""
-    from sync_server.platform.files import _safe
-    from sync_server.platform.files import write_xlsx as _write
+    from sync_server.platform.spreadsheet import write_sheets
 
     summary = [["学期", report.term]] + [[title, len(getattr(report, key))] for key, title in SECTION_ZH.items()]
     sheets = [("汇总", ["项目", "数量"], summary)]
     for key, title in SECTION_ZH.items():
         sheets.append((title[:31], ["平台编号", "姓名", "班级", "说明", "平台等级", "学校等级", "状态"],
-                       [[_safe(v) for v in (x.platform_ref, x.name, x.class_name, x.detail,
-                                            label_zh(x.platform_level) if x.platform_level else "",
-                                            label_zh(x.school_level) if x.school_level else "", x.status)]
+                       [[x.platform_ref, x.name, x.class_name, x.detail,
+                         label_zh(x.platform_level) if x.platform_level else "",
+                         label_zh(x.school_level) if x.school_level else "", x.status]
                         for x in getattr(report, key)]))
-    _write(path, sheets)
+    write_sheets(path, sheets)  # escapes any cell a spreadsheet would take for a formula

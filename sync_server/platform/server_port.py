@@ -200,7 +200,10 @@ class ServerSchoolData:
         if new_rows:
             tx.session.execute(insert(Record), [dict(vars(r)) for r in new_rows])
 
-    def upsert_students(self, students: Sequence[Student], actor: str) -> None:
+    def upsert_students(self, students: Sequence[Student], actor: str, *, event: str = "platform_roster",
+                        detail: dict | None = None) -> None:
+        """Write the students in one transaction, audited as ``event`` (the school's own roster
+        import audits as ``roster_import`` with its counts)."""
         with self.core.db.write() as tx:
             ids = [s.id for s in students]
             existing: dict[str, Record] = {}
@@ -212,7 +215,8 @@ class ServerSchoolData:
                 for s in students:
                     self._put(tx, s, existing.get(s.id), new_rows)
             self._insert_new(tx, new_rows)
-            tx.audit("platform_roster", actor=actor, record_kind="student", detail={"students": len(students)})
+            tx.audit(event, actor=actor, record_kind="student",
+                     detail=detail if detail is not None else {"students": len(students)})
 
     def add_growth_entries(self, entries: Sequence[GrowthEntry], actor: str) -> int:
         added = 0
@@ -280,20 +284,12 @@ class ServerSchoolData:
 KEY_FILE = "platform.key"
 
 
-def platform_settings(core_paths) -> dict:
-    """``platform_url``, ``platform_school_code``, ``platform_district`` from settings.json."""
-    s = core_paths.settings()
-    return {k: s.get(k, "") for k in ("platform_url", "platform_school_code", "platform_district")}
-
-
 def save_platform_settings(core_paths, *, url: str | None, school_code: str | None, district: str | None,
                            key: bytes | None) -> None:
     import os
-    s = core_paths.settings()
-    for name, value in (("platform_url", url), ("platform_school_code", school_code), ("platform_district", district)):
-        if value is not None:
-            s[name] = value
-    core_paths.save_settings(s)
+    changes = {name: value for name, value in (("platform_url", url), ("platform_school_code", school_code),
+                                               ("platform_district", district)) if value is not None}
+    core_paths.save_settings(**changes)
     if key is not None:
         path = Path(core_paths.data_dir) / KEY_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -11,95 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+
 
 from sync_server.platform.model import INTERFACE_VERSION
+from sync_server.platform.wire import (
+    TERM_PATTERN, AidResponse, RosterResponse, StatisticsRequest, UploadRequest, UploadResponse,
+)
 from sync_server.platform.reference.store import Store, demo_key
 from sync_server.platform.signing import H_SCHOOL, H_SIGNATURE, H_TIMESTAMP, verify
-
-MAX_ITEMS = 1000
-TERM_PATTERN = r"^\d{4}-\d{4}-[12]$"
-
-
-class RosterStudent(BaseModel):
-    platform_ref: str = Field(examples=["WX011000001"])
-    name: str = Field(examples=["张晓明"])
-    masked_id: str = Field("", examples=["3202**********1234"], description="18-digit ID with the middle ten hidden")
-    school_code: str = ""
-    school_name: str = ""
-    district: str = ""
-    class_name: str = Field(examples=["七年级(1)班"])
-    stage: str = Field(examples=["junior"], description="preschool | primary | junior | senior | vocational")
-    hardship_categories: list[str] = Field(default_factory=list, examples=[["min_living"]])
-    auto_eligible: bool = False
-    level: str | None = Field(None, description="the level the platform has on record: 1 | 2 | 3 | none")
-
-
-class RosterResponse(BaseModel):
-    term: str
-    school_code: str
-    students: list[RosterStudent]
-
-
-class AidItem(BaseModel):
-    aid_id: str = Field(examples=["AID-WX-LX-001-000001"])
-    platform_ref: str
-    aid_kind: str = Field(description="grant | fee_waiver | lunch_waiver | social_programme")
-    title: str = Field(examples=["国家助学金", "筑梦书香"])
-    date: str = Field(examples=["2026-03-01"])
-    programme: str = ""
-    amount_yuan: float | None = None
-
-
-class AidResponse(BaseModel):
-    term: str
-    school_code: str
-    records: list[AidItem]
-
-
-class UploadRequest(BaseModel):
-    """Items carry only the allow-listed keys of their kind (see the README); any other key
-    makes the item ``rejected``."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "batch_id": "3b0f8a34-0e6f-5d5e-9a51-6f1c1e0e8a11", "term": "2026-2027-1",
-        "items": [{"item_id": "0d4c6e0b-5c0c-5a8e-8a0b-2f0c7b7c6d01", "version": "9f2c1d0e7a6b5c4d",
-                   "kind": "visit", "student_ref": "WX011000001", "term": "2026-2027-1",
-                   "visit_date": "2026-10-12", "mode": "on_site", "visitor_count": 2}]}]})
-    batch_id: str = Field(min_length=1, max_length=64)
-    term: str = Field("", max_length=16)
-    items: list[dict[str, Any]] = Field(max_length=MAX_ITEMS)
-
-
-class ItemResult(BaseModel):
-    item_id: str
-    status: str = Field(description="accepted | duplicate | rejected")
-    reason: str = ""
-
-
-class UploadResponse(BaseModel):
-    batch_id: str
-    duplicate_batch: bool = Field(description="true when this batch id was seen before: the first answer, replayed")
-    results: list[ItemResult]
-
-
-class StatCellModel(BaseModel):
-    district: str
-    stage: str
-    suppressed: bool
-    students: int | None = None
-    visited: int | None = None
-    determined: int | None = None
-    rewarded: int | None = None
-    key_support: int | None = None
-    mentored: int | None = None
-
-
-class StatisticsRequest(BaseModel):
-    batch_id: str = Field(min_length=1, max_length=64)
-    term: str = Field(pattern=TERM_PATTERN)
-    cells: list[StatCellModel] = Field(max_length=1000)
-
 
 def create_app(store: Store) -> FastAPI:
     app = FastAPI(

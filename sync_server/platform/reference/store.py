@@ -22,6 +22,7 @@ from pathlib import Path
 from visitapp.domain import AidKind, GrowthKind, HardshipCategory, Level
 
 from sync_server.platform.model import ALLOW_LIST, SMALL_CELL, AidRecord, RosterRow, closed_problem
+from sync_server.platform.wire import AidItem, RosterStudent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schools (code TEXT PRIMARY KEY, name TEXT, district TEXT, key_hex TEXT);
@@ -105,14 +106,14 @@ class Store:
                             hardship_categories=s.hardship_categories, auto_eligible=s.auto_eligible,
                             level=level)
             self.conn.execute("INSERT INTO students VALUES (?,?,?,?)",
-                              (code, s.platform_ref, json.dumps(row.to_json(), ensure_ascii=False),
+                              (code, s.platform_ref, json.dumps(RosterStudent.from_row(row).model_dump(), ensure_ascii=False),
                                0 if s.platform_ref in off_roster else 1))
         for k, e in enumerate(x for x in demo.growth_entries if x.kind == GrowthKind.AID):
             rec = AidRecord(aid_id=f"AID-{code}-{k:06d}", platform_ref=ref_of[e.student_id],
                             aid_kind=(e.aid_kind or AidKind.GRANT).value, title=e.title,
                             date=e.entry_date or DEMO_TODAY, programme=e.programme, amount_yuan=e.amount_yuan)
             self.conn.execute("INSERT INTO aid VALUES (?,?,?,?)", (code, rec.aid_id, rec.platform_ref,
-                                                                 json.dumps(rec.to_json(), ensure_ascii=False)))
+                                                                 json.dumps(AidItem.from_record(rec).model_dump(), ensure_ascii=False)))
 
     # -- reads -------------------------------------------------------------------------------------
     def school_key(self, code: str) -> bytes | None:
@@ -150,7 +151,7 @@ class Store:
             doc = json.loads(row[0])
             on_roster = changes.pop("on_roster", None)
             doc.update({k: v for k, v in changes.items() if k in doc and k != "platform_ref"})
-            RosterRow.from_json(doc)  # still a valid row
+            RosterStudent.model_validate(doc).to_row()  # still a valid row
             self.conn.execute("UPDATE students SET doc=?, on_roster=COALESCE(?, on_roster) WHERE school=? AND ref=?",
                               (json.dumps(doc, ensure_ascii=False), None if on_roster is None else int(bool(on_roster)),
                                code, ref))
