@@ -79,6 +79,7 @@ class RosterRow:
     hardship_categories: tuple[HardshipCategory, ...] = ()
     auto_eligible: bool = False
     level: Level | None = None  # the level the platform has on record, for reconciliation
+    key_support: bool | None = None  # 重点帮扶, when the platform's roster carries it (None: it does not)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -96,7 +97,8 @@ class RosterRow:
             district=str(d.get("district") or ""),
             hardship_categories=tuple(HardshipCategory(c) for c in d.get("hardship_categories") or ()),
             auto_eligible=bool(d.get("auto_eligible")),
-            level=Level(d["level"]) if d.get("level") else None)
+            level=Level(d["level"]) if d.get("level") else None,
+            key_support=None if d.get("key_support") is None else bool(d["key_support"]))
 
 
 @dataclass(frozen=True)
