@@ -221,8 +221,17 @@ class EraseRequest(BaseModel):
     school_years: int = Field(default=RETENTION_SCHOOL_YEARS, ge=MIN_YEARS, le=MAX_YEARS)
 
 
+_RECORD_EXAMPLE = {"id": "01936d1e-7777-7000-8000-000000000009", "student_id": "01936d1e-5555-7000-8000-000000000001",
+                   "erased_at": "2027-09-03T08:15:00+00:00", "erased_by": "01936d1e-1111-7000-8000-000000000002",
+                   "device_id": "01936d1e-2222-7000-8000-000000000003",
+                   "counts": {"student": 1, "visit": 3, "growth_entry": 4, "assignment": 2}, "school_years": 3,
+                   "archive_sha256": "0" * 64}
+
+
 class EraseResponse(BaseModel):
     """The deletion record: what kinds, how many, when, who, and the archive's hash."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_RECORD_EXAMPLE]})
 
     id: str
     student_id: str
@@ -235,6 +244,7 @@ class EraseResponse(BaseModel):
 
 
 class ErasureList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"erasures": [_RECORD_EXAMPLE]}]})
     erasures: list[EraseResponse]
 
 
