@@ -86,3 +86,21 @@ def test_erase_after_the_retention_leaves_only_a_deletion_record(server):
     listed = server.client.get("/v1/retention/erasures", headers=officer.auth).json()["erasures"]
     assert [e["id"] for e in listed] == [record["id"]]
     assert server.client.get("/v1/retention/erasures", headers=laptop.auth).status_code == 403
+
+
+def test_the_support_centre_is_the_officers_record(server):
+    """Coverage 1 (issue 15): an officer's laptop records the centre per term; a teacher's push
+    of it is refused, and teachers never pull it (its evidence is tier C)."""
+    from visitapp.domain.entities import support_centre_id
+    teacher = server.device(server.staff("王芳"))
+    officer = server.officer_device()
+    rid = support_centre_id("2026-2027-1")
+
+    def centre(dev):
+        return mut(dev, "support_centre", rid, routing={"term": "2026-2027-1", "recorded_by": dev.staff_id},
+                   facts={"name": "阳光学生发展支持中心"}, sealed={"evidence": "三楼心理辅导室，值班表"})
+
+    refused = server.push(teacher, [centre(teacher)])["results"][0]
+    assert refused["status"] == "rejected" and refused["reason"].startswith("officer_only")
+    assert server.push(officer, [centre(officer)])["results"][0]["status"] == "applied"
+    assert rid in server.pull_all(officer)[0] and rid not in server.pull_all(teacher)[0]
