@@ -2189,5 +2189,9 @@
       <source>school years</source>
       <translation>个学年</translation>
     </message>
+    <message>
+      <source>A student development support centre in every school, recorded this term by the officer (name and evidence)</source>
+      <translation>每所学校建立学生发展支持中心（由资助专干每学期登记名称和佐证材料）</translation>
+    </message>
   </context>
 </TS>
