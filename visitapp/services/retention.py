@@ -20,6 +20,7 @@ Both steps are audited here (the deletion record: kinds, counts, when, who; no c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RetentionService", "LeftStudent", "Erasure", "ARCHIVES_KEY"]
 
+log = logging.getLogger(__name__)
 ARCHIVES_KEY = "retention_archives"  # student id -> the archive made of them (encrypted setting)
 ERASED_KEY = "retention_erased"  # student id -> the server's deletion record (ids and counts only)
 
@@ -224,14 +226,24 @@ class RetentionService:
         engine = self.ctx.profile.engine
         if engine is None:
             return
+        try:
+            self._vacuum(engine)
+        except Exception as exc:  # noqa: BLE001 - the rows are deleted; only the file's free pages wait
+            log.warning("retention: VACUUM of the profile failed: %s", type(exc).__name__)
+
+    @staticmethod
+    def _vacuum(engine: Any) -> None:
         with engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         raw = engine.raw_connection()
+        conn = raw.driver_connection
+        before = conn.isolation_level
         try:
-            raw.driver_connection.isolation_level = None  # VACUUM cannot run inside a transaction
-            raw.driver_connection.execute("VACUUM")
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.isolation_level = None  # VACUUM cannot run inside a transaction
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
+            conn.isolation_level = before  # the pool hands this connection out again
             raw.close()
 
 
