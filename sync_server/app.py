@@ -237,6 +237,8 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
         return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
 
     _add_orphan_routes(app, core, principal, bearer)
+    from sync_server.retention import add_retention_routes
+    add_retention_routes(app, core, principal, _errors)  # issue 15: erase after the retention period
 
     @app.get("/v1/sync/pull", response_model=PullResponse, tags=["sync"],
              summary="Changes this device may see after the cursor, in server_seq order", operation_id="sync_pull",

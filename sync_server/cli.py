@@ -471,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from sync_server.platform.cli import register as register_platform
     register_platform(sub, _Parser)  # visitapp-server platform ...
+    from sync_server.retention import register as register_retention
+    register_retention(sub, _Parser)  # visitapp-server retention ...
     return p
 
 

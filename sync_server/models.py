@@ -238,5 +238,22 @@ class OrphanedWork(Base):
     result_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class ErasureRow(Base):
+    """The deletion record of one student whose retention passed (issue 15, migration 0006):
+    what kinds, how many records, when, who, and the SHA-256 of the archive PDF the officer
+    made first. No content: the student is named by id only, and the audit chain keeps the
+    same facts as one ``retention_erase`` event."""
+
+    __tablename__ = "erasures"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(64), unique=True)
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    erased_by: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(64), default="")
+    counts: Mapped[str] = mapped_column(Text, default="{}")  # {"visit": 3, "growth_entry": 5, ...}
+    school_years: Mapped[int] = mapped_column(Integer)
+    archive_sha256: Mapped[str] = mapped_column(String(64))
+
+
 # the key directory (issue 14): its tables are the server's too (backups, restores, migrations)
 from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow  # noqa: E402,F401

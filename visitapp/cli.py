@@ -317,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
     p.add_argument("--xlsx", metavar="FILE.xlsx", help="同时导出为 xlsx 表格")
     _add_print_commands(sub, add)
+    _add_retention_commands(sub)
     audit = sub.add_parser("audit", help="审计记录：核验哈希链，查看谁在何时录入或修改了什么")
     what = audit.add_subparsers(dest="audit_cmd", metavar="WHAT", required=True)
     p = what.add_parser("verify", help="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录",
@@ -331,6 +332,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_show)
     return parser
+
+
+def _add_retention_commands(sub: Any) -> None:
+    """``visitapp retention list | archive | erase`` (issue 15): on the officer's laptop, the
+    only place that can read every record it archives."""
+    retention = sub.add_parser("retention", help="保存期满的学生资料：列出、生成长期档案、从服务器和所有电脑删除")
+    what = retention.add_subparsers(dest="retention_cmd", metavar="WHAT", required=True)
+
+    def add(name: str, fn: Any, help_text: str) -> argparse.ArgumentParser:
+        p = what.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="输出一个 JSON 文档，供脚本使用")
+        p.set_defaults(func=fn)
+        return p
+
+    add("list", cmd_retention_list, "列出不在名册的学生、保存期届满日和是否已归档")
+    p = add("archive", cmd_retention_archive, "为保存期已满的学生生成长期档案 PDF（家访记录、成长档案、认定结果等）")
+    p.add_argument("student", help="学生 ID、学号或姓名")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    p = add("erase", cmd_retention_erase, "归档后从学校服务器和所有电脑删除该学生的资料（留下不含内容的删除记录）")
+    p.add_argument("student", help="学生 ID、学号或姓名")
+
+
+def _left_student(ws: Any, key: str) -> str:
+    rows = ws.retention.left_students()
+    for match in ([r for r in rows if r.student_id == key], [r for r in rows if r.student_no == key],
+                  [r for r in rows if r.name == key]):
+        if len(match) == 1:
+            return match[0].student_id
+        if len(match) > 1:
+            raise CliError(f"有 {len(match)} 名学生叫“{key}”，请改用 ID。")
+    if key in ws.retention.erased():
+        return key
+    raise CliError(f"不在名册的学生中找不到“{key}”。")
+
+
+def cmd_retention_list(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        rows, years = ws.retention.left_students(), ws.retention.school_years()
+    if args.json:
+        print(json.dumps({"school_years": years, "students": [
+            {"student_id": r.student_id, "name": r.name, "class_name": r.class_name, "student_no": r.student_no,
+             "left_on": r.left_on.isoformat() if r.left_on else None,
+             "retention_ends": r.retention_ends.isoformat() if r.retention_ends else None,
+             "due": r.due, "records": r.records, "archived_sha256": r.archived_sha256} for r in rows]},
+            ensure_ascii=False))
+        return 0
+    print(f"不在名册的学生 {len(rows)} 名（保存期 {years} 个学年）")
+    print_table(["学生", "班级", "离开名册", "届满", "记录", "状态"], [
+        [r.name, r.class_name, r.left_on.isoformat() if r.left_on else "—",
+         r.retention_ends.isoformat() if r.retention_ends else "—", str(r.records),
+         ("已归档，可删除" if r.archived_sha256 else "已届满，待归档") if r.due else "保存中"] for r in rows])
+    return 0
+
+
+def cmd_retention_archive(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        digest = ws.retention.archive(_left_student(ws, args.student), Path(args.output))
+    if args.json:
+        print(json.dumps({"file": args.output, "sha256": digest}, ensure_ascii=False))
+    else:
+        print(f"已生成长期档案：{args.output}（SHA-256 {digest}）")
+    return 0
+
+
+def cmd_retention_erase(args: argparse.Namespace) -> int:
+    from visitapp.sync.engine import ServerRefused
+    with _open(args) as ws:
+        try:
+            done = ws.retention.erase(_left_student(ws, args.student))
+        except ServerRefused as exc:
+            raise CliError(f"学校服务器拒绝删除：{exc}") from None
+    if args.json:
+        print(json.dumps({"student_id": done.student_id, "erased_at": done.erased_at, "erased_by": done.erased_by,
+                          "counts": done.counts, "archive_sha256": done.archive_sha256}, ensure_ascii=False))
+    else:
+        what = "，".join(f"{k} {n} 条" for k, n in sorted(done.counts.items()))
+        print(f"已从学校服务器删除（{what}）；其他电脑在下次同步时清除。删除记录已写入审计日志。")
+    return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -2036,5 +2036,162 @@
       <source>{n} changes could not be saved as your records (for example, the student was moved to another teacher); the school server keeps them for the aid officer, nothing is lost.</source>
       <translation>有 {n} 条修改未能作为您的记录保存（例如学生已改由其他老师负责）；学校服务器已保存这些内容，交由资助专干处理，没有丢失。</translation>
     </message>
+    <!-- support centre, key support, retention (issue 15) -->
+    <message>
+      <source>Centre and retention</source>
+      <translation>支持中心与保存期</translation>
+    </message>
+    <message>
+      <source>yes</source>
+      <translation>是</translation>
+    </message>
+    <message>
+      <source>Name of the support centre</source>
+      <translation>支持中心名称</translation>
+    </message>
+    <message>
+      <source>Evidence</source>
+      <translation>佐证材料</translation>
+    </message>
+    <message>
+      <source>What you saw: the room, the duty roster, the records it keeps</source>
+      <translation>核实情况：场地、值班安排、工作记录等</translation>
+    </message>
+    <message>
+      <source>Record the support centre for this term</source>
+      <translation>登记本学期的学生发展支持中心</translation>
+    </message>
+    <message>
+      <source>Students on the roster</source>
+      <translation>名册上的学生</translation>
+    </message>
+    <message>
+      <source>Reason (required)</source>
+      <translation>理由（必填）</translation>
+    </message>
+    <message>
+      <source>Designate for key support</source>
+      <translation>认定为重点帮扶对象</translation>
+    </message>
+    <message>
+      <source>Withdraw key support</source>
+      <translation>取消重点帮扶</translation>
+    </message>
+    <message>
+      <source>due: archive, then erase</source>
+      <translation>已届满：先归档，再删除</translation>
+    </message>
+    <message>
+      <source>kept</source>
+      <translation>保存中</translation>
+    </message>
+    <message>
+      <source>archived: may be erased</source>
+      <translation>已归档，可删除</translation>
+    </message>
+    <message>
+      <source>Students no longer on the roster</source>
+      <translation>已不在名册的学生</translation>
+    </message>
+    <message>
+      <source>Make the archive PDF…</source>
+      <translation>生成长期档案文件…</translation>
+    </message>
+    <message>
+      <source>Erase from the server and every computer</source>
+      <translation>从服务器和所有电脑删除</translation>
+    </message>
+    <message>
+      <source>Retention</source>
+      <translation>保存期</translation>
+    </message>
+    <message>
+      <source>Save the archive PDF</source>
+      <translation>保存长期档案</translation>
+    </message>
+    <message>
+      <source>Support centre, key support and retention</source>
+      <translation>支持中心、重点帮扶与资料保存期</translation>
+    </message>
+    <message>
+      <source>Not recorded for this term: coverage 1 counts 0 of 1.</source>
+      <translation>本学期尚未登记：第一项覆盖计为 0/1。</translation>
+    </message>
+    <message>
+      <source>Support centre recorded; coverage 1 counts it.</source>
+      <translation>已登记学生发展支持中心，第一项覆盖已计入。</translation>
+    </message>
+    <message>
+      <source>Choose a student first.</source>
+      <translation>请先选择一名学生。</translation>
+    </message>
+    <message>
+      <source>Erase the student&apos;s records</source>
+      <translation>删除该学生的资料</translation>
+    </message>
+    <message>
+      <source>Left the roster</source>
+      <translation>离开名册</translation>
+    </message>
+    <message>
+      <source>Retention ends</source>
+      <translation>保存期届满</translation>
+    </message>
+    <message>
+      <source>Term: {term}</source>
+      <translation>学期：{term}</translation>
+    </message>
+    <message>
+      <source>A student&apos;s records are kept for {n} school years after the student leaves the roster (the setting is on the Settings screen). When that has passed, make the archive PDF the school keeps, then erase: the records leave the school server at once and every other computer at its next sync, after it has sent what it had not sent yet. The deletion record (what, how many, when, who; no content) stays in the audit trail.</source>
+      <translation>学生离开名册后，其资料保存 {n} 个学年（在“设置”中修改）。期满后，先生成由学校保管的长期档案 PDF，再删除：资料立即从学校服务器删除，其他电脑在下次同步时（先上传尚未上传的内容）清除。删除记录（删除了什么、多少条、何时、由谁；不含内容）保存在审计日志中。</translation>
+    </message>
+    <message>
+      <source>Key support designated.</source>
+      <translation>已认定为重点帮扶对象。</translation>
+    </message>
+    <message>
+      <source>Key support withdrawn.</source>
+      <translation>已取消重点帮扶。</translation>
+    </message>
+    <message>
+      <source>Recorded for this term on {day}.</source>
+      <translation>本学期已于 {day} 登记。</translation>
+    </message>
+    <message>
+      <source>Archive saved: {path} (SHA-256 {digest}).</source>
+      <translation>长期档案已保存：{path}（SHA-256 {digest}）。</translation>
+    </message>
+    <message>
+      <source>Erase every record about {name} from the school server and every computer? The archive PDF is what remains; this cannot be undone.</source>
+      <translation>从学校服务器和所有电脑上删除关于{name}的全部记录？删除后只留下长期档案 PDF，且无法撤销。</translation>
+    </message>
+    <message>
+      <source>Erased {n} records from the school server; other computers erase them at their next sync.</source>
+      <translation>已从学校服务器删除 {n} 条记录；其他电脑在下次同步时清除。</translation>
+    </message>
+    <message>
+      <source>A mentor writes at least every</source>
+      <translation>导师记录间隔不超过</translation>
+    </message>
+    <message>
+      <source>Keep a leaver&apos;s records for</source>
+      <translation>离开名册学生资料保存</translation>
+    </message>
+    <message>
+      <source>The school&apos;s rules (officer): the data-quality check 导师记录超期未写 lists key-support students whose mentor has not written within the days above (定期记录); a student&apos;s records are kept for the school years above after the student leaves the roster, then archived and erased.</source>
+      <translation>学校规定（资助专干设置）：数据质量检查“导师记录超期未写”列出育人导师超过上述天数未写记录的重点帮扶学生（定期记录）；学生离开名册后，其资料保存上述学年数，期满后归档并删除。</translation>
+    </message>
+    <message>
+      <source>days</source>
+      <translation>天</translation>
+    </message>
+    <message>
+      <source>school years</source>
+      <translation>个学年</translation>
+    </message>
+    <message>
+      <source>A student development support centre in every school, recorded this term by the officer (name and evidence)</source>
+      <translation>每所学校建立学生发展支持中心（由资助专干每学期登记名称和佐证材料）</translation>
+    </message>
   </context>
 </TS>

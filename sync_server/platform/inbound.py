@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student
+from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student, term_bounds
 from visitapp.sync.platform_protocol import FieldChange, StudentChange
 
 from sync_server.platform.model import AidRecord, RosterRow, derive_id
@@ -93,10 +93,6 @@ class RosterMatch:
         return student_id_for(school_id, platform_ref, student_no), None
 
 
-def _values(s: Student) -> dict:
-    return {f: getattr(s, f) for f in ROSTER_FIELDS}
-
-
 def preview_roster(school: School, current: Iterable[Student], rows: Sequence[RosterRow], term: str) -> RosterPreview:
     """Compare the platform's roster with the school's; nothing is written here."""
     current = list(current)
@@ -113,6 +109,10 @@ def preview_roster(school: School, current: Iterable[Student], rows: Sequence[Ro
                         district=row.district or school.district,
                         hardship_categories=tuple(sorted(row.hardship_categories)),
                         auto_eligible=row.auto_eligible, platform_level=row.level, on_roster=True)
+        # 重点帮扶 follows the platform only when its roster carries it; otherwise the officer's stands
+        fields = ROSTER_FIELDS if row.key_support is None else ROSTER_FIELDS + ("key_support",)
+        if row.key_support is not None:
+            incoming["key_support"] = row.key_support
         sid, existing = match.id_for(school.id, row.platform_ref)
         if existing is None:
             # the platform reference doubles as the 学号 until the school sets its own, so the
@@ -122,19 +122,20 @@ def preview_roster(school: School, current: Iterable[Student], rows: Sequence[Ro
             new.append(StudentChange(sid, row.platform_ref, row.name, row.class_name))
             out.append(student)
             continue
-        old = _values(existing)
+        old = {f: getattr(existing, f) for f in fields}
         old["hardship_categories"] = tuple(sorted(old["hardship_categories"]))
-        diffs = tuple(FieldChange(f, old[f], incoming[f]) for f in ROSTER_FIELDS if old[f] != incoming[f])
+        diffs = tuple(FieldChange(f, old[f], incoming[f]) for f in fields if old[f] != incoming[f])
         if diffs:
             changed.append(StudentChange(existing.id, row.platform_ref, row.name, row.class_name, diffs))
-            out.append(dataclasses.replace(existing, **incoming))
+            out.append(dataclasses.replace(existing, **incoming, left_on=None))  # back on the roster
         else:
             unchanged += 1
     gone = []
     for ref, s in by_ref.items():
         if ref not in seen and s.on_roster:
             gone.append(StudentChange(s.id, ref, s.name, s.class_name, (FieldChange("on_roster", True, False),)))
-            out.append(dataclasses.replace(s, on_roster=False))
+            # retention (issue 15) counts from the first term whose roster no longer has them
+            out.append(dataclasses.replace(s, on_roster=False, left_on=term_bounds(term)[0]))
     return RosterPreview(term, tuple(new), tuple(changed), tuple(gone), unchanged, tuple(out))
 
 

@@ -80,6 +80,7 @@ class RosterRow:
     hardship_categories: tuple[HardshipCategory, ...] = ()
     auto_eligible: bool = False
     level: Level | None = None  # the level the platform has on record, for reconciliation
+    key_support: bool | None = None  # 重点帮扶, when the platform's roster carries it (None: it does not)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class RosterStudent(_Answer):
     hardship_categories: list[str] = Field(default_factory=list, examples=[["min_living"]])
     auto_eligible: bool = False
     level: str | None = Field(None, description="the level the platform has on record: 1 | 2 | 3 | none")
+    key_support: bool | None = Field(None, description="重点帮扶, when the platform's roster carries it (absent: it does not)")
 
     _empty = field_validator("masked_id", "school_code", "school_name", "district", mode="before")(_none_is_empty)
 
@@ -60,14 +61,16 @@ class RosterStudent(_Answer):
                          stage=Stage(self.stage), masked_id=self.masked_id, school_code=self.school_code,
                          school_name=self.school_name, district=self.district,
                          hardship_categories=tuple(HardshipCategory(c) for c in self.hardship_categories),
-                         auto_eligible=self.auto_eligible, level=Level(self.level) if self.level else None)
+                         auto_eligible=self.auto_eligible, level=Level(self.level) if self.level else None,
+                         key_support=self.key_support)
 
     @classmethod
     def from_row(cls, row: RosterRow) -> RosterStudent:
         return cls(platform_ref=row.platform_ref, name=row.name, masked_id=row.masked_id, school_code=row.school_code,
                    school_name=row.school_name, district=row.district, class_name=row.class_name,
                    stage=row.stage.value, hardship_categories=[c.value for c in row.hardship_categories],
-                   auto_eligible=row.auto_eligible, level=row.level.value if row.level else None)
+                   auto_eligible=row.auto_eligible, level=row.level.value if row.level else None,
+                   key_support=row.key_support)
 
 
 class RosterResponse(_Answer):

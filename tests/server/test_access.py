@@ -35,6 +35,12 @@ PLATFORM_ENDPOINTS = [
     ("GET", "/v1/platform/exchanges", None),
 ]
 ENDPOINTS += PLATFORM_ENDPOINTS
+# the retention's erase and deletion records (issue 15): officers only, too
+RETENTION_ENDPOINTS = [
+    ("POST", "/v1/retention/erase", "erase"),
+    ("GET", "/v1/retention/erasures", None),
+]
+ENDPOINTS += RETENTION_ENDPOINTS
 
 
 def _call(client, method, path, body_kind, headers, device_id="x"):
@@ -47,6 +53,8 @@ def _call(client, method, path, body_kind, headers, device_id="x"):
         body = {"action": "discard", "reason": "核实"}
     elif body_kind == "term":
         body = {"term": "2026-2027-1"}
+    elif body_kind == "erase":
+        body = {"student_id": "01936d1e-5555-7000-8000-000000000001", "archive_sha256": "ab" * 32}
     elif body_kind == "apply":
         body = {"preview_id": "5b0f3c1e9a2d4e6f", "term": "2026-2027-1"}
     return client.request(method, path, headers=headers, json=body)
@@ -99,7 +107,7 @@ def test_officer_of_another_school(server, other_school, method, path, body):
     assert r.status_code == 401
 
 
-@pytest.mark.parametrize("method,path,body", PLATFORM_ENDPOINTS)
+@pytest.mark.parametrize("method,path,body", PLATFORM_ENDPOINTS + RETENTION_ENDPOINTS)
 def test_teacher_is_refused_the_platform_endpoints(server, method, path, body):
     teacher = server.device(server.staff("王芳"))
     r = _call(server.client, method, path, body, teacher.auth, teacher.id)

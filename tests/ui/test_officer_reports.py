@@ -40,7 +40,7 @@ def test_coverage_table_and_chart(qtbot, unlocked, officer_template):
     assert c.model.index(0, 0).data() == "Whole school"
     mine = ws.students.coverage()
     assert c.model.index(0, 2).data().startswith(f"{mine.visited}/{mine.total}")
-    assert c.model.index(0, 1).data() == "reported by the school"
+    assert c.model.index(0, 1).data().startswith("0/1")  # the support centre: not recorded yet (issue 15)
     # the chart shows the school, then the class selected in the table
     assert len(c.chart.rows) == 6 and "Whole school" in c.chart.heading
     assert c.missing.rowCount() == mine.total - mine.visited

@@ -22,7 +22,8 @@ from visitapp.domain.tiers import tier_a, tier_b, tier_c
 __all__ = [
     "School", "Staff", "Device", "Student", "Assignment", "FamilyMember", "Visit",
     "GrowthProfileField", "GrowthEntry", "MentorNote", "ReviewMeeting", "Determination",
-    "PublicNotice", "Objection", "Conflict", "AuditEvent", "profile_field_id", "mask_name",
+    "PublicNotice", "Objection", "Conflict", "AuditEvent", "SupportCentre", "support_centre_id",
+    "profile_field_id", "mask_name",
     "MASKED_ID_RE", "ENTITY_BY_KIND",
 ]
 
@@ -95,8 +96,11 @@ class Student:
     auto_eligible: bool = tier_b(default=False)
     key_support: bool = tier_b(default=False)
     platform_level: Level | None = tier_b(default=None)
+    # the first day of the term whose roster no longer had the student: retention counts from it
+    left_on: dt.date | None = tier_b(default=None)
     address: str = tier_c(default="")
     phone: str = tier_c(default="")
+    key_support_reason: str = tier_c(default="")  # why the officer designated 重点帮扶
 
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
@@ -383,10 +387,39 @@ class AuditEvent:
     detail: dict = tier_a(default_factory=dict)  # field names and counts, never values
 
 
+def support_centre_id(term: str) -> str:
+    """One support-centre record per term: its id is a UUIDv5 of the term, the same on every
+    officer's laptop (two officers recording it edit one record)."""
+    return str(uuid.uuid5(_PROFILE_NAMESPACE, f"support_centre|{term}"))
+
+
+@dataclass(frozen=True)
+class SupportCentre:
+    """Coverage 1 of the plan's six (学生发展支持中心全覆盖): the school's student development
+    support centre in a term, as the officer records it. The evidence (what was seen: the room,
+    the duty roster, the records kept) is tier C."""
+
+    id: str = tier_a()
+    term: str = tier_a()
+    recorded_by: str = tier_a(default="")
+    recorded_at: dt.datetime | None = tier_a(default=None)
+    name: str = tier_b(default="")
+    established_on: dt.date | None = tier_b(default=None)
+    evidence: str = tier_c(default="")
+
+    def problems(self) -> dict[str, str]:
+        p: dict[str, str] = {}
+        if not self.name.strip():
+            p["name"] = "请填写学生发展支持中心的名称"
+        if not self.evidence.strip():
+            p["evidence"] = "请填写佐证材料（如场地、值班安排、工作记录）"
+        return p
+
+
 ENTITY_BY_KIND: dict[str, type] = {
     "student": Student, "staff": Staff, "assignment": Assignment, "visit": Visit,
     "growth_profile_field": GrowthProfileField, "growth_entry": GrowthEntry,
     "mentor_note": MentorNote, "review_meeting": ReviewMeeting, "determination": Determination,
     "public_notice": PublicNotice, "objection": Objection, "conflict": Conflict,
-    "audit_event": AuditEvent,
+    "audit_event": AuditEvent, "support_centre": SupportCentre,
 }

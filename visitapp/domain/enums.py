@@ -148,6 +148,7 @@ class Kind(StrEnum):
     OBJECTION = "objection"
     CONFLICT = "conflict"
     AUDIT_EVENT = "audit_event"
+    SUPPORT_CENTRE = "support_centre"
 
 
 LABELS_ZH: dict[str, str] = {

@@ -316,7 +316,8 @@ def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], de
              assignments: Iterable[Assignment], notes: Iterable[MentorNote],
              support_centre: bool | None = None) -> CoverageReport:
     """The six full coverages per class and for the school. The first (a student development
-    support centre) is a fact about the school, not in our records: pass it, or it is shown
+    support centre) is a fact about the school that the officer records per term (issue 15;
+    ``visitapp.services.support``): pass whether it is recorded, or it is shown
     as not measured."""
     students = [s for s in students if s.on_roster]
     visits = list(visits)

@@ -43,6 +43,8 @@ Progress = Callable[[int, int], None]
 
 def _story(job: PrintJob, sink: TextSink) -> tuple[list, str, str]:
     """(flowables, watermark, document title) of a job."""
+    if hasattr(job, "story"):  # a job that lays itself out (the retention archive)
+        return job.story(sink), "", "学生资助长期档案"
     if isinstance(job, VisitSheetJob):
         from visitapp.printing.visit_sheet import visit_sheet_story
 

@@ -33,7 +33,8 @@ FIELD_LABELS: Mapping[str, Mapping[str, str]] = {
     "student": {"name": "姓名", "gender": "性别", "class_name": "班级", "stage": "学段", "student_no": "学号",
                 "masked_id": "身份证号（脱敏）", "guardian_name": "监护人", "district": "区", "address": "家庭住址",
                 "phone": "联系电话", "hardship_categories": "困难类别", "auto_eligible": "免申即享",
-                "key_support": "重点帮扶对象", "platform_level": "平台认定等级", "on_roster": "在本校名册"},
+                "key_support": "重点帮扶对象", "key_support_reason": "重点帮扶理由", "platform_level": "平台认定等级",
+                "on_roster": "在本校名册", "left_on": "离开名册日期"},
     "assignment": {"role": "分工", "staff_id": "教师", "term": "学期", "active": "有效", "created_at": "分配时间"},
     "visit": {"status": "状态", "term": "学期", "visit_date": "家访日期", "visit_time": "家访时间", "mode": "家访方式",
               "visitors": "家访教师", "author_id": "填写人", "people_present": "在场人员",
@@ -110,10 +111,11 @@ def _record_table(kind: str, record: object, staff: Mapping[str, str], t: TextSi
     return [grid(rows, [26, 74], label_cells=[(0, r) for r in range(len(rows))]), spacer(2)]
 
 
-def subject_access_story(job: SubjectAccessJob, t: TextSink) -> list:
-    """The flowables of one subject access export."""
+def subject_access_story(job: SubjectAccessJob, t: TextSink, head: bool = True) -> list:
+    """The flowables of one subject access export; ``head=False``: the sections only (the
+    retention archive puts its own title and text above them)."""
     st = job.student
-    story = [
+    story = [] if not head else [
         spacer(4),
         Title(t.raw("学生个人信息查阅副本"), size=19),
         subtitle(t, f"学校：{job.header.school}", f"学生：{st.name}（{st.class_name}）",

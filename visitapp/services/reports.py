@@ -103,7 +103,12 @@ class ReportService:
                 term, load_without_sealed(s, "student"), load_without_sealed(s, "visit", VisitRow.status != "draft"),
                 load_without_sealed(s, "determination"), load_without_sealed(s, "growth_entry"),
                 load_without_sealed(s, "growth_profile_field"), load_without_sealed(s, "assignment"),
-                load_without_sealed(s, "mentor_note"))
+                load_without_sealed(s, "mentor_note"), support_centre=self._centre(term))
+
+    def _centre(self, term: str) -> bool:
+        """Coverage 1 (学生发展支持中心): recorded by the officer per term (issue 15)."""
+        from visitapp.services.support import SupportService
+        return SupportService(self.ctx).centre_recorded(term)
 
     def students(self, student_ids: list[str] | tuple[str, ...]) -> list[ReportStudent]:
         """Names and classes of the students behind a coverage (its ``missing`` ids), in

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from visitapp.domain import ValidationError
 from visitapp.domain.reports import MENTOR_NOTE_DAYS
+from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import SettingRow
 from visitapp.sync.address import (
@@ -17,7 +18,7 @@ from visitapp.sync.address import (
 # the server address is the key sync reads (one key: the Settings screen edits what sync uses)
 DEFAULTS: dict[str, Any] = {"language": "zh_CN", "idle_lock_minutes": 10, SERVER_URL_KEY: "",
                             CONNECT_TIMEOUT_KEY: CONNECT_TIMEOUT, READ_TIMEOUT_KEY: READ_TIMEOUT,
-                            "mentor_note_days": MENTOR_NOTE_DAYS}
+                            "mentor_note_days": MENTOR_NOTE_DAYS, "retention_school_years": RETENTION_SCHOOL_YEARS}
 SECRET_KEYS = {"device_token"}
 
 
@@ -58,6 +59,8 @@ class SettingsService:
             raise ValidationError({"language": "语言只能是中文或英文"})
         if key == "mentor_note_days" and (not isinstance(value, int) or not 7 <= value <= 180):
             raise ValidationError({"mentor_note_days": "导师记录的间隔应为 7–180 天"})
+        if key == "retention_school_years" and (not isinstance(value, int) or not MIN_YEARS <= value <= MAX_YEARS):
+            raise ValidationError({"retention_school_years": f"保存期应为 {MIN_YEARS}–{MAX_YEARS} 个学年"})
         if key in (CONNECT_TIMEOUT_KEY, READ_TIMEOUT_KEY) and (
                 not isinstance(value, (int, float)) or not 1 <= value <= 600):
             raise ValidationError({key: "超时时间应为 1–600 秒"})

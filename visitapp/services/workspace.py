@@ -51,6 +51,11 @@ class Workspace:
         self.notices = NoticeService(self.ctx)
         self.workload = WorkloadService(self.ctx)
         self.audit = AuditService(self.ctx)
+        # issue 15: coverage 1 and 重点帮扶 (officer records), and the retention of leavers' data
+        from visitapp.services.retention import RetentionService
+        from visitapp.services.support import SupportService
+        self.support = SupportService(self.ctx)
+        self.retention = RetentionService(self)
 
     @cached_property
     def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services

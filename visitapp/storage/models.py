@@ -171,6 +171,15 @@ class AuditEventRow(RecordMixin, Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class SupportCentreRow(RecordMixin, Base):
+    """Coverage 1 (学生发展支持中心), one per term (migration 0005)."""
+
+    __tablename__ = "support_centres"
+    term: Mapped[str] = mapped_column(String(16), index=True)
+    recorded_by: Mapped[str] = mapped_column(String(36), default="")
+    recorded_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
 class OutboxRow(Base):
     """A local change waiting to be pushed; written in the same transaction as the change."""
 
@@ -225,4 +234,5 @@ MODEL_BY_KIND: dict[str, type[RecordMixin]] = {
     "mentor_note": MentorNoteRow, "review_meeting": ReviewMeetingRow,
     "determination": DeterminationRow, "public_notice": PublicNoticeRow,
     "objection": ObjectionRow, "conflict": ConflictRow, "audit_event": AuditEventRow,
+    "support_centre": SupportCentreRow,
 }

@@ -24,6 +24,7 @@ from visitapp.ui.screens.growth import GrowthScreen
 from visitapp.ui.screens.mentor import MentorScreen
 from visitapp.ui.screens.notice import NoticeScreen
 from visitapp.ui.screens.officer import AssignmentsScreen, ReviewScreen
+from visitapp.ui.screens.lifecycle import LifecycleScreen
 from visitapp.ui.screens.orphans import OrphansScreen
 from visitapp.ui.screens.platform import PlatformScreen
 from visitapp.ui.screens.quality import QualityScreen
@@ -103,8 +104,9 @@ class MainWindow(QMainWindow):
         self.quality = QualityScreen(self.ctx)
         self.notices = NoticeScreen(self.ctx)
         self.orphans = OrphansScreen(self.ctx)  # orphaned work and devices (issue 12)
+        self.lifecycle = LifecycleScreen(self.ctx)  # support centre, key support, retention (issue 15)
         self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform,
-                                self.orphans]
+                                self.orphans, self.lifecycle]
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
                              (self.notices, tr("Public notice")),
                              (self.platform, tr("City platform")),
                              (self.orphans, tr("Orphaned work")),
+                             (self.lifecycle, tr("Centre and retention")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)

@@ -14,7 +14,7 @@ from visitapp.ui.widgets import title_label
 # (code, short column header, full title). The domain's codes; its Chinese titles are the
 # translations, so the English window is English too.
 COVERAGE_TITLES = {
-    "support_centre": (lambda: tr("Support centre"), lambda: tr("Student development support centre")),
+    "support_centre": (lambda: tr("Support centre"), lambda: tr("A student development support centre in every school, recorded this term by the officer (name and evidence)")),
     "visits": (lambda: tr("Home visits"), lambda: tr("Every student visited on site (phone and video visits do not count)")),
     "rewards": (lambda: tr("Growth rewards"), lambda: tr("Every hardship student rewarded")),
     "growth_files": (lambda: tr("Growth files"),

@@ -1,4 +1,7 @@
-"""Settings: language (中文 by default, or English), idle-lock minutes, server address."""
+"""Settings: language (中文 by default, or English), idle-lock minutes, server address; on an
+officer's laptop also the school's rules the reports and the retention use (issue 15): how
+often a mentor must write (``mentor_note_days``) and how long a leaver's records are kept
+(``retention_school_years``)."""
 
 from __future__ import annotations
 
@@ -43,10 +46,28 @@ class SettingsScreen(QWidget):
         self.enroll_button = QPushButton(tr("Enroll with the school server"))
         self.enroll_state = QLabel()
         self.enroll_state.setWordWrap(True)
+        self.mentor_days = QSpinBox()
+        self.mentor_days.setRange(7, 180)
+        self.mentor_days.setSuffix(" " + tr("days"))
+        self.mentor_days.setAccessibleName(tr("A mentor writes at least every"))
+        self.retention_years = QSpinBox()
+        self.retention_years.setRange(1, 30)
+        self.retention_years.setSuffix(" " + tr("school years"))
+        self.retention_years.setAccessibleName(tr("Keep a leaver's records for"))
+        self.school_rules = QLabel(tr(
+            "The school's rules (officer): the data-quality check 导师记录超期未写 lists key-support students whose "
+            "mentor has not written within the days above (定期记录); a student's records are kept for the school "
+            "years above after the student leaves the roster, then archived and erased."))
+        self.school_rules.setWordWrap(True)
         form = QFormLayout()
         form.addRow(tr("Language"), self.language)
         form.addRow(tr("Lock after idle minutes"), self.idle)
         form.addRow(tr("Server address"), self.server)
+        form.addRow(tr("A mentor writes at least every"), self.mentor_days)
+        form.addRow(tr("Keep a leaver's records for"), self.retention_years)
+        form.addRow(self.school_rules)
+        self.form = form
+        self._officer_rows(False)
         enroll = QFormLayout()
         enroll.addRow(tr("Enrollment code"), self.code)
         enroll.addRow("", self.enroll_button)
@@ -66,7 +87,10 @@ class SettingsScreen(QWidget):
             return {"language": ws.settings.get("language", DEFAULT_LANGUAGE),
                     "idle_lock_minutes": ws.settings.get("idle_lock_minutes", DEFAULT_IDLE_MINUTES),
                     # the key sync reads: what is shown and saved here is the address sync uses
-                    SERVER_URL_KEY: ws.settings.get(SERVER_URL_KEY, ws.identity.server_url or "")}
+                    SERVER_URL_KEY: ws.settings.get(SERVER_URL_KEY, ws.identity.server_url or ""),
+                    "mentor_note_days": ws.settings.get("mentor_note_days"),
+                    "retention_school_years": ws.settings.get("retention_school_years"),
+                    "officer": ws.identity.is_officer}
 
         self.ctx.run(work, on_done=self.show_values)
 
@@ -74,6 +98,14 @@ class SettingsScreen(QWidget):
         self.language.setCurrentIndex(max(0, self.language.findData(values["language"])))
         self.idle.setValue(int(values["idle_lock_minutes"] or DEFAULT_IDLE_MINUTES))
         self.server.setText(values[SERVER_URL_KEY] or "")
+        self.mentor_days.setValue(int(values["mentor_note_days"]))
+        self.retention_years.setValue(int(values["retention_school_years"]))
+        self._officer_rows(bool(values["officer"]))
+
+    def _officer_rows(self, shown: bool) -> None:
+        """The school's rules are set on the officer's laptop (its reports use them)."""
+        for widget in (self.mentor_days, self.retention_years, self.school_rules):
+            self.form.setRowVisible(widget, shown)
 
     def enroll(self) -> None:
         """Enroll this computer later (the welcome screen's enrollment may have failed)."""
@@ -99,6 +131,8 @@ class SettingsScreen(QWidget):
     def save(self) -> None:
         values = {"language": self.language.currentData(), "idle_lock_minutes": self.idle.value(),
                   SERVER_URL_KEY: self.server.text().strip()}
+        if self.form.isRowVisible(self.mentor_days):
+            values.update(mentor_note_days=self.mentor_days.value(), retention_school_years=self.retention_years.value())
 
         def work(ws):
             for k, v in values.items():
