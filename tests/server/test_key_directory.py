@@ -349,7 +349,7 @@ def test_the_migration_adds_the_directory_to_a_database_at_0004(empty_db):  # no
     with empty_db.begin() as conn:
         conn.execute(text("INSERT INTO settings (name, value) VALUES ('school_id', 'school-1')"))
     migrate(empty_db)
-    assert current_revision(empty_db) == head_revision() == "0005"
+    assert current_revision(empty_db) == head_revision()
     assert {"device_keys", "content_key_wraps"} <= set(inspect(empty_db).get_table_names())
     with empty_db.begin() as conn:
         assert conn.execute(text("SELECT value FROM settings WHERE name='school_id'")).scalar() == "school-1"
