@@ -1,0 +1,126 @@
+"""Issue 15 on one laptop: applications (申请) and who may record them, the review of records
+(谁审核谁负责) with independence, 退回 and the author's answer, the chain of one student and
+term, and the data-quality checks that count what is missing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.conftest import add_student
+from tests.services.test_documents import TODAY, finalized_visit
+from tests.services.test_services import _staff
+from visitapp.domain import DomainError, GrowthKind, RewardKind, ValidationError, term_of
+from visitapp.services.base import Identity
+
+TERM = term_of(TODAY)
+
+
+def _as(ws, staff, role="teacher"):  # noqa: ANN001, ANN202
+    """The same laptop acting as another staff member (the server enrols each on its own)."""
+    with ws.profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, Identity(staff.id, staff.name, role, ws.identity.device_id, "测试学校"))
+
+
+def test_class_teacher_records_an_application_and_others_may_not(workspace):
+    mine = add_student(workspace, "张晓明")
+    other = add_student(workspace, "李小红", assign=False)
+    app = workspace.applications.record(mine.id, TODAY, "family", ["application_form", "hardship_certificate"],
+                                        details="父亲去年重病住院")
+    assert app.term == TERM and app.author_id == workspace.identity.staff_id
+    assert [a.id for a in workspace.applications.for_student(mine.id)] == [app.id]
+    with pytest.raises(DomainError, match="班主任"):
+        workspace.applications.record(other.id, TODAY, "family")
+    with pytest.raises(ValidationError) as bad:
+        workspace.applications.record(mine.id, None, None)
+    assert set(bad.value.problems) >= {"applied_on", "channel"}
+    # audited like every record, without the family's words
+    with workspace.profile.session() as s:
+        from sqlalchemy import select
+        from visitapp.storage.models import AuditEventRow, OutboxRow
+        actions = s.scalars(select(AuditEventRow.action).where(AuditEventRow.record_id == app.id)).all()
+        queued = s.scalars(select(OutboxRow.record_kind).where(OutboxRow.record_id == app.id)).all()
+        details = s.scalars(select(AuditEventRow.detail).where(AuditEventRow.record_id == app.id)).all()
+    assert actions == ["application.record"] and queued == ["application"]
+    assert "重病" not in str(details)
+
+
+def test_review_independence_return_and_the_authors_answer(officer_workspace):
+    ws = officer_workspace
+    officer = ws.identity
+    teacher = _staff(ws, "王老师")
+    leader = _staff(ws, "年级组长")
+    student = add_student(ws, "张晓明", class_name="七年级(1)班", assign=False)
+    _as(ws, teacher)
+    visit = finalized_visit(ws, student)
+    entry = ws.growth.add_entry(student.id, GrowthKind.REWARD, entry_date=TODAY, title="三好学生",
+                                reward_kind=RewardKind.COMMENDATION)
+    # a teacher who is not a reviewer may not review
+    assert "审核人" in ws.record_reviews.refusal("visit", visit.id)
+    with ws.profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, officer)
+    appointment = ws.record_reviews.appoint(leader.id, "七年级")
+    # the officer reviews the teacher's visit; the officer's own record is not the officer's to review
+    review = ws.record_reviews.review("visit", visit.id, "approved")
+    assert ws.record_reviews.state("visit", visit.id).reviewed
+    assert "赵专干（已审核，" in ws.record_reviews.reviewer_line(visit.id)
+    own = finalized_visit(ws, student)
+    with pytest.raises(DomainError, match="不能审核自己"):
+        ws.record_reviews.review("visit", own.id, "approved")
+    # the grade leader returns the growth entry with a comment (a comment is required)
+    _as(ws, leader)
+    assert ws.record_reviews.is_reviewer()
+    with pytest.raises(ValidationError):
+        ws.record_reviews.review("growth_entry", entry.id, "returned", "")
+    ws.record_reviews.review("growth_entry", entry.id, "returned", "请写明表彰的级别")
+    assert ws.record_reviews.state("growth_entry", entry.id).status == "returned"
+    # only its author edits it; then it waits for review again
+    with pytest.raises(DomainError, match="作者"):
+        ws.record_reviews.edit_returned_entry(entry.id, title="校级三好学生")
+    _as(ws, teacher)
+    ws.record_reviews.edit_returned_entry(entry.id, title="校级三好学生")
+    assert ws.record_reviews.state("growth_entry", entry.id).status == "resubmitted"
+    # an approved entry stays append-only
+    _as(ws, leader)
+    assert {p.record_id: p.status for p in ws.record_reviews.pending()} == {entry.id: "resubmitted", own.id: "unreviewed"}
+    ws.record_reviews.review("growth_entry", entry.id, "approved")
+    _as(ws, teacher)
+    with pytest.raises(DomainError, match="退回"):
+        ws.record_reviews.edit_returned_entry(entry.id, title="再改")
+    # once the appointment ends, the grade leader reviews no more
+    with ws.profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, officer)
+    ws.record_reviews.end_appointment(appointment.id)
+    _as(ws, leader)
+    assert "审核人" in ws.record_reviews.refusal("visit", own.id)
+    assert review.reviewer_id == officer.staff_id
+
+
+def test_chain_and_data_quality_checks(officer_workspace):
+    ws = officer_workspace
+    teacher = _staff(ws, "王老师")
+    applied_visited = add_student(ws, "张晓明", assign=False)
+    applied_only = add_student(ws, "李小红", assign=False)
+    visited_only = add_student(ws, "王大力", assign=False)
+    auto = add_student(ws, "赵小花", assign=False, auto_eligible=True)
+    officer = ws.identity
+    for st in (applied_visited, applied_only):
+        ws.applications.record(st.id, TODAY, "family", ["application_form"])
+    _as(ws, teacher)
+    visits = {st.id: finalized_visit(ws, st) for st in (applied_visited, visited_only, auto)}
+    with ws.profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, officer)
+    ws.record_reviews.review("visit", visits[applied_visited.id].id, "approved")
+    report = ws.reports.data_quality(TERM, today=TODAY)
+    found = {c.code: {i.student_id for i in c.items} for c in report.school}
+    assert found["application_without_visit"] == {applied_only.id}
+    assert found["visit_without_application"] == {visited_only.id}       # 免申即享 (auto) needs none
+    assert found["unreviewed_records"] == {visited_only.id, auto.id}
+    chain = ws.applications.chain(applied_visited.id, TERM)
+    assert [(s.step, s.done) for s in chain.steps] == [
+        ("申请", True), ("家访", True), ("审核", True), ("集体评议", False), ("公示", False), ("认定", False)]
+    assert chain.steps[2].who == "赵专干"
+    auto_chain = ws.applications.chain(auto.id, TERM)
+    assert auto_chain.steps[0].done and "免申即享" in auto_chain.steps[0].detail
+    assert not ws.applications.chain(visited_only.id, TERM).steps[0].done
