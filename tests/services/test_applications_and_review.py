@@ -64,7 +64,7 @@ def test_review_independence_return_and_the_authors_answer(officer_workspace):
     # the officer reviews the teacher's visit; the officer's own record is not the officer's to review
     review = ws.record_reviews.review("visit", visit.id, "approved")
     assert ws.record_reviews.state("visit", visit.id).reviewed
-    assert "赵专干（已审核，" in ws.record_reviews.reviewer_line(visit.id)
+    assert ws.record_reviews.reviewer_line(visit.id)[0] == "赵专干"
     own = finalized_visit(ws, student)
     with pytest.raises(DomainError, match="不能审核自己"):
         ws.record_reviews.review("visit", own.id, "approved")
@@ -124,3 +124,31 @@ def test_chain_and_data_quality_checks(officer_workspace):
     auto_chain = ws.applications.chain(auto.id, TERM)
     assert auto_chain.steps[0].done and "免申即享" in auto_chain.steps[0].detail
     assert not ws.applications.chain(visited_only.id, TERM).steps[0].done
+
+
+def test_the_reviewer_and_the_chain_are_printed_and_verifiable(officer_workspace, tmp_path):
+    from tests.services.test_documents import text_of
+    ws = officer_workspace
+    teacher = _staff(ws, "王老师")
+    student = add_student(ws, "张晓明", assign=False)
+    officer = ws.identity
+    ws.applications.record(student.id, TODAY, "class_teacher", ["application_form"])
+    _as(ws, teacher)
+    visit = finalized_visit(ws, student)
+    with ws.profile.session() as s, s.begin():
+        ws.ctx.set_identity(s, officer)
+    blank = ws.documents.print_visit(visit.id, tmp_path / "before.pdf")
+    ws.record_reviews.review("visit", visit.id, "approved")
+    ws.documents.print_visit(visit.id, tmp_path / "after.pdf")
+    day = f"{TODAY.year} 年 {TODAY.month} 月 {TODAY.day} 日"
+    assert "审核人" in text_of(tmp_path / "before.pdf") and day not in text_of(tmp_path / "before.pdf")
+    assert f"审核人 赵专干 {day}" in " ".join(text_of(tmp_path / "after.pdf").split())
+    # the sheet printed before the review no longer shows what the records hold
+    assert ws.documents.verify_sheet(tmp_path / "before.pdf").status == "outdated"
+    assert ws.documents.verify_sheet(tmp_path / "after.pdf").status == "match"
+    assert blank.records[0].hash != ws.documents.visit_job(visit.id).fingerprint().hash
+    ws.documents.print_chain(student.id, tmp_path / "chain.pdf", TERM)
+    text = text_of(tmp_path / "chain.pdf").replace("\n", "")
+    for words in ("资助工作全过程记录", "班主任推荐", "实地走访", "已审核", "尚未评议", "尚未完成：集体评议、公示、认定"):
+        assert words in text, words
+    assert ws.documents.verify_sheet(tmp_path / "chain.pdf").status == "match"

@@ -151,14 +151,15 @@ class RecordReviewService:
             row = s.get(StaffRow, staff_id)
             return (row.facts or {}).get("name", "") if row is not None else ""
 
-    def reviewer_line(self, visit_id: str) -> str:
-        """What the visit sheet's 审核人 line prints: the reviewer's name and date, or nothing."""
+    def reviewer_line(self, visit_id: str) -> tuple[str, str]:
+        """What the visit sheet's 审核人 line prints: the name and date of the review that
+        approved the record (已审核), or two blanks — a returned record has no reviewer yet."""
         state = self.state("visit", visit_id)
-        if state.review is None:
-            return ""
+        if not state.reviewed or state.review is None:
+            return "", ""
         r = state.review
-        verdict = "已审核" if state.reviewed else "退回"
-        return f"{self.staff_name(r.reviewer_id)}（{verdict}，{r.reviewed_on.isoformat() if r.reviewed_on else ''}）"
+        day = f"{r.reviewed_on.year} 年 {r.reviewed_on.month} 月 {r.reviewed_on.day} 日" if r.reviewed_on else ""
+        return self.staff_name(r.reviewer_id), day
 
     def pending(self) -> list[PendingRecord]:
         """The finalized visits (current versions) and school growth entries I may review and
