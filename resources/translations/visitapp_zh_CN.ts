@@ -2188,5 +2188,29 @@
       <source>Reviewed by {name} on {day}.</source>
       <translation>已由{name}于 {day} 审核。</translation>
     </message>
+    <message>
+      <source>Applied, no visit</source>
+      <translation>已申请未走访</translation>
+    </message>
+    <message>
+      <source>Applied this term but no finalized on-site visit yet</source>
+      <translation>本学期已申请，尚无已定稿的实地家访</translation>
+    </message>
+    <message>
+      <source>No application</source>
+      <translation>缺申请</translation>
+    </message>
+    <message>
+      <source>Visited or determined this term without an application (not needed for 免申即享)</source>
+      <translation>本学期已家访或认定但无申请记录（免申即享的学生无需申请）</translation>
+    </message>
+    <message>
+      <source>Unreviewed</source>
+      <translation>未审核</translation>
+    </message>
+    <message>
+      <source>Finalized visit records and growth entries not yet reviewed</source>
+      <translation>已定稿的家访记录和成长档案条目尚未审核</translation>
+    </message>
   </context>
 </TS>

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-    QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget,
 )
 
 from visitapp.domain import ApplicationChannel, ApplicationMaterial, ValidationError
@@ -66,6 +66,10 @@ class ApplicationsScreen(QWidget):
         form.addRow("", self.record_button)
         form_box = QGroupBox(tr("New application"))
         form_box.setLayout(form)
+        form_scroll = QScrollArea()  # the form scrolls rather than widen the window past 1024 px
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setWidget(form_box)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # -- the student's applications and chain
         self.applications = RowsModel([
             (tr("Date applied"), lambda a: a.applied_on.isoformat() if a.applied_on else ""),
@@ -88,13 +92,15 @@ class ApplicationsScreen(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel(tr("Applications of this student")))
         right.addWidget(self.applications_table, 1)
-        right.addWidget(QLabel(tr("Application → visit → review → collective review → notice → determination")))
+        chain_label = QLabel(tr("Application → visit → review → collective review → notice → determination"))
+        chain_label.setWordWrap(True)
+        right.addWidget(chain_label)
         right.addWidget(self.chain_table, 2)
         right.addWidget(self.print_button)
         holder = QWidget()
         holder.setLayout(right)
         split = QSplitter()
-        split.addWidget(form_box)
+        split.addWidget(form_scroll)
         split.addWidget(holder)
         split.setStretchFactor(1, 2)
         top = QHBoxLayout()

@@ -80,9 +80,9 @@ class RecordReviewScreen(QWidget):
         left.addWidget(self.table, 1)
         left.addLayout(buttons)
         left.addWidget(self.error)
-        body = QHBoxLayout()
+        body = QVBoxLayout()  # one column: the window is 1024 px wide on a school laptop
         body.addLayout(left, 3)
-        body.addWidget(self.appoint_box, 1)
+        body.addWidget(self.appoint_box, 2)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.caption)
