@@ -152,3 +152,30 @@ def test_the_reviewer_and_the_chain_are_printed_and_verifiable(officer_workspace
     for words in ("资助工作全过程记录", "班主任推荐", "实地走访", "已审核", "尚未评议", "尚未完成：集体评议、公示、认定"):
         assert words in text, words
     assert ws.documents.verify_sheet(tmp_path / "chain.pdf").status == "match"
+
+
+def test_print_chain_from_the_command_line_and_verify_it(tmp_path, capsys):
+    """``visitapp print chain STUDENT`` as a class teacher runs it, then ``verify-sheet``."""
+    import json
+
+    from tests.conftest import PASSPHRASE
+    from visitapp.cli import main
+    from visitapp.services import open_profile
+
+    passfile = tmp_path / "p.txt"
+    passfile.write_text(PASSPHRASE)
+    base = ["--profile", str(tmp_path / "prof"), "--passphrase-file", str(passfile)]
+    assert main([*base, "init", "--insecure-fast-kdf"]) == 0
+    with open_profile(tmp_path / "prof", PASSPHRASE) as ws:
+        student = add_student(ws, "陈小雨")
+        ws.applications.record(student.id, TODAY, "family", ["application_form"])
+    capsys.readouterr()
+    assert main([*base, "print", "chain", "陈小雨", "--term", TERM, "-o", str(tmp_path / "c.pdf"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["records"] == [f"{student.id}:{TERM}"] and printed["pages"] == 1
+    assert main([*base, "verify-sheet", str(tmp_path / "c.pdf"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "match"
+    with open_profile(tmp_path / "prof", PASSPHRASE) as ws:  # a visit later: the page is outdated
+        finalized_visit(ws, student)
+    assert main([*base, "verify-sheet", str(tmp_path / "c.pdf"), "--json"]) == 3  # outdated
+    assert json.loads(capsys.readouterr().out)["status"] == "outdated"
