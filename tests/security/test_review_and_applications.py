@@ -75,3 +75,35 @@ def test_reviews_are_independent_and_applications_stay_in_scope(school):
     assert h.push_one(own)["status"] == "applied"
     officer.sync.run()
     assert school.count("officer", "application", own["record_id"]) == 1
+
+
+def test_a_growth_entry_is_edited_only_while_it_is_returned(school):
+    """Growth entries are append-only; the one exception is the author's edit after 退回, which
+    the server checks against its own latest review of the entry."""
+    from visitapp.domain import GrowthKind, RewardKind
+
+    h, officer, a = school.hostile, school.laptops["officer"], school.laptops["a"]
+    sid = only_a(school)[1]
+    entry = a.growth.add_entry(sid, GrowthKind.REWARD, entry_date=TODAY, title="三好学生",
+                               reward_kind=RewardKind.COMMENDATION)
+    school.sync_all()
+    officer.sync.run()  # the officer synced before teacher A pushed: once more
+
+    def edit(title: str) -> dict:
+        return h.mutation("growth_entry", sid, record_id=entry.id, routing={
+            "kind": "reward", "author_id": h.staff_id, "source": "school",
+            "created_at": entry.created_at.isoformat(), "updated_at": dt.datetime.now(dt.timezone.utc).isoformat()},
+            facts={"entry_date": TODAY.isoformat(), "title": title, "reward_kind": "commendation"})
+
+    assert_refused(h.push_one(edit("改过的标题")), "append_only")          # not returned: append-only
+    officer.record_reviews.review("growth_entry", entry.id, "returned", "请写明表彰级别")
+    school.sync_all()
+    assert a.record_reviews.state("growth_entry", entry.id).status == "returned"
+    a.record_reviews.edit_returned_entry(entry.id, title="校级三好学生")  # the author's laptop answers
+    report = a.sync.run()
+    assert report.ok and a.pending_count() == 0, report.errors  # the server accepted the edit
+    officer.sync.run()
+    assert [e.title for e in officer.growth.entries(sid) if e.id == entry.id] == ["校级三好学生"]
+    officer.record_reviews.review("growth_entry", entry.id, "approved")
+    officer.sync.run()
+    assert_refused(h.push_one(edit("审核通过后再改")), "append_only")      # approved: append-only again
