@@ -59,7 +59,8 @@ def application_chain(student: Student, term: str, applications: Iterable[Applic
                       names: dict[str, str] | None = None) -> Chain:
     """The six steps of one student's term, each done or not, with its date, who and what."""
     names = names or {}
-    name = lambda sid: names.get(sid, sid)  # noqa: E731
+    # a person this laptop has no name for is never shown as a bare id on paper
+    name = lambda sid: names.get(sid) or ("（姓名未同步）" if sid else "")  # noqa: E731
     steps: list[ChainStep] = []
     apps = sorted((a for a in applications if a.student_id == student.id and a.term == term),
                   key=lambda a: (a.applied_on or dt.date.min, a.id))
