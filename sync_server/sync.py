@@ -23,7 +23,7 @@ from sync_server.config import ServerError
 from sync_server.core import (
     Principal, ServerCore, aware, change_json, content_hash, new_id, utcnow, uuid5_of,
 )
-from sync_server import orphans
+from sync_server import orphans, review_policy
 from sync_server.db import bulk_insert
 from sync_server.models import (
     AppliedMutation, AssignmentRow, Counter, DeviceRow, DeviceStudent, EnrollCode, Record, Setting, StaffRow,
@@ -50,6 +50,10 @@ APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
 STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
                  Kind.DETERMINATION, Kind.ASSIGNMENT}
 KNOWN_KINDS = {k.value for k in Kind}
+# issue 15 (who may write them: sync_server.review_policy)
+OFFICER_KINDS |= {Kind.REVIEWER_APPOINTMENT}
+STUDENT_BOUND |= {Kind.APPLICATION, Kind.RECORD_REVIEW}
+SCOPED_BY_POLICY = {Kind.RECORD_REVIEW}  # a grade leader reviews the grade, not only assigned students
 _QUEUED = object()
 _answer_json = json.JSONEncoder(ensure_ascii=False).encode  # built once, not per mutation
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -396,7 +400,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         return _res(m, "rejected", "missing_student", "这类记录必须指明所属学生（student_id）。")
     if student_id and kind != Kind.STUDENT and kind != Kind.AUDIT_EVENT and student_id not in ctx.students:
         return _res(m, "rejected", "unknown_student", "找不到该学生，可能已不在本校名册上。")
-    if not who.is_officer and kind not in (Kind.AUDIT_EVENT, Kind.CONFLICT):
+    if not who.is_officer and kind not in (Kind.AUDIT_EVENT, Kind.CONFLICT) and kind not in SCOPED_BY_POLICY:
         scope = ctx.mentored if kind == Kind.MENTOR_NOTE else ctx.assigned
         if student_id not in scope and not orphans.visit_made_while_assigned(ctx.tx.session, who, m, student_id):
             why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
@@ -759,6 +763,9 @@ def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | N
     if rec is not None:
         if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
+        if review_policy.returned_entry_editable(ctx.tx.session, ctx.who, rec):  # 退回 → the author edits
+            new = _put(ctx, m, rec, student_id, hlc, "student")
+            return _res(m, "applied", seq=new.server_seq)
         return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
     visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
     new = _put(ctx, m, rec, student_id, hlc, visibility)
@@ -920,9 +927,51 @@ def _conflict_push(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str |
     return _res(m, "applied", seq=seq)
 
 
+# issue 15: applications, reviews of records, reviewer appointments -------------------------------------
+def _application(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None and _same(rec, m, ctx):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    refused = review_policy.application_refusal(ctx.tx.session, ctx.who, rec, student_id)
+    if refused is not None:
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, student_id, hlc, "student")
+    return _res(m, "applied", seq=new.server_seq)
+
+
+def _record_review(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None:
+        if _same(rec, m, ctx):
+            return _res(m, "duplicate", seq=rec.server_seq)
+        return _res(m, "rejected", "append_only", "审核记录只能追加；重新审核请新建一条审核记录。")
+    refused = review_policy.review_refusal_of(ctx.tx.session, ctx.who, m.routing, student_id)
+    if refused is not None:
+        _refused(ctx, m, _res(m, "rejected", *refused), audit=True)
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, student_id, hlc, "student")
+    return _res(m, "applied", seq=new.server_seq)
+
+
+def _reviewer_appointment(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None and _same(rec, m, ctx):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    refused = review_policy.appointment_refusal(ctx.tx.session, m.routing)
+    if refused is not None:
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, None, hlc, "school")  # every laptop knows who reviews which grade
+    return _res(m, "applied", seq=new.server_seq)
+
+
 _HANDLERS = {
     Kind.VISIT: _visit, Kind.GROWTH_ENTRY: _append_only, Kind.AUDIT_EVENT: _append_only,
     Kind.GROWTH_PROFILE_FIELD: _profile_field, Kind.MENTOR_NOTE: _mentor_note, Kind.CONFLICT: _conflict_push,
+    Kind.APPLICATION: _application, Kind.RECORD_REVIEW: _record_review,
+    Kind.REVIEWER_APPOINTMENT: _reviewer_appointment,
 }
 
 

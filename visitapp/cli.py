@@ -471,6 +471,9 @@ def _add_print_commands(sub: Any, add: Any) -> None:
     p = doc("workload", "教师本学期的学生资助工作量统计表（资助专干可为任一教师出具）")
     p.add_argument("--staff", help="教师姓名或 ID（默认本人）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
+    p = doc("chain", "一名学生本学期的资助工作全过程记录：申请 → 家访 → 审核 → 集体评议 → 公示 → 认定")  # issue 15
+    p.add_argument("student")
+    p.add_argument("--term", help="学期，如 2026-2027-1（默认本学期）")
     p = add("verify-sheet", cmd_verify_sheet, "核对纸质记录表（扫描件或照片）与当前记录是否一致")
     p.add_argument("file")
 
@@ -497,6 +500,8 @@ def cmd_print(args: argparse.Namespace) -> int:
             report = docs.print_subject_access(_resolve_student(ws, args.student), out)
         elif args.what == "workload":
             report = ws.workload.print(out, _resolve_staff(ws, args.staff), args.term)
+        elif args.what == "chain":
+            report = docs.print_chain(_resolve_student(ws, args.student), out, args.term)
         else:
             report = docs.print_notice(args.meeting, out)
     if args.json:

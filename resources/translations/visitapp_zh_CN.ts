@@ -2192,6 +2192,181 @@
     <message>
       <source>A student development support centre in every school, recorded this term by the officer (name and evidence)</source>
       <translation>每所学校建立学生发展支持中心（由资助专干每学期登记名称和佐证材料）</translation>
+    <message>
+      <source>Applications</source>
+      <translation>申请与全过程</translation>
+    </message>
+    <message>
+      <source>Review of records</source>
+      <translation>记录审核</translation>
+    </message>
+    <message>
+      <source>Date applied</source>
+      <translation>申请日期</translation>
+    </message>
+    <message>
+      <source>How it was applied</source>
+      <translation>申请方式</translation>
+    </message>
+    <message>
+      <source>What the family says</source>
+      <translation>申请说明（家庭陈述）</translation>
+    </message>
+    <message>
+      <source>Record the application</source>
+      <translation>登记申请</translation>
+    </message>
+    <message>
+      <source>Papers received</source>
+      <translation>已收材料</translation>
+    </message>
+    <message>
+      <source>New application</source>
+      <translation>登记新申请</translation>
+    </message>
+    <message>
+      <source>Application to determination</source>
+      <translation>申请至认定全过程</translation>
+    </message>
+    <message>
+      <source>Print the chain…</source>
+      <translation>打印全过程记录…</translation>
+    </message>
+    <message>
+      <source>Applications of this student</source>
+      <translation>该学生的申请记录</translation>
+    </message>
+    <message>
+      <source>Application → visit → review → collective review → notice → determination</source>
+      <translation>申请 → 家访 → 审核 → 集体评议 → 公示 → 认定</translation>
+    </message>
+    <message>
+      <source>Only the aid officer or the student's class teacher records an application.</source>
+      <translation>只有资助专干或该学生的班主任（家访教师）可以登记申请。</translation>
+    </message>
+    <message>
+      <source>The application was recorded.</source>
+      <translation>申请已登记。</translation>
+    </message>
+    <message>
+      <source>Step</source>
+      <translation>环节</translation>
+    </message>
+    <message>
+      <source>Done</source>
+      <translation>是否完成</translation>
+    </message>
+    <message>
+      <source>By</source>
+      <translation>经办人</translation>
+    </message>
+    <message>
+      <source>Edit the returned entry…</source>
+      <translation>按审核意见修改…</translation>
+    </message>
+    <message>
+      <source>Review</source>
+      <translation>审核</translation>
+    </message>
+    <message>
+      <source>Records waiting for review</source>
+      <translation>待审核的记录</translation>
+    </message>
+    <message>
+      <source>Review comment</source>
+      <translation>审核意见</translation>
+    </message>
+    <message>
+      <source>Reviewed (approve)</source>
+      <translation>审核通过</translation>
+    </message>
+    <message>
+      <source>Return to the author…</source>
+      <translation>退回作者…</translation>
+    </message>
+    <message>
+      <source>谁审核谁负责: the reviewer answers for each record they review. Finalized visit records and growth entries wait here until reviewed; a returned record goes back to its author with your comment (a visit is corrected by an amendment, a growth entry is edited) and comes back here. Nobody reviews their own records.</source>
+      <translation>谁审核谁负责：审核人对所审核的每条记录负责。已定稿的家访记录和成长档案条目在此等待审核；退回的记录连同审核意见回到作者处（家访记录以更正记录修改，成长档案条目直接修改），修改后重新回到这里。任何人不得审核自己填写的记录。</translation>
+    </message>
+    <message>
+      <source>Grade leader</source>
+      <translation>年级审核人</translation>
+    </message>
+    <message>
+      <source>Grade (start of the class names)</source>
+      <translation>负责年级（班级名称开头）</translation>
+    </message>
+    <message>
+      <source>Name as reviewer</source>
+      <translation>指定为审核人</translation>
+    </message>
+    <message>
+      <source>End the selected appointment</source>
+      <translation>取消所选审核人</translation>
+    </message>
+    <message>
+      <source>Reviewers named</source>
+      <translation>已指定的审核人</translation>
+    </message>
+    <message>
+      <source>Reviewers (grade leaders)</source>
+      <translation>审核人（年级组长）</translation>
+    </message>
+    <message>
+      <source>Only the aid officer and the grade leaders the officer names review records.</source>
+      <translation>只有资助专干和资助专干指定的年级审核人可以审核记录。</translation>
+    </message>
+    <message>
+      <source>Choose a record first.</source>
+      <translation>请先选择一条记录。</translation>
+    </message>
+    <message>
+      <source>Author</source>
+      <translation>填写人</translation>
+    </message>
+    <message>
+      <source>Review state</source>
+      <translation>审核状态</translation>
+    </message>
+    <message>
+      <source>Grade</source>
+      <translation>年级</translation>
+    </message>
+    <message>
+      <source>Review: waiting for review.</source>
+      <translation>审核：待审核。</translation>
+    </message>
+    <message>
+      <source>Returned by {name} on {day}: {comment} — correct it with Correct (amend).</source>
+      <translation>{name}于 {day} 退回：{comment}——请用“更正”修改。</translation>
+    </message>
+    <message>
+      <source>Reviewed by {name} on {day}.</source>
+      <translation>已由{name}于 {day} 审核。</translation>
+    </message>
+    <message>
+      <source>Applied, no visit</source>
+      <translation>已申请未走访</translation>
+    </message>
+    <message>
+      <source>Applied this term but no finalized on-site visit yet</source>
+      <translation>本学期已申请，尚无已定稿的实地家访</translation>
+    </message>
+    <message>
+      <source>No application</source>
+      <translation>缺申请</translation>
+    </message>
+    <message>
+      <source>Visited or determined this term without an application (not needed for 免申即享)</source>
+      <translation>本学期已家访或认定但无申请记录（免申即享的学生无需申请）</translation>
+    </message>
+    <message>
+      <source>Unreviewed</source>
+      <translation>未审核</translation>
+    </message>
+    <message>
+      <source>Finalized visit records and growth entries not yet reviewed</source>
+      <translation>已定稿的家访记录和成长档案条目尚未审核</translation>
     </message>
   </context>
 </TS>

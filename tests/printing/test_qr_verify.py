@@ -28,7 +28,8 @@ def sheet(tmp_path_factory):
     path = tmp_path_factory.mktemp("sheet") / "sheet.pdf"
     report = render_visit_sheet(S.visit(), S.student(), S.HEADER, [S.amendment()], "周敏", out=path)
     assert report.pages == 2
-    return path, visit_fingerprint(S.visit(), S.student(), [S.amendment()])
+    # the printed 审核人 name is part of what the sheet's hash covers (issue 15)
+    return path, VisitSheetJob(S.visit(), S.student(), S.HEADER, (S.amendment(),), "周敏").fingerprint()
 
 
 def test_every_page_carries_the_records_qr_code(sheet):

@@ -63,7 +63,8 @@ def test_data_quality_counts_are_the_lists_behind_them(demo_officer):
     full = domain_reports.data_quality(
         term, late, _everything(ws, "student"), _everything(ws, "visit"), _everything(ws, "determination"),
         _everything(ws, "growth_entry"), _everything(ws, "growth_profile_field"), _everything(ws, "assignment"),
-        _everything(ws, "conflict"), notes=_everything(ws, "mentor_note"))
+        _everything(ws, "conflict"), notes=_everything(ws, "mentor_note"),
+        applications=_everything(ws, "application"), reviews=_everything(ws, "record_review"))
     assert report == full
     for check in report.school:
         assert check.count == len(check.items)

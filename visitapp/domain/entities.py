@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from visitapp.domain.enums import (
+    ApplicationChannel, ApplicationMaterial, ReviewVerdict,
     AidKind, AssignmentRole, ConflictStatus, GrowthKind, HardshipCategory, HardshipIndicator,
     Level, MentorNoteKind, NoticeStatus, PolicyMaterial, ProfileField, RewardKind, Role, Stage,
     VisitMode, VisitStatus,
@@ -24,7 +25,7 @@ __all__ = [
     "GrowthProfileField", "GrowthEntry", "MentorNote", "ReviewMeeting", "Determination",
     "PublicNotice", "Objection", "Conflict", "AuditEvent", "SupportCentre", "support_centre_id",
     "profile_field_id", "mask_name",
-    "MASKED_ID_RE", "ENTITY_BY_KIND",
+    "MASKED_ID_RE", "ENTITY_BY_KIND", "Application", "RecordReview", "ReviewerAppointment",
 ]
 
 # 18-character resident ID with the middle ten hidden: 3202**********1234 (last may be X).
@@ -230,6 +231,8 @@ class GrowthEntry:
     programme: str = tier_b(default="")
     amount_yuan: float | None = tier_b(default=None)
     detail: str = tier_c(default="")
+    # set when the author edits an entry a reviewer returned (issue 15); None: as first written
+    updated_at: dt.datetime | None = tier_a(default=None)
 
     def problems(self, today: dt.date) -> dict[str, str]:
         p: dict[str, str] = {}
@@ -416,10 +419,81 @@ class SupportCentre:
         return p
 
 
+# -- issue 15: applications (申请) and the review of records (谁审核谁负责) ---------------------------
+@dataclass(frozen=True)
+class Application:
+    """A family's application for aid (资助申请), or the class teacher's recommendation, in one
+    term. It is linked to that term's visit, review and determination of the same student by
+    (student, term): the chain is read, not stored, so it never points at a stale record."""
+
+    id: str = tier_a()
+    student_id: str = tier_a()
+    term: str = tier_a()
+    author_id: str = tier_a()
+    created_at: dt.datetime | None = tier_a(default=None)
+    updated_at: dt.datetime | None = tier_a(default=None)
+    applied_on: dt.date | None = tier_b(default=None)
+    channel: ApplicationChannel | None = tier_b(default=None)
+    materials: tuple[ApplicationMaterial, ...] = tier_b(default=())
+    # tier C: what the family wrote or said about its situation, sealed like a visit's story
+    details: str = tier_c(default="")
+
+    def problems(self, today: dt.date) -> dict[str, str]:
+        p: dict[str, str] = {}
+        if self.applied_on is None:
+            p["applied_on"] = "请填写申请日期"
+        _not_future(self.applied_on, today, "申请日期", p, "applied_on")
+        if self.channel is None:
+            p["channel"] = "请选择申请方式"
+        if len(self.details) > 20_000:
+            p["details"] = "申请说明过长（最多 20000 字）"
+        return p
+
+
+@dataclass(frozen=True)
+class RecordReview:
+    """One reviewer's verdict on one finalized visit or growth entry (谁审核谁负责). Append-only:
+    a later review of the same record (after an amendment or an edit) is a new record."""
+
+    id: str = tier_a()
+    student_id: str = tier_a()
+    record_kind: str = tier_a()
+    record_id: str = tier_a()
+    reviewer_id: str = tier_a()
+    verdict: ReviewVerdict = tier_a()
+    created_at: dt.datetime | None = tier_a(default=None)
+    reviewed_on: dt.date | None = tier_b(default=None)
+    # tier C: a returned record's comment may quote the family's story it questions
+    comment: str = tier_c(default="")
+
+    def problems(self) -> dict[str, str]:
+        p: dict[str, str] = {}
+        if self.verdict == ReviewVerdict.RETURNED and not self.comment.strip():
+            p["comment"] = "退回时必须写明原因，作者据此修改"
+        if len(self.comment) > 5_000:
+            p["comment"] = "审核意见过长（最多 5000 字）"
+        return p
+
+
+@dataclass(frozen=True)
+class ReviewerAppointment:
+    """The officer names a grade leader (年级组长) as reviewer of one grade's records; the
+    officer reviews every grade without one. ``grade`` is the start of the class names it
+    covers, e.g. ``七年级``."""
+
+    id: str = tier_a()
+    staff_id: str = tier_a()
+    grade: str = tier_a()
+    active: bool = tier_a(default=True)
+    appointed_by: str = tier_a(default="")
+    created_at: dt.datetime | None = tier_a(default=None)
+
+
 ENTITY_BY_KIND: dict[str, type] = {
     "student": Student, "staff": Staff, "assignment": Assignment, "visit": Visit,
     "growth_profile_field": GrowthProfileField, "growth_entry": GrowthEntry,
     "mentor_note": MentorNote, "review_meeting": ReviewMeeting, "determination": Determination,
     "public_notice": PublicNotice, "objection": Objection, "conflict": Conflict,
     "audit_event": AuditEvent, "support_centre": SupportCentre,
+    "application": Application, "record_review": RecordReview, "reviewer_appointment": ReviewerAppointment,
 }

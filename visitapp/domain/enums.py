@@ -9,7 +9,7 @@ __all__ = [
     "Role", "AssignmentRole", "Stage", "HardshipCategory", "VisitMode", "VisitStatus",
     "Level", "HardshipIndicator", "PolicyMaterial", "GrowthKind", "RewardKind", "AidKind",
     "MentorNoteKind", "ProfileField", "NoticeStatus", "ConflictStatus", "Kind", "LABELS_ZH",
-    "label_zh",
+    "label_zh", "ApplicationChannel", "ApplicationMaterial", "ReviewVerdict", "REVIEWABLE_KINDS",
 ]
 
 
@@ -149,6 +149,40 @@ class Kind(StrEnum):
     CONFLICT = "conflict"
     AUDIT_EVENT = "audit_event"
     SUPPORT_CENTRE = "support_centre"
+    # issue 15: applications (申请) and the review of records (谁审核谁负责)
+    APPLICATION = "application"
+    RECORD_REVIEW = "record_review"
+    REVIEWER_APPOINTMENT = "reviewer_appointment"
+
+
+# -- issue 15: applications and the review of records ---------------------------------------------
+class ApplicationChannel(StrEnum):
+    """How an application reached the school (plan §3: 资助申请; 免申即享 for the platform's own)."""
+
+    FAMILY = "family"                 # 学生本人或家长申请
+    CLASS_TEACHER = "class_teacher"   # 班主任推荐
+    PLATFORM_AUTO = "platform_auto"   # 平台自动认定（免申即享）
+
+
+class ApplicationMaterial(StrEnum):
+    """The papers received with an application (tier B: what was handed in, not its content)."""
+
+    APPLICATION_FORM = "application_form"          # 认定申请表
+    HOUSEHOLD_REGISTER = "household_register"      # 户口簿
+    HARDSHIP_CERTIFICATE = "hardship_certificate"  # 低保、特困等困难证明
+    DISABILITY_CERTIFICATE = "disability_certificate"  # 残疾证
+    MEDICAL_PROOF = "medical_proof"                # 医疗或大病证明
+    INCOME_PROOF = "income_proof"                  # 收入或失业证明
+    OTHER_MATERIAL = "other_material"              # 其他材料
+
+
+class ReviewVerdict(StrEnum):
+    APPROVED = "approved"   # 已审核
+    RETURNED = "returned"   # 退回
+
+
+# the kinds a reviewer reviews (谁审核谁负责): finalized visits and growth entries
+REVIEWABLE_KINDS = ("visit", "growth_entry")
 
 
 LABELS_ZH: dict[str, str] = {
@@ -185,6 +219,12 @@ LABELS_ZH: dict[str, str] = {
     "support_plan": "帮扶计划",
     # roles
     "teacher": "教师", "officer": "资助专干", "visitor": "家访教师", "mentor": "育人导师",
+    # applications and reviews (issue 15)
+    "family": "学生本人或家长申请", "class_teacher": "班主任推荐", "platform_auto": "平台自动认定（免申即享）",
+    "application_form": "认定申请表", "household_register": "户口簿", "hardship_certificate": "低保、特困等困难证明",
+    "disability_certificate": "残疾证", "medical_proof": "医疗或大病证明", "income_proof": "收入或失业证明",
+    "other_material": "其他材料",
+    "approved": "已审核", "returned": "退回", "unreviewed": "待审核", "resubmitted": "已修改待复审",
 }
 
 

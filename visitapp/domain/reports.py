@@ -22,6 +22,9 @@ from visitapp.domain.entities import (
     Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Student, Visit,
 )
 from visitapp.domain.enums import AssignmentRole, ConflictStatus, GrowthKind, Level, MentorNoteKind
+from visitapp.domain.entities import Application, RecordReview
+from visitapp.domain.enums import VisitStatus, label_zh
+from visitapp.domain.record_review import latest_reviews, review_state
 from visitapp.domain.terms import term_bounds
 
 STALE_CONFLICT_DAYS = 7
@@ -38,6 +41,12 @@ CHECKS_ZH = {
     "mentor_notes_overdue": "导师记录超期未写",
     "no_case_discussion": "本学期未开展常态化研讨",
 }
+# issue 15: shown when the caller passes the applications / the reviews (the officer's laptop does)
+APPLICATION_CHECKS_ZH = {
+    "application_without_visit": "已申请但本学期未实地家访",
+    "visit_without_application": "已家访或认定但无申请记录（免申即享的除外）",
+}
+REVIEW_CHECKS_ZH = {"unreviewed_records": "已定稿记录未审核（谁审核谁负责）"}
 COVERAGES_ZH = {
     "support_centre": "学生发展支持中心",
     "visits": "家访全覆盖",
@@ -225,8 +234,12 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
                  determinations: Iterable[Determination], entries: Iterable[GrowthEntry],
                  profile_fields: Iterable[GrowthProfileField], assignments: Iterable[Assignment],
                  conflicts: Iterable[Conflict], visit_window_days: int = VISIT_WINDOW_DAYS,
-                 notes: Iterable[MentorNote] = (), mentor_note_days: int = MENTOR_NOTE_DAYS) -> DataQualityReport:
-    """Nine checks, per class and for the school, each with the students behind its count."""
+                 notes: Iterable[MentorNote] = (), mentor_note_days: int = MENTOR_NOTE_DAYS,
+                 applications: Iterable[Application] | None = None,
+                 reviews: Iterable[RecordReview] | None = None) -> DataQualityReport:
+    """Nine checks, per class and for the school, each with the students behind its count;
+    with ``applications`` the two checks of the chain 申请 → 家访 → 认定, with ``reviews`` the
+    count of finalized records nobody has reviewed yet (issue 15)."""
     students = [s for s in students if s.on_roster]
     by_id = {s.id: s for s in students}
     visits = list(visits)
@@ -246,7 +259,12 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
     term_start, term_end = term_bounds(term)
     due = min(term_end, term_start + dt.timedelta(days=visit_window_days))
 
-    found: dict[str, list[Issue]] = {code: [] for code in CHECKS_ZH}
+    titles = dict(CHECKS_ZH)
+    if applications is not None:
+        titles.update(APPLICATION_CHECKS_ZH)
+    if reviews is not None:
+        titles.update(REVIEW_CHECKS_ZH)
+    found: dict[str, list[Issue]] = {code: [] for code in titles}
 
     def add(code: str, sid: str, detail: str) -> None:
         s = by_id.get(sid)
@@ -299,16 +317,45 @@ def data_quality(term: str, today: dt.date, students: Iterable[Student], visits:
             if age > STALE_CONFLICT_DAYS:
                 add("stale_conflicts", c.student_id, f"冲突已 {age} 天未处理")
 
-    school = tuple(Check(code, CHECKS_ZH[code], tuple(items)) for code, items in found.items())
-    per_class: dict[str, dict[str, list[Issue]]] = defaultdict(lambda: {code: [] for code in CHECKS_ZH})
+    _chain_checks(term, students, final_visits, determinations, entries, applications, reviews, add)
+    school = tuple(Check(code, titles[code], tuple(items)) for code, items in found.items())
+    per_class: dict[str, dict[str, list[Issue]]] = defaultdict(lambda: {code: [] for code in titles})
     for s in students:
         per_class[s.class_name]  # every class appears, even a clean one
     for code, items in found.items():
         for it in items:
             per_class[it.class_name][code].append(it)
-    classes = tuple(ClassQuality(name, tuple(Check(code, CHECKS_ZH[code], tuple(v)) for code, v in checks.items()))
+    classes = tuple(ClassQuality(name, tuple(Check(code, titles[code], tuple(v)) for code, v in checks.items()))
                     for name, checks in sorted(per_class.items(), key=lambda kv: class_sort_key(kv[0])))
     return DataQualityReport(term, today, school, classes)
+
+
+def _chain_checks(term: str, students: list[Student], final_visits: list[Visit], determinations: list[Determination],
+                  entries: list[GrowthEntry], applications: Iterable[Application] | None,
+                  reviews: Iterable[RecordReview] | None, add) -> None:  # noqa: ANN001
+    """Issue 15: 申请 without a visit, a visit or determination without the application it
+    needs (免申即享 students need none), and finalized records nobody reviewed."""
+    if applications is not None:
+        applied = {a.student_id for a in applications if a.term == term}
+        visited = {v.student_id for v in final_visits if rules.counts_as_visit(v) and v.term == term}
+        determined = {d.student_id for d in determinations if d.term == term}
+        for s in students:
+            if s.id in applied and s.id not in visited:
+                add("application_without_visit", s.id, "本学期已登记申请，尚无已定稿的实地家访（先家访后认定）")
+            if s.id not in applied and not s.auto_eligible and (s.id in visited or s.id in determined):
+                what = "已有认定结果" if s.id in determined else "已实地家访"
+                add("visit_without_application", s.id, f"{what}，但本学期没有申请记录")
+    if reviews is not None:
+        latest = latest_reviews(reviews)
+        for v in final_visits:
+            if v.term == term and v.status == VisitStatus.FINAL and not review_state(v, latest.get(v.id)).reviewed:
+                add("unreviewed_records", v.student_id, f"家访记录（{v.visit_date or '无日期'}）"
+                    f"{label_zh(review_state(v, latest.get(v.id)).status)}")
+        start, end = term_bounds(term)
+        for e in entries:
+            if e.source == "school" and e.entry_date and start <= e.entry_date <= end \
+                    and not review_state(e, latest.get(e.id)).reviewed:
+                add("unreviewed_records", e.student_id, f"成长档案“{e.title}”{label_zh(review_state(e, latest.get(e.id)).status)}")
 
 
 def coverage(term: str, students: Iterable[Student], visits: Iterable[Visit], determinations: Iterable[Determination],

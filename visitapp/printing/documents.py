@@ -17,6 +17,7 @@ from visitapp.domain.entities import (
 )
 from visitapp.domain.workload import WorkloadStatement
 from visitapp.printing.fingerprint import (
+    content_hash,
     Fingerprint, growth_file_fingerprint, notice_fingerprint, subject_access_fingerprint, visit_fingerprint,
     workload_fingerprint,
 )
@@ -60,10 +61,15 @@ class VisitSheetJob:
     header: SheetHeader
     amendments: Sequence[Visit] = ()
     reviewer: str = ""
+    reviewed_on: str = ""  # printed in the 审核人 line's date cell (issue 15); blank: written by hand
 
     def fingerprint(self) -> Fingerprint:
         """Kind, id, version and content hash of what this sheet prints."""
-        return visit_fingerprint(self.visit, self.student, self.amendments)
+        fp = visit_fingerprint(self.visit, self.student, self.amendments)
+        if self.reviewer or self.reviewed_on:  # the 审核人 line is printed content too (issue 15)
+            return Fingerprint(fp.kind, fp.record_id, fp.version,
+                               content_hash({"sheet": fp.hash, "reviewer": self.reviewer, "on": self.reviewed_on}))
+        return fp
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 PAYLOAD_TAG = "VA1"
-KINDS = ("visit", "growth_file", "public_notice", "workload", "subject_access")
+KINDS = ("visit", "growth_file", "public_notice", "workload", "subject_access", "chain")  # chain: issue 15
 HASH_CHARS = 16
 _VERSION_RE = re.compile(r"^[0-9A-Za-z._:+-]{1,64}$")
 _ID_RE = re.compile(r"^[0-9A-Za-z._:-]{1,64}$")

@@ -66,6 +66,12 @@ def _story(job: PrintJob, sink: TextSink) -> tuple[list, str, str]:
         from visitapp.printing.subject_access import subject_access_story
 
         return subject_access_story(job, sink), "", "学生个人信息查阅副本"
+    from visitapp.printing.chain import ChainJob  # issue 15: 申请 → … → 认定 on one page
+
+    if isinstance(job, ChainJob):
+        from visitapp.printing.chain import chain_story
+
+        return chain_story(job, sink), "", "资助工作全过程记录"
     raise TypeError(f"not a print job: {type(job).__name__}")
 
 

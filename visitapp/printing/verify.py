@@ -31,7 +31,7 @@ Lookup = Callable[[str, str], "tuple[str, str] | None"]
 MATCH, OUTDATED, UNKNOWN = "match", "outdated", "unknown"
 _RANK = {MATCH: 0, OUTDATED: 1, UNKNOWN: 2}
 _KIND_ZH = {"visit": "家访记录", "growth_file": "资助成长档案", "public_notice": "公示名单",
-            "workload": "工作量统计表", "subject_access": "个人信息查阅副本"}
+            "workload": "工作量统计表", "subject_access": "个人信息查阅副本", "chain": "资助工作全过程记录"}
 _PDF_SCALE = 200 / 72     # 200 dpi: a 24 mm code is ~190 px, ~5 px per module
 _MAX_PDF_PAGES = 2000
 

@@ -162,7 +162,8 @@ def _signature_block(job: VisitSheetJob, t: TextSink, number: str) -> list:
     for name in visitors:
         rows.append([L("家访教师"), t.cell(name, "家访教师", "value_c", 40), "", date_line])
     rows.append([L("监护人<br/>（确认以上情况属实）"), t.cell(job.student.guardian_name, "监护人", "value_c", 40), "", date_line])
-    rows.append([L("审核人"), t.cell(job.reviewer, "审核人", "value_c", 40), "", date_line])
+    rows.append([L("审核人"), t.cell(job.reviewer, "审核人", "value_c", 40), "",
+                 t.p(job.reviewed_on, "value_c") if job.reviewed_on else date_line])
     # a handwritten signature needs room: 12 mm per row
     table = grid(rows, [30, 26, 44, 30], header_row=True,
                  label_cells=[(0, r) for r in range(1, len(rows))],

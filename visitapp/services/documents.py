@@ -66,7 +66,13 @@ class DocumentService:
             amendments = [entity_from_row("visit", r) for r in
                           s.scalars(select(VisitRow).where(VisitRow.amends_id == visit_id, VisitRow.status != "draft"))]
         from visitapp.printing import VisitSheetJob
-        return VisitSheetJob(visit, student, self.header(visit.term or None), tuple(amendments))
+        from visitapp.services.record_review import RecordReviewService
+        # the 审核人 line: the review of the version that counts (the latest final amendment)
+        current = max((a for a in amendments if a.status == VisitStatus.FINAL),
+                      key=lambda a: a.finalized_at or a.created_at or self.ctx.now(), default=visit)
+        reviewer, reviewed_on = RecordReviewService(self.ctx).reviewer_line(current.id)
+        return VisitSheetJob(visit, student, self.header(visit.term or None), tuple(amendments), reviewer,
+                             reviewed_on)
 
     def growth_file_job(self, student_id: str) -> GrowthFileJob:
         me = self.ctx.identity.staff_id
@@ -194,6 +200,17 @@ class DocumentService:
         from visitapp.printing import render_batch
         return render_batch([self.notice_job(meeting_id)], out)
 
+    def chain_job(self, student_id: str, term: str | None = None):  # noqa: ANN201 - printing.chain.ChainJob
+        """One student's 申请 → 家访 → 审核 → 集体评议 → 公示 → 认定 (issue 15)."""
+        from visitapp.printing.chain import ChainJob
+        from visitapp.services.applications import ApplicationService
+        chain = ApplicationService(self.ctx).chain(student_id, term)
+        return ChainJob(chain, self.header(chain.term))
+
+    def print_chain(self, student_id: str, out: Path, term: str | None = None) -> PrintReport:
+        from visitapp.printing import render_batch
+        return render_batch([self.chain_job(student_id, term)], out)
+
     # -- verification -----------------------------------------------------------------------------
     def current_fingerprint(self, kind: str, record_id: str) -> tuple[str, str] | None:
         try:
@@ -205,6 +222,9 @@ class DocumentService:
                 fp = self.notice_job(record_id).fingerprint()
             elif kind == "subject_access":
                 fp = self.subject_access_job(record_id).fingerprint()
+            elif kind == "chain":  # issue 15
+                student_id, _, term = record_id.partition(":")
+                fp = self.chain_job(student_id, term).fingerprint()
             elif kind == "workload":
                 from visitapp.services.workload import WorkloadService
                 return WorkloadService(self.ctx).current_fingerprint(record_id)

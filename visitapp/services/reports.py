@@ -92,7 +92,8 @@ class ReportService:
                 load_without_sealed(s, "determination"), load_without_sealed(s, "growth_entry"),
                 load_without_sealed(s, "growth_profile_field"), load_without_sealed(s, "assignment"),
                 load_without_sealed(s, "conflict"), notes=load_without_sealed(s, "mentor_note"),
-                mentor_note_days=every)
+                mentor_note_days=every, applications=load_without_sealed(s, "application"),
+                reviews=load_without_sealed(s, "record_review"))
 
     def coverage(self, term: str | None = None) -> CoverageReport:
         """The six full coverages per class and for the school."""

@@ -25,6 +25,8 @@ from visitapp.services.settings import SettingsService
 from visitapp.services.students import StudentService
 from visitapp.services.visits import VisitService
 from visitapp.services.workload import WorkloadService
+from visitapp.services.applications import ApplicationService
+from visitapp.services.record_review import RecordReviewService
 from visitapp.storage.models import AuditEventRow
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import entity_from_row
@@ -56,6 +58,8 @@ class Workspace:
         from visitapp.services.support import SupportService
         self.support = SupportService(self.ctx)
         self.retention = RetentionService(self)
+        self.applications = ApplicationService(self.ctx)      # issue 15: 申请
+        self.record_reviews = RecordReviewService(self.ctx)   # issue 15: 谁审核谁负责
 
     @cached_property
     def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services

@@ -92,6 +92,7 @@ class GrowthEntryRow(RecordMixin, Base):
     author_id: Mapped[str] = mapped_column(String(36), default="")
     source: Mapped[str] = mapped_column(String(16), default="school")
     created_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    updated_at: Mapped[str | None] = mapped_column(String(40), nullable=True)  # issue 15: edited after 退回
 
 
 class MentorNoteRow(RecordMixin, Base):
@@ -228,6 +229,35 @@ class QuarantineRow(Base):
     at: Mapped[str] = mapped_column(String(40))
 
 
+# -- issue 15: applications and the review of records (client migration 0006) ----------------------
+class ApplicationRow(RecordMixin, Base):
+    __tablename__ = "applications"
+    student_id: Mapped[str] = mapped_column(ID, index=True)
+    term: Mapped[str] = mapped_column(String(16), index=True)
+    author_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    updated_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class RecordReviewRow(RecordMixin, Base):
+    __tablename__ = "record_reviews"
+    student_id: Mapped[str] = mapped_column(ID, index=True)
+    record_kind: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    reviewer_id: Mapped[str] = mapped_column(String(36))
+    verdict: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ReviewerAppointmentRow(RecordMixin, Base):
+    __tablename__ = "reviewer_appointments"
+    staff_id: Mapped[str] = mapped_column(String(36), index=True)
+    grade: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    appointed_by: Mapped[str] = mapped_column(String(36), default="")
+    created_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
 MODEL_BY_KIND: dict[str, type[RecordMixin]] = {
     "student": StudentRow, "staff": StaffRow, "assignment": AssignmentRow, "visit": VisitRow,
     "growth_profile_field": GrowthProfileFieldRow, "growth_entry": GrowthEntryRow,
@@ -235,4 +265,6 @@ MODEL_BY_KIND: dict[str, type[RecordMixin]] = {
     "determination": DeterminationRow, "public_notice": PublicNoticeRow,
     "objection": ObjectionRow, "conflict": ConflictRow, "audit_event": AuditEventRow,
     "support_centre": SupportCentreRow,
+    "application": ApplicationRow, "record_review": RecordReviewRow,
+    "reviewer_appointment": ReviewerAppointmentRow,
 }

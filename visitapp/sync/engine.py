@@ -432,7 +432,7 @@ class SyncEngine:
         """Work written before enrolling was signed with a local placeholder id; it is the
         enrolled teacher's work, so it is re-signed before its first push."""
         for model, column in ((MODEL_BY_KIND["visit"], "author_id"), (MODEL_BY_KIND["mentor_note"], "author_id"),
-                              (MODEL_BY_KIND["growth_entry"], "author_id"),
+                              (MODEL_BY_KIND["growth_entry"], "author_id"), (MODEL_BY_KIND["application"], "author_id"),
                               (MODEL_BY_KIND["growth_profile_field"], "updated_by")):
             for row in session.scalars(select(model).where(getattr(model, column) == old_staff)):
                 setattr(row, column, new_staff)

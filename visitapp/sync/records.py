@@ -42,7 +42,10 @@ LIMITS = {Tier.A: 200, Tier.B: 2_000, Tier.C: 50_000}  # characters of one strin
 AUTHOR_FIELD = {"visit": "author_id", "mentor_note": "author_id", "growth_entry": "author_id",
                 "growth_profile_field": "updated_by", "audit_event": "actor_id",
                 "review_meeting": "created_by", "determination": "created_by", "public_notice": "created_by",
-                "support_centre": "recorded_by"}
+                "support_centre": "recorded_by",
+                # issue 15
+                "application": "author_id", "record_review": "reviewer_id",
+                "reviewer_appointment": "appointed_by"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PART_TIER = {"routing": Tier.A, "facts": Tier.B, "sealed": Tier.C}

@@ -35,6 +35,8 @@ from visitapp.ui.screens.sync import SyncScreen
 from visitapp.ui.screens.unlock import UnlockScreen
 from visitapp.ui.screens.visit_editor import VisitEditor
 from visitapp.ui.screens.workload import WorkloadScreen
+from visitapp.ui.screens.applications import ApplicationsScreen  # issue 15
+from visitapp.ui.screens.record_review import RecordReviewScreen  # issue 15
 
 
 class NoticeBar(QWidget):
@@ -107,6 +109,9 @@ class MainWindow(QMainWindow):
         self.lifecycle = LifecycleScreen(self.ctx)  # support centre, key support, retention (issue 15)
         self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform,
                                 self.orphans, self.lifecycle]
+        # issue 15: applications and the chain (officer, class teachers); review of records (reviewers)
+        self.applications = ApplicationsScreen(self.ctx)
+        self.record_review = RecordReviewScreen(self.ctx)
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -123,6 +128,7 @@ class MainWindow(QMainWindow):
                              (self.platform, tr("City platform")),
                              (self.orphans, tr("Orphaned work")),
                              (self.lifecycle, tr("Centre and retention")),
+                             (self.applications, tr("Applications")), (self.record_review, tr("Review of records")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)
@@ -198,7 +204,7 @@ class MainWindow(QMainWindow):
         self.students.open_visit.connect(self.open_visit)
         self.students.open_growth.connect(self.open_growth)
         for screen in (self.editor, self.growth, self.mentor, self.conflicts, self.assignments, self.review,
-                       self.notices):
+                       self.notices, self.applications, self.record_review):
             screen.changed.connect(c.data_changed.emit)
         self.platform.sync_requested.connect(self.start_sync)
         self.quality.open_growth.connect(self.open_growth)

@@ -152,7 +152,9 @@ class GrowthScreen(QWidget):
             (tr("Kind"), lambda i: tr(TIMELINE_KINDS[i.kind]) if i.kind in TIMELINE_KINDS else label(i.kind)),
             (tr("Title"), lambda i: i.title),
             (tr("Detail"), lambda i: i.detail),
+            (tr("Review"), self._review_text),  # issue 15: 谁审核谁负责
         ], self)
+        self.review_states: dict = {}
         self.timeline = QTableView()
         self.timeline.setModel(self.model)
         self.timeline.setAccessibleName(tr("Timeline"))
@@ -169,6 +171,8 @@ class GrowthScreen(QWidget):
         self.add_reward = QPushButton(tr("Add to the growth file…"))
         self.back_button = QPushButton(tr("Back to my students"))
         self.print_button = QPushButton(tr("Print growth file…"))
+        self.edit_returned = QPushButton(tr("Edit the returned entry…"))  # issue 15: the author's answer to 退回
+        self.edit_returned.setEnabled(False)
         tl = QVBoxLayout()
         tl.addWidget(self.timeline)
         tl_box = QGroupBox(tr("Timeline (newest first)"))
@@ -181,6 +185,7 @@ class GrowthScreen(QWidget):
         buttons.addWidget(self.back_button)
         buttons.addStretch()
         buttons.addWidget(self.print_button)
+        buttons.addWidget(self.edit_returned)
         buttons.addWidget(self.add_reward)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
@@ -191,6 +196,8 @@ class GrowthScreen(QWidget):
         self.print_button.clicked.connect(self.print_file)
         self.back_button.clicked.connect(self.closed.emit)
         self.reward_dialog_factory = RewardDialog
+        self.edit_returned.clicked.connect(self._edit_returned)
+        self.timeline.selectionModel().selectionChanged.connect(lambda *_a: self._returned_selected())
 
     def print_file(self) -> None:
         from visitapp.ui.printing import print_document
@@ -245,6 +252,61 @@ class GrowthScreen(QWidget):
                 mark.hide()
         self.model.set_rows(timeline)
         self._loaded_values = self._values()
+        self.review_states = {}
+        sid = student.id
+        self.ctx.run(lambda ws: (sid, ws.record_reviews.states_for_student(sid)),
+                     on_done=self._show_reviews)
+
+    # -- issue 15: review states and the author's answer to 退回 ------------------------------------
+    def _review_text(self, item) -> str:  # noqa: ANN001
+        state = self.review_states.get(item.record_id)
+        if state is None:
+            return ""
+        if state.status == "returned" and state.review is not None:
+            return f"{label(state.status)}：{state.review.comment}"
+        return label(state.status)
+
+    def _show_reviews(self, result) -> None:  # noqa: ANN001
+        sid, states = result
+        if sid != self.loaded_id:
+            return
+        self.review_states = states
+        last = self.model.columnCount() - 1
+        if self.model.rowCount():
+            self.model.dataChanged.emit(self.model.index(0, last), self.model.index(self.model.rowCount() - 1, last))
+        self._returned_selected()
+
+    def _returned_selected(self):  # noqa: ANN202
+        rows = self.timeline.selectionModel().selectedRows()
+        item = self.model.row_at(rows[0].row()) if rows else None
+        state = self.review_states.get(item.record_id) if item is not None else None
+        returned = item if state is not None and state.status == "returned" and item.kind != "visit" else None
+        self.edit_returned.setEnabled(returned is not None)
+        return returned
+
+    def _edit_returned(self) -> None:
+        item = self._returned_selected()
+        sid = self.loaded_id
+        if item is None or sid is None:
+            return
+        dialog = self.reward_dialog_factory(self, kind=item.kind)
+        dialog.entry_kind.setEnabled(False)  # an edit keeps the entry's kind
+        dialog.title.setText(item.title)
+        if not dialog.exec():
+            return
+        values = dialog.values()
+        values.pop("kind", None)
+        if not values.get("detail"):
+            values.pop("detail", None)  # the timeline does not show the detail: keep it unless retyped
+
+        def failed(exc):  # noqa: ANN001, ANN202
+            if isinstance(exc, ValidationError):
+                self.ctx.notice.emit("；".join(exc.problems.values()), "error")
+            else:
+                self.ctx.show_error(exc)
+
+        self.ctx.run(lambda ws: ws.record_reviews.edit_returned_entry(item.record_id, **values),
+                     on_done=lambda _e: (self.changed.emit(), self.open(sid)), on_error=failed)
 
     def _values(self) -> dict:
         return {pf: box.toPlainText() for pf, box in self.fields.items()}

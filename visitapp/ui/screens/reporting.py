@@ -35,6 +35,13 @@ CHECK_TITLES = {
                              lambda: tr("Key-support students whose mentor has not written within the set interval")),
     "no_case_discussion": (lambda: tr("No discussion"),
                            lambda: tr("Key-support students with no case discussion this term (after mid-term)")),
+    # issue 15: the chain 申请 → 家访 → 认定 and 谁审核谁负责
+    "application_without_visit": (lambda: tr("Applied, no visit"),
+                                  lambda: tr("Applied this term but no finalized on-site visit yet")),
+    "visit_without_application": (lambda: tr("No application"),
+                                  lambda: tr("Visited or determined this term without an application (not needed for 免申即享)")),
+    "unreviewed_records": (lambda: tr("Unreviewed"),
+                           lambda: tr("Finalized visit records and growth entries not yet reviewed")),
 }
 SCHOOL_ROW = "全校"  # the domain's name of the school row
 

@@ -189,6 +189,12 @@ class VisitEditor(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.banner)
+        # issue 15: the record's review (谁审核谁负责), filled after the record is shown
+        self.review_line = QLabel()
+        self.review_line.setAccessibleName(tr("Review state"))
+        self.review_line.setWordWrap(True)
+        self.review_line.hide()
+        lay.addWidget(self.review_line)
         lay.addWidget(scroll, 1)
         lay.addLayout(buttons)
 
@@ -383,6 +389,29 @@ class VisitEditor(QWidget):
                 self.banner.setVisible(True)
         finally:
             self._loading = False
+        self.review_line.hide()
+        if status != "draft":
+            vid = visit.id
+            self.ctx.run(lambda ws: (vid, ws.record_reviews.state("visit", vid),
+                                     ws.record_reviews.staff_name(ws.record_reviews.state("visit", vid).review.reviewer_id)
+                                     if ws.record_reviews.state("visit", vid).review else ""),
+                         on_done=self._show_review)
+
+    def _show_review(self, result) -> None:  # noqa: ANN001 - issue 15
+        vid, state, reviewer = result
+        if self.visit is None or self.visit.id != vid:
+            return  # a late answer about the record shown before
+        r = state.review
+        if r is None:
+            text = tr("Review: waiting for review.")
+        elif state.status == "returned":
+            text = tr("Returned by {name} on {day}: {comment} — correct it with Correct (amend).").format(
+                name=reviewer, day=r.reviewed_on, comment=r.comment)
+        else:
+            text = tr("Reviewed by {name} on {day}.").format(name=reviewer, day=r.reviewed_on)
+        self.review_line.setStyleSheet("color: #b3261e;" if state.status == "returned" else "color: #1e6b32;")
+        self.review_line.setText(text)
+        self.review_line.show()
 
     # -- collecting and saving --------------------------------------------------------------------
     def form_values(self) -> dict:

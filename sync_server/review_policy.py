@@ -1,0 +1,121 @@
+"""Who may write the records of issue 15 on the school server: applications (申请), reviews of
+records (谁审核谁负责) and the officer's appointments of grade-leader reviewers.
+
+Self-contained: functions over the server's session and records, answering ``None`` (allowed)
+or ``(code, sentence)``; the push handlers in :mod:`sync_server.sync` call them. The rules
+about a review are the domain's (:func:`visitapp.domain.record_review.review_refusal`), the
+same ones the laptop applies before it writes one, read here from the server's own copy of the
+reviewed record — never from what the pushing device says about it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from sync_server.core import Principal
+from sync_server.models import AssignmentRow, Record, StaffRow
+from visitapp.domain import GrowthEntry, RecordReview, ReviewerAppointment, Visit, join_tiers
+from visitapp.domain.enums import REVIEWABLE_KINDS, ReviewVerdict
+from visitapp.domain.record_review import latest_reviews, review_refusal
+
+__all__ = ["application_refusal", "review_refusal_of", "appointment_refusal", "returned_entry_editable"]
+
+Refusal = tuple[str, str] | None
+_ENTITY = {"visit": Visit, "growth_entry": GrowthEntry}
+
+
+def _routing(rec: Record) -> dict:
+    try:
+        value = json.loads(rec.routing or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def application_refusal(session, who: Principal, rec: Record | None, student_id: str | None) -> Refusal:  # noqa: ANN001
+    """The officer, or the student's class teacher (the visitor assigned to the student); an
+    existing application is changed by its author or the officer."""
+    if who.is_officer:
+        return None
+    class_teacher = session.execute(select(AssignmentRow.id).where(
+        AssignmentRow.staff_id == who.staff_id, AssignmentRow.student_id == student_id,
+        AssignmentRow.role == "visitor", AssignmentRow.active.is_(True)).limit(1)).first()
+    if class_teacher is None:
+        return "not_class_teacher", "只有资助专干或该学生的班主任（家访教师）可以登记申请。"
+    if rec is not None and rec.author_staff and rec.author_staff != who.staff_id:
+        return "not_author", "只有登记人或资助专干可以修改这条申请。"
+    return None
+
+
+def _entity(rec: Record):  # noqa: ANN202
+    cls = _ENTITY.get(rec.kind)
+    if cls is None:
+        return None
+    routing = {**_routing(rec), "id": rec.id, "student_id": rec.student_id or "",
+               "author_id": rec.author_staff or ""}
+    try:
+        return join_tiers(cls, routing)
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _appointments(session) -> list[ReviewerAppointment]:  # noqa: ANN001
+    found = []
+    for rec in session.execute(select(Record).where(Record.kind == "reviewer_appointment",
+                                                    Record.deleted.is_(False))).scalars():
+        try:
+            found.append(join_tiers(ReviewerAppointment, {**_routing(rec), "id": rec.id}))
+        except (TypeError, ValueError, KeyError):
+            continue
+    return found
+
+
+def review_refusal_of(session, who: Principal, routing: dict, student_id: str | None) -> Refusal:  # noqa: ANN001
+    """A review names a finalized visit or school growth entry of the same student, written by
+    somebody else, and comes from the officer or a grade leader named for the student's grade."""
+    kind, record_id = routing.get("record_kind"), routing.get("record_id")
+    if kind not in REVIEWABLE_KINDS or not isinstance(record_id, str):
+        return "bad_reference", "审核只能针对家访记录或成长档案条目。"
+    target = session.get(Record, record_id)
+    if target is None or target.deleted or target.kind != kind or target.student_id != student_id:
+        return "bad_reference", "审核的记录不存在，或不属于这名学生。"
+    record = _entity(target)
+    student = session.get(Record, student_id) if student_id else None
+    class_name = str(_routing(student).get("class_name", "")) if student is not None else ""
+    why = review_refusal(who.staff_id, who.is_officer, _appointments(session), record, class_name)
+    if why is None:
+        return None
+    code = "own_record" if record is not None and record.author_id == who.staff_id else "not_reviewer"
+    if record is None or "定稿" in why or "市平台" in why:
+        code = "not_reviewable"
+    return code, why
+
+
+def appointment_refusal(session, routing: dict) -> Refusal:  # noqa: ANN001
+    staff_id = routing.get("staff_id")
+    if not isinstance(staff_id, str) or session.get(StaffRow, staff_id) is None:
+        return "invalid_fields", "审核人必须是本校登记的教职工。"
+    if not str(routing.get("grade") or "").strip():
+        return "invalid_fields", "请写明审核人负责的年级。"
+    return None
+
+
+def returned_entry_editable(session, who: Principal, rec: Record) -> bool:  # noqa: ANN001
+    """A growth entry is append-only, except that its author edits it after a reviewer
+    returned it (退回) and before anybody reviews it again."""
+    if rec.kind != "growth_entry" or rec.author_staff != who.staff_id or rec.deleted:
+        return False
+    reviews = []
+    for r in session.execute(select(Record).where(Record.kind == "record_review", Record.student_id == rec.student_id,
+                                                  Record.deleted.is_(False))).scalars():
+        routing = _routing(r)
+        if routing.get("record_id") != rec.id:
+            continue
+        try:
+            reviews.append(join_tiers(RecordReview, {**routing, "id": r.id, "student_id": r.student_id}))
+        except (TypeError, ValueError, KeyError):
+            continue
+    latest = latest_reviews(reviews).get(rec.id)
+    return latest is not None and latest.verdict == ReviewVerdict.RETURNED

@@ -1,0 +1,89 @@
+"""谁审核谁负责 (plan §8): the review of finalized visits and growth entries, as pure rules.
+
+A record's review state is read from its reviews (append-only ``RecordReview`` records): the
+latest one decides. A returned growth entry that its author edited afterwards is waiting for
+review again (``resubmitted``); a returned visit is corrected by an amendment, which is a new
+record with its own review. Reviewers are the officer (every grade) and the grade leaders the
+officer names (their grade). Nobody reviews their own record: independence is what makes the
+reviewer answerable for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from visitapp.domain.entities import GrowthEntry, RecordReview, ReviewerAppointment, Visit
+from visitapp.domain.enums import ReviewVerdict, VisitStatus
+
+__all__ = ["ReviewState", "review_state", "latest_reviews", "review_refusal", "appointment_covers",
+           "UNREVIEWED", "RESUBMITTED"]
+
+UNREVIEWED = "unreviewed"
+RESUBMITTED = "resubmitted"
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """``status``: unreviewed | approved | returned | resubmitted; the rest from the deciding review."""
+
+    status: str
+    review: RecordReview | None = None
+
+    @property
+    def reviewed(self) -> bool:
+        return self.status == ReviewVerdict.APPROVED
+
+
+def _moment(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def latest_reviews(reviews: Iterable[RecordReview]) -> dict[str, RecordReview]:
+    """The deciding (latest) review of each record id."""
+    out: dict[str, RecordReview] = {}
+    for r in reviews:
+        best = out.get(r.record_id)
+        if best is None or (_moment(r.created_at), r.id) > (_moment(best.created_at), best.id):
+            out[r.record_id] = r
+    return out
+
+
+def review_state(record: Visit | GrowthEntry, latest: RecordReview | None) -> ReviewState:
+    if latest is None:
+        return ReviewState(UNREVIEWED)
+    if latest.verdict == ReviewVerdict.RETURNED and isinstance(record, GrowthEntry) \
+            and record.updated_at is not None and _moment(record.updated_at) > _moment(latest.created_at):
+        return ReviewState(RESUBMITTED, latest)
+    return ReviewState(latest.verdict.value, latest)
+
+
+def appointment_covers(appointment: ReviewerAppointment, class_name: str) -> bool:
+    grade = appointment.grade.strip()
+    return appointment.active and bool(grade) and class_name.startswith(grade)
+
+
+def review_refusal(reviewer_id: str, reviewer_is_officer: bool, appointments: Iterable[ReviewerAppointment],
+                   record: Visit | GrowthEntry | None, class_name: str) -> str | None:
+    """Why ``reviewer_id`` may not review ``record`` (a sentence), or ``None``. The school
+    server asks the same questions of a pushed review (``sync_server.review_policy``)."""
+    if record is None:
+        return "找不到要审核的记录。"
+    if isinstance(record, Visit):
+        if record.status != VisitStatus.FINAL:
+            return "只能审核已定稿的家访记录（草稿和已作废的记录不审核）。"
+        author = record.author_id
+    else:
+        if record.source != "school":
+            return "市平台导入的记录不由学校审核。"
+        author = record.author_id
+    if author and author == reviewer_id:
+        return "谁审核谁负责：不能审核自己填写的记录，请由资助专干或其他审核人审核。"
+    if reviewer_is_officer:
+        return None
+    if any(a.staff_id == reviewer_id and appointment_covers(a, class_name) for a in appointments):
+        return None
+    return "只有资助专干和资助专干指定的年级审核人可以审核记录。"
