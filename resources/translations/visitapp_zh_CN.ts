@@ -2192,6 +2192,7 @@
     <message>
       <source>A student development support centre in every school, recorded this term by the officer (name and evidence)</source>
       <translation>每所学校建立学生发展支持中心（由资助专干每学期登记名称和佐证材料）</translation>
+    </message>
     <message>
       <source>Applications</source>
       <translation>申请与全过程</translation>
