@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from sync_server.platform.inbound import preview_roster
+from sync_server.platform.wire import RosterStudent
 from sync_server.platform.model import RosterRow
 from visitapp.domain import School, Stage, Student
 from visitapp.domain.retention import is_due, retention_ends
@@ -57,5 +58,7 @@ def test_key_support_follows_the_platform_only_when_its_roster_carries_it():
     says_no = preview_roster(SCHOOL, [designated], [_row("a", key_support=False)], "2026-2027-1")
     (changed,) = says_no.changed
     assert [c.field for c in changed.changes] == ["key_support"] and not says_no.students[0].key_support
-    assert RosterRow.from_json({**_row("a").to_json(), "key_support": True}).key_support is True
-    assert RosterRow.from_json(_row("a").to_json()).key_support is None
+    # the platform's wire carries it when its roster does, and says nothing when it does not
+    wire = RosterStudent.from_row(_row("a")).model_dump()
+    assert wire["key_support"] is None and RosterStudent(**wire).to_row().key_support is None
+    assert RosterStudent(**{**wire, "key_support": True}).to_row().key_support is True
