@@ -304,13 +304,14 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal, bearer) -> Non
                                                        actor=who.staff_id, actor_device=who.device_id))
 
     @app.get("/v1/devices", response_model=DeviceList, tags=["devices"], summary="The school's devices (officers)",
-             responses=_errors(401, 403))
+             operation_id="list_devices", responses={**_errors(401, 403), **_links(
+                 ActOnListed=("device_action", {"device_id": "$response.body#/devices/0/id"}))})
     def devices(who: Officer) -> DeviceList:
         return DeviceList(devices=core.list_devices())
 
     @app.post("/v1/devices/{device_id}/{action}", response_model=DeviceList, tags=["devices"],
               summary="Retire (planned replacement) or revoke (lost or stolen) a device (officers)",
-              responses=_errors(401, 403, 404, 422))
+              operation_id="device_action", responses=_errors(401, 403, 404, 422))
     def device_action(device_id: Id, action: Annotated[str, Path(pattern="^(retire|revoke)$")],
                       who: Officer) -> DeviceList:
         if device_id == who.device_id:
