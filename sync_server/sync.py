@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+import typing
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union, update
@@ -31,16 +32,26 @@ from sync_server.models import (
 )
 
 from visitapp.crypto import random_token, sha256_hex
-from visitapp.domain import Visit, VisitFirstError, join_tiers, profile_field_id, rules
+from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
 from visitapp.domain.enums import Kind, VisitMode, VisitStatus
 from visitapp.sync.hlc import HlcStamp
 from visitapp.sync.protocol import (
     ConflictItem, MetaResponse, Mutation, Op, PushRequest, Resolution, wrap_conflict_sealed,
 )
-from visitapp.domain.tiers import Tier
+from visitapp.domain.tiers import Tier, _hints, field_tiers
 from visitapp.sync.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, decode_sealed
 
 CLOCK_AHEAD_MS = 10 * 60 * 1000      # flag device clocks more than ten minutes ahead
+# Times inside a record (created_at, updated_at, finalized_at, ...) are the laptop's word; the
+# server keeps its own receive time beside them (records.received_at) and stores only times it
+# can stand behind (docs/security.md, "Times in a record"). A laptop offline for weeks sends old
+# times legitimately and clocks drift, so nothing is refused for its times: a time more than a
+# day ahead of the server's clock, or before the teacher's first device was enrolled, is set
+# to the nearest time the server can vouch for, and the laptop pulls the stored version back.
+TIME_AHEAD_TOLERANCE = dt.timedelta(days=1)
+# a record's later times (updated, finalized, resolved) may precede its creation by this much
+# (one laptop clock, stepped back by a time sync between the two); more is raised to creation
+ORDER_SLACK = dt.timedelta(minutes=10)
 DEFAULT_PULL_LIMIT = 1000
 MAX_PULL_LIMIT = 5000
 
@@ -223,6 +234,8 @@ class _Ctx:
     # id(mutation) -> the schema's answer (None: readable), from the door; empty for a
     # mutation applied later, e.g. orphaned work the officer accepts (read again then)
     verdicts: dict = field(default_factory=dict)
+    # when the pusher's first device was enrolled (looked up once, on the first record with times)
+    first_enrolled: dt.datetime | None | object = _QUEUED
 
 
 def _mutation_hash(m: Mutation) -> str:
@@ -414,6 +427,9 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     if refused is not None:
         _refused(ctx, m, refused, audit=True)
         return refused
+    adjusted = _vouch_for_times(ctx, m, rec)
+    if adjusted:
+        flag = (flag + "; " if flag else "") + adjusted
     handler = _HANDLERS.get(kind, _officer_record)
     # handlers check everything before their first write, so a bad value stops here whole
     try:
@@ -551,6 +567,89 @@ def _authority(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | Non
         if target is None or target.kind != Kind.MENTOR_NOTE or target.student_id != student_id:
             return refuse("bad_reference", "冲突副本只能指向同一学生的导师记录。")
     return None
+
+
+def _time_fields(kind: str) -> tuple[str, ...]:
+    """The routing's datetime fields of a kind (from its domain entity, like the schema)."""
+    names = _TIME_FIELDS.get(kind)
+    if names is None:
+        cls = ENTITY_BY_KIND.get(kind)
+        hints, tiers = (_hints(cls), field_tiers(cls)) if cls is not None else ({}, {})
+        names = _TIME_FIELDS[kind] = tuple(
+            n for n, tp in hints.items()
+            if tiers[n] == Tier.A and (tp is dt.datetime or dt.datetime in typing.get_args(tp)))
+    return names
+
+
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _as_time(value) -> dt.datetime | None:  # noqa: ANN001 - a routing value, read by the schema already
+    if not isinstance(value, str):
+        return None
+    try:
+        return aware(dt.datetime.fromisoformat(value))  # a time without its offset counts as UTC
+    except ValueError:
+        return None
+
+
+_FIRST_ENROLLED = select(func.min(DeviceRow.enrolled_at)).where(DeviceRow.staff_id == bindparam("staff"))
+
+
+def _vouch_for_times(ctx: _Ctx, m: Mutation, rec: Record | None) -> str:
+    """The rules of :data:`TIME_AHEAD_TOLERANCE` on one upsert's routing, applied in place
+    (``m.routing`` becomes what is stored). Returns the sentence added to the answer, or ``""``.
+
+    - more than a day ahead of the server's clock: the server's receive time;
+    - a teacher's record before the teacher's first device was enrolled (less a day): that
+      enrollment time (nothing about a student reaches a laptop before it is enrolled; officers
+      prepare records before enrolling, so theirs are not bounded below);
+    - an existing record's ``created_at`` is the one stored first (a push cannot re-date it);
+    - a later time (updated, finalized, resolved) more than :data:`ORDER_SLACK` before
+      ``created_at``: ``created_at``.
+
+    Audit events are hash-chained by the laptop that wrote them, so a rewritten ``at`` would
+    break its chain: they are stored as sent and only flagged; ``received_at`` dates them."""
+    names = _time_fields(m.kind) if m.op == Op.UPSERT else ()
+    times = {n: t for n in names if (t := _as_time(m.routing.get(n))) is not None}
+    if not names:
+        return ""
+    now = dt.datetime.fromtimestamp(ctx.now_ms / 1000, dt.timezone.utc)
+    ahead = [n for n, t in times.items() if t > now + TIME_AHEAD_TOLERANCE]
+    if m.kind == Kind.AUDIT_EVENT:
+        return "clock_ahead: 审计事件的时间晚于服务器时间一天以上，已按原样保存并记下服务器收到的时间。" if ahead else ""
+    fixed: dict[str, dt.datetime] = {n: now for n in ahead}
+    if not ctx.who.is_officer and times:
+        if ctx.first_enrolled is _QUEUED:
+            ctx.first_enrolled = aware(ctx.tx.session.execute(_FIRST_ENROLLED, {"staff": ctx.who.staff_id}).scalar())
+        floor = ctx.first_enrolled
+        if floor is not None:
+            fixed.update({n: floor for n, t in times.items() if t < floor - TIME_AHEAD_TOLERANCE})
+    kept_creation = None
+    if rec is not None and not rec.deleted and "created_at" in names:
+        stored = json.loads(rec.routing).get("created_at")
+        if isinstance(stored, str) and m.routing.get("created_at") != stored:
+            kept_creation = stored
+            fixed["created_at"] = _as_time(stored)
+    created = fixed.get("created_at", times.get("created_at"))
+    if created is not None:
+        for n in names:
+            t = fixed.get(n, times.get(n))
+            if n != "created_at" and t is not None and t < created - ORDER_SLACK:
+                fixed[n] = created
+    if not fixed:
+        return ""
+    routing = dict(m.routing)
+    routing.update({n: t.isoformat() for n, t in fixed.items()})
+    if kept_creation is not None:
+        routing["created_at"] = kept_creation
+    m.routing = routing
+    ctx.prepared.pop(m.mutation_id, None)  # encoded from the body as sent: encode the stored one
+    log.warning("record times adjusted", extra={"device": ctx.who.device_id, "staff": ctx.who.staff_id,
+                                                "kind": m.kind, "record_id": m.record_id[:64],
+                                                "fields": ",".join(sorted(fixed))})
+    return (f"clock_adjusted: 记录中的时间（{'、'.join(sorted(fixed))}）与服务器时钟不符，已按服务器可确认的时间保存，"
+            "请检查本机日期和时间。")
 
 
 def _record(ctx: _Ctx, record_id) -> Record | None:
