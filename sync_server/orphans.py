@@ -245,7 +245,8 @@ def _handover_target(core: ServerCore, s, row: OrphanedWork, m: Mutation, to_sta
 def _apply_as(core: ServerCore, tx, who: Principal, m: Mutation, widen_scope: bool) -> dict:
     """Run the push rules for one change as ``who``. ``widen_scope``: the officer vouches that
     the author may write about this student (the assignment has ended since)."""
-    from sync_server.sync import context, push
+    from sync_server.sync import context
+    from sync_server.sync.push import _apply  # the module: ``sync.push`` is the use case's function
     s = tx.session
     student_id = context._student_of(m)
     assigned, mentored = context._scope_sets(s, who)
@@ -255,7 +256,7 @@ def _apply_as(core: ServerCore, tx, who: Principal, m: Mutation, widen_scope: bo
     existing = {m.record_id: s.get(Record, m.record_id)}
     prepared = {m.mutation_id: core.prepare(m.record_id, m.routing, m.facts, m.sealed)} if m.op == Op.UPSERT else {}
     ctx = context._Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
-    answer = push._apply(ctx, m, existing)
+    answer = _apply(ctx, m, existing)
     answer.pop("_flag", None)
     tx.flush_pending()
     if answer["status"] == "rejected":
