@@ -360,6 +360,7 @@ class ServerCore:
             # a record id belongs to its student for ever (issue 11): no write moves it
             raise ValueError(f"record {record_id} belongs to another student")
         writer = writer_staff or author_staff
+        received_at = utcnow()
         if existing is not None:
             writer, author_device = writer or existing.writer_staff, author_device or existing.author_device
         # what a pull will send for this version, published to the cache once committed
@@ -371,7 +372,7 @@ class ServerCore:
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
                        other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                        routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
-                       match_key=match_key, deleted=deleted)
+                       match_key=match_key, deleted=deleted, received_at=received_at)
             tx.queue_record(row)
             return SimpleNamespace(**row)  # type: ignore[return-value]
         if existing is None:
@@ -379,7 +380,7 @@ class ServerCore:
                          author_staff=author_staff, writer_staff=writer_staff or author_staff,
                          other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                          routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
-                         match_key=match_key, deleted=deleted)
+                         match_key=match_key, deleted=deleted, received_at=received_at)
             tx.session.add(rec)
             return rec
         existing.kind, existing.student_id, existing.visibility = kind, student_id, visibility
@@ -388,7 +389,7 @@ class ServerCore:
         existing.author_device = author_device
         existing.server_seq, existing.hlc, existing.routing = seq, hlc, routing_text
         existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
-        existing.match_key, existing.deleted = match_key, deleted
+        existing.match_key, existing.deleted, existing.received_at = match_key, deleted, received_at
         return existing
 
     def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,

@@ -112,6 +112,9 @@ class Record(Base):
     # without a plain copy of the (tier B) date
     match_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # when this version reached the server, by the server's clock: the times inside ``routing``
+    # are the laptop's (checked against this clock at the door, docs/security.md)
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         Index("ix_records_student_seq", "student_id", "server_seq"),

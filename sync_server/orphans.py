@@ -245,17 +245,18 @@ def _handover_target(core: ServerCore, s, row: OrphanedWork, m: Mutation, to_sta
 def _apply_as(core: ServerCore, tx, who: Principal, m: Mutation, widen_scope: bool) -> dict:
     """Run the push rules for one change as ``who``. ``widen_scope``: the officer vouches that
     the author may write about this student (the assignment has ended since)."""
-    from sync_server import sync
+    from sync_server.sync import context
+    from sync_server.sync.push import _apply  # the module: ``sync.push`` is the use case's function
     s = tx.session
-    student_id = sync._student_of(m)
-    assigned, mentored = sync._scope_sets(s, who)
+    student_id = context._student_of(m)
+    assigned, mentored = context._scope_sets(s, who)
     if widen_scope and student_id:
         assigned, mentored = assigned | {student_id}, mentored | {student_id}
-    students = set(s.execute(sync._STUDENTS, {"ids": [student_id]}).scalars()) if student_id else set()
+    students = set(s.execute(context._STUDENTS, {"ids": [student_id]}).scalars()) if student_id else set()
     existing = {m.record_id: s.get(Record, m.record_id)}
     prepared = {m.mutation_id: core.prepare(m.record_id, m.routing, m.facts, m.sealed)} if m.op == Op.UPSERT else {}
-    ctx = sync._Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
-    answer = sync._apply(ctx, m, existing)
+    ctx = context._Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared)
+    answer = _apply(ctx, m, existing)
     answer.pop("_flag", None)
     tx.flush_pending()
     if answer["status"] == "rejected":

@@ -1,6 +1,8 @@
-"""A real school server process (plain HTTP on loopback), on SQLite and PostgreSQL, with three
-real enrolled laptops (the officer, teacher A, teacher B) and a hostile client: teacher A's
-second device, enrolled with a real code, speaking raw HTTP with a valid token.
+"""A real school server process over HTTPS (the self-signed certificate ``init`` made), on
+SQLite and PostgreSQL, with three real enrolled laptops (the officer, teacher A, teacher B)
+and a hostile client: teacher A's second device, enrolled with a real enrollment code (server
+address, certificate fingerprint, secret), speaking raw HTTP through the pinned transport
+with a valid token.
 
 One school per module and backend (a server process with its demo school costs seconds);
 each test writes its own records, so the tests do not depend on each other's order.
@@ -23,7 +25,9 @@ from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain.demo import generate_school
 from visitapp.services import create_profile
 from visitapp.storage.models import MODEL_BY_KIND
+from visitapp.sync.engine import make_http_session
 from visitapp.sync.hlc import HybridClock
+from visitapp.sync.protocol import decode_enrollment_code
 
 STUDENTS, TEACHERS, SEED = 40, 3, 2024
 
@@ -50,18 +54,21 @@ class RawDevice:
     staff_id: str
     role: str
     clock: HybridClock = field(repr=False, default=None)
+    # HTTPS pinned to the school's certificate, as the laptops' engine connects; no retries: a
+    # hostile client's request is sent once and its answer is what the test sees
+    http: requests.Session = field(repr=False, default=None)
 
     @property
     def auth(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
 
     def post_raw(self, path: str, data: bytes) -> requests.Response:
-        return requests.post(self.url + path, data=data, timeout=60,
+        return self.http.post(self.url + path, data=data, timeout=60,
                              headers={**self.auth, "Content-Type": "application/json"})
 
     def push(self, mutations: list[dict], expect: int | None = 200) -> dict:
         body = {"device_id": self.id, "batch_id": new_id(), "mutations": mutations}
-        r = requests.post(self.url + "/v1/sync/push", json=body, headers=self.auth, timeout=60)
+        r = self.http.post(self.url + "/v1/sync/push", json=body, headers=self.auth, timeout=60)
         if expect is not None:
             assert r.status_code == expect, r.text[:500]
         return r.json()
@@ -74,7 +81,7 @@ class RawDevice:
         """Every change this device may see, and the raw bytes of every page."""
         cursor, seen, raw = 0, {}, b""
         while True:
-            r = requests.get(self.url + "/v1/sync/pull", params={"cursor": cursor, "limit": 1000},
+            r = self.http.get(self.url + "/v1/sync/pull", params={"cursor": cursor, "limit": 1000},
                              headers=self.auth, timeout=60)
             assert r.status_code == 200, r.text[:300]
             raw += r.content
@@ -104,12 +111,21 @@ class RawDevice:
             sealed={"narrative": "家里两间平房。"} if sealed is None else sealed, **kw)
 
 
-def enroll_raw(url: str, code: str, label: str) -> RawDevice:
-    r = requests.post(url + "/v1/enroll", json={"code": code, "device_label": label}, timeout=60)
+def pinned_session(url: str, fingerprint: str) -> requests.Session:
+    return make_http_session(url, fingerprint, retries=0)
+
+
+def enroll_raw(enrollment_code: str, label: str) -> RawDevice:
+    """Enroll with a real ``VA1…`` code: its address and certificate fingerprint pin the
+    connection before its one-time secret is sent."""
+    url, fingerprint, secret = decode_enrollment_code(enrollment_code)
+    url = url.rstrip("/")
+    http = pinned_session(url, fingerprint)
+    r = http.post(url + "/v1/enroll", json={"code": secret, "device_label": label}, timeout=60)
     assert r.status_code == 200, r.text
     body = r.json()
     return RawDevice(url, body["device_id"], body["token"], body["staff_id"], body["role"],
-                     HybridClock(body["device_id"][-8:]))
+                     HybridClock(body["device_id"][-8:]), http)
 
 
 @dataclass
@@ -146,9 +162,9 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
     kind, _template = backend
     tmp = tmp_path_factory.mktemp(f"school-{kind}")
     db_url = fresh_db_url(backend, tmp)
-    # plain HTTP on loopback: the hostile client speaks raw requests, and schemathesis drives it;
-    # the pin itself is proven in tests/e2e/test_tls_pin.py, TLS enrollment in test_enrollment_race
-    server = ServerProcess(tmp / "server", db_url=db_url, tls=False)
+    # HTTPS as ``init`` sets it up: the laptops and the hostile client enroll with real codes
+    # that carry the certificate's fingerprint, and every request goes through the pin
+    server = ServerProcess(tmp / "server", db_url=db_url)
     demo = server.init_demo(students=STUDENTS, teachers=TEACHERS)
     server.start()
     officer = [s for s in demo["staff"] if s["role"] == "officer"][0]
@@ -169,9 +185,8 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
         for key in ("a", "officer"):
             out = json.loads(server.cli("enroll-code", staff[key]["id"], "--url", server.url, "--json").stdout)
             codes[key] = out["code"]
-        from visitapp.sync.protocol import decode_enrollment_code
-        hostile = enroll_raw(server.url, decode_enrollment_code(codes["a"])[2], "scripted")
-        officer_raw = enroll_raw(server.url, decode_enrollment_code(codes["officer"])[2], "scripted-officer")
+        hostile = enroll_raw(codes["a"], "scripted")
+        officer_raw = enroll_raw(codes["officer"], "scripted-officer")
         yield School(server, kind, staff, laptops, hostile, officer_raw, students)
     finally:
         for ws in laptops.values():

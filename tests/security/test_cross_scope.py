@@ -11,7 +11,6 @@ import datetime as dt
 import json
 
 import pytest
-import requests
 
 from tests.security.conftest import computed_student_ids, new_id
 from tests.security.test_forgery import assert_refused, only_a, only_b
@@ -44,7 +43,7 @@ def _texts(value) -> list[str]:
 def leaks(school, secret: str) -> bool:
     h = school.hostile
     seen, raw = h.pull_all()
-    conflicts = requests.get(h.url + "/v1/conflicts", headers=h.auth, timeout=30).json()["conflicts"]
+    conflicts = h.http.get(h.url + "/v1/conflicts", headers=h.auth, timeout=30).json()["conflicts"]
     texts = _texts(list(seen.values())) + _texts(conflicts)
     return any(secret in t for t in texts) or secret.encode() in raw
 
@@ -132,7 +131,7 @@ def test_conflict_of_others_cannot_be_read_or_resolved(school):
     with ws_o.profile.session() as s:
         (cid,) = [c.id for c in s.query(conflicts).filter(conflicts.record_id == pid)]
     h = school.hostile
-    r = requests.post(f"{h.url}/v1/conflicts/{cid}/resolve", headers=h.auth, timeout=30,
+    r = h.http.post(f"{h.url}/v1/conflicts/{cid}/resolve", headers=h.auth, timeout=30,
                       json={"choice": "loser", "reason": "我来定"})
     assert r.status_code == 404
     for sid in (victim, only_a(school)[0]):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import requests
 
 from tests.security.conftest import new_id
 from visitapp.domain import VisitMode
@@ -77,7 +76,7 @@ def test_forged_device_is_refused(school):
     nowhere(school, "visit", m["record_id"])
     # the device of the request body must be the token's
     body = {"device_id": officer_device, "batch_id": new_id(), "mutations": [h.visit(sid)]}
-    r = requests.post(h.url + "/v1/sync/push", json=body, headers=h.auth, timeout=30)
+    r = h.http.post(h.url + "/v1/sync/push", json=body, headers=h.auth, timeout=30)
     assert r.status_code == 403 and r.json()["error"] == "device_mismatch"
 
 
@@ -184,3 +183,106 @@ def test_refusals_are_logged_in_the_audit_chain(school):
     finally:
         engine.dispose()
     assert rows and rows[0][0] == h.staff_id and "author_mismatch" in rows[0][1]
+
+
+# -- times in a record (docs/security.md, "Times in a record") -------------------------------------
+def server_time(school) -> dt.datetime:
+    h = school.hostile
+    meta = h.http.get(h.url + "/v1/sync/meta", headers=h.auth, timeout=30).json()
+    return dt.datetime.fromisoformat(meta["server_time"])
+
+
+def stored(school, record_id: str, device=None) -> tuple[dict, dt.datetime]:
+    """The routing the server stored for a record (as a raw device, by default the officer's,
+    pulls it) and the server's receive time of that version (from the server's database)."""
+    from sqlalchemy import create_engine, select
+    from sync_server.core import aware
+    from sync_server.models import Record
+    seen, _raw = (device or school.officer_raw).pull_all()
+    engine = create_engine(school.server.db[1])
+    try:
+        with engine.connect() as conn:
+            received = conn.execute(select(Record.received_at).where(Record.id == record_id)).scalar_one()
+    finally:
+        engine.dispose()
+    return seen[record_id]["routing"], aware(received)
+
+
+def at(moment: dt.datetime) -> str:
+    return moment.isoformat()
+
+
+def test_times_are_checked_against_the_server_clock(school):
+    h, sid = school.hostile, only_a(school)[0]
+    before = server_time(school)
+    devices = school.officer_raw.http.get(h.url + "/v1/devices", headers=school.officer_raw.auth, timeout=30).json()
+    first_enrolled = min(dt.datetime.fromisoformat(d["enrolled_at"]) for d in devices["devices"]
+                         if d["staff_id"] == h.staff_id)
+
+    # a month ahead (a laptop whose date was set wrong, or a forger): the server's receive time
+    future = h.visit(sid, routing={"created_at": at(before + dt.timedelta(days=30)),
+                                   "updated_at": at(before + dt.timedelta(days=30)),
+                                   "finalized_at": at(before + dt.timedelta(days=31))})
+    answer = h.push_one(future)
+    assert answer["status"] == "applied" and "clock_adjusted" in answer["reason"], answer
+    after = server_time(school)
+    routing, received = stored(school, future["record_id"])
+    assert before <= received <= after
+    for name in ("created_at", "updated_at", "finalized_at"):
+        assert before <= dt.datetime.fromisoformat(routing[name]) <= after, (name, routing)
+
+    # before the teacher's first device was enrolled (a laptop whose clock reset to 2000):
+    # that enrollment; finalized before it was created: raised to its creation
+    backdated = h.visit(sid, routing={"created_at": "2000-01-01T08:00:00+08:00",
+                                      "finalized_at": at(first_enrolled - dt.timedelta(hours=6))})
+    assert "clock_adjusted" in h.push_one(backdated)["reason"]
+    routing, _ = stored(school, backdated["record_id"])
+    assert dt.datetime.fromisoformat(routing["created_at"]) == first_enrolled
+    assert dt.datetime.fromisoformat(routing["finalized_at"]) == first_enrolled
+
+    # within the tolerances (a clock hours behind or ahead, a finalize a minute "before" its
+    # creation after a time sync): stored as sent
+    created = first_enrolled - dt.timedelta(hours=12)
+    sent = {"created_at": at(created), "updated_at": at(before + dt.timedelta(hours=20)),
+            "finalized_at": at(created - dt.timedelta(minutes=1))}
+    plain = h.visit(sid, routing={"status": "draft", **sent})
+    answer = h.push_one(plain)
+    assert answer["status"] == "applied" and "clock_adjusted" not in answer["reason"], answer
+    routing, _ = stored(school, plain["record_id"], h)  # a draft: its author's pulls only
+    assert {n: routing[n] for n in sent} == sent
+
+    # a push cannot re-date an existing record's creation
+    edit = h.visit(sid, record_id=plain["record_id"], routing={
+        "status": "draft", **sent, "created_at": at(created - dt.timedelta(minutes=5)), "updated_at": at(after)})
+    assert "clock_adjusted" in h.push_one(edit)["reason"]
+    routing, _ = stored(school, plain["record_id"], h)
+    assert routing["created_at"] == sent["created_at"] and routing["updated_at"] == at(after)
+
+    # the laptops hold what the server stored, and keep syncing
+    school.sync_all()
+    visits = MODEL_BY_KIND["visit"]
+    with school.laptops["a"].profile.session() as s:
+        row = s.get(visits, future["record_id"])
+        assert before <= dt.datetime.fromisoformat(row.created_at) <= after
+    with school.laptops["officer"].profile.session() as s:
+        assert dt.datetime.fromisoformat(s.get(visits, backdated["record_id"]).created_at) == first_enrolled
+
+
+def test_audit_events_keep_their_times_and_officers_may_predate_enrollment(school):
+    """An audit event's time is hashed into its laptop's chain: kept as sent, flagged; an
+    officer prepares records before enrolling, so old times of theirs are kept."""
+    h, o = school.hostile, school.officer_raw
+    ahead = (server_time(school) + dt.timedelta(days=3)).isoformat()
+    event = h.mutation("audit_event", None, routing={
+        "seq": 1, "at": ahead, "actor_id": h.staff_id, "device_id": h.id, "action": "visit.finalize",
+        "record_kind": "visit", "record_id": new_id(), "prev_hash": "0" * 64, "hash": "1" * 64})
+    answer = h.push_one(event)
+    assert answer["status"] == "applied" and "clock_ahead" in answer["reason"], answer
+    assert stored(school, event["record_id"])[0]["at"] == ahead
+    meeting = o.mutation("review_meeting", None, routing={
+        "term": "2026-2027-1", "created_by": o.staff_id, "created_at": "2026-08-20T09:00:00+08:00"},
+        facts={"meeting_date": "2026-08-20", "reviewers": ["甲", "乙", "丙"]})
+    answer = o.push_one(meeting)
+    assert answer["status"] == "applied" and "clock_adjusted" not in answer["reason"], answer
+    assert stored(school, meeting["record_id"])[0]["created_at"] == "2026-08-20T09:00:00+08:00"
+    school.sync_all()

@@ -10,7 +10,7 @@ from sqlalchemy import event, inspect, select, text
 
 from sync_server.db import make_engine, migrate
 from sync_server.models import Record
-from sync_server.sync import _PAGE, _visible_expr
+from sync_server.sync.pull import _PAGE, _visible_expr
 from tests.server.conftest import mut, visit
 from visitapp.sync.protocol import seal_bytes
 

@@ -69,7 +69,7 @@ def appointment_covers(appointment: ReviewerAppointment, class_name: str) -> boo
 def review_refusal(reviewer_id: str, reviewer_is_officer: bool, appointments: Iterable[ReviewerAppointment],
                    record: Visit | GrowthEntry | None, class_name: str) -> str | None:
     """Why ``reviewer_id`` may not review ``record`` (a sentence), or ``None``. The school
-    server asks the same questions of a pushed review (``sync_server.review_policy``)."""
+    server asks the same questions of a pushed review (``sync_server.sync.review``)."""
     if record is None:
         return "找不到要审核的记录。"
     if isinstance(record, Visit):

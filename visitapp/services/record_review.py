@@ -2,7 +2,7 @@
 退回 with a comment the author acts on (a visit by an amendment, a growth entry by editing
 it). The officer reviews every grade; the officer names grade leaders (年级组长) as reviewers
 of one grade, as synced, audited ``reviewer_appointment`` records. Nobody reviews their own
-record; the school server refuses it again (``sync_server.review_policy``).
+record; the school server refuses it again (``sync_server.sync.review``).
 """
 
 from __future__ import annotations

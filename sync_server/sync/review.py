@@ -2,7 +2,7 @@
 records (谁审核谁负责) and the officer's appointments of grade-leader reviewers.
 
 Self-contained: functions over the server's session and records, answering ``None`` (allowed)
-or ``(code, sentence)``; the push handlers in :mod:`sync_server.sync` call them. The rules
+or ``(code, sentence)``; the push handlers at the end of this module call them, and :mod:`sync_server.sync.push` routes the three kinds here. The rules
 about a review are the domain's (:func:`visitapp.domain.record_review.review_refusal`), the
 same ones the laptop applies before it writes one, read here from the server's own copy of the
 reviewed record — never from what the pushing device says about it.
@@ -15,10 +15,12 @@ import json
 from sqlalchemy import select
 
 from sync_server.core import Principal
+from sync_server.sync.context import _Ctx, _no_delete, _put, _refused, _res, _same
 from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp.domain import GrowthEntry, RecordReview, ReviewerAppointment, Visit, join_tiers
 from visitapp.domain.enums import REVIEWABLE_KINDS, ReviewVerdict
 from visitapp.domain.record_review import latest_reviews, review_refusal
+from visitapp.sync.protocol import Mutation, Op
 
 __all__ = ["application_refusal", "review_refusal_of", "appointment_refusal", "returned_entry_editable"]
 
@@ -119,3 +121,43 @@ def returned_entry_editable(session, who: Principal, rec: Record) -> bool:  # no
             continue
     latest = latest_reviews(reviews).get(rec.id)
     return latest is not None and latest.verdict == ReviewVerdict.RETURNED
+
+
+# -- the push handlers of the three kinds --------------------------------------------------------------
+def push_application(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None and _same(rec, m, ctx):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    refused = application_refusal(ctx.tx.session, ctx.who, rec, student_id)
+    if refused is not None:
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, student_id, hlc, "student")
+    return _res(m, "applied", seq=new.server_seq)
+
+
+def push_record_review(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None:
+        if _same(rec, m, ctx):
+            return _res(m, "duplicate", seq=rec.server_seq)
+        return _res(m, "rejected", "append_only", "审核记录只能追加；重新审核请新建一条审核记录。")
+    refused = review_refusal_of(ctx.tx.session, ctx.who, m.routing, student_id)
+    if refused is not None:
+        _refused(ctx, m, _res(m, "rejected", *refused), audit=True)
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, student_id, hlc, "student")
+    return _res(m, "applied", seq=new.server_seq)
+
+
+def push_reviewer_appointment(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str) -> dict:
+    if m.op == Op.DELETE:
+        return _no_delete(m)
+    if rec is not None and _same(rec, m, ctx):
+        return _res(m, "duplicate", seq=rec.server_seq)
+    refused = appointment_refusal(ctx.tx.session, m.routing)
+    if refused is not None:
+        return _res(m, "rejected", *refused)
+    new = _put(ctx, m, rec, None, hlc, "school")  # every laptop knows who reviews which grade
+    return _res(m, "applied", seq=new.server_seq)

@@ -1,0 +1,174 @@
+"""What the jobs of a push share: the push context, an answer, the one write path of a
+record, who may read a student's records, and the constants of the protocol's server side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select
+
+from sync_server.core import Principal, ServerCore, content_hash
+from sync_server.models import AssignmentRow, Record, StaffRow
+from visitapp.domain.enums import Kind
+from visitapp.sync.protocol import Mutation
+
+
+DEFAULT_PULL_LIMIT = 1000
+MAX_PULL_LIMIT = 5000
+
+OFFICER_KINDS = {Kind.STUDENT, Kind.ASSIGNMENT, Kind.DETERMINATION, Kind.REVIEW_MEETING,
+                 Kind.PUBLIC_NOTICE, Kind.OBJECTION, Kind.SUPPORT_CENTRE}
+APPEND_ONLY = {Kind.GROWTH_ENTRY, Kind.AUDIT_EVENT}
+STUDENT_BOUND = {Kind.VISIT, Kind.GROWTH_PROFILE_FIELD, Kind.GROWTH_ENTRY, Kind.MENTOR_NOTE,
+                 Kind.DETERMINATION, Kind.ASSIGNMENT}
+KNOWN_KINDS = {k.value for k in Kind}
+# issue 15 (who may write them: sync_server.sync.review)
+OFFICER_KINDS |= {Kind.REVIEWER_APPOINTMENT}
+STUDENT_BOUND |= {Kind.APPLICATION, Kind.RECORD_REVIEW}
+SCOPED_BY_POLICY = {Kind.RECORD_REVIEW}  # a grade leader reviews the grade, not only assigned students
+_QUEUED = object()
+_answer_json = json.JSONEncoder(ensure_ascii=False).encode  # built once, not per mutation
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+log = logging.getLogger("sync_server")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": code, "detail": sentence}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        self.status, self.code, self.detail = status, code, detail
+        super().__init__(detail)
+
+
+@dataclass
+class _Ctx:
+    core: ServerCore
+    who: Principal
+    tx: object
+    assigned: set[str]
+    mentored: set[str]
+    students: set[str]
+    now_ms: int
+    existing: dict
+    prepared: dict
+    # id(mutation) -> the schema's answer (None: readable), from the door; empty for a
+    # mutation applied later, e.g. orphaned work the officer accepts (read again then)
+    verdicts: dict = field(default_factory=dict)
+    # when the pusher's first device was enrolled (looked up once, on the first record with times)
+    first_enrolled: dt.datetime | None | object = _QUEUED
+def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int | None = None,
+         conflict_id: str | None = None) -> dict:
+    reason = f"{code}: {sentence}" if code else ""
+    return {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": status, "reason": reason,
+            "server_seq": seq, "conflict_id": conflict_id}
+
+
+def _student_of(m: Mutation) -> str | None:
+    if m.kind == Kind.STUDENT:
+        return m.record_id
+    sid = m.student_id or m.routing.get("student_id")
+    return sid if _is_id(sid) else None
+
+
+def _is_id(value) -> bool:
+    """An id from a dictionary the schema does not constrain (``routing``): printable, short."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
+
+
+_STUDENTS = select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
+                                    Record.id.in_(bindparam("ids", expanding=True)))
+def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
+    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
+    return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}
+def _unicode_ok(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean(value: str) -> str:
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _refused(ctx: _Ctx, m: Mutation, answer: dict, audit: bool = False) -> None:
+    """A refused write is logged (tier A only: who, which record, the reason code); a forgery
+    of routing also goes into the audit chain."""
+    code = answer["reason"].split(":", 1)[0]
+    log.warning("push refused", extra={"device": ctx.who.device_id, "staff": ctx.who.staff_id,
+                                       "kind": _clean(m.kind)[:40], "record_id": answer["record_id"][:64],
+                                       "code": code})
+    if audit:
+        ctx.tx.audit("push_refused", actor=ctx.who.staff_id, device=ctx.who.device_id,
+                     record_kind=_clean(m.kind)[:40], record_id=answer["record_id"][:64], detail={"code": code})
+
+
+def _record(ctx: _Ctx, record_id) -> Record | None:
+    if not _is_id(record_id):
+        return None
+    rec = ctx.existing.get(record_id)
+    if rec is None or rec is _QUEUED:
+        rec = ctx.tx.session.get(Record, record_id)
+    return rec
+
+
+def _is_staff(ctx: _Ctx, staff_id) -> bool:
+    return _is_id(staff_id) and ctx.tx.session.get(StaffRow, staff_id) is not None
+
+
+def _may_read(session, staff_id: str | None, student_id: str | None, kind: str) -> bool:  # noqa: ANN001
+    """Whether a staff member may read a student's records of this kind now: officers, the
+    student's visitors and mentors (mentor notes: mentors only)."""
+    if not staff_id:
+        return False
+    staff = session.get(StaffRow, staff_id)
+    if staff is None or not staff.active:
+        return False
+    if staff.role == "officer":
+        return True
+    if not student_id:
+        return False
+    q = select(AssignmentRow.id).where(AssignmentRow.staff_id == staff_id, AssignmentRow.student_id == student_id,
+                                       AssignmentRow.active.is_(True))
+    if kind == Kind.MENTOR_NOTE:
+        q = q.where(AssignmentRow.role == "mentor")
+    return session.execute(q.limit(1)).first() is not None
+
+
+def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,
+         routing: dict | None = None, **extra) -> Record:
+    ready = ctx.prepared.get(m.mutation_id) if routing is None or routing == m.routing else None
+    routing = dict(m.routing if routing is None else routing)
+    author = rec.author_staff if rec is not None and rec.author_staff else ctx.who.staff_id
+    new = ctx.core.put_record(ctx.tx, record_id=m.record_id, kind=m.kind, student_id=student_id,
+                              visibility=visibility, author_staff=author, writer_staff=ctx.who.staff_id,
+                              author_device=ctx.who.device_id, routing=routing, facts=m.facts, sealed=m.sealed,
+                              hlc=hlc, existing=rec, is_new=rec is None, prepared=ready, **extra)
+    # a later mutation of this batch loads the real row (queued inserts are written first)
+    ctx.existing[m.record_id] = _QUEUED if rec is None else new
+    return new
+
+
+def _same(rec: Record, m: Mutation, ctx: _Ctx | None = None) -> bool:
+    ready = ctx.prepared.get(m.mutation_id) if ctx is not None else None
+    chash = ready.chash if ready is not None else content_hash(m.routing, m.facts, m.sealed)
+    return not rec.deleted and rec.content_hash == chash
+
+
+def _no_delete(m: Mutation) -> dict:
+    return _res(m, "rejected", "delete_not_allowed", "这类记录不能删除；已定稿的记录只能作废并说明原因。")
+
+
+def _restamp(ctx: _Ctx, rec: Record) -> Record:
+    """Give the current version a new seq (content unchanged) so the device whose edit lost,
+    which skipped it while its own edit was pending, pulls it again."""
+    rec.server_seq = ctx.tx.next_seq()
+    return rec
+
+_ASSIGNED = select(AssignmentRow.student_id, AssignmentRow.role).where(
+    AssignmentRow.staff_id == bindparam("me"), AssignmentRow.active.is_(True))

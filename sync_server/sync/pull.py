@@ -1,0 +1,245 @@
+"""Pull: the changes a device may see, paged by ``server_seq``, from the cache of committed
+changes' JSON (``ServerCore``) where it can; and meta.
+
+Visibility of a record (decided when it is written; see ``README`` section *server*):
+``school`` everyone; ``student`` staff assigned to the student (visitor or mentor) and officers;
+``mentors`` the student's mentors and officers; ``draft`` only its author; ``author`` its
+author and officers; ``parties`` the two people in a conflict and officers; ``officers``
+officers only.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
+
+from sync_server.core import Principal, ServerCore, change_json, utcnow
+from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
+from visitapp.sync.protocol import MetaResponse
+from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
+from sync_server.sync.enroll import note_seen, principal_in, token_hash_of
+
+
+# -- meta ------------------------------------------------------------------------------------
+def horizon(session) -> int:
+    row = session.get(Setting, "tombstone_horizon")
+    return int(row.value) if row and row.value else 0
+
+
+def meta(core: ServerCore, who: Principal) -> MetaResponse:
+    school_id, school_name = core.school()
+    with core.db.read() as s:
+        seq, hz = _seq_and_horizon(s)
+    return MetaResponse(schema_version=core.schema_version, server_seq=seq, server_time=utcnow().isoformat(),
+                        tombstone_horizon=hz, school_id=school_id, school_name=school_name,
+                        device_id=who.device_id, staff_id=who.staff_id, staff_name=who.staff_name, role=who.role)
+
+
+# -- pull ------------------------------------------------------------------------------------------
+_CHANGE_COLUMNS = (Record.server_seq, Record.id, Record.kind, Record.deleted, Record.student_id, Record.hlc,
+                   Record.author_device, Record.writer_staff, Record.routing, Record.facts_enc, Record.sealed_enc)
+
+
+def _visible_expr(officer: bool):
+    """Who may see a record, with the staff id as the bind parameter ``me`` (one expression:
+    what :func:`_scope_branches` says branch by branch)."""
+    me = bindparam("me")
+    if officer:
+        return or_(Record.visibility != "draft", Record.author_staff == me)
+    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == me, AssignmentRow.active.is_(True))
+    mentor = mine.where(AssignmentRow.role == "mentor")
+    return or_(
+        Record.visibility == "school",
+        and_(Record.visibility == "student", Record.student_id.in_(mine)),
+        and_(Record.visibility == "mentors", Record.student_id.in_(mentor)),
+        and_(Record.visibility.in_(("draft", "author")), Record.author_staff == me),
+        # a conflict carries both values: its parties see it only while they may read the
+        # student (a teacher moved off the student no longer receives it)
+        and_(Record.visibility == "parties", Record.author_staff == me, Record.student_id.in_(mine)),
+        and_(Record.visibility == "parties", Record.other_staff == me, Record.student_id.in_(mine)),
+    )
+
+
+def _scope_branches():
+    """A teacher's visibility as one query per index, so a pull reads the records of the
+    teacher's students (``ix_records_student_seq``), the teacher's own (``ix_records_author_seq``),
+    the conflicts they are party to (``ix_records_other_seq``) and the school's
+    (``ix_records_visibility_seq``), never the rest of the school's history."""
+    me = bindparam("me")
+    mine = select(AssignmentRow.student_id).where(AssignmentRow.staff_id == me, AssignmentRow.active.is_(True))
+    mentor = mine.where(AssignmentRow.role == "mentor")
+    # ``visibility || ''``: the same test, but no index on it, so the planner (SQLite has no
+    # statistics) takes the branch's own index rather than every record of that visibility
+    vis = Record.visibility.op("||")(literal_column("''"))
+    return (
+        and_(Record.visibility == "school"),
+        and_(Record.student_id.in_(mine), vis == "student"),
+        and_(Record.student_id.in_(mentor), vis == "mentors"),
+        and_(Record.author_staff == me, vis.in_(("draft", "author"))),
+        and_(Record.author_staff == me, vis == "parties", Record.student_id.in_(mine)),
+        and_(Record.other_staff == me, vis == "parties", Record.student_id.in_(mine)),
+    )
+
+
+# statements built once: building SQLAlchemy expressions costs more than running them here
+_RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
+_BY_SEQ = select(*_CHANGE_COLUMNS).where(Record.server_seq.in_(bindparam("seqs", expanding=True)))
+# a teacher's visible seqs: the union of the branches (a record in two is listed once)
+_TEACHER_SEQS = union(*[select(Record.server_seq).where(_RANGE, branch) for branch in _scope_branches()]).subquery()
+_PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq)
+         .limit(bindparam("limit")),
+         False: select(_TEACHER_SEQS.c.server_seq).order_by(_TEACHER_SEQS.c.server_seq).limit(bindparam("limit"))}
+_PAGE_ROWS = select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq).limit(
+    bindparam("limit"))  # an officer's page, whole
+# an officer's count: the range (the seq index alone) less the others' drafts in it
+_OTHERS_DRAFTS = select(func.count()).select_from(Record).where(
+    _RANGE, Record.visibility == "draft", or_(Record.author_staff.is_(None), Record.author_staff != bindparam("me")))
+_COUNT = {True: select(select(func.count()).select_from(Record).where(_RANGE).scalar_subquery()
+                       - _OTHERS_DRAFTS.scalar_subquery()),
+          False: select(func.count()).select_from(_TEACHER_SEQS)}
+_SEQ = select(Counter.value).where(Counter.name == "seq")
+_HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
+# both in one round trip: a sync with nothing to do is mostly round trips
+_SEQ_AND_HORIZON = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+
+
+def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
+    seq, hz = s.execute(_SEQ_AND_HORIZON).one()
+    return int(seq or 0), int(hz or 0)
+_HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
+               DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
+
+
+def _scope_diff(s, who: Principal) -> tuple[list, list, list]:
+    """The teacher's current students against those this device holds: (gained, lost, held rows)."""
+    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
+    held_rows = s.execute(_HELD, {"device": who.device_id}).all()
+    held = {(r[0], r[1]): r[2] for r in held_rows}
+    want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
+    gained = [k for k in want if held.get(k) != "active"]
+    lost = [k for k, state in held.items() if state == "active" and k not in want]
+    return gained, lost, held_rows
+
+
+def _record_scope(core: ServerCore, who: Principal, cursor: int, gained: list, lost: list) -> None:
+    """New students get a back-fill from ``cursor``; lost ones a purge, reported until the
+    device's cursor passes the seq reserved here (so a lost response does not lose the purge)."""
+    with core.db.write() as tx:
+        marker = tx.next_seq()  # the response cursor will pass it: the device has seen the change
+        for sid, level in gained:
+            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            if row is None:
+                tx.session.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
+                                             state="active", from_cursor=cursor, purge_seq=0))
+            else:
+                row.state, row.from_cursor = "active", cursor
+        for sid, level in lost:
+            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            row.state, row.purge_seq = "purged", marker
+
+
+def _changes_json(core: ServerCore, rows) -> list[bytes]:
+    """Each row of ``_CHANGE_COLUMNS`` as the JSON of a :class:`Change`, decrypted and
+    formatted here (and cached for the next device that pulls it)."""
+    open_facts, open_sealed = core.vault.opener("records", "facts"), core.vault.opener("records", "sealed")
+    out = [change_json(seq, rid, kind, deleted, student_id, hlc, device, writer, routing,
+                       None if facts_enc is None else open_facts(facts_enc, rid),
+                       None if sealed_enc is None else open_sealed(sealed_enc, rid))
+           for seq, rid, kind, deleted, student_id, hlc, device, writer, routing, facts_enc, sealed_enc in rows]
+    core.db.changes.add([(row[0], text) for row, text in zip(rows, out)])
+    return out
+
+
+def _page_changes(core: ServerCore, conn, seqs: list[int], officer: bool, params: dict) -> list[bytes]:
+    """The changes with these seqs (one page), in this order: from the cache, the rest read from
+    the database. A seq that vanished meanwhile (PostgreSQL reads each statement afresh)
+    belongs to a record rewritten since, under a later seq that a later page carries."""
+    get = core.db.changes.get
+    texts = {seq: text for seq in seqs if (text := get(seq)) is not None}
+    missing = [seq for seq in seqs if seq not in texts]
+    if officer and len(missing) > len(seqs) // 4:
+        # mostly older changes (an officer's first sync): read the page again, whole, along the
+        # seq index, rather than by seq (a teacher's page is scattered: read it by seq)
+        wanted = set(missing)
+        rows = [row for row in conn.execute(_PAGE_ROWS, params).all() if row[0] in wanted]
+    else:
+        rows = []
+        for i in range(0, len(missing), 1000):
+            rows += conn.execute(_BY_SEQ, {"seqs": missing[i:i + 1000]}).all()
+    texts.update(zip([row[0] for row in rows], _changes_json(core, rows)))
+    return [texts[seq] for seq in seqs if seq in texts]
+
+
+def pull(core: ServerCore, who: Principal, cursor: int, limit: int, total: bool = True) -> bytes:
+    """The JSON (UTF-8) of a :class:`PullResponse`, built from pre-encoded changes: pulls are the hot path.
+    One read transaction in the common case; a change of the teacher's students adds one
+    short write first. ``total``: count what lies beyond this page (for the progress of the
+    first page of a sync; the client asks no later page, so a long pull stays linear)."""
+    return _pull(core, who, None, cursor, limit, total)[1]
+
+
+def pull_authenticated(core: ServerCore, authorization: str | None, cursor: int, limit: int,
+                       total: bool = True) -> tuple[Principal, bytes]:
+    """:func:`pull` with the token checked in the pull's own read session: a sync with nothing
+    to do is one request, and its cost is mostly database round trips."""
+    who, body = _pull(core, None, token_hash_of(authorization), cursor, limit, total)
+    note_seen(core, who)
+    return who, body
+
+
+def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, cursor: int, limit: int,
+          want_total: bool = True, _rescoped: bool = False) -> tuple[Principal, bytes]:
+    limit = max(1, min(limit, MAX_PULL_LIMIT))
+    parts: list[bytes] = []
+    purge: list[str] = []
+    with core.db.read() as s:
+        if who is None:
+            who = principal_in(core, s, token_hash)
+        snap, hz = _seq_and_horizon(s)
+        if cursor > snap:
+            raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
+        if 0 < cursor < hz:
+            raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
+        if not who.is_officer:
+            gained, lost, held = _scope_diff(s, who)
+            if (gained or lost) and not _rescoped:
+                rescope = (gained, lost)
+            else:
+                rescope = None
+                purge = sorted({sid for sid, level, state, _fc, pseq in held
+                                if state == "purged" and level == "student" and cursor < pseq})
+                for level in ("student", "mentors"):
+                    sids = [sid for sid, lv, state, fc, _ps in held
+                            if state == "active" and lv == level and fc > 0 and fc >= cursor]
+                    for i in range(0, len(sids), 500):
+                        parts += _changes_json(core, s.connection().execute(select(*_CHANGE_COLUMNS).where(
+                            Record.visibility == level, Record.student_id.in_(sids[i:i + 500]),
+                            Record.server_seq <= cursor).order_by(Record.server_seq)))
+        else:
+            rescope = None
+        if rescope is None:
+            params = {"cursor": cursor, "snap": snap, "me": who.staff_id}
+            # the page's seqs first: recent changes come from the cache without reading their
+            # (large, encrypted) columns; Core, not ORM, execution saves a third of the rest
+            conn = s.connection()
+            page = {**params, "limit": limit + 1}
+            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all()
+            more = len(seqs) > limit
+            seqs = seqs[:limit]
+            held = len(parts)
+            parts += _page_changes(core, conn, seqs, who.is_officer, page)
+            new_cursor = seqs[-1] if more else snap
+            # ``more`` comes from the row past the limit; a count (of everything beyond the
+            # cursor: one scan) only when asked and there is more than this page
+            if not more:
+                total = len(parts)
+            elif want_total:
+                total = held + s.execute(_COUNT[who.is_officer], params).scalar_one()
+            else:
+                total = "null"
+    if rescope is not None:
+        _record_scope(core, who, cursor, *rescope)
+        return _pull(core, who, None, cursor, limit, want_total, _rescoped=True)
+    return who, (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
+            f'"purge_students":{json.dumps(purge)},"total":{total}}}'.encode())
