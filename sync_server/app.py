@@ -26,7 +26,7 @@ from sync_server.config import ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
 
-from visitapp.sync.protocol import (
+from visitapp.protocol.sync import (
     PRINTABLE, PROTOCOL_VERSION, ConflictList, EnrollRequest, EnrollResponse, ErrorBody, MetaResponse, PullResponse,
     PushRequest, PushResponse, ResolveRequest,
 )
@@ -278,7 +278,7 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
 def _add_orphan_routes(app: FastAPI, core: ServerCore, principal, bearer) -> None:
     """Orphaned work and device retirement (DESIGN.md §4): the officer's queue and devices,
     and the wipe report of a retired or revoked laptop."""
-    from visitapp.sync.orphan_protocol import (
+    from visitapp.protocol.orphans import (
         DeviceList, OrphanList, OrphanResolveRequest, OrphanResolveResponse, WipedRequest, WipedResponse,
     )
 

@@ -33,12 +33,14 @@ from sync_server.models import (
 from visitapp.crypto import random_token, sha256_hex
 from visitapp.domain import Visit, VisitFirstError, join_tiers, profile_field_id, rules
 from visitapp.domain.enums import Kind, VisitMode, VisitStatus
-from visitapp.sync.hlc import HlcStamp
-from visitapp.sync.protocol import (
+from visitapp.protocol.hlc import HlcStamp
+from visitapp.protocol.sync import (
     ConflictItem, MetaResponse, Mutation, Op, PushRequest, Resolution, wrap_conflict_sealed,
 )
 from visitapp.domain.tiers import Tier
-from visitapp.sync.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, decode_sealed
+from visitapp.protocol.records import (
+    AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, decode_tier_c as decode_sealed,
+)
 
 CLOCK_AHEAD_MS = 10 * 60 * 1000      # flag device clocks more than ten minutes ahead
 DEFAULT_PULL_LIMIT = 1000
@@ -77,7 +79,7 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
     a used, expired or locked code is the same whether its secret was right or wrong."""
     import hmac
 
-    from visitapp.sync.protocol import decode_enrollment_code
+    from visitapp.protocol.sync import decode_enrollment_code
     try:
         _url, _fp, secret = decode_enrollment_code(code)
     except ValueError as exc:
@@ -239,7 +241,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
         raise ApiError(422, "invalid_unicode", "batch_id 含有无效的 Unicode 字符。")
     results: list[dict] = []
     flagged = 0
-    # strict validation at the door (one schema with the laptops, visitapp.sync.records): a
+    # strict validation at the door (one schema with the laptops, visitapp.protocol.records): a
     # record its readers could not read is rejected here, never hashed, stored or remembered
     verdicts: dict[int, dict | None] = {}
     door = {i: answer for i, m in enumerate(req.mutations) if (answer := _door(m, verdicts)) is not None}
@@ -454,7 +456,7 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
 
 
 def _schema(m: Mutation) -> dict | None:
-    """The mutation read by its kind's typed model (``visitapp.sync.records``, the one the
+    """The mutation read by its kind's typed model (``visitapp.protocol.records``, the one the
     laptops read pulls with); ``routing.id`` and ``routing.student_id`` agree with the
     mutation's own. ``None``: it may go on to the rules of its kind."""
     if m.kind not in KNOWN_KINDS or m.kind == Kind.STAFF:
@@ -970,7 +972,7 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
                   sealed: str | None) -> int:
     """Apply a person's decision, mark the conflict resolved and audit it. Both values stay
     readable in the resolved conflict record."""
-    from visitapp.sync.protocol import unwrap_conflict_sealed
+    from visitapp.protocol.sync import unwrap_conflict_sealed
     if not _may_see_conflict(who, rec):
         raise ApiError(404, "not_found", "找不到该冲突记录。")
     routing = json.loads(rec.routing)

@@ -210,7 +210,7 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+    from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
     code = args.code
     if args.server:
         try:

@@ -290,7 +290,7 @@ def _seed(server: Server, start: int, stop: int, mine: list[str], others: list[s
     teacher's students, every later one on other students."""
     from sync_server.config import ServerPaths
     from sync_server.core import ServerCore
-    from visitapp.sync.protocol import Mutation
+    from visitapp.protocol.sync import Mutation
 
     core = ServerCore.open(ServerPaths(server.data))
     gen = Muts("seed-device-00000000", officer)

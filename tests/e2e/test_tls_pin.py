@@ -21,7 +21,7 @@ from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import VisitMode
 from visitapp.services import create_profile
 from visitapp.sync.engine import PIN_MISMATCH, CertificateMismatch
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code
 
 pytestmark = pytest.mark.slow
 
@@ -164,7 +164,7 @@ def test_the_code_fingerprint_is_what_is_pinned(same_address, tmp_path):
     pin, not the address, is what the laptop trusts."""
     school, impostor, demo = same_address
     teacher = next(s for s in demo["staff"] if s["role"] == "teacher")
-    from visitapp.sync.protocol import encode_enrollment_code
+    from visitapp.protocol.sync import encode_enrollment_code
     url, _fp, secret = decode_enrollment_code(teacher["enroll_code"])
     forged = encode_enrollment_code(url, impostor.fingerprint, secret)
     school.start()

@@ -4,7 +4,7 @@ frozen data back, the server's sentences as errors, a teacher refused."""
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import os
 
 import pytest
@@ -32,7 +32,10 @@ def _enrolled(tmp_path, code: str, role: str):
 
 
 def test_client_round_trip_through_a_real_server(school, reference, tmp_path, monkeypatch):
-    from visitapp.sync.platform_client import PlatformCallError, RosterPreview
+    from pydantic import ValidationError
+
+    from visitapp.protocol.platform import RosterPreviewResponse
+    from visitapp.sync.platform_client import PlatformCallError
 
     monkeypatch.delenv("VISITAPP_PLATFORM_URL", raising=False)
     officer = _enrolled(tmp_path, school.code("officer"), "officer")
@@ -53,13 +56,13 @@ def test_client_round_trip_through_a_real_server(school, reference, tmp_path, mo
         assert client.status().configured
 
         preview = client.preview_roster(TERM)
-        assert isinstance(preview, RosterPreview) and dataclasses.is_dataclass(preview)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            preview.term = "x"  # type: ignore[misc]
+        assert isinstance(preview, RosterPreviewResponse)  # the wire model itself, no twin
+        with pytest.raises(ValidationError):
+            preview.term = "x"  # type: ignore[misc] - frozen: what the officer read is what is applied
         # the server's demo roster is not this platform's: 40 new, the school's 10 would go
         assert len(preview.new) == 40 and len(preview.gone) == 10
         assert all(c.changes[0].field == "on_roster" for c in preview.gone)
-        stale = dataclasses.replace(preview, preview_id="0" * 32)
+        stale = preview.model_copy(update={"preview_id": "0" * 32})
         with pytest.raises(PlatformCallError) as err:
             client.apply_roster(stale)
         assert err.value.code == "preview_stale"
@@ -79,7 +82,7 @@ def test_client_round_trip_through_a_real_server(school, reference, tmp_path, mo
         path = client.save_reconciliation_xlsx(tmp_path / "r.xlsx", TERM)
         assert path.read_bytes()[:2] == b"PK" and not os.path.exists(str(path) + ".part")
         events = client.exchanges()
-        assert events[0].operation == "statistics" and events[0].at.tzinfo is not None
+        assert events[0].operation == "statistics" and dt.datetime.fromisoformat(events[0].at).tzinfo is not None
 
         with pytest.raises(PlatformCallError) as err:
             teacher.sync.platform.reconciliation(TERM)

@@ -23,7 +23,7 @@ from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain.demo import generate_school
 from visitapp.services import create_profile
 from visitapp.storage.models import MODEL_BY_KIND
-from visitapp.sync.hlc import HybridClock
+from visitapp.protocol.hlc import HybridClock
 
 STUDENTS, TEACHERS, SEED = 40, 3, 2024
 
@@ -169,7 +169,7 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
         for key in ("a", "officer"):
             out = json.loads(server.cli("enroll-code", staff[key]["id"], "--url", server.url, "--json").stdout)
             codes[key] = out["code"]
-        from visitapp.sync.protocol import decode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code
         hostile = enroll_raw(server.url, decode_enrollment_code(codes["a"])[2], "scripted")
         officer_raw = enroll_raw(server.url, decode_enrollment_code(codes["officer"])[2], "scripted-officer")
         yield School(server, kind, staff, laptops, hostile, officer_raw, students)

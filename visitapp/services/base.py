@@ -17,7 +17,7 @@ from visitapp.domain.audit import GENESIS_HASH, audit_hash  # noqa: F401 - the s
 from visitapp.storage.models import MODEL_BY_KIND, AuditEventRow, OutboxRow, SettingRow
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import kind_of, upsert_entity
-from visitapp.sync.hlc import HybridClock
+from visitapp.protocol.hlc import HybridClock
 
 
 

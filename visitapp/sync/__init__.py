@@ -1,2 +1,2 @@
-"""Sync: the protocol models shared with the school server (:mod:`visitapp.sync.protocol`),
+"""Sync: the protocol models shared with the school server (:mod:`visitapp.protocol.sync`),
 the hybrid logical clock, and the client's sync engine."""

@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,11 +35,12 @@ from visitapp.sync.address import (
     CONNECT_TIMEOUT, CONNECT_TIMEOUT_KEY, LEGACY_SERVER_URL_KEY, READ_TIMEOUT, READ_TIMEOUT_KEY, SERVER_URL_KEY,
     is_loopback,
 )
-from visitapp.sync.protocol import (
+from visitapp.protocol.sync import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
-    decode_enrollment_code, seal_bytes,
+    decode_enrollment_code,
 )
-from visitapp.sync.records import RecordInvalid, decode_sealed, read_record
+from visitapp.protocol.records import encode_tier_c
+from visitapp.protocol.records import RecordInvalid, read_record, decode_tier_c
 
 if TYPE_CHECKING:
     from visitapp.services.workspace import Workspace
@@ -300,15 +300,6 @@ class SyncEngine:
         self.read_timeout = read_timeout
         self.retries = retries
         self.backoff = backoff
-        self._cancel: threading.Event | None = None  # the running sync's, for _pause
-
-    def _pause(self, seconds: float) -> None:
-        """The wait between two attempts of a request; a cancelled sync stops waiting."""
-        cancel = self._cancel
-        if cancel is None:
-            time.sleep(seconds)
-        elif cancel.wait(seconds):
-            raise SyncCancelled()
 
     @property
     def timeout(self) -> float:
@@ -455,7 +446,6 @@ class SyncEngine:
         http, url, token = self._http()
         if cancel is not None:
             http = _Abandonable(http, cancel, on_answer=(lambda: progress(0, 0, "connected")) if progress else None)
-        self._cancel = cancel
         try:
             with self.ws.profile.session() as s, s.begin():
                 s.execute(delete(SyncErrorRow))
@@ -465,7 +455,6 @@ class SyncEngine:
         except SyncCancelled:
             report.cancelled = True
         finally:
-            self._cancel = None
             http.close()
         report.finished_at = self.ws.ctx.now()
         if not report.cancelled:
@@ -499,14 +488,14 @@ class SyncEngine:
                             base_seq=base_seq, hlc=newest.hlc)
         routing, facts, sealed = row_parts(row)
         student_id = routing.get("student_id") or (record_id if kind == "student" else None)
-        sealed_wire = seal_bytes(sealed)
+        sealed_wire = encode_tier_c(sealed)
         if kind == "conflict":
             # a resolution: the server wants the chosen value as the record's own sealed part
             sealed_wire = None
             if routing.get("resolution") == "value":
                 value = (sealed or {}).get("resolution_value")
                 field_name = "text" if routing.get("record_kind") == "mentor_note" else "value"
-                sealed_wire = seal_bytes({field_name: value})
+                sealed_wire = encode_tier_c({field_name: value})
         return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="upsert",
                         student_id=student_id or None, base_seq=base_seq, hlc=row.hlc or newest.hlc,
                         routing=routing, facts=facts, sealed=sealed_wire)
@@ -870,13 +859,13 @@ def _drop(session: Any, row: Any) -> None:
 
 
 def _read_change(change: Any, me: str) -> Any:
-    """A pulled record read by the kind's typed model (:mod:`visitapp.sync.records`, the
+    """A pulled record read by the kind's typed model (:mod:`visitapp.protocol.records`, the
     schema the server checks pushes with), each part for its own tier only, or
     :class:`RecordInvalid`."""
     if change.kind == "conflict":
         routing, facts, sealed = _conflict_from_server(change, me)
     else:
-        routing, facts, sealed = change.routing, change.facts, decode_sealed(change.sealed)
+        routing, facts, sealed = change.routing, change.facts, decode_tier_c(change.sealed)
     if not isinstance(routing, dict):
         raise RecordInvalid("invalid_record", "routing 应为对象")
     if "id" not in routing:
@@ -896,11 +885,11 @@ def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
     "local" is the side this teacher wrote. A blob in no known format: :class:`RecordInvalid`."""
     routing = dict(change.routing)
     facts = dict(change.facts or {})
-    doc = decode_sealed(change.sealed) if change.sealed else {"format": "visitapp-conflict-v1"}
+    doc = decode_tier_c(change.sealed) if change.sealed else {"format": "visitapp-conflict-v1"}
     if doc.get("format") != "visitapp-conflict-v1":
         raise RecordInvalid("sealed_format", "冲突记录的内容格式未知")
     winner_sealed, loser_sealed = doc.get("winner"), doc.get("loser")
-    winner, loser = _single_value(decode_sealed(winner_sealed)), _single_value(decode_sealed(loser_sealed))
+    winner, loser = _single_value(decode_tier_c(winner_sealed)), _single_value(decode_tier_c(loser_sealed))
     mine_lost = routing.get("loser_staff") == me
     routing["local_author"] = (routing.get("loser_staff") if mine_lost else routing.get("winner_staff")) or ""
     routing["remote_author"] = (routing.get("winner_staff") if mine_lost else routing.get("loser_staff")) or ""

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from visitapp.storage.models import MODEL_BY_KIND
 from visitapp.storage.records import entity_from_row
 from visitapp.sync.engine import ServerRefused
-from visitapp.sync.orphan_protocol import DeviceList, OrphanItem, OrphanList, OrphanResolveResponse
-from visitapp.sync.protocol import unseal_bytes
+from visitapp.protocol.orphans import DeviceList, OrphanItem, OrphanList, OrphanResolveResponse
+from visitapp.protocol.records import decode_tier_c
 
 if TYPE_CHECKING:
     from visitapp.sync.engine import SyncEngine
@@ -59,7 +59,7 @@ class DeviceView:
 
 def _excerpt(sealed: str | None) -> str:
     try:
-        values = unseal_bytes(sealed) or {}
+        values = decode_tier_c(sealed) or {}
     except ValueError:
         return ""
     for key in ("narrative", "text", "value", "family_situation"):

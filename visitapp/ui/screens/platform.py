@@ -63,6 +63,11 @@ def _value(v: Any) -> str:
     return label(v)
 
 
+def local_minute(iso_time: str) -> str:
+    """A time the server sent (ISO 8601 with its offset) as this computer's local minute."""
+    return dt.datetime.fromisoformat(iso_time).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def describe_changes(change) -> str:
     """``班级：三年级(1)班 → 三年级(2)班；…`` for one student of the preview."""
     return "；".join(f"{tr(FIELD_NAMES.get(f.field, f.field))}：{_value(f.old)} → {_value(f.new)}"
@@ -173,8 +178,8 @@ class PlatformScreen(QWidget):
             (tr("Sent"), lambda k: k.sent), (tr("Failed"), lambda k: k.failed), (tr("Pending"), lambda k: k.pending),
         ], self)
         self.rejected_model = RowsModel([
-            (tr("Kind"), lambda r: tr(KINDS.get(r[1], r[1]))), (tr("Reason"), lambda r: r[2]),
-            (tr("Item"), lambda r: r[0]),
+            (tr("Kind"), lambda r: tr(KINDS.get(r.kind, r.kind))), (tr("Reason"), lambda r: r.reason),
+            (tr("Item"), lambda r: r.item_id),
         ], self)
         push_tab = QWidget()
         ulay = QVBoxLayout(push_tab)
@@ -185,7 +190,7 @@ class PlatformScreen(QWidget):
 
         # -- exchange log
         self.log_model = RowsModel([
-            (tr("When"), lambda e: e.at.astimezone().strftime("%Y-%m-%d %H:%M")),
+            (tr("When"), lambda e: local_minute(e.at)),
             (tr("Who"), lambda e: e.actor),
             (tr("Direction"), lambda e: tr("Down") if e.direction == "down" else tr("Up")),
             (tr("Operation"), lambda e: tr(OPERATIONS.get(e.operation, e.operation))),
@@ -412,7 +417,7 @@ class PlatformScreen(QWidget):
             self.section_models[key].set_rows(list(rows))
             self.section_tabs.setTabText(i, f"{tr(title)} ({len(rows)})")
         self.report_label.setText(tr("Reconciliation report for {term}, made {when}.").format(
-            term=term_text(report.term), when=report.generated_at.astimezone().strftime("%Y-%m-%d %H:%M")))
+            term=term_text(report.term), when=local_minute(report.generated_at)))
         self.tabs.setCurrentIndex(1)
 
     def export_xlsx(self) -> None:

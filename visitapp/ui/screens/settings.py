@@ -77,7 +77,7 @@ class SettingsScreen(QWidget):
 
     def enroll(self) -> None:
         """Enroll this computer later (the welcome screen's enrollment may have failed)."""
-        from visitapp.sync.protocol import decode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code
         from visitapp.ui.errors import user_message
 
         code = self.code.text().strip()

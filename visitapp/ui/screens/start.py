@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPageSize, QPainter
 from PySide6.QtWidgets import (
-    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 
@@ -67,7 +67,7 @@ class _Welcome(QWidget):
         self.demo_button.clicked.connect(lambda: self.chosen.emit(""))
 
     def _enroll(self) -> None:
-        from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
 
         code = self.pasted.text().strip()
         if not code:

@@ -26,10 +26,6 @@ VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited
                 "remote": N_("Phone or video only, not visited on site")}
 
 
-def _yes(flag: bool) -> str:
-    return tr("Yes") if flag else ""
-
-
 class StudentFilter:
     """What the teacher asked to see: search text (name or class) and the four filters."""
 
