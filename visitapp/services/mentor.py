@@ -10,7 +10,7 @@ from sqlalchemy import select
 from visitapp.domain import MentorNote, MentorNoteKind, ValidationError
 from visitapp.domain.errors import DomainError
 from visitapp.services.base import ServiceContext, new_id
-from visitapp.services.students import StudentRow, StudentService
+from visitapp.services.students import StudentListItem, StudentService
 from visitapp.storage.models import AssignmentRow, MentorNoteRow, StudentRow as StudentTable
 from visitapp.storage.records import entity_from_row
 
@@ -20,7 +20,7 @@ class MentorService:
         self.ctx = ctx
         self.students = students
 
-    def my_mentees(self) -> list[StudentRow]:
+    def my_mentees(self) -> list[StudentListItem]:
         me = self.ctx.identity.staff_id
         with self.ctx.profile.session() as s:
             ids = set(s.scalars(select(AssignmentRow.student_id).where(

@@ -68,7 +68,7 @@ class StudentFilter:
 
 
 class StudentTableModel(QAbstractTableModel):
-    """Rows are the services' frozen ``StudentRow`` values; cells are computed once per load.
+    """Rows are the services' frozen ``StudentListItem`` values; cells are computed once per load.
 
     The model also does the filtering: a keystroke computes the list of rows to show in one
     Python pass and resets the model to it. Letting QSortFilterProxyModel re-filter instead
