@@ -539,7 +539,7 @@ def _main(argv: list[str] | None = None) -> int:
         from visitapp.crypto import CryptoError
         from visitapp.domain import DomainError
         from visitapp.storage.profile import ProfileError
-        from visitapp.sync.engine import SyncError
+        from visitapp.services.transport import SyncError
         if isinstance(exc, (CryptoError, DomainError, ProfileError, SyncError)) or type(exc).__name__ == "BackupError":
             print(f"visitapp: {exc}", file=sys.stderr)
             return 1

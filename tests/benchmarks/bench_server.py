@@ -142,7 +142,7 @@ class Client:
                 return got
 
     def noop_sync(self, strict: bool = True) -> float:
-        """What the client's sync (``SyncEngine.run``) sends when nothing changed: its outbox is
+        """What the client's sync (``SyncService.run``) sends when nothing changed: its outbox is
         empty, so no push, and one pull that comes back empty. (``/v1/sync/meta`` is not part of
         a sync: the engine's ``run`` never asks it.)"""
         start = time.perf_counter()

@@ -32,7 +32,7 @@ from tests.e2e.server_process import ServerProcess
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import MentorNoteKind, ProfileField, Stage, Student, VisitMode
 from visitapp.services import create_profile
-from visitapp.sync.engine import DeviceRevoked
+from visitapp.services.transport import DeviceRevoked
 from visitapp.protocol.sync import unwrap_conflict_sealed
 from visitapp.protocol.records import decode_tier_c
 

@@ -20,8 +20,8 @@ from visitapp.domain import GrowthEntry, GrowthKind
 from visitapp.services import create_profile
 from visitapp.services.base import new_id
 from visitapp.storage.models import GrowthEntryRow
-from visitapp.sync.address import SERVER_URL_KEY
-from visitapp.sync.engine import Offline
+from visitapp.services.settings import SERVER_URL_KEY
+from visitapp.services.transport import Offline
 
 pytestmark = pytest.mark.slow
 N = 600  # growth entries: with their audit events, three push batches

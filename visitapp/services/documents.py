@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # reportlab loads when something is printed, not when the app
         GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, SubjectAccessJob, VisitSheetJob,
     )
 from visitapp.services.base import ServiceContext
+from visitapp.services.students import StudentService
 from visitapp.storage.models import (
     AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
     ObjectionRow, PublicNoticeRow, StaffRow, StudentRow, VisitRow,
@@ -123,7 +124,6 @@ class DocumentService:
     def visit_ids(self, class_name: str | None = None, term: str | None = None) -> list[str]:
         """Finalized visits (not amendments: they print on their original's sheet) of my
         students, optionally of one class and/or one term, ordered by class and date."""
-        from visitapp.services.students import StudentService
         students = {r.id: r for r in StudentService(self.ctx).list_mine(term)}
         with self.ctx.profile.session() as s:
             query = select(VisitRow.id, VisitRow.student_id).where(VisitRow.status.in_(["final", "voided"]),

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from visitapp.domain import ENTITY_BY_KIND, DomainError, join_tiers, term_of
 from visitapp.domain.reports import CoverageReport, DataQualityReport, class_sort_key, coverage, data_quality
 from visitapp.services.base import ServiceContext
+from visitapp.services.settings import SettingsService
 from visitapp.storage.encrypted import cipher_of, decrypt_value
 from visitapp.storage.models import (
     MODEL_BY_KIND, AssignmentRow, DeterminationRow, ReviewMeetingRow, StudentRow, VisitRow,
@@ -83,7 +84,6 @@ class ReportService:
         often a mentor must write is the setting ``mentor_note_days``."""
         self._require_officer()
         term = term or self.current_term()
-        from visitapp.services.settings import SettingsService
         every = int(SettingsService(self.ctx).get("mentor_note_days"))
         with self.ctx.profile.session() as s:
             return data_quality(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from visitapp.domain import DomainError, term_label, term_of
 from visitapp.domain.workload import WORK_LABELS, WorkloadStatement, workload_statement
 from visitapp.services.base import ServiceContext
+from visitapp.services.documents import DocumentService
 from visitapp.storage.models import (
     GrowthEntryRow, MentorNoteRow, ReviewMeetingRow, StaffRow, StudentRow, VisitRow,
 )
@@ -84,7 +85,6 @@ class WorkloadService:
 
     def job(self, staff_id: str | None = None, term: str | None = None) -> WorkloadJob:
         from visitapp.printing import WorkloadJob
-        from visitapp.services.documents import DocumentService
 
         st = self.statement(staff_id, term)
         header = DocumentService(self.ctx).header(st.term)

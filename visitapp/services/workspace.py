@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,10 +18,12 @@ from visitapp.services.documents import DocumentService
 from visitapp.services.growth import GrowthService
 from visitapp.services.mentor import MentorService
 from visitapp.services.notice import NoticeService
+from visitapp.services.officer import OfficerService
 from visitapp.services.reports import ReportService
 from visitapp.services.review import ReviewService
 from visitapp.services.settings import SettingsService
 from visitapp.services.students import StudentService
+from visitapp.services.sync import SyncService
 from visitapp.services.visits import VisitService
 from visitapp.services.workload import WorkloadService
 from visitapp.storage.models import AuditEventRow
@@ -51,14 +52,10 @@ class Workspace:
         self.notices = NoticeService(self.ctx)
         self.workload = WorkloadService(self.ctx)
         self.audit = AuditService(self.ctx)
-
-    @cached_property
-    def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services
-        """The sync engine, built on first use: importing it (HTTP client, protocol models) is
-        a fifth of a second that unlocking a profile to show the students need not wait for."""
-        from visitapp.sync.engine import SyncEngine
-
-        return SyncEngine(self)
+        self.sync = SyncService(self.ctx)
+        self.officer = OfficerService(self.ctx, self.sync)
+        if not profile.locked:
+            self.settings.upgrade()
 
     @property
     def path(self) -> Path:

@@ -7,9 +7,11 @@ The folder defaults to the platform's user data directory (platformdirs) and is 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import filelock
 import platformdirs
@@ -82,6 +84,23 @@ def default_profile_dir() -> Path:
 
 def profile_exists(path: Path) -> bool:
     return (Path(path) / KEYFILE).exists()
+
+
+def read_plain_setting(path: Path, key: str) -> Any:
+    """A plain (not secret) value of the settings table, read without unlocking or locking the
+    profile: ``None`` when there is no profile, no such key, or the file cannot be read."""
+    db = Path(path) / DATABASE
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            found = conn.execute("SELECT value FROM settings WHERE id = ?", (key,)).fetchone()
+        finally:
+            conn.close()
+        return json.loads(found[0]) if found and found[0] is not None else None
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001

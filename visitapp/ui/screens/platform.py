@@ -1,7 +1,7 @@
 """Officer screen: exchange with the city aid platform and the reconciliation report.
 
 The school server does the exchange (its connector holds the platform's address and key); this
-screen asks it through :class:`visitapp.sync.platform_client.PlatformClient` on the worker
+screen asks it through :class:`visitapp.services.officer.OfficerService` on the worker
 thread: pull the roster (a preview first, then apply or cancel), pull the aid history, push
 the results, read the reconciliation report (four tabs) and save it as xlsx, and read the log of
 every exchange. New students and aid entries reach this computer at the next sync.
@@ -251,7 +251,7 @@ class PlatformScreen(QWidget):
             self.state.setText(text)
 
     def _call(self, fn, on_done, busy_text: str) -> None:
-        """Run ``fn(platform_client)`` on the worker with the busy bar shown."""
+        """Run ``fn(ws.officer)`` on the worker with the busy bar shown."""
         if self._busy or self.ctx.ws is None:
             return
         before = self.state.text()
@@ -263,7 +263,7 @@ class PlatformScreen(QWidget):
             if self.state.text() == busy_text:  # the call said nothing new: show what was there
                 self.state.setText(before if self.sync_button.isVisible() else "")
 
-        self.ctx.run(lambda ws: fn(ws.sync.platform), on_done=done, on_error=self._failed, network=True)
+        self.ctx.run(lambda ws: fn(ws.officer), on_done=done, on_error=self._failed, network=True)
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
@@ -288,8 +288,8 @@ class PlatformScreen(QWidget):
             return
 
         def work(ws):
-            client = ws.sync.platform
-            return client.status(), client.exchanges()
+            client = ws.officer
+            return client.platform_status(), client.exchanges()
 
         def done(result) -> None:
             status, events = result
@@ -310,7 +310,7 @@ class PlatformScreen(QWidget):
         self.ctx.run(work, on_done=done, on_error=failed, network=True)
 
     def _refresh_log(self) -> None:
-        self.ctx.run(lambda ws: ws.sync.platform.exchanges(), on_done=self.log_model.set_rows, network=True,
+        self.ctx.run(lambda ws: ws.officer.exchanges(), on_done=self.log_model.set_rows, network=True,
                      on_error=lambda _e: None)
 
     # -- roster ------------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ class PlatformScreen(QWidget):
         term = self.current_term()
         if term is None:
             return
-        self._call(lambda c: c.push(term), self._pushed, tr("Pushing to the platform…"))
+        self._call(lambda c: c.push_to_platform(term), self._pushed, tr("Pushing to the platform…"))
 
     def _pushed(self, outcome) -> None:
         self.kind_model.set_rows(list(outcome.by_kind))
