@@ -68,6 +68,7 @@ class ReportService:
             raise DomainError("只有资助专干可以查看全校的覆盖率和数据质量报告。")
 
     def current_term(self) -> str:
+        """The school term of today; refuses nothing."""
         return term_of(self.ctx.now().date())
 
     def terms(self) -> list[str]:

@@ -72,6 +72,7 @@ class StudentService:
         self.ctx = ctx
 
     def current_term(self) -> str:
+        """The school term of today; refuses nothing."""
         return term_of(self.ctx.now().date())
 
     def _scope(self, query):  # noqa: ANN001, ANN202
@@ -163,6 +164,7 @@ class StudentService:
         return mentors
 
     def coverage(self, term: str | None = None) -> VisitProgress:
+        """How many of my students had an on-site visit this term; refuses nothing."""
         term = term or self.current_term()
         # the roster's students: one the platform dropped stays listed (their records stay)
         # but is no longer someone to visit, as in the officer's coverage report
@@ -171,6 +173,7 @@ class StudentService:
                         sum(1 for r in rows if r.visit_status == REMOTE))
 
     def get(self, student_id: str) -> Student:
+        """One student; refuses (KeyError) an unknown id."""
         with self.ctx.profile.session() as s:
             row = s.get(StudentTable, student_id)
             if row is None:

@@ -59,24 +59,30 @@ class Workspace:
 
     @property
     def path(self) -> Path:
+        """The profile folder."""
         return self.profile.path
 
     @property
     def identity(self) -> Identity:
+        """Who this profile is (staff, role, device, school, server)."""
         return self.ctx.identity
 
     @property
     def locked(self) -> bool:
+        """Whether the profile's keys are dropped (idle lock or Ctrl+L)."""
         return self.profile.locked
 
     def pending_count(self) -> int:
+        """Changes waiting to be sent at the next sync; refuses nothing."""
         with self.profile.session() as s:
             return count_pending(s)
 
     def lock(self) -> None:
+        """Drop the keys from memory; refuses nothing."""
         self.profile.lock()
 
     def unlock(self, passphrase: str) -> None:
+        """Take the keys back with the passphrase; refuses a wrong passphrase (with a growing delay)."""
         self.profile.unlock(passphrase)
 
     def unlock_with_recovery(self, recovery_key: str, new_passphrase: str) -> None:
@@ -85,6 +91,7 @@ class Workspace:
         self._audit_passphrase_reset()
 
     def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-wrap the keys under a new passphrase; refuses a weak passphrase."""
         self.profile.change_passphrase(new_passphrase)
 
     def _audit_passphrase_reset(self) -> None:
@@ -95,6 +102,7 @@ class Workspace:
             self.ctx.audit(s, PASSPHRASE_RESET, "staff", ident.staff_id, {"via": "recovery_key"})
 
     def close(self) -> None:
+        """Close the profile and release its process lock; refuses nothing."""
         self.profile.close()
 
     def verify_audit_chain(self) -> int:
