@@ -537,10 +537,8 @@ def _main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - one line for the user; the detail goes to the log
         from visitapp.crypto import CryptoError
-        from visitapp.domain import DomainError
-        from visitapp.storage.profile import ProfileError
-        from visitapp.services.transport import SyncError
-        if isinstance(exc, (CryptoError, DomainError, ProfileError, SyncError)) or type(exc).__name__ == "BackupError":
+        from visitapp.domain.errors import UserError
+        if isinstance(exc, (CryptoError, UserError)):  # its sentence is for people (profile, sync, backup, rules)
             print(f"visitapp: {exc}", file=sys.stderr)
             return 1
         log.debug("unexpected error", exc_info=True)

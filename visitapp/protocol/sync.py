@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from visitapp.domain.errors import UserError
+
 PROTOCOL_VERSION = 1
 MAX_BATCH = 500
 MAX_SEALED_BYTES = 256 * 1024
@@ -263,13 +265,19 @@ def encode_enrollment_code(server_url: str, fingerprint: str, secret: str) -> st
     return ENROLL_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+class InvalidEnrollmentCode(UserError, ValueError):
+    """Text that is not an enrollment code, or a code cut short or mistyped."""
+
+
 def decode_enrollment_code(code: str) -> tuple[str, str, str]:
+    """(server address, certificate fingerprint, one-time secret) of a code; refuses
+    (:class:`InvalidEnrollmentCode`, a ValueError) anything else."""
     code = code.strip()
     if not code.startswith(ENROLL_PREFIX):
-        raise ValueError("这不是有效的注册码（应以 VA1. 开头）。")
+        raise InvalidEnrollmentCode("这不是有效的注册码（应以 VA1. 开头）。", "enroll.not_a_code")
     body = code[len(ENROLL_PREFIX):]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         return data["u"], data["f"], data["s"]
     except (ValueError, KeyError, TypeError):
-        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+        raise InvalidEnrollmentCode("注册码已损坏，请重新复制完整的注册码。", "enroll.damaged_code") from None

@@ -88,6 +88,7 @@ class SyncService:
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
+        """The read timeout in seconds (for callers that set one number); refuses nothing."""
         self.read_timeout = seconds
 
     def timeouts(self) -> tuple[float, float]:
@@ -148,7 +149,7 @@ class SyncService:
         try:
             server_url, fingerprint, secret = decode_enrollment_code(code)
         except ValueError as exc:
-            raise SyncError(str(exc)) from None
+            raise SyncError(str(exc), getattr(exc, "message_id", "")) from None
         base = server_url.rstrip("/")
         # the code is single-use: a request that may have reached the server is not repeated
         http = make_http_session(base, fingerprint, retries=self.retries, backoff=self.backoff,
@@ -161,7 +162,7 @@ class SyncService:
         finally:
             server.close()
         if response.status_code != 200:
-            raise SyncError(f"注册失败：{error_detail(response)}")
+            raise SyncError(f"注册失败：{error_detail(response)}", "sync.enroll_refused", detail=error_detail(response))
         enrolled = EnrollResponse.model_validate(response.json())
         old = self.ctx.identity
         with self.ctx.profile.session() as s, s.begin():
@@ -191,7 +192,7 @@ class SyncService:
         finally:
             server.close()
         if response.status_code != 200:
-            raise SyncError(f"服务器拒绝了请求：{error_detail(response)}")
+            raise SyncError(f"服务器拒绝了请求：{error_detail(response)}", "sync.refused", detail=error_detail(response))
         return MetaResponse.model_validate(response.json())
 
     # -- sync -------------------------------------------------------------------------------------
@@ -277,7 +278,8 @@ class SyncService:
             response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
                                       json_body=True)
             if response.status_code != 200:
-                raise SyncError(f"上传被服务器拒绝：{error_detail(response)}")
+                raise SyncError(f"上传被服务器拒绝：{error_detail(response)}", "sync.push_refused",
+                                detail=error_detail(response))
             result = PushResponse.model_validate(response.json())
             self._apply_push_results(chunk, result, report)
             if progress:
@@ -340,7 +342,8 @@ class SyncService:
                     settings.write(s, SYNC_CURSOR_KEY, 0)
                 continue
             if response.status_code != 200:
-                raise SyncError(f"下载被服务器拒绝：{error_detail(response)}")
+                raise SyncError(f"下载被服务器拒绝：{error_detail(response)}", "sync.pull_refused",
+                                detail=error_detail(response))
             page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
@@ -542,11 +545,13 @@ class SyncService:
                 settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
         if unsent:
             raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {len(unsent)} 条修改未能上传，"
-                                "暂时保留在本机，下次连接学校服务器时会自动上传。")
+                                "暂时保留在本机，下次连接学校服务器时会自动上传。", "sync.device_revoked_unsent",
+                                unsent=len(unsent))
         if state == "retired":
-            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
+            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。",
+                                "sync.device_retired")
         raise DeviceRevoked("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，"
-                            "交学校资助专干核实，不会丢失。")
+                            "交学校资助专干核实，不会丢失。", "sync.device_revoked_uploaded")
 
 
 ORPHAN_NOTICES_KEPT = 200

@@ -23,6 +23,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
+from visitapp.domain.errors import UserError
+
 log = logging.getLogger(__name__)
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
@@ -32,16 +34,17 @@ PIN_MISMATCH = "服务器证书与注册时记录的不一致，已拒绝连接�
 OFFLINE = "连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。"
 
 
-class SyncError(Exception):
+class SyncError(UserError):
     """A sync could not run at all; the message is a sentence for the teacher."""
 
 
-class ServerRefused(Exception):
+class ServerRefused(UserError):
     """A call of the officer's screens the server answered with an error: the message is the
-    server's sentence, ``code`` its error code, ``status`` the HTTP status."""
+    server's sentence, ``code`` its error code (the message id ``server.<code>``, so a window
+    can say it in its language), ``status`` the HTTP status."""
 
     def __init__(self, message: str, code: str = "", status: int = 0):
-        super().__init__(message)
+        super().__init__(message, f"server.{code}" if code else "")
         self.code, self.status = code, status
 
     @classmethod
@@ -53,17 +56,25 @@ class ServerRefused(Exception):
 class Offline(SyncError):
     """The school server could not be reached (refused, timed out, cut off)."""
 
+    message_id = "sync.offline"
+
 
 class DeviceRevoked(SyncError):
     """The school revoked or retired this computer; its student data has been wiped."""
+
+    message_id = "sync.device_revoked"
 
 
 class NotEnrolled(SyncError):
     """This computer has no device token: it was never enrolled with a school server."""
 
+    message_id = "sync.not_enrolled"
+
 
 class CertificateMismatch(SyncError):
     """The server at the enrolled address showed a certificate other than the pinned one."""
+
+    message_id = "sync.certificate_mismatch"
 
 
 class SyncCancelled(Exception):
@@ -250,12 +261,13 @@ def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAU
     session = requests.Session()
     if server_url.startswith("https://"):
         if not fingerprint:
-            raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
+            raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。", "sync.no_fingerprint")
         session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
     elif is_loopback(server_url):
         session.mount("http://", _RetryingAdapter(max_retries=retry))
     else:
-        raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
+        raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。",
+                        "sync.plain_http_refused")
     return session
 
 

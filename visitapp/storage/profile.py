@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle, check_new_passphrase
 from visitapp.crypto.private import FILE_MODE, private_dir, tighten, touch_private
+from visitapp.domain.errors import UserError
 
 KEYFILE = "keyfile.json"
 DATABASE = "profile.db"
@@ -29,16 +30,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD_REVISION = "0003"
 
 
-class ProfileError(Exception):
-    pass
+class ProfileError(UserError):
+    """A profile that cannot be opened or used; the message says why and what to do."""
 
 
 class ProfileLockedError(ProfileError):
+    message_id = "profile.locked"
+
     def __init__(self, path: Path):
         super().__init__(f"这个档案已在另一个窗口或程序中打开：{path}。请先关闭它再试。")
 
 
 class ProfileTooNewError(ProfileError):
+    message_id = "profile.too_new"
+
     def __init__(self, revision: str):
         super().__init__(
             f"这个档案由更新版本的 visitapp 创建（数据库版本 {revision}），本程序无法打开。"

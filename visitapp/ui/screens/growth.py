@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import AidKind, ProfileField, RewardKind, ValidationError
 from visitapp.ui.i18n import N_, label, tr
+from visitapp.ui.errors import problems_text
 from visitapp.ui.widgets import ErrorLabel, RowsModel, title_label
 
 TIMELINE_KINDS = {"visit": N_("Home visit"), "reward": N_("Growth reward"), "aid": N_("Aid"),
@@ -287,7 +288,7 @@ class GrowthScreen(QWidget):
 
         def failed(exc):
             if isinstance(exc, ValidationError):
-                self.ctx.notice.emit("；".join(exc.problems.values()), "error")
+                self.ctx.notice.emit(problems_text(exc.problems, "；"), "error")
             else:
                 self.ctx.show_error(exc)
 

@@ -267,7 +267,7 @@ class PlatformScreen(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
-        if is_offline_error(exc) or type(exc).__name__ == "NotEnrolled":
+        if is_offline_error(exc) or getattr(exc, "message_id", "") == "sync.not_enrolled":
             self.state.setText(tr("Offline: the school server cannot be reached. The exchange with the "
                                   "platform runs on the school server; try again when this computer is on "
                                   "the school's network."))
@@ -301,7 +301,7 @@ class PlatformScreen(QWidget):
             self.log_model.set_rows(events)
 
         def failed(exc) -> None:
-            if is_offline_error(exc) or type(exc).__name__ == "NotEnrolled":
+            if is_offline_error(exc) or getattr(exc, "message_id", "") == "sync.not_enrolled":
                 self.status_label.setText(tr("Not connected to the school server: the platform exchange needs "
                                              "the school server."))
             else:

@@ -84,7 +84,7 @@ class SettingsScreen(QWidget):
         try:
             decode_enrollment_code(code)
         except ValueError as exc:
-            self.enroll_state.setText(str(exc))
+            self.enroll_state.setText(user_message(exc))
             return
 
         def done(_r):
