@@ -25,7 +25,7 @@ from uuid6 import uuid7
 
 from visitapp.crypto import FieldCipher, TamperedData, hmac_sha256_hex, random_token, sha256_hex
 from visitapp.domain import AssignmentRole, Role
-from visitapp.sync.protocol import encode_enrollment_code
+from visitapp.protocol.sync import encode_enrollment_code
 
 ENROLL_TRIES = 5
 ENROLL_HOURS = 72
@@ -417,7 +417,7 @@ _NEEDS_NO_QUOTING = re.compile(rb"[A-Za-z0-9+/=_-]*")  # base64, what ``sealed``
 def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
                 author_device: str | None, writer: str | None, routing_text: str, facts: bytes | None,
                 sealed: bytes | None) -> bytes:
-    """The JSON (UTF-8) of one :class:`~visitapp.sync.protocol.Change` as a pull sends it.
+    """The JSON (UTF-8) of one :class:`~visitapp.protocol.sync.Change` as a pull sends it.
     ``routing_text`` and ``facts`` (as decrypted) are canonical JSON already: pasted, not
     re-encoded."""
     head = _CHANGE_HEAD % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync_server import keys
 from sync_server.core import Principal, ServerCore
 
-from visitapp.sync.protocol import ErrorBody
+from visitapp.protocol.sync import ErrorBody
 
 B64 = r"^[A-Za-z0-9_-]+$"  # base64url without padding
 ID = r"^[^\x00-\x1f\x7f]+$"

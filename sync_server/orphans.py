@@ -23,8 +23,8 @@ from sync_server.core import Principal, ServerCore, aware, device_state, utcnow,
 from sync_server.models import AssignmentRow, DeviceRow, OrphanedWork, Record, StaffRow
 
 from visitapp.domain.enums import Kind, VisitStatus
-from visitapp.sync.orphan_protocol import OrphanAction, OrphanItem, OrphanStatus
-from visitapp.sync.protocol import Mutation, Op
+from visitapp.protocol.orphans import OrphanAction, OrphanItem, OrphanStatus
+from visitapp.protocol.sync import Mutation, Op
 
 QUARANTINE_REASONS = {
     "quarantine": ("device_revoked", "本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。"),

@@ -22,7 +22,7 @@ from sync_server.platform.server_port import ServerSchoolData
 
 from visitapp.domain import HardshipCategory, Stage, Student, split_by_tier
 from visitapp.domain.enums import LABELS_ZH
-from visitapp.sync.protocol import seal_bytes
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 # column key -> accepted headers (Chinese first, the one the template uses)
 COLUMNS: dict[str, tuple[str, ...]] = {

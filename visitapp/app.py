@@ -16,22 +16,6 @@ from typing import Any
 _log = logging.getLogger(__name__)
 
 
-def _saved_language(profile_dir: Path) -> str:
-    """The language chosen in Settings is needed before the profile is unlocked (the unlock
-    screen is already translated), so a copy sits in a small plain file beside the profile.
-    It holds only the language code."""
-    try:
-        return json.loads((profile_dir / "ui.json").read_text(encoding="utf-8")).get("language", "zh_CN")
-    except (OSError, ValueError):
-        return "zh_CN"
-
-
-def save_language(profile_dir: Path, language: str) -> None:
-    """Keep the chosen language for the next start (see :func:`_saved_language`)."""
-    profile_dir.mkdir(parents=True, exist_ok=True)
-    (profile_dir / "ui.json").write_text(json.dumps({"language": language}), encoding="utf-8")
-
-
 def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
                  demo_seeder: Callable[[Any], None] | None = None, language: str | None = None):
     """Create (or reuse) the QApplication and return the main window, not yet shown."""
@@ -39,6 +23,7 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
         _import_services_in_background()
     from PySide6.QtWidgets import QApplication
 
+    from visitapp.services.settings import language_before_unlock
     from visitapp.ui import i18n
     from visitapp.ui.errors import setup_logging
     from visitapp.ui.fonts import register_fonts
@@ -49,14 +34,15 @@ def build_window(profile_dir: Path, backend: Any = None, *, kdf: Any = None,
     app.setApplicationName("visitapp")
     setup_logging(profile_dir)
     register_fonts(app)
-    i18n.install(language or _saved_language(profile_dir), profile_dir / "cache")
+    # the unlock screen is already translated: the language is read from the settings table
+    # without unlocking (it is a plain setting, one key, edited in the Settings screen)
+    i18n.install(language or language_before_unlock(profile_dir), profile_dir / "cache")
     if backend is None:
         backend = _LazyServices()
     if demo_seeder is None and (isinstance(backend, _LazyServices)
                                 or getattr(backend, "__name__", "") == "visitapp.services"):
         demo_seeder = _demo_seeder()
     window = MainWindow(profile_dir, backend, kdf=kdf, demo_seeder=demo_seeder)
-    window.settings.saved.connect(lambda v: save_language(profile_dir, v["language"]))
     return window
 
 

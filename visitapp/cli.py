@@ -210,7 +210,7 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+    from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
     code = args.code
     if args.server:
         try:
@@ -397,7 +397,7 @@ def cmd_retention_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_erase(args: argparse.Namespace) -> int:
-    from visitapp.sync.engine import ServerRefused
+    from visitapp.services.transport import ServerRefused
     with _open(args) as ws:
         try:
             done = ws.retention.erase(_left_student(ws, args.student))
@@ -621,10 +621,8 @@ def _main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - one line for the user; the detail goes to the log
         from visitapp.crypto import CryptoError
-        from visitapp.domain import DomainError
-        from visitapp.storage.profile import ProfileError
-        from visitapp.sync.engine import SyncError
-        if isinstance(exc, (CryptoError, DomainError, ProfileError, SyncError)) or type(exc).__name__ == "BackupError":
+        from visitapp.domain.errors import UserError
+        if isinstance(exc, (CryptoError, UserError)):  # its sentence is for people (profile, sync, backup, rules)
             print(f"visitapp: {exc}", file=sys.stderr)
             return 1
         log.debug("unexpected error", exc_info=True)

@@ -2369,5 +2369,109 @@
       <source>Finalized visit records and growth entries not yet reviewed</source>
       <translation>已定稿的家访记录和成长档案条目尚未审核</translation>
     </message>
+    <message>
+      <source>The school server showed a certificate other than the one recorded at enrollment, so the connection was refused. Please tell the school's aid officer.</source>
+      <translation>服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。</translation>
+    </message>
+    <message>
+      <source>This computer is not enrolled with a school server yet, so it cannot sync.</source>
+      <translation>这台电脑还没有在学校服务器注册，无法同步。</translation>
+    </message>
+    <message>
+      <source>The server's certificate fingerprint is missing, so no safe connection can be made. Please use the enrollment code the school gave you.</source>
+      <translation>缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。</translation>
+    </message>
+    <message>
+      <source>Unencrypted http is allowed only on this computer; the school server must use https.</source>
+      <translation>只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。</translation>
+    </message>
+    <message>
+      <source>The school has stopped this computer's sync access; the student data on it has been deleted.</source>
+      <translation>学校已停用这台电脑的同步权限，本机上的学生资料已清除。</translation>
+    </message>
+    <message>
+      <source>The school has revoked this computer's sync access and the student data on it has been deleted; changes not yet synced (if any) were uploaded first, for the aid officer to check. Nothing is lost.</source>
+      <translation>学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，交学校资助专干核实，不会丢失。</translation>
+    </message>
+    <message>
+      <source>The school has stopped this computer's sync access and the student data on it has been deleted; {unsent} changes could not be uploaded yet. They stay on this computer and are uploaded at the next connection.</source>
+      <translation>学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {unsent} 条修改未能上传，暂时保留在本机，下次连接学校服务器时会自动上传。</translation>
+    </message>
+    <message>
+      <source>This computer has been retired as planned: every unsynced change was uploaded to the school server and the student data on it has been deleted.</source>
+      <translation>这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。</translation>
+    </message>
+    <message>
+      <source>Enrollment failed: {detail}</source>
+      <translation>注册失败：{detail}</translation>
+    </message>
+    <message>
+      <source>The school server refused the request: {detail}</source>
+      <translation>服务器拒绝了请求：{detail}</translation>
+    </message>
+    <message>
+      <source>The school server refused the upload: {detail}</source>
+      <translation>上传被服务器拒绝：{detail}</translation>
+    </message>
+    <message>
+      <source>The school server refused the download: {detail}</source>
+      <translation>下载被服务器拒绝：{detail}</translation>
+    </message>
+    <message>
+      <source>This is not a valid enrollment code (it should start with VA1.).</source>
+      <translation>这不是有效的注册码（应以 VA1. 开头）。</translation>
+    </message>
+    <message>
+      <source>The enrollment code is damaged. Please copy the whole code again.</source>
+      <translation>注册码已损坏，请重新复制完整的注册码。</translation>
+    </message>
+    <message>
+      <source>Only the school's aid officer can do this.</source>
+      <translation>只有学校资助专干可以进行此操作。</translation>
+    </message>
+    <message>
+      <source>The school server has no city platform configured yet: run visitapp-server platform configure on the school server.</source>
+      <translation>服务器尚未配置市平台：请在学校服务器上运行 visitapp-server platform configure。</translation>
+    </message>
+    <message>
+      <source>The roster or the school's students changed since this preview. Pull the roster again and check the new preview.</source>
+      <translation>预览之后平台名册或本校学生已有变化。请重新拉取名册，核对新的预览。</translation>
+    </message>
+    <message>
+      <source>The school server does not recognise this computer's token; it may not be enrolled with this school.</source>
+      <translation>设备令牌无效，本机可能未在本校注册。</translation>
+    </message>
+    <message>
+      <source>Wrong passphrase. Please try again.</source>
+      <translation>口令不正确，请再试一次。</translation>
+    </message>
+    <message>
+      <source>Wrong passphrase ({failures} times in a row). Please try again; to slow down guessing, the next try waits {seconds} seconds.</source>
+      <translation>口令不正确（已连续错误 {failures} 次）。请再试一次；为防止猜测，下次尝试需等待 {seconds} 秒。</translation>
+    </message>
+    <message>
+      <source>Please enter the date of the visit.</source>
+      <translation>请填写家访日期</translation>
+    </message>
+    <message>
+      <source>Please choose how the visit was made.</source>
+      <translation>请选择家访方式</translation>
+    </message>
+    <message>
+      <source>Please enter at least one visiting teacher.</source>
+      <translation>请至少填写一位家访教师</translation>
+    </message>
+    <message>
+      <source>Please say whether the guardian agreed.</source>
+      <translation>请确认监护人是否知情同意</translation>
+    </message>
+    <message>
+      <source>Please write down what the visit found.</source>
+      <translation>请填写家访情况记录</translation>
+    </message>
+    <message>
+      <source>A correction must give its reason.</source>
+      <translation>更正必须说明原因</translation>
+    </message>
   </context>
 </TS>

@@ -17,7 +17,7 @@ from sync_server.api.errors import errors, install_handlers
 from sync_server.api.limits import DEFAULT_MAX_BODY, BodyLimit
 from sync_server.api.routes import add_routes
 from sync_server.core import ServerCore
-from visitapp.sync.protocol import PROTOCOL_VERSION
+from visitapp.protocol.sync import PROTOCOL_VERSION
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
 

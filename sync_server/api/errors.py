@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync_server.config import ServerError
 from sync_server.sync import ApiError
-from visitapp.sync.protocol import ErrorBody
+from visitapp.protocol.sync import ErrorBody
 
 log = logging.getLogger("sync_server")
 

@@ -14,7 +14,7 @@ from sync_server.api.errors import errors
 from sync_server.config import ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
-from visitapp.sync.protocol import (
+from visitapp.protocol.sync import (
     PRINTABLE, PROTOCOL_VERSION, ConflictList, EnrollRequest, EnrollResponse, MetaResponse, PullResponse,
     PushRequest, PushResponse, ResolveRequest,
 )
@@ -104,7 +104,7 @@ def add_routes(app: FastAPI, core: ServerCore, principal) -> None:  # noqa: ANN0
 def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
     """Orphaned work and device retirement (DESIGN.md §4): the officer's queue and devices,
     and the wipe report of a retired or revoked laptop."""
-    from visitapp.sync.orphan_protocol import (
+    from visitapp.protocol.orphans import (
         DeviceList, OrphanList, OrphanResolveRequest, OrphanResolveResponse, WipedRequest, WipedResponse,
     )
 

@@ -32,12 +32,13 @@ from sync_server.core import Principal, ServerCore
 from sync_server.platform.errors import PlatformError, TransportError
 from sync_server.sync import ApiError
 
-from visitapp.sync.platform_protocol import (
+from visitapp.protocol.platform import (
     TERM_PATTERN, XLSX_MEDIA_TYPE, AidPullResponse, ExchangeList, ExchangeModel, FieldChangeModel, PlatformStatus,
-    PushKindCount, PushRequest, PushResponse, ReconciliationResponse, ReconLineModel, RejectedItem,
-    RosterApplyRequest, RosterApplyResponse, RosterPreviewResponse, StudentChangeModel, TermRequest,
+    PushKindCount, PlatformPushRequest as PushRequest, PlatformPushResponse as PushResponse, ReconciliationResponse,
+    ReconLineModel, RejectedItem, RosterApplyRequest, RosterApplyResponse, RosterPreviewResponse, StudentChangeModel,
+    TermRequest,
 )
-from visitapp.sync.protocol import ErrorBody
+from visitapp.protocol.sync import ErrorBody
 
 # the officer waits for the answer: fewer, shorter retries than the CLI's scheduled runs
 HTTP_ATTEMPTS = 3

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student, term_bounds
-from visitapp.sync.platform_protocol import FieldChange, StudentChange
+from visitapp.protocol.platform import FieldChange, StudentChange
 
 from sync_server.platform.model import AidRecord, RosterRow, derive_id
 

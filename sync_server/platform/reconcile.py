@@ -19,7 +19,7 @@ from visitapp.domain import (
     Assignment, Determination, GrowthEntry, Student, Visit, label_zh, rules,
 )
 from visitapp.domain.reports import VISITS_RULE_ZH
-from visitapp.sync.platform_protocol import ReconLine
+from visitapp.protocol.platform import ReconLine
 
 from sync_server.platform.model import UploadItem
 from sync_server.platform.port import ExportState

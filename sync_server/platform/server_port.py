@@ -33,7 +33,7 @@ from visitapp.domain import (
     Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection, PublicNotice,
     ReviewMeeting, School, Student, Visit, join_tiers, split_by_tier,
 )
-from visitapp.sync.protocol import seal_bytes
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 from sync_server.platform.port import ExchangeEvent, ExportState
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from sync_server.core import Principal, ServerCore, utcnow, uuid5_of
 from sync_server.models import Record
-from visitapp.sync.protocol import ConflictItem, Mutation, Resolution, wrap_conflict_sealed
-from visitapp.sync.records import RecordInvalid, decode_sealed
+from visitapp.protocol.sync import ConflictItem, Mutation, Resolution, wrap_conflict_sealed
+from visitapp.protocol.records import RecordInvalid, decode_tier_c as decode_sealed
 from sync_server.sync.context import ApiError, _Ctx, _may_read, _res, _unicode_ok
 
 
@@ -97,7 +97,7 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
                   sealed: str | None) -> int:
     """Apply a person's decision, mark the conflict resolved and audit it. Both values stay
     readable in the resolved conflict record."""
-    from visitapp.sync.protocol import unwrap_conflict_sealed
+    from visitapp.protocol.sync import unwrap_conflict_sealed
     if not _may_see_conflict(who, rec):
         raise ApiError(404, "not_found", "找不到该冲突记录。")
     routing = json.loads(rec.routing)

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sync_server.core import Principal, ServerCore, content_hash
 from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp.domain.enums import Kind
-from visitapp.sync.protocol import Mutation
+from visitapp.protocol.sync import Mutation
 
 
 DEFAULT_PULL_LIMIT = 1000

@@ -28,7 +28,7 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
     a used, expired or locked code is the same whether its secret was right or wrong."""
     import hmac
 
-    from visitapp.sync.protocol import decode_enrollment_code
+    from visitapp.protocol.sync import decode_enrollment_code
     try:
         _url, _fp, secret = decode_enrollment_code(code)
     except ValueError as exc:

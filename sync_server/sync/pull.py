@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text,
 
 from sync_server.core import Principal, ServerCore, change_json, utcnow
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
-from visitapp.sync.protocol import MetaResponse
+from visitapp.protocol.sync import MetaResponse
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
 from sync_server.sync.enroll import note_seen, principal_in, token_hash_of
 

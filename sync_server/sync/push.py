@@ -18,10 +18,10 @@ from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tom
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
 from visitapp.domain.enums import Kind, VisitMode, VisitStatus
-from visitapp.sync.hlc import HlcStamp
-from visitapp.sync.protocol import Mutation, Op, PushRequest
+from visitapp.protocol.hlc import HlcStamp
+from visitapp.protocol.sync import Mutation, Op, PushRequest
 from visitapp.domain.tiers import Tier, _hints, field_tiers
-from visitapp.sync.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation
+from visitapp.protocol.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation
 from sync_server.sync.context import (
     ApiError, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
     _Ctx, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
@@ -58,7 +58,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
         raise ApiError(422, "invalid_unicode", "batch_id 含有无效的 Unicode 字符。")
     results: list[dict] = []
     flagged = 0
-    # strict validation at the door (one schema with the laptops, visitapp.sync.records): a
+    # strict validation at the door (one schema with the laptops, visitapp.protocol.records): a
     # record its readers could not read is rejected here, never hashed, stored or remembered
     verdicts: dict[int, dict | None] = {}
     door = {i: answer for i, m in enumerate(req.mutations) if (answer := _door(m, verdicts)) is not None}
@@ -248,7 +248,7 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
 
 
 def _schema(m: Mutation) -> dict | None:
-    """The mutation read by its kind's typed model (``visitapp.sync.records``, the one the
+    """The mutation read by its kind's typed model (``visitapp.protocol.records``, the one the
     laptops read pulls with); ``routing.id`` and ``routing.student_id`` agree with the
     mutation's own. ``None``: it may go on to the rules of its kind."""
     if m.kind not in KNOWN_KINDS or m.kind == Kind.STAFF:

@@ -20,7 +20,7 @@ from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp.domain import GrowthEntry, RecordReview, ReviewerAppointment, Visit, join_tiers
 from visitapp.domain.enums import REVIEWABLE_KINDS, ReviewVerdict
 from visitapp.domain.record_review import latest_reviews, review_refusal
-from visitapp.sync.protocol import Mutation, Op
+from visitapp.protocol.sync import Mutation, Op
 
 __all__ = ["application_refusal", "review_refusal_of", "appointment_refusal", "returned_entry_editable"]
 

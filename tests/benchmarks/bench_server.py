@@ -90,7 +90,7 @@ class PinnedAdapter(requests.adapters.HTTPAdapter):
 
 class Client:
     def __init__(self, server: Server, code: str):
-        from visitapp.sync.protocol import decode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code
         self.s = requests.Session()
         _, fingerprint, _ = decode_enrollment_code(code)
         if fingerprint:
@@ -142,7 +142,7 @@ class Client:
                 return got
 
     def noop_sync(self, strict: bool = True) -> float:
-        """What the client's sync (``SyncEngine.run``) sends when nothing changed: its outbox is
+        """What the client's sync (``SyncService.run``) sends when nothing changed: its outbox is
         empty, so no push, and one pull that comes back empty. (``/v1/sync/meta`` is not part of
         a sync: the engine's ``run`` never asks it.)"""
         start = time.perf_counter()
@@ -246,7 +246,7 @@ def _seed_school_history(server: Server, students: int, visits: int, entries: in
     from sync_server.core import ServerCore
     from visitapp.domain.demo import generate_school
     from visitapp.domain.tiers import split_by_tier
-    from visitapp.sync.protocol import seal_bytes
+    from visitapp.protocol.records import encode_tier_c
 
     demo = generate_school(2024, students=students, teachers=30)
     core = ServerCore.open(ServerPaths(server.data))
@@ -262,7 +262,7 @@ def _seed_school_history(server: Server, students: int, visits: int, entries: in
                     kind = "visit" if visibility == "draft" or hasattr(entity, "visit_date") else "growth_entry"
                     core.put_record(tx, record_id=entity.id, kind=kind, student_id=entity.student_id,
                                     visibility=visibility, author_staff=author, author_device=None, routing=routing,
-                                    facts=facts, sealed=seal_bytes(sealed), is_new=True)
+                                    facts=facts, sealed=encode_tier_c(sealed), is_new=True)
     finally:
         core.close()
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from tests.benchmarks.bench_server import Client, Server
 
-BATCH = 500        # visitapp.sync.engine.MAX_BATCH
-PULL_PAGE = 1000   # visitapp.sync.engine.PULL_PAGE
+BATCH = 500        # visitapp.protocol.sync.MAX_BATCH
+PULL_PAGE = 1000   # visitapp.services.sync.PULL_PAGE
 PUSH_VISITS = 10_000
 DUP_VISITS = 5_000
 MIX_RECORDS = 5_000
@@ -290,7 +290,7 @@ def _seed(server: Server, start: int, stop: int, mine: list[str], others: list[s
     teacher's students, every later one on other students."""
     from sync_server.config import ServerPaths
     from sync_server.core import ServerCore
-    from visitapp.sync.protocol import Mutation
+    from visitapp.protocol.sync import Mutation
 
     core = ServerCore.open(ServerPaths(server.data))
     gen = Muts("seed-device-00000000", officer)
@@ -310,7 +310,7 @@ def _seed(server: Server, start: int, stop: int, mine: list[str], others: list[s
 
 
 def _pull_like_client(c: Client) -> int:
-    """What ``SyncEngine._pull`` sends: pages of PULL_PAGE, a total asked on the first only."""
+    """What ``SyncService._pull`` sends: pages of PULL_PAGE, a total asked on the first only."""
     got, first = 0, True
     while True:
         params = {"cursor": c.cursor, "limit": PULL_PAGE, **({} if first else {"total": "false"})}

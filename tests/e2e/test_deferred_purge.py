@@ -14,7 +14,7 @@ from tests.e2e.inprocess import InProcessServer
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import VisitMode
 from visitapp.services import create_profile
-from visitapp.sync.engine import SyncReport
+from visitapp.services.sync import SyncReport
 
 
 def test_the_purge_waits_for_the_pending_change(tmp_path):
@@ -34,9 +34,8 @@ def test_the_purge_waits_for_the_pending_change(tmp_path):
             ws.visits.save_draft(v.id, visit_date=dt.date.today(), mode=VisitMode.ON_SITE, visitors=("王老师",),
                                  guardian_consent=True, narrative="走访时奶奶说起低保的事。")
             visit_id = ws.visits.finalize(v.id).id
-            http, url, token = ws.sync._http()
             report = SyncReport()
-            ws.sync._pull(http, url, token, report, None, None)
+            ws.sync._pull(ws.sync.connect(), report, None, None)
             assert report.purged_students == 1
             assert ws.sync.deferred_purges() == [sid]
             assert ws.visits.get(visit_id).narrative == "走访时奶奶说起低保的事。"  # still here

@@ -309,8 +309,9 @@ def test_officer_pulls_assigns_reviews_publishes_pushes_and_reconciles(qtbot, ma
     for x in report.level_mismatch:
         assert (x.platform_level, x.school_level) == (students[x.student_id].platform_level.value,
                                                       chosen[x.student_id].value)
-    assert report.exports == ()  # nothing pending, nothing failed
-    assert [p.section_models[k].rowCount() for k in report.SECTIONS] == \
+    from visitapp.ui.screens.platform import SECTIONS
+    assert report.exports == []  # nothing pending, nothing failed
+    assert [p.section_models[k].rowCount() for k, _title in SECTIONS] == \
         [len(on_roster) - 3, len(gone), len(mismatch), 0]
 
     # -- 10. the officer's own coverage and data-quality numbers agree --------------------------------

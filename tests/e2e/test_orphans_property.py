@@ -32,8 +32,9 @@ from tests.e2e.server_process import ServerProcess
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import MentorNoteKind, ProfileField, Stage, Student, VisitMode
 from visitapp.services import create_profile
-from visitapp.sync.engine import DeviceRevoked
-from visitapp.sync.protocol import unseal_bytes, unwrap_conflict_sealed
+from visitapp.services.transport import DeviceRevoked
+from visitapp.protocol.sync import unwrap_conflict_sealed
+from visitapp.protocol.records import decode_tier_c
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 TEACHERS = ["甲", "乙"]
@@ -251,15 +252,15 @@ class OrphanMachine(RuleBasedStateMachine):
                 if not blob:
                     continue
                 if rec.kind == "conflict":
-                    conflicts += [json.dumps(unseal_bytes(b), ensure_ascii=False) for b in unwrap_conflict_sealed(blob)
+                    conflicts += [json.dumps(decode_tier_c(b), ensure_ascii=False) for b in unwrap_conflict_sealed(blob)
                                   if b]
                 elif json.loads(rec.routing).get("conflict_of"):
-                    conflicts.append(json.dumps(unseal_bytes(blob), ensure_ascii=False))
+                    conflicts.append(json.dumps(decode_tier_c(blob), ensure_ascii=False))
                 else:
-                    records.append(json.dumps(unseal_bytes(blob), ensure_ascii=False))
+                    records.append(json.dumps(decode_tier_c(blob), ensure_ascii=False))
             for row in s.execute(select(OrphanedWork)).scalars():
                 payload = core.vault.open_json("orphaned_work", row.id, "mutation", row.payload_enc)
-                orphans.append(json.dumps(unseal_bytes(payload.get("sealed")), ensure_ascii=False))
+                orphans.append(json.dumps(decode_tier_c(payload.get("sealed")), ensure_ascii=False))
         return records, conflicts, orphans
 
 

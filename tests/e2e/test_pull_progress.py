@@ -15,20 +15,21 @@ pytestmark = pytest.mark.slow
 
 
 def test_first_sync_progress_runs_to_the_first_pages_total(tmp_path, monkeypatch):
-    import visitapp.sync.engine as engine
-    monkeypatch.setattr(engine, "PULL_PAGE", 10)  # a 40-student school in many pages
+    import visitapp.services.sync as sync_service
+    from visitapp.services.transport import ServerConnection
+    monkeypatch.setattr(sync_service, "PULL_PAGE", 10)  # a 40-student school in many pages
     server = ServerProcess(tmp_path / "server")
     demo = server.init_demo(students=40, teachers=3)
     server.start()
     sent: list[dict] = []
-    real_call = engine.SyncEngine._call
+    real_request = ServerConnection.request
 
-    def spy(self, http, method, url, token, **kw):
-        if url.endswith("/v1/sync/pull"):
+    def spy(self, method, path, **kw):
+        if path == "/v1/sync/pull":
             sent.append(dict(kw.get("params") or {}))
-        return real_call(self, http, method, url, token, **kw)
+        return real_request(self, method, path, **kw)
 
-    monkeypatch.setattr(engine.SyncEngine, "_call", spy)
+    monkeypatch.setattr(ServerConnection, "request", spy)
     try:
         for staff in (demo["staff"][0], [s for s in demo["staff"] if s["role"] == "teacher"][0]):
             ws, _ = create_profile(tmp_path / f"laptop-{staff['id'][:6]}", PASSPHRASE, kdf=FAST_TEST_KDF)

@@ -26,7 +26,6 @@ from visitapp.printing.verify import read_qr_payloads
 from visitapp.services import create_profile
 from visitapp.storage.models import MODEL_BY_KIND, SettingRow, StudentRow
 from visitapp.storage.records import entity_from_row
-from visitapp.sync.officer_client import OfficerClient
 
 pytestmark = pytest.mark.slow
 
@@ -170,12 +169,12 @@ def test_a_leaver_is_archived_then_erased_from_every_machine(tmp_path, capsys, c
         assert report.purged_students == 1 and teacher.pending_count() == 0
         still = {r.id for r in teacher.students.list_mine()}
         assert sid not in still and other in still
-        queue = OfficerClient(officer.sync).orphans()
+        queue = officer.officer.orphans()
         assert [o.record_id for o in queue] == [late.id]  # not lost: in the officer's queue
         # erased again: what arrived late goes too
         again = officer.retention.erase(sid)
         assert again.counts["orphaned_work"] == 1
-        assert OfficerClient(officer.sync).orphans() == []
+        assert officer.officer.orphans() == []
 
         # the deletion record: kinds, counts, who, when; no content
         erased = json.loads(_admin(capsys, server, "retention", "erased", "--json"))["erasures"]

@@ -20,7 +20,7 @@ from tests.conftest import PASSPHRASE
 from tests.e2e.server_process import ServerProcess
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import VisitMode
-from visitapp.services import create_profile
+from visitapp.services import create_profile, settings
 from visitapp.storage.models import MODEL_BY_KIND
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,8 @@ def _cancel_after(ws, delay: float):
 
 
 def _cursor(ws):
-    return ws.sync._setting("sync_cursor", 0)
+    with ws.profile.session() as s:
+        return settings.read(s, "sync_cursor")
 
 
 def _count(ws, kind, record_id):

@@ -20,8 +20,9 @@ from visitapp.domain import GrowthEntry, GrowthKind
 from visitapp.services import create_profile
 from visitapp.services.base import new_id
 from visitapp.storage.models import GrowthEntryRow
-from visitapp.sync.address import SERVER_URL_KEY
-from visitapp.sync.engine import Offline
+from visitapp.services import settings
+from visitapp.services.settings import SERVER_URL_KEY
+from visitapp.services.transport import Offline
 
 pytestmark = pytest.mark.slow
 N = 600  # growth entries: with their audit events, three push batches
@@ -195,7 +196,7 @@ def test_connection_cut_mid_response(setup, tmp_path, after):
     proxy = CuttingProxy(server.port, cuts=3, after=after)
     for ws in (teacher, officer):
         with ws.profile.session() as s, s.begin():
-            ws.sync._put_setting(s, SERVER_URL_KEY, f"https://127.0.0.1:{proxy.port}")
+            settings.write(s, SERVER_URL_KEY, f"https://127.0.0.1:{proxy.port}")
         ws.sync.retries = 3
     try:
         assert teacher.sync.run().ok

@@ -20,8 +20,8 @@ from tests.e2e.server_process import ServerProcess, free_port
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import VisitMode
 from visitapp.services import create_profile
-from visitapp.sync.engine import PIN_MISMATCH, CertificateMismatch
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.services.transport import PIN_MISMATCH, CertificateMismatch
+from visitapp.protocol.sync import decode_enrollment_code
 
 pytestmark = pytest.mark.slow
 
@@ -148,12 +148,12 @@ def test_the_pinned_server_is_accepted_and_another_certificate_refused(same_addr
     # the officer's platform calls use the same pinned session
     off, _ = create_profile(tmp_path / "office", PASSPHRASE, kdf=FAST_TEST_KDF)
     off.sync.enroll(officer["enroll_code"])
-    assert off.sync.platform.status().configured in (True, False)  # answered over the pin
+    assert off.officer.platform_status().configured in (True, False)  # answered over the pin
     school.stop()
     impostor.start()
     try:
         with pytest.raises(CertificateMismatch):
-            off.sync.platform.status()
+            off.officer.platform_status()
     finally:
         impostor.stop()
         off.close()
@@ -164,7 +164,7 @@ def test_the_code_fingerprint_is_what_is_pinned(same_address, tmp_path):
     pin, not the address, is what the laptop trusts."""
     school, impostor, demo = same_address
     teacher = next(s for s in demo["staff"] if s["role"] == "teacher")
-    from visitapp.sync.protocol import encode_enrollment_code
+    from visitapp.protocol.sync import encode_enrollment_code
     url, _fp, secret = decode_enrollment_code(teacher["enroll_code"])
     forged = encode_enrollment_code(url, impostor.fingerprint, secret)
     school.start()

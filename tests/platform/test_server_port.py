@@ -14,7 +14,7 @@ from sqlalchemy import select
 from visitapp.domain import (
     Assignment, AssignmentRole, Determination, GrowthKind, Level, ReviewMeeting, Visit, VisitMode, VisitStatus,
 )
-from visitapp.sync.protocol import seal_bytes, unseal_bytes
+from visitapp.protocol.records import encode_tier_c, decode_tier_c
 
 from sync_server.platform.model import derive_id
 from tests.conftest import subprocess_env
@@ -55,7 +55,7 @@ def test_server_port_pull_push_and_audit(core, reference):
         rec = tx.session.get(Record, target.id)
         core.put_record(tx, record_id=rec.id, kind="student", student_id=rec.id, visibility="student",
                         author_staff=None, author_device=None, routing=json.loads(rec.routing),
-                        facts=core.record_facts(rec), sealed=seal_bytes({"address": "梁溪路1号", "phone": "13800000000"}),
+                        facts=core.record_facts(rec), sealed=encode_tier_c({"address": "梁溪路1号", "phone": "13800000000"}),
                         existing=rec)
     url = reference.url + f"/reference/schools/{SCHOOL_CODE}/students/{target.platform_ref}"
     assert requests.patch(url, json={"class_name": "九年级(3)班"}, timeout=5).ok
@@ -66,7 +66,7 @@ def test_server_port_pull_push_and_audit(core, reference):
         requests.patch(url, json={"class_name": target.class_name}, timeout=5)
     with core.db.read() as s:
         rec = s.get(Record, target.id)
-        assert unseal_bytes(core.record_sealed(rec))["address"] == "梁溪路1号"
+        assert decode_tier_c(core.record_sealed(rec))["address"] == "梁溪路1号"
     assert next(s for s in data.students() if s.id == target.id).class_name == "九年级(3)班"
 
     # visits, a final determination and a mentor written on the server go up once

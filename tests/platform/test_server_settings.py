@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code
 
 from sync_server.cli import main
 from sync_server.config import ServerPaths

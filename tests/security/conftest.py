@@ -25,9 +25,9 @@ from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain.demo import generate_school
 from visitapp.services import create_profile
 from visitapp.storage.models import MODEL_BY_KIND
-from visitapp.sync.engine import make_http_session
-from visitapp.sync.hlc import HybridClock
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.services.transport import make_http_session
+from visitapp.protocol.hlc import HybridClock
+from visitapp.protocol.sync import decode_enrollment_code
 
 STUDENTS, TEACHERS, SEED = 40, 3, 2024
 

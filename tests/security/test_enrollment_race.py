@@ -25,7 +25,7 @@ from sync_server.core import ENROLL_TRIES
 from tests.conftest import PYTHON, subprocess_env
 from tests.e2e.server_process import ServerProcess
 from tests.server.conftest import pg_base_url
-from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
 

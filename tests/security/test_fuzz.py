@@ -25,7 +25,7 @@ from visitapp.domain import (
     split_by_tier,
 )
 from visitapp.domain.tiers import Tier, _hints, field_tiers
-from visitapp.sync.records import ID_CHARS, LIMITS, check_mutation
+from visitapp.protocol.records import ID_CHARS, LIMITS, check_mutation
 
 pytestmark = pytest.mark.slow
 TODAY = dt.date(2026, 11, 20)

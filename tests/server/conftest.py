@@ -26,7 +26,7 @@ from sync_server.roster import student_parts
 
 from visitapp.crypto.tls import make_self_signed_cert
 from visitapp.domain import Stage, Student
-from visitapp.sync.hlc import HybridClock
+from visitapp.protocol.hlc import HybridClock
 
 PG_USERS = ("postgres", "root")
 
@@ -194,7 +194,7 @@ def mut(dev: Device, kind: str, record_id: str | None = None, student_id: str | 
         routing: dict | None = None, facts: dict | None = None, sealed: dict | str | None = None,
         base_seq: int | None = None, op: str = "upsert", mutation_id: str | None = None,
         hlc: str | None = None) -> dict:
-    from visitapp.sync.protocol import seal_bytes
+    from visitapp.protocol.records import encode_tier_c as seal_bytes
     record_id = record_id or new_id()
     # what a laptop always sends for the kind (the server reads every record strictly)
     defaults = _REQUIRED.get(kind, lambda d, rid: {})(dev, record_id) if op == "upsert" else {}

@@ -17,7 +17,7 @@ from sync_server.config import ServerPaths
 from sync_server.core import ServerCore
 from sync_server.db import head_revision, make_engine
 from tests.server.conftest import fresh_db_url
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code
 
 
 @pytest.fixture

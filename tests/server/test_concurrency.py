@@ -14,7 +14,8 @@ from sync_server.models import AuditRow, Record
 from tests.server.conftest import mut
 from visitapp.crypto import sha256_hex
 from visitapp.domain import profile_field_id
-from visitapp.sync.protocol import PushRequest, seal_bytes
+from visitapp.protocol.sync import PushRequest
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 
 def test_concurrent_pushes_never_hide_a_change_from_a_puller(server):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from sync_server.models import DeviceRow, EnrollCode
-from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
 
 
 def test_code_carries_address_and_fingerprint(server):

@@ -23,7 +23,7 @@ from visitapp.crypto.opening import DeviceKeyPair
 from visitapp.crypto.sealing import b64d, b64e, officer_key_fingerprint
 from visitapp.services.keys import NOT_YET_READABLE, KeyDirectoryClient, KeyService, KeyServiceError
 from visitapp.storage.profile import Profile
-from visitapp.sync.protocol import decode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code
 
 # the laptop's own checks: the database behind the server is not the point, SQLite is enough
 LAPTOP_CHECKS_ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -366,7 +366,7 @@ def test_the_directory_over_pinned_tls_from_a_real_server_process(tmp_path):
     """The same journey against ``visitapp-server serve`` over HTTPS, through the engine's
     pinned session: the router is live in the real process and the client speaks it."""
     from tests.e2e.server_process import ServerProcess
-    from visitapp.sync.engine import make_http_session
+    from visitapp.services.transport import make_http_session
 
     server = ServerProcess(tmp_path / "srv")
     staff = server.init_demo(students=3, teachers=1)["staff"]

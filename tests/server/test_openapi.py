@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sync_server.app import create_app
 from tests.server.conftest import visit
-from visitapp.sync.platform_protocol import XLSX_MEDIA_TYPE
+from visitapp.protocol.platform import XLSX_MEDIA_TYPE
 
 
 def _resolve(doc: dict, node: dict) -> dict:

@@ -165,7 +165,7 @@ def test_a_refused_edit_of_a_kept_record_sends_the_servers_version_back(server):
     changed = visit(d1, a, record_id=v["record_id"], narrative="定稿后又改了")
     assert server.push(d1, [changed])["results"][0]["orphan_id"]
     seen, _, _ = server.pull_all(d1, cursor)
-    from visitapp.sync.protocol import unseal_bytes
+    from visitapp.protocol.records import decode_tier_c as unseal_bytes
     assert unseal_bytes(seen[v["record_id"]]["sealed"])["narrative"] == "定稿的原文"
 
 

@@ -11,7 +11,7 @@ import pytest
 from sync_server.core import ServerCore
 from tests.server.conftest import mut, visit
 from visitapp.domain import profile_field_id
-from visitapp.sync.protocol import seal_bytes
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 
 def _raw_pages(server, dev, limit: int = 7) -> list[bytes]:

@@ -12,7 +12,7 @@ from sync_server.db import make_engine, migrate
 from sync_server.models import Record
 from sync_server.sync.pull import _PAGE, _visible_expr
 from tests.server.conftest import mut, visit
-from visitapp.sync.protocol import seal_bytes
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 DAY = "2026-11-20"
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sync_server.models import Record
 from tests.server.conftest import mut, visit
 from visitapp.domain import profile_field_id
-from visitapp.sync.protocol import MAX_BATCH, seal_bytes, unwrap_conflict_sealed
+from visitapp.protocol.sync import MAX_BATCH, unwrap_conflict_sealed
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 
 def _count(server) -> int:

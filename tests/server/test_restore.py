@@ -16,7 +16,7 @@ from sync_server.config import ServerPaths
 from sync_server.core import ServerCore
 from sync_server.models import Record
 from tests.server.conftest import fresh_db_url
-from visitapp.sync.protocol import PushRequest
+from visitapp.protocol.sync import PushRequest
 
 CSV = "学号,姓名,班级,学段,联系电话\n2024001,张晓明,三年级1班,小学,13812345678\n2024002,李小红,三年级2班,小学,13900001111\n"
 

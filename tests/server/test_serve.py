@@ -19,8 +19,9 @@ import urllib3
 from sync_server.cli import main
 from sync_server.config import ServerPaths
 from tests.server.conftest import fresh_db_url
-from visitapp.sync.hlc import HybridClock
-from visitapp.sync.protocol import decode_enrollment_code, seal_bytes
+from visitapp.protocol.hlc import HybridClock
+from visitapp.protocol.sync import decode_enrollment_code
+from visitapp.protocol.records import encode_tier_c as seal_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -266,3 +266,22 @@ def test_audit_chain_detects_a_rewritten_event(workspace):
     with workspace.profile.session() as s:
         assert s.scalar(select(func.count()).select_from(AuditEventRow)) == 2
     assert dataclasses.is_dataclass(student)
+
+
+def test_settings_are_one_declared_table(workspace, tmp_path):
+    """Every key is declared once with its type and default; people change only their own keys;
+    the language is read from the table before unlocking (no second copy beside the profile)."""
+    from visitapp.services.settings import BY_KEY, DEFAULTS, SCHEMA_VERSION, language_before_unlock
+
+    assert workspace.settings.get("idle_lock_minutes") == 10 and "device_token" not in DEFAULTS
+    assert all(isinstance(s.default, s.type) for s in BY_KEY.values())
+    with pytest.raises(KeyError):
+        workspace.settings.set("device_token", "forged")  # the application's own key
+    with pytest.raises(KeyError):
+        workspace.settings.get("server_url_v2")  # not a setting: a typo is not a silent None
+    assert workspace.settings.get("settings_schema_version") == SCHEMA_VERSION
+    assert language_before_unlock(workspace.path) == "zh_CN"
+    workspace.settings.set("language", "en")
+    assert language_before_unlock(workspace.path) == "en"
+    assert not (workspace.path / "ui.json").exists()
+    assert language_before_unlock(tmp_path / "no-profile-here") == "zh_CN"

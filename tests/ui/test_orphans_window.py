@@ -125,7 +125,7 @@ def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real
                                         for d in ow.orphans.devices.rows), timeout=60000)
             last = _write_visit(qtbot, w, visiting[2], True, "换电脑前的最后一次家访")[1]
             report = _sync(qtbot, w)
-            assert report is None and "退役" in w.sync.state.text() and "已全部上传" in w.sync.state.text()
+            assert report is None and "retired as planned" in w.sync.state.text() and "every unsynced change was uploaded" in w.sync.state.text()
             assert ws.students.list_mine() == [] and ws.pending_count() == 0
             _sync(qtbot, ow)
             assert ow.ctx.ws.visits.get(last).narrative == "换电脑前的最后一次家访"

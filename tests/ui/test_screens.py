@@ -141,7 +141,7 @@ def test_unlock_wrong_passphrase_says_so_and_waits(qtbot, make_window, real_back
         click(qtbot, w.unlock.button)
         idle(qtbot, w)
         assert w.unlock.error.isVisible()
-    assert "口令不正确" in w.unlock.error.text()
+    assert "Wrong passphrase" in w.unlock.error.text()
     assert not w.unlock.button.isEnabled()        # third failure: the service asked for a delay
     assert "2" in w.unlock.button.text()
     assert w.pages.currentWidget() is w.unlock
@@ -273,7 +273,7 @@ def test_write_finalize_read_only_amend_and_coverage(qtbot, unlocked):
     e.mode.setCurrentIndex(0)
     click(qtbot, e.finalize_button)
     idle(qtbot, w)
-    assert e.errors["mode"].isVisible() and "家访方式" in e.errors["mode"].text()
+    assert e.errors["mode"].isVisible() and "how the visit was made" in e.errors["mode"].text()  # the English window says it in English
     assert e.errors["narrative"].isVisible()
     assert str(ws.visits.get(e.visit.id).status) == "draft"
     # fill in the form

@@ -78,3 +78,47 @@ def test_user_messages_are_sentences_not_tracebacks(exc_name):
     text = user_message(exc)
     assert "Traceback" not in text and text.strip()
     assert user_message(RuntimeError("internal detail 0xdead")).count("0xdead") == 0
+
+
+def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_language(qapp, tmp_path):
+    """The errors a teacher meets most read in English in the English window and in Chinese in
+    the Chinese one; an error without a message id shows its own sentence, an unknown one the
+    generic sentence (issue 13: no class-name strings, no "looks Chinese")."""
+    from visitapp import crypto
+    from visitapp.domain import ValidationError
+    from visitapp.domain.errors import Problem, UserError
+    from visitapp.protocol.sync import decode_enrollment_code
+    from visitapp.services.transport import CertificateMismatch, Offline, ServerRefused
+    from visitapp.ui import i18n
+    from visitapp.ui.errors import user_message
+
+    def bad_code():
+        try:
+            decode_enrollment_code("not a code")
+        except ValueError as exc:
+            return exc
+
+    offline = Offline("连接不上学校服务器（离线）。")
+    refused = ServerRefused("只有学校资助专干可以与市平台交换数据。", "officer_only", 403)
+    try:
+        i18n.install("en", tmp_path)
+        assert user_message(offline).startswith("The school server cannot be reached")
+        assert "certificate" in user_message(CertificateMismatch("服务器证书不一致"))
+        assert user_message(crypto.WrongPassphrase(3, 4.0)) == (
+            "Wrong passphrase (3 times in a row). Please try again; to slow down guessing, the next try waits 4 seconds.")
+        assert user_message(bad_code()).startswith("This is not a valid enrollment code")
+        assert user_message(refused) == "Only the school's aid officer can do this."
+        # a server error code with no sentence in the catalogue: the server's own sentence
+        assert user_message(ServerRefused("名册预览已过期", "some_new_code", 409)) == "名册预览已过期"
+        assert user_message(UserError("一句话")) == "一句话"
+        assert "0xdead" not in user_message(ValueError("internal detail 0xdead"))
+        assert user_message(ValidationError({"f": "不能为空"})) == "不能为空"
+        missing_date = ValidationError({"visit_date": Problem("请填写家访日期", "visit.date_missing")})
+        assert user_message(missing_date) == "Please enter the date of the visit."
+        assert i18n.install("zh_CN", tmp_path)
+        assert user_message(offline) == "暂时连不上学校服务器。您的记录已保存在本机，下次同步时会自动上传。"
+        assert user_message(crypto.WrongPassphrase(1, 0.0)) == "口令不正确，请再试一次。"
+        assert user_message(refused) == "只有学校资助专干可以进行此操作。"
+        assert user_message(missing_date) == "请填写家访日期"
+    finally:
+        i18n.install("en", tmp_path)

@@ -105,7 +105,7 @@ def test_at_start_the_recovery_key_sets_a_new_passphrase_and_opens(qtbot, make_w
     idle(qtbot, w)
     assert w.unlock.recovery.isHidden()
     _unlock_with(qtbot, w, PASS)
-    assert "口令不正确" in w.unlock.error.text() and w.pages.currentWidget() is w.unlock
+    assert "Wrong passphrase" in w.unlock.error.text() and w.pages.currentWidget() is w.unlock
     qtbot.waitUntil(lambda: w.unlock.button.isEnabled(), timeout=5000)
     _unlock_with(qtbot, w, NEW)
     qtbot.waitUntil(lambda: w.pages.currentWidget() is w.shell, timeout=10000)

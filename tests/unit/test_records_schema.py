@@ -1,4 +1,4 @@
-"""The one schema both sides read records with (visitapp.sync.records, issue 11)."""
+"""The one schema both sides read records with (visitapp.protocol.records, issue 11)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import pytest
 
 from visitapp.domain import Visit, split_by_tier
-from visitapp.sync.protocol import seal_bytes
-from visitapp.sync.records import LIMITS, RecordInvalid, check_mutation, decode_sealed, read_record
+from visitapp.protocol.records import encode_tier_c
+from visitapp.protocol.records import LIMITS, RecordInvalid, check_mutation, read_record, decode_tier_c
 from visitapp.domain.tiers import Tier
 
 ROUTING = {"id": "v1", "student_id": "s1", "author_id": "t1", "status": "final"}
@@ -17,7 +17,7 @@ FACTS = {"visit_date": "2026-11-20", "mode": "on_site", "visitors": ["王老师"
 
 
 def test_a_valid_visit_reads_back_the_same():
-    entity = check_mutation("visit", ROUTING, FACTS, seal_bytes({"narrative": "两间平房"}))
+    entity = check_mutation("visit", ROUTING, FACTS, encode_tier_c({"narrative": "两间平房"}))
     assert isinstance(entity, Visit) and entity.author_id == "t1" and entity.narrative == "两间平房"
     routing, facts, sealed = split_by_tier(entity)
     assert read_record("visit", routing, facts, sealed, strict_keys=True) == entity
@@ -35,7 +35,7 @@ def test_a_valid_visit_reads_back_the_same():
     (ROUTING, {**FACTS, "author_id": "t2"}, None, "wrong_tier"),
     (ROUTING, FACTS, "not base64!", "sealed_format"),
     (ROUTING, FACTS, base64.b64encode(b"\xff").decode(), "sealed_format"),
-    (ROUTING, FACTS, seal_bytes({"narrative": "x", "student_id": "s2"}), "wrong_tier"),
+    (ROUTING, FACTS, encode_tier_c({"narrative": "x", "student_id": "s2"}), "wrong_tier"),
 ])
 def test_malformed_visits_are_refused_with_a_code(routing, facts, sealed, code):
     with pytest.raises(RecordInvalid) as info:
@@ -58,7 +58,7 @@ def test_profile_field_must_be_a_known_field_and_deep_json_is_bounded():
         check_mutation("growth_profile_field", base, None, None)
     with pytest.raises(RecordInvalid):
         check_mutation("growth_profile_field", {**base, "field": "shoe_size"}, None, None)
-    assert check_mutation("growth_profile_field", {**base, "field": "strengths"}, None, seal_bytes({"value": "x"}))
+    assert check_mutation("growth_profile_field", {**base, "field": "strengths"}, None, encode_tier_c({"value": "x"}))
     detail = {"a": json.loads("[" * 20 + "]" * 20)}
     audit = {"id": "a", "seq": 1, "at": "2026-11-20T08:00:00+00:00", "actor_id": "t", "device_id": "d",
              "action": "x", "record_kind": "visit", "record_id": "v", "prev_hash": "0", "hash": "1", "detail": detail}
@@ -68,8 +68,8 @@ def test_profile_field_must_be_a_known_field_and_deep_json_is_bounded():
 
 
 def test_decode_sealed_is_base64_of_a_json_object():
-    assert decode_sealed(seal_bytes({"a": 1})) == {"a": 1}
-    assert decode_sealed(None) is None
+    assert decode_tier_c(encode_tier_c({"a": 1})) == {"a": 1}
+    assert decode_tier_c(None) is None
     for bad in ("@@@", base64.b64encode(b"[1]").decode(), base64.b64encode(b"\xff").decode(), 5):
         with pytest.raises(RecordInvalid):
-            decode_sealed(bad)
+            decode_tier_c(bad)

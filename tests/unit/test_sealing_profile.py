@@ -13,7 +13,7 @@ from visitapp.crypto.opening import OfficerKey
 from visitapp.crypto.sealing import b64e
 from visitapp.services.keys import KeyService, _with_keys, code_keys
 from visitapp.storage.profile import Profile
-from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
 
 PASSPHRASE = "a passphrase"
 SERVER_CODE = encode_enrollment_code("https://192.168.1.10:8443", "ab" * 32, "a1b2c3d4e5f6.s3cr3t-value")

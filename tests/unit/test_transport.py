@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from visitapp.sync.engine import Offline, make_http_session, make_retry
+from visitapp.services.transport import Offline, ServerConnection, make_http_session, make_retry
 
 
 class Flaky(http.server.ThreadingHTTPServer):
@@ -62,28 +62,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = _answer
 
 
-@pytest.fixture
-def engine(workspace):
-    workspace.sync.backoff = 0.01
-    return workspace.sync
+def _call(http, method: str, url: str, token: str | None, **kwargs):
+    """One request through the services' connection type (its error mapping), on ``http``."""
+    return ServerConnection(http, "", token, 5.0, 20.0).request(method, url, **kwargs)
 
 
-def test_a_body_cut_off_is_fetched_again_for_a_repeatable_call(engine):
+def test_a_body_cut_off_is_fetched_again_for_a_repeatable_call():
     srv = Flaky(cuts=2)
     try:
         http = make_http_session(srv.url, "", retries=3, backoff=0.01)
-        r = engine._call(http, "GET", f"{srv.url}/cut", None)
+        r = _call(http, "GET", f"{srv.url}/cut", None)
         assert r.status_code == 200 and r.json()["ok"] is True
         assert srv.seen == [("GET", "/cut")] * 3
         # a push is idempotent by mutation id: repeated too
         srv.cuts = 1
-        r = engine._call(http, "POST", f"{srv.url}/cut", "token", data=b"{}", json_body=True)
+        r = _call(http, "POST", f"{srv.url}/cut", "token", data=b"{}", json_body=True)
         assert r.status_code == 200 and srv.seen[-2:] == [("POST", "/cut")] * 2
     finally:
         srv.shutdown()
 
 
-def test_a_call_that_must_not_repeat_is_sent_once(engine):
+def test_a_call_that_must_not_repeat_is_sent_once():
     """An enrollment code is single-use, a platform apply is not to be doubled: a POST that
     reached the server is not sent again; the teacher reads "offline"."""
     srv = Flaky(cuts=5, busy=5)
@@ -91,35 +90,35 @@ def test_a_call_that_must_not_repeat_is_sent_once(engine):
         http = make_http_session(srv.url, "", retries=3, backoff=0.01, repeatable=("GET",),
                                  retry_server_errors=False)
         with pytest.raises(Offline):
-            engine._call(http, "POST", f"{srv.url}/cut", None, data=b"{}", json_body=True)
+            _call(http, "POST", f"{srv.url}/cut", None, data=b"{}", json_body=True)
         assert srv.seen == [("POST", "/cut")]
-        r = engine._call(http, "POST", f"{srv.url}/busy", None, data=b"{}", json_body=True)
+        r = _call(http, "POST", f"{srv.url}/busy", None, data=b"{}", json_body=True)
         assert r.status_code == 503 and srv.seen[-1] == ("POST", "/busy") and len(srv.seen) == 2
     finally:
         srv.shutdown()
 
 
-def test_server_errors_are_retried_then_answered(engine):
+def test_server_errors_are_retried_then_answered():
     srv = Flaky(busy=2)
     try:
         http = make_http_session(srv.url, "", retries=3, backoff=0.01)
-        assert engine._call(http, "GET", f"{srv.url}/busy", None).status_code == 200
+        assert _call(http, "GET", f"{srv.url}/busy", None).status_code == 200
         assert len(srv.seen) == 3
         srv.busy = 10  # more than the retries: the last answer is given back, not an exception
-        assert engine._call(http, "GET", f"{srv.url}/busy", None).status_code == 503
+        assert _call(http, "GET", f"{srv.url}/busy", None).status_code == 503
         assert len(srv.seen) == 3 + 4
     finally:
         srv.shutdown()
 
 
-def test_nobody_listening_is_offline(engine):
+def test_nobody_listening_is_offline():
     srv = Flaky()
     url = srv.url
     srv.shutdown()
     srv.server_close()
     http = make_http_session(url, "", retries=2, backoff=0.01)
     with pytest.raises(Offline, match="离线"):
-        engine._call(http, "GET", f"{url}/v1/sync/meta", "t")
+        _call(http, "GET", f"{url}/v1/sync/meta", "t")
 
 
 def test_the_policy_backs_off_with_jitter():
@@ -130,7 +129,7 @@ def test_the_policy_backs_off_with_jitter():
 
 
 def test_plain_http_off_this_machine_is_refused():
-    from visitapp.sync.engine import SyncError
+    from visitapp.services.transport import SyncError
     with pytest.raises(SyncError, match="https"):
         make_http_session("http://192.168.1.10:8443", "")
     with pytest.raises(SyncError, match="指纹"):
@@ -138,11 +137,11 @@ def test_plain_http_off_this_machine_is_refused():
 
 
 def test_timeouts_default_to_a_school_lan_and_follow_the_settings(workspace):
-    assert workspace.sync._timeouts() == (5.0, 20.0)
+    assert workspace.sync.timeouts() == (5.0, 20.0)
     workspace.settings.set("sync_read_timeout", 45)
-    assert workspace.sync._timeouts() == (5.0, 45.0)
+    assert workspace.sync.timeouts() == (5.0, 45.0)
     workspace.sync.connect_timeout = 2
-    assert workspace.sync._timeouts() == (2, 45.0)
+    assert workspace.sync.timeouts() == (2, 45.0)
     from visitapp.domain import ValidationError
     with pytest.raises(ValidationError):
         workspace.settings.set("sync_connect_timeout", 0)
@@ -151,21 +150,28 @@ def test_timeouts_default_to_a_school_lan_and_follow_the_settings(workspace):
 def test_the_server_address_is_one_setting_that_sync_reads(workspace):
     """The Settings screen and sync use one key; an address sync could not use is refused."""
     from visitapp.domain import ValidationError
+    from visitapp.services import settings
+    from visitapp.services.settings import LEGACY_SERVER_URL_KEY, SCHEMA_VERSION_KEY, SERVER_URL_KEY
     from visitapp.storage.models import SettingRow
-    from visitapp.sync.address import LEGACY_SERVER_URL_KEY, SERVER_URL_KEY
 
     workspace.settings.set(SERVER_URL_KEY, "")  # not enrolled: an empty address is fine
     for bad in ("http://192.168.1.10:8443", "ftp://school", "https://school:port", "192.168.1.10"):
         with pytest.raises(ValidationError):
             workspace.settings.set(SERVER_URL_KEY, bad)
     with workspace.profile.session() as s, s.begin():
-        workspace.sync._put_setting(s, "device_token", secret="tok")
-        workspace.sync._put_setting(s, "server_fingerprint", "ab" * 32)
+        settings.write(s, "device_token", "tok")
+        settings.write(s, "server_fingerprint", "ab" * 32)
+        settings.forget(s, SERVER_URL_KEY, SCHEMA_VERSION_KEY)  # as a profile of version 1 left it
         s.add(SettingRow(id=LEGACY_SERVER_URL_KEY, value="https://10.0.0.5:8443"))
-    # a profile enrolled by an older version still finds its server
-    assert workspace.sync._http()[1] == "https://10.0.0.5:8443"
+    from visitapp.services.workspace import Workspace
+    workspace = Workspace(workspace.profile)  # what opening the profile does: its settings upgraded
+    # a profile enrolled by an older version still finds its server, under the one key
+    assert workspace.sync.connect().url == "https://10.0.0.5:8443"
+    assert workspace.settings.get(SERVER_URL_KEY) == "https://10.0.0.5:8443"
+    with workspace.profile.session() as s:
+        assert s.get(SettingRow, LEGACY_SERVER_URL_KEY) is None
     workspace.settings.set(SERVER_URL_KEY, " https://10.0.0.9:8443/ ")
     assert workspace.settings.get(SERVER_URL_KEY) == "https://10.0.0.9:8443"
-    assert workspace.sync._http()[1] == "https://10.0.0.9:8443"
+    assert workspace.sync.connect().url == "https://10.0.0.9:8443"
     with pytest.raises(ValidationError):
         workspace.settings.set(SERVER_URL_KEY, "")  # enrolled: sync needs an address

@@ -18,6 +18,7 @@ from visitapp.domain.enums import (
     Level, MentorNoteKind, NoticeStatus, PolicyMaterial, ProfileField, RewardKind, Role, Stage,
     VisitMode, VisitStatus,
 )
+from visitapp.domain.errors import Problem
 from visitapp.domain.tiers import tier_a, tier_b, tier_c
 
 __all__ = [
@@ -192,17 +193,17 @@ class Visit:
         """Everything that must be true before a visit becomes a final, immutable record."""
         p = self.problems(today)
         if self.visit_date is None:
-            p["visit_date"] = "请填写家访日期"
+            p["visit_date"] = Problem("请填写家访日期", "visit.date_missing")
         if self.mode is None:
-            p["mode"] = "请选择家访方式"
+            p["mode"] = Problem("请选择家访方式", "visit.mode_missing")
         if not [v for v in self.visitors if v.strip()]:
-            p["visitors"] = "请至少填写一位家访教师"
+            p["visitors"] = Problem("请至少填写一位家访教师", "visit.visitors_missing")
         if self.guardian_consent is None:
-            p["guardian_consent"] = "请确认监护人是否知情同意"
+            p["guardian_consent"] = Problem("请确认监护人是否知情同意", "visit.consent_missing")
         if not self.narrative.strip():
-            p["narrative"] = "请填写家访情况记录"
+            p["narrative"] = Problem("请填写家访情况记录", "visit.narrative_missing")
         if self.amends_id and not self.amendment_reason.strip():
-            p["amendment_reason"] = "更正必须说明原因"
+            p["amendment_reason"] = Problem("更正必须说明原因", "visit.amendment_reason_missing")
         return p
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "UserError",
+    "Problem",
     "DomainError",
     "ValidationError",
     "ImmutableRecordError",
@@ -12,7 +14,35 @@ __all__ = [
 ]
 
 
-class DomainError(Exception):
+class UserError(Exception):
+    """An error a person reads about. ``str()`` is the Chinese sentence (the CLI, the log);
+    ``message_id`` names the sentence so a window shows it in its own language (the catalogue
+    is ``visitapp.ui.errors.MESSAGES``), filled with ``params``. Without an id the window shows
+    ``str()``."""
+
+    message_id: str = ""
+
+    def __init__(self, text: str = "", message_id: str = "", **params: object):
+        super().__init__(text)
+        if message_id:
+            self.message_id = message_id
+        self.params = params
+
+
+class Problem(str):
+    """One field's problem: the Chinese sentence itself (it is a ``str``), with the
+    ``message_id`` and ``params`` a window translates it by (see :class:`UserError`)."""
+
+    message_id: str
+    params: dict
+
+    def __new__(cls, text: str, message_id: str = "", **params: object) -> Problem:
+        problem = super().__new__(cls, text)
+        problem.message_id, problem.params = message_id, params
+        return problem
+
+
+class DomainError(UserError):
     """Base class of every broken business rule."""
 
 

@@ -3,7 +3,7 @@ outbox row (for sync) and a hash-chained audit event. Screens and commands hold 
 :class:`Workspace` and receive plain frozen data; they never see a database session."""
 
 from visitapp.services.base import Identity  # noqa: F401
-from visitapp.services.students import Coverage, StudentRow, TimelineItem  # noqa: F401
+from visitapp.services.students import VisitProgress, StudentListItem, TimelineItem  # noqa: F401
 from visitapp.services.workspace import (  # noqa: F401
     Workspace, create_profile, open_profile, open_profile_with_recovery,
 )

@@ -18,6 +18,7 @@ class AssignmentService:
         self.ctx = ctx
 
     def assign(self, student_id: str, staff_id: str, role: AssignmentRole | str, term: str | None = None) -> Assignment:
+        """Make a teacher a student's visitor or mentor for a term; refuses anyone but the officer, an unknown student or teacher."""
         if not self.ctx.identity.is_officer:
             raise DomainError("只有资助专干可以分配家访教师和育人导师。")
         role = AssignmentRole(role)
@@ -37,6 +38,7 @@ class AssignmentService:
             return self.ctx.write(s, assignment, "assignment.create", detail={"role": role.value})
 
     def end(self, assignment_id: str) -> Assignment:
+        """End an assignment (the laptop drops the student at its next sync); refuses anyone but the officer and an unknown assignment."""
         if not self.ctx.identity.is_officer:
             raise DomainError("只有资助专干可以结束分配。")
         with self.ctx.profile.session() as s, s.begin():
@@ -47,6 +49,7 @@ class AssignmentService:
             return self.ctx.write(s, assignment, "assignment.end")
 
     def list(self, term: str | None = None) -> list[Assignment]:
+        """The assignments of a term (default: the current one); refuses nothing."""
         with self.ctx.profile.session() as s:
             q = select(AssignmentRow).where(AssignmentRow.active.is_(True))
             if term:
@@ -59,6 +62,7 @@ class StaffService:
         self.ctx = ctx
 
     def list(self) -> list[Staff]:
+        """The school's staff known to this laptop; refuses nothing."""
         with self.ctx.profile.session() as s:
             staff = [entity_from_row("staff", r) for r in s.scalars(select(StaffRow))]
         return sorted(staff, key=lambda x: (x.role != "officer", x.name))

@@ -19,6 +19,7 @@ from pathlib import Path
 from visitapp import __version__
 from visitapp.crypto import KeyFile, UnlockThrottle
 from visitapp.crypto.private import open_private, private_dir, write_private
+from visitapp.domain.errors import UserError
 from visitapp.services.base import new_id
 from visitapp.services.workspace import Workspace, open_profile
 from visitapp.storage.profile import DATABASE, KEYFILE, ProfileError, profile_exists
@@ -26,8 +27,8 @@ from visitapp.storage.profile import DATABASE, KEYFILE, ProfileError, profile_ex
 MAGIC = b"VISITAPP-BACKUP 1\n"
 
 
-class BackupError(Exception):
-    pass
+class BackupError(UserError):
+    """A backup that cannot be written or restored; the message says why."""
 
 
 def export_backup(ws: Workspace, target: Path) -> Path:

@@ -12,12 +12,12 @@ import uuid6
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from visitapp.domain import AuditEvent
+from visitapp.domain import AuditEvent, term_label, term_of
 from visitapp.domain.audit import GENESIS_HASH, audit_hash  # noqa: F401 - the services' names for them
 from visitapp.storage.models import MODEL_BY_KIND, AuditEventRow, OutboxRow, SettingRow
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import kind_of, upsert_entity
-from visitapp.sync.hlc import HybridClock
+from visitapp.protocol.hlc import HybridClock
 
 
 
@@ -137,3 +137,13 @@ def count_pending(session: Session) -> int:
     """Records waiting to be pushed (audit events travel with them and are not counted)."""
     return session.scalar(select(func.count(func.distinct(OutboxRow.record_id)))
                           .where(OutboxRow.record_kind != "audit_event")) or 0
+
+
+def sheet_header(ctx: ServiceContext, term: str | None = None) -> Any:
+    """The school and term header every printed sheet carries (a printing.SheetHeader)."""
+    from visitapp.printing import SheetHeader  # reportlab loads when something is printed, not at start
+
+    ident = ctx.identity
+    now = ctx.now()
+    return SheetHeader(school=ident.school_name or "（未注册学校）", term_label=term_label(term or term_of(now.date())),
+                       printed_at=now, printed_by=ident.staff_name)

@@ -20,11 +20,13 @@ class ConflictService:
         self.ctx = ctx
 
     def list_open(self) -> list[Conflict]:
+        """Conflicts still waiting for a person to choose or merge; refuses nothing."""
         with self.ctx.profile.session() as s:
             return [entity_from_row("conflict", r) for r in
                     s.scalars(select(ConflictRow).where(ConflictRow.status == "open"))]
 
     def get(self, conflict_id: str) -> Conflict:
+        """One conflict; refuses (KeyError) an unknown id."""
         with self.ctx.profile.session() as s:
             row = s.get(ConflictRow, conflict_id)
             if row is None:

@@ -10,15 +10,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from visitapp.domain import DomainError, PublicNotice, VisitStatus, term_label, term_of
-from visitapp.domain.reports import class_sort_key
 from typing import TYPE_CHECKING
+
+from visitapp.domain import DomainError, PublicNotice, VisitStatus
+from visitapp.domain.reports import class_sort_key
 
 if TYPE_CHECKING:  # reportlab loads when something is printed, not when the app starts
     from visitapp.printing import (
         GrowthFileJob, PrintReport, PublicNoticeJob, SheetHeader, SubjectAccessJob, VisitSheetJob,
     )
-from visitapp.services.base import ServiceContext
+from visitapp.services.base import ServiceContext, sheet_header
+from visitapp.services.students import StudentService
+from visitapp.services.workload import WorkloadService
 from visitapp.storage.models import (
     AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
     ObjectionRow, PublicNoticeRow, StaffRow, StudentRow, VisitRow,
@@ -47,14 +50,12 @@ class DocumentService:
         self.ctx = ctx
 
     def header(self, term: str | None = None) -> SheetHeader:
-        from visitapp.printing import SheetHeader
-        ident = self.ctx.identity
-        now = self.ctx.now()
-        return SheetHeader(school=ident.school_name or "（未注册学校）", term_label=term_label(term or term_of(now.date())),
-                           printed_at=now, printed_by=ident.staff_name)
+        """The school and term header every printed sheet carries; refuses nothing."""
+        return sheet_header(self.ctx, term)
 
     # -- jobs -------------------------------------------------------------------------------------
     def visit_job(self, visit_id: str) -> VisitSheetJob:
+        """The print job of one visit sheet; refuses an unknown visit."""
         with self.ctx.profile.session() as s:
             row = s.get(VisitRow, visit_id)
             if row is None:
@@ -75,6 +76,7 @@ class DocumentService:
                              reviewed_on)
 
     def growth_file_job(self, student_id: str) -> GrowthFileJob:
+        """The print job of a student's growth file; refuses an unknown student."""
         me = self.ctx.identity.staff_id
         with self.ctx.profile.session() as s:
             row = s.get(StudentRow, student_id)
@@ -94,6 +96,7 @@ class DocumentService:
         return GrowthFileJob(student, self.header(), profile, tuple(visits), tuple(entries), tuple(notes), staff)
 
     def notice_for_meeting(self, meeting_id: str) -> PublicNotice:
+        """The public notice of a meeting's determinations; refuses an unknown meeting."""
         with self.ctx.profile.session() as s:
             row = s.scalars(select(PublicNoticeRow).where(PublicNoticeRow.meeting_id == meeting_id)).first()
             if row is None:
@@ -103,6 +106,7 @@ class DocumentService:
             return entity_from_row("public_notice", row)
 
     def notice_job(self, meeting_id: str) -> PublicNoticeJob:
+        """The print job of a public notice; refuses an unknown notice."""
         notice = self.notice_for_meeting(meeting_id)
         with self.ctx.profile.session() as s:
             rows = []
@@ -123,13 +127,13 @@ class DocumentService:
 
     # -- printing ---------------------------------------------------------------------------------
     def print_visit(self, visit_id: str, out: Path) -> PrintReport:
+        """Write one visit sheet as a PDF in the prints folder; refuses what visit_job refuses."""
         from visitapp.printing import render_batch
         return render_batch([self.visit_job(visit_id)], out)
 
     def visit_ids(self, class_name: str | None = None, term: str | None = None) -> list[str]:
         """Finalized visits (not amendments: they print on their original's sheet) of my
         students, optionally of one class and/or one term, ordered by class and date."""
-        from visitapp.services.students import StudentService
         students = {r.id: r for r in StudentService(self.ctx).list_mine(term)}
         with self.ctx.profile.session() as s:
             query = select(VisitRow.id, VisitRow.student_id).where(VisitRow.status.in_(["final", "voided"]),
@@ -144,6 +148,7 @@ class DocumentService:
     def print_visits(self, out: Path, class_name: str | None = None, term: str | None = None,
                      progress: Callable[[int, int], None] | None = None,
                      cancel: threading.Event | None = None) -> PrintReport:
+        """Write several visit sheets as one PDF; refuses what visit_job refuses."""
         ids = self.visit_ids(class_name, term)
         if not ids:
             raise DomainError("没有符合条件的已定稿家访记录。")
@@ -193,10 +198,12 @@ class DocumentService:
         return report
 
     def print_growth_file(self, student_id: str, out: Path) -> PrintReport:
+        """Write a student's growth file as a PDF; refuses what growth_file_job refuses."""
         from visitapp.printing import render_batch
         return render_batch([self.growth_file_job(student_id)], out)
 
     def print_notice(self, meeting_id: str, out: Path) -> PrintReport:
+        """Write a public notice as a PDF; refuses what notice_job refuses."""
         from visitapp.printing import render_batch
         return render_batch([self.notice_job(meeting_id)], out)
 
@@ -213,6 +220,7 @@ class DocumentService:
 
     # -- verification -----------------------------------------------------------------------------
     def current_fingerprint(self, kind: str, record_id: str) -> tuple[str, str] | None:
+        """The fingerprint a printed sheet of this record carries now (to check a paper copy); refuses an unknown record."""
         try:
             if kind == "visit":
                 fp = self.visit_job(record_id).fingerprint()
@@ -226,7 +234,6 @@ class DocumentService:
                 student_id, _, term = record_id.partition(":")
                 fp = self.chain_job(student_id, term).fingerprint()
             elif kind == "workload":
-                from visitapp.services.workload import WorkloadService
                 return WorkloadService(self.ctx).current_fingerprint(record_id)
             else:
                 return None
@@ -235,5 +242,6 @@ class DocumentService:
         return fp.version, fp.hash
 
     def verify_sheet(self, path: Path):  # noqa: ANN201 - visitapp.printing.Verdict, loaded lazily
+        """Whether a printed sheet's QR code matches the record as stored now; refuses nothing (a mismatch is the answer)."""
         from visitapp.printing import verify_sheet
         return verify_sheet(path, self.current_fingerprint)

@@ -19,6 +19,7 @@ class GrowthService:
         self.ctx = ctx
 
     def profile(self, student_id: str) -> dict[ProfileField, GrowthProfileField]:
+        """A student's growth-file fields, by field; refuses nothing (missing fields are absent)."""
         with self.ctx.profile.session() as s:
             rows = s.scalars(select(GrowthProfileFieldRow).where(GrowthProfileFieldRow.student_id == student_id))
             found = {ProfileField(r.field): entity_from_row("growth_profile_field", r) for r in rows}
@@ -26,6 +27,7 @@ class GrowthService:
                                                    field=f)) for f in ProfileField}
 
     def set_profile_field(self, student_id: str, field: ProfileField | str, value: str) -> GrowthProfileField:
+        """Write one growth-file field; refuses a value over 20,000 characters and an unknown student."""
         field = ProfileField(field)
         if len(value) > 20_000:
             raise ValidationError({"value": "内容过长（最多 20000 字）"})
@@ -38,6 +40,7 @@ class GrowthService:
             return self.ctx.write(s, record, "growth_profile.edit", detail={"field": field.value})
 
     def add_entry(self, student_id: str, kind: GrowthKind | str, **fields: object) -> GrowthEntry:
+        """Add a growth entry of a kind (reward, aid, support, activity); refuses the kind's invalid fields and an unknown student."""
         now = self.ctx.now()
         entry = GrowthEntry(id=new_id(), student_id=student_id, kind=GrowthKind(kind),
                             author_id=self.ctx.identity.staff_id, created_at=now, **fields)  # type: ignore[arg-type]
@@ -50,6 +53,7 @@ class GrowthService:
             return self.ctx.write(s, entry, "growth_entry.add", detail={"kind": entry.kind.value})
 
     def entries(self, student_id: str) -> list[GrowthEntry]:
+        """A student's growth entries, oldest first; refuses nothing."""
         with self.ctx.profile.session() as s:
             rows = s.scalars(select(GrowthEntryRow).where(GrowthEntryRow.student_id == student_id))
             entries = [entity_from_row("growth_entry", r) for r in rows]

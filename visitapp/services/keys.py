@@ -46,7 +46,7 @@ from visitapp.storage.key_models import (
 from visitapp.domain import AssignmentRole
 from visitapp.storage.models import AssignmentRow
 
-ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.sync.protocol), read here for its key fields
+ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.protocol.sync), read here for its key fields
 NOT_YET_READABLE = "待资助专干授权后可查看"
 MENTOR_SUFFIX = "#mentor"  # the key name of a student's mentor notes: <student id>#mentor
 ACTIVE = "active"

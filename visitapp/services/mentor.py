@@ -10,7 +10,7 @@ from sqlalchemy import select
 from visitapp.domain import MentorNote, MentorNoteKind, ValidationError
 from visitapp.domain.errors import DomainError
 from visitapp.services.base import ServiceContext, new_id
-from visitapp.services.students import StudentRow, StudentService
+from visitapp.services.students import StudentListItem, StudentService
 from visitapp.storage.models import AssignmentRow, MentorNoteRow, StudentRow as StudentTable
 from visitapp.storage.records import entity_from_row
 
@@ -20,7 +20,8 @@ class MentorService:
         self.ctx = ctx
         self.students = students
 
-    def my_mentees(self) -> list[StudentRow]:
+    def my_mentees(self) -> list[StudentListItem]:
+        """The students I am mentor of this term, as list lines; refuses nothing."""
         me = self.ctx.identity.staff_id
         with self.ctx.profile.session() as s:
             ids = set(s.scalars(select(AssignmentRow.student_id).where(
@@ -29,6 +30,7 @@ class MentorService:
 
     def write_note(self, student_id: str, kind: MentorNoteKind | str, note_date: dt.date, text: str,
                    participants: tuple[str, ...] | list[str] = ()) -> MentorNote:
+        """Write a mentor note about a student; refuses invalid fields (date, kind, empty text) and an unknown student."""
         now = self.ctx.now()
         note = MentorNote(id=new_id(), student_id=student_id, author_id=self.ctx.identity.staff_id,
                           kind=MentorNoteKind(kind), created_at=now, updated_at=now, note_date=note_date,
@@ -46,6 +48,7 @@ class MentorService:
             return self.ctx.write(s, note, "mentor_note.write", detail={"kind": note.kind.value})
 
     def edit_note(self, note_id: str, **changes: object) -> MentorNote:
+        """Change my own mentor note; refuses another author's note, routing fields and (KeyError) an unknown note."""
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(MentorNoteRow, note_id)
@@ -68,6 +71,7 @@ class MentorService:
             return self.ctx.write(s, note, "mentor_note.edit", detail={"fields": sorted(changes)})
 
     def notes(self, student_id: str) -> list[MentorNote]:
+        """A student's mentor notes this laptop may see, newest first; refuses nothing."""
         with self.ctx.profile.session() as s:
             notes = [entity_from_row("mentor_note", r) for r in
                      s.scalars(select(MentorNoteRow).where(MentorNoteRow.student_id == student_id))]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from visitapp.domain import ENTITY_BY_KIND, DomainError, join_tiers, term_of
 from visitapp.domain.reports import CoverageReport, DataQualityReport, class_sort_key, coverage, data_quality
 from visitapp.services.base import ServiceContext
+from visitapp.services.settings import SettingsService
 from visitapp.storage.encrypted import cipher_of, decrypt_value
 from visitapp.storage.models import (
     MODEL_BY_KIND, AssignmentRow, DeterminationRow, ReviewMeetingRow, StudentRow, VisitRow,
@@ -67,6 +68,7 @@ class ReportService:
             raise DomainError("只有资助专干可以查看全校的覆盖率和数据质量报告。")
 
     def current_term(self) -> str:
+        """The school term of today; refuses nothing."""
         return term_of(self.ctx.now().date())
 
     def terms(self) -> list[str]:
@@ -83,7 +85,6 @@ class ReportService:
         often a mentor must write is the setting ``mentor_note_days``."""
         self._require_officer()
         term = term or self.current_term()
-        from visitapp.services.settings import SettingsService
         every = int(SettingsService(self.ctx).get("mentor_note_days"))
         with self.ctx.profile.session() as s:
             return data_quality(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 
+from visitapp.services.sync import delete_student_data, pending_about
 from visitapp.domain import DomainError, VisitStatus
 from visitapp.domain.reports import class_sort_key
 from visitapp.domain.retention import is_due, retention_ends
@@ -212,14 +213,7 @@ class RetentionService:
                        dict(record.get("counts", {})), archived["sha256"], local)
 
     def _post(self, engine: Any, student_id: str, sha256: str) -> dict:
-        from visitapp.sync.engine import ServerRefused
-        http, url, token = engine._http()
-        response = engine._call(http, "POST", f"{url}/v1/retention/erase", token,
-                                json={"student_id": student_id, "archive_sha256": sha256,
-                                      "school_years": self.school_years()})
-        if response.status_code != 200:
-            raise ServerRefused.of(response)
-        return response.json()
+        return self.ws.officer.erase_student(student_id, sha256, self.school_years())
 
     def _rewrite_file(self) -> None:
         """VACUUM, so the erased rows' envelopes do not stay in the file's free pages or WAL."""
@@ -248,12 +242,10 @@ class RetentionService:
 
 
 def _pending_about(session: Any, student_id: str) -> bool:
-    from visitapp.sync.engine import _pending_about as pending
-    return pending(session, student_id)
+    return pending_about(session, student_id)
 
 
 def _delete_student(session: Any, student_id: str) -> None:
-    from visitapp.sync.engine import _delete_student_data
-    _delete_student_data(session, student_id)
+    delete_student_data(session, student_id)
     # what the engine's purge keeps: queued changes (none: checked above) and set-aside copies
     session.execute(OutboxRow.__table__.delete().where(OutboxRow.record_id == student_id))

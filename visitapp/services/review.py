@@ -28,6 +28,7 @@ class ReviewService:
 
     def record_meeting(self, term: str, meeting_date: dt.date, reviewers: tuple[str, ...] | list[str],
                        minutes: str = "") -> ReviewMeeting:
+        """Record a review meeting of a term; refuses anyone but the officer and invalid fields (date, reviewers)."""
         self._require_officer()
         now = self.ctx.now()
         meeting = ReviewMeeting(id=new_id(), term=term, created_by=self.ctx.identity.staff_id, created_at=now,
@@ -39,6 +40,7 @@ class ReviewService:
             return self.ctx.write(s, meeting, "review_meeting.record", detail={"reviewers": len(reviewers)})
 
     def determine(self, meeting_id: str, student_id: str, level: Level | str) -> Determination:
+        """A student's aid level decided at a meeting; refuses anyone but the officer, no finalized on-site visit this term (先家访后认定) and a visitor as sole reviewer."""
         self._require_officer()
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
@@ -64,6 +66,7 @@ class ReviewService:
             return self.ctx.write(s, determination, "determination.record")
 
     def meetings(self, term: str | None = None) -> list[ReviewMeeting]:
+        """Review meetings of a term (default: every term); refuses nothing."""
         with self.ctx.profile.session() as s:
             q = select(ReviewMeetingRow)
             if term:
@@ -71,6 +74,7 @@ class ReviewService:
             return [entity_from_row("review_meeting", r) for r in s.scalars(q)]
 
     def determinations(self, meeting_id: str) -> list[Determination]:
+        """The determinations made at one meeting; refuses nothing."""
         with self.ctx.profile.session() as s:
             return [entity_from_row("determination", r) for r in
                     s.scalars(select(DeterminationRow).where(DeterminationRow.meeting_id == meeting_id))]
@@ -103,5 +107,6 @@ class ReviewService:
             return self.ctx.write(s, notice, "public_notice.publish")
 
     def notices(self) -> list[PublicNotice]:
+        """The public notices of determinations; refuses nothing."""
         with self.ctx.profile.session() as s:
             return [entity_from_row("public_notice", r) for r in s.scalars(select(PublicNoticeRow))]

@@ -24,7 +24,7 @@ REMOTE = "remote"  # finalized phone or video visits only: shown as such, not �
 
 
 @dataclass(frozen=True)
-class StudentRow:
+class StudentListItem:
     """One line of the "my students" list: plain, frozen data for screens and scripts."""
 
     id: str
@@ -43,7 +43,10 @@ class StudentRow:
 
 
 @dataclass(frozen=True)
-class Coverage:
+class VisitProgress:
+    """How many of my students this term had an on-site visit (the school-wide figure is
+    :class:`visitapp.domain.reports.Coverage`)."""
+
     visited: int   # finalized on-site visits only (the rule of 先家访后认定)
     total: int
     term: str
@@ -69,6 +72,7 @@ class StudentService:
         self.ctx = ctx
 
     def current_term(self) -> str:
+        """The school term of today; refuses nothing."""
         return term_of(self.ctx.now().date())
 
     def _scope(self, query):  # noqa: ANN001, ANN202
@@ -80,7 +84,7 @@ class StudentService:
                                                       AssignmentRow.active.is_(True))
         return query.where(StudentTable.id.in_(mine))
 
-    def list_mine(self, term: str | None = None, limit: int | None = None, offset: int = 0) -> list[StudentRow]:
+    def list_mine(self, term: str | None = None, limit: int | None = None, offset: int = 0) -> list[StudentListItem]:
         """My students (officers: the whole school), ordered by class and student number.
 
         Only the page asked for is decrypted, so the first screen of a large profile is quick.
@@ -114,7 +118,7 @@ class StudentService:
             append = result.append
             for sid, class_name, stage, student_no, on_roster, sealed in listed:
                 facts = (decrypt_value(cipher, "students", sid, "facts", sealed.envelope) if sealed else None) or {}
-                append(StudentRow(
+                append(StudentListItem(
                     id=sid, name=facts.get("name", ""), class_name=class_name, stage=stage,
                     hardship_categories=tuple(facts.get("hardship_categories", ())),
                     key_support=bool(facts.get("key_support")), auto_eligible=bool(facts.get("auto_eligible")),
@@ -159,15 +163,17 @@ class StudentService:
             mentors[student_id].append(names.get(staff_id, staff_id[:8]))
         return mentors
 
-    def coverage(self, term: str | None = None) -> Coverage:
+    def coverage(self, term: str | None = None) -> VisitProgress:
+        """How many of my students had an on-site visit this term; refuses nothing."""
         term = term or self.current_term()
         # the roster's students: one the platform dropped stays listed (their records stay)
         # but is no longer someone to visit, as in the officer's coverage report
         rows = [r for r in self.list_mine(term) if r.on_roster]
-        return Coverage(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term,
+        return VisitProgress(sum(1 for r in rows if r.visit_status == VISITED), len(rows), term,
                         sum(1 for r in rows if r.visit_status == REMOTE))
 
     def get(self, student_id: str) -> Student:
+        """One student; refuses (KeyError) an unknown id."""
         with self.ctx.profile.session() as s:
             row = s.get(StudentTable, student_id)
             if row is None:

@@ -23,6 +23,7 @@ class VisitService:
         return entity_from_row("visit", row)
 
     def get(self, visit_id: str) -> Visit:
+        """One visit record; refuses (KeyError) an unknown id."""
         with self.ctx.profile.session() as s:
             return self._load(s, visit_id)
 
@@ -36,6 +37,7 @@ class VisitService:
         return sorted(visits, key=lambda v: (v.visit_date is not None, v.visit_date, v.created_at or 0), reverse=True)
 
     def effective_status(self, visit_id: str) -> VisitStatus:
+        """A visit's status counting its corrections (amended when a final correction supersedes it); refuses an unknown id."""
         with self.ctx.profile.session() as s:
             visit = self._load(s, visit_id)
             siblings = [entity_from_row("visit", r) for r in
@@ -43,6 +45,7 @@ class VisitService:
         return rules.effective_status(visit, siblings)
 
     def create_draft(self, student_id: str) -> Visit:
+        """A new draft visit of a student; refuses an unknown student."""
         ident = self.ctx.identity
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
@@ -54,16 +57,19 @@ class VisitService:
             return self.ctx.write(s, visit, "visit.create")
 
     def save_draft(self, visit_id: str, **changes: object) -> Visit:
+        """Save changes to a draft; refuses a finalized record, routing fields and bad values (a date in the future, an income out of range)."""
         with self.ctx.profile.session() as s, s.begin():
             visit = rules.edit_visit(self._load(s, visit_id), self.ctx.now(), **changes)
             return self.ctx.write(s, visit, "visit.edit", detail={"fields": sorted(changes)})
 
     def finalize(self, visit_id: str) -> Visit:
+        """Make a draft a final, immutable record; refuses anything but a draft and a draft missing date, mode, visitors, consent or narrative."""
         with self.ctx.profile.session() as s, s.begin():
             visit = rules.finalize_visit(self._load(s, visit_id), self.ctx.now())
             return self.ctx.write(s, visit, "visit.finalize")
 
     def amend(self, visit_id: str, reason: str) -> Visit:
+        """Start a correction of a final visit, with its reason; refuses a non-final visit, an empty reason and a second open correction."""
         ident = self.ctx.identity
         with self.ctx.profile.session() as s, s.begin():
             original = self._load(s, visit_id)
@@ -76,11 +82,13 @@ class VisitService:
             return self.ctx.write(s, amendment, "visit.amend", detail={"amends": visit_id})
 
     def void(self, visit_id: str, reason: str) -> Visit:
+        """Void a final visit, with its reason; refuses a draft, an already voided visit and an empty reason."""
         with self.ctx.profile.session() as s, s.begin():
             visit = rules.void_visit(self._load(s, visit_id), reason, self.ctx.now())
             return self.ctx.write(s, visit, "visit.void")
 
     def delete_draft(self, visit_id: str) -> None:
+        """Delete a draft; refuses a finalized record (void it instead)."""
         with self.ctx.profile.session() as s, s.begin():
             visit = self._load(s, visit_id)
             rules.ensure_deletable(visit)

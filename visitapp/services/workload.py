@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from visitapp.domain import DomainError, term_label, term_of
 from visitapp.domain.workload import WORK_LABELS, WorkloadStatement, workload_statement
-from visitapp.services.base import ServiceContext
+from visitapp.services.base import ServiceContext, sheet_header
 from visitapp.storage.models import (
     GrowthEntryRow, MentorNoteRow, ReviewMeetingRow, StaffRow, StudentRow, VisitRow,
 )
@@ -83,11 +83,11 @@ class WorkloadService:
                                   meetings=meetings, students=students)
 
     def job(self, staff_id: str | None = None, term: str | None = None) -> WorkloadJob:
+        """The print job of a teacher's workload statement for a term; refuses what statement refuses."""
         from visitapp.printing import WorkloadJob
-        from visitapp.services.documents import DocumentService
 
         st = self.statement(staff_id, term)
-        header = DocumentService(self.ctx).header(st.term)
+        header = sheet_header(self.ctx, st.term)
         ident = self.ctx.identity
         return WorkloadJob(st, header, ident.staff_name if ident.is_officer else "")
 

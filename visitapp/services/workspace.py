@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,10 +18,12 @@ from visitapp.services.documents import DocumentService
 from visitapp.services.growth import GrowthService
 from visitapp.services.mentor import MentorService
 from visitapp.services.notice import NoticeService
+from visitapp.services.officer import OfficerService
 from visitapp.services.reports import ReportService
 from visitapp.services.review import ReviewService
 from visitapp.services.settings import SettingsService
 from visitapp.services.students import StudentService
+from visitapp.services.sync import SyncService
 from visitapp.services.visits import VisitService
 from visitapp.services.workload import WorkloadService
 from visitapp.services.applications import ApplicationService
@@ -53,6 +54,8 @@ class Workspace:
         self.notices = NoticeService(self.ctx)
         self.workload = WorkloadService(self.ctx)
         self.audit = AuditService(self.ctx)
+        self.sync = SyncService(self.ctx)
+        self.officer = OfficerService(self.ctx, self.sync)
         # issue 15: coverage 1 and 重点帮扶 (officer records), and the retention of leavers' data
         from visitapp.services.retention import RetentionService
         from visitapp.services.support import SupportService
@@ -61,34 +64,35 @@ class Workspace:
         self.applications = ApplicationService(self.ctx)      # issue 15: 申请
         self.record_reviews = RecordReviewService(self.ctx)   # issue 15: 谁审核谁负责
 
-    @cached_property
-    def sync(self):  # noqa: ANN201 - a SyncEngine; its module imports the services
-        """The sync engine, built on first use: importing it (HTTP client, protocol models) is
-        a fifth of a second that unlocking a profile to show the students need not wait for."""
-        from visitapp.sync.engine import SyncEngine
-
-        return SyncEngine(self)
+        if not profile.locked:
+            self.settings.upgrade()
 
     @property
     def path(self) -> Path:
+        """The profile folder."""
         return self.profile.path
 
     @property
     def identity(self) -> Identity:
+        """Who this profile is (staff, role, device, school, server)."""
         return self.ctx.identity
 
     @property
     def locked(self) -> bool:
+        """Whether the profile's keys are dropped (idle lock or Ctrl+L)."""
         return self.profile.locked
 
     def pending_count(self) -> int:
+        """Changes waiting to be sent at the next sync; refuses nothing."""
         with self.profile.session() as s:
             return count_pending(s)
 
     def lock(self) -> None:
+        """Drop the keys from memory; refuses nothing."""
         self.profile.lock()
 
     def unlock(self, passphrase: str) -> None:
+        """Take the keys back with the passphrase; refuses a wrong passphrase (with a growing delay)."""
         self.profile.unlock(passphrase)
 
     def unlock_with_recovery(self, recovery_key: str, new_passphrase: str) -> None:
@@ -97,6 +101,7 @@ class Workspace:
         self._audit_passphrase_reset()
 
     def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-wrap the keys under a new passphrase; refuses a weak passphrase."""
         self.profile.change_passphrase(new_passphrase)
 
     def _audit_passphrase_reset(self) -> None:
@@ -107,6 +112,7 @@ class Workspace:
             self.ctx.audit(s, PASSPHRASE_RESET, "staff", ident.staff_id, {"via": "recovery_key"})
 
     def close(self) -> None:
+        """Close the profile and release its process lock; refuses nothing."""
         self.profile.close()
 
     def verify_audit_chain(self) -> int:

@@ -7,9 +7,11 @@ The folder defaults to the platform's user data directory (platformdirs) and is 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import filelock
 import platformdirs
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from visitapp.crypto import FieldCipher, KdfParams, KeyFile, UnlockThrottle, check_new_passphrase
 from visitapp.crypto.private import FILE_MODE, private_dir, tighten, touch_private
+from visitapp.domain.errors import UserError
 
 KEYFILE = "keyfile.json"
 DATABASE = "profile.db"
@@ -27,16 +30,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD_REVISION = "0006"  # 0004 device keys (issue 14), 0005 lifecycle, 0006 applications and reviews (issue 15)
 
 
-class ProfileError(Exception):
-    pass
+class ProfileError(UserError):
+    """A profile that cannot be opened or used; the message says why and what to do."""
 
 
 class ProfileLockedError(ProfileError):
+    message_id = "profile.locked"
+
     def __init__(self, path: Path):
         super().__init__(f"这个档案已在另一个窗口或程序中打开：{path}。请先关闭它再试。")
 
 
 class ProfileTooNewError(ProfileError):
+    message_id = "profile.too_new"
+
     def __init__(self, revision: str):
         super().__init__(
             f"这个档案由更新版本的 visitapp 创建（数据库版本 {revision}），本程序无法打开。"
@@ -82,6 +89,23 @@ def default_profile_dir() -> Path:
 
 def profile_exists(path: Path) -> bool:
     return (Path(path) / KEYFILE).exists()
+
+
+def read_plain_setting(path: Path, key: str) -> Any:
+    """A plain (not secret) value of the settings table, read without unlocking or locking the
+    profile: ``None`` when there is no profile, no such key, or the file cannot be read."""
+    db = Path(path) / DATABASE
+    if not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            found = conn.execute("SELECT value FROM settings WHERE id = ?", (key,)).fetchone()
+        finally:
+            conn.close()
+        return json.loads(found[0]) if found and found[0] is not None else None
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from visitapp.domain import ENTITY_BY_KIND, join_tiers, split_by_tier
 from visitapp.storage.models import MODEL_BY_KIND, RecordMixin
-
-T = TypeVar("T")
 
 
 def kind_of(entity: Any) -> str:
@@ -52,12 +50,6 @@ def upsert_entity(session: Session, entity: Any) -> RecordMixin:
         row = model(id=routing["id"])
         session.add(row)
     return apply_to_row(row, routing, facts, sealed)
-
-
-def load_entity(session: Session, cls: type[T], record_id: str) -> T | None:
-    kind = next(k for k, c in ENTITY_BY_KIND.items() if c is cls)
-    row = session.get(MODEL_BY_KIND[kind], record_id)
-    return None if row is None else entity_from_row(kind, row)
 
 
 def bulk_insert(session: Session, entities: list[Any], hlc: str = "") -> int:

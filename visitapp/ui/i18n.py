@@ -47,10 +47,6 @@ def N_(text: str) -> str:  # noqa: N802 - the gettext convention
     return text
 
 
-def current_language() -> str:
-    return _current
-
-
 def _lrelease() -> str | None:
     import PySide6
 

@@ -9,12 +9,13 @@ from typing import Any
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
-    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
+    QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
     QTableView, QVBoxLayout, QWidget,
 )
 
 from visitapp.domain import AidKind, ProfileField, RewardKind, ValidationError
 from visitapp.ui.i18n import N_, label, tr
+from visitapp.ui.errors import problems_text
 from visitapp.ui.widgets import ErrorLabel, RowsModel, title_label
 
 TIMELINE_KINDS = {"visit": N_("Home visit"), "reward": N_("Growth reward"), "aid": N_("Aid"),
@@ -349,7 +350,7 @@ class GrowthScreen(QWidget):
 
         def failed(exc):
             if isinstance(exc, ValidationError):
-                self.ctx.notice.emit("；".join(exc.problems.values()), "error")
+                self.ctx.notice.emit(problems_text(exc.problems, "；"), "error")
             else:
                 self.ctx.show_error(exc)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import MentorNoteKind, ValidationError
 from visitapp.ui.i18n import label, tr
+from visitapp.ui.errors import problems_text
 from visitapp.ui.widgets import ErrorLabel
 
 
@@ -168,7 +169,7 @@ class MentorScreen(QWidget):
 
         def failed(exc):
             if isinstance(exc, ValidationError):
-                self.error.show_message("\n".join(exc.problems.values()))
+                self.error.show_message(problems_text(exc.problems))
             else:
                 self.ctx.show_error(exc)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import AssignmentRole, Level, ValidationError
 from visitapp.ui.i18n import label, tr
+from visitapp.ui.errors import problems_text
 from visitapp.ui.screens.reporting import screen_title, term_text
 from visitapp.ui.widgets import ErrorLabel, RowsModel
 
@@ -234,7 +235,7 @@ class ReviewScreen(QWidget):
 
         def failed(exc):
             if isinstance(exc, ValidationError):
-                self.meeting_error.show_message("\n".join(exc.problems.values()))
+                self.meeting_error.show_message(problems_text(exc.problems))
             else:
                 self.ctx.show_error(exc)
 

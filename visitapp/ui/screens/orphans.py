@@ -29,11 +29,6 @@ STATES = {"active": N_("In use"), "retiring": N_("Retiring: uploads, then wipes 
           "revoked": N_("Revoked: wipes at its next call"), "revoked_wiped": N_("Revoked and wiped")}
 
 
-def _officer_client(ws):
-    from visitapp.sync.officer_client import OfficerClient
-    return OfficerClient(ws.sync)
-
-
 KINDS = {"visit": N_("Visit"), "growth_entry": N_("Growth entry"), "growth_profile_field": N_("Growth file field"),
          "mentor_note": N_("Mentor note"), "conflict": N_("Conflict decision")}
 
@@ -130,7 +125,7 @@ class OrphansScreen(QWidget):
         self._busy = True
 
         def work(ws):
-            client = _officer_client(ws)
+            client = ws.officer
             return client.orphans(), client.devices()
 
         self.ctx.run(work, on_done=self._show, on_error=self._failed)
@@ -165,8 +160,8 @@ class OrphansScreen(QWidget):
         self._busy = True
 
         def work(ws):
-            client = _officer_client(ws)
-            client.resolve(item.id, action, reason)
+            client = ws.officer
+            client.resolve_orphan(item.id, action, reason)
             return client.orphans(), client.devices()
 
         def done(result) -> None:
@@ -194,7 +189,7 @@ class OrphansScreen(QWidget):
         self._busy = True
 
         def work(ws):
-            client = _officer_client(ws)
+            client = ws.officer
             client.device_action(device.id, action)
             return client.orphans(), client.devices()
 

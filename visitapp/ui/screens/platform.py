@@ -1,7 +1,7 @@
 """Officer screen: exchange with the city aid platform and the reconciliation report.
 
 The school server does the exchange (its connector holds the platform's address and key); this
-screen asks it through :class:`visitapp.sync.platform_client.PlatformClient` on the worker
+screen asks it through :class:`visitapp.services.officer.OfficerService` on the worker
 thread: pull the roster (a preview first, then apply or cancel), pull the aid history, push
 the results, read the reconciliation report (four tabs) and save it as xlsx, and read the log of
 every exchange. New students and aid entries reach this computer at the next sync.
@@ -61,6 +61,11 @@ def _value(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return "、".join(label(x) for x in v) or "—"
     return label(v)
+
+
+def local_minute(iso_time: str) -> str:
+    """A time the server sent (ISO 8601 with its offset) as this computer's local minute."""
+    return dt.datetime.fromisoformat(iso_time).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def describe_changes(change) -> str:
@@ -173,8 +178,8 @@ class PlatformScreen(QWidget):
             (tr("Sent"), lambda k: k.sent), (tr("Failed"), lambda k: k.failed), (tr("Pending"), lambda k: k.pending),
         ], self)
         self.rejected_model = RowsModel([
-            (tr("Kind"), lambda r: tr(KINDS.get(r[1], r[1]))), (tr("Reason"), lambda r: r[2]),
-            (tr("Item"), lambda r: r[0]),
+            (tr("Kind"), lambda r: tr(KINDS.get(r.kind, r.kind))), (tr("Reason"), lambda r: r.reason),
+            (tr("Item"), lambda r: r.item_id),
         ], self)
         push_tab = QWidget()
         ulay = QVBoxLayout(push_tab)
@@ -185,7 +190,7 @@ class PlatformScreen(QWidget):
 
         # -- exchange log
         self.log_model = RowsModel([
-            (tr("When"), lambda e: e.at.astimezone().strftime("%Y-%m-%d %H:%M")),
+            (tr("When"), lambda e: local_minute(e.at)),
             (tr("Who"), lambda e: e.actor),
             (tr("Direction"), lambda e: tr("Down") if e.direction == "down" else tr("Up")),
             (tr("Operation"), lambda e: tr(OPERATIONS.get(e.operation, e.operation))),
@@ -246,7 +251,7 @@ class PlatformScreen(QWidget):
             self.state.setText(text)
 
     def _call(self, fn, on_done, busy_text: str) -> None:
-        """Run ``fn(platform_client)`` on the worker with the busy bar shown."""
+        """Run ``fn(ws.officer)`` on the worker with the busy bar shown."""
         if self._busy or self.ctx.ws is None:
             return
         before = self.state.text()
@@ -258,11 +263,11 @@ class PlatformScreen(QWidget):
             if self.state.text() == busy_text:  # the call said nothing new: show what was there
                 self.state.setText(before if self.sync_button.isVisible() else "")
 
-        self.ctx.run(lambda ws: fn(ws.sync.platform), on_done=done, on_error=self._failed, network=True)
+        self.ctx.run(lambda ws: fn(ws.officer), on_done=done, on_error=self._failed, network=True)
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
-        if is_offline_error(exc) or type(exc).__name__ == "NotEnrolled":
+        if is_offline_error(exc) or getattr(exc, "message_id", "") == "sync.not_enrolled":
             self.state.setText(tr("Offline: the school server cannot be reached. The exchange with the "
                                   "platform runs on the school server; try again when this computer is on "
                                   "the school's network."))
@@ -283,8 +288,8 @@ class PlatformScreen(QWidget):
             return
 
         def work(ws):
-            client = ws.sync.platform
-            return client.status(), client.exchanges()
+            client = ws.officer
+            return client.platform_status(), client.exchanges()
 
         def done(result) -> None:
             status, events = result
@@ -296,7 +301,7 @@ class PlatformScreen(QWidget):
             self.log_model.set_rows(events)
 
         def failed(exc) -> None:
-            if is_offline_error(exc) or type(exc).__name__ == "NotEnrolled":
+            if is_offline_error(exc) or getattr(exc, "message_id", "") == "sync.not_enrolled":
                 self.status_label.setText(tr("Not connected to the school server: the platform exchange needs "
                                              "the school server."))
             else:
@@ -305,7 +310,7 @@ class PlatformScreen(QWidget):
         self.ctx.run(work, on_done=done, on_error=failed, network=True)
 
     def _refresh_log(self) -> None:
-        self.ctx.run(lambda ws: ws.sync.platform.exchanges(), on_done=self.log_model.set_rows, network=True,
+        self.ctx.run(lambda ws: ws.officer.exchanges(), on_done=self.log_model.set_rows, network=True,
                      on_error=lambda _e: None)
 
     # -- roster ------------------------------------------------------------------------------------
@@ -382,7 +387,7 @@ class PlatformScreen(QWidget):
         term = self.current_term()
         if term is None:
             return
-        self._call(lambda c: c.push(term), self._pushed, tr("Pushing to the platform…"))
+        self._call(lambda c: c.push_to_platform(term), self._pushed, tr("Pushing to the platform…"))
 
     def _pushed(self, outcome) -> None:
         self.kind_model.set_rows(list(outcome.by_kind))
@@ -412,7 +417,7 @@ class PlatformScreen(QWidget):
             self.section_models[key].set_rows(list(rows))
             self.section_tabs.setTabText(i, f"{tr(title)} ({len(rows)})")
         self.report_label.setText(tr("Reconciliation report for {term}, made {when}.").format(
-            term=term_text(report.term), when=report.generated_at.astimezone().strftime("%Y-%m-%d %H:%M")))
+            term=term_text(report.term), when=local_minute(report.generated_at)))
         self.tabs.setCurrentIndex(1)
 
     def export_xlsx(self) -> None:

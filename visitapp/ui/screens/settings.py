@@ -109,14 +109,14 @@ class SettingsScreen(QWidget):
 
     def enroll(self) -> None:
         """Enroll this computer later (the welcome screen's enrollment may have failed)."""
-        from visitapp.sync.protocol import decode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code
         from visitapp.ui.errors import user_message
 
         code = self.code.text().strip()
         try:
             decode_enrollment_code(code)
         except ValueError as exc:
-            self.enroll_state.setText(str(exc))
+            self.enroll_state.setText(user_message(exc))
             return
 
         def done(_r):

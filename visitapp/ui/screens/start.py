@@ -15,10 +15,11 @@ from typing import Any
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPageSize, QPainter
 from PySide6.QtWidgets import (
-    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+    QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
 
@@ -67,7 +68,7 @@ class _Welcome(QWidget):
         self.demo_button.clicked.connect(lambda: self.chosen.emit(""))
 
     def _enroll(self) -> None:
-        from visitapp.sync.protocol import decode_enrollment_code, encode_enrollment_code
+        from visitapp.protocol.sync import decode_enrollment_code, encode_enrollment_code
 
         code = self.pasted.text().strip()
         if not code:
@@ -82,7 +83,7 @@ class _Welcome(QWidget):
         try:
             decode_enrollment_code(code)
         except ValueError as exc:
-            self.error.show_message(str(exc))
+            self.error.show_message(user_message(exc))
             return
         self.error.show_message("")
         self.chosen.emit(code)
@@ -280,8 +281,6 @@ class StartScreen(QStackedWidget):
         self.ctx.tasks.submit(work, None, on_done=self._created, on_error=self._failed)
 
     def _created(self, result) -> None:
-        from visitapp.ui.errors import user_message
-
         ws, recovery, enroll_error = result
         self._ws = ws
         self.recovery.key.setText(recovery)
@@ -313,15 +312,11 @@ class StartScreen(QStackedWidget):
             return raster_pages(pdf.getvalue(), dpi=PRINT_DPI)
 
         def failed(exc: BaseException) -> None:
-            from visitapp.ui.errors import user_message
-
             self.recovery.print_button.setEnabled(True)
             self.recovery.message.setText(user_message(exc))
 
         self.ctx.tasks.submit(work, None, on_done=self.recovery.print_pages, on_error=failed)
 
     def _failed(self, exc: BaseException) -> None:
-        from visitapp.ui.errors import user_message
-
         self.passphrase.button.setEnabled(True)
         self.passphrase.error.show_message(user_message(exc))

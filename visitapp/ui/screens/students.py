@@ -26,10 +26,6 @@ VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited
                 "remote": N_("Phone or video only, not visited on site")}
 
 
-def _yes(flag: bool) -> str:
-    return tr("Yes") if flag else ""
-
-
 class StudentFilter:
     """What the teacher asked to see: search text (name or class) and the four filters."""
 
@@ -72,7 +68,7 @@ class StudentFilter:
 
 
 class StudentTableModel(QAbstractTableModel):
-    """Rows are the services' frozen ``StudentRow`` values; cells are computed once per load.
+    """Rows are the services' frozen ``StudentListItem`` values; cells are computed once per load.
 
     The model also does the filtering: a keystroke computes the list of rows to show in one
     Python pass and resets the model to it. Letting QSortFilterProxyModel re-filter instead

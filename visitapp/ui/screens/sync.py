@@ -21,15 +21,16 @@ from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import RowsModel, title_label
 
-_OFFLINE_NAMES = {"ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout", "OfflineError",
-                  "NotEnrolledError", "ServerUnreachable"}
 
 
 def is_offline_error(exc: BaseException) -> bool:
     """Network trouble (or no server yet) is a state, not a failure of the teacher's work."""
+    import requests
+
     chain: BaseException | None = exc
     while chain is not None:
-        if isinstance(chain, (ConnectionError, TimeoutError)) or type(chain).__name__ in _OFFLINE_NAMES:
+        if getattr(chain, "message_id", "") == "sync.offline" or isinstance(
+                chain, (ConnectionError, TimeoutError, requests.Timeout)) or type(chain) is requests.ConnectionError:
             return True
         chain = chain.__cause__ or chain.__context__
     return False

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
+from visitapp.crypto import WeakPassphrase
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
@@ -199,7 +200,7 @@ class UnlockScreen(QWidget):
         self.recovery.button.setEnabled(True)
         self.recovery.cancel_button.setEnabled(True)
         self.recovery.error.show_message(user_message(exc))
-        if type(exc).__name__ == "WeakPassphrase":
+        if isinstance(exc, WeakPassphrase):
             self.recovery.first.setFocus()
         else:
             self.recovery.key.selectAll()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import FamilyMember, HardshipIndicator, Level, PolicyMaterial, VisitMode
 from visitapp.domain import ValidationError
+from visitapp.ui.errors import problem_text
 from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import label, tr
 from visitapp.ui.widgets import ErrorLabel, title_label
@@ -498,6 +499,7 @@ class VisitEditor(QWidget):
         general = []
         for key, text in problems.items():
             base = key.split("[")[0].split(".")[0]
+            text = problem_text(text)
             if base in self.errors:
                 old = self.errors[base].text()
                 self.errors[base].show_message((old + "\n" if old else "") + text)

@@ -31,7 +31,7 @@ from typing import Any, get_args, get_origin
 from visitapp.domain import ENTITY_BY_KIND
 from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers
 
-__all__ = ["RecordInvalid", "read_record", "check_mutation", "decode_sealed", "check_json", "LIMITS",
+__all__ = ["RecordInvalid", "read_record", "check_mutation", "encode_tier_c", "decode_tier_c", "check_json", "LIMITS",
            "AUTHOR_FIELD"]
 
 MAX_DEPTH = 8            # nesting of dictionaries and lists inside one part
@@ -307,8 +307,18 @@ def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys
         raise _fail(kind, f"字段内容不正确（{type(exc).__name__}）") from None
 
 
-def decode_sealed(sealed: Any) -> dict[str, Any] | None:
-    """``sealed`` in its declared format: base64 (standard, padded) of a UTF-8 JSON object."""
+def encode_tier_c(values: dict[str, Any] | None) -> str | None:
+    """A record's tier C dictionary as the ``sealed`` string that travels: base64 (standard,
+    padded) of its UTF-8 JSON. An encoding, not encryption: end-to-end sealing to a key the
+    server does not hold is a later step; the server already treats the string as opaque."""
+    if values is None:
+        return None
+    return base64.b64encode(json.dumps(values, ensure_ascii=False, sort_keys=True).encode()).decode()
+
+
+def decode_tier_c(sealed: Any) -> dict[str, Any] | None:
+    """A ``sealed`` string back to its tier C dictionary; refuses (:class:`RecordInvalid`,
+    code ``sealed_format``) anything but base64 of a UTF-8 JSON object."""
     if sealed is None:
         return None
     if not isinstance(sealed, str):
@@ -330,7 +340,7 @@ _RESOLUTION_SEALED = {"value", "text"}
 def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None, *, build: bool = True):
     """What the server checks of one pushed record before anything else (its own typed
     reading, not the handlers' rules): returns the entity, or raises :class:`RecordInvalid`."""
-    doc = decode_sealed(sealed)
+    doc = decode_tier_c(sealed)
     if kind == "conflict":
         if doc is not None:
             extra = set(doc) - _RESOLUTION_SEALED

@@ -1,6 +1,6 @@
-"""The sync protocol v1 (DESIGN.md §4): request and response models shared by the client's
-sync engine and the school server, so both sides validate the same shapes and the server's
-OpenAPI document is generated from them.
+"""The sync protocol v1 (docs/architecture.md, sync): request and response models shared by
+the client's sync service and the school server, so both sides validate the same shapes and
+the server's OpenAPI document is generated from them.
 
 Tiers on the wire: ``routing`` is tier A, ``facts`` tier B (the server reads them), ``sealed``
 tier C as base64 of opaque bytes (the server stores them and never parses them).
@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from visitapp.domain.errors import UserError
 
 PROTOCOL_VERSION = 1
 MAX_BATCH = 500
@@ -46,7 +48,7 @@ _MUTATION_EXAMPLE = {
 
 
 class Mutation(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_MUTATION_EXAMPLE]})
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [_MUTATION_EXAMPLE]})
     mutation_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b"])
     record_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, examples=["01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c"])
     kind: str = Field(min_length=1, max_length=40, pattern=PRINTABLE, examples=["visit"])
@@ -61,7 +63,7 @@ class Mutation(BaseModel):
 
 
 class PushRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"device_id": "01936d1e-1111-7000-8000-000000000001", "batch_id": "01936d1e-2222-7000-8000-000000000001",
          "mutations": [_MUTATION_EXAMPLE]}]})
     device_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
@@ -74,7 +76,7 @@ class MutationResult(BaseModel):
     both values; for mentor_note the id of the conflict copy (a new mentor_note record whose
     ``routing.conflict_of`` is the current note)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b", "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c",
          "status": "applied", "reason": "", "server_seq": 42, "conflict_id": None}]})
     mutation_id: str
@@ -88,7 +90,7 @@ class MutationResult(BaseModel):
 
 
 class PushResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"batch_id": "01936d1e-2222-7000-8000-000000000001", "server_seq": 42, "results": [
             {"mutation_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8b", "record_id": "01936d1e-7c1a-7e5e-a1b2-3c4d5e6f7a8c",
              "status": "applied", "reason": "", "server_seq": 42, "conflict_id": None}]}]})
@@ -110,7 +112,7 @@ class Change(BaseModel):
     """One record as the server holds it now. ``op=delete``: the record is gone (a deleted
     draft); ``facts`` and ``sealed`` are then null."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_CHANGE_EXAMPLE]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_CHANGE_EXAMPLE]})
     server_seq: int
     record_id: str
     kind: str
@@ -129,7 +131,7 @@ class PullResponse(BaseModel):
     that student's older records (their ``server_seq`` may be below the cursor: apply them
     anyway). Store ``cursor`` only together with the changes and purges of this page."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"changes": [_CHANGE_EXAMPLE], "cursor": 42, "more": False, "purge_students": [], "total": 1}]})
     changes: list[Change]
     cursor: int
@@ -139,7 +141,7 @@ class PullResponse(BaseModel):
 
 
 class MetaResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"protocol_version": 1, "schema_version": "0001", "server_seq": 42, "server_time": "2026-11-26T08:00:00+00:00",
          "tombstone_horizon": 0, "school_id": "01936d1e-4444-7000-8000-000000000001", "school_name": "实验小学",
          "device_id": "01936d1e-1111-7000-8000-000000000001", "staff_id": "01936d1e-3333-7000-8000-000000000001",
@@ -158,7 +160,7 @@ class MetaResponse(BaseModel):
 
 
 class EnrollRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"code": "VA1.eyJ1IjoiaHR0cHM6Ly8xOTIuMTY4LjEuMTA6ODQ0MyIsImYiOiJhYmMiLCJzIjoiaWQuc2VjcmV0In0",
          "device_label": "王老师的笔记本"}]})
     code: str = Field(min_length=4, max_length=200, pattern=PRINTABLE)
@@ -166,7 +168,7 @@ class EnrollRequest(BaseModel):
 
 
 class EnrollResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"device_id": "01936d1e-1111-7000-8000-000000000001", "token": "kq3…", "staff_id": "01936d1e-3333-7000-8000-000000000001",
          "staff_name": "王老师", "role": "teacher", "school_id": "01936d1e-4444-7000-8000-000000000001",
          "school_name": "实验小学"}]})
@@ -180,6 +182,7 @@ class EnrollResponse(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(frozen=True)
     error: str = Field(examples=["device_revoked"])
     detail: str = Field(examples=["This device was revoked by the school's aid officer."])
 
@@ -188,7 +191,7 @@ class ConflictItem(BaseModel):
     """A conflict the device may see (``GET /v1/conflicts``). ``sealed`` is the conflict's
     wrapped blob, see :func:`wrap_conflict_sealed`."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"id": "01936d1e-5555-7000-8000-000000000001", "server_seq": 43, "field_name": "strengths",
          "record_kind": "growth_profile_field", "record_id": "5d0c…", "student_id": "01936d1e-0000-7000-8000-000000000001",
          "status": "open", "winner_staff": "01936d1e-3333-7000-8000-000000000001",
@@ -209,7 +212,7 @@ class ConflictItem(BaseModel):
 
 
 class ConflictList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"conflicts": []}]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"conflicts": []}]})
     conflicts: list[ConflictItem]
 
 
@@ -222,7 +225,7 @@ class Resolution(StrEnum):
 class ResolveRequest(BaseModel):
     """Resolve a conflict. ``sealed`` (tier C, base64) only with ``choice=value``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"choice": "loser", "reason": "与班主任核实后，采用另一位老师的描述。", "sealed": None}]})
     choice: Resolution
     reason: str = Field(min_length=1, max_length=500)
@@ -237,7 +240,7 @@ def wrap_conflict_sealed(winner: str | None, loser: str | None) -> str:
     ``{"format": "visitapp-conflict-v1", "winner": W, "loser": L}`` where ``W`` is the
     ``sealed`` string of the value that is current on the record (the later hybrid timestamp)
     and ``L`` the ``sealed`` string kept aside; either may be ``null``. Decode each with
-    :func:`unseal_bytes`. Use :func:`unwrap_conflict_sealed` to read it.
+    :func:`~visitapp.protocol.records.decode_tier_c`. Use :func:`unwrap_conflict_sealed` to read it.
     """
     doc = {"format": "visitapp-conflict-v1", "winner": winner, "loser": loser}
     return base64.b64encode(json.dumps(doc, sort_keys=True).encode()).decode()
@@ -251,20 +254,6 @@ def unwrap_conflict_sealed(blob: str) -> tuple[str | None, str | None]:
     return doc.get("winner"), doc.get("loser")
 
 
-def seal_bytes(sealed: dict[str, Any] | None) -> str | None:
-    """Tier C dictionary -> the opaque string that travels. (Sealing to a school key that the
-    server does not hold is a later step; the server already treats this as opaque.)"""
-    if sealed is None:
-        return None
-    return base64.b64encode(json.dumps(sealed, ensure_ascii=False, sort_keys=True).encode()).decode()
-
-
-def unseal_bytes(sealed: str | None) -> dict[str, Any] | None:
-    if sealed is None:
-        return None
-    return json.loads(base64.b64decode(sealed))
-
-
 # -- enrollment codes ------------------------------------------------------------------------
 ENROLL_PREFIX = "VA1."
 
@@ -276,13 +265,19 @@ def encode_enrollment_code(server_url: str, fingerprint: str, secret: str) -> st
     return ENROLL_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+class InvalidEnrollmentCode(UserError, ValueError):
+    """Text that is not an enrollment code, or a code cut short or mistyped."""
+
+
 def decode_enrollment_code(code: str) -> tuple[str, str, str]:
+    """(server address, certificate fingerprint, one-time secret) of a code; refuses
+    (:class:`InvalidEnrollmentCode`, a ValueError) anything else."""
     code = code.strip()
     if not code.startswith(ENROLL_PREFIX):
-        raise ValueError("这不是有效的注册码（应以 VA1. 开头）。")
+        raise InvalidEnrollmentCode("这不是有效的注册码（应以 VA1. 开头）。", "enroll.not_a_code")
     body = code[len(ENROLL_PREFIX):]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         return data["u"], data["f"], data["s"]
     except (ValueError, KeyError, TypeError):
-        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+        raise InvalidEnrollmentCode("注册码已损坏，请重新复制完整的注册码。", "enroll.damaged_code") from None

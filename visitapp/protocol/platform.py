@@ -1,9 +1,9 @@
 """The officer's platform endpoints of the school server (``/v1/platform/...``): request and
 response models shared by the server (which generates its OpenAPI document from them) and the
-desktop client (which validates the answers with them), like :mod:`visitapp.sync.protocol`.
+desktop client (which validates the answers with them), like :mod:`visitapp.protocol.sync`.
 
 Only the officer's device may call these endpoints; the server does the exchange with the city
-platform (DESIGN.md §5), the desktop shows the result. Names and classes appear in the roster
+platform (docs/architecture.md, platform), the desktop shows the result. Names and classes appear in the roster
 preview and the reconciliation report: the officer sees the whole school anyway.
 """
 
@@ -56,7 +56,7 @@ _TERM = Field(default=None, pattern=TERM_PATTERN, examples=["2026-2027-1"],
 
 
 class PlatformStatus(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"configured": True, "url": "http://127.0.0.1:8600", "school_code": "WX-LX-001", "district": "梁溪区",
          "term": "2026-2027-1", "problem": ""}]})
     configured: bool = Field(description="a platform address, school code and key are set")
@@ -68,17 +68,19 @@ class PlatformStatus(BaseModel):
 
 
 class TermRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"term": "2026-2027-1"}]})
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [{"term": "2026-2027-1"}]})
     term: str | None = _TERM
 
 
 class FieldChangeModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
     field: str
     old: Any = None
     new: Any = None
 
 
 class StudentChangeModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
     student_id: str
     platform_ref: str
     name: str
@@ -96,7 +98,7 @@ class RosterPreviewResponse(BaseModel):
     roster or the school's students changed is refused (409), so what is applied is what the
     officer read."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"preview_id": "5b0f3c1e9a2d4e6f", "term": "2026-2027-1", "new": [], "changed": [_CHANGE_EXAMPLE],
          "gone": [], "unchanged": 39, "summary": "名册预览：新增 0 名，变更 1 名，不在名册 0 名，无变化 39 名。"}]})
     preview_id: str
@@ -107,9 +109,14 @@ class RosterPreviewResponse(BaseModel):
     unchanged: int
     summary: str
 
+    @property
+    def is_noop(self) -> bool:
+        """Nothing would be added, changed or taken off the roster."""
+        return not (self.new or self.changed or self.gone)
+
 
 class RosterApplyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"preview_id": "5b0f3c1e9a2d4e6f", "term": "2026-2027-1", "force": False}]})
     preview_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
     term: str | None = _TERM
@@ -117,7 +124,7 @@ class RosterApplyRequest(BaseModel):
 
 
 class RosterApplyResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"applied": True, "term": "2026-2027-1", "new": 0, "changed": 1, "gone": 0,
          "summary": "名册预览：新增 0 名，变更 1 名，不在名册 0 名，无变化 39 名。"}]})
     applied: bool
@@ -129,7 +136,7 @@ class RosterApplyResponse(BaseModel):
 
 
 class AidPullResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"term": "2026-2027-1", "received": 12, "added": 12, "already": 0, "orphans": [],
          "summary": "资助记录：收到 12 条，新增 12 条，已有 0 条。"}]})
     term: str
@@ -140,8 +147,8 @@ class AidPullResponse(BaseModel):
     summary: str
 
 
-class PushRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+class PlatformPushRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"term": "2026-2027-1", "all_terms": False, "statistics": True}]})
     term: str | None = _TERM
     all_terms: bool = Field(default=False, description="push what is pending for every term")
@@ -149,6 +156,7 @@ class PushRequest(BaseModel):
 
 
 class PushKindCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
     kind: str = Field(examples=["visit"])
     items: int
     sent: int
@@ -157,13 +165,14 @@ class PushKindCount(BaseModel):
 
 
 class RejectedItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
     item_id: str
     kind: str
     reason: str
 
 
-class PushResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+class PlatformPushResponse(BaseModel):
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"term": "2026-2027-1", "items": 3, "sent": 2, "duplicates": 0,
          "rejected": [{"item_id": "0c3f6a52-1111-5000-8000-000000000001", "kind": "visit",
                        "reason": "平台名册中没有这名学生"}],
@@ -185,6 +194,7 @@ class PushResponse(BaseModel):
 
 
 class ReconLineModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
     section: str = Field(description="not_visited | off_roster | level_mismatch | export")
     student_id: str
     platform_ref: str
@@ -197,7 +207,7 @@ class ReconLineModel(BaseModel):
 
 
 class ReconciliationResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"term": "2026-2027-1", "generated_at": "2026-11-20T09:00:00+00:00",
          "counts": {"not_visited": 1, "off_roster": 0, "level_mismatch": 0, "exports": 0},
          "not_visited": [{"section": "not_visited", "student_id": "0c3f6a52-0000-5000-8000-000000000001",
@@ -215,6 +225,7 @@ class ReconciliationResponse(BaseModel):
 
 
 class ExchangeModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
     id: str
     at: str
     actor: str
@@ -228,7 +239,7 @@ class ExchangeModel(BaseModel):
 
 
 class ExchangeList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"exchanges": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"exchanges": [
         {"id": "8d7e3a1c-0000-4000-8000-000000000001", "at": "2026-11-20T09:00:00+00:00", "actor": "王主任",
          "direction": "down", "channel": "http", "operation": "roster", "fields": ["platform_ref", "name"],
          "count": 40, "result": "ok", "detail": ""}]}]})

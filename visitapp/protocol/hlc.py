@@ -1,4 +1,4 @@
-"""Hybrid logical clock per device (DESIGN.md §4).
+"""Hybrid logical clock per device (docs/architecture.md, sync).
 
 A timestamp is ``"<13-digit ms>-<5-digit counter>-<device id>"``, so plain string comparison
 orders them and ties break by device. A device whose wall clock runs ahead cannot push the

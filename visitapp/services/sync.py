@@ -1,4 +1,4 @@
-"""The client's sync engine (DESIGN.md §4): push the outbox in batches, then pull until done.
+"""The client's sync service (docs/architecture.md, sync): push the outbox in batches, then pull until done.
 
 - Resumable: the outbox row of a change goes only after the server acknowledged it, and the
   pull cursor moves in the same transaction as the changes it covers, so an interruption at
@@ -13,137 +13,40 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 from sqlalchemy import delete, select
-from urllib3.util import Retry
 from uuid6 import uuid7
 
 from visitapp.domain import split_by_tier
-from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SettingRow, SyncErrorRow
-from visitapp.storage.records import apply_to_row, row_parts
-from visitapp.sync.address import (
-    CONNECT_TIMEOUT, CONNECT_TIMEOUT_KEY, LEGACY_SERVER_URL_KEY, READ_TIMEOUT, READ_TIMEOUT_KEY, SERVER_URL_KEY,
-    is_loopback,
-)
-from visitapp.sync.protocol import (
+from visitapp.protocol.orphans import WipedRequest
+from visitapp.protocol.records import RecordInvalid, decode_tier_c, encode_tier_c, read_record
+from visitapp.protocol.sync import (
     MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
-    decode_enrollment_code, seal_bytes,
+    decode_enrollment_code,
 )
-from visitapp.sync.records import RecordInvalid, decode_sealed, read_record
-
-if TYPE_CHECKING:
-    from visitapp.services.workspace import Workspace
+from visitapp.services import settings
+from visitapp.services.base import Identity, ServiceContext
+from visitapp.services.settings import (
+    CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY, READ_TIMEOUT_KEY,
+    SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
+)
+from visitapp.services.transport import (
+    DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
+    SyncError, error_detail, make_http_session,
+)
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SyncErrorRow
+from visitapp.storage.records import apply_to_row, row_parts
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
-DEFAULT_RETRIES = 3
-DEFAULT_BACKOFF = 0.5
-BACKOFF_MAX = 8.0
-SERVER_ERRORS = (500, 502, 503, 504)
-PIN_MISMATCH = "服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。"
-OFFLINE = "连接不上学校服务器（离线）。记录都保存在本机，回到学校后再同步即可。"
-
-
-class SyncError(Exception):
-    """A sync could not run at all; the message is a sentence for the teacher."""
-
-
-class ServerRefused(Exception):
-    """A call of the officer's screens the server answered with an error: the message is the
-    server's sentence, ``code`` its error code, ``status`` the HTTP status."""
-
-    def __init__(self, message: str, code: str = "", status: int = 0):
-        super().__init__(message)
-        self.code, self.status = code, status
-
-    @classmethod
-    def of(cls, response: requests.Response) -> ServerRefused:
-        return cls(_error_detail(response), _error_code(response), response.status_code)
-
-
-class Offline(SyncError):
-    pass
-
-
-class DeviceRevoked(SyncError):
-    pass
-
-
-class NotEnrolled(SyncError):
-    pass
-
-
-class CertificateMismatch(SyncError):
-    """The server at the enrolled address showed a certificate other than the pinned one."""
-
-
-class SyncCancelled(Exception):
-    """The teacher pressed 取消 while a request was waiting on the server. Not a SyncError
-    and not a requests error: it passes every retry loop and ends the sync at once."""
-
-
-class _Abandonable:
-    """The HTTP session of one cancellable sync. Each request waits in a helper thread; the
-    sync thread waits on the request *or* the cancel event, whichever comes first, so 取消
-    ends a sync within a fraction of a second even while a hung server holds the socket
-    open. An abandoned request ends by itself at its timeout; it touches no local data (its
-    answer is never read), so the outbox and the cursor stay as the last applied step left
-    them: an abandoned push is sent again at the next sync (the server's idempotency answers
-    it), an abandoned pull page is read again.
-
-    ``on_answer`` runs once, at the first response of the server (any status): until then the
-    server has not shown it is there, and the window says 正在连接, not 在线."""
-
-    POLL = 0.05
-
-    def __init__(self, inner: requests.Session, cancel: threading.Event,
-                 on_answer: Callable[[], None] | None = None):
-        self.inner = inner
-        self.cancel = cancel
-        self._on_answer = on_answer
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.cancel.is_set():
-            raise SyncCancelled()
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def call() -> None:
-            try:
-                box["response"] = self.inner.request(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the sync thread below
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=call, name="visitapp-sync-request", daemon=True).start()
-        while not done.wait(self.POLL):
-            if self.cancel.is_set():
-                raise SyncCancelled()
-        if "error" in box:
-            raise box["error"]
-        if self._on_answer is not None:
-            answered, self._on_answer = self._on_answer, None
-            answered()
-        return box["response"]
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @dataclass
@@ -165,265 +68,108 @@ class SyncReport:
         return not self.errors and not self.cancelled
 
 
-class _PinRetry(Retry):
-    """urllib3's retries (backoff with jitter), with two rules of this transport:
+class SyncService:
+    """Enrollment and sync with the school server; the transport is :mod:`visitapp.services.transport`."""
 
-    - a certificate that does not match the pin is final: retrying cannot make it match, and
-      the teacher should read the reason at once, not after the backoff;
-    - any other TLS failure (a handshake cut by a flaky network) counts as a read error, so it
-      is retried only for the methods this session may repeat.
-    """
-
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: ANN001, ANN201
-        if isinstance(error, urllib3.exceptions.SSLError):
-            if _is_pin_mismatch(error):
-                raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
-            error = urllib3.exceptions.ProtocolError("TLS connection failed", error)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
-def _is_pin_mismatch(exc: BaseException | None) -> bool:
-    """urllib3's ``assert_fingerprint`` refusal, wherever it sits in the exception chain."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if "Fingerprints did not match" in str(exc):
-            return True
-        reason = getattr(exc, "reason", None)
-        args = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
-        exc = reason if isinstance(reason, BaseException) else (args[0] if args else exc.__cause__ or exc.__context__)
-    return False
-
-
-def make_retry(retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF, *,
-               repeatable: tuple[str, ...] = ("GET", "POST"), retry_server_errors: bool = True) -> Retry:
-    """The retry policy of one session. A refused or timed-out connection is always retried
-    (nothing reached the server). A request cut after it was sent, and a 5xx answer, are
-    retried only for ``repeatable`` methods: pull and meta are reads, and a push is
-    idempotent by mutation id; an enrollment (its code is single-use) and the platform's
-    POSTs are not repeated. Backoff doubles from ``backoff`` seconds, plus up to ``backoff``
-    of random jitter so a classroom of laptops does not retry in step."""
-    return _PinRetry(total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
-                     allowed_methods=frozenset(repeatable),
-                     status_forcelist=SERVER_ERRORS if retry_server_errors else (),
-                     backoff_factor=backoff, backoff_jitter=backoff, backoff_max=BACKOFF_MAX,
-                     raise_on_status=False, respect_retry_after_header=True)
-
-
-class _RetryingAdapter(HTTPAdapter):
-    """urllib3's ``Retry`` covers a request up to its response's headers; requests reads the
-    body afterwards, outside it. A body cut off by the network (a pull page is most of the
-    bytes of a sync) goes through the same ``Retry`` here: its method rules, its counts and
-    its backoff, so a repeatable call is sent again and any other one fails as before."""
-
-    def send(self, request: Any, stream: bool = False, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        retry = self.max_retries
-        while True:
-            response = super().send(request, stream=True, **kwargs)
-            if stream:
-                return response
-            try:
-                response.content  # noqa: B018 - read the whole body now, inside the policy
-                return response
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-                    requests.exceptions.ContentDecodingError) as exc:
-                response.close()
-                try:
-                    retry = retry.increment(request.method, request.url,
-                                            error=urllib3.exceptions.ProtocolError("response cut off", exc))
-                except urllib3.exceptions.MaxRetryError:
-                    raise exc from None
-                except urllib3.exceptions.ProtocolError:
-                    raise exc from None  # a method this session does not repeat
-                log.warning("response to %s %s cut off; retrying (%r)", request.method, request.url, retry)
-                retry.sleep()
-
-
-class _PinnedAdapter(_RetryingAdapter):
-    """HTTPS to the school's self-signed certificate, trusted by its SHA-256 fingerprint only.
-
-    The school has no certificate authority, so there is no chain to verify: urllib3's
-    ``assert_fingerprint`` replaces it, checked right after the handshake and before a byte of
-    the request is sent. Chain verification is turned off here, in the pool settings of every
-    connection, whatever ``verify`` the session or the environment (``REQUESTS_CA_BUNDLE``)
-    asks for: requests would otherwise turn it back on per request and refuse the
-    self-signed certificate before the pin is ever checked.
-    """
-
-    def __init__(self, fingerprint: str, **kwargs: Any):
-        self._fingerprint = fingerprint.replace(":", "").strip().lower()
-        super().__init__(**kwargs)
-
-    def _pin(self) -> dict[str, Any]:
-        return {"assert_fingerprint": self._fingerprint, "cert_reqs": "CERT_NONE", "assert_hostname": False}
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.update(self._pin())
-        super().init_poolmanager(*args, **kwargs)
-
-    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None):  # noqa: ANN201
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, False, cert)
-        pool_kwargs.pop("ca_certs", None)
-        pool_kwargs.pop("ca_cert_dir", None)
-        pool_kwargs.update(self._pin())
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        super().cert_verify(conn, url, False, cert)
-
-
-def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAULT_RETRIES,
-                      backoff: float = DEFAULT_BACKOFF, repeatable: tuple[str, ...] = ("GET", "POST"),
-                      retry_server_errors: bool = True) -> requests.Session:
-    """The one transport to the school server: HTTPS pinned to the enrolled certificate (plain
-    HTTP only on loopback), with :func:`make_retry`'s policy on its adapter."""
-    retry = make_retry(retries, backoff, repeatable=repeatable, retry_server_errors=retry_server_errors)
-    session = requests.Session()
-    if server_url.startswith("https://"):
-        if not fingerprint:
-            raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。")
-        session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
-    elif is_loopback(server_url):
-        session.mount("http://", _RetryingAdapter(max_retries=retry))
-    else:
-        raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。")
-    return session
-
-
-class SyncEngine:
-    def __init__(self, ws: Workspace, connect_timeout: float | None = None, read_timeout: float | None = None,
+    def __init__(self, ctx: ServiceContext, connect_timeout: float | None = None, read_timeout: float | None = None,
                  retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF):
         """Timeouts left ``None`` come from the settings ``sync_connect_timeout`` and
-        ``sync_read_timeout`` (seconds), else :data:`CONNECT_TIMEOUT` / :data:`READ_TIMEOUT`."""
-        self.ws = ws
+        ``sync_read_timeout`` (seconds, :mod:`visitapp.services.settings`)."""
+        self.ctx = ctx
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retries = retries
         self.backoff = backoff
-        self._cancel: threading.Event | None = None  # the running sync's, for _pause
-
-    def _pause(self, seconds: float) -> None:
-        """The wait between two attempts of a request; a cancelled sync stops waiting."""
-        cancel = self._cancel
-        if cancel is None:
-            time.sleep(seconds)
-        elif cancel.wait(seconds):
-            raise SyncCancelled()
 
     @property
     def timeout(self) -> float:
         """The read timeout (kept for callers that set one number)."""
-        return self._timeouts()[1]
+        return self.timeouts()[1]
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
+        """The read timeout in seconds (for callers that set one number); refuses nothing."""
         self.read_timeout = seconds
 
-    def _timeouts(self) -> tuple[float, float]:
-        connect = self.connect_timeout or float(self._setting(CONNECT_TIMEOUT_KEY, None) or CONNECT_TIMEOUT)
-        read = self.read_timeout or float(self._setting(READ_TIMEOUT_KEY, None) or READ_TIMEOUT)
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds of every call: those set here, else the settings."""
+        with self.ctx.profile.session() as s:
+            connect = self.connect_timeout or float(settings.read(s, CONNECT_TIMEOUT_KEY))
+            read = self.read_timeout or float(settings.read(s, READ_TIMEOUT_KEY))
         return connect, read
 
-    # -- settings helpers ----------------------------------------------------------------------
-    def _setting(self, key: str, default: Any = None) -> Any:
-        with self.ws.profile.session() as s:
-            row = s.get(SettingRow, key)
-            if row is None:
-                return default
-            return row.secret if row.secret is not None else row.value
-
-    def _put_setting(self, session: Any, key: str, value: Any = None, secret: Any = None) -> None:
-        row = session.get(SettingRow, key) or SettingRow(id=key)
-        row.value = value
-        row.secret = secret
-        session.add(row)
-
-    @property
-    def platform(self):  # -> PlatformClient
-        """The officer's platform calls over this engine's session and token."""
-        from visitapp.sync.platform_client import PlatformClient
-        return PlatformClient(self)
+    def _setting(self, key: str) -> Any:
+        with self.ctx.profile.session() as s:
+            return settings.read(s, key)
 
     @property
     def enrolled(self) -> bool:
-        return bool(self._setting("device_token"))
+        """Whether this computer holds a device token of a school server."""
+        return bool(self._setting(DEVICE_TOKEN_KEY))
 
     def last_sync_at(self) -> dt.datetime | None:
-        value = self._setting("last_sync_at")
+        """When the last complete sync ended, or None before the first."""
+        value = self._setting(LAST_SYNC_AT_KEY)
         return dt.datetime.fromisoformat(value) if value else None
 
     def quarantined(self) -> list[tuple[str, str, str]]:
         """Pulled records set aside because this laptop cannot read them: (kind, id, reason)."""
-        with self.ws.profile.session() as s:
+        with self.ctx.profile.session() as s:
             return [(r.record_kind, r.record_id, r.reason)
                     for r in s.scalars(select(QuarantineRow).order_by(QuarantineRow.at, QuarantineRow.record_id))]
 
     def errors(self) -> list[tuple[str, str]]:
-        with self.ws.profile.session() as s:
+        """Per-record problems of the last sync: (record id, reason)."""
+        with self.ctx.profile.session() as s:
             return [(r.record_id, r.reason) for r in s.scalars(select(SyncErrorRow).order_by(SyncErrorRow.id))]
 
     # -- HTTP ------------------------------------------------------------------------------------
-    def _http(self, *, repeatable: tuple[str, ...] = ("GET", "POST"),
-              retry_server_errors: bool = True) -> tuple[requests.Session, str, str]:
-        """The enrolled server's session, address and device token. Sync repeats its GETs and
-        its pushes (idempotent by mutation id); the platform client repeats only GETs."""
-        token = self._setting("device_token")
-        url = self._setting(SERVER_URL_KEY) or self._setting(LEGACY_SERVER_URL_KEY)
+    def connect(self, *, repeatable: tuple[str, ...] = ("GET", "POST"), retry_server_errors: bool = True,
+                wipe_on_revoked: bool = True) -> ServerConnection:
+        """The enrolled server's connection (pinned session, address, token, timeouts); refuses
+        with :class:`NotEnrolled` before enrollment. Sync repeats its GETs and its pushes
+        (idempotent by mutation id); the officer's calls repeat only GETs. A server answer
+        ``device_revoked`` wipes this laptop (after uploading what it can) on any call."""
+        with self.ctx.profile.session() as s:
+            token = settings.read(s, DEVICE_TOKEN_KEY)
+            url = settings.read(s, SERVER_URL_KEY)
+            fingerprint = settings.read(s, SERVER_FINGERPRINT_KEY)
         if not token or not url:
             raise NotEnrolled("这台电脑还没有在学校服务器注册，无法同步。")
-        http = make_http_session(url, self._setting("server_fingerprint", ""), retries=self.retries,
-                                 backoff=self.backoff, repeatable=repeatable,
-                                 retry_server_errors=retry_server_errors)
-        return http, url.rstrip("/"), token
-
-    def _call(self, http: requests.Session, method: str, url: str, token: str | None,
-              json_body: bool = False, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
-        """One request; the session's adapter does the retries. ``timeout`` is the read timeout
-        for a call that takes longer than a page (the platform exchange)."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if json_body:
-            headers["Content-Type"] = "application/json"
-        connect, read = self._timeouts()
-        try:
-            response = http.request(method, url, headers=headers, timeout=(connect, timeout or read),
-                                    allow_redirects=False, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            if _is_pin_mismatch(exc):
-                raise CertificateMismatch(PIN_MISMATCH) from exc
-            raise Offline(OFFLINE) from exc
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:  # refused, timed out, or cut off
-            if _is_pin_mismatch(exc):
-                raise CertificateMismatch(PIN_MISMATCH) from exc
-            raise Offline(OFFLINE) from exc
-        if response.status_code == 403 and _error_code(response) == "device_revoked":
-            self._wipe()
-            raise DeviceRevoked("学校已停用这台电脑的同步权限，本机上的学生资料已清除。")
-        return response
+        http = make_http_session(url, fingerprint, retries=self.retries, backoff=self.backoff,
+                                 repeatable=repeatable, retry_server_errors=retry_server_errors)
+        connect, read = self.timeouts()
+        return ServerConnection(http, url.rstrip("/"), token, connect, read,
+                                on_revoked=self._wipe if wipe_on_revoked else None)
 
     # -- enrollment ------------------------------------------------------------------------------
     def enroll(self, code: str, device_label: str = "") -> EnrollResponse:
+        """Enroll this computer with the school server the code names and become its teacher;
+        refuses (:class:`SyncError`) a damaged or spent code, and a certificate not the code's."""
         try:
             server_url, fingerprint, secret = decode_enrollment_code(code)
         except ValueError as exc:
-            raise SyncError(str(exc)) from None
+            raise SyncError(str(exc), getattr(exc, "message_id", "")) from None
         base = server_url.rstrip("/")
         # the code is single-use: a request that may have reached the server is not repeated
         http = make_http_session(base, fingerprint, retries=self.retries, backoff=self.backoff,
                                  repeatable=("GET",), retry_server_errors=False)
-        response = self._call(http, "POST", f"{base}/v1/enroll", None,
-                              json={"code": secret, "device_label": device_label or "visitapp"})
+        connect, read = self.timeouts()
+        server = ServerConnection(http, base, None, connect, read)
+        try:
+            response = server.request("POST", "/v1/enroll",
+                                      json={"code": secret, "device_label": device_label or "visitapp"})
+        finally:
+            server.close()
         if response.status_code != 200:
-            raise SyncError(f"注册失败：{_error_detail(response)}")
+            raise SyncError(f"注册失败：{error_detail(response)}", "sync.enroll_refused", detail=error_detail(response))
         enrolled = EnrollResponse.model_validate(response.json())
-        from visitapp.services.base import Identity  # late: services import this module
-        old = self.ws.identity
-        with self.ws.profile.session() as s, s.begin():
-            self._put_setting(s, "device_token", secret=enrolled.token)
-            self._put_setting(s, SERVER_URL_KEY, base)
-            s.execute(delete(SettingRow).where(SettingRow.id == LEGACY_SERVER_URL_KEY))
-            self._put_setting(s, "server_fingerprint", fingerprint)
-            self.ws.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
+        old = self.ctx.identity
+        with self.ctx.profile.session() as s, s.begin():
+            settings.write(s, DEVICE_TOKEN_KEY, enrolled.token)
+            settings.write(s, SERVER_URL_KEY, base)
+            settings.write(s, SERVER_FINGERPRINT_KEY, fingerprint)
+            self.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
                                                  enrolled.device_id, enrolled.school_name, base))
             self._reattribute(s, old.staff_id, enrolled.staff_id)
         return enrolled
@@ -438,10 +184,15 @@ class SyncEngine:
                 setattr(row, column, new_staff)
 
     def meta(self) -> MetaResponse:
-        http, url, token = self._http()
-        response = self._call(http, "GET", f"{url}/v1/sync/meta", token)
+        """The server's view of this device (school, staff, role, sequence); refuses
+        (:class:`SyncError`) when the server does."""
+        server = self.connect()
+        try:
+            response = server.request("GET", "/v1/sync/meta")
+        finally:
+            server.close()
         if response.status_code != 200:
-            raise SyncError(f"服务器拒绝了请求：{_error_detail(response)}")
+            raise SyncError(f"服务器拒绝了请求：{error_detail(response)}", "sync.refused", detail=error_detail(response))
         return MetaResponse.model_validate(response.json())
 
     # -- sync -------------------------------------------------------------------------------------
@@ -452,25 +203,24 @@ class SyncEngine:
         step whose answer was applied stays applied; one still in flight is simply redone at
         the next sync. ``progress(0, 0, "connected")`` reports the server's first answer."""
         report = SyncReport()
-        http, url, token = self._http()
+        server = self.connect()
         if cancel is not None:
-            http = _Abandonable(http, cancel, on_answer=(lambda: progress(0, 0, "connected")) if progress else None)
-        self._cancel = cancel
+            server.http = AbandonableSession(server.http, cancel, on_answer=(
+                lambda: progress(0, 0, "connected")) if progress else None)
         try:
-            with self.ws.profile.session() as s, s.begin():
+            with self.ctx.profile.session() as s, s.begin():
                 s.execute(delete(SyncErrorRow))
-            self._push(http, url, token, report, progress, cancel)
+            self._push(server, report, progress, cancel)
             if not report.cancelled:
-                self._pull(http, url, token, report, progress, cancel)
+                self._pull(server, report, progress, cancel)
         except SyncCancelled:
             report.cancelled = True
         finally:
-            self._cancel = None
-            http.close()
-        report.finished_at = self.ws.ctx.now()
+            server.close()
+        report.finished_at = self.ctx.now()
         if not report.cancelled:
-            with self.ws.profile.session() as s, s.begin():
-                self._put_setting(s, "last_sync_at", report.finished_at.isoformat())
+            with self.ctx.profile.session() as s, s.begin():
+                settings.write(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
         report.errors = self.errors()
         return report
 
@@ -481,7 +231,7 @@ class SyncEngine:
         then an objection recorded and handled, then the notice closed: sent in order of
         creation, the closed notice would arrive before its objection, which the server
         then refuses)."""
-        with self.ws.profile.session() as s:
+        with self.ctx.profile.session() as s:
             groups: OrderedDict[tuple[str, str], list[OutboxRow]] = OrderedDict()
             for row in s.scalars(select(OutboxRow).order_by(OutboxRow.seq)):
                 groups.setdefault((row.record_kind, row.record_id), []).append(row)
@@ -499,36 +249,37 @@ class SyncEngine:
                             base_seq=base_seq, hlc=newest.hlc)
         routing, facts, sealed = row_parts(row)
         student_id = routing.get("student_id") or (record_id if kind == "student" else None)
-        sealed_wire = seal_bytes(sealed)
+        sealed_wire = encode_tier_c(sealed)
         if kind == "conflict":
             # a resolution: the server wants the chosen value as the record's own sealed part
             sealed_wire = None
             if routing.get("resolution") == "value":
                 value = (sealed or {}).get("resolution_value")
                 field_name = "text" if routing.get("record_kind") == "mentor_note" else "value"
-                sealed_wire = seal_bytes({field_name: value})
+                sealed_wire = encode_tier_c({field_name: value})
         return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="upsert",
                         student_id=student_id or None, base_seq=base_seq, hlc=row.hlc or newest.hlc,
                         routing=routing, facts=facts, sealed=sealed_wire)
 
-    def _push(self, http: requests.Session, url: str, token: str, report: SyncReport,
+    def _push(self, server: ServerConnection, report: SyncReport,
               progress: ProgressFn | None, cancel: threading.Event | None) -> None:
         groups = self._pending_groups()
         total = len(groups)
-        device_id = self.ws.identity.device_id
+        device_id = self.ctx.identity.device_id
         for start in range(0, total, MAX_BATCH):
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return
             chunk = groups[start:start + MAX_BATCH]
-            with self.ws.profile.session() as s:
+            with self.ctx.profile.session() as s:
                 mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
             batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
             body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
-            response = self._call(http, "POST", f"{url}/v1/sync/push", token,
-                                  data=body.model_dump_json().encode(), json_body=True)
+            response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
+                                      json_body=True)
             if response.status_code != 200:
-                raise SyncError(f"上传被服务器拒绝：{_error_detail(response)}")
+                raise SyncError(f"上传被服务器拒绝：{error_detail(response)}", "sync.push_refused",
+                                detail=error_detail(response))
             result = PushResponse.model_validate(response.json())
             self._apply_push_results(chunk, result, report)
             if progress:
@@ -538,8 +289,8 @@ class SyncEngine:
                             report: SyncReport) -> None:
         by_record = {(k, r): rows for k, r, rows in chunk}
         kinds = {r: k for k, r, _rows in chunk}
-        now = self.ws.ctx.now().isoformat()
-        with self.ws.profile.session() as s, s.begin():
+        now = self.ctx.now().isoformat()
+        with self.ctx.profile.session() as s, s.begin():
             for res in result.results:
                 kind = kinds.get(res.record_id)
                 rows = by_record.get((kind, res.record_id), []) if kind else []
@@ -574,25 +325,25 @@ class SyncEngine:
                     s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
                                        reason=res.reason[:500] or "rejected", at=now))
 
-    def _pull(self, http: requests.Session, url: str, token: str, report: SyncReport,
+    def _pull(self, server: ServerConnection, report: SyncReport,
               progress: ProgressFn | None, cancel: threading.Event | None) -> None:
-        cursor = int(self._setting("sync_cursor", 0) or 0)
+        cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
         done, total = 0, None
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return
             # only the first page's total is used (progress), so later pages skip the count
-            response = self._call(http, "GET", f"{url}/v1/sync/pull", token,
-                                  params={"cursor": cursor, "limit": PULL_PAGE,
-                                          **({} if total is None else {"total": "false"})})
+            response = server.request("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE,
+                                      **({} if total is None else {"total": "false"})})
             if response.status_code == 410:
                 cursor = 0  # older than the server's tombstone horizon: read everything again
-                with self.ws.profile.session() as s, s.begin():
-                    self._put_setting(s, "sync_cursor", 0)
+                with self.ctx.profile.session() as s, s.begin():
+                    settings.write(s, SYNC_CURSOR_KEY, 0)
                 continue
             if response.status_code != 200:
-                raise SyncError(f"下载被服务器拒绝：{_error_detail(response)}")
+                raise SyncError(f"下载被服务器拒绝：{error_detail(response)}", "sync.pull_refused",
+                                detail=error_detail(response))
             page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
@@ -606,11 +357,11 @@ class SyncEngine:
 
     def _apply_pull_page(self, page: PullResponse, report: SyncReport) -> int:
         clock = None
-        me = self.ws.identity.staff_id
-        now = self.ws.ctx.now().isoformat()
-        with self.ws.profile.session() as s, s.begin():
+        me = self.ctx.identity.staff_id
+        now = self.ctx.now().isoformat()
+        with self.ctx.profile.session() as s, s.begin():
             pending = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
-            clock = self.ws.ctx.clock(s)
+            clock = self.ctx.clock(s)
             rows = _rows_of_page(s, page)
             held = _quarantine_of_page(s, page)
             # one flush for the page, not one per record (each lookup would flush the last)
@@ -665,7 +416,7 @@ class SyncEngine:
             for student_id in page.purge_students:
                 self._purge_student(s, student_id)
                 report.purged_students += 1
-            self._put_setting(s, "sync_cursor", page.cursor)
+            settings.write(s, SYNC_CURSOR_KEY, page.cursor)
         return page.cursor
 
     def _drop_notes_of_former_mentees(self) -> None:
@@ -674,13 +425,13 @@ class SyncEngine:
         (unless a note of theirs is still waiting to be pushed). Students whose purge waited
         for their pending changes go now, if those changes have been sent since."""
         self._run_deferred_purges()
-        if self.ws.identity.is_officer:
+        if self.ctx.identity.is_officer:
             return
         assignments = MODEL_BY_KIND["assignment"]
         notes = MODEL_BY_KIND["mentor_note"]
-        with self.ws.profile.session() as s, s.begin():
+        with self.ctx.profile.session() as s, s.begin():
             mentees = select(assignments.student_id).where(
-                assignments.staff_id == self.ws.identity.staff_id, assignments.role == "mentor",
+                assignments.staff_id == self.ctx.identity.staff_id, assignments.role == "mentor",
                 assignments.active.is_(True))
             pending = select(OutboxRow.record_id).where(OutboxRow.record_kind == "mentor_note")
             s.execute(delete(notes).where(notes.student_id.not_in(mentees), notes.id.not_in(pending)))
@@ -690,47 +441,45 @@ class SyncEngine:
         nothing about the student waits to be sent. A change still waiting (written while this
         sync ran, or refused by an older server) keeps the student here; the purge is done at
         the end of a later sync, after the server acknowledged it (DESIGN.md §4)."""
-        if _pending_about(session, student_id):
+        if pending_about(session, student_id):
             deferred = list(self._deferred(session))
             if student_id not in deferred:
                 deferred.append(student_id)
-            self._put_setting(session, DEFERRED_PURGES, value=deferred)
+            settings.write(session, DEFERRED_PURGES_KEY, deferred)
             return
-        _delete_student_data(session, student_id)
+        delete_student_data(session, student_id)
 
     def _deferred(self, session: Any) -> list[str]:
-        row = session.get(SettingRow, DEFERRED_PURGES)
-        return list(row.value or []) if row is not None else []
+        return list(settings.read(session, DEFERRED_PURGES_KEY))
 
     def deferred_purges(self) -> list[str]:
         """Students whose purge waits for their pending changes to be sent."""
-        with self.ws.profile.session() as s:
+        with self.ctx.profile.session() as s:
             return self._deferred(s)
 
     def _run_deferred_purges(self) -> None:
-        with self.ws.profile.session() as s, s.begin():
+        with self.ctx.profile.session() as s, s.begin():
             deferred = self._deferred(s)
             if not deferred:
                 return
             waiting = []
             for student_id in deferred:
-                if _pending_about(s, student_id):
+                if pending_about(s, student_id):
                     waiting.append(student_id)
                 else:
-                    _delete_student_data(s, student_id)
-            self._put_setting(s, DEFERRED_PURGES, value=waiting)
+                    delete_student_data(s, student_id)
+            settings.write(s, DEFERRED_PURGES_KEY, waiting)
 
     def _note_orphan(self, session: Any, kind: str, record_id: str, orphan_id: str, reason: str, at: str) -> None:
         """Remember, for the teacher's sync screen, what went to the officer's queue."""
-        row = session.get(SettingRow, ORPHAN_NOTICES)
-        notices = list(row.secret or []) if row is not None else []
+        notices = list(settings.read(session, ORPHAN_NOTICES_KEY))
         notices.append({"kind": kind, "record_id": record_id, "orphan_id": orphan_id, "reason": reason[:500],
                         "at": at})
-        self._put_setting(session, ORPHAN_NOTICES, secret=notices[-ORPHAN_NOTICES_KEPT:])
+        settings.write(session, ORPHAN_NOTICES_KEY, notices[-ORPHAN_NOTICES_KEPT:])
 
     def orphaned(self) -> list[dict]:
         """Changes of this laptop the server kept as orphaned work for the officer, newest last."""
-        return list(self._setting(ORPHAN_NOTICES, []) or [])
+        return list(self._setting(ORPHAN_NOTICES_KEY))
 
     def _upload_before_wipe(self) -> tuple[int, set[tuple[str, str]], str]:
         """Push every pending change once more, directly (no retry loop: this runs inside one).
@@ -740,37 +489,37 @@ class SyncEngine:
         unsent = {(k, r) for k, r, _rows in groups}
         sent = 0
         try:
-            http, url, token = self._http()
+            server = self.connect(wipe_on_revoked=False)
         except SyncError:
             return 0, unsent, ""
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        device_id = self.ws.identity.device_id
+        device_id = self.ctx.identity.device_id
         try:
             for start in range(0, len(groups), MAX_BATCH):
                 chunk = groups[start:start + MAX_BATCH]
-                with self.ws.profile.session() as s:
+                with self.ctx.profile.session() as s:
                     mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
                 batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
                 body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
-                response = http.request("POST", f"{url}/v1/sync/push", headers=headers, timeout=self.timeout,
-                                        data=body.model_dump_json().encode())
+                response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
+                                          json_body=True)
                 if response.status_code != 200:
                     break
                 result = PushResponse.model_validate(response.json())
                 self._apply_push_results(chunk, result, SyncReport())
-                with self.ws.profile.session() as s:
+                with self.ctx.profile.session() as s:
                     still = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
                 sent += sum(1 for k, r, _rows in chunk if (k, r) not in still)
                 unsent = still
             state = ""
             if not unsent:
-                response = http.request("POST", f"{url}/v1/sync/wiped", headers=headers, timeout=self.timeout,
-                                        data=json.dumps({"device_id": device_id, "unsent": 0}).encode())
+                wiped = WipedRequest(device_id=device_id, unsent=0)
+                response = server.request("POST", "/v1/sync/wiped", data=wiped.model_dump_json().encode(),
+                                          json_body=True)
                 if response.status_code == 200:
                     state = str(response.json().get("state", ""))
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, SyncError, ValueError) as exc:
             log.warning("upload before wipe failed: %s", type(exc).__name__)
-            with self.ws.profile.session() as s:
+            with self.ctx.profile.session() as s:
                 unsent = {(k, r) for k, r in s.execute(select(OutboxRow.record_kind, OutboxRow.record_id))}
             state = ""
         return sent, unsent, state
@@ -781,7 +530,7 @@ class SyncEngine:
         whose change could not be uploaded (the network failed meanwhile) stays, with its
         outbox row and the token, until the next call uploads it; everything else goes now."""
         _sent, unsent, state = self._upload_before_wipe()
-        with self.ws.profile.session() as s, s.begin():
+        with self.ctx.profile.session() as s, s.begin():
             keep = {}
             for kind, record_id in unsent:
                 keep.setdefault(kind, set()).add(record_id)
@@ -790,27 +539,26 @@ class SyncEngine:
                 s.execute(delete(model).where(model.id.not_in(ids)) if ids else delete(model))
             if unsent:
                 # the cursor goes (the data it covered is gone); the token stays for the retry
-                s.execute(delete(SettingRow).where(SettingRow.id.in_(["sync_cursor", DEFERRED_PURGES])))
+                settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
             else:
                 s.execute(delete(OutboxRow))
-                s.execute(delete(SettingRow).where(SettingRow.id.in_(["device_token", "sync_cursor",
-                                                                       DEFERRED_PURGES])))
+                settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
         if unsent:
             raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {len(unsent)} 条修改未能上传，"
-                                "暂时保留在本机，下次连接学校服务器时会自动上传。")
+                                "暂时保留在本机，下次连接学校服务器时会自动上传。", "sync.device_revoked_unsent",
+                                unsent=len(unsent))
         if state == "retired":
-            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。")
+            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。",
+                                "sync.device_retired")
         raise DeviceRevoked("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，"
-                            "交学校资助专干核实，不会丢失。")
+                            "交学校资助专干核实，不会丢失。", "sync.device_revoked_uploaded")
 
 
-DEFERRED_PURGES = "deferred_purges"
-ORPHAN_NOTICES = "orphaned_notices"
 ORPHAN_NOTICES_KEPT = 200
 ORPHANED_PREFIX = "未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）："
 
 
-def _pending_about(session: Any, student_id: str) -> bool:
+def pending_about(session: Any, student_id: str) -> bool:
     """Does a change about this student still wait in the outbox?"""
     pending: dict[str, list[str]] = {}
     for kind, record_id in session.execute(select(OutboxRow.record_kind, OutboxRow.record_id)):
@@ -828,7 +576,7 @@ def _pending_about(session: Any, student_id: str) -> bool:
     return False
 
 
-def _delete_student_data(session: Any, student_id: str) -> None:
+def delete_student_data(session: Any, student_id: str) -> None:
     for kind, model in MODEL_BY_KIND.items():
         column = "id" if kind == "student" else "student_id"
         if hasattr(model, column):
@@ -870,13 +618,13 @@ def _drop(session: Any, row: Any) -> None:
 
 
 def _read_change(change: Any, me: str) -> Any:
-    """A pulled record read by the kind's typed model (:mod:`visitapp.sync.records`, the
+    """A pulled record read by the kind's typed model (:mod:`visitapp.protocol.records`, the
     schema the server checks pushes with), each part for its own tier only, or
     :class:`RecordInvalid`."""
     if change.kind == "conflict":
         routing, facts, sealed = _conflict_from_server(change, me)
     else:
-        routing, facts, sealed = change.routing, change.facts, decode_sealed(change.sealed)
+        routing, facts, sealed = change.routing, change.facts, decode_tier_c(change.sealed)
     if not isinstance(routing, dict):
         raise RecordInvalid("invalid_record", "routing 应为对象")
     if "id" not in routing:
@@ -896,11 +644,11 @@ def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
     "local" is the side this teacher wrote. A blob in no known format: :class:`RecordInvalid`."""
     routing = dict(change.routing)
     facts = dict(change.facts or {})
-    doc = decode_sealed(change.sealed) if change.sealed else {"format": "visitapp-conflict-v1"}
+    doc = decode_tier_c(change.sealed) if change.sealed else {"format": "visitapp-conflict-v1"}
     if doc.get("format") != "visitapp-conflict-v1":
         raise RecordInvalid("sealed_format", "冲突记录的内容格式未知")
     winner_sealed, loser_sealed = doc.get("winner"), doc.get("loser")
-    winner, loser = _single_value(decode_sealed(winner_sealed)), _single_value(decode_sealed(loser_sealed))
+    winner, loser = _single_value(decode_tier_c(winner_sealed)), _single_value(decode_tier_c(loser_sealed))
     mine_lost = routing.get("loser_staff") == me
     routing["local_author"] = (routing.get("loser_staff") if mine_lost else routing.get("winner_staff")) or ""
     routing["remote_author"] = (routing.get("winner_staff") if mine_lost else routing.get("loser_staff")) or ""
@@ -917,18 +665,3 @@ def _single_value(sealed: dict[str, Any] | None) -> Any:
     if isinstance(sealed, dict) and len(sealed) == 1:
         return next(iter(sealed.values()))
     return sealed
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("error", ""))
-    except ValueError:
-        return ""
-
-
-def _error_detail(response: requests.Response) -> str:
-    try:
-        body = response.json()
-        return str(body.get("detail") or body.get("error") or response.status_code)
-    except ValueError:
-        return f"HTTP {response.status_code}"

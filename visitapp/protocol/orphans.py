@@ -1,4 +1,4 @@
-"""Wire models of orphaned work and device retirement (DESIGN.md §4 "No purge or wipe deletes
+"""Wire models of orphaned work and device retirement (docs/architecture.md, sync "No purge or wipe deletes
 something unsent"), shared by the school server and the officer's desktop.
 
 Orphaned work is a pushed change the server would not apply as the teacher's record. A push
@@ -44,7 +44,7 @@ _DEVICE_EXAMPLE = {"id": "01936d1e-1111-7000-8000-000000000001", "staff_id": "01
 
 
 class OrphanItem(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_ORPHAN_EXAMPLE]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_ORPHAN_EXAMPLE]})
     id: str
     device_id: str
     author_staff: str
@@ -71,12 +71,12 @@ class OrphanItem(BaseModel):
 
 
 class OrphanList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"orphans": [_ORPHAN_EXAMPLE]}]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"orphans": [_ORPHAN_EXAMPLE]}]})
     orphans: list[OrphanItem]
 
 
 class OrphanResolveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"action": "discard", "reason": "与新老师的记录重复", "to_staff": None}]})
     action: OrphanAction
     reason: str = Field(default="", max_length=500)
@@ -84,7 +84,7 @@ class OrphanResolveRequest(BaseModel):
 
 
 class OrphanResolveResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"id": "5a1c9e1e-0b7d-5c2a-9f3e-2d4b6a8c0e12", "status": "handed_over", "server_seq": 58,
          "handed_to": "01936d1e-3333-7000-8000-000000000002"}]})
     id: str
@@ -94,7 +94,7 @@ class OrphanResolveResponse(BaseModel):
 
 
 class DeviceItem(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_DEVICE_EXAMPLE]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [_DEVICE_EXAMPLE]})
     id: str
     staff_id: str
     staff_name: str
@@ -107,19 +107,19 @@ class DeviceItem(BaseModel):
 
 
 class DeviceList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"devices": [_DEVICE_EXAMPLE]}]})
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{"devices": [_DEVICE_EXAMPLE]}]})
     devices: list[DeviceItem]
 
 
 class WipedRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [
         {"device_id": "01936d1e-1111-7000-8000-000000000001", "unsent": 0}]})
     device_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     unsent: int = Field(default=0, ge=0, description="changes the laptop could not upload before wiping")
 
 
 class WipedResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
         {"device_id": "01936d1e-1111-7000-8000-000000000001", "state": "retired",
          "wiped_at": "2026-11-26T08:01:00+00:00"}]})
     device_id: str
