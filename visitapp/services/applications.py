@@ -35,6 +35,7 @@ class ApplicationService:
             AssignmentRow.role == "visitor", AssignmentRow.active.is_(True)).limit(1)) is not None
 
     def may_record(self, student_id: str) -> bool:
+        """Whether I may record an application for this student (the officer, or the student's class teacher); refuses nothing."""
         if self.ctx.identity.is_officer:
             return True
         with self.ctx.profile.session() as s:
@@ -43,6 +44,7 @@ class ApplicationService:
     def record(self, student_id: str, applied_on: dt.date, channel: ApplicationChannel | str,
                materials: tuple[ApplicationMaterial | str, ...] | list = (), details: str = "",
                term: str | None = None) -> Application:
+        """Record a family's application (or a teacher's recommendation), audited and queued for sync; refuses (ValidationError) a missing date or channel, a future date, over-long details, and anyone but the officer or the class teacher."""
         now = self.ctx.now()
         application = Application(
             id=new_id(), student_id=student_id, term=term or term_of(applied_on or now.date()),  # the term applied in
@@ -80,12 +82,14 @@ class ApplicationService:
             return self.ctx.write(s, updated, "application.edit", detail={"fields": sorted(changes)})
 
     def for_student(self, student_id: str) -> list[Application]:
+        """The student's applications, newest first; refuses nothing."""
         with self.ctx.profile.session() as s:
             rows = s.scalars(select(ApplicationRow).where(ApplicationRow.student_id == student_id))
             found = [entity_from_row("application", r) for r in rows]
         return sorted(found, key=lambda a: (a.applied_on or dt.date.min, a.id), reverse=True)
 
     def list(self, term: str | None = None) -> list[Application]:
+        """All applications on this laptop (of one term if given), newest first; refuses nothing."""
         with self.ctx.profile.session() as s:
             q = select(ApplicationRow)
             if term:
@@ -94,6 +98,7 @@ class ApplicationService:
         return sorted(found, key=lambda a: (a.applied_on or dt.date.min, a.id), reverse=True)
 
     def staff_names(self) -> dict[str, str]:
+        """Staff id → name as this laptop knows them (for the chain's who-did-what); refuses nothing."""
         with self.ctx.profile.session() as s:
             names = {r.id: (r.facts or {}).get("name", "") for r in s.scalars(select(StaffRow))}
         names.setdefault(self.ctx.identity.staff_id, self.ctx.identity.staff_name)

@@ -215,6 +215,7 @@ class DocumentService:
         return ChainJob(chain, self.header(chain.term))
 
     def print_chain(self, student_id: str, out: Path, term: str | None = None) -> PrintReport:
+        """Print one page of the student's chain 申请 → 家访 → 审核 → 集体评议 → 公示 → 认定 for a term, with its QR; refuses an unknown student."""
         from visitapp.printing import render_batch
         return render_batch([self.chain_job(student_id, term)], out)
 

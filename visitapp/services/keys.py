@@ -222,6 +222,7 @@ class KeyService:
         return claims.fingerprint()
 
     def my_fingerprint(self) -> str | None:
+        """This laptop's key fingerprint as the officer's screen shows it, or None before its keys are registered; refuses nothing."""
         row = self._material(DEVICE_KEYS)
         if row is None or not row.public or "claims" not in row.public:
             return None
@@ -229,6 +230,7 @@ class KeyService:
                                  keys=DevicePublicKeys.from_wire(row.public["keys"])).fingerprint()
 
     def my_device_id(self) -> str:
+        """The device id this laptop's keys are registered under; refuses (KeyServiceError) before they are registered."""
         row = self._material(DEVICE_KEYS)
         if row is None or not row.public or "claims" not in row.public:
             raise KeyServiceError("本机的密钥尚未登记到学校服务器。")
@@ -247,6 +249,7 @@ class KeyService:
                                            "fingerprint": officer_key_fingerprint(officer_key)})
 
     def pinned_officer_key(self) -> bytes | None:
+        """The officer key this laptop trusts, or None when none is pinned yet; refuses nothing."""
         row = self._material(OFFICER_PIN)
         return b64d(row.public["officer_key"]) if row is not None and row.public else None
 
@@ -266,6 +269,7 @@ class KeyService:
         self.pin_officer_key(key, how="confirmed")
 
     def officer_key(self) -> OfficerKey:
+        """The school's officer signing key; refuses (KeyServiceError) on any laptop but an officer's."""
         row = self._material(OFFICER_KEY)
         if row is None or not row.secret:
             raise KeyServiceError("本机没有资助专干密钥（只有资助专干的电脑持有）。")

@@ -64,6 +64,7 @@ class RecordReviewService:
             return self.ctx.write(s, appointment, "reviewer.appoint", detail={"staff_id": staff_id})
 
     def end_appointment(self, appointment_id: str) -> ReviewerAppointment:
+        """End a grade leader's appointment as reviewer, audited and synced; refuses anyone but the officer and an unknown appointment."""
         if not self.ctx.identity.is_officer:
             raise DomainError("只有资助专干可以取消审核人。")
         with self.ctx.profile.session() as s, s.begin():
@@ -74,11 +75,13 @@ class RecordReviewService:
             return self.ctx.write(s, ended, "reviewer.end", detail={"staff_id": ended.staff_id})
 
     def appointments(self) -> list[ReviewerAppointment]:
+        """The active reviewer appointments (grade leaders); refuses nothing."""
         with self.ctx.profile.session() as s:
             return [entity_from_row("reviewer_appointment", r) for r in
                     s.scalars(select(ReviewerAppointmentRow).where(ReviewerAppointmentRow.active.is_(True)))]
 
     def is_reviewer(self) -> bool:
+        """Whether I review records (the officer, or an appointed grade leader); refuses nothing."""
         me = self.ctx.identity
         return me.is_officer or any(a.staff_id == me.staff_id for a in self.appointments())
 
@@ -103,6 +106,7 @@ class RecordReviewService:
                               student.class_name if student is not None else "")
 
     def review(self, kind: str, record_id: str, verdict: ReviewVerdict | str, comment: str = "") -> RecordReview:
+        """Approve (已审核) or return (退回, with a comment) a finalized visit or growth entry, audited and synced; refuses my own record, a record outside my grade, a draft, and a return without a comment."""
         verdict = ReviewVerdict(verdict)
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
@@ -120,12 +124,14 @@ class RecordReviewService:
                                   detail={"record_kind": kind, "record_id": record_id})
 
     def reviews_of(self, record_id: str) -> list[RecordReview]:
+        """Every review of one record, oldest first; refuses nothing."""
         with self.ctx.profile.session() as s:
             found = [entity_from_row("record_review", r) for r in
                      s.scalars(select(RecordReviewRow).where(RecordReviewRow.record_id == record_id))]
         return sorted(found, key=lambda r: (r.created_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.id))
 
     def state(self, kind: str, record_id: str) -> ReviewState:
+        """The record's review state (unreviewed, approved or returned, by whom and when); refuses a kind that is not reviewable."""
         with self.ctx.profile.session() as s:
             record = self._record(s, kind, record_id)
             reviews = [entity_from_row("record_review", r) for r in
@@ -145,6 +151,7 @@ class RecordReviewService:
         return {r.id: review_state(r, latest.get(r.id)) for r in records}
 
     def staff_name(self, staff_id: str) -> str:
+        """A staff member's name as this laptop knows it (empty if unknown); refuses nothing."""
         if staff_id == self.ctx.identity.staff_id:
             return self.ctx.identity.staff_name
         with self.ctx.profile.session() as s:

@@ -82,6 +82,7 @@ class RetentionService:
             raise DomainError("学生资料的归档和删除由资助专干办理。")
 
     def school_years(self) -> int:
+        """The school's retention period in school years (the setting retention_school_years); refuses nothing."""
         return int(self.ws.settings.get("retention_school_years"))
 
     def _archives(self, session: Any) -> dict[str, dict]:

@@ -58,6 +58,7 @@ class SupportService:
             return self.ctx.write(s, centre, action, detail={"term": term, "fields": ["name", "evidence"]})
 
     def centre(self, term: str) -> SupportCentre | None:
+        """The support centre recorded for a term, or None; refuses nothing."""
         with self.ctx.profile.session() as s:
             row = s.get(SupportCentreRow, support_centre_id(term))
             if row is None:  # recorded under another id (an older record): any of the term's
