@@ -265,10 +265,13 @@ def cmd_audit_verify(args) -> int:
         core.close()
     b = report.broken
     doc = {"intact": report.intact, "server_events": report.server_events, "device_events": report.device_events,
-           "devices": report.devices, "broken": None if b is None else {
+           "devices": report.devices, "signed": report.signed, "unsigned": report.unsigned,
+           "pending": report.pending, "flagged": report.flagged, "broken": None if b is None else {
                "chain": b.device_id, "seq": b.seq, "event": b.event_id, "action": b.action, "reason": b.reason}}
     where = "服务器审计链" if b is not None and b.device_id == audit.SERVER_CHAIN else f"设备 {b.device_id if b else ''} 的审计链"
-    _emit(args, doc, f"审计链完整：服务器 {report.server_events} 条，{report.devices} 台设备共 {report.device_events} 条。"
+    signatures = (f"签名有效 {report.signed} 条，未签名（设备在启用签名之前注册）{report.unsigned} 条，"
+                  f"设备密钥待认证 {report.pending} 条")
+    _emit(args, doc, f"审计链完整：服务器 {report.server_events} 条，{report.devices} 台设备共 {report.device_events} 条；{signatures}。"
           if b is None else f"{where}在第 {b.seq} 条（{b.action}）处断开：{b.reason}。")
     return 0 if b is None else 1
 
@@ -293,9 +296,11 @@ def cmd_audit_show(args) -> None:
     finally:
         core.close()
     _emit(args, {"events": [{"at": x.at.isoformat(), "chain": x.chain, "actor": x.actor, "action": x.action,
-                             "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq} for x in lines]},
+                             "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq,
+                             "signature": x.status} for x in lines]},
           "\n".join(f"{x.at:%Y-%m-%d %H:%M}  {names.get(x.actor, x.actor) or '-'}  {x.action}  {x.record_kind} {x.record_id}"
-                    f"  （{'服务器' if x.chain == audit.SERVER_CHAIN else '设备 ' + x.chain} 第 {x.seq} 条）" for x in lines)
+                    f"  （{'服务器' if x.chain == audit.SERVER_CHAIN else '设备 ' + x.chain} 第 {x.seq} 条"
+                    f"{'' if not x.status else '，' + audit.STATUS_LABEL.get(x.status, x.status)}）" for x in lines)
           + f"\n共 {len(lines)} 条。")
 
 

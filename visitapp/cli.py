@@ -339,11 +339,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     b = report.broken
     if args.json:
         print(json.dumps({"intact": report.intact, "events": report.events, "devices": report.devices,
+                          "signed": report.signed, "unsigned": report.unsigned,
                           "broken": None if b is None else {"device_id": b.device_id, "seq": b.seq,
                                                             "event_id": b.event_id, "action": b.action,
                                                             "reason": b.reason}}, ensure_ascii=False))
     elif b is None:
-        print(f"审计链完整：{report.devices} 台设备，共 {report.events} 条记录。")
+        unsigned = f"，{report.unsigned} 条未签名（本机在启用签名之前注册）" if report.unsigned else ""
+        print(f"审计链完整：{report.devices} 台设备，共 {report.events} 条记录；本机 {report.signed} 条签名有效{unsigned}。")
     else:
         print(f"审计链断开：设备 {b.device_id} 第 {b.seq} 条（{b.action}，记录 {b.event_id}）：{b.reason}。")
     return 0 if b is None else 1

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from visitapp.domain import AuditEvent
 from visitapp.domain.audit import ChainReport, verify_chains
+from visitapp.services.audit_signing import own_signature_check
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import MODEL_BY_KIND, AuditEventRow, StaffRow
 from visitapp.storage.records import entity_from_row
@@ -46,9 +47,11 @@ class AuditService:
         me = self.ctx.identity.device_id
         with self.ctx.profile.session() as s:
             events = self._events(s)
-        own = verify_chains([e for e in events if e.device_id == me], complete=True)
+            check = own_signature_check(s, me)
+        own = verify_chains([e for e in events if e.device_id == me], complete=True, check_signature=check)
         others = verify_chains([e for e in events if e.device_id != me], complete=False)
-        return ChainReport(own.events + others.events, own.devices + others.devices, own.broken or others.broken)
+        return ChainReport(own.events + others.events, own.devices + others.devices, own.broken or others.broken,
+                           own.signed, own.unsigned)
 
     def show(self, student_id: str | None = None, staff_id: str | None = None,
              since: dt.date | None = None) -> list[AuditLine]:
