@@ -465,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="审计：核验哈希链、查看操作记录").add_subparsers(
         dest="audit_cmd", required=True, parser_class=_Parser)
-    add("verify", cmd_audit_verify, "核验服务器和各设备的审计链；完整时退出码 0，否则 1 并指出第一条断开的记录", parent=audit)
+    add("verify", cmd_audit_verify, "核验服务器和各设备的审计链及设备签名；完整且无伪造时退出码 0，否则 1 并指出第一条断开、伪造或到达时被标记的记录", parent=audit)
     sp = add("show", cmd_audit_show, "列出审计记录", parent=audit)
     sp.add_argument("--student", help="只看关于这名学生的记录（学生 ID 或学号）")
     sp.add_argument("--staff", help="只看这位教职工的操作（ID 或姓名）")

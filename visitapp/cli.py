@@ -319,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_print_commands(sub, add)
     audit = sub.add_parser("audit", help="审计记录：核验哈希链，查看谁在何时录入或修改了什么")
     what = audit.add_subparsers(dest="audit_cmd", metavar="WHAT", required=True)
-    p = what.add_parser("verify", help="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录",
-                        description="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录")
+    p = what.add_parser("verify", help="核验本机保存的审计链及本机的签名；完整时退出码为 0，否则为 1 并指出第一条断开或伪造的记录",
+                        description="核验本机保存的审计链及本机的签名；完整时退出码为 0，否则为 1 并指出第一条断开或伪造的记录")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_verify)
     p = what.add_parser("show", help="列出审计记录（谁、何时、在哪台设备上做了什么）",

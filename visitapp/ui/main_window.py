@@ -31,6 +31,7 @@ from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
 from visitapp.ui.screens.start import StartScreen
 from visitapp.ui.screens.students import StudentsScreen
 from visitapp.ui.screens.sync import SyncScreen
+from visitapp.ui.screens.trail import AuditTrailScreen
 from visitapp.ui.screens.unlock import UnlockScreen
 from visitapp.ui.screens.visit_editor import VisitEditor
 from visitapp.ui.screens.workload import WorkloadScreen
@@ -103,8 +104,9 @@ class MainWindow(QMainWindow):
         self.quality = QualityScreen(self.ctx)
         self.notices = NoticeScreen(self.ctx)
         self.orphans = OrphansScreen(self.ctx)  # orphaned work and devices (issue 12)
+        self.trail = AuditTrailScreen(self.ctx)  # 责任追溯 (issue 15)
         self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform,
-                                self.orphans]
+                                self.orphans, self.trail]
         self.settings = SettingsScreen(self.ctx)
         self.screens = QStackedWidget()
         self.nav = QListWidget()
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
                              (self.notices, tr("Public notice")),
                              (self.platform, tr("City platform")),
                              (self.orphans, tr("Orphaned work")),
+                             (self.trail, tr("Audit trail")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)
