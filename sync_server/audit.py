@@ -134,7 +134,11 @@ def check_arriving(tx, who, m) -> dict | None:  # noqa: ANN001 - a WriteTx, Prin
     except (TypeError, ValueError, KeyError):
         return None  # the schema check has answered already
     s = tx.session
-    verdict = signature_check(s)(event)
+    # one check per push transaction: the directory does not change under it, and a batch of
+    # a thousand events then verifies each device's certificate once
+    check = tx.__dict__.get("audit_signature_check") or tx.__dict__.setdefault("audit_signature_check",
+                                                                                  signature_check(s))
+    verdict = check(event)
     if verdict not in (SIGNED, UNSIGNED, UNCHECKED, PENDING):
         code = "forged_actor" if verdict == FORGED_ACTOR else "forged_signature"
         return {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": "rejected",
