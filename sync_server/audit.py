@@ -201,7 +201,9 @@ def verify(core) -> TrailReport:  # noqa: ANN001 - a ServerCore
         detail = json.loads(flags[0].detail or "{}")
         flagged = ChainBreak(detail.get("chain", flags[0].device), int(detail.get("seq", 0)), flags[0].record_id,
                              FLAGGED, FLAG_REASONS.get(detail.get("code"), "到达服务器时被标记") + "（到达服务器时已标记并保留）")
-    return TrailReport(len(rows), devices.events, devices.devices, broken or devices.broken or flagged,
+    device_breaks = [b for b in (devices.broken, flagged) if b is not None]
+    first_device_break = min(device_breaks, key=lambda b: (b.device_id, b.seq)) if device_breaks else None
+    return TrailReport(len(rows), devices.events, devices.devices, broken or first_device_break,
                        devices.signed, devices.unsigned, devices.pending, len(flags))
 
 

@@ -6,7 +6,7 @@ events in; an event edited on the laptop is named by ``visitapp audit verify`` a
 been pushed, flagged and kept by the server and named by ``visitapp-server audit verify``.
 
 One server process and one real laptop for the whole journey (SQLite: the database is not the
-point here; the arrival checks run inside the push on both backends in tests/server).
+point here; the arrival checks run inside the push on both backends in tests/server/test_audit_arrival.py).
 """
 
 from __future__ import annotations
