@@ -265,10 +265,13 @@ def cmd_audit_verify(args) -> int:
         core.close()
     b = report.broken
     doc = {"intact": report.intact, "server_events": report.server_events, "device_events": report.device_events,
-           "devices": report.devices, "broken": None if b is None else {
+           "devices": report.devices, "signed": report.signed, "unsigned": report.unsigned,
+           "pending": report.pending, "flagged": report.flagged, "broken": None if b is None else {
                "chain": b.device_id, "seq": b.seq, "event": b.event_id, "action": b.action, "reason": b.reason}}
     where = "服务器审计链" if b is not None and b.device_id == audit.SERVER_CHAIN else f"设备 {b.device_id if b else ''} 的审计链"
-    _emit(args, doc, f"审计链完整：服务器 {report.server_events} 条，{report.devices} 台设备共 {report.device_events} 条。"
+    signatures = (f"签名有效 {report.signed} 条，未签名（设备在启用签名之前注册）{report.unsigned} 条，"
+                  f"设备密钥待认证 {report.pending} 条")
+    _emit(args, doc, f"审计链完整：服务器 {report.server_events} 条，{report.devices} 台设备共 {report.device_events} 条；{signatures}。"
           if b is None else f"{where}在第 {b.seq} 条（{b.action}）处断开：{b.reason}。")
     return 0 if b is None else 1
 
@@ -293,9 +296,11 @@ def cmd_audit_show(args) -> None:
     finally:
         core.close()
     _emit(args, {"events": [{"at": x.at.isoformat(), "chain": x.chain, "actor": x.actor, "action": x.action,
-                             "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq} for x in lines]},
+                             "record_kind": x.record_kind, "record_id": x.record_id, "seq": x.seq,
+                             "signature": x.status} for x in lines]},
           "\n".join(f"{x.at:%Y-%m-%d %H:%M}  {names.get(x.actor, x.actor) or '-'}  {x.action}  {x.record_kind} {x.record_id}"
-                    f"  （{'服务器' if x.chain == audit.SERVER_CHAIN else '设备 ' + x.chain} 第 {x.seq} 条）" for x in lines)
+                    f"  （{'服务器' if x.chain == audit.SERVER_CHAIN else '设备 ' + x.chain} 第 {x.seq} 条"
+                    f"{'' if not x.status else '，' + audit.STATUS_LABEL.get(x.status, x.status)}）" for x in lines)
           + f"\n共 {len(lines)} 条。")
 
 
@@ -460,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="审计：核验哈希链、查看操作记录").add_subparsers(
         dest="audit_cmd", required=True, parser_class=_Parser)
-    add("verify", cmd_audit_verify, "核验服务器和各设备的审计链；完整时退出码 0，否则 1 并指出第一条断开的记录", parent=audit)
+    add("verify", cmd_audit_verify, "核验服务器和各设备的审计链及设备签名；完整且无伪造时退出码 0，否则 1 并指出第一条断开、伪造或到达时被标记的记录", parent=audit)
     sp = add("show", cmd_audit_show, "列出审计记录", parent=audit)
     sp.add_argument("--student", help="只看关于这名学生的记录（学生 ID 或学号）")
     sp.add_argument("--staff", help="只看这位教职工的操作（ID 或姓名）")

@@ -320,8 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_retention_commands(sub)
     audit = sub.add_parser("audit", help="审计记录：核验哈希链，查看谁在何时录入或修改了什么")
     what = audit.add_subparsers(dest="audit_cmd", metavar="WHAT", required=True)
-    p = what.add_parser("verify", help="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录",
-                        description="核验本机保存的审计链；完整时退出码为 0，否则为 1 并指出第一条断开的记录")
+    p = what.add_parser("verify", help="核验本机保存的审计链及本机的签名；完整时退出码为 0，否则为 1 并指出第一条断开或伪造的记录",
+                        description="核验本机保存的审计链及本机的签名；完整时退出码为 0，否则为 1 并指出第一条断开或伪造的记录")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit_verify)
     p = what.add_parser("show", help="列出审计记录（谁、何时、在哪台设备上做了什么）",
@@ -418,11 +418,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     b = report.broken
     if args.json:
         print(json.dumps({"intact": report.intact, "events": report.events, "devices": report.devices,
+                          "signed": report.signed, "unsigned": report.unsigned,
                           "broken": None if b is None else {"device_id": b.device_id, "seq": b.seq,
                                                             "event_id": b.event_id, "action": b.action,
                                                             "reason": b.reason}}, ensure_ascii=False))
     elif b is None:
-        print(f"审计链完整：{report.devices} 台设备，共 {report.events} 条记录。")
+        unsigned = f"，{report.unsigned} 条未签名（本机在启用签名之前注册）" if report.unsigned else ""
+        print(f"审计链完整：{report.devices} 台设备，共 {report.events} 条记录；本机 {report.signed} 条签名有效{unsigned}。")
     else:
         print(f"审计链断开：设备 {b.device_id} 第 {b.seq} 条（{b.action}，记录 {b.event_id}）：{b.reason}。")
     return 0 if b is None else 1

@@ -2473,5 +2473,53 @@
       <source>A correction must give its reason.</source>
       <translation>更正必须说明原因</translation>
     </message>
+    <message>
+      <source>Audit trail</source>
+      <translation>审计记录</translation>
+    </message>
+    <message>
+      <source>Verified</source>
+      <translation>已验证</translation>
+    </message>
+    <message>
+      <source>Unsigned (enrolled before signing)</source>
+      <translation>未签名（该设备在启用签名之前注册）</translation>
+    </message>
+    <message>
+      <source>Checked on the school server</source>
+      <translation>在学校服务器上核验</translation>
+    </message>
+    <message>
+      <source>Broken or forged</source>
+      <translation>断开或伪造</translation>
+    </message>
+    <message>
+      <source>Verify the trail</source>
+      <translation>核验审计记录</translation>
+    </message>
+    <message>
+      <source>Audit events</source>
+      <translation>审计记录列表</translation>
+    </message>
+    <message>
+      <source>Every change on a laptop is an event in that laptop's chain, signed with the laptop's key that the officer certified. Verified: signed by this laptop's key. Unsigned: written before the laptop had a key. Other devices' signatures are checked on the school server (visitapp-server audit verify).</source>
+      <translation>每台电脑上的每一次修改都是该电脑审计链上的一条记录，并用资助专干认证过的本机密钥签名。已验证：由本机密钥签名。未签名：本机有密钥之前写下的记录。其他设备的签名在学校服务器上核验。</translation>
+    </message>
+    <message>
+      <source>Action</source>
+      <translation>操作</translation>
+    </message>
+    <message>
+      <source>Signature</source>
+      <translation>签名</translation>
+    </message>
+    <message>
+      <source>Intact: {events} events from {devices} devices; {signed} verified, {unsigned} unsigned.</source>
+      <translation>完整：{devices} 台设备共 {events} 条记录；{signed} 条已验证，{unsigned} 条未签名。</translation>
+    </message>
+    <message>
+      <source>Broken at event {seq} of device {device} ({action}): {reason}</source>
+      <translation>设备 {device} 第 {seq} 条（{action}）处断开：{reason}</translation>
+    </message>
   </context>
 </TS>

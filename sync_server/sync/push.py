@@ -12,7 +12,7 @@ import typing
 from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
-from sync_server import orphans
+from sync_server import audit, orphans
 from sync_server.db import bulk_insert
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
@@ -201,7 +201,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
         return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
-    refused = _authority(ctx, m, rec, student_id)
+    refused = _authority(ctx, m, rec, student_id) or audit.check_arriving(ctx.tx, ctx.who, m)  # signed trail (issue 15)
     if refused is not None:
         _refused(ctx, m, refused, audit=True)
         return refused

@@ -389,6 +389,9 @@ class AuditEvent:
     prev_hash: str = tier_a()
     hash: str = tier_a()
     detail: dict = tier_a(default_factory=dict)  # field names and counts, never values
+    # the device's Ed25519 signature of ``hash`` (base64), empty on a laptop enrolled before
+    # devices had signing keys; not part of the hash it signs
+    signature: str = tier_a(default="")
 
 
 def support_centre_id(term: str) -> str:

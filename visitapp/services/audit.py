@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from visitapp.domain import AuditEvent
-from visitapp.domain.audit import ChainReport, verify_chains
+from visitapp.domain.audit import SIGNED, UNCHECKED, UNSIGNED, ChainReport, verify_chains
+from visitapp.services.audit_signing import own_signature_check
 from visitapp.services.base import ServiceContext
 from visitapp.storage.models import MODEL_BY_KIND, AuditEventRow, StaffRow
 from visitapp.storage.records import entity_from_row
@@ -30,6 +31,10 @@ class AuditLine:
     record_kind: str
     record_id: str
     seq: int
+    # this laptop's word on the event: "signed" (its own, signature valid), "unsigned" (written
+    # before this laptop had a signing key), "unchecked" (another device's: its key is in the
+    # server's directory), "broken" (the first event at which a chain does not hold, or forged)
+    status: str = ""
 
 
 class AuditService:
@@ -46,9 +51,11 @@ class AuditService:
         me = self.ctx.identity.device_id
         with self.ctx.profile.session() as s:
             events = self._events(s)
-        own = verify_chains([e for e in events if e.device_id == me], complete=True)
+            check = own_signature_check(s, me)
+        own = verify_chains([e for e in events if e.device_id == me], complete=True, check_signature=check)
         others = verify_chains([e for e in events if e.device_id != me], complete=False)
-        return ChainReport(own.events + others.events, own.devices + others.devices, own.broken or others.broken)
+        return ChainReport(own.events + others.events, own.devices + others.devices, own.broken or others.broken,
+                           own.signed, own.unsigned)
 
     def show(self, student_id: str | None = None, staff_id: str | None = None,
              since: dt.date | None = None) -> list[AuditLine]:
@@ -63,8 +70,10 @@ class AuditService:
                 for kind in _STUDENT_BOUND:
                     model = MODEL_BY_KIND[kind]
                     about.update(s.scalars(select(model.id).where(model.student_id == student_id)))
+            check = own_signature_check(s, self.ctx.identity.device_id)
         ident = self.ctx.identity
         names.setdefault(ident.staff_id, ident.staff_name)
+        broken = self.verify().broken
         lines = []
         for e in sorted(events, key=lambda e: (e.at, e.device_id, e.seq)):
             if about is not None and e.record_id not in about:
@@ -73,6 +82,9 @@ class AuditService:
                 continue
             if since and e.at.date() < since:
                 continue
+            verdict = check(e)
+            status = "broken" if (broken is not None and e.id == broken.event_id) \
+                or verdict not in (SIGNED, UNSIGNED, UNCHECKED) else verdict
             lines.append(AuditLine(e.at, names.get(e.actor_id) or e.actor_id, e.device_id, e.action,
-                                   e.record_kind, e.record_id, e.seq))
+                                   e.record_kind, e.record_id, e.seq, status))
         return lines

@@ -18,6 +18,7 @@ from visitapp.storage.models import MODEL_BY_KIND, AuditEventRow, OutboxRow, Set
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import kind_of, upsert_entity
 from visitapp.protocol.hlc import HybridClock
+from visitapp.services.audit_signing import sign_event
 
 
 
@@ -125,6 +126,7 @@ class ServiceContext:
                            device_id=ident.device_id, action=action, record_kind=kind,
                            record_id=record_id, prev_hash=prev, hash="", detail=detail)
         event = AuditEvent(**{**event.__dict__, "hash": audit_hash(event)})
+        event = sign_event(session, event)  # the device's certified key vouches for it (issue 15)
         row = upsert_entity(session, event)
         row.hlc = self.clock(session).now()
         if sync:

@@ -170,6 +170,7 @@ class AuditEventRow(RecordMixin, Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    signature: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class SupportCentreRow(RecordMixin, Base):

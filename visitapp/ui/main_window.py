@@ -32,6 +32,7 @@ from visitapp.ui.screens.settings import DEFAULT_IDLE_MINUTES, SettingsScreen
 from visitapp.ui.screens.start import StartScreen
 from visitapp.ui.screens.students import StudentsScreen
 from visitapp.ui.screens.sync import SyncScreen
+from visitapp.ui.screens.trail import AuditTrailScreen
 from visitapp.ui.screens.unlock import UnlockScreen
 from visitapp.ui.screens.visit_editor import VisitEditor
 from visitapp.ui.screens.workload import WorkloadScreen
@@ -106,9 +107,10 @@ class MainWindow(QMainWindow):
         self.quality = QualityScreen(self.ctx)
         self.notices = NoticeScreen(self.ctx)
         self.orphans = OrphansScreen(self.ctx)  # orphaned work and devices (issue 12)
+        self.trail = AuditTrailScreen(self.ctx)  # 责任追溯 (issue 15)
         self.lifecycle = LifecycleScreen(self.ctx)  # support centre, key support, retention (issue 15)
         self.officer_screens = [self.assignments, self.review, self.coverage, self.quality, self.notices, self.platform,
-                                self.orphans, self.lifecycle]
+                                self.orphans, self.lifecycle, self.trail]
         # issue 15: applications and the chain (officer, class teachers); review of records (reviewers)
         self.applications = ApplicationsScreen(self.ctx)
         self.record_review = RecordReviewScreen(self.ctx)
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
                              (self.orphans, tr("Orphaned work")),
                              (self.lifecycle, tr("Centre and retention")),
                              (self.applications, tr("Applications")), (self.record_review, tr("Review of records")),
+                             (self.trail, tr("Audit trail")),
                              (self.settings, tr("Settings"))):
             self.screens.addWidget(screen)
             item = QListWidgetItem(text)
