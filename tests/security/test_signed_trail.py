@@ -96,8 +96,8 @@ def test_signed_events_pass_forgeries_are_refused_and_an_edit_is_named_on_laptop
     try:
         # the officer's laptop enrolls, publishes its keys and certifies itself (its own screen)
         enrolled = ws.sync.enroll(officer["enroll_code"], device_label="officer-laptop")
-        server = ws.sync.connect()
-        http, url, token = server.http, server.url, server.token
+        connection = ws.sync.connect()
+        http, url, token = connection.http, connection.url, connection.token
         keys = KeyService(ws.profile, KeyDirectoryClient(http, url, token))
         shown = keys.publish_device_keys(device_id=enrolled.device_id, staff_id=enrolled.staff_id, role="officer",
                                          school_id=enrolled.school_id, code=officer["enroll_code"])
