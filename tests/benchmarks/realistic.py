@@ -44,6 +44,7 @@ PUSH_VISITS = 1_000 if QUICK else 10_000
 DUP_VISITS = 500 if QUICK else 5_000
 MIX_RECORDS = 500 if QUICK else 5_000
 PULL_SCHOOL_STUDENTS, PULL_SCHOOL_TEACHERS = (300, 10) if QUICK else (3000, 60)
+PROFILE_FIELDS = ("strengths", "interests", "challenges", "support_plan")  # visitapp.domain ProfileField
 TEACHER_RECORDS = 1_000  # history records on the measured teacher's students (+ roster, staff)
 
 _NARRATIVE = ("走进小明家，是城郊一处租住的两间平房，屋内陈设简单但收拾得很整齐。父亲前年在工地受伤，"
@@ -66,7 +67,7 @@ def _sealed(d: dict) -> str:
 _VISIT_SEALED = _sealed({"narrative": _NARRATIVE, "people_present": "父亲、母亲、学生本人",
                          "annual_income_yuan": 36000})
 _SHORT_SEALED = _sealed({"detail": "在班级里主动帮助同学，成绩进步明显。"})
-_NOTE_SEALED = _sealed({"note": "本周谈心：孩子对数学有畏难情绪，约定每天做三道题，下周再看。" * 3})
+_NOTE_SEALED = _sealed({"text": "本周谈心：孩子对数学有畏难情绪，约定每天做三道题，下周再看。" * 3})
 _FIELD_SEALED = {n: _sealed({"value": f"兴趣：阅读、篮球；第{n}次修改"}) for n in range(3)}
 
 
@@ -89,22 +90,23 @@ class Muts:
         return self._base("visit", student, {"status": status, "term": "2026-2027-1", "author_id": self.staff,
                                              "device_id": self.device, "finalized_at": "2026-11-20T18:30:00+08:00"},
                           {"visit_date": day, "visit_time": "16:30:00", "mode": mode, "visitors": ["王老师", "李老师"],
-                           "hardship_indicators": ["illness", "low_income"], "recommended_level": "level_2",
-                           "policy_materials": ["国家助学金申请表"], "guardian_consent": True},
+                           "hardship_indicators": ["serious_illness", "low_income"], "recommended_level": "2",
+                           "policy_materials": ["letter_to_parents", "policy_leaflet"], "guardian_consent": True},
                           _VISIT_SEALED)
 
     def growth(self, student: str) -> dict:
-        return self._base("growth_entry", student, {"kind": "reward", "source": "school"},
+        return self._base("growth_entry", student, {"kind": "reward", "source": "school", "author_id": self.staff},
                           {"title": "校级“自强之星”表彰", "entry_date": "2026-11-20", "reward_kind": "commendation"},
                           _SHORT_SEALED)
 
     def note(self, student: str) -> dict:
-        return self._base("mentor_note", student, {"author_id": self.staff}, {"note_date": "2026-11-20",
-                                                                             "topic": "学习"}, _NOTE_SEALED)
+        return self._base("mentor_note", student, {"author_id": self.staff, "kind": "regular"},
+                          {"note_date": "2026-11-20", "participants": ["王老师"]}, _NOTE_SEALED)
 
     def field(self, student: str, name: str, version: int, base_seq: int | None = None) -> dict:
         from tests.benchmarks._targets import profile_field_id
-        return self._base("growth_profile_field", student, {"field": name}, None, _FIELD_SEALED[version % 3],
+        return self._base("growth_profile_field", student, {"field": name, "updated_by": self.staff}, None,
+                          _FIELD_SEALED[version % 3],
                           record_id=profile_field_id(student, name), base_seq=base_seq)
 
 
@@ -247,7 +249,10 @@ def push_rows(tmp: Path, db: str | None, label: str, parts: tuple[str, ...] = AL
                 elif r < 8:
                     mix.append(mb.note(s))
                 else:
-                    fields.append((s, f"hobby{i // len(students)}"))
+                    # each edit on its own (student, field): a student has 4 profile fields
+                    k = len(fields)
+                    fields.append((students[k % len(students)],
+                                   PROFILE_FIELDS[k // len(students) % len(PROFILE_FIELDS)]))
             # profile fields: laptop A writes them, then B edits them from a stale base
             first_rates = _push_all(a, [ma.field(s, f, 0) for s, f in fields])
             assert first_rates[1].get("applied") == len(fields), first_rates
@@ -301,7 +306,8 @@ def _history(gen: Muts, n: int, s: str, officer: str, drafter: str) -> tuple[dic
         return gen.growth(s), "student", officer
     if r < 9:
         return gen.note(s), "mentors", officer
-    return gen._base("growth_profile_field", s, {"field": f"f{n}"}, None, _FIELD_SEALED[0]), "student", officer
+    return gen._base("growth_profile_field", s, {"field": PROFILE_FIELDS[n % len(PROFILE_FIELDS)], "updated_by": officer},
+                     None, _FIELD_SEALED[0]), "student", officer
 
 
 def _history_kb() -> str:
