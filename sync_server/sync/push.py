@@ -205,7 +205,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     if refused is not None:
         _refused(ctx, m, refused, audit=True)
         return refused
-    adjusted = _vouch_for_times(ctx, m, rec)
+    m, adjusted = _vouch_for_times(ctx, m, rec)
     if adjusted:
         flag = (flag + "; " if flag else "") + adjusted
     handler = _HANDLERS.get(kind, _officer_record)
@@ -350,9 +350,10 @@ def _as_time(value) -> dt.datetime | None:  # noqa: ANN001 - a routing value, re
 _FIRST_ENROLLED = select(func.min(DeviceRow.enrolled_at)).where(DeviceRow.staff_id == bindparam("staff"))
 
 
-def _vouch_for_times(ctx: _Ctx, m: Mutation, rec: Record | None) -> str:
-    """The rules of :data:`TIME_AHEAD_TOLERANCE` on one upsert's routing, applied in place
-    (``m.routing`` becomes what is stored). Returns the sentence added to the answer, or ``""``.
+def _vouch_for_times(ctx: _Ctx, m: Mutation, rec: Record | None) -> tuple[Mutation, str]:
+    """The rules of :data:`TIME_AHEAD_TOLERANCE` on one upsert's routing: the mutation as it is
+    to be stored (a copy with the adjusted routing; the wire model is frozen) and the sentence
+    added to the answer, or ``""``.
 
     - more than a day ahead of the server's clock: the server's receive time;
     - a teacher's record before the teacher's first device was enrolled (less a day): that
@@ -367,11 +368,11 @@ def _vouch_for_times(ctx: _Ctx, m: Mutation, rec: Record | None) -> str:
     names = _time_fields(m.kind) if m.op == Op.UPSERT else ()
     times = {n: t for n in names if (t := _as_time(m.routing.get(n))) is not None}
     if not names:
-        return ""
+        return m, ""
     now = dt.datetime.fromtimestamp(ctx.now_ms / 1000, dt.timezone.utc)
     ahead = [n for n, t in times.items() if t > now + TIME_AHEAD_TOLERANCE]
     if m.kind == Kind.AUDIT_EVENT:
-        return "clock_ahead: 审计事件的时间晚于服务器时间一天以上，已按原样保存并记下服务器收到的时间。" if ahead else ""
+        return m, ("clock_ahead: 审计事件的时间晚于服务器时间一天以上，已按原样保存并记下服务器收到的时间。" if ahead else "")
     fixed: dict[str, dt.datetime] = {n: now for n in ahead}
     if not ctx.who.is_officer and times:
         if ctx.first_enrolled is _QUEUED:
@@ -392,17 +393,17 @@ def _vouch_for_times(ctx: _Ctx, m: Mutation, rec: Record | None) -> str:
             if n != "created_at" and t is not None and t < created - ORDER_SLACK:
                 fixed[n] = created
     if not fixed:
-        return ""
+        return m, ""
     routing = dict(m.routing)
     routing.update({n: t.isoformat() for n, t in fixed.items()})
     if kept_creation is not None:
         routing["created_at"] = kept_creation
-    m.routing = routing
+    m = m.model_copy(update={"routing": routing})
     ctx.prepared.pop(m.mutation_id, None)  # encoded from the body as sent: encode the stored one
     log.warning("record times adjusted", extra={"device": ctx.who.device_id, "staff": ctx.who.staff_id,
                                                 "kind": m.kind, "record_id": m.record_id[:64],
                                                 "fields": ",".join(sorted(fixed))})
-    return (f"clock_adjusted: 记录中的时间（{'、'.join(sorted(fixed))}）与服务器时钟不符，已按服务器可确认的时间保存，"
+    return m, (f"clock_adjusted: 记录中的时间（{'、'.join(sorted(fixed))}）与服务器时钟不符，已按服务器可确认的时间保存，"
             "请检查本机日期和时间。")
 
 
