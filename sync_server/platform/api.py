@@ -92,8 +92,9 @@ def _platform_error(exc: PlatformError) -> ApiError:
     return ApiError(409, "platform_error", str(exc))
 
 
-class _Exchange:
-    """The connector for one request, as the calling officer."""
+class _PlatformCall:
+    """One officer request's connector to the platform (not an exchange-log entry: those are
+    ``ExchangeEvent`` in the connector, ``PlatformExchangeRow`` on disk, ``ExchangeModel`` on the wire)."""
 
     def __init__(self, core: ServerCore, who: Principal, need_platform: bool):
         from sync_server.platform.assembly import connector, platform_setup
@@ -123,7 +124,7 @@ def router(core: ServerCore, principal) -> APIRouter:
     @api.get("/status", response_model=PlatformStatus, summary="Is the city platform configured on this server?",
              responses=_responses(401, 403))
     def status(who: Who) -> PlatformStatus:
-        ex = _Exchange(core, who, need_platform=False)
+        ex = _PlatformCall(core, who, need_platform=False)
         return PlatformStatus(configured=not ex.problem, url=ex.url, school_code=ex.school_code,
                               district=ex.district, term=ex.term(None), problem=ex.problem)
 
@@ -132,7 +133,7 @@ def router(core: ServerCore, principal) -> APIRouter:
               responses=_responses(400, 401, 403, 409, 413, 422, 502, 503, extra={
                   400: ("malformed_json", "请求内容不是有效的 JSON。")}))
     def roster_preview(body: TermRequest, who: Who) -> RosterPreviewResponse:
-        ex = _Exchange(core, who, need_platform=True)
+        ex = _PlatformCall(core, who, need_platform=True)
         term = ex.term(body.term)
         try:
             return preview_model(ex.connector.preview(ex.connector.fetch_roster(term), term))
@@ -145,7 +146,7 @@ def router(core: ServerCore, principal) -> APIRouter:
                   400: ("malformed_json", "请求内容不是有效的 JSON。"),
                   409: ("preview_stale", "平台名册或学校名册在预览之后有了变化，请重新预览后再应用。")}))
     def roster_apply(body: RosterApplyRequest, who: Who) -> RosterApplyResponse:
-        ex = _Exchange(core, who, need_platform=True)
+        ex = _PlatformCall(core, who, need_platform=True)
         term = ex.term(body.term)
         try:
             preview = ex.connector.preview(ex.connector.fetch_roster(term), term)
@@ -164,7 +165,7 @@ def router(core: ServerCore, principal) -> APIRouter:
               responses=_responses(400, 401, 403, 409, 413, 422, 502, 503, extra={
                   400: ("malformed_json", "请求内容不是有效的 JSON。")}))
     def aid_pull(body: TermRequest, who: Who) -> AidPullResponse:
-        ex = _Exchange(core, who, need_platform=True)
+        ex = _PlatformCall(core, who, need_platform=True)
         term = ex.term(body.term)
         try:
             result = ex.connector.store_aid(ex.connector.fetch_aid(term))
@@ -179,7 +180,7 @@ def router(core: ServerCore, principal) -> APIRouter:
               responses=_responses(400, 401, 403, 409, 413, 422, 503, extra={
                   400: ("malformed_json", "请求内容不是有效的 JSON。")}))
     def push(body: PushRequest, who: Who) -> PushResponse:
-        ex = _Exchange(core, who, need_platform=True)
+        ex = _PlatformCall(core, who, need_platform=True)
         term = ex.term(body.term)
         scope = None if body.all_terms else term
         todo = ex.connector.pending_items(scope)
@@ -209,7 +210,7 @@ def router(core: ServerCore, principal) -> APIRouter:
                             ok=result.ok and not error, by_kind=by_kind, summary=summary)
 
     def _report(who: Principal, term: str | None):
-        ex = _Exchange(core, who, need_platform=False)
+        ex = _PlatformCall(core, who, need_platform=False)
         return ex.connector.reconcile(ex.term(term))
 
     TermQuery = Annotated[str | None, Query(pattern=TERM_PATTERN, examples=["2026-2027-1"])]
@@ -243,7 +244,7 @@ def router(core: ServerCore, principal) -> APIRouter:
              summary="The audit of every exchange with the platform, newest first (never values)",
              responses=_responses(401, 403, 422))
     def exchanges(who: Who, last: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 200) -> ExchangeList:
-        ex = _Exchange(core, who, need_platform=False)
+        ex = _PlatformCall(core, who, need_platform=False)
         names = {s.id: s.name for s in core.list_staff()}
         events = ex.data.exchanges()[-last:][::-1]
         return ExchangeList(exchanges=[ExchangeModel(

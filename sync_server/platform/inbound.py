@@ -18,9 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from visitapp.domain import AidKind, GrowthEntry, GrowthKind, School, Student, term_bounds
-from visitapp.protocol.platform import FieldChange, StudentChange
 
-from sync_server.platform.model import AidRecord, RosterRow, derive_id
+from sync_server.platform.model import AidRecord, FieldChange, RosterRow, StudentChange, derive_id
 
 # Student fields the platform is authoritative for; everything else is the school's.
 ROSTER_FIELDS = ("name", "masked_id", "class_name", "stage", "district", "hardship_categories",

@@ -18,9 +18,44 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from visitapp.domain import HardshipCategory, Level, RewardKind, Stage, VisitMode
+
+# -- the connector's results (its wire answers are the models of visitapp.protocol.platform) ----
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class StudentChange:
+    """One student a roster pull would add, change or take off the roster."""
+
+    student_id: str
+    platform_ref: str
+    name: str
+    class_name: str
+    changes: tuple[FieldChange, ...] = ()
+
+
+class ReconLine(NamedTuple):
+    """One line of the reconciliation report: a student and what is wrong. (An immutable named
+    tuple rather than a frozen dataclass: a 50,000-student report has 100,000 lines.)"""
+
+    section: str  # not_visited | off_roster | level_mismatch | export
+    student_id: str
+    platform_ref: str
+    name: str
+    class_name: str
+    detail: str
+    platform_level: str = ""
+    school_level: str = ""
+    status: str = ""
+
+
 
 # uuid5 namespace of everything the connector derives (growth-entry ids, item ids, batch ids)
 NAMESPACE = uuid.UUID("0c3f6a52-8d1e-4b7a-9f2c-5e6d7a8b9c10")

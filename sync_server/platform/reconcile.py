@@ -19,9 +19,8 @@ from visitapp.domain import (
     Assignment, Determination, GrowthEntry, Student, Visit, label_zh, rules,
 )
 from visitapp.domain.reports import VISITS_RULE_ZH
-from visitapp.protocol.platform import ReconLine
 
-from sync_server.platform.model import UploadItem
+from sync_server.platform.model import ReconLine, UploadItem
 from sync_server.platform.port import ExportState
 
 KIND_ZH = {"visit": "家访", "determination": "认定", "reward": "成长奖励", "mentor": "育人导师",

@@ -9,44 +9,9 @@ preview and the reconciliation report: the officer sees the whole school anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-# -- plain results, one definition for the server's connector and the desktop ------------------
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
-
-
-@dataclass(frozen=True)
-class StudentChange:
-    """One student a roster pull would add, change or take off the roster."""
-
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    changes: tuple[FieldChange, ...] = ()
-
-
-class ReconLine(NamedTuple):
-    """One line of the reconciliation report: a student and what is wrong. (An immutable named
-    tuple rather than a frozen dataclass: a 50,000-student report has 100,000 lines.)"""
-
-    section: str  # not_visited | off_roster | level_mismatch | export
-    student_id: str
-    platform_ref: str
-    name: str
-    class_name: str
-    detail: str
-    platform_level: str = ""
-    school_level: str = ""
-    status: str = ""
-
 
 TERM_PATTERN = r"^\d{4}-\d{4}-[12]$"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
