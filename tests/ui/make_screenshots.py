@@ -362,6 +362,27 @@ def officer_reports(tmp: Path) -> None:
     w.notices.handling.setPlainText("已在公示栏补充班级，并向反映人说明。")
     _wait(w)
     _shot(w, "officer-notice")
+    # issue 15: applications and the chain, review of records, support centre and retention, audit trail
+    a = w.applications
+    w.show_screen(a)
+    _wait(w, lambda: a.student.count() > 0)
+    a.student.setCurrentIndex(a.student.findData(visited[0].id))
+    a.load()
+    _wait(w)
+    a.details.setPlainText("家长递交认定申请表和低保证明，说明母亲患病、父亲外出务工。")
+    _shot(w, "officer-applications")
+    w.show_screen(w.record_review)
+    _wait(w)
+    _shot(w, "officer-record-review")
+    w.show_screen(w.lifecycle)
+    _wait(w)
+    w.lifecycle.centre_name.setText("梁溪区示范学校学生发展支持中心")
+    w.lifecycle.centre_evidence.setPlainText("已核实：心理辅导室一间，每周值班表，本学期工作记录 12 份。")
+    _shot(w, "officer-lifecycle")
+    w.show_screen(w.trail)
+    w.trail.verify_button.click()
+    _wait(w)
+    _shot(w, "officer-trail")
     w.close()
 
 
