@@ -1793,6 +1793,10 @@
       <translation>参加集体评议</translation>
     </message>
     <message>
+      <source>Records reviewed</source>
+      <translation>记录审核</translation>
+    </message>
+    <message>
       <source>Print the statement…</source>
       <translation>打印统计表…</translation>
     </message>

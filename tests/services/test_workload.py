@@ -16,12 +16,15 @@ import pytest
 from tests.conftest import PASSPHRASE, PYTHON, add_student, subprocess_env
 from tests.services.test_documents import TODAY, finalized_visit, text_of
 from tests.services.test_services import _staff
-from visitapp.domain import DomainError, GrowthEntry, GrowthKind, MentorNote, RewardKind, VisitMode, term_of
+from visitapp.domain import (
+    DomainError, GrowthEntry, GrowthKind, MentorNote, RecordReview, ReviewVerdict, RewardKind, VisitMode, term_of,
+)
 from visitapp.services.base import new_id
 from visitapp.storage.records import upsert_entity
 
 TERM = term_of(TODAY)
-EXPECTED = {"on_site_visit": 2, "other_visit": 1, "mentor_note": 2, "case_discussion": 1, "reward": 1, "review": 0}
+EXPECTED = {"on_site_visit": 2, "other_visit": 1, "mentor_note": 2, "case_discussion": 1, "reward": 1, "review": 0,
+            "record_review": 0}
 
 
 def _term_of_work(ws):
@@ -74,7 +77,8 @@ def test_the_xlsx_and_the_printed_statement_say_the_same_and_verify(workspace, t
     a, _b, _c = _term_of_work(workspace)
     book = openpyxl.load_workbook(workspace.workload.export_xlsx(tmp_path / "w.xlsx"))
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=6, values_only=True)}
-    assert summary == {"实地家访": 2, "电话/视频家访": 1, "导师记录": 2, "常态化研讨": 1, "成长奖励登记": 1, "参加集体评议": 0}
+    assert summary == {"实地家访": 2, "电话/视频家访": 1, "导师记录": 2, "常态化研讨": 1, "成长奖励登记": 1, "参加集体评议": 0,
+                       "记录审核": 0}
     assert book["明细"].max_row == 1 + sum(EXPECTED.values())
     report = workspace.workload.print(tmp_path / "w.pdf")
     text = text_of(tmp_path / "w.pdf")
@@ -96,6 +100,24 @@ def test_a_teacher_makes_only_their_own_the_officer_anyones(workspace, officer_w
     st = ws.workload.statement(reviewers[0].id)
     assert st.staff_name == "甲" and {code: n for code, _l, n in st.counts if n} == {"review": 1}
     assert {name for _id, name in ws.workload.teachers()} >= {"甲", "乙", "丙", "赵专干"}
+
+
+def test_reviews_of_records_count_for_the_reviewer(officer_workspace):
+    ws = officer_workspace
+    student = add_student(ws, "张晓明", assign=False)
+    visit = finalized_visit(ws, student)  # the officer's own visit: reviewed by a grade leader, not by them
+    leader = _staff(ws, "年级组长")
+    with ws.profile.session() as s, s.begin():  # the leader's review, as it arrives from their laptop
+        upsert_entity(s, RecordReview(id=new_id(), student_id=student.id, record_kind="visit", record_id=visit.id,
+                                      reviewer_id=leader.id, verdict=ReviewVerdict.RETURNED, reviewed_on=TODAY,
+                                      comment="请补充收入来源"))
+        upsert_entity(s, RecordReview(id=new_id(), student_id=student.id, record_kind="visit", record_id=visit.id,
+                                      reviewer_id=leader.id, verdict=ReviewVerdict.APPROVED,
+                                      reviewed_on=dt.date(2025, 12, 1)))  # another term's: not this one's
+    st = ws.workload.statement(leader.id)
+    assert {code: n for code, _l, n in st.counts if n} == {"record_review": 1}
+    assert [it.about for it in st.items] == ["张*明（七(1)班）"]
+    assert ws.workload.statement().count("record_review") == 0  # the officer reviewed nothing here
 
 
 def test_the_workload_command(tmp_path):

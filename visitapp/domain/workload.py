@@ -15,6 +15,9 @@ counts it, by rules written down once here (and in the statement's own captions)
 - 常态化研讨: mentor notes of kind case discussion (the plan's sixth coverage).
 - 成长奖励登记: rewards the teacher entered in growth files (not those from the platform).
 - 参加集体评议: review meetings of the term the teacher sat on as a reviewer.
+- 记录审核: reviews of finalized visits and growth entries (谁审核谁负责) the teacher made in the
+  term, as the officer or as a grade leader named reviewer; 已审核 and 退回 both count (a return
+  is work done too).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from visitapp.domain.entities import GrowthEntry, MentorNote, ReviewMeeting, Student, Visit, mask_name
+from visitapp.domain.entities import GrowthEntry, MentorNote, RecordReview, ReviewMeeting, Student, Visit, mask_name
 from visitapp.domain.enums import GrowthKind, MentorNoteKind, VisitMode, VisitStatus
 from visitapp.domain.terms import term_bounds, term_of
 
@@ -37,6 +40,7 @@ WORK_KINDS: tuple[tuple[str, str], ...] = (
     ("case_discussion", "常态化研讨"),
     ("reward", "成长奖励登记"),
     ("review", "参加集体评议"),
+    ("record_review", "记录审核"),
 )
 WORK_LABELS = dict(WORK_KINDS)
 
@@ -74,7 +78,8 @@ def _in_term(day: dt.date | None, term: str, first: dt.date, last: dt.date) -> b
 
 def workload_statement(staff_id: str, staff_name: str, term: str, *, visits: Iterable[Visit],
                        notes: Iterable[MentorNote], entries: Iterable[GrowthEntry],
-                       meetings: Iterable[ReviewMeeting], students: Mapping[str, Student]) -> WorkloadStatement:
+                       meetings: Iterable[ReviewMeeting], students: Mapping[str, Student],
+                       reviews: Iterable[RecordReview] = ()) -> WorkloadStatement:
     """Count ``staff_id``'s aid work in ``term`` from the records given (any records may be
     passed: those of other people, other terms, drafts and copies are left out here)."""
     first, last = term_bounds(term)
@@ -105,6 +110,10 @@ def workload_statement(staff_id: str, staff_name: str, term: str, *, visits: Ite
         if m.term != term or staff_id not in m.reviewers:
             continue
         items.append(WorkItem("review", m.meeting_date, m.id, "集体评议"))
+    for r in reviews:
+        if r.reviewer_id != staff_id or not _in_term(r.reviewed_on, term, first, last):
+            continue
+        items.append(WorkItem("record_review", r.reviewed_on, r.id, about(r.student_id)))
     order = {code: i for i, (code, _label) in enumerate(WORK_KINDS)}
     items.sort(key=lambda it: (order[it.kind], it.day or dt.date.min, it.record_id))
     return WorkloadStatement(staff_id, staff_name, term, tuple(items))

@@ -17,7 +17,7 @@ from visitapp.domain import DomainError, term_label, term_of
 from visitapp.domain.workload import WORK_LABELS, WorkloadStatement, workload_statement
 from visitapp.services.base import ServiceContext, sheet_header
 from visitapp.storage.models import (
-    GrowthEntryRow, MentorNoteRow, ReviewMeetingRow, StaffRow, StudentRow, VisitRow,
+    GrowthEntryRow, MentorNoteRow, RecordReviewRow, ReviewMeetingRow, StaffRow, StudentRow, VisitRow,
 )
 from visitapp.storage.records import entity_from_row
 
@@ -76,11 +76,13 @@ class WorkloadService:
                 select(GrowthEntryRow).where(GrowthEntryRow.author_id == staff_id, GrowthEntryRow.kind == "reward"))]
             meetings = [entity_from_row("review_meeting", r) for r in s.scalars(
                 select(ReviewMeetingRow).where(ReviewMeetingRow.term == term))]
-            wanted = {x.student_id for x in (*visits, *notes, *entries)}
+            reviews = [entity_from_row("record_review", r) for r in s.scalars(
+                select(RecordReviewRow).where(RecordReviewRow.reviewer_id == staff_id))]
+            wanted = {x.student_id for x in (*visits, *notes, *entries, *reviews)}
             students = {r.id: entity_from_row("student", r) for r in s.scalars(
                 select(StudentRow).where(StudentRow.id.in_(wanted)))} if wanted else {}
         return workload_statement(staff_id, name, term, visits=visits, notes=notes, entries=entries,
-                                  meetings=meetings, students=students)
+                                  meetings=meetings, students=students, reviews=reviews)
 
     def job(self, staff_id: str | None = None, term: str | None = None) -> WorkloadJob:
         """The print job of a teacher's workload statement for a term; refuses what statement refuses."""

@@ -16,7 +16,8 @@ from visitapp.ui.widgets import RowsModel, rows_table
 
 WORK_TITLES = {"on_site_visit": N_("On-site home visits"), "other_visit": N_("Phone and video visits"),
                "mentor_note": N_("Mentor notes"), "case_discussion": N_("Case discussions"),
-               "reward": N_("Rewards entered"), "review": N_("Collective reviews sat on")}
+               "reward": N_("Rewards entered"), "review": N_("Collective reviews sat on"),
+               "record_review": N_("Records reviewed")}
 
 
 
