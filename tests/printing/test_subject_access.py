@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import add_student
 from tests.services.test_documents import TODAY, finalized_visit, text_of
-from visitapp.domain import DomainError, GrowthKind, RewardKind
+from visitapp.domain import DomainError, GrowthKind, RecordReview, ReviewVerdict, RewardKind
 from visitapp.services.base import new_id
 from visitapp.storage.models import AuditEventRow
 from visitapp.storage.records import upsert_entity
@@ -27,6 +27,14 @@ def _two_families(ws):
     ws.growth.set_profile_field(other.id, "strengths", "长跑第一")
     ws.growth.add_entry(child.id, GrowthKind.REWARD, entry_date=TODAY, title="三好学生", reward_kind=RewardKind.COMMENDATION)
     ws.growth.add_entry(other.id, GrowthKind.REWARD, entry_date=TODAY, title="优秀班干部", reward_kind=RewardKind.COMMENDATION)
+    ws.applications.record(child.id, TODAY, "family", ("application_form",), details="家长说明：母亲长期透析")
+    ws.applications.record(other.id, TODAY, "class_teacher", details="班主任推荐：奶奶年迈")
+    with ws.profile.session() as s, s.begin():  # a grade leader's review of each child's visit, as synced
+        for student, comment in ((child, "请补充透析费用"), (other, "请补充奶奶收入")):
+            visit = ws.visits.for_student(student.id)[0]
+            upsert_entity(s, RecordReview(id=new_id(), student_id=student.id, record_kind="visit", record_id=visit.id,
+                                          reviewer_id="leader", verdict=ReviewVerdict.RETURNED, reviewed_on=TODAY,
+                                          comment=comment))
     return child, other
 
 
@@ -36,13 +44,15 @@ def test_the_copy_holds_everything_about_the_child_and_nothing_about_another(off
     job = ws.documents.subject_access_job(child.id)
     assert {r.student_id for r in job.records()} == {child.id}
     assert len(job.visits) == 1 and len(job.profile) == 1 and len(job.entries) == 1
+    assert len(job.applications) == 1 and len(job.reviews) == 1
     assert job.audit and all(e.record_id in {child.id, *(r.id for r in job.records())} for e in job.audit)
     report = ws.documents.print_subject_access(child.id, tmp_path / "copy.pdf")
     text = text_of(tmp_path / "copy.pdf").replace("\n", "")
     for value in ("张晓明", "张建国", "清扬路幸福家园12幢305室", "139****6688", "母亲患尿毒症每周透析三次", "擅长绘画",
-                  "三好学生", "低保", "家访记录定稿", "赵专干"):
+                  "三好学生", "低保", "家访记录定稿", "赵专干", "资助申请", "学生本人或家长申请", "认定申请表",
+                  "家长说明：母亲长期透析", "记录审核", "退回", "请补充透析费用", "登记资助申请"):
         assert value in text, value
-    for value in ("李小红", "李大山", "人民路8号", "奶奶抚养", "长跑第一", "优秀班干部"):
+    for value in ("李小红", "李大山", "人民路8号", "奶奶抚养", "长跑第一", "优秀班干部", "奶奶年迈", "请补充奶奶收入"):
         assert value not in text, value
     assert report.records[0].kind == "subject_access"
     assert ws.documents.verify_sheet(tmp_path / "copy.pdf").status == "match"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visitapp.domain.entities import (
-    Assignment, AuditEvent, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection,
-    PublicNotice, Student, Visit,
+    Application, Assignment, AuditEvent, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote,
+    Objection, PublicNotice, RecordReview, Student, Visit,
 )
 from visitapp.domain.workload import WorkloadStatement
 from visitapp.printing.fingerprint import (
@@ -137,12 +137,14 @@ class SubjectAccessJob:
     determinations: Sequence[Determination] = ()
     objections: Sequence[Objection] = ()
     conflicts: Sequence[Conflict] = ()
+    applications: Sequence[Application] = ()
+    reviews: Sequence[RecordReview] = ()
     audit: Sequence[AuditEvent] = ()
     staff_names: Mapping[str, str] = field(default_factory=dict)
 
     def records(self) -> list:
         return [*self.assignments, *self.visits, *self.profile, *self.entries, *self.notes,
-                *self.determinations, *self.objections, *self.conflicts]
+                *self.determinations, *self.objections, *self.conflicts, *self.applications, *self.reviews]
 
     def fingerprint(self) -> Fingerprint:
         """Kind ``subject_access``, id = the student's. Exports of the copy itself are left

@@ -51,13 +51,18 @@ FIELD_LABELS: Mapping[str, Mapping[str, str]] = {
     "mentor_note": {"kind": "类别", "note_date": "日期", "author_id": "导师", "participants": "参与人", "text": "内容"},
     "determination": {"term": "学期", "level": "认定等级", "review_date": "评议日期", "final": "已终定"},
     "objection": {"received_on": "收到日期", "content": "异议内容", "handling": "处理情况", "handled_on": "处理日期"},
+    "application": {"term": "学期", "applied_on": "申请日期", "channel": "申请方式", "materials": "已收材料",
+                    "details": "申请说明", "author_id": "登记人"},
+    "record_review": {"record_kind": "所审记录", "verdict": "审核结论", "reviewed_on": "审核日期",
+                      "reviewer_id": "审核人", "comment": "审核意见"},
     "conflict": {"record_kind": "记录类别", "field_name": "字段", "status": "状态", "local_value": "一方的值",
                  "remote_value": "另一方的值", "resolution_value": "处理结果", "reason": "说明"},
 }
 SECTION_TITLES = {"student": "学生基本信息", "assignment": "家访教师与育人导师", "visit": "家访记录",
                   "growth_profile_field": "资助成长档案：学生特点与帮扶计划", "growth_entry": "资助成长档案：奖励与资助",
                   "mentor_note": "育人导师记录", "determination": "家庭经济困难认定", "objection": "公示异议",
-                  "conflict": "待处理或已处理的记录冲突"}
+                  "conflict": "待处理或已处理的记录冲突", "application": "资助申请",
+                  "record_review": "记录审核"}
 ACTION_LABELS = {
     "assignment.create": "分配", "assignment.end": "结束分配", "conflict.apply": "同步冲突记录",
     "conflict.resolve": "处理冲突", "determination.final": "认定终定", "determination.record": "记录认定",
@@ -67,10 +72,22 @@ ACTION_LABELS = {
     "subject_access.export": "出具查阅副本", "visit.amend": "更正家访记录", "visit.create": "新建家访记录",
     "visit.delete_draft": "删除家访草稿", "visit.edit": "修改家访记录", "visit.finalize": "家访记录定稿",
     "visit.void": "作废家访记录", "demo.seed": "写入演示数据",
+    "application.record": "登记资助申请", "application.edit": "修改资助申请",
+    "record_review.approved": "审核通过", "record_review.returned": "审核退回",
+    "growth_entry.edit_returned": "按审核意见修改成长档案", "student.key_support": "认定为重点帮扶对象",
+    "student.key_support_withdrawn": "取消重点帮扶", "retention.archive": "保存期满归档",
 }
-_NUMBERS = "一二三四五六七八九十"
-_STAFF_FIELDS = {"staff_id", "author_id", "updated_by"}
-_VALUE_LABELS = {"school": "学校登记", "platform": "市平台"}
+_DIGITS = "一二三四五六七八九"
+
+
+def _numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (section numbers)."""
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens - 1] + "十")) + (_DIGITS[ones - 1] if ones else "")
+
+
+_STAFF_FIELDS = {"staff_id", "author_id", "updated_by", "reviewer_id"}
+_VALUE_LABELS = {"school": "学校登记", "platform": "市平台", "visit": "家访记录", "growth_entry": "成长档案条目"}
 
 
 def _value(key: str, value: object, staff: Mapping[str, str]) -> str:
@@ -129,11 +146,12 @@ def subject_access_story(job: SubjectAccessJob, t: TextSink, head: bool = True) 
                                         ("visit", list(job.visits)), ("growth_profile_field", list(job.profile)),
                                         ("growth_entry", list(job.entries)), ("mentor_note", list(job.notes)),
                                         ("determination", list(job.determinations)),
-                                        ("objection", list(job.objections)), ("conflict", list(job.conflicts))]
+                                        ("objection", list(job.objections)), ("application", list(job.applications)),
+                                        ("record_review", list(job.reviews)), ("conflict", list(job.conflicts))]
     number = 0
     for kind, records in sections:
         number += 1
-        title = f"{_NUMBERS[number - 1]}、{SECTION_TITLES[kind]}（{len(records)} 项）"
+        title = f"{_numeral(number)}、{SECTION_TITLES[kind]}（{len(records)} 项）"
         story += flowing_section(title)
         if not records:
             story += [t.p("无", "value"), spacer(2)]
@@ -141,7 +159,7 @@ def subject_access_story(job: SubjectAccessJob, t: TextSink, head: bool = True) 
             if len(records) > 1:
                 story.append(t.p(f"第 {i} 项", "label_left"))
             story += _record_table(kind, record, job.staff_names, t, SECTION_TITLES[kind])
-    story += flowing_section(f"{_NUMBERS[number]}、记录的填写与修改（{len(job.audit)} 条）")
+    story += flowing_section(f"{_numeral(number + 1)}、记录的填写与修改（{len(job.audit)} 条）")
     rows = [[t.p(x, "label") for x in ("时间", "操作人", "操作", "记录类别")]]
     for event in job.audit:
         rows.append([t.p(fmt_dt(event.at), "value_c"), t.p(job.staff_names.get(event.actor_id, "") or "（教职工）", "value_c"),

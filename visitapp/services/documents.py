@@ -23,8 +23,8 @@ from visitapp.services.base import ServiceContext, sheet_header
 from visitapp.services.students import StudentService
 from visitapp.services.workload import WorkloadService
 from visitapp.storage.models import (
-    AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
-    ObjectionRow, PublicNoticeRow, StaffRow, StudentRow, VisitRow,
+    ApplicationRow, AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
+    ObjectionRow, PublicNoticeRow, RecordReviewRow, StaffRow, StudentRow, VisitRow,
 )
 from visitapp.storage.records import entity_from_row
 
@@ -176,7 +176,8 @@ class DocumentService:
                 assignments=load("assignment", AssignmentRow), visits=visits,
                 profile=load("growth_profile_field", GrowthProfileFieldRow), entries=load("growth_entry", GrowthEntryRow),
                 notes=load("mentor_note", MentorNoteRow), determinations=load("determination", DeterminationRow),
-                objections=load("objection", ObjectionRow), conflicts=load("conflict", ConflictRow))
+                objections=load("objection", ObjectionRow), conflicts=load("conflict", ConflictRow),
+                applications=load("application", ApplicationRow), reviews=load("record_review", RecordReviewRow))
             ids = {student_id} | {r.id for records in job_parts.values() for r in records}
             audit = [entity_from_row("audit_event", r) for r in s.scalars(
                 select(AuditEventRow).where(AuditEventRow.record_id.in_(ids)).order_by(AuditEventRow.at, AuditEventRow.seq))]
