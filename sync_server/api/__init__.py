@@ -1,5 +1,7 @@
 """The HTTP face of the server: FastAPI under ``/v1`` (DESIGN.md §4), by job:
-:mod:`.routes` (each route calls one use case), :mod:`.dependencies` (token, principal,
+:mod:`.routes` (sync, enrollment, conflicts, orphaned work, devices: each route calls one use
+case), :mod:`.platform` (the officer's city-platform exchange), :mod:`.keys` (the key
+directory), :mod:`.retention` (erasing leavers), :mod:`.dependencies` (token, principal,
 officer), :mod:`.errors` (every error is ``{"error": code, "detail": sentence}``; the table of
 example sentences), :mod:`.limits` (bodies over the size limit get 413 before they are parsed;
 each request is logged as one JSON line without any tier B/C value)."""
@@ -13,7 +15,10 @@ from fastapi import FastAPI
 
 from sync_server.api.dependencies import principal_dependency
 from sync_server.api.docs import add_offline_docs
-from sync_server.api.errors import errors, install_handlers
+from sync_server.api.errors import install_handlers
+from sync_server.api.keys import router as keys_router
+from sync_server.api.platform import router as platform_router
+from sync_server.api.retention import add_retention_routes
 from sync_server.api.limits import DEFAULT_MAX_BODY, BodyLimit
 from sync_server.api.routes import add_routes
 from sync_server.core import ServerCore
@@ -46,10 +51,7 @@ def create_app(core: ServerCore, max_body: int = DEFAULT_MAX_BODY, workers: int 
     principal = principal_dependency(core)
     install_handlers(app)
     add_routes(app, core, principal)
-    from sync_server.platform.api import router as platform_router
-    app.include_router(platform_router(core, principal))  # the officer's /v1/platform/... (DESIGN.md §5, §7)
-    from sync_server.keys_api import router as keys_router
+    app.include_router(platform_router(core, principal))  # the officer's /v1/platform/...
     app.include_router(keys_router(core, principal))  # the key directory's /v1/keys/... (issue 14)
-    from sync_server.retention import add_retention_routes
-    add_retention_routes(app, core, principal, errors)  # issue 15: erase after the retention period
+    add_retention_routes(app, core, principal)  # issue 15: erase after the retention period
     return app
