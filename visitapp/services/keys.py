@@ -421,6 +421,8 @@ class KeyService:
             fingerprint = self.publish_device_keys(device_id=device_id, staff_id=staff_id, role=role,
                                                    school_id=school_id, code=code)
         except KEY_CALL_ERRORS as exc:
+            # str(exc), not exc: a log record holding the exception holds its traceback, whose
+            # frames hold the response and its connection open (a server then cannot shut down)
             log.warning("device keys not published at enrollment: %s: %s", type(exc).__name__, str(exc))
             return EnrolledKeys(self.my_fingerprint(), NOT_YET_PUBLISHED, certified=False)
         certified = False
