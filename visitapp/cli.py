@@ -224,7 +224,19 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         print(json.dumps(enrolled.model_dump(exclude={"token"}), ensure_ascii=False))
     else:
         print(f"已注册到 {enrolled.school_name}：{enrolled.staff_name}（{enrolled.role}），设备 {enrolled.device_id}")
+        print(_keys_line(enrolled))
     return 0
+
+
+def _keys_line(enrolled: Any) -> str:
+    """One line about this laptop's keys after enrollment, the fingerprint the officer compares."""
+    if enrolled.fingerprint is None or enrolled.keys_state == "not_yet_published":
+        return "本机密钥：尚未登记到学校服务器（服务器版本较旧或暂时连不上，下次同步时再登记）。"
+    if enrolled.keys_certified:
+        return f"本机密钥指纹：{enrolled.fingerprint}（已认证）"
+    if enrolled.keys_state == "pinned":
+        return f"本机密钥指纹：{enrolled.fingerprint}（资助专干下次同步后认证）"
+    return f"本机密钥指纹：{enrolled.fingerprint}（密钥尚未认证：请资助专干核对此指纹）"
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -248,7 +260,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
               "purged_students": report.purged_students, "pending": pending,
               "errors": [{"record_id": r, "reason": why} for r, why in report.errors],
               "quarantined": [{"kind": k, "record_id": r, "reason": why} for k, r, why in quarantined],
-              "orphaned": [{"record_id": r, "reason": why} for r, why in report.orphaned]}
+              "orphaned": [{"record_id": r, "reason": why} for r, why in report.orphaned],
+              "key_warnings": list(report.warnings), "certified_devices": list(report.certified_devices)}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
@@ -263,6 +276,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"有 {len(quarantined)} 条从服务器收到的记录本机无法读取，已隔离（未影响其余记录）：")
             for kind, record_id, reason in quarantined:
                 print(f"  已隔离 {kind} {record_id}：{reason}")
+        for device_id in report.certified_devices:
+            print(f"  已认证设备 {device_id} 的密钥（注册码绑定核对无误）")
+        for warning in report.warnings:
+            print(f"  密钥：{warning}")
     return 0 if not report.errors else 2
 
 

@@ -456,6 +456,22 @@
       <translation>分钟</translation>
     </message>
     <message>
+      <source>Keys: not yet published to the school server (it will be tried again at the next sync).</source>
+      <translation>本机密钥：尚未登记到学校服务器（下次同步时再登记）。</translation>
+    </message>
+    <message>
+      <source>Key fingerprint: {fingerprint} (certified)</source>
+      <translation>本机密钥指纹：{fingerprint}（已认证）</translation>
+    </message>
+    <message>
+      <source>Key fingerprint: {fingerprint} (certified at the officer's next sync)</source>
+      <translation>本机密钥指纹：{fingerprint}（资助专干下次同步后认证）</translation>
+    </message>
+    <message>
+      <source>Key fingerprint: {fingerprint} (keys not yet certified: the officer compares this fingerprint)</source>
+      <translation>本机密钥指纹：{fingerprint}（密钥尚未认证：请资助专干核对此指纹）</translation>
+    </message>
+    <message>
       <source>Enrolled. Sync now to bring your students down.</source>
       <translation>已连接学校服务器。请立即同步，取回您的学生名单。</translation>
     </message>

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import uvicorn
+from starlette.responses import JSONResponse
 
 from sync_server.app import create_app
 from sync_server.cli import main as server_cli
@@ -21,7 +22,9 @@ from visitapp.domain import Stage, Student
 
 
 class InProcessServer:
-    def __init__(self, root: Path, school: str = "测试学校"):
+    def __init__(self, root: Path, school: str = "测试学校", without: tuple[str, ...] = ()):
+        """``without``: path prefixes whose routes this server lacks (an older server version,
+        e.g. one from before the key directory: ``("/v1/keys",)``)."""
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         data = root / "server"
@@ -30,7 +33,10 @@ class InProcessServer:
         paths = ServerPaths(data)
         self.fingerprint = paths.fingerprint()
         self.core = ServerCore.open(paths)
-        config = uvicorn.Config(create_app(self.core), host="127.0.0.1", port=self.port, log_level="warning",
+        app = create_app(self.core)
+        if without:
+            app = _without_routes(app, without)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="off", ssl_certfile=str(paths.cert_file),
                                 ssl_keyfile=str(paths.cert_key_file))
         self.server = uvicorn.Server(config)
@@ -63,3 +69,13 @@ class InProcessServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.core.close()
+
+
+def _without_routes(app, prefixes: tuple[str, ...]):  # noqa: ANN001, ANN202 - ASGI
+    """``app`` answering 404, as a server version without those routes does, under ``prefixes``."""
+    async def older(scope, receive, send):  # noqa: ANN001, ANN202
+        if scope["type"] == "http" and scope["path"].startswith(prefixes):
+            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+    return older

@@ -33,7 +33,6 @@ from visitapp.domain import AuditEvent
 from visitapp.domain.audit import GENESIS_HASH, audit_hash
 from visitapp.domain.tiers import split_by_tier
 from visitapp.services import create_profile, open_profile
-from visitapp.services.keys import KeyDirectoryClient, KeyService
 from visitapp.storage.models import AuditEventRow, StudentRow
 from visitapp.storage.records import entity_from_row
 from visitapp.protocol.hlc import HybridClock
@@ -94,15 +93,11 @@ def test_signed_events_pass_forgeries_are_refused_and_an_edit_is_named_on_laptop
         return done.returncode, json.loads(done.stdout)
 
     try:
-        # the officer's laptop enrolls, publishes its keys and certifies itself (its own screen)
+        # the officer's laptop enrolls: it publishes its keys, makes the officer key and
+        # certifies itself (its own screen) as part of the enrollment
         enrolled = ws.sync.enroll(officer["enroll_code"], device_label="officer-laptop")
-        connection = ws.sync.connect()
-        http, url, token = connection.http, connection.url, connection.token
-        keys = KeyService(ws.profile, KeyDirectoryClient(http, url, token))
-        shown = keys.publish_device_keys(device_id=enrolled.device_id, staff_id=enrolled.staff_id, role="officer",
-                                         school_id=enrolled.school_id, code=officer["enroll_code"])
-        keys.create_officer_key()
-        keys.certify(enrolled.device_id, shown)
+        assert enrolled.keys_certified
+        token = ws.sync.connect().token
         assert ws.sync.run().ok
         with ws.profile.session() as s:
             student = types.SimpleNamespace(id=s.scalars(select(StudentRow.id)).first())

@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from tests.ui.helpers import click, idle
-from visitapp.services.keys import KeyService
 from visitapp.storage.models import AuditEventRow, StudentRow
 
 
@@ -18,7 +17,7 @@ def _statuses(screen) -> list[str]:
 
 def test_the_officer_sees_verified_events_and_a_broken_one(qtbot, unlocked, officer_template):
     w, ws = unlocked(officer_template)
-    KeyService(ws.profile).device_keys()  # the key made at enrollment; from now on events are signed
+    ws.keys.device_keys()  # the key made at enrollment; from now on events are signed
     with ws.profile.session() as s:
         student_id = s.scalars(select(StudentRow.id)).first()
     ws.visits.create_draft(student_id)

@@ -159,6 +159,9 @@ def test_enroll_later_from_settings(qtbot, make_window, real_backend, school, pr
     idle(qtbot, w)
     assert done.args[0] is not None and done.args[0].pulled > 0
     assert w.ctx.ws.identity.server_url == school.url
+    # one line with the fingerprint the officer compares (a server-made code: not yet certified)
+    fingerprint = w.ctx.ws.keys.my_fingerprint()
+    assert fingerprint and fingerprint in w.settings.enroll_state.text()
 
 
 def test_demo_server_of_visitapp_demo(qtbot, make_window, real_backend, tmp_path):

@@ -26,11 +26,14 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from sqlalchemy import delete, select
 
 from visitapp.crypto import CryptoError
@@ -48,12 +51,39 @@ from visitapp.storage.models import AssignmentRow
 
 ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.protocol.sync), read here for its key fields
 NOT_YET_READABLE = "待资助专干授权后可查看"
+log = logging.getLogger(__name__)
 MENTOR_SUFFIX = "#mentor"  # the key name of a student's mentor notes: <student id>#mentor
 ACTIVE = "active"
 
 
 class KeyServiceError(Exception):
     """The key directory refused a call, or this laptop cannot do what was asked (yet)."""
+
+
+# what a call to the key directory can end in, short of the user cancelling: the server said
+# no (or has no /v1/keys at all), the network failed, or a key or answer did not check out
+KEY_CALL_ERRORS = (KeyServiceError, CryptoError, requests.RequestException, ValueError, KeyError)
+NOT_YET_PUBLISHED = "not_yet_published"
+
+
+@dataclass(frozen=True)
+class EnrolledKeys:
+    """This laptop's keys right after enrollment: the fingerprint both screens show (None when
+    no keys could be made), the state — ``pinned`` (the code carried the officer key),
+    ``not_yet_certified`` (an old code) or ``not_yet_published`` (the server did not take the
+    keys) — and whether this laptop's certificate is already on the server (the officer's own)."""
+
+    fingerprint: str | None
+    state: str
+    certified: bool = False
+
+
+@dataclass
+class SyncKeys:
+    """What a sync did with keys: devices certified (officer), warnings for the sync report."""
+
+    certified: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 # -- enrollment codes ------------------------------------------------------------------------------
@@ -102,12 +132,16 @@ def _with_keys(code: str, officer_key: bytes, binding_secret: bytes) -> str:
 
 # -- the server's key directory ----------------------------------------------------------------------
 class KeyDirectoryClient:
-    """``/v1/keys/...`` over a requests-like session (``session.request(method, url, ...)``)."""
+    """``/v1/keys/...`` over a requests-like session (``session.request(method, url, ...)``).
+    ``timeout`` is passed to every call (the sync service gives its (connect, read) seconds, so
+    a hung server cannot hold an enrollment or a sync for ever)."""
 
-    def __init__(self, http: Any, base_url: str, token: str):
-        self.http, self.base, self.token = http, base_url.rstrip("/"), token
+    def __init__(self, http: Any, base_url: str, token: str, timeout: Any = None):
+        self.http, self.base, self.token, self.timeout = http, base_url.rstrip("/"), token, timeout
 
     def _call(self, method: str, path: str, **kw: Any) -> dict:
+        if self.timeout is not None:
+            kw.setdefault("timeout", self.timeout)
         response = self.http.request(method, f"{self.base}/v1/keys{path}",
                                      headers={"Authorization": f"Bearer {self.token}"}, **kw)
         if response.status_code != 200:
@@ -169,9 +203,14 @@ def claims_of(entry: dict) -> CertificateClaims:
 class KeyService:
     """The key work of one open profile. ``profile`` is the open :class:`~visitapp.storage.profile.Profile`."""
 
-    def __init__(self, profile: Any, directory: KeyDirectoryClient | None = None):
+    def __init__(self, profile: Any, directory: KeyDirectoryClient | None = None,
+                 connect: Callable[[], KeyDirectoryClient] | None = None):
+        """``directory``: one fixed client (tests of this module). ``connect``: makes a client
+        over the enrolled server's connection when one is needed (the workspace's ``keys``,
+        from :meth:`visitapp.services.sync.SyncService.key_directory`)."""
         self.profile = profile
         self.server = directory
+        self._connect = connect
 
     def _now(self) -> str:
         import datetime as dt
@@ -190,9 +229,21 @@ class KeyService:
                 row.public, row.secret = public, secret if secret is not None else row.secret
 
     def _need_server(self) -> KeyDirectoryClient:
-        if self.server is None:
+        if self.server is not None:
+            return self.server
+        if self._connect is None:
             raise KeyServiceError("本机尚未注册到学校服务器。")
-        return self.server
+        return self._connect()
+
+    @contextmanager
+    def over(self, client: KeyDirectoryClient) -> Iterator[KeyService]:
+        """Every call inside the block goes through ``client`` (the connection of the enrollment
+        or the sync that runs now: one session, its timeouts, its 取消)."""
+        previous, self.server = self.server, client
+        try:
+            yield self
+        finally:
+            self.server = previous
 
     # -- this laptop's keys ------------------------------------------------------------------------
     def device_keys(self) -> DeviceKeyPair:
@@ -212,14 +263,26 @@ class KeyService:
         found = code_keys(code)
         pair = self.device_keys()
         claims = CertificateClaims(device_id, staff_id, role, school_id, found.enrollment_id, pair.public)
-        self._put(DEVICE_KEYS, public={"keys": pair.public.to_wire(), "claims": {
+        binding = binding_mac(found.binding_secret, claims) if found.binding_secret else None
+        # the binding MAC is kept (it is no secret: the server gets it) so that a publish the
+        # server could not take (an older server, the network) is sent again at a later sync
+        self._put(DEVICE_KEYS, public={"keys": pair.public.to_wire(), "binding_mac": binding, "claims": {
             "device_id": device_id, "staff_id": staff_id, "role": role, "school_id": school_id,
             "enrollment_id": found.enrollment_id}})
         if found.officer_key is not None:
             self.pin_officer_key(found.officer_key, how="code")
-        binding = binding_mac(found.binding_secret, claims) if found.binding_secret else None
-        self._need_server().publish(pair.public, binding)
+        self._publish_stored()
         return claims.fingerprint()
+
+    def _publish_stored(self) -> None:
+        row = self._material(DEVICE_KEYS)
+        self._need_server().publish(DevicePublicKeys.from_wire(row.public["keys"]), row.public.get("binding_mac"))
+        self._put(DEVICE_KEYS, public={**row.public, "published": True})
+
+    def keys_published(self) -> bool:
+        """Whether the school server took this laptop's public keys; refuses nothing."""
+        row = self._material(DEVICE_KEYS)
+        return bool(row is not None and row.public and row.public.get("published"))
 
     def my_fingerprint(self) -> str | None:
         """This laptop's key fingerprint as the officer's screen shows it, or None before its keys are registered; refuses nothing."""
@@ -347,6 +410,84 @@ class KeyService:
             raise KeyServiceError("请先核对那台电脑屏幕上显示的指纹。")
         return self._need_server().certify(device_id, key.certify(claims_of(entry)))
 
+    # -- what enrollment and each sync do (called by visitapp.services.sync) ----------------------
+    def enroll_device(self, *, device_id: str, staff_id: str, role: str, school_id: str, code: str) -> EnrolledKeys:
+        """Right after the server enrolled this laptop: make and publish its keys; on an officer's
+        laptop also make the school's officer key (when the school has none yet) and certify
+        this laptop with it. A server without the key directory (an older server) or a failed
+        call does not undo the enrollment: it is logged, and the keys are "not yet published"
+        (sent again at the next sync)."""
+        try:
+            fingerprint = self.publish_device_keys(device_id=device_id, staff_id=staff_id, role=role,
+                                                   school_id=school_id, code=code)
+        except KEY_CALL_ERRORS as exc:
+            # str(exc), not exc: a log record holding the exception holds its traceback, whose
+            # frames hold the response and its connection open (a server then cannot shut down)
+            log.warning("device keys not published at enrollment: %s: %s", type(exc).__name__, str(exc))
+            return EnrolledKeys(self.my_fingerprint(), NOT_YET_PUBLISHED, certified=False)
+        certified = False
+        if role == "officer":
+            try:
+                certified = self._set_up_officer_laptop(device_id, fingerprint)
+            except KEY_CALL_ERRORS as exc:
+                log.warning("officer key not set up at enrollment: %s: %s", type(exc).__name__, str(exc))
+        return EnrolledKeys(fingerprint, self.keys_certified_state(), certified)
+
+    def _set_up_officer_laptop(self, device_id: str, fingerprint: str) -> bool:
+        listed = self._need_server().directory().get("officer_key")
+        if self._material(OFFICER_KEY) is None:
+            if listed:
+                # the school's officer key was made on another laptop: this one gets it from
+                # there or from the recovery sheet (not built yet) and stays uncertified until then
+                return False
+            self.create_officer_key()
+        elif listed and b64d(listed) != self.officer_key().public:
+            return False
+        elif not listed:
+            self._need_server().set_officer_key(self.officer_key().public)
+        # the fingerprint is this laptop's own, computed here: its own screen is the comparison
+        self.certify(device_id, fingerprint)
+        return True
+
+    def after_sync(self, *, officer: bool) -> SyncKeys:
+        """The key work of every sync, after push and pull. A laptop whose keys the server did
+        not take yet sends them again. An officer's laptop holding the officer key certifies
+        every pending device whose enrollment binding checks out (a code this laptop made) —
+        and nothing else on its own: a device enrolled with a server-made code waits for the
+        officer to compare fingerprints. Any other laptop that pinned the officer key fetches
+        the content-key wraps addressed to it. Problems are warnings, never a failed sync."""
+        done = SyncKeys()
+        if self.my_fingerprint() is None:
+            return done  # enrolled before devices had keys: nothing to publish or fetch with
+        try:
+            if not self.keys_published():
+                self._publish_stored()
+        except KEY_CALL_ERRORS as exc:
+            # an older server has no key directory: quietly stay "not yet published"
+            log.warning("device keys still not published: %s: %s", type(exc).__name__, str(exc))
+            return done
+        try:
+            if officer and self._material(OFFICER_KEY) is None:
+                # the enrollment's set-up did not get through (network, an older server then)
+                self._set_up_officer_laptop(self.my_device_id(), self.my_fingerprint())
+            if officer and self._material(OFFICER_KEY) is not None:
+                me = self.my_device_id()
+                for entry in self.pending_devices():
+                    if not entry["bound"] and entry["device_id"] != me:
+                        continue
+                    try:
+                        # this laptop's own keys: their fingerprint is computed here, from the profile
+                        self.certify(entry["device_id"], self.my_fingerprint() if entry["device_id"] == me else None)
+                        if entry["device_id"] != me:
+                            done.certified.append(entry["device_id"])
+                    except KEY_CALL_ERRORS as exc:
+                        done.warnings.append(f"未能认证设备 {entry['device_id']}：{exc}")
+            elif not officer and self.pinned_officer_key() is not None:
+                done.warnings.extend(self.fetch_content_keys())
+        except KEY_CALL_ERRORS as exc:
+            done.warnings.append(f"密钥同步未完成：{exc}")
+        return done
+
     # -- content keys ------------------------------------------------------------------------------
     def _keys_of(self, key_name: str) -> list[ContentKeyRow]:
         with self.profile.session() as s:
@@ -458,18 +599,30 @@ class KeyService:
             if not page["more"]:
                 return warnings
 
-    def forget_student(self, student_id: str) -> None:
-        """The laptop purges a student (its assignment ended): its content keys go with its data."""
-        with self.profile.session() as s, s.begin():
+    def forget_student(self, student_id: str, session: Any = None) -> None:
+        """The laptop purges a student (its assignment ended): its content keys go with its data.
+        ``session``: the purge's own transaction (the keys go in the same commit as the data)."""
+        with self._writing(session) as s:
             s.execute(delete(ContentKeyRow).where(ContentKeyRow.key_name.in_(
                 [student_id, student_id + MENTOR_SUFFIX])))
 
-    def wipe(self) -> None:
+    def wipe(self, session: Any = None) -> None:
         """The device was revoked or retired: every key this profile holds goes — content keys,
-        this laptop's private keys, the officer key, binding secrets, the wraps cursor."""
-        with self.profile.session() as s, s.begin():
+        this laptop's private keys, the officer key, binding secrets, the wraps cursor.
+        ``session``: the wipe's own transaction."""
+        with self._writing(session) as s:
             s.execute(delete(ContentKeyRow))
             s.execute(delete(KeyMaterialRow))
+
+    @contextmanager
+    def _writing(self, session: Any) -> Iterator[Any]:
+        # inside the caller's transaction when it has one: a second writer on the same SQLite
+        # file would wait for the first to commit, which waits for this call
+        if session is not None:
+            yield session
+            return
+        with self.profile.session() as s, s.begin():
+            yield s
 
     # -- sealing and opening values ---------------------------------------------------------------
     def seal(self, key_name: str, plaintext: bytes, kind: str, record_id: str, field: str,

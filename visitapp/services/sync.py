@@ -33,6 +33,7 @@ from visitapp.protocol.sync import (
 )
 from visitapp.services import settings
 from visitapp.services.base import Identity, ServiceContext
+from visitapp.services.keys import NOT_YET_PUBLISHED, EnrolledKeys, KeyDirectoryClient, KeyService
 from visitapp.services.settings import (
     CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY, READ_TIMEOUT_KEY,
     SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
@@ -60,6 +61,10 @@ class SyncReport:
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     # changes the server kept as orphaned work for the officer (record id, reason); also in errors
     orphaned: list[tuple[str, str]] = field(default_factory=list)
+    # key work that did not go through (a wrap refused, a device not certified): shown, not fatal
+    warnings: list[str] = field(default_factory=list)
+    # devices this officer's laptop certified in this sync (their enrollment binding checked out)
+    certified_devices: list[str] = field(default_factory=list)
     finished_at: dt.datetime | None = None
     cancelled: bool = False
 
@@ -68,8 +73,20 @@ class SyncReport:
         return not self.errors and not self.cancelled
 
 
+class Enrollment(EnrollResponse):
+    """The server's answer to an enrollment, and what this laptop did with its keys: the
+    fingerprint its screen shows (the officer compares it), and ``keys_state`` —
+    ``pinned``, ``not_yet_certified`` or ``not_yet_published`` (:class:`EnrolledKeys`)."""
+
+    fingerprint: str | None = None
+    keys_state: str = NOT_YET_PUBLISHED
+    keys_certified: bool = False
+
+
 class SyncService:
-    """Enrollment and sync with the school server; the transport is :mod:`visitapp.services.transport`."""
+    """Enrollment and sync with the school server; the transport is :mod:`visitapp.services.transport`.
+    Its :attr:`keys` (the workspace's ``keys``) talks to the key directory over this service's
+    own connection."""
 
     def __init__(self, ctx: ServiceContext, connect_timeout: float | None = None, read_timeout: float | None = None,
                  retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF):
@@ -80,6 +97,14 @@ class SyncService:
         self.read_timeout = read_timeout
         self.retries = retries
         self.backoff = backoff
+        self.keys = KeyService(ctx.profile, connect=self.key_directory)
+
+    def key_directory(self, server: ServerConnection | None = None) -> KeyDirectoryClient:
+        """The key directory over ``server`` (default: a new connection to the enrolled server),
+        with its session, address, token and timeouts."""
+        server = server or self.connect()
+        return KeyDirectoryClient(server.http, server.url, server.token,
+                                  timeout=(server.connect_timeout, server.read_timeout))
 
     @property
     def timeout(self) -> float:
@@ -143,9 +168,12 @@ class SyncService:
                                 on_revoked=self._wipe if wipe_on_revoked else None)
 
     # -- enrollment ------------------------------------------------------------------------------
-    def enroll(self, code: str, device_label: str = "") -> EnrollResponse:
+    def enroll(self, code: str, device_label: str = "") -> Enrollment:
         """Enroll this computer with the school server the code names and become its teacher;
-        refuses (:class:`SyncError`) a damaged or spent code, and a certificate not the code's."""
+        refuses (:class:`SyncError`) a damaged or spent code, and a certificate not the code's.
+        Then makes and publishes this laptop's keys (:meth:`KeyService.enroll_device`; on the
+        officer's laptop also the officer key); a server that cannot take them leaves the
+        enrollment done and the keys "not yet published"."""
         try:
             server_url, fingerprint, secret = decode_enrollment_code(code)
         except ValueError as exc:
@@ -172,7 +200,22 @@ class SyncService:
             self.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
                                                  enrolled.device_id, enrolled.school_name, base))
             self._reattribute(s, old.staff_id, enrolled.staff_id)
-        return enrolled
+        keys = self._enroll_keys(enrolled, code)
+        return Enrollment(**enrolled.model_dump(), fingerprint=keys.fingerprint, keys_state=keys.state,
+                          keys_certified=keys.certified)
+
+    def _enroll_keys(self, enrolled: EnrollResponse, code: str) -> EnrolledKeys:
+        try:
+            server = self.connect(repeatable=("GET",), wipe_on_revoked=False)
+        except SyncError as exc:
+            log.warning("no connection for the device keys: %s", type(exc).__name__)
+            return EnrolledKeys(None, NOT_YET_PUBLISHED)
+        try:
+            with self.keys.over(self.key_directory(server)):
+                return self.keys.enroll_device(device_id=enrolled.device_id, staff_id=enrolled.staff_id,
+                                               role=enrolled.role, school_id=enrolled.school_id, code=code)
+        finally:
+            server.close()
 
     def _reattribute(self, session: Any, old_staff: str, new_staff: str) -> None:
         """Work written before enrolling was signed with a local placeholder id; it is the
@@ -213,6 +256,11 @@ class SyncService:
             self._push(server, report, progress, cancel)
             if not report.cancelled:
                 self._pull(server, report, progress, cancel)
+            if not report.cancelled:
+                with self.keys.over(self.key_directory(server)):
+                    keys = self.keys.after_sync(officer=self.ctx.identity.is_officer)
+                report.warnings.extend(keys.warnings)
+                report.certified_devices.extend(keys.certified)
         except SyncCancelled:
             report.cancelled = True
         finally:
@@ -448,6 +496,7 @@ class SyncService:
             settings.write(session, DEFERRED_PURGES_KEY, deferred)
             return
         delete_student_data(session, student_id)
+        self.keys.forget_student(student_id, session)
 
     def _deferred(self, session: Any) -> list[str]:
         return list(settings.read(session, DEFERRED_PURGES_KEY))
@@ -468,6 +517,7 @@ class SyncService:
                     waiting.append(student_id)
                 else:
                     delete_student_data(s, student_id)
+                    self.keys.forget_student(student_id, s)
             settings.write(s, DEFERRED_PURGES_KEY, waiting)
 
     def _note_orphan(self, session: Any, kind: str, record_id: str, orphan_id: str, reason: str, at: str) -> None:
@@ -537,6 +587,9 @@ class SyncService:
             for kind, model in MODEL_BY_KIND.items():
                 ids = keep.get(kind)
                 s.execute(delete(model).where(model.id.not_in(ids)) if ids else delete(model))
+            # the keys are not in MODEL_BY_KIND: they go here, even while unsent changes wait —
+            # a revoked laptop must not keep what opens the school's sealed values or signs as it
+            self.keys.wipe(s)
             if unsent:
                 # the cursor goes (the data it covered is gone); the token stays for the retry
                 settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)

@@ -55,6 +55,9 @@ class Workspace:
         self.workload = WorkloadService(self.ctx)
         self.audit = AuditService(self.ctx)
         self.sync = SyncService(self.ctx)
+        # issue 14: the one key service, over the sync service's connection (its pinned session,
+        # address, token and timeouts) — nothing else builds a key-directory client
+        self.keys = self.sync.keys
         self.officer = OfficerService(self.ctx, self.sync)
         # issue 15: coverage 1 and 重点帮扶 (officer records), and the retention of leavers' data
         from visitapp.services.retention import RetentionService

@@ -119,9 +119,10 @@ class SettingsScreen(QWidget):
             self.enroll_state.setText(user_message(exc))
             return
 
-        def done(_r):
+        def done(enrolled):
             self.code.clear()
-            self.enroll_state.setText(tr("Enrolled. Sync now to bring your students down."))
+            self.enroll_state.setText(tr("Enrolled. Sync now to bring your students down.") + "\n"
+                                      + keys_line(enrolled))
             self.enrolled.emit()
             self.refresh()
 
@@ -140,3 +141,17 @@ class SettingsScreen(QWidget):
             return values
 
         self.ctx.run(work, on_done=lambda v: (self.ctx.info(tr("Settings saved.")), self.saved.emit(v)))
+
+
+def keys_line(enrolled) -> str:
+    """The one line about this laptop's keys after enrollment: the fingerprint the officer
+    compares with their screen, and how far its certification is."""
+    if enrolled.fingerprint is None or enrolled.keys_state == "not_yet_published":
+        return tr("Keys: not yet published to the school server (it will be tried again at the next sync).")
+    if enrolled.keys_certified:
+        return tr("Key fingerprint: {fingerprint} (certified)").format(fingerprint=enrolled.fingerprint)
+    if enrolled.keys_state == "pinned":
+        return tr("Key fingerprint: {fingerprint} (certified at the officer's next sync)").format(
+            fingerprint=enrolled.fingerprint)
+    return tr("Key fingerprint: {fingerprint} (keys not yet certified: the officer compares this fingerprint)"
+              ).format(fingerprint=enrolled.fingerprint)
