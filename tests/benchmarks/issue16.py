@@ -99,7 +99,7 @@ def _noop(tmp: Path, db: str | None, label: str) -> list[Row]:
         noop = statistics.median(times)
         print(f"  {label} engine no-op sync median {noop * 1000:.1f} ms (first sync pulled {first.pulled:,})",
               file=sys.stderr)
-        return [(f"no-op sync, {label}: the client's SyncEngine.run with nothing to push or pull, over HTTP "
+        return [(f"no-op sync, {label}: the client's SyncService.run with nothing to push or pull, over HTTP "
                  f"(officer laptop holding {first.pulled:,} records; median of {NOOP_SYNCS})",
                  f"{noop * 1000:.1f} ms (slowest {max(times) * 1000:.1f} ms)", "≤ 5 ms", noop <= 0.005)]
     finally:
