@@ -175,7 +175,7 @@ class RetentionService:
         engine = self.ws.sync
         before = self.erased().get(student_id)
         if before is not None:
-            record = self._post(engine, student_id, before["archive_sha256"])
+            record = self._post(student_id, before["archive_sha256"])
             return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                            dict(record.get("counts", {})), before["archive_sha256"], 0)
         self._check_due(student_id, today)
@@ -193,7 +193,7 @@ class RetentionService:
         job, _growth, _sheets = self._jobs(student_id)
         if job.fingerprint().hash != archived.get("contents"):
             raise DomainError("归档后该学生的记录有了变化，请重新生成长期档案，再删除。")
-        record = self._post(engine, student_id, archived["sha256"])
+        record = self._post(student_id, archived["sha256"])
         with self.ctx.profile.session() as s, s.begin():
             erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)
             erased.secret = {**(erased.secret or {}), student_id: record}
@@ -213,7 +213,7 @@ class RetentionService:
         return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                        dict(record.get("counts", {})), archived["sha256"], local)
 
-    def _post(self, engine: Any, student_id: str, sha256: str) -> dict:
+    def _post(self, student_id: str, sha256: str) -> dict:
         return self.ws.officer.erase_student(student_id, sha256, self.school_years())
 
     def _rewrite_file(self) -> None:

@@ -28,6 +28,8 @@ from visitapp.services.visits import VisitService
 from visitapp.services.workload import WorkloadService
 from visitapp.services.applications import ApplicationService
 from visitapp.services.record_review import RecordReviewService
+from visitapp.services.retention import RetentionService
+from visitapp.services.support import SupportService
 from visitapp.storage.models import AuditEventRow
 from visitapp.storage.profile import Profile
 from visitapp.storage.records import entity_from_row
@@ -60,8 +62,6 @@ class Workspace:
         self.keys = self.sync.keys
         self.officer = OfficerService(self.ctx, self.sync)
         # issue 15: coverage 1 and 重点帮扶 (officer records), and the retention of leavers' data
-        from visitapp.services.retention import RetentionService
-        from visitapp.services.support import SupportService
         self.support = SupportService(self.ctx)
         self.retention = RetentionService(self)
         self.applications = ApplicationService(self.ctx)      # issue 15: 申请
