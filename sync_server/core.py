@@ -26,6 +26,7 @@ from uuid6 import uuid7
 from visitapp.crypto import FieldCipher, TamperedData, hmac_sha256_hex, random_token, sha256_hex
 from visitapp.domain import AssignmentRole, Role
 from visitapp.protocol.sync import encode_enrollment_code
+from visitapp.protocol.records import sealed_form
 
 ENROLL_TRIES = 5
 ENROLL_HOURS = 72
@@ -372,7 +373,7 @@ class ServerCore:
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
                        other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                        routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
-                       match_key=match_key, deleted=deleted, received_at=received_at)
+                       match_key=match_key, deleted=deleted, received_at=received_at, tier_c_form=sealed_form(sealed))
             tx.queue_record(row)
             return SimpleNamespace(**row)  # type: ignore[return-value]
         if existing is None:
@@ -380,7 +381,8 @@ class ServerCore:
                          author_staff=author_staff, writer_staff=writer_staff or author_staff,
                          other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                          routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
-                         match_key=match_key, deleted=deleted, received_at=received_at)
+                         match_key=match_key, deleted=deleted, received_at=received_at,
+                         tier_c_form=sealed_form(sealed))
             tx.session.add(rec)
             return rec
         existing.kind, existing.student_id, existing.visibility = kind, student_id, visibility
@@ -390,6 +392,7 @@ class ServerCore:
         existing.server_seq, existing.hlc, existing.routing = seq, hlc, routing_text
         existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
         existing.match_key, existing.deleted, existing.received_at = match_key, deleted, received_at
+        existing.tier_c_form = sealed_form(sealed)
         return existing
 
     def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,

@@ -207,17 +207,33 @@ def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_
             "cursor": page[-1].seq if page else after, "more": len(rows) > limit}
 
 
+def seal_for_officers_of(core: ServerCore):  # noqa: ANN201 - a sealing function
+    """:func:`seal_for_officers` with the officers' devices read once, for many values (a
+    roster of thousands of students): ``seal(plaintext, kind, record_id, field) -> bytes | None``."""
+    recipients = _officer_recipients(core)
+
+    def seal(plaintext: bytes, kind: str, record_id: str, field: str) -> bytes | None:
+        return seal_to_devices(plaintext, recipients, kind, record_id, field) if recipients else None
+    return seal
+
+
 def seal_for_officers(core: ServerCore, plaintext: bytes, kind: str, record_id: str, field: str) -> bytes | None:
     """Seal a value the server received in plain (e.g. a roster address from the platform) to
     the school's certified, active officer devices: the copy the server keeps is then one it
     cannot open. ``None`` while no officer device is certified (the caller keeps today's way).
     Sealing to public keys is all the server may do (:mod:`visitapp.crypto.sealing`)."""
+    recipients = _officer_recipients(core)
+    return seal_to_devices(plaintext, recipients, kind, record_id, field) if recipients else None
+
+
+def _officer_recipients(core: ServerCore) -> dict[str, DevicePublicKeys]:
+    """The school's active officer devices whose certificate the officer key signed."""
     school_id, _ = core.school()
     recipients: dict[str, DevicePublicKeys] = {}
     with core.db.read() as s:
         officer_key = _officer_key(s)
         if officer_key is None:
-            return None
+            return recipients
         rows = s.execute(select(DeviceRow, DeviceKeyRow)
                          .join(DeviceKeyRow, DeviceKeyRow.device_id == DeviceRow.id)
                          .join(StaffRow, StaffRow.id == DeviceRow.staff_id)
@@ -230,4 +246,4 @@ def seal_for_officers(core: ServerCore, plaintext: bytes, kind: str, record_id: 
             except (UntrustedKey, CryptoError):
                 continue
             recipients[device.id] = claims.keys
-    return seal_to_devices(plaintext, recipients, kind, record_id, field) if recipients else None
+    return recipients

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -115,6 +115,11 @@ class Record(Base):
     # when this version reached the server, by the server's clock: the times inside ``routing``
     # are the laptop's (checked against this clock at the door, docs/security.md)
     received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # how its tier C is held (issue 14, migration 0008; ``visitapp.protocol.records.sealed_form``):
+    # NULL none, -1 readable (an older laptop's, or from before the upgrade), 0 sealed to the
+    # officers and the writer, N under the student's content key of epoch N. The officer's
+    # laptop re-seals the readable and the 0 ones (``/v1/reseal``)
+    tier_c_form: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
 
     __table_args__ = (
         Index("ix_records_student_seq", "student_id", "server_seq"),
@@ -123,6 +128,7 @@ class Record(Base):
         # records and the conflicts the teacher is party to
         Index("ix_records_visibility_seq", "visibility", "server_seq"),
         Index("ix_records_other_seq", "other_staff", "server_seq"),
+        Index("ix_records_tier_c_form_seq", "tier_c_form", "server_seq"),
     )
 
 

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync_server import keys
+from sync_server import keys, resealing
 from sync_server.core import Principal, ServerCore
 
-from visitapp.protocol.sync import ErrorBody
+from visitapp.protocol.sync import MAX_SEALED_BYTES, ErrorBody
 
 B64 = r"^[A-Za-z0-9_-]+$"  # base64url without padding
 ID = r"^[^\x00-\x1f\x7f]+$"
@@ -138,6 +138,59 @@ class WrapsPage(BaseModel):
     more: bool
 
 
+_SEALED = "S1_AQAAAAE" + "x" * 40
+
+
+class ResealItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"record_id": _WRAP["student_id"], "kind": "visit", "student_id": _WRAP["student_id"], "server_seq": 42,
+         "routing": {"id": _WRAP["student_id"]}, "sealed": "eyJuYXJyYXRpdmUiOiAiLi4uIn0="}]})
+    record_id: str
+    kind: str
+    student_id: str | None = None
+    server_seq: int
+    routing: dict = Field(default_factory=dict)
+    sealed: str | None = Field(description="as stored: readable (base64 JSON) or sealed to the officers' devices")
+
+
+class ResealQueue(BaseModel):
+    """Records whose tier C waits to be re-sealed by an officer's laptop."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "cursor": 0, "more": False}]})
+    items: list[ResealItem]
+    cursor: int
+    more: bool
+
+
+class Resealed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    record_id: str = Field(min_length=1, max_length=64, pattern=ID)
+    server_seq: int = Field(ge=1, description="the version the officer's laptop read; a record changed since is skipped")
+    sealed: str = Field(min_length=1, max_length=MAX_SEALED_BYTES * 4 // 3 + 4,
+                        description="the same tier C sealed under the student's content key (S1_...)")
+
+
+class ResealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"items": [{"record_id": _WRAP["student_id"], "server_seq": 42, "sealed": _SEALED}]}]})
+    items: list[Resealed] = Field(min_length=1, max_length=resealing.MAX_RESEAL_BATCH)
+
+
+class ResealSkipped(BaseModel):
+    record_id: str
+    why: str
+
+
+class ResealResult(BaseModel):
+    """What was swapped, what was skipped and why, and how the server holds tier C now."""
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"resealed": 1, "skipped": [], "readable": 0, "to_devices": 0, "under_student_keys": 120}]})
+    resealed: int
+    skipped: list[ResealSkipped]
+    readable: int = Field(description="records whose tier C the server can still read (with server.key)")
+    to_devices: int = Field(description="records sealed to the officers' and the writer's devices")
+    under_student_keys: int
+
+
 def router(core: ServerCore, principal) -> APIRouter:
     """The ``/v1/keys`` routes; ``principal`` is the app's bearer-token dependency."""
     api = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -174,5 +227,18 @@ def router(core: ServerCore, principal) -> APIRouter:
     def my_wraps(who: Who, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                  limit: Annotated[int, Query(ge=1, le=keys.DEFAULT_WRAPS_PAGE)] = keys.DEFAULT_WRAPS_PAGE) -> dict:
         return keys.my_wraps(core, who, after, limit)
+
+    @api.get("/reseal", response_model=ResealQueue, summary="Records whose tier C waits to be re-sealed (officers)",
+             responses=_responses(401, 403))
+    def reseal_queue(who: Who, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=resealing.MAX_RESEAL_BATCH)] = resealing.MAX_RESEAL_BATCH
+                     ) -> dict:
+        return resealing.queue(core, who, after, limit)
+
+    @api.post("/reseal", response_model=ResealResult,
+              summary="Swap records' tier C for values re-sealed under the students' keys (officers)",
+              responses=_responses(401, 403, 413, 503))
+    def reseal(body: ResealRequest, who: Who) -> dict:
+        return resealing.reseal(core, who, [i.model_dump() for i in body.items])
 
     return api

@@ -27,13 +27,14 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from sync_server.core import ServerCore
+from sync_server.keys import seal_for_officers_of
 from sync_server.models import PlatformExchangeRow, PlatformExportRow, Record
 
 from visitapp.domain import (
     Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection, PublicNotice,
     ReviewMeeting, School, Student, Visit, join_tiers, split_by_tier,
 )
-from visitapp.protocol.records import encode_tier_c as seal_bytes
+from visitapp.protocol.records import TIER_C_FIELD, encode_sealed, encode_tier_c as seal_bytes
 
 from sync_server.platform.port import ExchangeEvent, ExportState
 
@@ -111,6 +112,7 @@ class ServerSchoolData:
 
     def __init__(self, core: ServerCore, district: str = ""):
         self.core = core
+        self._officer_seal = None  # the officers' devices, read once for a roster (seal_for_officers_of)
         self.district = district
 
     # -- reads -----------------------------------------------------------------------------------
@@ -179,7 +181,7 @@ class ServerSchoolData:
             routing = {**json.loads(existing.routing), **routing}
         # tier C we were not given (the server never reads it) is carried over, never wiped
         if any(v not in ("", None, [], {}) for v in sealed_dict.values()):
-            sealed = seal_bytes(sealed_dict)
+            sealed = self._seal_arriving(kind, entity.id, sealed_dict)
         elif existing is not None:
             sealed = self.core.record_sealed(existing)
         else:
@@ -194,6 +196,18 @@ class ServerSchoolData:
                              author_staff=existing.author_staff if existing is not None else None,
                              author_device=None, routing=routing, facts=facts, sealed=sealed,
                              existing=target)  # type: ignore[arg-type]
+
+    def _seal_arriving(self, kind: str, record_id: str, values: dict) -> str:
+        """Tier C that reaches the server in plain (a roster's addresses and phone numbers) is
+        sealed at once to the school's certified officer devices, so the copy the server keeps
+        is one it cannot open; the officer's laptop re-seals it under the student's key for
+        the student's teachers. A school with no certified officer device yet keeps the
+        readable encoding (counted as readable by ``visitapp-server sealing status``)."""
+        plaintext = json.dumps(values, ensure_ascii=False, sort_keys=True).encode()
+        if self._officer_seal is None:
+            self._officer_seal = seal_for_officers_of(self.core)
+        envelope = self._officer_seal(plaintext, kind, record_id, TIER_C_FIELD)
+        return seal_bytes(values) if envelope is None else encode_sealed(envelope)
 
     @staticmethod
     def _insert_new(tx, new_rows: list) -> None:

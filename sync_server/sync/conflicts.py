@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sync_server.core import Principal, ServerCore, utcnow, uuid5_of
 from sync_server.models import Record
 from visitapp.protocol.sync import ConflictItem, Mutation, Resolution, wrap_conflict_sealed
-from visitapp.protocol.records import RecordInvalid, decode_tier_c as decode_sealed
+from visitapp.protocol.records import RecordInvalid, decode_sealed as decode_envelope, decode_tier_c as decode_sealed, is_sealed
 from sync_server.sync.context import ApiError, _Ctx, _may_read, _res, _unicode_ok
 
 
@@ -105,7 +105,12 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
         raise ApiError(404, "not_found", "找不到该冲突记录。")  # no longer the pusher's student
     if not _unicode_ok(reason) or (sealed is not None and not _unicode_ok(sealed)):
         raise ApiError(422, "invalid_unicode", "内容含有无效的 Unicode 字符。")
-    if choice == Resolution.VALUE and sealed is not None:
+    if choice == Resolution.VALUE and sealed is not None and is_sealed(sealed):
+        try:
+            decode_envelope(sealed)  # sealed to its readers: only its form can be checked here
+        except RecordInvalid as exc:
+            raise ApiError(422, exc.code, exc.detail) from None
+    elif choice == Resolution.VALUE and sealed is not None:
         try:
             doc = decode_sealed(sealed)
         except RecordInvalid as exc:

@@ -45,12 +45,15 @@ def test_application_visit_review_notice_determination_across_the_wire(tmp_path)
     server.start()
     laptops = {}
     try:
-        for key, role in (("teacher", "teacher"), ("officer", "officer")):
+        for key, role in (("officer", "officer"), ("teacher", "teacher")):
             staff = [s for s in demo["staff"] if s["role"] == role][0]
             ws, _ = create_profile(tmp_path / f"laptop-{key}", PASSPHRASE, kdf=FAST_TEST_KDF)
-            ws.sync.enroll(staff["enroll_code"], device_label=f"laptop-{key}")
+            # the teacher's code is made by the officer's laptop: it carries the officer key
+            code = staff["enroll_code"] if key == "officer" else laptops["officer"].keys.officer_code(staff["enroll_code"])
+            ws.sync.enroll(code, device_label=f"laptop-{key}")
             _sync(ws)
             laptops[key] = ws
+        _sync(laptops["officer"], laptops["teacher"])  # certified, and given its students' keys
         teacher, officer = laptops["teacher"], laptops["officer"]
         student = teacher.students.list_mine()[0].id
         term = teacher.students.current_term()

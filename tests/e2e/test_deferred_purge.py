@@ -15,6 +15,7 @@ from visitapp.crypto import FAST_TEST_KDF
 from visitapp.domain import VisitMode
 from visitapp.services import create_profile
 from visitapp.services.sync import SyncReport
+from visitapp.services.tier_c import TierC
 
 
 def test_the_purge_waits_for_the_pending_change(tmp_path):
@@ -35,7 +36,7 @@ def test_the_purge_waits_for_the_pending_change(tmp_path):
                                  guardian_consent=True, narrative="走访时奶奶说起低保的事。")
             visit_id = ws.visits.finalize(v.id).id
             report = SyncReport()
-            ws.sync._pull(ws.sync.connect(), report, None, None)
+            ws.sync._pull(ws.sync.connect(), report, None, None, TierC(ws.sync.keys))
             assert report.purged_students == 1
             assert ws.sync.deferred_purges() == [sid]
             assert ws.visits.get(visit_id).narrative == "走访时奶奶说起低保的事。"  # still here

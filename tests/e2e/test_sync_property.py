@@ -43,11 +43,16 @@ class OfflineLaptops(RuleBasedStateMachine):
                 self.server.core.assign("mentor", teacher.id, sid)
         staff = {"甲": teachers[0].id, "乙": teachers[1].id, "专干": self.server.officer.id}
         self.laptops = {}
-        for key in DEVICES:
+        # the officer's laptop first: the teachers' codes are made by it (they carry the officer
+        # key), and its next sync certifies them and shares the students' keys (issue 14)
+        for key in sorted(DEVICES, key=lambda k: k != "专干"):
             ws, _ = create_profile(root / key, PASSPHRASE, kdf=FAST_TEST_KDF)
-            ws.sync.enroll(self.server.code(staff[key]))
+            code = self.server.code(staff[key])
+            ws.sync.enroll(code if key == "专干" else self.laptops["专干"].keys.officer_code(code))
             assert ws.sync.run().ok
             self.laptops[key] = ws
+        for key in sorted(DEVICES, key=lambda k: k != "专干"):
+            assert self.laptops[key].sync.run().ok
         self.typed_fields: set[tuple[str, str, str]] = set()
         self.typed_notes: set[str] = set()
         self.superseded: set[tuple[str, str, str]] = set()

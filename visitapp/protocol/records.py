@@ -32,7 +32,8 @@ from visitapp.domain import ENTITY_BY_KIND
 from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers
 
 __all__ = ["RecordInvalid", "read_record", "check_mutation", "encode_tier_c", "decode_tier_c", "check_json", "LIMITS",
-           "AUTHOR_FIELD"]
+           "AUTHOR_FIELD", "SEALED_PREFIX", "TIER_C_FIELD", "is_sealed", "encode_sealed", "decode_sealed",
+           "sealed_epoch", "sealed_form", "READABLE_FORM", "key_name_of", "aad_record_of"]
 
 MAX_DEPTH = 8            # nesting of dictionaries and lists inside one part
 MAX_ITEMS = 200          # items of one list, keys of one dictionary
@@ -308,21 +309,26 @@ def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys
 
 
 def encode_tier_c(values: dict[str, Any] | None) -> str | None:
-    """A record's tier C dictionary as the ``sealed`` string that travels: base64 (standard,
-    padded) of its UTF-8 JSON. An encoding, not encryption: end-to-end sealing to a key the
-    server does not hold is a later step; the server already treats the string as opaque."""
+    """A record's tier C dictionary as the readable ``sealed`` string of the first version
+    (base64, standard and padded, of its UTF-8 JSON). An encoding, not encryption: what laptops
+    send since issue 14 is :func:`encode_sealed`. Still written by laptops that hold no keys
+    (enrolled before devices had keys) and read for what older versions stored; the officer's
+    laptop re-seals such values on the server (``SyncService.reseal``)."""
     if values is None:
         return None
     return base64.b64encode(json.dumps(values, ensure_ascii=False, sort_keys=True).encode()).decode()
 
 
 def decode_tier_c(sealed: Any) -> dict[str, Any] | None:
-    """A ``sealed`` string back to its tier C dictionary; refuses (:class:`RecordInvalid`,
-    code ``sealed_format``) anything but base64 of a UTF-8 JSON object."""
+    """A readable ``sealed`` string back to its tier C dictionary; refuses (:class:`RecordInvalid`,
+    code ``sealed_format``) anything but base64 of a UTF-8 JSON object — a sealed value
+    (:func:`is_sealed`) included: that one only its readers' keys open."""
     if sealed is None:
         return None
     if not isinstance(sealed, str):
         raise RecordInvalid("sealed_format", "sealed 必须是 base64 文字")
+    if is_sealed(sealed):
+        raise RecordInvalid("sealed_format", "sealed 是加密内容，只能用读者的密钥打开")
     try:
         raw = base64.b64decode(sealed.encode("ascii"), validate=True)
         value = json.loads(raw.decode("utf-8"))
@@ -333,13 +339,107 @@ def decode_tier_c(sealed: Any) -> dict[str, Any] | None:
     return value
 
 
+# -- tier C sealed to its readers (issue 14) -----------------------------------------------------------
+# ``sealed`` = SEALED_PREFIX + base64 (standard, padded) of an envelope of
+# :mod:`visitapp.crypto.sealing` (0x01: under a student's content key; 0x02: to a set of
+# devices), whose plaintext is the UTF-8 JSON of the record's tier C dictionary, bound by its
+# associated data to (kind, record, TIER_C_FIELD, epoch). A readable string is base64 of JSON
+# and so starts with "e" ("{"); the prefix cannot be mistaken for one.
+SEALED_PREFIX = "S1_"
+TIER_C_FIELD = "tier_c"
+MENTOR_KEY_SUFFIX = "#mentor"
+_ENVELOPE_HEAD = 5          # version byte + epoch (4), the smallest header of either form
+_ENVELOPE_VERSIONS = (0x01, 0x02)
+
+
+def is_sealed(sealed: Any) -> bool:
+    """Is this ``sealed`` string tier C sealed to its readers (not the readable encoding)?"""
+    return isinstance(sealed, str) and sealed.startswith(SEALED_PREFIX)
+
+
+def encode_sealed(envelope: bytes) -> str:
+    """An envelope as the ``sealed`` string that travels and is stored."""
+    return SEALED_PREFIX + base64.b64encode(envelope).decode("ascii")
+
+
+def decode_sealed(sealed: str) -> bytes:
+    """The envelope of a sealed string; refuses (:class:`RecordInvalid`, ``sealed_format``)
+    anything not base64 of an envelope of a known version. Checks the form only: what is
+    inside opens with a reader's key, or not at all."""
+    try:
+        raw = base64.b64decode(sealed[len(SEALED_PREFIX):].encode("ascii"), validate=True)
+    except (UnicodeError, binascii.Error, ValueError):
+        raise RecordInvalid("sealed_format", "加密内容不是有效的 base64") from None
+    if len(raw) < _ENVELOPE_HEAD or raw[0] not in _ENVELOPE_VERSIONS:
+        raise RecordInvalid("sealed_format", "加密内容的格式未知")
+    return raw
+
+
+def sealed_epoch(sealed: str | None) -> int | None:
+    """The key epoch of a sealed string (0: sealed to devices, before the student key reached
+    its writer); None for a readable or empty one. Read without opening anything."""
+    if not is_sealed(sealed):
+        return None
+    raw = decode_sealed(sealed)
+    return 0 if raw[0] == 0x02 else int.from_bytes(raw[1:5], "big")
+
+
+READABLE_FORM = -1
+
+
+def sealed_form(sealed: str | None) -> int | None:
+    """How a ``sealed`` string is held, for the server's bookkeeping, from its first bytes only:
+    None (no tier C), :data:`READABLE_FORM` (the readable encoding), 0 (sealed to devices) or
+    the epoch of the content key that sealed it. A malformed envelope counts as readable (the
+    door refused it already; nothing is claimed sealed that is not)."""
+    if sealed is None:
+        return None
+    if not is_sealed(sealed):
+        return READABLE_FORM
+    try:
+        head = base64.b64decode(sealed[len(SEALED_PREFIX):len(SEALED_PREFIX) + 8])
+    except (binascii.Error, ValueError):
+        return READABLE_FORM
+    if head[:1] == b"\x02":
+        return 0
+    if head[:1] == b"\x01" and len(head) >= _ENVELOPE_HEAD:
+        return int.from_bytes(head[1:5], "big")
+    return READABLE_FORM
+
+
+def key_name_of(kind: str, student_id: str | None) -> str:
+    """Whose content key seals a record's tier C: the student's (``<student id>#mentor`` for
+    mentor notes, which only mentors read); ``school`` for records about no one student (held
+    by no content key: sealed to the officers and the writer)."""
+    if not student_id:
+        return "school"
+    return student_id + MENTOR_KEY_SUFFIX if kind == "mentor_note" else student_id
+
+
+def aad_record_of(record_id: str, routing: dict | None) -> str:
+    """The record a sealed value is bound to: its own, except a mentor note's conflict copy,
+    which the server makes under a new id around the value its writer sealed to the note."""
+    origin = (routing or {}).get("conflict_of")
+    return origin if isinstance(origin, str) and origin else record_id
+
+
 # what a pushed conflict (a resolution) may carry in ``sealed``: the chosen value only
 _RESOLUTION_SEALED = {"value", "text"}
 
 
 def check_mutation(kind: str, routing: Any, facts: Any, sealed: str | None, *, build: bool = True):
     """What the server checks of one pushed record before anything else (its own typed
-    reading, not the handlers' rules): returns the entity, or raises :class:`RecordInvalid`."""
+    reading, not the handlers' rules): returns the entity, or raises :class:`RecordInvalid`.
+    A sealed tier C (:func:`is_sealed`) is checked for its form only: the server cannot read
+    it, so its fields are checked by the laptops that open it (:func:`read_record`)."""
+    if is_sealed(sealed):
+        decode_sealed(sealed)
+        if kind == "conflict":
+            cls = ENTITY_BY_KIND[kind]
+            _part(cls, "routing", routing, True)
+            _part(cls, "facts", facts, True)
+            return None
+        return read_record(kind, routing, facts, None, strict_keys=True, build=build)
     doc = decode_tier_c(sealed)
     if kind == "conflict":
         if doc is not None:

@@ -331,6 +331,10 @@ class KeyService:
             raise UntrustedKey("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。")
         self.pin_officer_key(key, how="confirmed")
 
+    def has_officer_key(self) -> bool:
+        """Whether this laptop holds the school's officer key; refuses nothing."""
+        return self._material(OFFICER_KEY) is not None
+
     def officer_key(self) -> OfficerKey:
         """The school's officer signing key; refuses (KeyServiceError) on any laptop but an officer's."""
         row = self._material(OFFICER_KEY)
@@ -482,11 +486,43 @@ class KeyService:
                             done.certified.append(entry["device_id"])
                     except KEY_CALL_ERRORS as exc:
                         done.warnings.append(f"未能认证设备 {entry['device_id']}：{exc}")
-            elif not officer and self.pinned_officer_key() is not None:
+            if self.pinned_officer_key() is not None:
+                # an officer's second laptop gets the students' keys this way too
                 done.warnings.extend(self.fetch_content_keys())
+            if officer and self._material(OFFICER_KEY) is not None:
+                done.warnings.extend(self.share_assigned_students())
         except KEY_CALL_ERRORS as exc:
             done.warnings.append(f"密钥同步未完成：{exc}")
         return done
+
+    def share_assigned_students(self) -> list[str]:
+        """Officer, at every sync: wrap each assigned student's key (and its mentor-notes key) to
+        the certified devices of its current readers and of the officers that do not hold it
+        yet — the key of a student newly assigned reaches the teacher's laptop at its next
+        sync. A revoked device's students move to a new epoch first. Answers warnings."""
+        directory = self.trusted_directory()
+        warnings = [f"设备 {d} 的密钥未通过资助专干密钥校验，未向其分发学生密钥：{why}"
+                    for d, why in sorted(directory.refused.items())]
+        with self.profile.session() as s:
+            assigned = sorted(set(s.execute(select(AssignmentRow.student_id, AssignmentRow.role)
+                                            .where(AssignmentRow.active.is_(True))).all()))
+            newest: dict[str, ContentKeyRow] = {}
+            for row in s.execute(select(ContentKeyRow)).scalars():
+                if row.key_name not in newest or row.epoch > newest[row.key_name].epoch:
+                    newest[row.key_name] = row
+            wrapped = {d for row in newest.values() for d in (row.wrapped_to or [])}
+        for gone in sorted(wrapped - set(directory.active())):
+            # wrapped to before and no longer active and certified: revoked since (or its entry
+            # changed): its students get a new epoch it never receives
+            self.rotate_after_revocation(gone)
+        names = sorted({student for student, _role in assigned}
+                       | {student + MENTOR_SUFFIX for student, role in assigned if role == AssignmentRole.MENTOR})
+        for name in names:
+            try:
+                self.share_student_key(name, directory=directory)
+            except KEY_CALL_ERRORS as exc:
+                warnings.append(f"未能分发学生 {name} 的内容密钥：{exc}")
+        return warnings
 
     # -- content keys ------------------------------------------------------------------------------
     def _keys_of(self, key_name: str) -> list[ContentKeyRow]:

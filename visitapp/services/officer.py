@@ -15,19 +15,23 @@ now in charge, or discards it with a reason, and the server audits each decision
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from visitapp.protocol import platform as pp
 from visitapp.protocol.orphans import DeviceList, OrphanItem, OrphanList, OrphanResolveResponse
-from visitapp.protocol.records import decode_tier_c
+from visitapp.crypto.errors import NotAReader
 from visitapp.services.base import ServiceContext
+from visitapp.services.keys import KEY_CALL_ERRORS
 from visitapp.services.sync import SyncService
-from visitapp.services.transport import ServerRefused
+from visitapp.services.tier_c import TierC
+from visitapp.services.transport import ServerRefused, SyncError
 from visitapp.storage.models import MODEL_BY_KIND
 from visitapp.storage.records import entity_from_row
 
+log = logging.getLogger(__name__)
 # a roster pull from the platform takes the platform's time as well as the server's
 PLATFORM_TIMEOUT = 300.0
 
@@ -66,10 +70,12 @@ class DeviceView:
     wiped_at: str
 
 
-def _excerpt(sealed: str | None) -> str:
+def _excerpt(o: OrphanItem, tier_c: TierC) -> str:
+    """The first words of an orphaned change's text, opened on this laptop (the server holds
+    it sealed); empty when this laptop holds no key for it."""
     try:
-        values = decode_tier_c(sealed) or {}
-    except ValueError:
+        values = tier_c.open(o.kind, o.record_id, o.routing, o.student_id, o.sealed) or {}
+    except (NotAReader, ValueError):
         return ""
     for key in ("narrative", "text", "value", "family_situation"):
         value = values.get(key)
@@ -181,7 +187,7 @@ class OfficerService:
             reason=o.reason, created_at=dt.datetime.fromisoformat(o.created_at),
             is_draft=o.kind == "visit" and o.routing.get("status", "draft") == "draft",
             visit_date=str(facts.get("visit_date") or ""), mode=str(facts.get("mode") or ""),
-            made_while_assigned=o.made_while_assigned, excerpt=_excerpt(o.sealed), status=str(o.status))
+            made_while_assigned=o.made_while_assigned, excerpt=_excerpt(o, TierC(self.sync.keys)), status=str(o.status))
 
     def resolve_orphan(self, orphan_id: str, action: str, reason: str = "", to_staff: str | None = None
                        ) -> OrphanResolveResponse:
@@ -201,4 +207,23 @@ class OfficerService:
         """Retire, revoke or reinstate a device, then list them again; refuses what the
         server's device rules refuse."""
         self._request("POST", f"/v1/devices/{device_id}/{action}")
+        if action == "revoke":
+            self._rotate_keys_after_revoking(device_id)
         return self.devices()
+
+    def _rotate_keys_after_revoking(self, device_id: str) -> None:
+        """Every student whose key the revoked device held moves to a new key epoch at once (on
+        this officer laptop, which holds the officer key): new writes use a key it never gets."""
+        keys = self.sync.keys
+        try:
+            server = self.sync.connect(repeatable=("GET",))
+        except SyncError:
+            return
+        try:
+            with keys.over(self.sync.key_directory(server)):
+                if keys.has_officer_key():
+                    keys.rotate_after_revocation(device_id)
+        except KEY_CALL_ERRORS as exc:  # the next sync rotates what is left (KeyService.after_sync)
+            log.warning("key rotation after revoking %s not done: %s", device_id, type(exc).__name__)
+        finally:
+            server.close()

@@ -26,14 +26,15 @@ from uuid6 import uuid7
 
 from visitapp.domain import split_by_tier
 from visitapp.protocol.orphans import WipedRequest
-from visitapp.protocol.records import RecordInvalid, decode_tier_c, encode_tier_c, read_record
+from visitapp.crypto.errors import NotAReader
+from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record
 from visitapp.protocol.sync import (
-    MAX_BATCH, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
-    decode_enrollment_code,
+    MAX_BATCH, Change, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
+    decode_enrollment_code, unwrap_conflict_sealed, wrap_conflict_sealed,
 )
 from visitapp.services import settings
 from visitapp.services.base import Identity, ServiceContext
-from visitapp.services.keys import NOT_YET_PUBLISHED, EnrolledKeys, KeyDirectoryClient, KeyService
+from visitapp.services.keys import KEY_CALL_ERRORS, NOT_YET_PUBLISHED, EnrolledKeys, KeyDirectoryClient, KeyService
 from visitapp.services.settings import (
     CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY, READ_TIMEOUT_KEY,
     SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
@@ -42,7 +43,8 @@ from visitapp.services.transport import (
     DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
     SyncError, error_detail, make_http_session,
 )
-from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SyncErrorRow
+from visitapp.services.tier_c import NOT_YET_READABLE, TierC
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SealedWireRow, SyncErrorRow, UnopenedRow
 from visitapp.storage.records import apply_to_row, row_parts
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
     # devices this officer's laptop certified in this sync (their enrollment binding checked out)
     certified_devices: list[str] = field(default_factory=list)
+    # officer: tier C values on the server sealed again under the students' keys in this sync
+    resealed: int = 0
     finished_at: dt.datetime | None = None
     cancelled: bool = False
 
@@ -253,14 +257,20 @@ class SyncService:
         try:
             with self.ctx.profile.session() as s, s.begin():
                 s.execute(delete(SyncErrorRow))
-            self._push(server, report, progress, cancel)
-            if not report.cancelled:
-                self._pull(server, report, progress, cancel)
-            if not report.cancelled:
-                with self.keys.over(self.key_directory(server)):
+            with self.keys.over(self.key_directory(server)):
+                tier_c = TierC(self.keys)
+                self._push(server, report, progress, cancel, tier_c)
+                if not report.cancelled:
+                    self._pull(server, report, progress, cancel, tier_c)
+                if not report.cancelled:
                     keys = self.keys.after_sync(officer=self.ctx.identity.is_officer)
-                report.warnings.extend(keys.warnings)
-                report.certified_devices.extend(keys.certified)
+                    report.warnings.extend(keys.warnings)
+                    report.certified_devices.extend(keys.certified)
+                    # keys fetched just now open what the pull could not
+                    self._open_waiting(report, tier_c)
+                    if self.ctx.identity.is_officer and self.keys.has_officer_key():
+                        report.resealed = self._reseal(server, tier_c, report)
+                report.warnings.extend(tier_c.warnings)
         except SyncCancelled:
             report.cancelled = True
         finally:
@@ -286,8 +296,11 @@ class SyncService:
         ordered = sorted(groups.items(), key=lambda item: item[1][-1].seq)
         return [(k, r, rows) for (k, r), rows in ordered]
 
-    def _mutation(self, session: Any, kind: str, record_id: str, rows: list[OutboxRow]) -> Mutation:
-        """Fold a record's outbox rows into one mutation carrying its current state."""
+    def _mutation(self, session: Any, kind: str, record_id: str, rows: list[OutboxRow], tier_c: TierC,
+                  sealed_now: dict[str, str]) -> Mutation:
+        """Fold a record's outbox rows into one mutation carrying its current state, its tier C
+        sealed (the string of its first attempt, if it was sent before: ``sealed_now`` collects
+        the new ones, which the caller keeps before sending)."""
         newest = rows[-1]
         model = MODEL_BY_KIND[kind]
         row = session.get(model, record_id)
@@ -297,20 +310,47 @@ class SyncService:
                             base_seq=base_seq, hlc=newest.hlc)
         routing, facts, sealed = row_parts(row)
         student_id = routing.get("student_id") or (record_id if kind == "student" else None)
-        sealed_wire = encode_tier_c(sealed)
-        if kind == "conflict":
-            # a resolution: the server wants the chosen value as the record's own sealed part
+        kept = session.get(SealedWireRow, newest.mutation_id)
+        if kept is not None:
+            sealed_wire = kept.sealed["s"]
+        elif kind == "conflict":
+            # a resolution: the server wants the chosen value as the record's own sealed part,
+            # so it is sealed for the record the conflict is about
             sealed_wire = None
             if routing.get("resolution") == "value":
                 value = (sealed or {}).get("resolution_value")
                 field_name = "text" if routing.get("record_kind") == "mentor_note" else "value"
-                sealed_wire = encode_tier_c({field_name: value})
+                sealed_wire = tier_c.seal(str(routing.get("record_kind") or ""), str(routing.get("record_id") or ""),
+                                          None, student_id, {field_name: value})
+        else:
+            waiting = session.get(UnopenedRow, f"{kind}:{record_id}")
+            if waiting is not None and not any(v not in (None, "", [], {}) for v in (sealed or {}).values()):
+                # a record this laptop could not open, changed in tier A or B only: its tier C
+                # goes back as it came, never as the empty values shown here
+                sealed_wire = waiting.change.get("sealed")
+            else:
+                sealed_wire = tier_c.seal(kind, record_id, routing, student_id, sealed)
+        if kept is None and sealed_wire is not None:
+            sealed_now[newest.mutation_id] = sealed_wire
         return Mutation(mutation_id=newest.mutation_id, record_id=record_id, kind=kind, op="upsert",
                         student_id=student_id or None, base_seq=base_seq, hlc=row.hlc or newest.hlc,
                         routing=routing, facts=facts, sealed=sealed_wire)
 
+    def _keep_sealed(self, sealed_now: dict[str, str]) -> None:
+        """Keep the sealed strings of this batch before it is sent (a retry sends the same)."""
+        if not sealed_now:
+            return
+        with self.ctx.profile.session() as s, s.begin():
+            for mutation_id, sealed in sealed_now.items():
+                if s.get(SealedWireRow, mutation_id) is None:
+                    s.add(SealedWireRow(id=mutation_id, sealed={"s": sealed}))
+
+    def _forget_sent_sealed(self) -> None:
+        with self.ctx.profile.session() as s, s.begin():
+            s.execute(delete(SealedWireRow).where(SealedWireRow.id.not_in(select(OutboxRow.mutation_id))))
+
     def _push(self, server: ServerConnection, report: SyncReport,
-              progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
         groups = self._pending_groups()
         total = len(groups)
         device_id = self.ctx.identity.device_id
@@ -319,8 +359,10 @@ class SyncService:
                 report.cancelled = True
                 return
             chunk = groups[start:start + MAX_BATCH]
+            sealed_now: dict[str, str] = {}
             with self.ctx.profile.session() as s:
-                mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
+                mutations = [self._mutation(s, k, r, rows, tier_c, sealed_now) for k, r, rows in chunk]
+            self._keep_sealed(sealed_now)
             batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
             body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
             response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
@@ -330,6 +372,7 @@ class SyncService:
                                 detail=error_detail(response))
             result = PushResponse.model_validate(response.json())
             self._apply_push_results(chunk, result, report)
+            self._forget_sent_sealed()
             if progress:
                 progress(min(start + len(chunk), total), total, "push")
 
@@ -374,7 +417,7 @@ class SyncService:
                                        reason=res.reason[:500] or "rejected", at=now))
 
     def _pull(self, server: ServerConnection, report: SyncReport,
-              progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
         cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
         done, total = 0, None
         while True:
@@ -395,7 +438,7 @@ class SyncService:
             page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
-            cursor = self._apply_pull_page(page, report)
+            cursor = self._apply_pull_page(page, report, tier_c)
             done += len(page.changes)
             if progress:
                 progress(done, max(total, done), "pull")
@@ -403,7 +446,9 @@ class SyncService:
                 self._drop_notes_of_former_mentees()
                 return
 
-    def _apply_pull_page(self, page: PullResponse, report: SyncReport) -> int:
+    def _apply_pull_page(self, page: PullResponse, report: SyncReport, tier_c: TierC, *, again: bool = False) -> int:
+        """Apply one pulled page in one transaction and move the cursor with it. ``again``: the
+        changes kept unopened, applied once more now that keys arrived (no cursor, no purges)."""
         clock = None
         me = self.ctx.identity.staff_id
         now = self.ctx.now().isoformat()
@@ -431,8 +476,23 @@ class SyncService:
                                 s.delete(row)
                             del rows[(model, change.record_id)]
                         continue
+                    waiting = s.get(UnopenedRow, f"{change.kind}:{change.record_id}")
                     try:
-                        entity = _read_change(change, me)
+                        try:
+                            entity = _read_change(change, me, tier_c)
+                            if waiting is not None:
+                                s.delete(waiting)
+                        except NotAReader:
+                            # kept with its tier C empty (shown as 待资助专干授权后可查看) and opened
+                            # at a later sync, once the officer's laptop shared the student's key
+                            entity = _read_change(change, me, None)
+                            if waiting is None:
+                                waiting = UnopenedRow(id=f"{change.kind}:{change.record_id}", record_kind=change.kind,
+                                                      record_id=change.record_id)
+                                s.add(waiting)
+                            waiting.change, waiting.at = change.model_dump(mode="json"), now
+                            if again:
+                                continue  # still no key: the row stays as it was
                     except RecordInvalid as exc:
                         # defence in depth: a record this laptop cannot read is set aside and
                         # listed, the rest of the sync goes on (the local copy, if any, stays)
@@ -458,14 +518,91 @@ class SyncService:
                             clock.receive(change.hlc)
                         except ValueError:
                             pass
-                    report.pulled += 1
-                    if change.kind == "conflict":
-                        report.conflicts += 1
+                    if not again:
+                        report.pulled += 1
+                        if change.kind == "conflict":
+                            report.conflicts += 1
+            if again:
+                return page.cursor
             for student_id in page.purge_students:
                 self._purge_student(s, student_id)
                 report.purged_students += 1
             settings.write(s, SYNC_CURSOR_KEY, page.cursor)
         return page.cursor
+
+    def _open_waiting(self, report: SyncReport, tier_c: TierC) -> None:
+        """Apply again the pulled records kept unopened, now that this sync fetched keys:
+        those whose key arrived get their tier C; the others wait for a later sync."""
+        with self.ctx.profile.session() as s:
+            kept = [r.change for r in s.scalars(select(UnopenedRow).order_by(UnopenedRow.at))]
+        for start in range(0, len(kept), PULL_PAGE):
+            changes = [Change.model_validate(c) for c in kept[start:start + PULL_PAGE]]
+            self._apply_pull_page(PullResponse(changes=changes, cursor=0, more=False), report, tier_c, again=True)
+
+    def _reseal(self, server: ServerConnection, tier_c: TierC, report: SyncReport) -> int:
+        """Officer: what the server holds readable (from before the upgrade, or from a laptop
+        that could not seal) or sealed to the officers only is sealed again under the students'
+        content keys (made and shared first where none exists), and the server swaps it in and
+        erases its readable copies (``sync_server.resealing``). Answers how many were swapped."""
+        done, cursor = 0, 0
+        while True:
+            response = server.request("GET", "/v1/keys/reseal", params={"after": cursor})
+            if response.status_code == 404:
+                return done  # a server from before the re-sealing
+            if response.status_code != 200:
+                report.warnings.append(f"未能重新加密服务器上的内容：{error_detail(response)}")
+                return done
+            page = response.json()
+            items = []
+            for item in page["items"]:
+                resealed = self._reseal_one(item, tier_c, report)
+                if resealed is not None:
+                    items.append({"record_id": item["record_id"], "server_seq": item["server_seq"], "sealed": resealed})
+            if items:
+                answer = server.request("POST", "/v1/keys/reseal", json={"items": items})
+                if answer.status_code != 200:
+                    report.warnings.append(f"未能重新加密服务器上的内容：{error_detail(answer)}")
+                    return done
+                done += int(answer.json()["resealed"])
+            cursor = page["cursor"]
+            if not page["more"]:
+                return done
+
+    def _reseal_one(self, item: dict, tier_c: TierC, report: SyncReport) -> str | None:
+        kind, record_id, student_id = item["kind"], item["record_id"], item.get("student_id")
+        try:
+            if kind == "conflict":
+                routing = item.get("routing") or {}
+                target_kind, target_id = str(routing.get("record_kind") or ""), str(routing.get("record_id") or "")
+                sides = []
+                for side in unwrap_conflict_sealed(item["sealed"]):
+                    if side is None:
+                        sides.append(None)
+                        continue
+                    values = tier_c.open(target_kind, target_id, None, student_id, side)
+                    sides.append(self._seal_under_key(tier_c, target_kind, target_id, None, student_id, values))
+                return wrap_conflict_sealed(*sides)
+            values = tier_c.open(kind, record_id, item.get("routing"), student_id, item["sealed"])
+            return self._seal_under_key(tier_c, kind, record_id, item.get("routing"), student_id, values)
+        except NotAReader:
+            return None  # sealed to officer devices other than this one: that laptop re-seals it
+        except (RecordInvalid, ValueError, *KEY_CALL_ERRORS) as exc:
+            report.warnings.append(f"记录 {record_id} 未能重新加密：{exc}")
+            return None
+
+    def _seal_under_key(self, tier_c: TierC, kind: str, record_id: str, routing: dict | None,
+                        student_id: str | None, values: dict | None) -> str | None:
+        key_name = key_name_of(kind, student_id)
+        if student_id and self.keys.content_key(key_name) is None:
+            # made here, and wrapped to its readers at once
+            self.keys.share_student_key(key_name, directory=tier_c.directory())
+        sealed = tier_c.seal(kind, record_id, routing, student_id, values)
+        return sealed if is_sealed(sealed) else None
+
+    def unopened(self) -> set[tuple[str, str]]:
+        """Records this laptop holds without their tier C (no key for it yet): (kind, id)."""
+        with self.ctx.profile.session() as s:
+            return {(k, r) for k, r in s.execute(select(UnopenedRow.record_kind, UnopenedRow.record_id))}
 
     def _drop_notes_of_former_mentees(self) -> None:
         """Mentor notes go to a student's mentors and officers only. A teacher who stops being
@@ -536,18 +673,27 @@ class SyncService:
         A retired device's changes are applied as the teacher's; a revoked one's are kept as
         orphaned work. Returns (sent, records still unsent, the server's device state)."""
         groups = self._pending_groups()
-        unsent = {(k, r) for k, r, _rows in groups}
-        sent = 0
         try:
             server = self.connect(wipe_on_revoked=False)
         except SyncError:
-            return 0, unsent, ""
+            return 0, {(k, r) for k, r, _rows in groups}, ""
+        try:
+            with self.keys.over(self.key_directory(server)):
+                return self._upload_then_report(server, groups, TierC(self.keys))
+        finally:
+            server.close()
+
+    def _upload_then_report(self, server: ServerConnection, groups: list, tier_c: TierC) -> tuple[int, set, str]:
         device_id = self.ctx.identity.device_id
+        unsent = {(k, r) for k, r, _rows in groups}
+        sent = 0
         try:
             for start in range(0, len(groups), MAX_BATCH):
                 chunk = groups[start:start + MAX_BATCH]
+                sealed_now: dict[str, str] = {}
                 with self.ctx.profile.session() as s:
-                    mutations = [self._mutation(s, k, r, rows) for k, r, rows in chunk]
+                    mutations = [self._mutation(s, k, r, rows, tier_c, sealed_now) for k, r, rows in chunk]
+                self._keep_sealed(sealed_now)
                 batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
                 body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
                 response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
@@ -670,14 +816,19 @@ def _drop(session: Any, row: Any) -> None:
         session.delete(row)
 
 
-def _read_change(change: Any, me: str) -> Any:
+def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
     """A pulled record read by the kind's typed model (:mod:`visitapp.protocol.records`, the
     schema the server checks pushes with), each part for its own tier only, or
-    :class:`RecordInvalid`."""
+    :class:`RecordInvalid`; its tier C opened with ``tier_c`` (:class:`NotAReader`: no key here
+    yet), or left empty when ``tier_c`` is None."""
     if change.kind == "conflict":
-        routing, facts, sealed = _conflict_from_server(change, me)
+        routing, facts, sealed = _conflict_from_server(change, me, tier_c)
+    elif tier_c is None:
+        routing, facts, sealed = change.routing, change.facts, None
     else:
-        routing, facts, sealed = change.routing, change.facts, decode_tier_c(change.sealed)
+        routing, facts, sealed = change.routing, change.facts, tier_c.open(
+            change.kind, change.record_id, change.routing, change.student_id or (
+                change.record_id if change.kind == "student" else None), change.sealed)
     if not isinstance(routing, dict):
         raise RecordInvalid("invalid_record", "routing 应为对象")
     if "id" not in routing:
@@ -691,7 +842,7 @@ def _read_change(change: Any, me: str) -> Any:
     return entity
 
 
-def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
+def _conflict_from_server(change: Any, me: str, tier_c: TierC | None) -> tuple[dict, dict, dict]:
     """A server conflict record -> the local Conflict's parts. The server wraps the two opaque
     values without reading them (:func:`unwrap_conflict_sealed`); here they are opened, and
     "local" is the side this teacher wrote. A blob in no known format: :class:`RecordInvalid`."""
@@ -701,7 +852,19 @@ def _conflict_from_server(change: Any, me: str) -> tuple[dict, dict, dict]:
     if doc.get("format") != "visitapp-conflict-v1":
         raise RecordInvalid("sealed_format", "冲突记录的内容格式未知")
     winner_sealed, loser_sealed = doc.get("winner"), doc.get("loser")
-    winner, loser = _single_value(decode_tier_c(winner_sealed)), _single_value(decode_tier_c(loser_sealed))
+    kind, record_id = str(routing.get("record_kind") or ""), str(routing.get("record_id") or "")
+
+    def side(sealed: str | None) -> Any:
+        if sealed is None:
+            return None
+        if tier_c is None:
+            return NOT_YET_READABLE
+        try:
+            return _single_value(tier_c.open(kind, record_id, None, change.student_id, sealed))
+        except NotAReader:
+            return NOT_YET_READABLE
+
+    winner, loser = side(winner_sealed), side(loser_sealed)
     mine_lost = routing.get("loser_staff") == me
     routing["local_author"] = (routing.get("loser_staff") if mine_lost else routing.get("winner_staff")) or ""
     routing["remote_author"] = (routing.get("winner_staff") if mine_lost else routing.get("loser_staff")) or ""

@@ -230,6 +230,32 @@ class QuarantineRow(Base):
     at: Mapped[str] = mapped_column(String(40))
 
 
+class UnopenedRow(Base):
+    """A pulled record whose tier C this laptop holds no key for yet (issue 14, client migration
+    0008): the record is in its table with its tier C empty (shown as 待资助专干授权后可查看);
+    here is the change as pulled, opened and applied again once the key arrives."""
+
+    __tablename__ = "unopened"
+    id: Mapped[str] = mapped_column(String(110), primary_key=True)   # "<kind>:<record id>"
+    record_kind: Mapped[str] = mapped_column(String(40), index=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+    # the pulled change (tier A, B and the sealed C), encrypted like every record's parts
+    change: Mapped[Any] = mapped_column(EncryptedJSON)
+    at: Mapped[str] = mapped_column(String(40))
+
+
+class SealedWireRow(Base):
+    """The sealed tier C a pending change was sent with (issue 14, client migration 0008):
+    sealing is randomised, so a retried push must send the very string of its first attempt —
+    the server answers a retry by mutation id and content, and a new ciphertext would look like
+    other content under the same id. Dropped once the change is acknowledged."""
+
+    __tablename__ = "sealed_wire"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)    # the mutation id
+    # encrypted: it is the readable encoding when this laptop could not seal yet
+    sealed: Mapped[Any] = mapped_column(EncryptedJSON)
+
+
 # -- issue 15: applications and the review of records (client migration 0006) ----------------------
 class ApplicationRow(RecordMixin, Base):
     __tablename__ = "applications"

@@ -1,0 +1,150 @@
+"""Re-sealing tier C in place (issue 14): what the server holds readable, or sealed to the
+officers only, the officer's laptop seals again under the students' content keys; the server
+swaps the value and erases its readable copies.
+
+The server cannot seal under a content key (it holds none) and cannot check that a new value
+says what the old one said (it cannot read it): it takes a re-sealed value only from an officer
+(who may read every family's tier C anyway), only for the version the officer read (the
+record's ``server_seq``; a record written meanwhile is skipped and offered again), and only if
+the new value is held more tightly than the old (readable → sealed; sealed to devices → under
+a content key). Each swap is a new version (a new ``server_seq``), so every reader's laptop
+pulls it; the audit trail records it (tier A only). After a batch the pull cache, which holds
+recent values as they were sent, is emptied, and on SQLite freed pages are overwritten
+(``secure_delete``) and the write-ahead log truncated, so no readable copy stays in the
+database files. Backups made earlier still hold readable values: :func:`status` says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, or_, select
+
+from sync_server.core import Principal, ServerCore
+from sync_server.models import AuditRow, Record
+from sync_server.sync import ApiError
+from visitapp.protocol.records import (
+    READABLE_FORM, RecordInvalid, decode_sealed, is_sealed, sealed_form,
+)
+from visitapp.protocol.sync import unwrap_conflict_sealed
+
+MAX_RESEAL_BATCH = 500
+
+
+def _officer_only(who: Principal) -> None:
+    if not who.is_officer:
+        raise ApiError(403, "officer_only", "只有资助专干可以重新加密第三级内容。")
+
+
+def _form_of(kind: str, sealed: str | None) -> int | None:
+    """A conflict's form is its looser side's: it wraps the two values it keeps."""
+    if kind != "conflict" or sealed is None:
+        return sealed_form(sealed)
+    try:
+        sides = [s for s in unwrap_conflict_sealed(sealed) if s is not None]
+    except (ValueError, KeyError, TypeError):
+        return READABLE_FORM
+    forms = [sealed_form(s) for s in sides]
+    return min(forms) if forms else None
+
+
+def _waiting(officer_reads_devices: bool):
+    """Records to re-seal: readable ones, and about a student, those sealed to devices only
+    (about no student, sealed to the officers is as tight as it gets)."""
+    cond = Record.tier_c_form == READABLE_FORM
+    if officer_reads_devices:
+        cond = or_(cond, (Record.tier_c_form == 0) & Record.student_id.is_not(None))
+    return cond & Record.deleted.is_(False)
+
+
+def queue(core: ServerCore, who: Principal, after: int = 0, limit: int = MAX_RESEAL_BATCH) -> dict:
+    """Officer: the next records whose tier C waits to be re-sealed, by ``server_seq``."""
+    _officer_only(who)
+    with core.db.read() as s:
+        rows = list(s.execute(select(Record).where(_waiting(True), Record.server_seq > after)
+                              .order_by(Record.server_seq).limit(limit + 1)).scalars())
+        items = [{"record_id": r.id, "kind": r.kind, "student_id": r.student_id, "server_seq": r.server_seq,
+                  "routing": json.loads(r.routing), "sealed": core.record_sealed(r)} for r in rows[:limit]]
+    return {"items": items, "cursor": items[-1]["server_seq"] if items else after, "more": len(rows) > limit}
+
+
+def _check_new(kind: str, old_form: int | None, sealed: str) -> str | None:
+    """Why this new value may not replace the old, or None."""
+    try:
+        if kind == "conflict":
+            sides = [x for x in unwrap_conflict_sealed(sealed) if x is not None]
+            for side in sides:
+                if not is_sealed(side):
+                    return "冲突记录的两个版本都必须是加密内容"
+                decode_sealed(side)
+        elif not is_sealed(sealed):
+            return "新内容必须是加密内容"
+        else:
+            decode_sealed(sealed)
+    except (RecordInvalid, ValueError, KeyError, TypeError):
+        return "新内容的格式不正确"
+    new_form = _form_of(kind, sealed)
+    if new_form is None or old_form is None or new_form <= old_form:
+        return "新内容必须比原来加密得更严格（可读 → 加密；只加密给设备 → 用学生密钥加密）"
+    return None
+
+
+def reseal(core: ServerCore, who: Principal, items: list[dict]) -> dict:
+    """Officer: swap each record's tier C for the value re-sealed on the officer's laptop, if
+    the record is still at the version read; answers what was done and what is left."""
+    _officer_only(who)
+    done, skipped = 0, []
+    with core.db.write() as tx:
+        for item in items:
+            rec = tx.session.get(Record, item["record_id"])
+            if rec is None or rec.deleted or rec.server_seq != item["server_seq"]:
+                skipped.append({"record_id": item["record_id"], "why": "记录已被修改或删除，下次同步时重新处理"})
+                continue
+            old_form = rec.tier_c_form
+            why = _check_new(rec.kind, old_form, item["sealed"])
+            if why is not None:
+                skipped.append({"record_id": rec.id, "why": why})
+                continue
+            core.put_record(tx, record_id=rec.id, kind=rec.kind, student_id=rec.student_id, visibility=rec.visibility,
+                            author_staff=rec.author_staff, writer_staff=rec.writer_staff,
+                            author_device=rec.author_device, other_staff=rec.other_staff,
+                            routing=json.loads(rec.routing), facts=core.record_facts(rec), sealed=item["sealed"],
+                            hlc=rec.hlc, existing=rec, match_key=rec.match_key)
+            if rec.kind == "conflict":
+                rec.tier_c_form = _form_of("conflict", item["sealed"])
+            tx.audit("tier_c_reseal", actor=who.staff_id, device=who.device_id, record_kind=rec.kind,
+                     record_id=rec.id, detail={"from": old_form, "to": rec.tier_c_form})
+            done += 1
+    if done:
+        erase_readable_copies(core)
+    return {"resealed": done, "skipped": skipped, **counts(core)}
+
+
+def erase_readable_copies(core: ServerCore) -> None:
+    """No readable copy of a swapped value stays: the pull cache goes (refilled from the
+    database), and on SQLite freed pages are zeroed and the write-ahead log truncated."""
+    core.db.changes.clear()
+    if core.db.engine.dialect.name == "sqlite":
+        with core.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def counts(core: ServerCore) -> dict:
+    """How the server holds tier C now: readable, sealed to devices, under content keys."""
+    with core.db.read() as s:
+        by_form = dict(s.execute(select(Record.tier_c_form, func.count()).where(Record.deleted.is_(False))
+                                 .group_by(Record.tier_c_form)).all())
+    return {"readable": int(by_form.get(READABLE_FORM, 0)), "to_devices": int(by_form.get(0, 0)),
+            "under_student_keys": int(sum(n for f, n in by_form.items() if f is not None and f >= 1))}
+
+
+def status(core: ServerCore) -> dict:
+    """Counts, and since when backups hold no readable tier C: a backup made before the last
+    re-seal (or at any time while ``readable`` is not 0) can still be read with ``server.key``."""
+    result = counts(core)
+    with core.db.read() as s:
+        last = s.execute(select(func.max(AuditRow.at)).where(AuditRow.action == "tier_c_reseal")).scalar()
+    result["last_reseal_at"] = last.isoformat() if isinstance(last, dt.datetime) else None
+    result["backups_safe_from"] = result["last_reseal_at"] if result["readable"] == 0 else None
+    return result
