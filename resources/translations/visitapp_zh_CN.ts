@@ -2541,5 +2541,109 @@
       <source>Broken at event {seq} of device {device} ({action}): {reason}</source>
       <translation>设备 {device} 第 {seq} 条（{action}）处断开：{reason}</translation>
     </message>
+    <message>
+      <source>Refused: the fingerprints differ — the server&apos;s keys may have been swapped. Nothing was certified or trusted; ask the school&apos;s IT teacher to check the server.</source>
+      <translation>已拒绝：指纹不一致，可能是服务器被替换了密钥。没有认证或信任任何密钥，请联系学校网管检查服务器。</translation>
+    </message>
+    <message>
+      <source>Staff member</source>
+      <translation>教职工</translation>
+    </message>
+    <message>
+      <source>Make an enrollment code</source>
+      <translation>生成注册码</translation>
+    </message>
+    <message>
+      <source>Copy</source>
+      <translation>复制</translation>
+    </message>
+    <message>
+      <source>Enrollment code for a staff member&apos;s laptop</source>
+      <translation>教职工电脑的注册码</translation>
+    </message>
+    <message>
+      <source>Devices waiting for the fingerprint check</source>
+      <translation>待确认指纹的设备</translation>
+    </message>
+    <message>
+      <source>Fingerprint on that laptop&apos;s screen</source>
+      <translation>那台电脑屏幕上的指纹</translation>
+    </message>
+    <message>
+      <source>Type the fingerprint that laptop&apos;s Settings screen shows</source>
+      <translation>输入那台电脑“设置”页显示的指纹</translation>
+    </message>
+    <message>
+      <source>Compare and certify</source>
+      <translation>核对并认证</translation>
+    </message>
+    <message>
+      <source>Keys of this laptop</source>
+      <translation>本机密钥</translation>
+    </message>
+    <message>
+      <source>Officer key fingerprint</source>
+      <translation>资助专干密钥指纹</translation>
+    </message>
+    <message>
+      <source>Type the officer key fingerprint from the officer&apos;s screen</source>
+      <translation>输入资助专干屏幕上显示的资助专干密钥指纹</translation>
+    </message>
+    <message>
+      <source>Trust the officer key</source>
+      <translation>信任资助专干密钥</translation>
+    </message>
+    <message>
+      <source>Choose a staff member first.</source>
+      <translation>请先选择教职工。</translation>
+    </message>
+    <message>
+      <source>The code is copied.</source>
+      <translation>注册码已复制。</translation>
+    </message>
+    <message>
+      <source>Certified: the fingerprints match. Student keys are shared with it at this laptop&apos;s next sync.</source>
+      <translation>已认证：指纹一致。本机下次同步时向它共享学生密钥。</translation>
+    </message>
+    <message>
+      <source>This laptop&apos;s keys are not registered with a school server yet.</source>
+      <translation>本机的密钥尚未登记到学校服务器。</translation>
+    </message>
+    <message>
+      <source>No officer key trusted yet: type the fingerprint the officer&apos;s screen shows.</source>
+      <translation>尚未信任资助专干密钥：请输入资助专干屏幕上显示的指纹。</translation>
+    </message>
+    <message>
+      <source>The officer key is trusted.</source>
+      <translation>已信任资助专干密钥。</translation>
+    </message>
+    <message>
+      <source>Fingerprint the server lists</source>
+      <translation>服务器列出的指纹</translation>
+    </message>
+    <message>
+      <source>For {name}, one use, valid until {until}. That laptop enrolls with it in Settings and is certified at this laptop&apos;s next sync.</source>
+      <translation>给{name}，仅可使用一次，有效期至 {until}。那台电脑在“设置”中用它注册，本机下次同步时自动认证。</translation>
+    </message>
+    <message>
+      <source>This laptop&apos;s key fingerprint: {fingerprint} (the officer compares it)</source>
+      <translation>本机密钥指纹：{fingerprint}（资助专干核对此指纹）</translation>
+    </message>
+    <message>
+      <source>Officer key trusted: {fingerprint}</source>
+      <translation>已信任的资助专干密钥：{fingerprint}</translation>
+    </message>
+    <message>
+      <source>Fingerprint to confirm</source>
+      <translation>待确认指纹</translation>
+    </message>
+    <message>
+      <source>Certified at this laptop&apos;s next sync</source>
+      <translation>本机下次同步时自动认证</translation>
+    </message>
+    <message>
+      <source>Keys and enrollment codes</source>
+      <translation>密钥与注册码</translation>
+    </message>
   </context>
 </TS>

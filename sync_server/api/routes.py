@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sync_server import orphans, sync
 from sync_server.api.dependencies import Credentials, header_of, officer_dependency
@@ -24,6 +24,17 @@ class ResolveResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"server_seq": 57}]})
     server_seq: int
 
+
+
+class EnrollCodeRequest(BaseModel):
+    staff_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
+
+
+class EnrollCodeResponse(BaseModel):
+    code: str
+    staff_id: str
+    staff_name: str
+    expires_at: str
 
 
 def _links(**targets: tuple[str, dict]) -> dict:
@@ -123,6 +134,18 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
     def resolve_orphan(orphan_id: Id, body: OrphanResolveRequest, who: Officer) -> OrphanResolveResponse:
         return OrphanResolveResponse(**orphans.resolve(core, orphan_id, body.action, body.reason, body.to_staff,
                                                        actor=who.staff_id, actor_device=who.device_id))
+
+    @app.post("/v1/enroll-codes", response_model=EnrollCodeResponse, tags=["enrollment"],
+              summary="A one-time enrollment code for a staff member, made for the officer's laptop (officers)",
+              responses=errors(401, 403, 404, 422))
+    def make_enroll_code(body: EnrollCodeRequest, who: Officer) -> EnrollCodeResponse:
+        # the officer's laptop adds the officer key and a binding secret the server never sees
+        try:
+            staff, code, expires = core.make_enroll_code(body.staff_id)
+        except ServerError as exc:
+            raise ApiError(404 if "找不到" in str(exc) else 422, "enroll_code", str(exc)) from None
+        return EnrollCodeResponse(code=code, staff_id=staff.id, staff_name=staff.name,
+                                  expires_at=expires.isoformat())
 
     @app.get("/v1/devices", response_model=DeviceList, tags=["devices"], summary="The school's devices (officers)",
              operation_id="list_devices", responses={**errors(401, 403), **_links(

@@ -19,6 +19,7 @@ from visitapp.services.growth import GrowthService
 from visitapp.services.mentor import MentorService
 from visitapp.services.notice import NoticeService
 from visitapp.services.officer import OfficerService
+from visitapp.services.officer_keys import OfficerKeysService
 from visitapp.services.reports import ReportService
 from visitapp.services.review import ReviewService
 from visitapp.services.settings import SettingsService
@@ -61,6 +62,7 @@ class Workspace:
         # address, token and timeouts) — nothing else builds a key-directory client
         self.keys = self.sync.keys
         self.officer = OfficerService(self.ctx, self.sync)
+        self.officer_keys = OfficerKeysService(self.keys, self.officer)
         # issue 15: coverage 1 and 重点帮扶 (officer records), and the retention of leavers' data
         self.support = SupportService(self.ctx)
         self.retention = RetentionService(self)

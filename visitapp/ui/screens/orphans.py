@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitapp.ui.errors import user_message
+from visitapp.ui.screens.officer_keys import OfficerKeysTab
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.widgets import RowsModel, rows_table, title_label
 
@@ -106,6 +107,8 @@ class OrphansScreen(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(orphan_tab, tr("Orphaned work"))
         self.tabs.addTab(device_tab, tr("Devices"))
+        self.keys = OfficerKeysTab(ctx)
+        self.tabs.addTab(self.keys, tr("Keys and enrollment codes"))
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(self.state)
@@ -129,6 +132,7 @@ class OrphansScreen(QWidget):
             return client.orphans(), client.devices()
 
         self.ctx.run(work, on_done=self._show, on_error=self._failed)
+        self.keys.refresh()
 
     def _show(self, result) -> None:
         self._busy = False

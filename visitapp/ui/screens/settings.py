@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.services.settings import SERVER_URL_KEY
 from visitapp.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, tr
+from visitapp.ui.screens.officer_keys import LaptopKeysBox
 
 DEFAULT_IDLE_MINUTES = 10
 
@@ -78,6 +79,8 @@ class SettingsScreen(QWidget):
         lay.addWidget(self.save_button, alignment=Qt.AlignmentFlag.AlignLeft)
         lay.addSpacing(16)
         lay.addLayout(enroll)
+        self.keys = LaptopKeysBox(ctx)
+        lay.addWidget(self.keys)
         lay.addStretch()
         self.save_button.clicked.connect(self.save)
         self.enroll_button.clicked.connect(self.enroll)
@@ -93,6 +96,7 @@ class SettingsScreen(QWidget):
                     "officer": ws.identity.is_officer}
 
         self.ctx.run(work, on_done=self.show_values)
+        self.keys.refresh()
 
     def show_values(self, values: dict) -> None:
         self.language.setCurrentIndex(max(0, self.language.findData(values["language"])))
