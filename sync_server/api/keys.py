@@ -229,7 +229,7 @@ def router(core: ServerCore, principal) -> APIRouter:
         return keys.my_wraps(core, who, after, limit)
 
     @api.get("/reseal", response_model=ResealQueue, summary="Records whose tier C waits to be re-sealed (officers)",
-             responses=_responses(401, 403))
+             responses=_responses(401, 403, 422))
     def reseal_queue(who: Who, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                      limit: Annotated[int, Query(ge=1, le=resealing.MAX_RESEAL_BATCH)] = resealing.MAX_RESEAL_BATCH
                      ) -> dict:
@@ -237,7 +237,7 @@ def router(core: ServerCore, principal) -> APIRouter:
 
     @api.post("/reseal", response_model=ResealResult,
               summary="Swap records' tier C for values re-sealed under the students' keys (officers)",
-              responses=_responses(401, 403, 413, 503))
+              responses=_responses(401, 403, 413, 422, 503))
     def reseal(body: ResealRequest, who: Who) -> dict:
         return resealing.reseal(core, who, [i.model_dump() for i in body.items])
 

@@ -27,10 +27,15 @@ class ResolveResponse(BaseModel):
 
 
 class EnrollCodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"staff_id": "01936d1e-3333-7000-8000-000000000001"}]})
     staff_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
 
 
 class EnrollCodeResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "VA1.eyJ1IjoiaHR0cHM6Ly8xOTIuMTY4LjEuMTA6ODQ0MyJ9", "staff_id": "01936d1e-3333-7000-8000-000000000001",
+         "staff_name": "王老师", "expires_at": "2026-12-09T08:00:00+00:00"}]})
     code: str
     staff_id: str
     staff_name: str

@@ -554,7 +554,12 @@ class SyncService:
                 return done
             page = response.json()
             items = []
+            with self.ctx.profile.session() as s:
+                # a record this laptop set aside as unreadable is left as the server holds it
+                aside = set(s.scalars(select(QuarantineRow.record_id)))
             for item in page["items"]:
+                if item["record_id"] in aside:
+                    continue
                 resealed = self._reseal_one(item, tier_c, report)
                 if resealed is not None:
                     items.append({"record_id": item["record_id"], "server_seq": item["server_seq"], "sealed": resealed})
