@@ -43,6 +43,7 @@ from visitapp.crypto.sealing import (
     CertificateClaims, DevicePublicKeys, b64d, b64e, binding_mac, officer_key_fingerprint, seal_to_devices, value_epoch,
     verify_certificate, verify_wrap,
 )
+from visitapp.protocol.records import MENTOR_KEY_SUFFIX
 from visitapp.storage.key_models import (
     BINDING_PREFIX, DEVICE_KEYS, OFFICER_KEY, OFFICER_PIN, WRAPS_CURSOR, ContentKeyRow, KeyMaterialRow,
 )
@@ -52,7 +53,8 @@ from visitapp.storage.models import AssignmentRow
 ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.protocol.sync), read here for its key fields
 NOT_YET_READABLE = "待资助专干授权后可查看"
 log = logging.getLogger(__name__)
-MENTOR_SUFFIX = "#mentor"  # the key name of a student's mentor notes: <student id>#mentor
+# the key name of a student's mentor notes: <student id>#mentor (one definition, with the wire's key names)
+MENTOR_SUFFIX = MENTOR_KEY_SUFFIX
 ACTIVE = "active"
 
 
