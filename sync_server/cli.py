@@ -478,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_platform(sub, _Parser)  # visitapp-server platform ...
     from sync_server.retention import register as register_retention
     register_retention(sub, _Parser)  # visitapp-server retention ...
+    from sync_server.resealing import register as register_sealing
+    register_sealing(sub, _Parser)  # visitapp-server sealing status
     return p
 
 

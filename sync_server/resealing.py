@@ -148,3 +148,35 @@ def status(core: ServerCore) -> dict:
     result["last_reseal_at"] = last.isoformat() if isinstance(last, dt.datetime) else None
     result["backups_safe_from"] = result["last_reseal_at"] if result["readable"] == 0 else None
     return result
+
+
+def register(sub, parser_class) -> None:  # noqa: ANN001 - argparse's subparsers
+    """``visitapp-server sealing status``: how much tier C the server still holds readable, and
+    from when on its backups hold none (the re-sealing itself is the officer's laptop's)."""
+    sealing = sub.add_parser("sealing", help="家庭信息（C 级）的密封情况").add_subparsers(
+        dest="sealing_cmd", required=True, parser_class=parser_class)
+    sp = sealing.add_parser("status", help="服务器上仍可读的、只密封给设备的、按学生密钥密封的 C 级记录数，"
+                                           "以及从何时起的备份不再含可读内容")
+    sp.add_argument("--json", action="store_true", help="输出一个 JSON 文档")
+    sp.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args) -> None:  # noqa: ANN001
+    from sync_server.config import ServerPaths
+    core = ServerCore.open(ServerPaths.resolve(args.data_dir), args.db)
+    try:
+        result = status(core)
+    finally:
+        core.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    print(f"C 级内容：仍可读 {result['readable']} 条，只密封给资助专干和作者的设备 {result['to_devices']} 条，"
+          f"按学生密钥密封 {result['under_student_keys']} 条。")
+    if result["readable"]:
+        print("仍有可读的 C 级内容：请资助专干在其电脑上同步一次，由它重新密封。在此之前做的备份可用 server.key 读出这些内容。")
+    elif result["backups_safe_from"]:
+        print(f"服务器已不含可读的 C 级内容。{result['backups_safe_from']} 之前做的备份仍可用 server.key 读出"
+              "当时可读的内容，请按学校规定销毁。")
+    else:
+        print("服务器上没有可读的 C 级内容。")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from tests.conftest import PASSPHRASE
 from tests.e2e.inprocess import InProcessServer
 from tests.services.test_documents import finalized_visit
+from sync_server import cli as server_cli
 from sync_server.models import Record
 from sync_server.resealing import status
 from sync_server.roster import student_parts
@@ -57,7 +58,14 @@ def form_of(server: InProcessServer, record_id: str) -> int | None:
         return s.execute(select(Record.tier_c_form).where(Record.id == record_id)).scalar_one()
 
 
-def test_a_visit_and_a_roster_address_rest_sealed_and_open_on_the_readers_laptops(tmp_path):
+def sealing_status(server: InProcessServer, capsys, *flags: str) -> str:
+    """What ``visitapp-server sealing status`` prints for the server's data directory."""
+    capsys.readouterr()
+    assert server_cli.main(["--data-dir", str(server.core.paths.data_dir), "sealing", "status", *flags]) == 0
+    return capsys.readouterr().out
+
+
+def test_a_visit_and_a_roster_address_rest_sealed_and_open_on_the_readers_laptops(tmp_path, capsys):
     server = InProcessServer(tmp_path)
     teacher_staff = server.core.add_staff("王老师", "teacher")
     student_id = server.student("李小红")
@@ -77,6 +85,8 @@ def test_a_visit_and_a_roster_address_rest_sealed_and_open_on_the_readers_laptop
     try:
         assert office.sync.enroll(server.code(server.officer.id)).keys_certified
         assert status(server.core)["readable"] >= 1
+        text = sealing_status(server, capsys)
+        assert f"仍可读 {status(server.core)['readable']} 条" in text and "server.key" in text
         # the officer's first sync re-seals what the server held readable (the roster address)
         # under the students' keys, which it makes; the server erases its readable copies
         report = office.sync.run()
@@ -84,6 +94,8 @@ def test_a_visit_and_a_roster_address_rest_sealed_and_open_on_the_readers_laptop
         assert form_of(server, legacy_id) >= 1
         after = status(server.core)
         assert after["readable"] == 0 and after["backups_safe_from"], after
+        assert json.loads(sealing_status(server, capsys, "--json")) == after
+        assert f"{after['backups_safe_from']} 之前做的备份" in sealing_status(server, capsys)
         assert_absent_from_server(server, ADDRESS)
         teacher.sync.enroll(office.keys.officer_code(server.code(teacher_staff.id)))
         assert teacher.sync.run().ok
