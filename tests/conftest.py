@@ -82,3 +82,13 @@ def add_student(ws, name: str = "张晓明", assign: bool = True, **fields):  # 
                 upsert_entity(s, Assignment(id=new_id(), student_id=student.id, staff_id=ws.identity.staff_id,
                                             role=role, term=term_of(dt.date.today())))
     return student
+
+
+def set_aside_story(ws, visit_id: str) -> None:
+    """Leave a visit on the laptop as a pull leaves one it cannot open yet (issue 14): the
+    record without its tier C, and its ``unopened`` row."""
+    from visitapp.storage.models import UnopenedRow, VisitRow
+    with ws.profile.session() as s, s.begin():
+        s.get(VisitRow, visit_id).sealed = {}
+        s.add(UnopenedRow(id=UnopenedRow.key("visit", visit_id), record_kind="visit", record_id=visit_id,
+                          change={}, at="2026-12-02T10:00:00+00:00"))

@@ -513,6 +513,10 @@ def cmd_print(args: argparse.Namespace) -> int:
             report = docs.print_visits(out, class_name=args.class_name, term=args.term, progress=progress)
             if not args.json:
                 print(file=sys.stderr)
+            waiting = len(docs.visit_ids(args.class_name, args.term, unopened=True))
+            if waiting:  # said, never skipped in silence: these print after the officer's sync
+                print(f"另有 {waiting} 条记录的家庭情况内容待资助专干授权后可查看，本次未打印；"
+                      "资助专干同步后，您再同步并重新打印。", file=sys.stderr)
         elif args.what == "growth-file":
             report = docs.print_growth_file(_resolve_student(ws, args.student), out)
         elif args.what == "access-export":

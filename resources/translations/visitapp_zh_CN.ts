@@ -2366,6 +2366,14 @@
       <translation>已由{name}于 {day} 审核。</translation>
     </message>
     <message>
+      <source>Visible once the aid officer grants access</source>
+      <translation>待资助专干授权后可查看</translation>
+    </message>
+    <message>
+      <source>The family's situation in this record is visible once the aid officer grants access (待资助专干授权后可查看): it opens at the sync after the officer's. Until then it can be neither corrected nor printed here.</source>
+      <translation>这条记录的家庭情况内容待资助专干授权后可查看：资助专干同步后，本机下次同步即可打开。在此之前，本机不能更正或打印这条记录。</translation>
+    </message>
+    <message>
       <source>Applied, no visit</source>
       <translation>已申请未走访</translation>
     </message>

@@ -24,7 +24,7 @@ from sync_server.models import Record
 from sync_server.resealing import status
 from sync_server.roster import student_parts
 from visitapp.crypto import FAST_TEST_KDF
-from visitapp.domain import Stage, Student
+from visitapp.domain import DomainError, Stage, Student
 from visitapp.protocol.records import is_sealed
 from visitapp.services import create_profile
 from visitapp.services.keys import NOT_YET_READABLE
@@ -157,6 +157,14 @@ def test_a_teacher_without_the_students_key_keeps_the_record_and_reads_it_once_t
         assert ("visit", visit.id) in laptops["second"].sync.unopened()
         assert laptops["second"].visits.get(visit.id).narrative in ("", None)
         assert NOT_YET_READABLE == "待资助专干授权后可查看"
+        second = laptops["second"]
+        assert second.visits.is_unopened(visit.id)
+        # a correction would copy an empty story and a printed sheet would file one: both refused
+        with pytest.raises(DomainError, match="待资助专干授权后可查看"):
+            second.visits.amend(visit.id, "补充")
+        with pytest.raises(DomainError, match="待资助专干授权后可查看"):
+            second.documents.print_visit(visit.id, tmp_path / "v.pdf")
+        assert second.documents.visit_ids() == [] and second.documents.visit_ids(unopened=True) == [visit.id]
 
         # the officer's sync wraps the key to the new reader; the second laptop's sync opens it
         assert office.sync.run().ok
@@ -164,6 +172,7 @@ def test_a_teacher_without_the_students_key_keeps_the_record_and_reads_it_once_t
         assert report.ok, report
         assert laptops["second"].sync.unopened() == set()
         assert laptops["second"].visits.get(visit.id).narrative == NARRATIVE
+        assert not second.visits.is_unopened(visit.id) and second.documents.visit_ids() == [visit.id]
         assert_absent_from_server(server, NARRATIVE)
     finally:
         office.close()

@@ -24,7 +24,7 @@ from visitapp.services.students import StudentService
 from visitapp.services.workload import WorkloadService
 from visitapp.storage.models import (
     ApplicationRow, AssignmentRow, AuditEventRow, ConflictRow, DeterminationRow, GrowthEntryRow, GrowthProfileFieldRow, MentorNoteRow,
-    ObjectionRow, PublicNoticeRow, RecordReviewRow, StaffRow, StudentRow, VisitRow,
+    ObjectionRow, PublicNoticeRow, RecordReviewRow, StaffRow, StudentRow, UnopenedRow, VisitRow,
 )
 from visitapp.storage.records import entity_from_row
 
@@ -63,6 +63,9 @@ class DocumentService:
             visit = entity_from_row("visit", row)
             if visit.status == VisitStatus.DRAFT:
                 raise DomainError("草稿不能打印存档，请先定稿。")
+            if s.get(UnopenedRow, UnopenedRow.key("visit", visit_id)) is not None:
+                raise DomainError("这条家访记录的家庭情况内容待资助专干授权后可查看，本机暂时不能打印它；"
+                                  "请资助专干同步一次后，您再同步并重试。")
             student = entity_from_row("student", s.get(StudentRow, visit.student_id))
             amendments = [entity_from_row("visit", r) for r in
                           s.scalars(select(VisitRow).where(VisitRow.amends_id == visit_id, VisitRow.status != "draft"))]
@@ -131,17 +134,22 @@ class DocumentService:
         from visitapp.printing import render_batch
         return render_batch([self.visit_job(visit_id)], out)
 
-    def visit_ids(self, class_name: str | None = None, term: str | None = None) -> list[str]:
+    def visit_ids(self, class_name: str | None = None, term: str | None = None,
+                  unopened: bool = False) -> list[str]:
         """Finalized visits (not amendments: they print on their original's sheet) of my
-        students, optionally of one class and/or one term, ordered by class and date."""
+        students, optionally of one class and/or one term, ordered by class and date; those
+        this laptop cannot open yet (待资助专干授权后可查看) only with ``unopened``, and then
+        only they."""
         students = {r.id: r for r in StudentService(self.ctx).list_mine(term)}
         with self.ctx.profile.session() as s:
             query = select(VisitRow.id, VisitRow.student_id).where(VisitRow.status.in_(["final", "voided"]),
                                                                    VisitRow.amends_id.is_(None))
             if term:
                 query = query.where(VisitRow.term == term)
+            waiting = set(s.scalars(select(UnopenedRow.record_id).where(UnopenedRow.record_kind == "visit")))
             found = [(vid, sid) for vid, sid in s.execute(query) if sid in students
-                     and (class_name is None or students[sid].class_name == class_name)]
+                     and (class_name is None or students[sid].class_name == class_name)
+                     and (vid in waiting) == unopened]
         found.sort(key=lambda p: (class_sort_key(students[p[1]].class_name), students[p[1]].student_no, p[0]))
         return [vid for vid, _sid in found]
 

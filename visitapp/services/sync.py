@@ -323,7 +323,7 @@ class SyncService:
                 sealed_wire = tier_c.seal(str(routing.get("record_kind") or ""), str(routing.get("record_id") or ""),
                                           None, student_id, {field_name: value})
         else:
-            waiting = session.get(UnopenedRow, f"{kind}:{record_id}")
+            waiting = session.get(UnopenedRow, UnopenedRow.key(kind, record_id))
             if waiting is not None and not any(v not in (None, "", [], {}) for v in (sealed or {}).values()):
                 # a record this laptop could not open, changed in tier A or B only: its tier C
                 # goes back as it came, never as the empty values shown here
@@ -476,7 +476,7 @@ class SyncService:
                                 s.delete(row)
                             del rows[(model, change.record_id)]
                         continue
-                    waiting = s.get(UnopenedRow, f"{change.kind}:{change.record_id}")
+                    waiting = s.get(UnopenedRow, UnopenedRow.key(change.kind, change.record_id))
                     try:
                         try:
                             entity = _read_change(change, me, tier_c)
@@ -487,7 +487,7 @@ class SyncService:
                             # at a later sync, once the officer's laptop shared the student's key
                             entity = _read_change(change, me, None)
                             if waiting is None:
-                                waiting = UnopenedRow(id=f"{change.kind}:{change.record_id}", record_kind=change.kind,
+                                waiting = UnopenedRow(id=UnopenedRow.key(change.kind, change.record_id), record_kind=change.kind,
                                                       record_id=change.record_id)
                                 s.add(waiting)
                             waiting.change, waiting.at = change.model_dump(mode="json"), now

@@ -8,8 +8,12 @@ from sqlalchemy import select
 from visitapp.domain import Visit, VisitStatus, rules
 from visitapp.domain.errors import DomainError
 from visitapp.services.base import ServiceContext, new_id
-from visitapp.storage.models import StudentRow, VisitRow
+from visitapp.storage.models import StudentRow, UnopenedRow, VisitRow
 from visitapp.storage.records import entity_from_row
+
+
+NOT_YET_OPENED_AMEND = ("这条记录的家庭情况内容待资助专干授权后可查看，本机暂时不能更正它"
+                        "（更正会带上原记录的内容）。请资助专干同步一次后，您再同步并重试。")
 
 
 class VisitService:
@@ -26,6 +30,13 @@ class VisitService:
         """One visit record; refuses (KeyError) an unknown id."""
         with self.ctx.profile.session() as s:
             return self._load(s, visit_id)
+
+    def is_unopened(self, visit_id: str) -> bool:
+        """Whether this laptop holds the visit without its tier C (the family's story): it was
+        sealed to readers this laptop is not yet one of (shown as 待资助专干授权后可查看; it
+        opens at the sync after the officer shares the student's key)."""
+        with self.ctx.profile.session() as s:
+            return s.get(UnopenedRow, UnopenedRow.key("visit", visit_id)) is not None
 
     def for_student(self, student_id: str) -> list[Visit]:
         """The student's visits I may see (others' drafts are not mine), newest first."""
@@ -73,6 +84,9 @@ class VisitService:
         ident = self.ctx.identity
         with self.ctx.profile.session() as s, s.begin():
             original = self._load(s, visit_id)
+            if s.get(UnopenedRow, UnopenedRow.key("visit", visit_id)) is not None:
+                # a correction copies the record's story: from an unopened record it would copy none
+                raise DomainError(NOT_YET_OPENED_AMEND)
             pending = s.scalar(select(VisitRow.id).where(VisitRow.amends_id == visit_id,
                                                          VisitRow.status == "draft"))
             if pending:

@@ -243,6 +243,12 @@ class UnopenedRow(Base):
     change: Mapped[Any] = mapped_column(EncryptedJSON)
     at: Mapped[str] = mapped_column(String(40))
 
+    @staticmethod
+    def key(kind: str, record_id: str) -> str:
+        """The row's id for a record: one spelling for the sync that writes it and the
+        services that ask whether a record is still unopened."""
+        return f"{kind}:{record_id}"
+
 
 class SealedWireRow(Base):
     """The sealed tier C a pending change was sent with (issue 14, client migration 0008):

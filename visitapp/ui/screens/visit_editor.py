@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QSpinBox, QTableWidget, QTableWidgetItem, QTimeEdit, QVBoxLayout, QWidget,
 )
 
-from visitapp.domain import FamilyMember, HardshipIndicator, Level, PolicyMaterial, VisitMode
+from visitapp.domain import FamilyMember, HardshipIndicator, Level, PolicyMaterial, Tier, Visit, VisitMode, field_tiers
 from visitapp.domain import ValidationError
 from visitapp.ui.errors import problem_text
 from visitapp.ui.fit import FlowLayout
@@ -48,6 +48,7 @@ class VisitEditor(QWidget):
         self._loading = False
         self._request = 0  # the newest load: a late answer for an earlier one is dropped
         self.errors: dict[str, ErrorLabel] = {}
+        self.unopened = False
 
         self.title = title_label()
         self.banner = QLabel()
@@ -230,6 +231,12 @@ class VisitEditor(QWidget):
         v.addWidget(err)
         form.addRow(text, holder)
 
+    def _story_boxes(self) -> list[QLineEdit | QPlainTextEdit]:
+        """The free-text fields of the family's story (tier C)."""
+        # the widgets carry the fields' names: the domain's tiers say which are the story
+        boxes = (getattr(self, name, None) for name, tier in field_tiers(Visit).items() if tier is Tier.C)
+        return [b for b in boxes if isinstance(b, (QLineEdit, QPlainTextEdit))]
+
     def _inputs(self) -> list[QWidget]:
         return [self.visit_date, self.visit_time, self.mode, self.visitors, self.people_present,
                 self.members, self.add_member, self.remove_member, self.income,
@@ -295,7 +302,7 @@ class VisitEditor(QWidget):
                 current = [v for v in visits if str(v.status) == "final"
                            and str(ws.visits.effective_status(v.id)) == "final"]
                 visit = current[0] if current else ws.visits.create_draft(student_id)
-            return student, visit, str(ws.visits.effective_status(visit.id))
+            return student, visit, str(ws.visits.effective_status(visit.id)), ws.visits.is_unopened(visit.id)
 
         self._load(work)
 
@@ -322,15 +329,21 @@ class VisitEditor(QWidget):
     def _loaded(self, result, request: int | None = None) -> None:
         if request is not None and request != self._request:
             return  # a later open is on its way: this answer is about another record
-        student, visit, status = result
+        student, visit, status, *unopened = result
         self.student = student
-        self.show_visit(visit, status)
+        self.show_visit(visit, status, unopened=bool(unopened and unopened[0]))
         self.changed.emit()
 
-    def show_visit(self, visit, status: str | None = None) -> None:
+    def show_visit(self, visit, status: str | None = None, unopened: bool = False) -> None:
+        """Show a record; ``unopened``: this laptop holds it without its family's story (sealed
+        to readers it is not yet one of), so the story's fields say so and the record can be
+        neither corrected nor printed here yet."""
         self._loading = True
         try:
             self.visit = visit
+            self.unopened = unopened
+            for box in self._story_boxes():
+                box.setPlaceholderText(tr("Visible once the aid officer grants access") if unopened else "")
             status = status or str(visit.status)
             self.read_only = status != "draft"
             self.dirty = False
@@ -371,9 +384,9 @@ class VisitEditor(QWidget):
             self._set_enabled(not self.read_only)
             self.save_button.setEnabled(not self.read_only)
             self.finalize_button.setEnabled(not self.read_only)
-            self.amend_button.setVisible(status == "final")
+            self.amend_button.setVisible(status == "final" and not unopened)
             self.new_button.setVisible(self.read_only)
-            self.print_button.setVisible(self.read_only)  # drafts are not filed on paper
+            self.print_button.setVisible(self.read_only and not unopened)  # drafts are not filed on paper
             for b in (self.print_button, self.new_button, self.amend_button):
                 b.setEnabled(True)
             if status == "draft":
@@ -386,7 +399,12 @@ class VisitEditor(QWidget):
                          "amended": tr("This record was corrected by a later record and is kept "
                                        "read-only for the trail."),
                          "voided": tr("This record was voided and is kept read-only.")}
-                self.banner.setText(texts.get(status, ""))
+                text = texts.get(status, "")
+                if unopened:
+                    text = tr("The family's situation in this record is visible once the aid officer grants "
+                              "access (待资助专干授权后可查看): it opens at the sync after the officer's. Until "
+                              "then it can be neither corrected nor printed here.")
+                self.banner.setText(text)
                 self.banner.setVisible(True)
         finally:
             self._loading = False
