@@ -195,10 +195,28 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
     return {"stored": stored, "already": len(wraps) - stored}
 
 
-def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_WRAPS_PAGE) -> dict:
-    """The wraps addressed to the calling device, after a cursor, in order."""
+def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_WRAPS_PAGE,
+             device_id: str | None = None) -> dict:
+    """The wraps addressed to the calling device, after a cursor, in order. With ``device_id``
+    (officers only): those addressed to another officer device of the school, revoked or not:
+    the new laptop of an officer whose laptop was lost, holding that laptop's key from its
+    recovery sheet, opens them (the server hands out ciphertext it cannot open; without that
+    key they open nothing). The first page of each such read is audited."""
+    target = who.device_id
+    if device_id is not None and device_id != who.device_id:
+        _officer_only(who, "取回其他资助专干设备的内容密钥")
+        with core.db.read() as s:
+            device = s.get(DeviceRow, device_id)
+            staff = s.get(StaffRow, device.staff_id) if device is not None else None
+        if staff is None or staff.role != "officer":
+            raise ApiError(404, "not_found", "找不到这台资助专干的设备。")
+        if after == 0:
+            with core.db.write() as tx:
+                tx.audit("officer_wraps_recover", actor=who.staff_id, device=who.device_id, record_kind="device",
+                         record_id=device_id)
+        target = device_id
     with core.db.read() as s:
-        rows = s.execute(select(ContentKeyWrapRow).where(ContentKeyWrapRow.device_id == who.device_id,
+        rows = s.execute(select(ContentKeyWrapRow).where(ContentKeyWrapRow.device_id == target,
                                                          ContentKeyWrapRow.seq > after)
                          .order_by(ContentKeyWrapRow.seq).limit(limit + 1)).scalars().all()
     page = rows[:limit]

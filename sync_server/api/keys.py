@@ -223,10 +223,13 @@ def router(core: ServerCore, principal) -> APIRouter:
         return keys.post_wraps(core, who, [w.model_dump() for w in body.wraps])
 
     @api.get("/wraps", response_model=WrapsPage, summary="The content-key wraps addressed to this device",
-             responses=_responses(401, 403, 422))
+             responses=_responses(401, 403, 404, 422))
     def my_wraps(who: Who, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-                 limit: Annotated[int, Query(ge=1, le=keys.DEFAULT_WRAPS_PAGE)] = keys.DEFAULT_WRAPS_PAGE) -> dict:
-        return keys.my_wraps(core, who, after, limit)
+                 limit: Annotated[int, Query(ge=1, le=keys.DEFAULT_WRAPS_PAGE)] = keys.DEFAULT_WRAPS_PAGE,
+                 device: Annotated[str | None, Query(max_length=64, pattern=ID, description=(
+                     "officers only: the wraps of another officer device (a lost laptop whose key the "
+                     "officer restored from its recovery sheet)"))] = None) -> dict:
+        return keys.my_wraps(core, who, after, limit, device)
 
     @api.get("/reseal", response_model=ResealQueue, summary="Records whose tier C waits to be re-sealed (officers)",
              responses=_responses(401, 403, 422))

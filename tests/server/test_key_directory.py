@@ -289,6 +289,30 @@ def test_scope_and_refusals_of_the_directory(school):
     assert server.client.get("/v1/keys/directory").status_code == 401
 
 
+def test_only_an_officer_reads_another_officer_devices_wraps_and_it_is_audited(school):
+    """The new laptop of an officer whose laptop was lost reads that laptop's wraps (with its
+    key from the recovery sheet they open): officers only, officer devices only, audited."""
+    server, officer, teacher = school
+    o = officer()
+    t = teacher("王老师", o)
+    o.keys.certify(t.device.id)
+    student = server.student()
+    o.keys.share_student_key(student, readers={t.device.staff_id})
+    second = school[0].core.make_enroll_code(server.officer.id)[1]
+    r = server.client.post("/v1/enroll", json={"code": decode_enrollment_code(second)[2], "device_label": "new"})
+    new_auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    page = server.client.get("/v1/keys/wraps", params={"device": o.device.id}, headers=new_auth).json()
+    assert [(w["device_id"], w["student_id"]) for w in page["wraps"]] == [(o.device.id, student)]
+    r = server.client.get("/v1/keys/wraps", params={"device": o.device.id}, headers=t.device.auth)
+    assert r.status_code == 403 and r.json()["error"] == "officer_only"
+    r = server.client.get("/v1/keys/wraps", params={"device": t.device.id}, headers=new_auth)
+    assert r.status_code == 404  # a teacher's device is no lost officer laptop
+    with server.core.db.read() as s:
+        from sync_server.models import AuditRow
+        assert s.execute(select(func.count()).select_from(AuditRow).where(
+            AuditRow.action == "officer_wraps_recover", AuditRow.record_id == o.device.id)).scalar() == 1
+
+
 @LAPTOP_CHECKS_ON_SQLITE
 def test_the_server_seals_a_platform_field_to_the_officers_only(school):
     server, officer, teacher = school

@@ -11,6 +11,7 @@ Private keys are handed out only as raw bytes for the profile's encrypted column
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,28 +39,15 @@ def _public_raw(key: X25519PrivateKey | Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
 
 
-class DeviceKeyPair:
-    """A laptop's own keys, made at enrollment: X25519 for HPKE, Ed25519 for signatures."""
+class DeviceOpener:
+    """The opening half of a device's keys (X25519): unwraps content keys and opens values
+    sealed to the device. A laptop's own keys are one (:class:`DeviceKeyPair`); so is the
+    key of a lost officer laptop restored from its recovery sheet (:func:`read_officer_sheet`),
+    which opens what was sealed to that laptop."""
 
-    def __init__(self, hpke_private: bytes, signing_private: bytes):
+    def __init__(self, hpke_private: bytes):
         self._hpke = X25519PrivateKey.from_private_bytes(hpke_private)
-        self._signing = Ed25519PrivateKey.from_private_bytes(signing_private)
-        self.public = DevicePublicKeys(_public_raw(self._hpke), _public_raw(self._signing))
-
-    @classmethod
-    def generate(cls) -> DeviceKeyPair:
-        return cls(_private_raw(X25519PrivateKey.generate()), _private_raw(Ed25519PrivateKey.generate()))
-
-    def to_secret(self) -> dict[str, bytes]:
-        """The raw private keys, for the profile's encrypted storage only."""
-        return {"hpke": _private_raw(self._hpke), "signing": _private_raw(self._signing)}
-
-    @classmethod
-    def from_secret(cls, secret: dict[str, bytes]) -> DeviceKeyPair:
-        return cls(secret["hpke"], secret["signing"])
-
-    def sign(self, message: bytes) -> bytes:
-        return self._signing.sign(message)
+        self.hpke_public = _public_raw(self._hpke)
 
     def unwrap_content_key(self, wrap: bytes, student_id: str, epoch: int, device_id: str) -> ContentKey:
         """Open a content-key wrap addressed to this device. Check its signature first
@@ -87,6 +75,35 @@ class DeviceKeyPair:
             return AESGCM(value_key).decrypt(nonce, body, value_aad(kind, record_id, field, 0))
         except (InvalidTag, ValueError):
             raise TamperedData(kind, record_id, field) from None
+
+    def hpke_secret(self) -> bytes:
+        """The raw X25519 private key, for the profile's encrypted storage and the printed
+        officer recovery sheet only."""
+        return _private_raw(self._hpke)
+
+
+class DeviceKeyPair(DeviceOpener):
+    """A laptop's own keys, made at enrollment: X25519 for HPKE, Ed25519 for signatures."""
+
+    def __init__(self, hpke_private: bytes, signing_private: bytes):
+        super().__init__(hpke_private)
+        self._signing = Ed25519PrivateKey.from_private_bytes(signing_private)
+        self.public = DevicePublicKeys(self.hpke_public, _public_raw(self._signing))
+
+    @classmethod
+    def generate(cls) -> DeviceKeyPair:
+        return cls(_private_raw(X25519PrivateKey.generate()), _private_raw(Ed25519PrivateKey.generate()))
+
+    def to_secret(self) -> dict[str, bytes]:
+        """The raw private keys, for the profile's encrypted storage only."""
+        return {"hpke": _private_raw(self._hpke), "signing": _private_raw(self._signing)}
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, bytes]) -> DeviceKeyPair:
+        return cls(secret["hpke"], secret["signing"])
+
+    def sign(self, message: bytes) -> bytes:
+        return self._signing.sign(message)
 
 
 class OfficerKey:
@@ -161,3 +178,35 @@ class ContentKey:
         """Drop the key (idle lock). Python cannot zero memory; we drop every reference."""
         self.key = b""
         self._aead = None
+
+
+# -- the officer recovery sheet ----------------------------------------------------------------------
+# What the printed sheet carries, so that a school whose only officer laptop is lost reads its
+# families' tier C again on a new one: the officer key (the new laptop certifies devices and
+# wraps keys as the lost one did, and every teacher's laptop keeps trusting it) and the lost
+# laptop's X25519 key (it opens the content-key wraps and the values sealed to that laptop).
+# Version byte, the two 32-byte keys, 5 bytes of SHA-256 to catch a typing slip: 70 bytes,
+# 112 characters of the recovery key's alphabet. Nothing else is needed: the server's
+# directory says which officer device the X25519 key belongs to.
+OFFICER_SHEET_VERSION = 1
+_SHEET_BYTES = 1 + 32 + 32 + 5  # 112 characters: 28 whole groups of four
+
+
+def officer_sheet(officer: OfficerKey, device: DeviceOpener) -> str:
+    """The text of the officer recovery sheet, in groups of four characters."""
+    from visitapp.crypto.keystore import format_recovery_key
+    body = bytes([OFFICER_SHEET_VERSION]) + officer.to_secret() + device.hpke_secret()
+    return format_recovery_key(body + hashlib.sha256(body).digest()[:5])
+
+
+def read_officer_sheet(text: str) -> tuple[OfficerKey, DeviceOpener]:
+    """The keys on a typed (or scanned) officer recovery sheet; refuses a slip with a sentence."""
+    from visitapp.crypto.keystore import RecoveryKeyError, parse_recovery_key
+    try:
+        raw = parse_recovery_key(text, _SHEET_BYTES)
+    except RecoveryKeyError as exc:
+        raise CryptoError(str(exc).replace("恢复密钥", "恢复页上的密钥")) from None
+    body, check = raw[:-5], raw[-5:]
+    if body[0] != OFFICER_SHEET_VERSION or hashlib.sha256(body).digest()[:5] != check:
+        raise CryptoError("恢复页上的密钥有输入错误（校验不符），请对照恢复页逐组重新输入。")
+    return OfficerKey(body[1:33]), DeviceOpener(body[33:65])

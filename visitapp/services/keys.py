@@ -38,14 +38,15 @@ from sqlalchemy import delete, select
 
 from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import NotAReader, UntrustedKey
-from visitapp.crypto.opening import ContentKey, DeviceKeyPair, OfficerKey
+from visitapp.crypto.opening import ContentKey, DeviceKeyPair, DeviceOpener, OfficerKey, officer_sheet, read_officer_sheet
 from visitapp.crypto.sealing import (
     CertificateClaims, DevicePublicKeys, b64d, b64e, binding_mac, officer_key_fingerprint, seal_to_devices, value_epoch,
     verify_certificate, verify_wrap,
 )
 from visitapp.protocol.records import MENTOR_KEY_SUFFIX
 from visitapp.storage.key_models import (
-    BINDING_PREFIX, DEVICE_KEYS, OFFICER_KEY, OFFICER_PIN, WRAPS_CURSOR, ContentKeyRow, KeyMaterialRow,
+    BINDING_PREFIX, DEVICE_KEYS, OFFICER_KEY, OFFICER_PIN, RECOVERED_PREFIX, WRAPS_CURSOR, ContentKeyRow,
+    KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
 from visitapp.storage.models import AssignmentRow
@@ -78,6 +79,16 @@ class EnrolledKeys:
     fingerprint: str | None
     state: str
     certified: bool = False
+
+
+@dataclass(frozen=True)
+class RestoredOfficerKeys:
+    """What restoring from an officer recovery sheet did: whose laptop the sheet was (its
+    device id), how many students' content keys came back, whether this laptop is now certified."""
+
+    lost_device_id: str
+    content_keys: int
+    certified: bool
 
 
 @dataclass
@@ -169,8 +180,11 @@ class KeyDirectoryClient:
     def post_wraps(self, wraps: list[dict]) -> dict:
         return self._call("POST", "/wraps", json={"wraps": wraps})
 
-    def wraps(self, after: int) -> dict:
-        return self._call("GET", "/wraps", params={"after": after})
+    def wraps(self, after: int, device_id: str | None = None) -> dict:
+        params: dict[str, Any] = {"after": after}
+        if device_id is not None:
+            params["device"] = device_id  # officers: a lost officer laptop's wraps
+        return self._call("GET", "/wraps", params=params)
 
 
 @dataclass
@@ -362,6 +376,88 @@ class KeyService:
         binding = os.urandom(16)
         self._put(BINDING_PREFIX + code_keys(server_code).enrollment_id, secret={"b": b64e(binding)})
         return _with_keys(server_code, key.public, binding)
+
+    # -- the officer recovery sheet (a lost officer laptop) ------------------------------------------
+    def officer_recovery_sheet(self) -> str:
+        """Officer's laptop: the text of its recovery sheet — the officer key and this laptop's
+        X25519 key, 28 groups of four. Printed and locked away, it lets a new laptop read every
+        family's tier C again if this one is lost (:meth:`restore_officer_keys`); whoever holds
+        it holds that power, like the officer's laptop itself."""
+        return officer_sheet(self.officer_key(), self.device_keys())
+
+    def restore_officer_keys(self, sheet_text: str) -> RestoredOfficerKeys:
+        """On a new officer laptop, enrolled with the server: take the officer key and the lost
+        laptop's key from its typed recovery sheet. The sheet must be this school's (its officer
+        key is the one the server lists and, if one is pinned here, the pinned one) and its
+        laptop's key one of the school's officer devices. Then this laptop pins the officer key,
+        certifies itself, and opens the content-key wraps the lost laptop had (they stay marked
+        as wrapped to it, so revoking it moves those students to a new epoch)."""
+        try:
+            officer, lost = read_officer_sheet(sheet_text)
+        except CryptoError as exc:
+            raise KeyServiceError(str(exc)) from None
+        listing = self._need_server().directory()
+        listed = listing.get("officer_key")
+        if not listed or b64d(listed) != officer.public:
+            raise UntrustedKey("这张恢复页上的资助专干密钥不是学校服务器登记的那一把：它不是本校的恢复页，"
+                               "或服务器的登记被改动了。未作任何更改。")
+        pinned = self.pinned_officer_key()
+        if (pinned is not None and pinned != officer.public) or (
+                self.has_officer_key() and self.officer_key().public != officer.public):
+            raise UntrustedKey("本机已信任另一把资助专干密钥，这张恢复页不属于它。未作任何更改。")
+        lost_entry = next((e for e in listing["devices"] if e.get("role") == "officer"
+                           and b64d(e["keys"]["hpke"]) == lost.hpke_public), None)
+        if lost_entry is None or not lost_entry.get("certificate"):
+            raise KeyServiceError("学校服务器上找不到这张恢复页所属的资助专干电脑。")
+        # the device id the server gives the key is the one the officer key certified with it
+        verify_certificate(officer.public, claims_of(lost_entry), b64d(lost_entry["certificate"]))
+        lost_id = lost_entry["device_id"]
+        me = self.my_device_id()
+        if lost_id == me:
+            raise KeyServiceError("这是本机自己的恢复页，本机已持有这些密钥。")
+        if not self.has_officer_key():
+            self._put(OFFICER_KEY, public={"officer_key": b64e(officer.public)},
+                      secret={"private": b64e(officer.to_secret())})
+        self.pin_officer_key(officer.public, how="recovery_sheet")
+        self._put(RECOVERED_PREFIX + lost_id, public={"cursor": 0}, secret={"hpke": b64e(lost.hpke_secret())})
+        certified = any(e["device_id"] == me and e.get("certificate") for e in listing["devices"])
+        if not certified:
+            self.certify(me, self.my_fingerprint())
+            certified = True
+        return RestoredOfficerKeys(lost_id, len(self._fetch_wraps_of_lost(lost_id, lost)), certified)
+
+    def _recovered(self) -> dict[str, DeviceOpener]:
+        """The lost officer laptops' keys this laptop took from recovery sheets: device id -> key."""
+        with self.profile.session() as s:
+            rows = list(s.execute(select(KeyMaterialRow).where(KeyMaterialRow.id.startswith(RECOVERED_PREFIX)))
+                        .scalars())
+        return {r.id[len(RECOVERED_PREFIX):]: DeviceOpener(b64d(r.secret["hpke"])) for r in rows if r.secret}
+
+    def _fetch_wraps_of_lost(self, lost_id: str, lost: DeviceOpener) -> list[str]:
+        """The content keys wrapped to a lost officer laptop, opened with its recovered key and
+        checked against the officer key; answers the key names stored."""
+        pinned = self.pinned_officer_key()
+        row = self._material(RECOVERED_PREFIX + lost_id)
+        cursor = int((row.public or {}).get("cursor", 0)) if row is not None else 0
+        stored: list[str] = []
+        while True:
+            page = self._need_server().wraps(cursor, device_id=lost_id)
+            for w in page["wraps"]:
+                wrap = b64d(w["wrap"])
+                try:
+                    if w["device_id"] != lost_id:
+                        raise UntrustedKey(f"服务器发来一个不是给那台电脑的密钥（设备 {w['device_id']}）。")
+                    verify_wrap(pinned, w["student_id"], w["epoch"], lost_id, wrap, b64d(w["signature"]))
+                    self._store_key(lost.unwrap_content_key(wrap, w["student_id"], w["epoch"], lost_id),
+                                    wrapped_to=[lost_id])
+                    stored.append(w["student_id"])
+                except (UntrustedKey, NotAReader, CryptoError) as exc:
+                    log.warning("a wrap of the lost officer laptop was refused: %s", str(exc))
+            cursor = page["cursor"]
+            with self.profile.session() as s, s.begin():
+                s.get(KeyMaterialRow, RECOVERED_PREFIX + lost_id).public = {"cursor": cursor}
+            if not page["more"]:
+                return stored
 
     # -- the directory -----------------------------------------------------------------------------
     def trusted_directory(self) -> TrustedDirectory:
@@ -576,18 +672,24 @@ class KeyService:
             self._store_key(key)
         readers = self.readers_of(student_id) if readers is None else set(readers)
         targets = {**directory.active(staff=readers), **directory.active(role="officer")}
-        done = set(next(r for r in self._keys_of(student_id) if r.epoch == key.epoch).wrapped_to or [])
-        wraps = []
-        for device_id, entry in sorted(targets.items()):
-            if device_id in done:
-                continue
-            wrap, signature = officer.wrap(key, device_id, DevicePublicKeys.from_wire(entry["keys"]))
-            wraps.append({"student_id": student_id, "epoch": key.epoch, "device_id": device_id,
-                          "wrap": b64e(wrap), "signature": b64e(signature)})
-        if wraps:
+        # every epoch, not only the newest: a reader who arrives after a rotation must open the
+        # records written before it too (a revoked device is no target, so it gets none)
+        wraps, by_epoch = [], {}
+        for row in self._keys_of(student_id):
+            epoch_key = ContentKey(student_id, row.epoch, b64d(row.secret["key"]))
+            done = set(row.wrapped_to or [])
+            for device_id, entry in sorted(targets.items()):
+                if device_id in done:
+                    continue
+                wrap, signature = officer.wrap(epoch_key, device_id, DevicePublicKeys.from_wire(entry["keys"]))
+                wraps.append({"student_id": student_id, "epoch": row.epoch, "device_id": device_id,
+                              "wrap": b64e(wrap), "signature": b64e(signature)})
+                by_epoch.setdefault(row.epoch, (epoch_key, []))[1].append(device_id)
+        for start in range(0, len(wraps), 1000):
             # stored or already there (a retry after a crash between the post and this line)
-            self._need_server().post_wraps(wraps)
-            self._store_key(key, wrapped_to=[w["device_id"] for w in wraps])
+            self._need_server().post_wraps(wraps[start:start + 1000])
+        for epoch_key, devices in by_epoch.values():
+            self._store_key(epoch_key, wrapped_to=devices)
         return len(wraps)
 
     def rotate_after_revocation(self, device_id: str) -> list[str]:
@@ -685,7 +787,14 @@ class KeyService:
             try:
                 return self.device_keys().open_from_devices(envelope, self.my_device_id(), kind, record_id, field)
             except NotAReader:
-                raise NotAReader(NOT_YET_READABLE) from None
+                pass
+            # sealed to a lost officer laptop whose key this one restored from its recovery sheet
+            for lost_id, lost in self._recovered().items():
+                try:
+                    return lost.open_from_devices(envelope, lost_id, kind, record_id, field)
+                except NotAReader:
+                    continue
+            raise NotAReader(NOT_YET_READABLE)
         key = self.content_key(key_name, epoch)
         if key is None:
             raise NotAReader(NOT_YET_READABLE)

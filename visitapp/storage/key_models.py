@@ -21,6 +21,7 @@ OFFICER_PIN = "officer_pin"    # the school's officer key this laptop trusts (pu
 OFFICER_KEY = "officer_key"    # the officer key's private half: officers' laptops only
 WRAPS_CURSOR = "wraps_cursor"  # how far this laptop has fetched its content-key wraps
 BINDING_PREFIX = "binding:"    # + enrollment code id: the binding secret an officer's code carried
+RECOVERED_PREFIX = "recovered:"  # + device id: a lost officer laptop's X25519 key, from its recovery sheet
 
 
 class KeyMaterialRow(Base):
