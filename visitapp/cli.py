@@ -335,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx", metavar="FILE.xlsx", help="同时导出为 xlsx 表格")
     _add_print_commands(sub, add)
     _add_retention_commands(sub)
+    _add_key_commands(sub)
     audit = sub.add_parser("audit", help="审计记录：核验哈希链，查看谁在何时录入或修改了什么")
     what = audit.add_subparsers(dest="audit_cmd", metavar="WHAT", required=True)
     p = what.add_parser("verify", help="核验本机保存的审计链及本机的签名；完整时退出码为 0，否则为 1 并指出第一条断开或伪造的记录",
@@ -369,6 +370,67 @@ def _add_retention_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
     p = add("erase", cmd_retention_erase, "归档后从学校服务器和所有电脑删除该学生的资料（留下不含内容的删除记录）")
     p.add_argument("student", help="学生 ID、学号或姓名")
+
+
+def _add_key_commands(sub: Any) -> None:
+    """``visitapp keys officer-sheet | restore-officer`` (issue 14): the officer recovery sheet,
+    so that a school does not lose its families' records with its officer's laptop."""
+    keys = sub.add_parser("keys", help="资助专干密钥恢复页：打印；在新电脑上从恢复页恢复")
+    what = keys.add_subparsers(dest="keys_cmd", metavar="WHAT", required=True)
+    text = "打印本机（资助专干电脑）的密钥恢复页 PDF：电脑丢失时，新电脑凭它重新读取全校的家庭情况"
+    p = what.add_parser("officer-sheet", help=text, description=text)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="只有本人可读的 PDF；打印后请删除")
+    p.add_argument("--json", action="store_true", help="输出一个 JSON 文档，供脚本使用")
+    p.set_defaults(func=cmd_keys_officer_sheet)
+    text = "在新的资助专干电脑上（已注册）输入丢失电脑的恢复页，恢复资助专干密钥；随后同步一次"
+    p = what.add_parser("restore-officer", help=text, description=text)
+    p.add_argument("--sheet-file", metavar="FILE", help="从文件第一行读取恢复页上的密钥（否则在终端输入）")
+    p.add_argument("--json", action="store_true", help="输出一个 JSON 文档，供脚本使用")
+    p.set_defaults(func=cmd_keys_restore_officer)
+
+
+def cmd_keys_officer_sheet(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from visitapp.crypto.private import open_private
+    from visitapp.printing.recovery_key import officer_recovery_sheet, render_recovery_key
+    from visitapp.services.keys import KeyServiceError
+    out = Path(args.output)
+    with _open(args) as ws:
+        try:
+            sheet = ws.officer_keys.recovery_sheet()
+        except KeyServiceError as exc:
+            raise CliError(str(exc)) from None
+    with open_private(out, "wb") as fh:  # it opens every family's records: owner-only from the first byte
+        render_recovery_key(officer_recovery_sheet(sheet.key, sheet.school, sheet.holder, sheet.device_id,
+                                                   dt.datetime.now()), fh)
+    if args.json:
+        print(json.dumps({"file": str(out), "device_id": sheet.device_id}, ensure_ascii=False))
+    else:
+        print(f"已生成资助专干密钥恢复页：{out}。请打印后锁进保险柜，并删除这个文件。")
+    return 0
+
+
+def cmd_keys_restore_officer(args: argparse.Namespace) -> int:
+    from visitapp.services.keys import KeyServiceError
+    if args.sheet_file:
+        typed = _first_line(args.sheet_file, "恢复页")
+    elif sys.stdin.isatty():
+        typed = input("恢复页上的密钥（28 组，每组 4 个字符）：")
+    else:
+        typed = sys.stdin.readline()
+    with _open(args) as ws:
+        try:
+            restored = ws.officer_keys.restore_from_sheet(typed)
+        except KeyServiceError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"lost_device_id": restored.lost_device_id, "content_keys": restored.content_keys,
+                          "certified": restored.certified}, ensure_ascii=False))
+    else:
+        print(f"已恢复资助专干密钥和丢失电脑（{restored.lost_device_id}）的 {restored.content_keys} 把学生密钥。"
+              "请现在运行 visitapp sync，再在学校服务器上注销丢失的电脑。")
+    return 0
 
 
 def _left_student(ws: Any, key: str) -> str:

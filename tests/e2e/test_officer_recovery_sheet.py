@@ -8,8 +8,12 @@ sheet changes nothing. Real client engines over pinned HTTPS to a server in this
 
 from __future__ import annotations
 
+import json
 import shutil
+import stat
 import types
+
+import pypdf
 
 import pytest
 
@@ -20,7 +24,8 @@ from tests.services.test_documents import finalized_visit
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.crypto.errors import UntrustedKey
 from visitapp.crypto.opening import DeviceKeyPair, OfficerKey, officer_sheet
-from visitapp.services import create_profile
+from visitapp.cli import main as cli_main
+from visitapp.services import create_profile, open_profile
 from visitapp.services.keys import KeyServiceError
 
 pytestmark = pytest.mark.slow
@@ -28,7 +33,13 @@ UNDER_KEY = "母亲患尿毒症每周透析三次，父亲在外打零工。"
 TO_OFFICERS = "奶奶独自抚养两个孙子，靠低保和捡废品生活。"
 
 
-def test_a_new_officer_laptop_reads_everything_again_from_the_lost_ones_recovery_sheet(tmp_path):
+def cli_base(tmp_path, profile: str) -> list[str]:
+    passfile = tmp_path / "passphrase.txt"
+    passfile.write_text(PASSPHRASE)
+    return ["--profile", str(tmp_path / profile), "--passphrase-file", str(passfile)]
+
+
+def test_a_new_officer_laptop_reads_everything_again_from_the_lost_ones_recovery_sheet(tmp_path, capsys):
     server = InProcessServer(tmp_path)
     teacher_staff = server.core.add_staff("王老师", "teacher")
     first, second = server.student("李小红"), server.student("张小明")
@@ -52,10 +63,17 @@ def test_a_new_officer_laptop_reads_everything_again_from_the_lost_ones_recovery
         assert len(sheet.split("-")) == 28
         lost_id = lost.keys.my_device_id()
 
-        # the officer's laptop is destroyed
+        # the officer prints the sheet (an owner-only PDF: it opens every family's records)
         lost.close()
-        shutil.rmtree(tmp_path / "officer")
         lost = None
+        pdf = tmp_path / "officer-sheet.pdf"
+        assert cli_main([*cli_base(tmp_path, "officer"), "keys", "officer-sheet", "-o", str(pdf)]) == 0
+        assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
+        printed = "".join(page.extract_text() for page in pypdf.PdfReader(str(pdf)).pages)
+        assert "资助专干密钥" in printed and lost_id in printed
+        assert all(group in printed.replace(" ", "").replace("\n", "") for group in sheet.split("-")[:3])
+        # the officer's laptop is destroyed
+        shutil.rmtree(tmp_path / "officer")
 
         new, _ = create_profile(tmp_path / "new-officer", PASSPHRASE, kdf=FAST_TEST_KDF)
         assert not new.sync.enroll(server.code(server.officer.id)).keys_certified
@@ -70,8 +88,15 @@ def test_a_new_officer_laptop_reads_everything_again_from_the_lost_ones_recovery
             new.keys.restore_officer_keys(officer_sheet(OfficerKey.generate(), DeviceKeyPair.generate()))
         assert not new.keys.has_officer_key() and new.keys.pinned_officer_key() is None
 
-        restored = new.keys.restore_officer_keys(sheet.lower().replace("-", " "))
-        assert restored.lost_device_id == lost_id and restored.certified and restored.content_keys >= 1
+        # typed in at the command line, in lower case with spaces, as a person may
+        new.close()
+        typed = tmp_path / "typed.txt"
+        typed.write_text(sheet.lower().replace("-", " ") + "\n")
+        assert cli_main([*cli_base(tmp_path, "new-officer"), "keys", "restore-officer", "--sheet-file", str(typed),
+                         "--json"]) == 0
+        restored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert restored["lost_device_id"] == lost_id and restored["certified"] and restored["content_keys"] >= 1
+        new = open_profile(tmp_path / "new-officer", PASSPHRASE)
         report = new.sync.run()
         assert report.ok, report
         assert new.sync.unopened() == set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from visitapp.crypto.sealing import officer_key_fingerprint
-from visitapp.services.keys import KeyService, KeyServiceError
+from visitapp.services.keys import KeyService, KeyServiceError, RestoredOfficerKeys
 from visitapp.services.officer import OfficerService
 
 
@@ -36,6 +36,16 @@ class PendingDevice:
     label: str
     fingerprint: str
     bound: bool
+
+
+@dataclass(frozen=True)
+class OfficerRecoverySheet:
+    """What the officer recovery sheet prints: the key text and who and which laptop it is of."""
+
+    key: str
+    school: str
+    holder: str
+    device_id: str
 
 
 class OfficerKeysService:
@@ -85,3 +95,24 @@ class OfficerKeysService:
         compares), or None before one is pinned. Refuses nothing."""
         pinned = self.keys.pinned_officer_key()
         return officer_key_fingerprint(pinned) if pinned is not None else None
+
+    # -- the officer recovery sheet ------------------------------------------------------------------
+    def recovery_sheet(self) -> OfficerRecoverySheet:
+        """Does: the text of this officer laptop's recovery sheet (the officer key and this
+        laptop's key), with the school, the officer and the device id to print beside it.
+        Refuses: a laptop without the officer key (KeyServiceError)."""
+        ident = self.officer.ctx.identity
+        return OfficerRecoverySheet(self.keys.officer_recovery_sheet(), ident.school_name, ident.staff_name,
+                                    self.keys.my_device_id())
+
+    def restore_from_sheet(self, typed: str) -> RestoredOfficerKeys:
+        """Does: on a new officer laptop enrolled with the server, takes the officer key and the
+        lost laptop's key from its typed recovery sheet (see ``KeyService.restore_officer_keys``);
+        the next sync opens and re-seals what the lost laptop could read. Refuses: a teacher's
+        laptop, an empty or mistyped sheet (KeyServiceError), another school's sheet or one
+        that disagrees with the key this laptop trusts (UntrustedKey)."""
+        if not self.officer.ctx.identity.is_officer:
+            raise KeyServiceError("只有资助专干的电脑可以从恢复页恢复资助专干密钥。")
+        if not typed.strip():
+            raise KeyServiceError("请输入恢复页上的密钥（28 组，每组 4 个字符）。")
+        return self.keys.restore_officer_keys(typed)
