@@ -2653,5 +2653,41 @@
       <source>Keys and enrollment codes</source>
       <translation>密钥与注册码</translation>
     </message>
+    <message>
+      <source>Print the officer recovery sheet…</source>
+      <translation>打印资助专干密钥恢复页…</translation>
+    </message>
+    <message>
+      <source>Key on the officer recovery sheet</source>
+      <translation>资助专干密钥恢复页上的密钥</translation>
+    </message>
+    <message>
+      <source>Type the 28 groups of the lost laptop's recovery sheet</source>
+      <translation>输入丢失电脑的恢复页上的 28 组字符</translation>
+    </message>
+    <message>
+      <source>Restore from the sheet</source>
+      <translation>从恢复页恢复</translation>
+    </message>
+    <message>
+      <source>Officer recovery sheet</source>
+      <translation>资助专干密钥恢复页</translation>
+    </message>
+    <message>
+      <source>Print this page once and lock it away with the school seal: if this laptop is lost, a new officer laptop reads every family's records again with it. Whoever holds it can read them too.</source>
+      <translation>请打印一次，与学校公章一同锁好：本机丢失时，新的资助专干电脑凭它重新读取每个家庭的资料。持有它的人同样能读取这些资料。</translation>
+    </message>
+    <message>
+      <source>This laptop does not hold the officer key. If the officer's laptop was lost, type the 28 groups of its printed recovery sheet here, then sync and revoke the lost laptop.</source>
+      <translation>本机没有资助专干密钥。如果资助专干的电脑丢失了，请在这里输入它打印的恢复页上的 28 组字符，然后同步，并注销丢失的电脑。</translation>
+    </message>
+    <message>
+      <source>Print the officer recovery sheet</source>
+      <translation>打印资助专干密钥恢复页</translation>
+    </message>
+    <message>
+      <source>Restored: the officer key and {keys} students' keys of the lost laptop. Sync now, then revoke the lost laptop on the Devices tab.</source>
+      <translation>已恢复资助专干密钥和丢失电脑的 {keys} 把学生密钥。请现在同步，然后在“设备”页注销丢失的电脑。</translation>
+    </message>
   </context>
 </TS>

@@ -2,7 +2,8 @@
 make an enrollment code for a staff member that carries the officer key, so that laptop is
 certified at the officer's next sync; and compare the fingerprint of each device enrolled
 with a server-made code (待确认指纹) with what that laptop's screen shows, then certify it.
-On every laptop (Settings): this laptop's own fingerprint, and for a laptop whose code carried
+The officer recovery sheet: printed on a laptop holding the officer key, typed in on the new
+laptop of an officer whose laptop was lost. On every laptop (Settings): this laptop's own fingerprint, and for a laptop whose code carried
 no officer key, trusting the officer key by typing the fingerprint from the officer's screen.
 """
 
@@ -81,12 +82,32 @@ class OfficerKeysTab(QWidget):
         play = QVBoxLayout(pending_box)
         play.addWidget(self.pending_view, 1)
         play.addLayout(prow)
+        # the officer recovery sheet: printed on a laptop holding the officer key, typed in on
+        # the new laptop of an officer whose laptop was lost
+        self.sheet_note = QLabel()
+        self.sheet_note.setWordWrap(True)
+        self.print_sheet_button = QPushButton(tr("Print the officer recovery sheet…"))
+        self.sheet_typed = QLineEdit()
+        self.sheet_typed.setAccessibleName(tr("Key on the officer recovery sheet"))
+        self.sheet_typed.setPlaceholderText(tr("Type the 28 groups of the lost laptop's recovery sheet"))
+        self.restore_button = QPushButton(tr("Restore from the sheet"))
+        srow = QHBoxLayout()
+        srow.addWidget(self.sheet_typed, 1)
+        srow.addWidget(self.restore_button)
+        srow.addWidget(self.print_sheet_button)
+        sheet_box = QGroupBox(tr("Officer recovery sheet"))
+        slay = QVBoxLayout(sheet_box)
+        slay.addWidget(self.sheet_note)
+        slay.addLayout(srow)
         self.state = QLabel()
         self.state.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addWidget(code_box)
         lay.addWidget(pending_box, 1)
+        lay.addWidget(sheet_box)
         lay.addWidget(self.state)
+        self.print_sheet_button.clicked.connect(self.print_sheet)
+        self.restore_button.clicked.connect(self.restore)
         self.make_code_button.clicked.connect(self.make_code)
         self.copy_button.clicked.connect(self.copy_code)
         self.confirm_button.clicked.connect(self.confirm)
@@ -95,8 +116,74 @@ class OfficerKeysTab(QWidget):
     def refresh(self) -> None:
         if self.ctx.ws is None:
             return
+        self.ctx.run(lambda ws: ws.keys.has_officer_key(), on_done=self._show_sheet)
         self.ctx.run(lambda ws: (ws.staff.list(), ws.officer_keys.pending_devices()), on_done=self._show,
                      on_error=lambda exc: self.state.setText(key_message(exc)))
+
+    def _show_sheet(self, holds_officer_key: bool) -> None:
+        """Print on a laptop with the officer key; restore on one without it."""
+        self.print_sheet_button.setVisible(holds_officer_key)
+        self.sheet_typed.setVisible(not holds_officer_key)
+        self.restore_button.setVisible(not holds_officer_key)
+        self.sheet_note.setText(
+            tr("Print this page once and lock it away with the school seal: if this laptop is lost, a new "
+               "officer laptop reads every family's records again with it. Whoever holds it can read them too.")
+            if holds_officer_key else
+            tr("This laptop does not hold the officer key. If the officer's laptop was lost, type the 28 "
+               "groups of its printed recovery sheet here, then sync and revoke the lost laptop."))
+
+    def choose_printer(self):  # noqa: ANN201 - a QPrinter or None (tests replace it: no dialog offscreen)
+        from visitapp.ui.paper import choose_a4_printer
+        return choose_a4_printer(self, tr("Officer recovery sheet"), tr("Print the officer recovery sheet"))
+
+    def print_sheet(self) -> None:
+        """The sheet goes straight to the printer, never to a file (visitapp.ui.paper)."""
+        self.print_sheet_button.setEnabled(False)
+        self.state.setText(tr("Preparing the page…"))
+
+        def work(ws):
+            import datetime as dt
+
+            from visitapp.printing.recovery_key import officer_recovery_sheet, render_recovery_key
+            from visitapp.ui.paper import sheet_images
+            sheet = ws.officer_keys.recovery_sheet()
+            return sheet_images(lambda pdf: render_recovery_key(officer_recovery_sheet(
+                sheet.key, sheet.school, sheet.holder, sheet.device_id, dt.datetime.now()), pdf))
+
+        def done(pages) -> None:
+            from visitapp.ui.paper import paint_pages
+            self.print_sheet_button.setEnabled(True)
+            printer = self.choose_printer()
+            if printer is None:
+                self.state.setText(tr("Not printed."))
+            elif not paint_pages(printer, pages):
+                self.state.setText(tr("The printer could not be started. Check that it is on "
+                                      "and connected, then try again."))
+            else:
+                self.state.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
+                                      "saved on this computer."))
+
+        def failed(exc: BaseException) -> None:
+            self.print_sheet_button.setEnabled(True)
+            self.state.setText(key_message(exc))
+
+        self.ctx.run(work, on_done=done, on_error=failed)
+
+    def restore(self) -> None:
+        typed = self.sheet_typed.text()
+
+        def done(restored) -> None:
+            self.sheet_typed.clear()
+            self.state.setText(tr("Restored: the officer key and {keys} students' keys of the lost laptop. Sync "
+                                  "now, then revoke the lost laptop on the Devices tab.").format(
+                keys=restored.content_keys))
+            self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            # a mistyped sheet says which mistake; another school's sheet says it is not this school's
+            self.state.setText(str(exc) if isinstance(exc, (KeyServiceError, CryptoError)) else key_message(exc))
+
+        self.ctx.run(lambda ws: ws.officer_keys.restore_from_sheet(typed), on_done=done, on_error=failed)
 
     def _show(self, result) -> None:
         staff, pending = result

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPageSize, QPainter
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
+from visitapp.ui.paper import choose_a4_printer, paint_pages, sheet_images
 from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
 
-PRINT_DPI = 300  # the key's characters and its QR code stay sharp on any office printer
 
 
 class _Welcome(QWidget):
@@ -190,14 +190,7 @@ class _Recovery(QWidget):
 
     def choose_printer(self):  # noqa: ANN201 - a QPrinter, or None when the dialog is cancelled
         """The print dialog (tests replace this method: offscreen, no dialog may open)."""
-        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(tr("Recovery key"))
-        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))  # the sheet's paper
-        dialog = QPrintDialog(printer, self)
-        dialog.setWindowTitle(tr("Print the recovery key"))
-        return printer if dialog.exec() == QPrintDialog.DialogCode.Accepted else None
+        return choose_a4_printer(self, tr("Recovery key"), tr("Print the recovery key"))
 
     def print_pages(self, pages) -> None:  # noqa: ANN001
         """Paint the sheet's page images onto the chosen printer, each fitted to its page."""
@@ -206,24 +199,10 @@ class _Recovery(QWidget):
         if printer is None:
             self.message.setText(tr("Not printed."))
             return
-        printer.setFullPage(True)  # the sheet has its own margins
-        painter = QPainter()
-        if not painter.begin(printer):
+        if not paint_pages(printer, pages):
             self.message.setText(tr("The printer could not be started. Check that it is on "
                                     "and connected, then try again."))
             return
-        try:
-            for n, page in enumerate(pages):
-                if n:
-                    printer.newPage()
-                image = QImage(page.rgb, page.width, page.height, page.stride,
-                               QImage.Format.Format_RGB888)
-                area = printer.pageLayout().fullRectPixels(printer.resolution())
-                scale = min(area.width() / page.width, area.height() / page.height)
-                w, h = int(page.width * scale), int(page.height * scale)
-                painter.drawImage(QRect((area.width() - w) // 2, (area.height() - h) // 2, w, h), image)
-        finally:
-            painter.end()
         self.message.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
                                 "saved on this computer."))
         self.printed.emit(printer)
@@ -300,16 +279,12 @@ class StartScreen(QStackedWidget):
 
         def work(_ws):
             import datetime as dt
-            import io
 
-            from visitapp.printing.raster import raster_pages
             from visitapp.printing.recovery_key import RecoveryKeySheet, render_recovery_key
 
             ident = ws.identity
-            pdf = io.BytesIO()
-            render_recovery_key(RecoveryKeySheet(key, ident.school_name, ident.staff_name,
-                                                 str(ws.path), dt.datetime.now()), pdf)
-            return raster_pages(pdf.getvalue(), dpi=PRINT_DPI)
+            return sheet_images(lambda pdf: render_recovery_key(
+                RecoveryKeySheet(key, ident.school_name, ident.staff_name, str(ws.path), dt.datetime.now()), pdf))
 
         def failed(exc: BaseException) -> None:
             self.recovery.print_button.setEnabled(True)
