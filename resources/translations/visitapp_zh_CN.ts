@@ -2542,6 +2542,22 @@
       <translation>设备 {device} 第 {seq} 条（{action}）处断开：{reason}</translation>
     </message>
     <message>
+      <source>All students</source>
+      <translation>全部学生</translation>
+    </message>
+    <message>
+      <source>All staff</source>
+      <translation>全部教职工</translation>
+    </message>
+    <message>
+      <source>From</source>
+      <translation>起始日期</translation>
+    </message>
+    <message>
+      <source>{count} events shown</source>
+      <translation>显示 {count} 条</translation>
+    </message>
+    <message>
       <source>Refused: the fingerprints differ — the server&apos;s keys may have been swapped. Nothing was certified or trusted; ask the school&apos;s IT teacher to check the server.</source>
       <translation>已拒绝：指纹不一致，可能是服务器被替换了密钥。没有认证或信任任何密钥，请联系学校网管检查服务器。</translation>
     </message>
