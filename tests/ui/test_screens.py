@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tests.ui.conftest import PASS
 from tests.ui.helpers import click, create_profile_via_ui, idle, type_text, wait_for_start_page
@@ -564,3 +564,28 @@ def test_a_student_the_platform_dropped_stays_listed_and_marked(qtbot, unlocked)
     type_text(qtbot, s.search, dropped.name)        # still found by name
     assert dropped.id in {s.proxy.data(s.proxy.index(r, 0), Qt.ItemDataRole.UserRole).id
                           for r in range(s.proxy.rowCount())}
+
+
+def test_clicking_the_class_header_sorts_classes_in_school_order(qtbot, unlocked):
+    """By code point and by pinyin alike 七年级 comes before 三年级: a click on 班级 must sort
+    by grade (the services' order, ``class_sort_key``), both ways."""
+    from visitapp.domain.reports import class_sort_key
+
+    w, ws = unlocked()
+    s = w.students
+    qtbot.waitUntil(lambda: s.model.rowCount() > 0)
+    header = s.table.horizontalHeader()
+
+    def click_class_header() -> list[str]:
+        x = header.sectionViewportPosition(1) + header.sectionSize(1) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+        return [s.proxy.data(s.proxy.index(r, 1)) for r in range(s.proxy.rowCount())]
+
+    ascending = click_class_header()
+    assert header.sortIndicatorSection() == 1
+    classes = list(dict.fromkeys(ascending))
+    assert classes.index("三年级(1)班") < classes.index("七年级(1)班")
+    assert ascending == sorted(ascending, key=class_sort_key)
+    descending = click_class_header()
+    assert descending == sorted(descending, key=class_sort_key, reverse=True)
+    assert list(dict.fromkeys(descending)) == classes[::-1]
