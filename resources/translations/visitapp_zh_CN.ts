@@ -584,6 +584,10 @@
       <translation>已发送到打印机。请把打印出的这一页锁好保管；本机没有保存任何副本。</translation>
     </message>
     <message>
+      <source>Written to the file {file}, not to paper: that file opens the profile too. Print it, lock the page away, then delete the file.</source>
+      <translation>已写入文件 {file}，没有打印到纸上：这个文件同样能打开档案。请把它打印出来锁好保管，然后删除该文件。</translation>
+    </message>
+    <message>
       <source>I have kept it safe, continue</source>
       <translation>我已妥善保存，继续</translation>
     </message>

@@ -62,7 +62,7 @@ def _at_recovery_page(qtbot, w):
     return start.recovery
 
 
-def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
+def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file_in_the_profile(
         qtbot, make_window, real_backend, profile_dir, tmp_path):
     import pypdfium2 as pdfium
     import zxingcpp
@@ -86,7 +86,10 @@ def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
     assert recovery.print_button.isVisible() and recovery.save_button.isVisible()
     with qtbot.waitSignal(recovery.printed, timeout=20000):
         click(qtbot, recovery.print_button)
-    assert "Sent to the printer" in recovery.message.text() and recovery.print_button.isEnabled()
+    # printed to a file, not to paper: the message says a copy now exists and what to do with it
+    message = recovery.message.text()
+    assert "no copy" not in message and "Sent to the printer" not in message
+    assert str(printed_to) in message and "delete the file" in message and recovery.print_button.isEnabled()
     # what reached the printer is the sheet: one page whose QR code reads back as the key shown
     pdf = pdfium.PdfDocument(str(printed_to))
     assert len(pdf) == 1

@@ -224,8 +224,15 @@ class _Recovery(QWidget):
                 painter.drawImage(QRect((area.width() - w) // 2, (area.height() - h) // 2, w, h), image)
         finally:
             painter.end()
-        self.message.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
-                                "saved on this computer."))
+        # "Print to PDF" (or a printer set to write a file) leaves the key in that file: saying
+        # no copy exists would be false, so the message names the file to print and delete
+        to_file = printer.outputFileName()
+        if to_file:
+            self.message.setText(tr("Written to the file {file}, not to paper: that file opens the profile too. "
+                                    "Print it, lock the page away, then delete the file.").format(file=to_file))
+        else:
+            self.message.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
+                                    "saved on this computer."))
         self.printed.emit(printer)
 
     def _continue(self) -> None:
