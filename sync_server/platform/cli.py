@@ -205,6 +205,7 @@ def cmd_quality(args) -> None:
 @_guard
 def cmd_coverage(args) -> None:
     from sync_server.platform.quality import VISITS_RULE_ZH, coverage, coverage_svg
+    from visitapp.domain import term_label
     with _Ctx(args) as ctx:
         d = ctx.data
         report = coverage(ctx.term, d.students(), d.visits(), d.determinations(), d.growth_entries(),
@@ -217,7 +218,7 @@ def cmd_coverage(args) -> None:
                 {"code": c.code, "title": c.title, "covered": c.covered, "total": c.total, "percent": c.percent,
                  "measured": c.measured} for c in r.coverages]}
         doc = {"term": report.term, "school": row(report.school), "classes": [row(r) for r in report.classes]}
-        lines = [f"六个全覆盖（{report.term}）"]
+        lines = [f"六个全覆盖（{term_label(report.term)}）"]
         for c in report.school.coverages:
             lines.append(f"  {c.title}：" + (f"{c.percent}%（{c.covered}/{c.total}）" if c.percent is not None
                                              else "未统计（由学校自报）" if not c.measured else "无对象"))

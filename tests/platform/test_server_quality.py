@@ -121,3 +121,8 @@ def test_mentor_note_days_is_the_schools_setting_with_its_bounds(server):
     assert _checks(server, "--mentor-note-days", "7")["mentor_notes_overdue"] == {"钱五"}
     _, _, err = server("platform", "quality", "--mentor-note-days", "3", ok=False)
     assert "7–180" in err
+    # the table for people names the term in words, as every screen and printout does
+    _, out, _ = server("platform", "--term", TERM, "quality", "--today", TODAY, "--mentor-note-days", "14")
+    assert out.startswith("数据质量报告（2026-2027学年第一学期，2026-12-20）")
+    assert "已申请但本学期未实地家访：1" in out and "已定稿记录未审核（谁审核谁负责）：3" in out
+    assert "导师记录" in out and "2026-2027-1" not in out

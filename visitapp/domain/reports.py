@@ -25,7 +25,7 @@ from visitapp.domain.enums import AssignmentRole, ConflictStatus, GrowthKind, Le
 from visitapp.domain.entities import Application, RecordReview
 from visitapp.domain.enums import VisitStatus, label_zh
 from visitapp.domain.record_review import latest_reviews, review_state
-from visitapp.domain.terms import term_bounds
+from visitapp.domain.terms import term_bounds, term_label
 
 STALE_CONFLICT_DAYS = 7
 VISIT_WINDOW_DAYS = 60  # a visit is overdue this many days into the term (or at term end)
@@ -459,7 +459,7 @@ def coverage_svg(report: CoverageReport, max_classes: int = 60) -> str:
 
 def quality_table_zh(report: DataQualityReport) -> str:
     """The data-quality report for the terminal: school totals, then classes with problems."""
-    out = [f"数据质量报告（{report.term}，{report.today}）", f"  注：{VISITS_RULE_ZH}"]
+    out = [f"数据质量报告（{term_label(report.term)}，{report.today}）", f"  注：{VISITS_RULE_ZH}"]
     out += [f"  {c.title}：{c.count}" for c in report.school]
     for k in report.classes:
         if k.total:
