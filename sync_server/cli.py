@@ -308,10 +308,11 @@ def cmd_roster_import(args) -> None:
     from sync_server.roster import import_roster
     core = _open(args)
     try:
-        result = import_roster(core, Path(args.file))
+        result = import_roster(core, Path(args.file), force=args.force)
     finally:
         core.close()
-    _emit(args, result, f"名册导入完成：新增 {result['added']} 名，更新 {result['updated']} 名。")
+    _emit(args, result, f"名册导入完成：新增 {result['added']} 名，更新 {result['updated']} 名，"
+                        f"不在名册 {result['left']} 名（保留其记录，保存期从本学期开始计算）。")
 
 
 def cmd_backup(args) -> None:
@@ -447,8 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     roster = sub.add_parser("roster", help="名册").add_subparsers(dest="roster_cmd", required=True,
                                                                 parser_class=_Parser)
-    sp = add("import", cmd_roster_import, "从 xlsx 或 csv 导入名册", parent=roster)
+    sp = add("import", cmd_roster_import, "从 xlsx 或 csv 导入全校名册（文件中没有的学生标为不在名册）", parent=roster)
     sp.add_argument("file")
+    sp.add_argument("--force", action="store_true", help="超过一半的学生将不在名册时也导入")
 
     sp = add("backup", cmd_backup, "备份数据库到文件")
     sp.add_argument("file")

@@ -5,11 +5,18 @@ with its row and column named, and the database is left as it was. Students are 
 平台编号 where the file has one, else by 学号; a new student's id is derived from the same
 number (the one identity rule of every roster import, ``sync_server.platform.inbound``), so a
 student the older rule gave a random id keeps it and is never added twice.
+
+The file is the school's whole roster: a student the server has on its roster whom the file
+does not name is taken off it (kept, never deleted) from the start of this term, and one it
+names again is back on it — the platform pull's rule (:func:`~sync_server.platform.inbound.off_the_roster`),
+so retention counts the same from either. A file that would take off more than half of the
+roster is refused unless forced, as a platform pull is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -17,10 +24,10 @@ from sync_server.config import ServerError
 from sync_server.core import ServerCore
 from sync_server.platform import spreadsheet
 from sync_server.platform.errors import FileFormatError
-from sync_server.platform.inbound import RosterMatch
+from sync_server.platform.inbound import RosterMatch, back_on_roster, is_mass_leaving, off_the_roster
 from sync_server.platform.server_port import ServerSchoolData
 
-from visitapp.domain import HardshipCategory, Stage, Student, split_by_tier
+from visitapp.domain import HardshipCategory, Stage, Student, split_by_tier, term_of
 from visitapp.domain.enums import LABELS_ZH
 from visitapp.protocol.records import encode_tier_c as seal_bytes
 
@@ -136,18 +143,25 @@ def student_parts(student: Student) -> tuple[dict, dict, str | None]:
     return routing, facts, seal_bytes(sealed)
 
 
-def import_roster(core: ServerCore, path: Path, actor: str = "cli") -> dict:
-    """Add or update the students of a school roster file, in one transaction. Students are
-    matched and new ids derived by the rule every roster import follows
-    (:class:`~sync_server.platform.inbound.RosterMatch`): by 平台编号, else by 学号."""
+def import_roster(core: ServerCore, path: Path, actor: str = "cli", *, force: bool = False,
+                  today: dt.date | None = None) -> dict:
+    """Make the server's roster the file's, in one transaction: add or update the students it
+    names, take off the roster those it does not. Students are matched and new ids derived by
+    the rule every roster import follows (:class:`~sync_server.platform.inbound.RosterMatch`): by
+    平台编号, else by 学号. Raises :class:`ServerError` (nothing written) when the file would take
+    off more than half of the roster and ``force`` is not given."""
     rows = parse_roster(Path(path))
     data = ServerSchoolData(core)
     school_id = data.school().id
-    match = RosterMatch(data.students())
+    current = data.students()
+    match = RosterMatch(current)
+    term = term_of(today or dt.date.today())
     students: list[Student] = []
+    named: set[str] = set()
     added = updated = 0
     for fields in rows:
         sid, existing = match.id_for(school_id, fields["platform_ref"], fields["student_no"])
+        named.add(sid)
         values = dict(class_name=fields["class_name"], stage=Stage(fields["stage"]), name=fields["name"],
                       masked_id=fields["masked_id"], student_no=fields["student_no"], gender=fields["gender"],
                       guardian_name=fields["guardian_name"],
@@ -161,7 +175,12 @@ def import_roster(core: ServerCore, path: Path, actor: str = "cli") -> dict:
             students.append(Student(id=sid, school_id=school_id, **values))
             added += 1
         else:
-            students.append(dataclasses.replace(existing, **values))
+            students.append(back_on_roster(existing, **values))
             updated += 1
-    data.upsert_students(students, actor, event="roster_import", detail={"added": added, "updated": updated})
-    return {"added": added, "updated": updated}
+    leaving = [off_the_roster(s, term) for s in current if s.on_roster and s.id not in named]
+    if not force and is_mass_leaving(len(leaving), sum(s.on_roster for s in current)):
+        raise ServerError(f"这份名册会让 {len(leaving)} 名学生（超过现有名册的一半）不在名册中，"
+                          "可能是文件不完整，已停止，没有做任何修改。核实无误后请加 --force 导入。")
+    data.upsert_students(students + leaving, actor, event="roster_import",
+                         detail={"added": added, "updated": updated, "left": len(leaving)})
+    return {"added": added, "updated": updated, "left": len(leaving)}

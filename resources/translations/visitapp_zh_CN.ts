@@ -584,6 +584,10 @@
       <translation>已发送到打印机。请把打印出的这一页锁好保管；本机没有保存任何副本。</translation>
     </message>
     <message>
+      <source>Written to the file {file}, not to paper: that file opens the profile too. Print it, lock the page away, then delete the file.</source>
+      <translation>已写入文件 {file}，没有打印到纸上：这个文件同样能打开档案。请把它打印出来锁好保管，然后删除该文件。</translation>
+    </message>
+    <message>
       <source>I have kept it safe, continue</source>
       <translation>我已妥善保存，继续</translation>
     </message>
@@ -2550,6 +2554,22 @@
       <translation>设备 {device} 第 {seq} 条（{action}）处断开：{reason}</translation>
     </message>
     <message>
+      <source>All students</source>
+      <translation>全部学生</translation>
+    </message>
+    <message>
+      <source>All staff</source>
+      <translation>全部教职工</translation>
+    </message>
+    <message>
+      <source>From</source>
+      <translation>起始日期</translation>
+    </message>
+    <message>
+      <source>{count} events shown</source>
+      <translation>显示 {count} 条</translation>
+    </message>
+    <message>
       <source>Refused: the fingerprints differ — the server&apos;s keys may have been swapped. Nothing was certified or trusted; ask the school&apos;s IT teacher to check the server.</source>
       <translation>已拒绝：指纹不一致，可能是服务器被替换了密钥。没有认证或信任任何密钥，请联系学校网管检查服务器。</translation>
     </message>
@@ -2672,6 +2692,10 @@
     <message>
       <source>Officer recovery sheet</source>
       <translation>资助专干密钥恢复页</translation>
+    </message>
+    <message>
+      <source>Written to the file {file}, not to paper: whoever has that file can read every family's records. Print it, lock the page away, then delete the file.</source>
+      <translation>已写入文件 {file}，没有打印到纸上：拿到这个文件的人能读取每个家庭的资料。请打印出来锁好，然后删除这个文件。</translation>
     </message>
     <message>
       <source>Print this page once and lock it away with the school seal: if this laptop is lost, a new officer laptop reads every family's records again with it. Whoever holds it can read them too.</source>

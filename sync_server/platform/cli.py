@@ -192,18 +192,20 @@ def cmd_import_file(args) -> None:
 
 @_guard
 def cmd_quality(args) -> None:
-    from sync_server.platform.quality import data_quality, quality_table_zh
+    from sync_server.platform.quality import MENTOR_NOTE_DAYS_RANGE, quality_table_zh, school_quality
+    low, high = MENTOR_NOTE_DAYS_RANGE
+    if not low <= args.mentor_note_days <= high:
+        raise _server_error(f"导师记录的间隔应为 {low}–{high} 天。")
     with _Ctx(args) as ctx:
-        d = ctx.data
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
-        report = data_quality(ctx.term, today, d.students(), d.visits(), d.determinations(), d.growth_entries(),
-                              d.profile_fields(), d.assignments(), d.conflicts(), notes=d.mentor_notes())
+        report = school_quality(ctx.data, ctx.term, today, args.mentor_note_days)
         _emit(args, report.to_json(), quality_table_zh(report))
 
 
 @_guard
 def cmd_coverage(args) -> None:
     from sync_server.platform.quality import VISITS_RULE_ZH, coverage, coverage_svg
+    from visitapp.domain import term_label
     with _Ctx(args) as ctx:
         d = ctx.data
         report = coverage(ctx.term, d.students(), d.visits(), d.determinations(), d.growth_entries(),
@@ -216,7 +218,7 @@ def cmd_coverage(args) -> None:
                 {"code": c.code, "title": c.title, "covered": c.covered, "total": c.total, "percent": c.percent,
                  "measured": c.measured} for c in r.coverages]}
         doc = {"term": report.term, "school": row(report.school), "classes": [row(r) for r in report.classes]}
-        lines = [f"六个全覆盖（{report.term}）"]
+        lines = [f"六个全覆盖（{term_label(report.term)}）"]
         for c in report.school.coverages:
             lines.append(f"  {c.title}：" + (f"{c.percent}%（{c.covered}/{c.total}）" if c.percent is not None
                                              else "未统计（由学校自报）" if not c.measured else "无对象"))
@@ -327,6 +329,7 @@ def cmd_schedule(args) -> None:
 # -- registration ---------------------------------------------------------------------------------
 def register(sub, parser_class=argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``platform ...`` to the server's sub-commands (one call from ``sync_server.cli``)."""
+    from visitapp.domain.reports import MENTOR_NOTE_DAYS
     p = sub.add_parser("platform", help="与市阳光资助平台交换数据、对账、公示与数据质量")
     p.add_argument("--url", help="平台地址（也可用 VISITAPP_PLATFORM_URL 或 platform configure --url）")
     p.add_argument("--term", help="学期，如 2026-2027-1（默认当前学期）")
@@ -363,6 +366,8 @@ def register(sub, parser_class=argparse.ArgumentParser) -> argparse.ArgumentPars
     sp.add_argument("--force", action="store_true", help="即使过半学生将不在名册中也应用")
     sp = add("quality", cmd_quality, "数据质量报告")
     sp.add_argument("--today", help="按哪一天计算逾期（默认今天）")
+    sp.add_argument("--mentor-note-days", type=int, default=MENTOR_NOTE_DAYS,
+                    help=f"重点帮扶学生的导师记录应每隔多少天至少一次（默认 {MENTOR_NOTE_DAYS}，与学校设置 mentor_note_days 一致）")
     sp = add("coverage", cmd_coverage, "六个全覆盖（可输出 SVG 图表）")
     sp.add_argument("--svg")
     sp = add("exchanges", cmd_exchanges, "与平台交换的审计记录")

@@ -25,7 +25,7 @@ from sync_server.platform import files
 from sync_server.platform.errors import PlatformError, TransportError
 from sync_server.platform.http import Transport
 from sync_server.platform.inbound import (
-    AID_WIRE_FIELDS, ROSTER_WIRE_FIELDS, RosterPreview, aid_entries, preview_roster,
+    AID_WIRE_FIELDS, ROSTER_WIRE_FIELDS, RosterPreview, aid_entries, is_mass_leaving, preview_roster,
 )
 from sync_server.platform.model import ALLOW_LIST, STAT_KEYS, AidRecord, RosterRow, UploadItem, derive_id
 from sync_server.platform.outbound import Snapshot, build_items, statistics
@@ -115,7 +115,7 @@ class PlatformConnector:
         file) is refused unless ``force``: nothing is deleted either way, but it would empty
         every teacher's list at the next sync."""
         on_roster = len(preview.changed) + len(preview.gone) + preview.unchanged
-        if not force and len(preview.gone) >= 10 and len(preview.gone) * 2 > on_roster:
+        if not force and is_mass_leaving(len(preview.gone), on_roster):
             raise PlatformError(f"这次名册会让 {len(preview.gone)} 名学生（超过现有名册的一半）不在名册中，"
                                 "可能是平台数据或学期有误，已停止。核实无误后请加 --force 应用。")
         if not preview.is_noop:

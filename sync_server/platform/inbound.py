@@ -8,7 +8,8 @@ and :func:`student_id_for`. A new student's id is derived from the platform refe
 the 学号 where a file has no platform reference, so two imports of the same roster never
 create two students. A student missing from the roster is
 marked ``on_roster=False``, never deleted (their records stay, and the reconciliation report
-lists them).
+lists them), from the start of the term whose roster no longer has them (:func:`off_the_roster`,
+again one rule for both imports); one who comes back is on it again (:func:`back_on_roster`).
 """
 
 from __future__ import annotations
@@ -92,6 +93,32 @@ class RosterMatch:
         return student_id_for(school_id, platform_ref, student_no), None
 
 
+def off_the_roster(student: Student, term: str) -> Student:
+    """A student the roster of ``term`` no longer has, as both roster imports write them: kept,
+    marked off the roster from the first day of that term. Retention (issue 15,
+    ``visitapp.domain.retention``) counts from that day, so the date must not move with the day
+    of the week the officer happens to import; a student already off keeps the day they left."""
+    if not student.on_roster:
+        return student
+    return dataclasses.replace(student, on_roster=False, left_on=term_bounds(term)[0])
+
+
+def back_on_roster(student: Student, **changes) -> Student:
+    """A student a roster has (again): on it, with no leaving day, so retention stops counting."""
+    return dataclasses.replace(student, **{**changes, "on_roster": True, "left_on": None})
+
+
+# A roster that would take this many students off it, and more than half of it, is refused
+# unless forced: nothing is deleted either way, but every teacher's list would empty at the next
+# sync, and a truncated file or a platform glitch is likelier than half a school leaving.
+MASS_LEAVING_MIN = 10
+
+
+def is_mass_leaving(leaving: int, on_roster_before: int) -> bool:
+    """Whether taking ``leaving`` of ``on_roster_before`` students off the roster needs ``--force``."""
+    return leaving >= MASS_LEAVING_MIN and leaving * 2 > on_roster_before
+
+
 def preview_roster(school: School, current: Iterable[Student], rows: Sequence[RosterRow], term: str) -> RosterPreview:
     """Compare the platform's roster with the school's; nothing is written here."""
     current = list(current)
@@ -126,15 +153,14 @@ def preview_roster(school: School, current: Iterable[Student], rows: Sequence[Ro
         diffs = tuple(FieldChange(f, old[f], incoming[f]) for f in fields if old[f] != incoming[f])
         if diffs:
             changed.append(StudentChange(existing.id, row.platform_ref, row.name, row.class_name, diffs))
-            out.append(dataclasses.replace(existing, **incoming, left_on=None))  # back on the roster
+            out.append(back_on_roster(existing, **incoming))
         else:
             unchanged += 1
     gone = []
     for ref, s in by_ref.items():
         if ref not in seen and s.on_roster:
             gone.append(StudentChange(s.id, ref, s.name, s.class_name, (FieldChange("on_roster", True, False),)))
-            # retention (issue 15) counts from the first term whose roster no longer has them
-            out.append(dataclasses.replace(s, on_roster=False, left_on=term_bounds(term)[0]))
+            out.append(off_the_roster(s, term))
     return RosterPreview(term, tuple(new), tuple(changed), tuple(gone), unchanged, tuple(out))
 
 

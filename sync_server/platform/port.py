@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from visitapp.domain import (
-    Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection,
-    PublicNotice, ReviewMeeting, School, Student, Visit,
+    Application, Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection,
+    PublicNotice, RecordReview, ReviewMeeting, School, Student, Visit,
 )
 
 
@@ -69,6 +69,8 @@ class SchoolData(Protocol):
     def meetings(self) -> list[ReviewMeeting]: ...
     def notices(self) -> list[PublicNotice]: ...
     def objections(self) -> list[Objection]: ...
+    def applications(self) -> list[Application]: ...
+    def reviews(self) -> list[RecordReview]: ...
 
     def upsert_students(self, students: Sequence[Student], actor: str) -> None:
         """Insert or replace students by id (one transaction)."""
@@ -101,6 +103,8 @@ class MemorySchoolData:
     meeting_list: list[ReviewMeeting] = field(default_factory=list)
     notice_list: list[PublicNotice] = field(default_factory=list)
     objection_list: list[Objection] = field(default_factory=list)
+    application_list: list[Application] = field(default_factory=list)
+    review_list: list[RecordReview] = field(default_factory=list)
     ledger: dict[str, ExportState] = field(default_factory=dict)
     log: list[ExchangeEvent] = field(default_factory=list)
 
@@ -146,6 +150,12 @@ class MemorySchoolData:
     def objections(self) -> list[Objection]:
         return list(self.objection_list)
 
+    def applications(self) -> list[Application]:
+        return list(self.application_list)
+
+    def reviews(self) -> list[RecordReview]:
+        return list(self.review_list)
+
     def upsert_students(self, students: Sequence[Student], actor: str) -> None:
         by_id = {s.id: i for i, s in enumerate(self.student_list)}
         for s in students:
@@ -164,7 +174,8 @@ class MemorySchoolData:
     def save_records(self, records: Sequence[object], actor: str) -> None:
         lists = {PublicNotice: self.notice_list, Objection: self.objection_list,
                  Determination: self.determination_list, ReviewMeeting: self.meeting_list,
-                 Visit: self.visit_list, Assignment: self.assignment_list, Conflict: self.conflict_list}
+                 Visit: self.visit_list, Assignment: self.assignment_list, Conflict: self.conflict_list,
+                 Application: self.application_list, RecordReview: self.review_list}
         for rec in records:
             target = lists[type(rec)]
             _replace_by_id(target, rec)

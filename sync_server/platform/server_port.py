@@ -31,8 +31,8 @@ from sync_server.keys import seal_for_officers_of
 from sync_server.models import PlatformExchangeRow, PlatformExportRow, Record
 
 from visitapp.domain import (
-    Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection, PublicNotice,
-    ReviewMeeting, School, Student, Visit, join_tiers, split_by_tier,
+    Application, Assignment, Conflict, Determination, GrowthEntry, GrowthProfileField, MentorNote, Objection, PublicNotice,
+    RecordReview, ReviewMeeting, School, Student, Visit, join_tiers, split_by_tier,
 )
 from visitapp.protocol.records import TIER_C_FIELD, encode_sealed, encode_tier_c as seal_bytes
 
@@ -46,7 +46,7 @@ ExportRow, ExchangeRow = PlatformExportRow, PlatformExchangeRow
 KIND_OF = {Student: "student", Visit: "visit", Determination: "determination", GrowthEntry: "growth_entry",
            GrowthProfileField: "growth_profile_field", Assignment: "assignment", MentorNote: "mentor_note",
            Conflict: "conflict", ReviewMeeting: "review_meeting", PublicNotice: "public_notice",
-           Objection: "objection"}
+           Objection: "objection", Application: "application", RecordReview: "record_review"}
 VISIBILITY = {"student": "student", "determination": "student", "assignment": "student",
               "growth_entry": "student"}  # everything else the connector writes: officers only
 
@@ -172,6 +172,12 @@ class ServerSchoolData:
 
     def objections(self) -> list[Objection]:
         return self._load(Objection)
+
+    def applications(self) -> list[Application]:
+        return self._load(Application)
+
+    def reviews(self) -> list[RecordReview]:
+        return self._load(RecordReview)
 
     # -- writes ----------------------------------------------------------------------------------
     def _put(self, tx, entity, existing: Record | None, new_rows: list | None = None) -> None:

@@ -79,7 +79,7 @@ def test_reimport_over_a_database_of_the_old_random_ids_adds_nobody(server, tmp_
     # the same students again, 2024001 now with a platform number, 2024002 renamed
     roster = write_csv(tmp_path / "roster.csv", [["2024001", "张晓明", "三年级2班", "小学", "WX00000001"],
                                                  ["2024002", "李娜娜", "三年级1班", "小学", ""]])
-    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2}
+    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2, "left": 0}
     after = students(server)
     assert {r["student_no"]: sid for sid, r in after.items()} == old_ids
     assert after[old_ids["2024001"]]["platform_ref"] == "WX00000001"
@@ -100,7 +100,7 @@ def test_reimport_over_a_database_of_the_old_random_ids_adds_nobody(server, tmp_
 def test_new_students_get_ids_derived_from_the_platform_number_else_the_student_number(server, tmp_path):
     roster = write_csv(tmp_path / "roster.csv", [["2024001", "张晓明", "三年级1班", "小学", "WX00000001"],
                                                  ["2024002", "李娜", "三年级1班", "小学", ""]])
-    assert server("roster", "import", roster, "--json") == {"added": 2, "updated": 0}
+    assert server("roster", "import", roster, "--json") == {"added": 2, "updated": 0, "left": 0}
     core = ServerCore.open(ServerPaths(server.data))
     school_id, _ = core.school()
     core.close()
@@ -108,10 +108,10 @@ def test_new_students_get_ids_derived_from_the_platform_number_else_the_student_
     assert by_number == {"2024001": student_id_for(school_id, "WX00000001"),
                          "2024002": student_id_for(school_id, "", "2024002")}
     # the second import, and a later one that adds the platform number, update the same students
-    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2}
+    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2, "left": 0}
     roster = write_csv(tmp_path / "roster2.csv", [["2024001", "张晓明", "三年级1班", "小学", "WX00000001"],
                                                   ["2024002", "李娜", "三年级1班", "小学", "WX00000002"]])
-    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2}
+    assert server("roster", "import", roster, "--json") == {"added": 0, "updated": 2, "left": 0}
     assert {r["student_no"]: sid for sid, r in students(server).items()} == by_number
     # a platform-pulled student the school's file then names by that number is one student too
     platform_file = tmp_path / "platform.xlsx"
@@ -130,11 +130,11 @@ def test_the_school_roster_reads_gbk_csv_and_xlsx_through_the_one_spreadsheet_mo
     gbk = tmp_path / "gbk.csv"
     with open(gbk, "w", newline="", encoding="gbk") as fh:  # what Excel on a Chinese Windows saves
         csv.writer(fh).writerows([HEADER, ["2024001", "张晓明", "三年级1班", "小学", ""]])
-    assert server("roster", "import", str(gbk), "--json") == {"added": 1, "updated": 0}
+    assert server("roster", "import", str(gbk), "--json") == {"added": 1, "updated": 0, "left": 0}
     book = openpyxl.Workbook()
     book.active.append(HEADER)
     book.active.append([2024001, "张晓明", "三年级2班", "小学", None])  # a 学号 typed as a number
     book.save(tmp_path / "r.xlsx")
-    assert server("roster", "import", str(tmp_path / "r.xlsx"), "--json") == {"added": 0, "updated": 1}
+    assert server("roster", "import", str(tmp_path / "r.xlsx"), "--json") == {"added": 0, "updated": 1, "left": 0}
     (student,) = students(server).values()
     assert student["student_no"] == "2024001" and student["class_name"] == "三年级2班"

@@ -79,3 +79,30 @@ def test_my_students_are_in_school_order_on_every_page(workspace):
     assert everyone == ["大(1)班", "一年级(1)班", "三年级(2)班", "三年级(10)班", "七年级(1)班", "高一(2)班"]
     paged = [r.class_name for offset in range(0, 6, 2) for r in workspace.students.list_mine(limit=2, offset=offset)]
     assert paged == everyone
+
+
+def test_the_printed_growth_file_has_no_line_starting_with_a_comma_and_names_the_term_in_words(workspace, tmp_path):
+    """Read back from the PDF: a trait text with a comma after every run length wraps with no
+    line starting with "，", and the term reads 2026-2027学年第一学期, never ``2026-2027-1``."""
+    import re
+
+    import pypdf
+
+    from visitapp.domain import term_label
+    student = add_student(workspace, "张晓明")
+    finalized_visit(workspace, student)
+    term = workspace.students.current_term()
+    lines: list[str] = []
+    for shift in range(3):  # the commas land at other places of the line each time
+        text = "".join("好" * (k + shift) + "，" for k in range(1, 30))
+        workspace.growth.set_profile_field(student.id, "strengths", text)
+        out = tmp_path / f"g{shift}.pdf"
+        workspace.documents.print_growth_file(student.id, out)
+        page_lines = [x.strip() for p in pypdf.PdfReader(str(out)).pages for x in p.extract_text().splitlines()]
+        wrapped = [x for x in page_lines if x and set(x) <= {"好", "，"}]
+        assert len(wrapped) >= 8  # the trait text did wrap, many times
+        lines += page_lines
+    assert not [x for x in lines if x[:1] in "，；：！？）》”。、"]  # ("—" alone is an empty cell)
+    text = "\n".join(lines)
+    assert f"学期：{term_label(term)}" in text
+    assert not re.search(r"\d{4}-\d{4}-[12](?!\d)", text)

@@ -99,12 +99,12 @@ def test_roster_import_and_assign(cli, tmp_path):
                       ["2024001", "张晓明", "三年级1班", "小学", "男", "3202**********1234", "张建国", "低保；残疾", "是", "否", "13812345678"],
                       ["2024002", "李娜", "三年级1班", "小学", "女", "", "", "", "否", "是", ""]])
     out, _ = cli("roster", "import", str(good), "--json")
-    assert _json(out) == {"added": 2, "updated": 0}
+    assert _json(out) == {"added": 2, "updated": 0, "left": 0}
     students = _students(cli)
     assert students["2024001"]["name"] == "张晓明"
     assert students["2024001"]["hardship_categories"] == ["min_living", "disability"]
     out, _ = cli("roster", "import", str(good), "--json")
-    assert _json(out) == {"added": 0, "updated": 2}
+    assert _json(out) == {"added": 0, "updated": 2, "left": 0}
     cli("staff", "add", "王芳", "--role", "teacher")
     out, _ = cli("assign", "visitor", "王芳", "2024001", "--term", "2026-2027-1", "--json")
     assert _json(out)["active"] is True
@@ -112,6 +112,63 @@ def test_roster_import_and_assign(cli, tmp_path):
     assert _json(out)["active"] is False
     cli("assign", "visitor", "王芳", "9999999", ok=False)
     cli("assign", "boss", "王芳", "2024001", ok=False)
+
+
+def _row(number: str, name: str) -> list[str]:
+    return [number, name, "三年级1班", "小学", "", "", "", "", "否", "否", ""]
+
+
+def test_a_full_roster_import_takes_the_missing_off_the_roster_from_this_term_and_back(cli, tmp_path):
+    import datetime as dt
+
+    from visitapp.domain import term_bounds, term_of
+
+    def retention_list() -> dict[str, dict]:
+        out, _ = cli("retention", "list", "--json")
+        return {r["student_no"]: r for r in _json(out)["students"]}
+
+    roster = tmp_path / "roster.csv"
+    _write_csv(roster, [HEADER, _row("2024001", "张晓明"), _row("2024002", "李娜"), _row("2024003", "王五")])
+    out, _ = cli("roster", "import", str(roster), "--json")
+    assert _json(out) == {"added": 3, "updated": 0, "left": 0}
+    assert retention_list() == {}
+
+    _write_csv(roster, [HEADER, _row("2024001", "张晓明"), _row("2024003", "王五")])
+    out, _ = cli("roster", "import", str(roster), "--json")
+    assert _json(out) == {"added": 0, "updated": 2, "left": 1}
+    # the platform pull's rule: off the roster from the first day of the term whose roster lacks them
+    start = term_bounds(term_of(dt.date.today()))[0]
+    gone = retention_list()
+    assert list(gone) == ["2024002"]
+    assert gone["2024002"]["left_on"] == start.isoformat()
+    assert gone["2024002"]["retention_ends"] == start.replace(year=start.year + 3).isoformat()
+    assert gone["2024002"]["due"] is False
+    assert _students(cli)["2024002"]["name"] == "李娜"  # kept, never deleted
+
+    # importing the same file again does not move the day they left
+    out, _ = cli("roster", "import", str(roster), "--json")
+    assert _json(out) == {"added": 0, "updated": 2, "left": 0}
+    assert retention_list()["2024002"]["left_on"] == start.isoformat()
+
+    # back on the roster: the leaving day is cleared, retention stops counting
+    _write_csv(roster, [HEADER, _row("2024001", "张晓明"), _row("2024002", "李娜"), _row("2024003", "王五")])
+    out, _ = cli("roster", "import", str(roster), "--json")
+    assert _json(out) == {"added": 0, "updated": 3, "left": 0}
+    assert retention_list() == {}
+    assert _students(cli)["2024002"]["left_on"] is None
+
+
+def test_a_roster_file_that_would_take_off_most_of_the_school_needs_force(cli, tmp_path):
+    roster = tmp_path / "roster.csv"
+    _write_csv(roster, [HEADER, *(_row(f"20240{n:02d}", f"学生{n}") for n in range(1, 13))])
+    cli("roster", "import", str(roster))
+    _write_csv(roster, [HEADER, _row("2024001", "学生1")])  # a truncated file
+    _, err = cli("roster", "import", str(roster), ok=False)
+    assert "11 名学生" in err and "--force" in err
+    out, _ = cli("retention", "list", "--json")
+    assert _json(out)["students"] == []  # nothing written
+    out, _ = cli("roster", "import", str(roster), "--force", "--json")
+    assert _json(out) == {"added": 0, "updated": 1, "left": 11}
 
 
 @pytest.mark.parametrize("row,where", [

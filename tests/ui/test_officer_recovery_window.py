@@ -92,7 +92,9 @@ def test_the_officer_prints_the_sheet_and_a_new_laptop_restores_from_it(
 
         tab.choose_printer = choose_printer
         click(qtbot, tab.print_sheet_button)
-        qtbot.waitUntil(lambda: tab.state.text().startswith("Sent to the printer"), timeout=60000)
+        # a printer that writes a file: the message names it, to be printed and deleted
+        qtbot.waitUntil(lambda: tab.state.text().startswith("Written to the file"), timeout=60000)
+        assert str(printed_to) in tab.state.text()
         pdf = pdfium.PdfDocument(str(printed_to))
         image = pdf[0].render(scale=150 / 72).to_pil().convert("RGB")
         pdf.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tests.ui.conftest import PASS
 from tests.ui.helpers import click, create_profile_via_ui, idle, type_text, wait_for_start_page
@@ -62,7 +62,7 @@ def _at_recovery_page(qtbot, w):
     return start.recovery
 
 
-def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
+def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file_in_the_profile(
         qtbot, make_window, real_backend, profile_dir, tmp_path):
     import pypdfium2 as pdfium
     import zxingcpp
@@ -86,7 +86,10 @@ def test_recovery_key_prints_to_the_chosen_printer_and_leaves_no_file(
     assert recovery.print_button.isVisible() and recovery.save_button.isVisible()
     with qtbot.waitSignal(recovery.printed, timeout=20000):
         click(qtbot, recovery.print_button)
-    assert "Sent to the printer" in recovery.message.text() and recovery.print_button.isEnabled()
+    # printed to a file, not to paper: the message says a copy now exists and what to do with it
+    message = recovery.message.text()
+    assert "no copy" not in message and "Sent to the printer" not in message
+    assert str(printed_to) in message and "delete the file" in message and recovery.print_button.isEnabled()
     # what reached the printer is the sheet: one page whose QR code reads back as the key shown
     pdf = pdfium.PdfDocument(str(printed_to))
     assert len(pdf) == 1
@@ -564,3 +567,28 @@ def test_a_student_the_platform_dropped_stays_listed_and_marked(qtbot, unlocked)
     type_text(qtbot, s.search, dropped.name)        # still found by name
     assert dropped.id in {s.proxy.data(s.proxy.index(r, 0), Qt.ItemDataRole.UserRole).id
                           for r in range(s.proxy.rowCount())}
+
+
+def test_clicking_the_class_header_sorts_classes_in_school_order(qtbot, unlocked):
+    """By code point and by pinyin alike 七年级 comes before 三年级: a click on 班级 must sort
+    by grade (the services' order, ``class_sort_key``), both ways."""
+    from visitapp.domain.reports import class_sort_key
+
+    w, ws = unlocked()
+    s = w.students
+    qtbot.waitUntil(lambda: s.model.rowCount() > 0)
+    header = s.table.horizontalHeader()
+
+    def click_class_header() -> list[str]:
+        x = header.sectionViewportPosition(1) + header.sectionSize(1) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+        return [s.proxy.data(s.proxy.index(r, 1)) for r in range(s.proxy.rowCount())]
+
+    ascending = click_class_header()
+    assert header.sortIndicatorSection() == 1
+    classes = list(dict.fromkeys(ascending))
+    assert classes.index("三年级(1)班") < classes.index("七年级(1)班")
+    assert ascending == sorted(ascending, key=class_sort_key)
+    descending = click_class_header()
+    assert descending == sorted(descending, key=class_sort_key, reverse=True)
+    assert list(dict.fromkeys(descending)) == classes[::-1]

@@ -74,7 +74,8 @@ def _teacher_states(qtbot, w, size, found):
 def _officer_states(qtbot, w, size, found):
     for screen, name in ((w.assignments, "assignments"), (w.review, "collective review"),
                          (w.coverage, "coverage"), (w.quality, "data quality"), (w.notices, "public notice"),
-                         (w.workload, "workload (a teacher chosen)"), (w.orphans, "orphaned work")):
+                         (w.workload, "workload (a teacher chosen)"), (w.orphans, "orphaned work"),
+                         (w.trail, "audit trail (with its filters)")):
         w.show_screen(screen)
         _check(qtbot, w, size, name, found)
     p = w.platform

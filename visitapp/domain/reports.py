@@ -25,7 +25,7 @@ from visitapp.domain.enums import AssignmentRole, ConflictStatus, GrowthKind, Le
 from visitapp.domain.entities import Application, RecordReview
 from visitapp.domain.enums import VisitStatus, label_zh
 from visitapp.domain.record_review import latest_reviews, review_state
-from visitapp.domain.terms import term_bounds
+from visitapp.domain.terms import term_bounds, term_label
 
 STALE_CONFLICT_DAYS = 7
 VISIT_WINDOW_DAYS = 60  # a visit is overdue this many days into the term (or at term end)
@@ -41,7 +41,8 @@ CHECKS_ZH = {
     "mentor_notes_overdue": "导师记录超期未写",
     "no_case_discussion": "本学期未开展常态化研讨",
 }
-# issue 15: shown when the caller passes the applications / the reviews (the officer's laptop does)
+# issue 15: shown when the caller passes the applications / the reviews (the officer's laptop and the
+# server's `platform quality` do)
 APPLICATION_CHECKS_ZH = {
     "application_without_visit": "已申请但本学期未实地家访",
     "visit_without_application": "已家访或认定但无申请记录（免申即享的除外）",
@@ -61,6 +62,7 @@ VISITS_RULE_ZH = "家访只计已定稿的实地走访；电话、视频家访�
 GROWTH_FILE_RULE_ZH = "成长档案须同时有已定稿的实地家访、学生特点（特长或兴趣）和成长奖励，才计为已建立。"
 # 定期记录: a key-support student's mentor writes at least this often (days; a school setting)
 MENTOR_NOTE_DAYS = 30
+MENTOR_NOTE_DAYS_RANGE = (7, 180)  # what the setting, and the server's --mentor-note-days, accept
 TRAIT_FIELDS = frozenset({"strengths", "interests"})
 _STUDENT_FIELDS_ZH = {"name": "姓名", "class_name": "班级", "masked_id": "身份证号（脱敏）", "platform_ref": "平台编号"}
 
@@ -457,7 +459,7 @@ def coverage_svg(report: CoverageReport, max_classes: int = 60) -> str:
 
 def quality_table_zh(report: DataQualityReport) -> str:
     """The data-quality report for the terminal: school totals, then classes with problems."""
-    out = [f"数据质量报告（{report.term}，{report.today}）", f"  注：{VISITS_RULE_ZH}"]
+    out = [f"数据质量报告（{term_label(report.term)}，{report.today}）", f"  注：{VISITS_RULE_ZH}"]
     out += [f"  {c.title}：{c.count}" for c in report.school]
     for k in report.classes:
         if k.total:

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from sqlalchemy.orm import Session
 
 from visitapp.domain import ValidationError
-from visitapp.domain.reports import MENTOR_NOTE_DAYS
+from visitapp.domain.reports import MENTOR_NOTE_DAYS, MENTOR_NOTE_DAYS_RANGE
 from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS
 from visitapp.services.base import ServiceContext
 from visitapp.services.transport import is_loopback
@@ -53,8 +53,9 @@ def _language(value: Any) -> None:
 
 
 def _note_days(value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not 7 <= value <= 180:
-        raise ValidationError({"mentor_note_days": "导师记录的间隔应为 7–180 天"})
+    low, high = MENTOR_NOTE_DAYS_RANGE
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValidationError({"mentor_note_days": f"导师记录的间隔应为 {low}–{high} 天"})
 
 
 def _retention_years(value: Any) -> None:

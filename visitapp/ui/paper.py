@@ -12,6 +12,8 @@ from typing import Any
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QPageSize, QPainter
 
+from visitapp.ui.i18n import tr
+
 PRINT_DPI = 300  # a key's characters and its QR code stay sharp on any office printer
 
 
@@ -57,3 +59,15 @@ def paint_pages(printer, pages: Sequence) -> bool:  # noqa: ANN001 - a QPrinter
     finally:
         painter.end()
     return True
+
+
+def printed_message(printer, written_to_file: str | None = None) -> str:  # noqa: ANN001 - a QPrinter
+    """What to tell the user once the sheet went out. "Print to PDF" (or a printer set to write
+    a file) leaves the key in that file: saying no copy exists would be false, so the message
+    names the file to print and delete (``written_to_file``: that sentence for another sheet,
+    with ``{file}``)."""
+    to_file = printer.outputFileName()
+    if to_file:
+        return (written_to_file or tr("Written to the file {file}, not to paper: that file opens the profile too. "
+                                      "Print it, lock the page away, then delete the file.")).format(file=to_file)
+    return tr("Sent to the printer. Keep the page locked away; no copy was saved on this computer.")

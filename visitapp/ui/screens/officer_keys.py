@@ -151,7 +151,7 @@ class OfficerKeysTab(QWidget):
                 sheet.key, sheet.school, sheet.holder, sheet.device_id, dt.datetime.now()), pdf))
 
         def done(pages) -> None:
-            from visitapp.ui.paper import paint_pages
+            from visitapp.ui.paper import paint_pages, printed_message
             self.print_sheet_button.setEnabled(True)
             printer = self.choose_printer()
             if printer is None:
@@ -160,8 +160,9 @@ class OfficerKeysTab(QWidget):
                 self.state.setText(tr("The printer could not be started. Check that it is on "
                                       "and connected, then try again."))
             else:
-                self.state.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
-                                      "saved on this computer."))
+                self.state.setText(printed_message(printer, tr(
+                    "Written to the file {file}, not to paper: whoever has that file can read every family's "
+                    "records. Print it, lock the page away, then delete the file.")))
 
         def failed(exc: BaseException) -> None:
             self.print_sheet_button.setEnabled(True)

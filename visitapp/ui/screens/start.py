@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
-from visitapp.ui.paper import choose_a4_printer, paint_pages, sheet_images
+from visitapp.ui.paper import choose_a4_printer, paint_pages, printed_message, sheet_images
 from visitapp.ui.widgets import ErrorLabel, StrengthHint, title_label
 
 
@@ -203,8 +203,7 @@ class _Recovery(QWidget):
             self.message.setText(tr("The printer could not be started. Check that it is on "
                                     "and connected, then try again."))
             return
-        self.message.setText(tr("Sent to the printer. Keep the page locked away; no copy was "
-                                "saved on this computer."))
+        self.message.setText(printed_message(printer))
         self.printed.emit(printer)
 
     def _continue(self) -> None:

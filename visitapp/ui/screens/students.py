@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
 )
 
+from visitapp.domain.reports import class_sort_key
 from visitapp.ui.fit import FlowLayout
 from visitapp.ui.i18n import N_, label, tr
 
@@ -21,6 +22,10 @@ FIRST_PAGE = 200
 # Looked up once: reading ``Qt.ItemDataRole.DisplayRole`` through PySide's enum lookup in
 # every data() call was a fifth of the time of repainting the table.
 _DISPLAY, _USER = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole
+# what the proxy sorts by: the text, except the class, which sorts by grade (三年级 before
+# 七年级; by code point and by pinyin alike 七 comes first)
+_SORT = Qt.ItemDataRole.UserRole + 1
+_CLASS_COLUMN = 1
 _HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
 VISIT_STATUS = {"not_visited": N_("Not visited"), "draft": N_("Draft"), "visited": N_("Visited"),
                 "remote": N_("Phone or video only, not visited on site")}
@@ -82,6 +87,7 @@ class StudentTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Any] = []
         self._cells: list[tuple[str, ...]] = []
+        self._class_rank: list[int] = []  # each row's class in the school's order of classes
         self.search_keys: list[str] = []
         self._positions: dict[str, int] = {}
         self.filter = StudentFilter()
@@ -108,6 +114,8 @@ class StudentTableModel(QAbstractTableModel):
         ) for r in self.rows]
         # Lower-cased name + class, so a keystroke is one substring test per row.
         self.search_keys = [f"{r.name}\t{r.class_name}".lower() for r in self.rows]
+        ranks = {name: i for i, name in enumerate(sorted({r.class_name for r in self.rows}, key=class_sort_key))}
+        self._class_rank = [ranks[r.class_name] for r in self.rows]
         self._positions = {r.id: i for i, r in enumerate(self.rows)}
         self._shown = self.filter.accepted(self.rows, self.search_keys, range(len(self.rows))) \
             if self.filter.active else None
@@ -162,6 +170,11 @@ class StudentTableModel(QAbstractTableModel):
             return self.cell(index)
         if role == _USER:
             return self.row_at(index.row())
+        if role == _SORT:
+            if index.column() == _CLASS_COLUMN:
+                row = index.row()
+                return self._class_rank[row if self._shown is None else self._shown[row]]
+            return self.cell(index)
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -242,6 +255,7 @@ class StudentsScreen(QWidget):
         self.proxy = StudentFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortLocaleAware(True)
+        self.proxy.setSortRole(_SORT)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setItemDelegate(StudentCellDelegate(self.proxy, self.model, self.table))
