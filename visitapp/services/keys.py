@@ -28,13 +28,14 @@ import hmac
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import NotAReader, UntrustedKey
@@ -227,22 +228,48 @@ class KeyService:
         self.profile = profile
         self.server = directory
         self._connect = connect
+        # Every sealed value pushed or pulled asks for this laptop's keys and a student's
+        # content keys: read from the profile (and decrypted) once, not per value. Everything
+        # here that writes key material drops what it changed (a generation counter keeps a
+        # read that raced with a write from caching the old row).
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._materials: dict[str, KeyMaterialRow | None] = {}
+        self._content: dict[str, list[ContentKeyRow]] = {}
 
     def _now(self) -> str:
         import datetime as dt
         return dt.datetime.now(dt.timezone.utc).isoformat()
 
+    def _forget_cached(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._materials.clear()
+            self._content.clear()
+
     def _material(self, key: str) -> KeyMaterialRow | None:
+        with self._lock:
+            if key in self._materials:
+                return self._materials[key]
+            generation = self._generation
         with self.profile.session() as s:
-            return s.get(KeyMaterialRow, key)
+            row = s.get(KeyMaterialRow, key)
+        with self._lock:
+            if generation == self._generation:
+                self._materials[key] = row
+        return row
 
     def _put(self, key: str, public: Any = None, secret: Any = None) -> None:
-        with self.profile.session() as s, s.begin():
-            row = s.get(KeyMaterialRow, key)
-            if row is None:
-                s.add(KeyMaterialRow(id=key, public=public, secret=secret, created_at=self._now()))
-            else:
-                row.public, row.secret = public, secret if secret is not None else row.secret
+        self._forget_cached()
+        try:
+            with self.profile.session() as s, s.begin():
+                row = s.get(KeyMaterialRow, key)
+                if row is None:
+                    s.add(KeyMaterialRow(id=key, public=public, secret=secret, created_at=self._now()))
+                else:
+                    row.public, row.secret = public, secret if secret is not None else row.secret
+        finally:
+            self._forget_cached()
 
     def _need_server(self) -> KeyDirectoryClient:
         if self.server is not None:
@@ -456,6 +483,7 @@ class KeyService:
             cursor = page["cursor"]
             with self.profile.session() as s, s.begin():
                 s.get(KeyMaterialRow, RECOVERED_PREFIX + lost_id).public = {"cursor": cursor}
+            self._forget_cached()
             if not page["more"]:
                 return stored
 
@@ -624,12 +652,21 @@ class KeyService:
 
     # -- content keys ------------------------------------------------------------------------------
     def _keys_of(self, key_name: str) -> list[ContentKeyRow]:
+        with self._lock:
+            if key_name in self._content:
+                return list(self._content[key_name])
+            generation = self._generation
         with self.profile.session() as s:
-            return list(s.execute(select(ContentKeyRow).where(ContentKeyRow.key_name == key_name)
+            rows = list(s.execute(select(ContentKeyRow).where(ContentKeyRow.key_name == key_name)
                                   .order_by(ContentKeyRow.epoch)).scalars())
+        with self._lock:
+            if generation == self._generation:
+                self._content[key_name] = rows
+        return list(rows)
 
     def _store_key(self, key: ContentKey, wrapped_to: list[str] | None = None) -> None:
-        with self.profile.session() as s, s.begin():
+        self._forget_cached()
+        with self._writing_keys() as s:
             row = s.get(ContentKeyRow, f"{key.student_id}@{key.epoch}")
             if row is None:
                 s.add(ContentKeyRow(id=f"{key.student_id}@{key.epoch}", key_name=key.student_id, epoch=key.epoch,
@@ -742,23 +779,39 @@ class KeyService:
     def forget_student(self, student_id: str, session: Any = None) -> None:
         """The laptop purges a student (its assignment ended): its content keys go with its data.
         ``session``: the purge's own transaction (the keys go in the same commit as the data)."""
+        self._forget_cached()
         with self._writing(session) as s:
             s.execute(delete(ContentKeyRow).where(ContentKeyRow.key_name.in_(
                 [student_id, student_id + MENTOR_SUFFIX])))
+        self._forget_cached()
 
     def wipe(self, session: Any = None) -> None:
         """The device was revoked or retired: every key this profile holds goes — content keys,
         this laptop's private keys, the officer key, binding secrets, the wraps cursor.
         ``session``: the wipe's own transaction."""
+        self._forget_cached()
         with self._writing(session) as s:
             s.execute(delete(ContentKeyRow))
             s.execute(delete(KeyMaterialRow))
+        self._forget_cached()
+
+    @contextmanager
+    def _writing_keys(self) -> Iterator[Any]:
+        """A transaction of its own that changes content keys; the cache is dropped after it too."""
+        try:
+            with self.profile.session() as s, s.begin():
+                yield s
+        finally:
+            self._forget_cached()
 
     @contextmanager
     def _writing(self, session: Any) -> Iterator[Any]:
         # inside the caller's transaction when it has one: a second writer on the same SQLite
         # file would wait for the first to commit, which waits for this call
         if session is not None:
+            # what this laptop caches is what was committed: drop it again when this commits
+            event.listen(session, "after_commit", lambda _s: self._forget_cached(), once=True)
+            event.listen(session, "after_rollback", lambda _s: self._forget_cached(), once=True)
             yield session
             return
         with self.profile.session() as s, s.begin():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from uuid6 import uuid7
 
 from visitapp.domain import split_by_tier
@@ -297,7 +297,7 @@ class SyncService:
         return [(k, r, rows) for (k, r), rows in ordered]
 
     def _mutation(self, session: Any, kind: str, record_id: str, rows: list[OutboxRow], tier_c: TierC,
-                  sealed_now: dict[str, str]) -> Mutation:
+                  sealed_now: dict[str, str], kept_wire: dict[str, str], waiting: dict[str, Any]) -> Mutation:
         """Fold a record's outbox rows into one mutation carrying its current state, its tier C
         sealed (the string of its first attempt, if it was sent before: ``sealed_now`` collects
         the new ones, which the caller keeps before sending)."""
@@ -310,9 +310,9 @@ class SyncService:
                             base_seq=base_seq, hlc=newest.hlc)
         routing, facts, sealed = row_parts(row)
         student_id = routing.get("student_id") or (record_id if kind == "student" else None)
-        kept = session.get(SealedWireRow, newest.mutation_id)
+        kept = kept_wire.get(newest.mutation_id)
         if kept is not None:
-            sealed_wire = kept.sealed["s"]
+            sealed_wire = kept
         elif kind == "conflict":
             # a resolution: the server wants the chosen value as the record's own sealed part,
             # so it is sealed for the record the conflict is about
@@ -323,11 +323,11 @@ class SyncService:
                 sealed_wire = tier_c.seal(str(routing.get("record_kind") or ""), str(routing.get("record_id") or ""),
                                           None, student_id, {field_name: value})
         else:
-            waiting = session.get(UnopenedRow, UnopenedRow.key(kind, record_id))
-            if waiting is not None and not any(v not in (None, "", [], {}) for v in (sealed or {}).values()):
+            unopened = waiting.get(UnopenedRow.key(kind, record_id))
+            if unopened is not None and not any(v not in (None, "", [], {}) for v in (sealed or {}).values()):
                 # a record this laptop could not open, changed in tier A or B only: its tier C
                 # goes back as it came, never as the empty values shown here
-                sealed_wire = waiting.change.get("sealed")
+                sealed_wire = unopened.get("sealed")
             else:
                 sealed_wire = tier_c.seal(kind, record_id, routing, student_id, sealed)
         if kept is None and sealed_wire is not None:
@@ -337,13 +337,31 @@ class SyncService:
                         routing=routing, facts=facts, sealed=sealed_wire)
 
     def _keep_sealed(self, sealed_now: dict[str, str]) -> None:
-        """Keep the sealed strings of this batch before it is sent (a retry sends the same)."""
+        """Keep the sealed strings of this batch before it is sent (a retry sends the same).
+        Only new ones are here (``_mutation`` reuses a kept one), so they are inserted at once."""
         if not sealed_now:
             return
         with self.ctx.profile.session() as s, s.begin():
-            for mutation_id, sealed in sealed_now.items():
-                if s.get(SealedWireRow, mutation_id) is None:
-                    s.add(SealedWireRow(id=mutation_id, sealed={"s": sealed}))
+            s.add_all([SealedWireRow(id=mutation_id, sealed={"s": sealed}) for mutation_id, sealed in sealed_now.items()])
+
+    @staticmethod
+    def _chunk_state(session: Any, chunk: list[tuple[str, str, list[OutboxRow]]]) -> tuple[dict, dict, list]:
+        """What ``_mutation`` needs of a batch, read in a query per kind instead of three per
+        record: the sealed strings kept from earlier attempts, the records kept unopened, and
+        the records (loaded into the session, where ``session.get`` then finds them)."""
+        ids = [rows[-1].mutation_id for _k, _r, rows in chunk]
+        kept = {row.id: row.sealed["s"] for row in session.scalars(
+            select(SealedWireRow).where(SealedWireRow.id.in_(ids)))}
+        keys = [UnopenedRow.key(k, r) for k, r, _rows in chunk]
+        waiting = {row.id: row.change for row in session.scalars(select(UnopenedRow).where(UnopenedRow.id.in_(keys)))}
+        by_kind: dict[str, list[str]] = {}
+        for k, r, _rows in chunk:
+            by_kind.setdefault(k, []).append(r)
+        held: list = []  # the records themselves: the session's identity map holds them only while referenced
+        for k, ids_of_kind in by_kind.items():
+            model = MODEL_BY_KIND[k]
+            held += session.scalars(select(model).where(model.id.in_(ids_of_kind)))
+        return kept, waiting, held
 
     def _forget_sent_sealed(self) -> None:
         with self.ctx.profile.session() as s, s.begin():
@@ -361,7 +379,8 @@ class SyncService:
             chunk = groups[start:start + MAX_BATCH]
             sealed_now: dict[str, str] = {}
             with self.ctx.profile.session() as s:
-                mutations = [self._mutation(s, k, r, rows, tier_c, sealed_now) for k, r, rows in chunk]
+                kept, waiting, _held = self._chunk_state(s, chunk)
+                mutations = [self._mutation(s, k, r, rows, tier_c, sealed_now, kept, waiting) for k, r, rows in chunk]
             self._keep_sealed(sealed_now)
             batch_id = hashlib.sha256("|".join(m.mutation_id for m in mutations).encode()).hexdigest()[:32]
             body = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
@@ -381,18 +400,18 @@ class SyncService:
         by_record = {(k, r): rows for k, r, rows in chunk}
         kinds = {r: k for k, r, _rows in chunk}
         now = self.ctx.now().isoformat()
+        sent: list[int] = []  # outbox rows the server took: deleted in one statement
+        seqs: dict[str, list[dict]] = {}  # kind -> the records' new server_seq, one executemany each
         with self.ctx.profile.session() as s, s.begin():
             for res in result.results:
                 kind = kinds.get(res.record_id)
                 rows = by_record.get((kind, res.record_id), []) if kind else []
                 if res.status in ("applied", "duplicate", "conflict"):
-                    max_seq = max((r.seq for r in rows), default=0)
-                    s.execute(delete(OutboxRow).where(OutboxRow.record_kind == kind,
-                                                      OutboxRow.record_id == res.record_id,
-                                                      OutboxRow.seq <= max_seq))
-                    record = s.get(MODEL_BY_KIND[kind], res.record_id) if kind else None
-                    if record is not None and res.server_seq is not None and res.status != "conflict":
-                        record.server_seq = res.server_seq
+                    # the record's pending rows were all in this batch (``_pending_groups``): a
+                    # row written since has a later seq and stays
+                    sent.extend(r.seq for r in rows)
+                    if kind and res.server_seq is not None and res.status != "conflict":
+                        seqs.setdefault(kind, []).append({"id": res.record_id, "server_seq": res.server_seq})
                     report.pushed += 1
                     if res.status == "conflict":
                         report.conflicts += 1
@@ -415,6 +434,15 @@ class SyncService:
                             newest.mutation_id = str(uuid7())
                     s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
                                        reason=res.reason[:500] or "rejected", at=now))
+            for start in range(0, len(sent), 900):  # under SQLite's limit of bound parameters
+                s.execute(delete(OutboxRow).where(OutboxRow.seq.in_(sent[start:start + 900])))
+            for kind, values in seqs.items():
+                # only records still here (a purge may have removed one meanwhile)
+                model = MODEL_BY_KIND[kind]
+                present = set(s.scalars(select(model.id).where(model.id.in_([v["id"] for v in values]))))
+                values = [v for v in values if v["id"] in present]
+                if values:
+                    s.execute(update(model), values)
 
     def _pull(self, server: ServerConnection, report: SyncReport,
               progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
