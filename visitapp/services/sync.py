@@ -485,6 +485,9 @@ class SyncService:
             clock = self.ctx.clock(s)
             rows = _rows_of_page(s, page)
             held = _quarantine_of_page(s, page)
+            keys = [UnopenedRow.key(c.kind, c.record_id) for c in page.changes]
+            unopened = {w.id: w for start in range(0, len(keys), 900) for w in s.scalars(
+                select(UnopenedRow).where(UnopenedRow.id.in_(keys[start:start + 900])))}
             # one flush for the page, not one per record (each lookup would flush the last)
             with s.no_autoflush:
                 for change in page.changes:
@@ -504,12 +507,13 @@ class SyncService:
                                 s.delete(row)
                             del rows[(model, change.record_id)]
                         continue
-                    waiting = s.get(UnopenedRow, UnopenedRow.key(change.kind, change.record_id))
+                    waiting = unopened.get(UnopenedRow.key(change.kind, change.record_id))
                     try:
                         try:
                             entity = _read_change(change, me, tier_c)
                             if waiting is not None:
                                 s.delete(waiting)
+                                del unopened[waiting.id]
                         except NotAReader:
                             # kept with its tier C empty (shown as 待资助专干授权后可查看) and opened
                             # at a later sync, once the officer's laptop shared the student's key
@@ -518,6 +522,7 @@ class SyncService:
                                 waiting = UnopenedRow(id=UnopenedRow.key(change.kind, change.record_id), record_kind=change.kind,
                                                       record_id=change.record_id)
                                 s.add(waiting)
+                                unopened[waiting.id] = waiting  # a later change of the page finds it
                             waiting.change, waiting.at = change.model_dump(mode="json"), now
                             if again:
                                 continue  # still no key: the row stays as it was
