@@ -235,7 +235,7 @@ class KeyService:
         self._lock = threading.Lock()
         self._generation = 0
         self._materials: dict[str, KeyMaterialRow | None] = {}
-        self._content: dict[str, list[ContentKeyRow]] = {}
+        self._content: dict[str, list[ContentKeyRow]] | None = None  # None: not read since the last write
 
     def _now(self) -> str:
         import datetime as dt
@@ -245,7 +245,7 @@ class KeyService:
         with self._lock:
             self._generation += 1
             self._materials.clear()
-            self._content.clear()
+            self._content = None
 
     def _material(self, key: str) -> KeyMaterialRow | None:
         with self._lock:
@@ -643,37 +643,50 @@ class KeyService:
             self.rotate_after_revocation(gone)
         names = sorted({student for student, _role in assigned}
                        | {student + MENTOR_SUFFIX for student, role in assigned if role == AssignmentRole.MENTOR})
-        for name in names:
-            try:
-                self.share_student_key(name, directory=directory)
-            except KEY_CALL_ERRORS as exc:
-                warnings.append(f"未能分发学生 {name} 的内容密钥：{exc}")
+        try:
+            self.share_students(names, directory=directory)
+        except KEY_CALL_ERRORS as exc:
+            warnings.append(f"未能分发学生的内容密钥：{exc}")
         return warnings
 
     # -- content keys ------------------------------------------------------------------------------
     def _keys_of(self, key_name: str) -> list[ContentKeyRow]:
+        """A key name's rows, by epoch. The first miss reads every content key this laptop holds
+        (one query: an officer's laptop holds a few per student), then each is in memory."""
         with self._lock:
-            if key_name in self._content:
-                return list(self._content[key_name])
+            if self._content is not None:
+                return list(self._content.get(key_name, ()))
             generation = self._generation
         with self.profile.session() as s:
-            rows = list(s.execute(select(ContentKeyRow).where(ContentKeyRow.key_name == key_name)
-                                  .order_by(ContentKeyRow.epoch)).scalars())
+            rows = list(s.execute(select(ContentKeyRow).order_by(ContentKeyRow.key_name, ContentKeyRow.epoch))
+                        .scalars())
+        grouped: dict[str, list[ContentKeyRow]] = {}
+        for row in rows:
+            grouped.setdefault(row.key_name, []).append(row)
         with self._lock:
             if generation == self._generation:
-                self._content[key_name] = rows
-        return list(rows)
+                self._content = grouped
+        return list(grouped.get(key_name, ()))
 
     def _store_key(self, key: ContentKey, wrapped_to: list[str] | None = None) -> None:
+        self._store_keys([(key, wrapped_to)])
+
+    def _store_keys(self, keys: list[tuple[ContentKey, list[str] | None]]) -> None:
+        """Store content keys (new ones), or note devices they were wrapped to, in one transaction."""
         self._forget_cached()
         with self._writing_keys() as s:
-            row = s.get(ContentKeyRow, f"{key.student_id}@{key.epoch}")
-            if row is None:
-                s.add(ContentKeyRow(id=f"{key.student_id}@{key.epoch}", key_name=key.student_id, epoch=key.epoch,
-                                    secret={"key": b64e(key.key)}, wrapped_to=wrapped_to or [],
-                                    created_at=self._now()))
-            elif wrapped_to is not None:
-                row.wrapped_to = sorted(set(row.wrapped_to or []) | set(wrapped_to))
+            ids = [f"{key.student_id}@{key.epoch}" for key, _w in keys]
+            found = {r.id: r for start in range(0, len(ids), 900) for r in s.scalars(
+                select(ContentKeyRow).where(ContentKeyRow.id.in_(ids[start:start + 900])))}
+            for (key, wrapped_to), row_id in zip(keys, ids):
+                row = found.get(row_id)
+                if row is None:
+                    row = found[row_id] = ContentKeyRow(
+                        id=row_id, key_name=key.student_id, epoch=key.epoch, secret={"key": b64e(key.key)},
+                        wrapped_to=sorted(set(wrapped_to or [])), created_at=self._now())
+                    s.add(row)
+                elif wrapped_to is not None:
+                    row.wrapped_to = sorted(set(row.wrapped_to or []) | set(wrapped_to))
 
     def content_key(self, key_name: str, epoch: int | None = None) -> ContentKey | None:
         """The key of ``epoch`` (default: the newest this laptop holds), or None."""
@@ -695,38 +708,67 @@ class KeyService:
         with self.profile.session() as s:
             return set(s.execute(query).scalars())
 
+    def _readers_of_all(self) -> dict[str, set[tuple[str, str]]]:
+        """Every student's current (staff, role) assignments, in one query (:meth:`readers_of`'s rule)."""
+        with self.profile.session() as s:
+            rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.staff_id, AssignmentRow.role)
+                             .where(AssignmentRow.active.is_(True))).all()
+        out: dict[str, set[tuple[str, str]]] = {}
+        for student_id, staff_id, role in rows:
+            out.setdefault(student_id, set()).add((staff_id, role))
+        return out
+
     def share_student_key(self, student_id: str, readers: Iterable[str] | None = None,
                           directory: TrustedDirectory | None = None) -> int:
-        """Officer: make the student's content key if there is none, and wrap its current epoch
+        """Officer: make the student's content key if there is none, and wrap every epoch of it
         to every certified, active device of the readers (default: the student's current
-        assignments) and of the officers. Answers how many wraps were posted. A device the
-        officer key did not certify gets nothing (see ``TrustedDirectory.refused``)."""
+        assignments) and of the officers that does not hold it yet. Answers how many wraps were
+        posted. A device the officer key did not certify gets nothing (see
+        ``TrustedDirectory.refused``)."""
+        return self.share_students([student_id], directory, readers=None if readers is None else set(readers))
+
+    def share_students(self, key_names: Iterable[str], directory: TrustedDirectory | None = None,
+                       readers: set[str] | None = None) -> int:
+        """:meth:`share_student_key` for many key names at once: the keys made in one
+        transaction, the wraps posted together (a request per 1,000), what was wrapped noted in
+        one transaction (a school's first re-seal shares thousands of students' keys)."""
+        names = list(dict.fromkeys(key_names))
+        if not names:
+            return 0
         officer = self.officer_key()
         directory = directory or self.trusted_directory()
-        key = self.content_key(student_id)
-        if key is None:
-            key = ContentKey.generate(student_id, 1)
-            self._store_key(key)
-        readers = self.readers_of(student_id) if readers is None else set(readers)
-        targets = {**directory.active(staff=readers), **directory.active(role="officer")}
-        # every epoch, not only the newest: a reader who arrives after a rotation must open the
-        # records written before it too (a revoked device is no target, so it gets none)
-        wraps, by_epoch = [], {}
-        for row in self._keys_of(student_id):
-            epoch_key = ContentKey(student_id, row.epoch, b64d(row.secret["key"]))
-            done = set(row.wrapped_to or [])
-            for device_id, entry in sorted(targets.items()):
-                if device_id in done:
-                    continue
-                wrap, signature = officer.wrap(epoch_key, device_id, DevicePublicKeys.from_wire(entry["keys"]))
-                wraps.append({"student_id": student_id, "epoch": row.epoch, "device_id": device_id,
-                              "wrap": b64e(wrap), "signature": b64e(signature)})
-                by_epoch.setdefault(row.epoch, (epoch_key, []))[1].append(device_id)
+        new = [ContentKey.generate(name, 1) for name in names if self.content_key(name) is None]
+        if new:
+            self._store_keys([(key, None) for key in new])
+        officers = directory.active(role="officer")
+        wraps: list[dict] = []
+        marks: dict[tuple[str, int], tuple[ContentKey, list[str]]] = {}
+        everyone = self._readers_of_all() if readers is None else {}
+        for name in names:
+            if readers is not None:
+                who = readers
+            else:
+                student_id, mentor_only, _ = name.partition(MENTOR_SUFFIX)
+                who = {staff for staff, role in everyone.get(student_id, ()) if not mentor_only
+                       or role == AssignmentRole.MENTOR}
+            targets = {**directory.active(staff=who), **officers}
+            # every epoch, not only the newest: a reader who arrives after a rotation must open
+            # the records written before it too (a revoked device is no target, so it gets none)
+            for row in self._keys_of(name):
+                epoch_key = ContentKey(name, row.epoch, b64d(row.secret["key"]))
+                done = set(row.wrapped_to or [])
+                for device_id, entry in sorted(targets.items()):
+                    if device_id in done:
+                        continue
+                    wrap, signature = officer.wrap(epoch_key, device_id, DevicePublicKeys.from_wire(entry["keys"]))
+                    wraps.append({"student_id": name, "epoch": row.epoch, "device_id": device_id,
+                                  "wrap": b64e(wrap), "signature": b64e(signature)})
+                    marks.setdefault((name, row.epoch), (epoch_key, []))[1].append(device_id)
         for start in range(0, len(wraps), 1000):
             # stored or already there (a retry after a crash between the post and this line)
             self._need_server().post_wraps(wraps[start:start + 1000])
-        for epoch_key, devices in by_epoch.values():
-            self._store_key(epoch_key, wrapped_to=devices)
+        if marks:
+            self._store_keys(list(marks.values()))
         return len(wraps)
 
     def rotate_after_revocation(self, device_id: str) -> list[str]:

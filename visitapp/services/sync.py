@@ -590,6 +590,15 @@ class SyncService:
             with self.ctx.profile.session() as s:
                 # a record this laptop set aside as unreadable is left as the server holds it
                 aside = set(s.scalars(select(QuarantineRow.record_id)))
+            # the students' keys this page needs and this laptop lacks: made and shared at once
+            wanted = [key_name_of(str((item.get("routing") or {}).get("record_kind") or "") if item["kind"] == "conflict"
+                                  else item["kind"], item.get("student_id"))
+                      for item in page["items"] if item.get("student_id") and item["record_id"] not in aside]
+            try:
+                self.keys.share_students([n for n in dict.fromkeys(wanted) if self.keys.content_key(n) is None],
+                                         directory=tier_c.directory())
+            except KEY_CALL_ERRORS as exc:
+                report.warnings.append(f"未能分发学生的内容密钥：{exc}")
             for item in page["items"]:
                 if item["record_id"] in aside:
                     continue
