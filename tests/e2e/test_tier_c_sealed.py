@@ -179,3 +179,47 @@ def test_a_teacher_without_the_students_key_keeps_the_record_and_reads_it_once_t
         for ws in laptops.values():
             ws.close()
         server.stop()
+
+
+def test_a_roster_update_keeps_the_reason_the_officer_gave_for_key_support(tmp_path):
+    """The server seals a roster's new address to the officers as it arrives, and cannot merge
+    it into the student's tier C it cannot open; the officer's laptop keeps what only the school
+    writes (why the student is 重点帮扶) and re-seals the whole, which the teacher then reads."""
+    import dataclasses
+
+    from sync_server.platform.server_port import ServerSchoolData
+    server = InProcessServer(tmp_path)
+    teacher_staff = server.core.add_staff("王老师", "teacher")
+    student_id = server.student("李小红")
+    server.core.assign("visitor", teacher_staff.id, student_id)
+    office, _ = create_profile(tmp_path / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
+    teacher, _ = create_profile(tmp_path / "teacher", PASSPHRASE, kdf=FAST_TEST_KDF)
+    reason = "父亲去世，母亲无固定收入，经班主任家访核实。"
+    try:
+        assert office.sync.enroll(server.code(server.officer.id)).keys_certified
+        teacher.sync.enroll(office.keys.officer_code(server.code(teacher_staff.id)))
+        for ws in (teacher, office, teacher, office):
+            assert ws.sync.run().ok
+        office.support.set_key_support(student_id, True, reason)
+        assert office.sync.run().ok and form_of(server, student_id) >= 1
+
+        # the platform's roster brings a new address: sealed to the officers on arrival
+        with server.core.db.read() as s:
+            held = s.get(Record, student_id)
+            current = Student(**{**json.loads(held.routing), **server.core.record_facts(held), "id": student_id})
+        ServerSchoolData(server.core).upsert_students([dataclasses.replace(current, address=ADDRESS)], "platform")
+        assert form_of(server, student_id) == 0
+
+        report = office.sync.run()
+        assert report.ok and report.resealed >= 1, report
+        mine = office.students.get(student_id)
+        assert mine.address == ADDRESS and mine.key_support_reason == reason
+        assert form_of(server, student_id) >= 1
+        assert teacher.sync.run().ok
+        theirs = teacher.students.get(student_id)
+        assert theirs.address == ADDRESS and theirs.key_support_reason == reason
+        assert_absent_from_server(server, ADDRESS, reason)
+    finally:
+        office.close()
+        teacher.close()
+        server.stop()

@@ -27,7 +27,7 @@ from uuid6 import uuid7
 from visitapp.domain import split_by_tier
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
-from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record
+from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record, sealed_form
 from visitapp.protocol.sync import (
     MAX_BATCH, Change, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
     decode_enrollment_code, unwrap_conflict_sealed, wrap_conflict_sealed,
@@ -543,6 +543,10 @@ class SyncService:
                         row = rows[(model, change.record_id)] = model(id=change.record_id)
                         s.add(row)
                     routing, facts, sealed_part = split_by_tier(entity)
+                    if sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
+                        # not under the student's key: the server's own seal of a roster's values,
+                        # which never carry the fields only the school writes (kept from here)
+                        sealed_part = keep_fields_rosters_lack(change.kind, sealed_part, row.sealed)
                     apply_to_row(row, routing, facts, sealed_part)
                     row.server_seq = change.server_seq
                     row.hlc = change.hlc
@@ -630,6 +634,11 @@ class SyncService:
                     sides.append(self._seal_under_key(tier_c, target_kind, target_id, None, student_id, values))
                 return wrap_conflict_sealed(*sides)
             values = tier_c.open(kind, record_id, item.get("routing"), student_id, item["sealed"])
+            model = MODEL_BY_KIND.get(kind)
+            if model is not None:  # what a roster replaced, the school's own fields go back in from here
+                with self.ctx.profile.session() as s:
+                    local = s.get(model, record_id)
+                    values = keep_fields_rosters_lack(kind, values, local.sealed if local is not None else None)
             return self._seal_under_key(tier_c, kind, record_id, item.get("routing"), student_id, values)
         except NotAReader:
             return None  # sealed to officer devices other than this one: that laptop re-seals it
@@ -861,6 +870,26 @@ def _drop(session: Any, row: Any) -> None:
         session.expunge(row)
     else:
         session.delete(row)
+
+
+# Tier C fields a roster (the platform's, or the school's spreadsheet) never carries: only the
+# school's laptops write them. The server seals a roster's addresses and phones as they arrive
+# and cannot merge them into the student's sealed tier C it cannot open, so its new value holds
+# the roster's fields only; the laptops keep these from their own copy.
+FIELDS_ROSTERS_LACK = {"student": ("key_support_reason",)}
+
+
+def keep_fields_rosters_lack(kind: str, values: dict | None, local: dict | None) -> dict | None:
+    """``values`` (tier C from the server's roster seal) with the fields rosters never carry
+    taken from ``local`` (this laptop's copy) where ``values`` has none."""
+    fields = FIELDS_ROSTERS_LACK.get(kind)
+    if not fields or not local:
+        return values
+    merged = dict(values or {})
+    for name in fields:
+        if not merged.get(name) and local.get(name):
+            merged[name] = local[name]
+    return merged
 
 
 def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
