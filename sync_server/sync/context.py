@@ -60,6 +60,8 @@ class _Ctx:
     verdicts: dict = field(default_factory=dict)
     # when the pusher's first device was enrolled (looked up once, on the first record with times)
     first_enrolled: dt.datetime | None | object = _QUEUED
+    # the batch's mutations that passed the door (the same-day duplicate check reads them once)
+    batch: list = field(default_factory=list)
 def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int | None = None,
          conflict_id: str | None = None) -> dict:
     reason = f"{code}: {sentence}" if code else ""
