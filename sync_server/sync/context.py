@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 
 from sync_server.core import Principal, ServerCore, content_hash
+from sync_server.db import InList
 from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp.domain.enums import Kind
 from visitapp.protocol.sync import Mutation
@@ -82,7 +83,7 @@ def _is_id(value) -> bool:
 
 
 _STUDENTS = select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
-                                    Record.id.in_(bindparam("ids", expanding=True)))
+                                    InList(Record.id, "ids"))
 def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
     rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
     return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}

@@ -15,6 +15,7 @@ import json
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
 
 from sync_server.core import Principal, ServerCore, change_json, utcnow
+from sync_server.db import InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
 from visitapp.protocol.sync import MetaResponse
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
@@ -84,7 +85,7 @@ def _scope_branches():
 
 # statements built once: building SQLAlchemy expressions costs more than running them here
 _RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
-_BY_SEQ = select(*_CHANGE_COLUMNS).where(Record.server_seq.in_(bindparam("seqs", expanding=True)))
+_BY_SEQ = select(*_CHANGE_COLUMNS).where(InList(Record.server_seq, "seqs"))
 # a teacher's visible seqs: the union of the branches (a record in two is listed once)
 _TEACHER_SEQS = union(*[select(Record.server_seq).where(_RANGE, branch) for branch in _scope_branches()]).subquery()
 _PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq)

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
-from sync_server.db import bulk_insert
+from sync_server.db import InList, bulk_insert
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
@@ -154,8 +154,8 @@ def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dic
 
 
 _EARLIER = select(AppliedMutation.mutation_id, AppliedMutation.content_hash, AppliedMutation.result).where(
-    AppliedMutation.device_id == bindparam("device"), AppliedMutation.mutation_id.in_(bindparam("ids", expanding=True)))
-_EXISTING = select(Record).where(Record.id.in_(bindparam("ids", expanding=True)))
+    AppliedMutation.device_id == bindparam("device"), InList(AppliedMutation.mutation_id, "ids"))
+_EXISTING = select(Record).where(InList(Record.id, "ids"))
 def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     who = ctx.who
     kind = m.kind
@@ -550,7 +550,7 @@ def _visit_day_candidates(ctx: _Ctx, keys: set[str]) -> dict:
 
 _DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Record.author_staff,
                          Record.routing).where(
-    Record.match_key.in_(bindparam("keys", expanding=True)), Record.kind == "visit", Record.deleted.is_(False),
+    InList(Record.match_key, "keys"), Record.kind == "visit", Record.deleted.is_(False),
     Record.author_device != bindparam("device"))
 _ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
 
