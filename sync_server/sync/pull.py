@@ -19,7 +19,7 @@ from sync_server.db import InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
 from visitapp.protocol.sync import MetaResponse
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
-from sync_server.sync.enroll import note_seen, principal_in, token_hash_of
+from sync_server.sync.enroll import AUTH, note_seen, principal_of, token_hash_of
 
 
 # -- meta ------------------------------------------------------------------------------------
@@ -105,17 +105,27 @@ _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
 _SEQ_AND_HORIZON = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
 
 
+# and with the caller's device and staff member: a pull with nothing to send is one statement
+_AUTH_SEQ_AND_HORIZON = AUTH.add_columns(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+
+
 def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
-    seq, hz = s.execute(_SEQ_AND_HORIZON).one()
+    seq, hz = s.connection().execute(_SEQ_AND_HORIZON).one()
     return int(seq or 0), int(hz or 0)
+
+
+def _principal_seq_and_horizon(core: ServerCore, s, token_hash: str) -> tuple[Principal, int, int]:  # noqa: ANN001
+    found = s.connection().execute(_AUTH_SEQ_AND_HORIZON, {"token_hash": token_hash}).first()
+    who = principal_of(core, found)
+    return who, int(found[-2] or 0), int(found[-1] or 0)
 _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
                DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
 
 
 def _scope_diff(s, who: Principal) -> tuple[list, list, list]:
     """The teacher's current students against those this device holds: (gained, lost, held rows)."""
-    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
-    held_rows = s.execute(_HELD, {"device": who.device_id}).all()
+    rows = s.connection().execute(_ASSIGNED, {"me": who.staff_id}).all()
+    held_rows = s.connection().execute(_HELD, {"device": who.device_id}).all()
     held = {(r[0], r[1]): r[2] for r in held_rows}
     want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
     gained = [k for k in want if held.get(k) != "active"]
@@ -196,8 +206,9 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
     purge: list[str] = []
     with core.db.read() as s:
         if who is None:
-            who = principal_in(core, s, token_hash)
-        snap, hz = _seq_and_horizon(s)
+            who, snap, hz = _principal_seq_and_horizon(core, s, token_hash)
+        else:
+            snap, hz = _seq_and_horizon(s)
         if cursor > snap:
             raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
         if 0 < cursor < hz:
@@ -236,7 +247,7 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             if not more:
                 total = len(parts)
             elif want_total:
-                total = held + s.execute(_COUNT[who.is_officer], params).scalar_one()
+                total = held + s.connection().execute(_COUNT[who.is_officer], params).scalar_one()
             else:
                 total = "null"
     if rescope is not None:
