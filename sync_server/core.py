@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from json.encoder import encode_basestring as _q  # the C string quoter
 import secrets
 import uuid
@@ -414,7 +413,10 @@ class ServerCore:
 
 _CHANGE_HEAD = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
                 '"author_device":%s,"author_staff":%s,"routing":%s,"facts":')
-_NEEDS_NO_QUOTING = re.compile(rb"[A-Za-z0-9+/=_-]*")  # base64, what ``sealed`` normally is
+# base64 (and the S1_ prefix), what ``sealed`` normally is: pasted between quotes as it is.
+# ``bytes.translate`` deleting these leaves nothing exactly when a regex fullmatch of
+# ``[A-Za-z0-9+/=_-]*`` would match, at a third of its cost (1.5 KB a record, every pull)
+_NEEDS_NO_QUOTING = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
 
 
 def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
@@ -429,7 +431,7 @@ def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: 
                            "null" if writer is None else _q(writer), routing_text)
     if sealed is None:
         sealed = b"null"
-    elif _NEEDS_NO_QUOTING.fullmatch(sealed):
+    elif not sealed.translate(None, _NEEDS_NO_QUOTING):
         sealed = b'"' + sealed + b'"'
     else:
         sealed = _q(sealed.decode()).encode()

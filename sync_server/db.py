@@ -8,6 +8,7 @@ statement to commit, which is what keeps ``server_seq`` gap-tolerant but never o
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import json
@@ -151,6 +152,10 @@ class ChangeCache:
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024):
         self._texts: dict[int, bytes] = {}
+        # the seqs in the order they came, oldest first: a dict popped from its front again and
+        # again (``next(iter(d))``) walks every slot freed before, so a full cache cost up to
+        # 0.3 s per page of 1,000 added (a first pull of 300k records evicts on most pages)
+        self._order: collections.deque[int] = collections.deque()
         self._size = 0
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -160,17 +165,19 @@ class ChangeCache:
         if not items:
             return
         with self._lock:
-            texts = self._texts
+            texts, order = self._texts, self._order
             for seq, text in items:
                 if seq not in texts:
                     texts[seq] = text
+                    order.append(seq)
                     self._size += len(text)
-            while self._size > self.max_bytes and texts:
-                self._size -= len(texts.pop(next(iter(texts))))
+            while self._size > self.max_bytes and order:
+                self._size -= len(texts.pop(order.popleft()))
 
     def clear(self) -> None:
         with self._lock:
             self._texts.clear()
+            self._order.clear()
             self._size = 0
 
 

@@ -138,16 +138,23 @@ def _record_scope(core: ServerCore, who: Principal, cursor: int, gained: list, l
     device's cursor passes the seq reserved here (so a lost response does not lose the purge)."""
     with core.db.write() as tx:
         marker = tx.next_seq()  # the response cursor will pass it: the device has seen the change
+        # the device's rows in one query, the new ones added together (a ``get`` per student
+        # would flush the previous one first: a teacher's first pull took a round trip pair
+        # per student)
+        s = tx.session
+        rows = {(r.student_id, r.level): r for r in s.execute(
+            select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars()}
         for sid, level in gained:
-            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            row = rows.get((sid, level))
             if row is None:
-                tx.session.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
-                                             state="active", from_cursor=cursor, purge_seq=0))
+                s.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
+                                    state="active", from_cursor=cursor, purge_seq=0))
             else:
                 row.state, row.from_cursor = "active", cursor
         for sid, level in lost:
-            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
-            row.state, row.purge_seq = "purged", marker
+            row = rows.get((sid, level))
+            if row is not None:  # (read as held a moment ago, outside this transaction)
+                row.state, row.purge_seq = "purged", marker
 
 
 def _changes_json(core: ServerCore, rows) -> list[bytes]:

@@ -1,6 +1,6 @@
 """Profile a push of finalized on-site visits through the server in-process (issue 16).
 
-``python -m tests.benchmarks.profile_push [--pg] [--batches N] [--noop] [--plain] [--sealed] [--out FILE]``
+``python -m tests.benchmarks.profile_push [--pg] [--batches N] [--noop] [--coldpull 10000,100000] [--plain] [--sealed] [--out FILE]``
 
 The ASGI app runs in this thread (httpx's ``ASGITransport``, with FastAPI's thread pool
 replaced by a direct call), so cProfile sees the whole request: body parsing, pydantic, the
@@ -18,6 +18,7 @@ import cProfile
 import json
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -148,6 +149,69 @@ class _InThreadClient:
         return self.loop.run_until_complete(self.client.post(url, **kw))
 
 
+def _cold(tmp: Path, db: str | None, sizes: list[int], profile: bool, out: str | None) -> None:
+    """First pulls (officer, teacher) from a fresh core (nothing cached) at each size."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from sync_server.app import create_app
+    from tests.benchmarks._targets import AssignmentRow, Record, ServerCore, ServerPaths
+
+    data = tmp / "srv"
+    cli = lambda *a: _quiet_main(["--data-dir", str(data), *a])  # noqa: E731
+    cli(*(["--db", db] if db else []), "init", "--school", "基准测试学校", "--officer", "李专干",
+        "--url", "http://127.0.0.1:1")
+    demo = json.loads(cli("demo-school", "--students", str(realistic.PULL_SCHOOL_STUDENTS), "--teachers",
+                          str(realistic.PULL_SCHOOL_TEACHERS), "--json", "--url", "http://127.0.0.1:1"))
+    officer, teacher, colleague = (demo["staff"][i]["id"] for i in range(3))
+    core = ServerCore.open(ServerPaths(data))
+    with core.db.read() as s:
+        mine = sorted(set(s.execute(select(AssignmentRow.student_id).where(AssignmentRow.staff_id == teacher)).scalars()))
+        everyone = list(s.execute(select(Record.id).where(Record.kind == "student")).scalars())
+        done = base = len(s.execute(select(Record.id)).all())
+    core.close()
+    others = [x for x in everyone if x not in set(mine)]
+    for size in sizes:
+        realistic._seed(SimpleNamespace(data=data), done, size, mine, others, teacher, colleague, officer, base)
+        done = size
+        for who in (officer, teacher):
+            code = json.loads(cli("enroll-code", who, "--json", "--url", "http://127.0.0.1:1"))["code"]
+            core = ServerCore.open(ServerPaths(data))
+            try:
+                with _InThreadClient(create_app(core)) as c:
+                    body = c.post("/v1/enroll", json={"code": code}).json()
+                    c.headers["Authorization"] = f"Bearer {body['token']}"
+                    prof = cProfile.Profile()
+                    start, cpu0, cursor, got, first = time.perf_counter(), time.process_time(), 0, 0, True
+                    if profile:
+                        prof.enable()
+                    pages: list[float] = []
+                    while True:
+                        t0 = time.process_time()
+                        params = {"cursor": cursor, "limit": realistic.PULL_PAGE, **({} if first else {"total": "false"})}
+                        page = c.get("/v1/sync/pull", params=params).json()
+                        first = False
+                        got += len(page["changes"])
+                        cursor = page["cursor"]
+                        pages.append(time.process_time() - t0)
+                        if not page["more"]:
+                            break
+                    prof.disable()
+                    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+                print(f"{'PostgreSQL' if db else 'SQLite'} {size:,}: {'officer' if who == officer else 'teacher'} "
+                      f"{got:,} in {wall * 1000:,.0f} ms = {got / wall:,.0f}/s ({got / cpu:,.0f} per CPU s; load "
+                      f"{os.getloadavg()[0]:.1f}); CPU ms of pages 1-3 {[round(p * 1000) for p in pages[:3]]}, "
+                      f"median {statistics.median(pages) * 1000:.0f}, last 3 {[round(p * 1000) for p in pages[-3:]]}",
+                      file=sys.stderr)
+                if profile:
+                    if out:
+                        prof.dump_stats(f"{out}.{size}.{'officer' if who == officer else 'teacher'}")
+                    pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(15)
+            finally:
+                core.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--pg", action="store_true")
@@ -155,12 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noop", action="store_true")
     p.add_argument("--out")
     p.add_argument("--sealed", action="store_true", help="tier C sealed (S1_), as laptops send it since issue 14")
+    p.add_argument("--coldpull", help="first pulls at these sizes instead, e.g. 10000,100000")
     p.add_argument("--plain", action="store_true", help="time it without the profiler")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         with fresh_database("visitapp_prof") if a.pg else contextlib.nullcontext() as url:
             db = url.replace("postgresql://", "postgresql+psycopg://", 1) if url else None
-            _run(Path(d), db, a.batches, a.noop, a.out, not a.plain, a.sealed)
+            if a.coldpull:
+                _cold(Path(d), db, [int(x) for x in a.coldpull.split(",")], not a.plain, a.out)
+            else:
+                _run(Path(d), db, a.batches, a.noop, a.out, not a.plain, a.sealed)
     return 0
 
 
