@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from sync_server.config import ServerError, ServerPaths
-from sync_server.db import Database, WriteTx, head_revision
+from sync_server.db import Database, WriteTx, current_revision, head_revision
 from sync_server.models import AssignmentRow, DeviceRow, EnrollCode, Record, Setting, StaffRow
 
 from uuid6 import uuid7
@@ -136,9 +136,14 @@ class ServerCore:
         self._school: tuple[str, str] | None = None
 
     @classmethod
-    def open(cls, paths: ServerPaths, db_url: str | None = None) -> ServerCore:
+    def open(cls, paths: ServerPaths, db_url: str | None = None, run_migrations: bool = True) -> ServerCore:
+        """``run_migrations=False`` (the worker processes of ``serve --workers``, whose parent
+        migrated once before starting them): a schema not at this code's head is refused."""
         cipher = paths.load_cipher()
-        db = Database.open(paths.db_url(db_url))
+        db = Database.open(paths.db_url(db_url), run_migrations=run_migrations)
+        if not run_migrations and current_revision(db.engine) != head_revision():
+            db.dispose()
+            raise ServerError("数据库结构不是本程序的版本（迁移未完成），请先运行一次 visitapp-server serve（单进程）。")
         core = cls(paths, db, cipher)
         core.school()  # fail early on an un-initialised database
         return core
