@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, any_, bindparam, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, String, Table, any_, bindparam, create_engine, event, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
@@ -98,7 +98,10 @@ def _in_list(element: InList, compiler, **kw) -> str:
 
 @compiles(InList, "postgresql")
 def _in_list_pg(element: InList, compiler, **kw) -> str:
-    return compiler.process(element.column == any_(bindparam(element.name, type_=ARRAY(element.column.type))), **kw)
+    # text without its length: a cast to varchar(64)[] would cut a longer value to a prefix
+    # that may name another row; an unbounded one compares the value as sent
+    item = String() if isinstance(element.column.type, String) else element.column.type
+    return compiler.process(element.column == any_(bindparam(element.name, type_=ARRAY(item))), **kw)
 
 
 def _alembic_config(connection) -> Config:
