@@ -7,7 +7,6 @@ Every command exits 0 on success and non-zero with one line ``错误：…`` on 
 from __future__ import annotations
 
 import argparse
-import gc
 import ipaddress
 import json
 import logging
@@ -93,6 +92,8 @@ def _owner_only(paths: ServerPaths, url: str) -> None:
 
 
 def cmd_serve(args) -> None:
+    import os
+
     import uvicorn
 
     from sync_server.app import create_app
@@ -113,12 +114,28 @@ def cmd_serve(args) -> None:
     if args.tls:
         paths.fingerprint()  # a clear message if the certificate is missing
         ssl = {"ssl_certfile": str(paths.cert_file), "ssl_keyfile": str(paths.cert_key_file)}
-    app = create_app(core, max_body=args.max_body_mb * 1024 * 1024)
-    config = uvicorn.Config(app, host=host, port=args.port, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=10, **ssl)
+    workers = args.workers
+    if workers < 1:
+        raise ServerError("--workers 至少为 1。")
+    if workers > 1:
+        # several processes on one port: uvicorn's supervisor binds the socket once and starts
+        # each worker afresh (spawned), which opens the database that was migrated just now
+        # (by ``_open`` above, once) and serves from its own pull cache (sync_server.app)
+        from sync_server.app import WORKER_ENV
+        core.close()
+        for name, value in zip(WORKER_ENV, (str(paths.data_dir), args.db or "",
+                                            str(args.max_body_mb * 1024 * 1024))):
+            os.environ[name] = value
+        config = uvicorn.Config("sync_server.app:worker_app", factory=True, workers=workers, host=host,
+                                port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                                **ssl)
+    else:
+        app = create_app(core, max_body=args.max_body_mb * 1024 * 1024)
+        config = uvicorn.Config(app, host=host, port=args.port, log_config=None, access_log=False,
+                                timeout_graceful_shutdown=10, **ssl)
     logging.getLogger("sync_server").info("serving", extra={
         "url": f"{'https' if args.tls else 'http'}://{host}:{args.port}",
-        "fingerprint": paths.fingerprint() if args.tls else ""})
+        "fingerprint": paths.fingerprint() if args.tls else "", "workers": workers})
     class _Server(uvicorn.Server):
         def handle_exit(self, sig, frame):
             super().handle_exit(sig, frame)
@@ -128,15 +145,16 @@ def cmd_serve(args) -> None:
             if sig == signal.SIGTERM and captured and captured[-1] == sig:
                 captured.pop()
 
-    # a push or a pull page makes tens of thousands of short-lived objects: collect the young
-    # generation less often (about 15% of a push went to the collector) and never rescan
-    # what start-up loaded
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    from sync_server.app import tune_gc
+    tune_gc()
     try:
-        with paths.serving():  # restore refuses while this is held
-            _Server(config).run()  # stop accepting, finish in-flight requests, close the database
+        with paths.serving():  # restore refuses while this is held (by the parent, for all workers)
+            if workers > 1:
+                from uvicorn.supervisors import Multiprocess
+                # SIGTERM/SIGINT: each worker finishes its requests, then the parent exits
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
+            else:
+                _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
         core.close()
         logging.getLogger("sync_server").info("stopped")
@@ -400,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
                     help="HTTPS（默认）；--no-tls 只允许本机回环地址")
     sp.add_argument("--max-body-mb", type=int, default=32)
+    sp.add_argument("--workers", type=int, default=1,
+                    help="进程数（默认 1）：多个进程共用一个端口，适合 PostgreSQL 上的大量设备")
 
     staff = sub.add_parser("staff", help="教职工").add_subparsers(dest="staff_cmd", required=True, parser_class=_Parser)
     sp = add("add", cmd_staff_add, "添加教职工", parent=staff)

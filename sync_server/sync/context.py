@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 
 from sync_server.core import Principal, ServerCore, content_hash
+from sync_server.db import InList
 from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp.domain.enums import Kind
 from visitapp.protocol.sync import Mutation
@@ -60,6 +61,8 @@ class _Ctx:
     verdicts: dict = field(default_factory=dict)
     # when the pusher's first device was enrolled (looked up once, on the first record with times)
     first_enrolled: dt.datetime | None | object = _QUEUED
+    # the batch's mutations that passed the door (the same-day duplicate check reads them once)
+    batch: list = field(default_factory=list)
 def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int | None = None,
          conflict_id: str | None = None) -> dict:
     reason = f"{code}: {sentence}" if code else ""
@@ -80,7 +83,7 @@ def _is_id(value) -> bool:
 
 
 _STUDENTS = select(Record.id).where(Record.kind == "student", Record.deleted.is_(False),
-                                    Record.id.in_(bindparam("ids", expanding=True)))
+                                    InList(Record.id, "ids"))
 def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
     rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
     return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}

@@ -15,10 +15,11 @@ import json
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
 
 from sync_server.core import Principal, ServerCore, change_json, utcnow
+from sync_server.db import InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
 from visitapp.protocol.sync import MetaResponse
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
-from sync_server.sync.enroll import note_seen, principal_in, token_hash_of
+from sync_server.sync.enroll import AUTH, note_seen, principal_of, token_hash_of
 
 
 # -- meta ------------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def _scope_branches():
 
 # statements built once: building SQLAlchemy expressions costs more than running them here
 _RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bindparam("snap"))
-_BY_SEQ = select(*_CHANGE_COLUMNS).where(Record.server_seq.in_(bindparam("seqs", expanding=True)))
+_BY_SEQ = select(*_CHANGE_COLUMNS).where(InList(Record.server_seq, "seqs"))
 # a teacher's visible seqs: the union of the branches (a record in two is listed once)
 _TEACHER_SEQS = union(*[select(Record.server_seq).where(_RANGE, branch) for branch in _scope_branches()]).subquery()
 _PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq)
@@ -104,17 +105,27 @@ _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
 _SEQ_AND_HORIZON = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
 
 
+# and with the caller's device and staff member: a pull with nothing to send is one statement
+_AUTH_SEQ_AND_HORIZON = AUTH.add_columns(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+
+
 def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
-    seq, hz = s.execute(_SEQ_AND_HORIZON).one()
+    seq, hz = s.connection().execute(_SEQ_AND_HORIZON).one()
     return int(seq or 0), int(hz or 0)
+
+
+def _principal_seq_and_horizon(core: ServerCore, s, token_hash: str) -> tuple[Principal, int, int]:  # noqa: ANN001
+    found = s.connection().execute(_AUTH_SEQ_AND_HORIZON, {"token_hash": token_hash}).first()
+    who = principal_of(core, found)
+    return who, int(found[-2] or 0), int(found[-1] or 0)
 _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
                DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
 
 
 def _scope_diff(s, who: Principal) -> tuple[list, list, list]:
     """The teacher's current students against those this device holds: (gained, lost, held rows)."""
-    rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
-    held_rows = s.execute(_HELD, {"device": who.device_id}).all()
+    rows = s.connection().execute(_ASSIGNED, {"me": who.staff_id}).all()
+    held_rows = s.connection().execute(_HELD, {"device": who.device_id}).all()
     held = {(r[0], r[1]): r[2] for r in held_rows}
     want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
     gained = [k for k in want if held.get(k) != "active"]
@@ -127,16 +138,23 @@ def _record_scope(core: ServerCore, who: Principal, cursor: int, gained: list, l
     device's cursor passes the seq reserved here (so a lost response does not lose the purge)."""
     with core.db.write() as tx:
         marker = tx.next_seq()  # the response cursor will pass it: the device has seen the change
+        # the device's rows in one query, the new ones added together (a ``get`` per student
+        # would flush the previous one first: a teacher's first pull took a round trip pair
+        # per student)
+        s = tx.session
+        rows = {(r.student_id, r.level): r for r in s.execute(
+            select(DeviceStudent).where(DeviceStudent.device_id == who.device_id)).scalars()}
         for sid, level in gained:
-            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
+            row = rows.get((sid, level))
             if row is None:
-                tx.session.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
-                                             state="active", from_cursor=cursor, purge_seq=0))
+                s.add(DeviceStudent(device_id=who.device_id, student_id=sid, level=level,
+                                    state="active", from_cursor=cursor, purge_seq=0))
             else:
                 row.state, row.from_cursor = "active", cursor
         for sid, level in lost:
-            row = tx.session.get(DeviceStudent, (who.device_id, sid, level))
-            row.state, row.purge_seq = "purged", marker
+            row = rows.get((sid, level))
+            if row is not None:  # (read as held a moment ago, outside this transaction)
+                row.state, row.purge_seq = "purged", marker
 
 
 def _changes_json(core: ServerCore, rows) -> list[bytes]:
@@ -195,8 +213,9 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
     purge: list[str] = []
     with core.db.read() as s:
         if who is None:
-            who = principal_in(core, s, token_hash)
-        snap, hz = _seq_and_horizon(s)
+            who, snap, hz = _principal_seq_and_horizon(core, s, token_hash)
+        else:
+            snap, hz = _seq_and_horizon(s)
         if cursor > snap:
             raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
         if 0 < cursor < hz:
@@ -235,7 +254,7 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             if not more:
                 total = len(parts)
             elif want_total:
-                total = held + s.execute(_COUNT[who.is_officer], params).scalar_one()
+                total = held + s.connection().execute(_COUNT[who.is_officer], params).scalar_one()
             else:
                 total = "null"
     if rescope is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
-from sync_server.db import bulk_insert
+from sync_server.db import InList, bulk_insert
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
@@ -87,7 +87,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
         wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
         ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared,
-                   verdicts)
+                   verdicts, batch=valid)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
         for i, (m, mhash) in enumerate(zip(req.mutations, hashes)):
@@ -154,8 +154,8 @@ def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dic
 
 
 _EARLIER = select(AppliedMutation.mutation_id, AppliedMutation.content_hash, AppliedMutation.result).where(
-    AppliedMutation.device_id == bindparam("device"), AppliedMutation.mutation_id.in_(bindparam("ids", expanding=True)))
-_EXISTING = select(Record).where(Record.id.in_(bindparam("ids", expanding=True)))
+    AppliedMutation.device_id == bindparam("device"), InList(AppliedMutation.mutation_id, "ids"))
+_EXISTING = select(Record).where(InList(Record.id, "ids"))
 def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     who = ctx.who
     kind = m.kind
@@ -456,7 +456,7 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
     visibility = "draft" if status == VisitStatus.DRAFT else "student"
     match_key = None
     if status == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE and facts.get("visit_date"):
-        match_key = ctx.core.vault.index("visit-day", student_id, str(facts["visit_date"]))
+        match_key = _visit_day_key(ctx, student_id, str(facts["visit_date"]))
     new = _put(ctx, m, rec, student_id, hlc, visibility, match_key=match_key)
     conflict_id = None
     if match_key:
@@ -511,22 +511,27 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     return None
 
 
+def _visit_day_key(ctx: _Ctx, student_id: str, day: str) -> str:
+    """The visit-day key (a keyed hash) of one student and day, computed once per batch."""
+    keys = ctx.tx.session.info.setdefault("visit_day_keys", {})
+    key = keys.get((student_id, day))
+    if key is None:
+        key = keys[(student_id, day)] = ctx.core.vault.index("visit-day", student_id, day)
+    return key
+
+
 def _batch_visit_days(ctx: _Ctx) -> set[str]:
-    """The visit-day keys of the batch's finalized on-site visits, from what ``push`` prepared
-    (the routing names the student, as the client sends it; a mutation whose routing does not
-    gets its key looked up on its own)."""
+    """The visit-day keys of the batch's finalized on-site visits, from the mutations the door
+    let through (``ctx.batch``; the student as :func:`_visit` reads it). A mutation whose key
+    differs when it is applied gets its key looked up on its own."""
     keys = set()
-    index = ctx.core.vault.index
-    for p in ctx.prepared.values():
-        if p.facts_text is None or "final" not in p.routing_text or "on_site" not in p.facts_text:
-            continue  # (a cheap test first: most records are not finalized on-site visits)
-        routing, facts = json.loads(p.routing_text), json.loads(p.facts_text)
-        if not isinstance(routing, dict) or not isinstance(facts, dict):
+    for m in ctx.batch:
+        if m.kind != Kind.VISIT or m.op != Op.UPSERT or not isinstance(m.facts, dict):
             continue
-        sid = routing.get("student_id")
-        if (routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
-                and facts.get("visit_date") and _is_id(sid)):
-            keys.add(index("visit-day", sid, str(facts["visit_date"])))
+        facts = m.facts
+        if (m.routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
+                and facts.get("visit_date") and (sid := _student_of(m))):
+            keys.add(_visit_day_key(ctx, sid, str(facts["visit_date"])))
     return keys
 
 
@@ -545,7 +550,7 @@ def _visit_day_candidates(ctx: _Ctx, keys: set[str]) -> dict:
 
 _DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Record.author_staff,
                          Record.routing).where(
-    Record.match_key.in_(bindparam("keys", expanding=True)), Record.kind == "visit", Record.deleted.is_(False),
+    InList(Record.match_key, "keys"), Record.kind == "visit", Record.deleted.is_(False),
     Record.author_device != bindparam("device"))
 _ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
 

@@ -64,6 +64,17 @@ def _sealed(d: dict) -> str:
     return base64.b64encode(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).decode()
 
 
+def sealed_like(readable: str) -> str:
+    """A readable tier C (``_sealed``) as laptops send it since issue 14: sealed under the
+    student's content key (``0x01 | epoch | nonce | AES-256-GCM``, ``S1_`` + base64; see
+    ``visitapp.crypto.sealing``), here under a throwaway key: the server checks the form only."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    body = AESGCM(AESGCM.generate_key(bit_length=256)).encrypt(nonce, base64.b64decode(readable), None)
+    return "S1_" + base64.b64encode(b"\x01" + (1).to_bytes(4, "big") + nonce + body).decode()
+
+
 _VISIT_SEALED = _sealed({"narrative": _NARRATIVE, "people_present": "父亲、母亲、学生本人",
                          "annual_income_yuan": 36000})
 _SHORT_SEALED = _sealed({"detail": "在班级里主动帮助同学，成绩进步明显。"})

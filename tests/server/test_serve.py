@@ -38,11 +38,11 @@ class Served:
         self.data, self.url, self.port, self.log = data, url, port, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sync_server", "--data-dir", str(self.data), "--db", self.url, "serve",
-             "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+             "--port", str(self.port), *extra], env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,8 +60,7 @@ class Served:
         return self.proc.wait(timeout=20)
 
 
-@pytest.fixture
-def served(backend, tmp_path, capsys):
+def _init(backend, tmp_path, capsys):
     url = fresh_db_url(backend, tmp_path)
     data = tmp_path / "srv"
     port = _free_port()
@@ -70,7 +69,12 @@ def served(backend, tmp_path, capsys):
     assert main(["--data-dir", str(data), "--db", url, "demo-school", "--students", "4", "--teachers", "1",
                  "--json"]) == 0
     demo = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    s = Served(data, url, port, tmp_path / "server.log")
+    return Served(data, url, port, tmp_path / "server.log"), demo
+
+
+@pytest.fixture
+def served(backend, tmp_path, capsys):
+    s, demo = _init(backend, tmp_path, capsys)
     s.start()
     yield s, demo
     if s.proc and s.proc.poll() is None:
@@ -162,3 +166,106 @@ def test_https_pinning_kill_mid_push_and_graceful_stop(served):
     assert any(line.get("path") == "/v1/sync/push" for line in lines)
     text = s.log.read_text()
     assert "张晓明" not in text and "家里有两间平房" not in text and token not in text
+
+
+def test_two_workers_concurrent_pushes_and_pulls_without_gaps_or_duplicates(backend, tmp_path, capsys):
+    """``serve --workers 2`` on PostgreSQL, over TLS: the parent migrates once and two worker
+    processes share the port; two laptops push at once, each request on a new connection (so
+    both workers take them), while a third pulls through whichever worker answers: every
+    record arrives exactly once, in seq order, and the pull's cache in each worker serves
+    nothing stale."""
+    if backend[0] != "postgres":
+        pytest.skip("several worker processes are for PostgreSQL (SQLite has one writer at a time)")
+    s, demo = _init(backend, tmp_path, capsys)
+    officer = demo["staff"][0]
+    codes = [officer["enroll_code"]]
+    for _ in range(2):
+        assert main(["--data-dir", str(s.data), "--db", s.url, "enroll-code", officer["id"], "--json"]) == 0
+        codes.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["code"])
+    s.start("--workers", "2")
+    try:
+        _url, fingerprint, _ = decode_enrollment_code(codes[0])
+
+        def call(method, path, token=None, body=None):  # a new connection each time
+            return _call(_pool(s.port, fingerprint), method, path, token, body)
+
+        devices = []
+        for code in codes:
+            status, body = call("POST", "/v1/enroll", body={"code": code})
+            assert status == 200, body
+            devices.append((body["device_id"], body["token"], body["staff_id"]))
+        status, page = call("GET", "/v1/sync/pull?cursor=0&limit=1000", devices[2][1])
+        students = [c["record_id"] for c in page["changes"] if c["kind"] == "student"]
+        workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == s.proc.pid
+                   and b"spawn_main" in _cmdline(p)]
+        assert len(workers) == 2, "two worker processes under the serve process"
+
+        pushed: dict[str, set[str]] = {}
+        errors: list[str] = []
+
+        def laptop(n: int) -> None:
+            device, token, staff_id = devices[n]
+            clock = HybridClock(device[-6:])
+            mine = pushed.setdefault(device, set())
+            for b in range(4):
+                muts = []
+                for i in range(60):
+                    rid = f"w{n}-{b}-{i:03d}"
+                    muts.append({"mutation_id": f"m-{rid}", "record_id": rid, "kind": "growth_entry", "op": "upsert",
+                                 "student_id": students[i % 4], "hlc": clock.now(),
+                                 "routing": {"id": rid, "student_id": students[i % 4], "kind": "activity",
+                                             "author_id": staff_id},
+                                 "facts": {"title": f"活动{i}"}, "sealed": seal_bytes({"detail": "参加了学校的活动。"})})
+                status, res = call("POST", "/v1/sync/push", token, {"device_id": device, "batch_id": f"b{n}{b}",
+                                                                     "mutations": muts})
+                if status != 200 or {r["status"] for r in res["results"]} != {"applied"}:
+                    errors.append(f"{status} {str(res)[:200]}")
+                mine.update(m["record_id"] for m in muts)
+
+        seen: list[str] = []
+        cursors = [0]
+
+        def pull_once() -> bool:
+            status, page = call("GET", f"/v1/sync/pull?cursor={cursors[-1]}&limit=50&total=false", devices[2][1])
+            assert status == 200, page
+            seqs = [c["server_seq"] for c in page["changes"]]
+            assert seqs == sorted(seqs) and all(q > cursors[-1] for q in seqs)
+            seen.extend(c["record_id"] for c in page["changes"] if c["kind"] == "growth_entry")
+            assert page["cursor"] >= cursors[-1]
+            cursors.append(page["cursor"])
+            return page["more"]
+
+        threads = [threading.Thread(target=laptop, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            pull_once()
+        for t in threads:
+            t.join()
+        while pull_once():
+            pass
+        pull_once()  # nothing new: an empty page at the end
+        assert not errors, errors
+        every = pushed[devices[0][0]] | pushed[devices[1][0]]
+        assert len(every) == 480
+        assert len(seen) == len(set(seen)), "a record pulled twice"
+        assert set(seen) == every, "a record missed"
+        assert s.stop(signal.SIGTERM) == 0
+    finally:
+        if s.proc and s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+def _parent_of(proc_dir: Path) -> int | None:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cmdline(proc_dir: Path) -> bytes:
+    try:
+        return (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return b""
