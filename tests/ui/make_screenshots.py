@@ -386,9 +386,69 @@ def officer_reports(tmp: Path) -> None:
     w.close()
 
 
+def keys_shots(tmp: Path) -> None:
+    """The officer's 密钥与注册码 tab (codes, fingerprints, the recovery sheet) on a laptop enrolled
+    with a server in this process, and a teacher's visit whose story waits for the key."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.conftest import set_aside_story
+    from tests.e2e.inprocess import InProcessServer
+    from tests.services.test_documents import finalized_visit
+    from visitapp.app import build_window
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services import create_profile
+    import types
+
+    server = InProcessServer(tmp / "keys-server", school="梁溪区示范学校")
+    try:
+        server.core.add_staff("王芳", "teacher")
+        server.core.add_staff("陈老师", "teacher")
+        ws, _ = create_profile(tmp / "keys-officer", PASS, kdf=FAST_TEST_KDF)
+        ws.sync.enroll(server.code(server.officer.id))
+        ws.sync.run()
+        ws.close()
+        w = build_window(tmp / "keys-officer", language="zh_CN", kdf=FAST_TEST_KDF)
+        _show(w)
+        w.unlock.passphrase.setText(PASS)
+        w.unlock.submit()
+        _wait(w, lambda: w.pages.currentWidget() is w.shell)
+        w.show_screen(w.orphans)
+        tab = w.orphans.keys
+        w.orphans.tabs.setCurrentWidget(tab)
+        tab.refresh()
+        _wait(w, lambda: tab.staff.count() > 0)
+        tab.make_code()
+        _wait(w, lambda: tab.code.text().startswith("VA1"))
+        _shot(w, "officer-keys")
+        w.close()
+    finally:
+        server.stop()
+    ws, _ = create_profile(tmp / "unopened", PASS, kdf=FAST_TEST_KDF, staff_name="李老师")
+    from visitapp.services.demo import seed_demo
+    seed_demo(ws, 20)
+    student = ws.students.list_mine()[0]
+    visit = finalized_visit(ws, types.SimpleNamespace(id=student.id), narrative="（另一位老师写的记录）")
+    set_aside_story(ws, visit.id)
+    ws.close()
+    w = build_window(tmp / "unopened", language="zh_CN", kdf=FAST_TEST_KDF)
+    _show(w)
+    w.unlock.passphrase.setText(PASS)
+    w.unlock.submit()
+    _wait(w, lambda: w.students.model.rowCount() > 0)
+    w.open_visit(student.id)
+    _wait(w, lambda: w.editor.visit is not None and w.editor.visit.id == visit.id)
+    w.editor.scroll.verticalScrollBar().setValue(w.editor.scroll.verticalScrollBar().maximum())
+    _wait(w)
+    _shot(w, "visit-unopened")
+    w.close()
+
+
 if __name__ == "__main__":
     try:
-        if "platform" in _ARGS:
+        if "keys" in _ARGS:
+            folder = Path(tempfile.mkdtemp(prefix="shots-"))
+            keys_shots(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        elif "platform" in _ARGS:
             platform_shots()
         elif "officer-reports" in _ARGS:
             folder = Path(tempfile.mkdtemp(prefix="shots-"))
@@ -397,6 +457,7 @@ if __name__ == "__main__":
         else:
             main()
             platform_shots()
+            keys_shots(Path(tempfile.mkdtemp(prefix="shots-")))
     finally:
         for process in reversed(_X):
             process.terminate()
