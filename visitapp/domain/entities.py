@@ -193,17 +193,17 @@ class Visit:
         """Everything that must be true before a visit becomes a final, immutable record."""
         p = self.problems(today)
         if self.visit_date is None:
-            p["visit_date"] = Problem("请填写家访日期", "visit.date_missing")
+            p["visit_date"] = Problem("visit.date_missing")
         if self.mode is None:
-            p["mode"] = Problem("请选择家访方式", "visit.mode_missing")
+            p["mode"] = Problem("visit.mode_missing")
         if not [v for v in self.visitors if v.strip()]:
-            p["visitors"] = Problem("请至少填写一位家访教师", "visit.visitors_missing")
+            p["visitors"] = Problem("visit.visitors_missing")
         if self.guardian_consent is None:
-            p["guardian_consent"] = Problem("请确认监护人是否知情同意", "visit.consent_missing")
+            p["guardian_consent"] = Problem("visit.consent_missing")
         if not self.narrative.strip():
-            p["narrative"] = Problem("请填写家访情况记录", "visit.narrative_missing")
+            p["narrative"] = Problem("visit.narrative_missing")
         if self.amends_id and not self.amendment_reason.strip():
-            p["amendment_reason"] = Problem("更正必须说明原因", "visit.amendment_reason_missing")
+            p["amendment_reason"] = Problem("visit.amendment_reason_missing")
         return p
 
 

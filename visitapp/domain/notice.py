@@ -24,7 +24,7 @@ from visitapp.domain.entities import (
     Determination, Objection, PublicNotice, ReviewMeeting, Student, mask_name,
 )
 from visitapp.domain.enums import Level, NoticeStatus, label_zh
-from visitapp.domain.errors import InvalidTransitionError, ValidationError
+from visitapp.domain.errors import InvalidTransitionError, Problem, ValidationError
 
 _LEVEL_ORDER = {Level.ESPECIALLY: 0, Level.RELATIVELY: 1, Level.GENERALLY: 2, Level.NONE: 3}
 
@@ -69,9 +69,9 @@ def open_notice(notice_id: str, meeting: ReviewMeeting, determinations: Sequence
     """A new open notice for a meeting's determinations (at least one, none already final)."""
     mine = [d for d in determinations if d.meeting_id == meeting.id]
     if not mine:
-        raise ValidationError("这次评议还没有认定结果，无法公示。", "meeting_id")
+        raise ValidationError("review.no_determinations", "meeting_id")
     if any(d.final for d in mine):
-        raise InvalidTransitionError("这次评议的认定已经生效，不能重新公示。")
+        raise InvalidTransitionError("review.determinations_final")
     notice = PublicNotice(id=notice_id, meeting_id=meeting.id, term=meeting.term, status=NoticeStatus.OPEN,
                           created_by=created_by, created_at=now,
                           title=title or f"家庭经济困难学生认定结果公示（{meeting.term}）",
@@ -86,11 +86,12 @@ def record_objection(notice: PublicNotice, objection_id: str, received_on: dt.da
                      now: dt.datetime, student_id: str = "") -> Objection:
     """An objection received during the notice period."""
     if notice.status != NoticeStatus.OPEN:
-        raise InvalidTransitionError("公示已结束，不能再登记异议。")
+        raise InvalidTransitionError("notice.closed_no_objections")
     if notice.period_start and notice.period_end and not (notice.period_start <= received_on <= notice.period_end):
-        raise ValidationError(f"异议必须在公示期内（{notice.period_start}至{notice.period_end}）收到。", "received_on")
+        raise ValidationError(Problem("notice.objection_outside_period", start=notice.period_start,
+                                      end=notice.period_end), "received_on")
     if not content.strip():
-        raise ValidationError("请填写异议内容。", "content")
+        raise ValidationError("notice.objection_content_missing", "content")
     return Objection(id=objection_id, notice_id=notice.id, student_id=student_id, handled=False, created_at=now,
                      received_on=received_on, content=content.strip())
 
@@ -98,11 +99,11 @@ def record_objection(notice: PublicNotice, objection_id: str, received_on: dt.da
 def handle_objection(objection: Objection, handling: str, handled_on: dt.date) -> Objection:
     """Record how an objection was handled (a sentence is required)."""
     if objection.handled:
-        raise InvalidTransitionError("这条异议已经处理过。")
+        raise InvalidTransitionError("notice.objection_handled")
     if not handling.strip():
-        raise ValidationError("请说明异议的处理情况。", "handling")
+        raise ValidationError("notice.handling_missing", "handling")
     if objection.received_on and handled_on < objection.received_on:
-        raise ValidationError("处理日期不能早于收到异议的日期。", "handled_on")
+        raise ValidationError("notice.handled_before_received", "handled_on")
     return dataclasses.replace(objection, handled=True, handled_on=handled_on, handling=handling.strip())
 
 

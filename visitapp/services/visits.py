@@ -50,7 +50,7 @@ class VisitService:
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生，无法新建家访记录。")
+                raise DomainError("visit.student_not_found")
             visit = Visit(id=new_id(), student_id=student_id, author_id=ident.staff_id,
                           device_id=ident.device_id, created_at=now, updated_at=now,
                           visitors=(ident.staff_name,) if ident.staff_name else ())
@@ -76,7 +76,7 @@ class VisitService:
             pending = s.scalar(select(VisitRow.id).where(VisitRow.amends_id == visit_id,
                                                          VisitRow.status == "draft"))
             if pending:
-                raise DomainError("这条记录已有一份未定稿的更正，请先完成或删除它。")
+                raise DomainError("visit.open_amendment")
             amendment = rules.amend_visit(original, reason, new_id(), ident.staff_id,
                                           ident.device_id, self.ctx.now())
             return self.ctx.write(s, amendment, "visit.amend", detail={"amends": visit_id})
