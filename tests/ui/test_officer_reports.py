@@ -135,7 +135,7 @@ def test_notice_objection_handled_then_closed(qtbot, unlocked, officer_template)
     # an empty objection is refused next to the button
     click(qtbot, n.record_button)
     idle(qtbot, w)
-    assert "异议内容" in n.record_error.text() and n.objections_model.rowCount() == 1
+    assert "what the objection says" in n.record_error.text() and n.objections_model.rowCount() == 1
 
     # handle it: first without choosing one, then the selected one
     click(qtbot, n.handle_button)
