@@ -254,6 +254,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                        "The public notice has ended; objections can no longer be changed."),
 
     # -- record review ----------------------------------------------------------------------
+    "notice.already_closed": ("公示已经结束。", "The public notice has already ended."),
+    "notice.period_not_over": ("公示期至 {end} 结束，期满后才能结束公示。",
+                               "The notice period runs until {end}; the notice can be closed only after it."),
+    "notice.objections_open": ("还有 {count} 条异议尚未处理。", "{count} objections have not been handled yet."),
+    "notice.cannot_close": ("不能结束公示：{blockers}", "The public notice cannot be closed: {blockers}"),
+    "record_review.record_missing": ("找不到要审核的记录。", "The record to review cannot be found."),
+    "record_review.visit_not_final": ("只能审核已定稿的家访记录（草稿和已作废的记录不审核）。",
+                                     "Only finalized visit records can be reviewed (drafts and voided records "
+                                     "are not)."),
+    "record_review.platform_record": ("市平台导入的记录不由学校审核。",
+                                     "Records imported from the city platform are not reviewed by the school."),
+    "record_review.own_record": ("谁审核谁负责：不能审核自己填写的记录，请由资助专干或其他审核人审核。",
+                                "Whoever reviews is answerable: you cannot review a record you wrote; the aid "
+                                "officer or another reviewer must review it."),
+    "record_review.not_a_reviewer": ("只有资助专干和资助专干指定的年级审核人可以审核记录。",
+                                    "Only the aid officer and the grade reviewers the officer appointed can "
+                                    "review records."),
     "reviewer.grade_missing": ("请填写所负责的年级（如“七年级”）", "Please enter the grade they review (e.g. “Grade 7”)"),
     "record_review.wrong_kind": ("只能审核家访记录和成长档案条目。",
                                  "Only visit records and growth entries can be reviewed."),
@@ -320,9 +337,11 @@ class _KeepMissing(dict):
 
 def text(message_id: str, language: str = ZH, **params: object) -> str:
     """The sentence of ``message_id`` in ``language`` (``zh_CN``, else English), filled with
-    ``params``; raises KeyError for an id the table does not have."""
+    ``params`` (a list or tuple of sentences fills its placeholder one after the other); raises
+    KeyError for an id the table does not have."""
     zh, en = MESSAGES[message_id]
-    return (zh if language == ZH else en).format_map(_KeepMissing(params))
+    filled = {k: "".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    return (zh if language == ZH else en).format_map(_KeepMissing(filled))
 
 
 def placeholders(sentence: str) -> set[str]:

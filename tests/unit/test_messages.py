@@ -99,3 +99,28 @@ def test_every_id_the_code_raises_is_in_the_table():
     assert len(raised) > 80
     unknown = {i: where for i, where in raised.items() if i not in MESSAGES}
     assert not unknown, unknown
+
+
+def test_a_reason_a_domain_function_gives_travels_with_its_id():
+    """close_blockers and review_refusal answer with Problems (the server reads them as plain
+    sentences); an error raised with them keeps their ids, so a window can say them too."""
+    import datetime as dt
+
+    from visitapp.domain.entities import PublicNotice
+    from visitapp.domain.enums import NoticeStatus
+    from visitapp.domain.errors import InvalidTransitionError
+    from visitapp.domain.notice import close_notice
+
+    notice = PublicNotice(id="n", meeting_id="m", term="2026-2027-1", status=NoticeStatus.OPEN, created_by="o",
+                          created_at=dt.datetime(2026, 9, 1), title="公示", period_start=dt.date(2026, 9, 1),
+                          period_end=dt.date(2026, 9, 8))
+    with pytest.raises(InvalidTransitionError) as refused:
+        close_notice(notice, [], [], dt.date(2026, 9, 3))
+    assert str(refused.value) == "不能结束公示：公示期至 2026-09-08 结束，期满后才能结束公示。"
+    assert refused.value.message_id == "notice.cannot_close"
+    (blocker,) = refused.value.params["blockers"]
+    assert blocker.message_id == "notice.period_not_over"
+    assert messages.text(blocker.message_id, "en", **blocker.params) == (
+        "The notice period runs until 2026-09-08; the notice can be closed only after it.")
+    reason = Problem("record_review.own_record")
+    assert DomainError(reason).message_id == "record_review.own_record" and str(DomainError(reason)) == reason

@@ -21,7 +21,8 @@ class UserError(Exception):
     """An error a person reads about, named by a message id of :data:`visitapp.messages.MESSAGES`:
     ``UserError("student.not_found")`` or ``UserError("sync.refused", detail=...)``. ``str()``
     is the table's Chinese sentence (the CLI, the log); a window shows the same id in its own
-    language. A subclass may name its id as a class attribute and be raised without arguments.
+    language. A subclass may name its id as a class attribute and be raised without arguments;
+    a :class:`Problem` a domain function returned as its reason gives its id and params.
 
     Two older forms still work while raise sites move to ids: a sentence that is not an id is
     the error's Chinese text (a window then shows it as written, in either language); a sentence
@@ -31,7 +32,9 @@ class UserError(Exception):
     message_id: str = ""
 
     def __init__(self, message: str = "", message_id: str = "", **params: object):
-        if message in MESSAGES:
+        if isinstance(message, Problem) and message.message_id:  # a reason a domain function gave
+            message_id, params, message = message.message_id, {**message.params, **params}, ""
+        elif message in MESSAGES:
             message_id, message = message, ""
         if message_id:
             self.message_id = message_id

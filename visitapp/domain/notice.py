@@ -108,15 +108,15 @@ def handle_objection(objection: Objection, handling: str, handled_on: dt.date) -
 
 
 def close_blockers(notice: PublicNotice, objections: Iterable[Objection], today: dt.date) -> list[str]:
-    """Why the notice cannot close today (empty when it can)."""
+    """Why the notice cannot close today (empty when it can): sentences with their message ids."""
     out = []
     if notice.status != NoticeStatus.OPEN:
-        out.append("公示已经结束。")
+        out.append(Problem("notice.already_closed"))
     if notice.period_end is None or today <= notice.period_end:
-        out.append(f"公示期至 {notice.period_end} 结束，期满后才能结束公示。")
+        out.append(Problem("notice.period_not_over", end=notice.period_end))
     open_ones = [o for o in objections if o.notice_id == notice.id and not o.handled]
     if open_ones:
-        out.append(f"还有 {len(open_ones)} 条异议尚未处理。")
+        out.append(Problem("notice.objections_open", count=len(open_ones)))
     return out
 
 
@@ -125,7 +125,7 @@ def close_notice(notice: PublicNotice, determinations: Sequence[Determination], 
     """Close the notice and make its meeting's determinations final; refuse with the reasons."""
     blockers = close_blockers(notice, objections, today)
     if blockers:
-        raise InvalidTransitionError("不能结束公示：" + "".join(blockers))
+        raise InvalidTransitionError("notice.cannot_close", blockers=tuple(blockers))
     closed = dataclasses.replace(notice, status=NoticeStatus.CLOSED, closed_on=today)
     finals = [dataclasses.replace(d, final=True) for d in determinations if d.meeting_id == notice.meeting_id]
     return closed, finals

@@ -56,6 +56,16 @@ def problem_text(problem: str) -> str:
     return str(problem)
 
 
+def _params_in_language(params: dict) -> dict:
+    """An error's parameters with the sentences among them (reasons a domain function gave, one
+    or a list) in the window's language too."""
+    def said(value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [problem_text(v) if isinstance(v, str) else v for v in value]
+        return problem_text(value) if isinstance(value, str) else value
+    return {name: said(value) for name, value in params.items()}
+
+
 def problems_text(problems: dict[str, str], separator: str = "\n") -> str:
     """Every problem of a ValidationError, each as :func:`problem_text` says it."""
     return separator.join(problem_text(p) for p in problems.values())
@@ -98,7 +108,7 @@ def user_message(exc: BaseException) -> str:
         message_id = "sync.offline"
     language = i18n.language()
     if message_id in MESSAGES:
-        return messages.text(message_id, language, **params)
+        return messages.text(message_id, language, **_params_in_language(params))
     if isinstance(exc, DomainError):
         return str(exc) or messages.text("domain.not_allowed", language)
     if isinstance(exc, (UserError, CryptoError)):
