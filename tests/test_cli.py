@@ -177,3 +177,20 @@ def test_reset_passphrase_prompts_in_a_terminal(tmp_path, monkeypatch):
     new = tmp_path / "new.txt"
     new.write_text("the new passphrase\n", encoding="utf-8")
     run(*profile, "--passphrase-file", str(new), "students")
+
+
+def test_the_cli_prints_an_errors_chinese_sentence_from_the_message_table(cli_profile, tmp_path):
+    """The CLI says a refusal in Chinese, the very sentence the table gives its id (issue 13),
+    never the English the window would show."""
+    from visitapp import messages
+
+    out = run(*cli_profile, "sync", check=False)
+    assert out.returncode == 1
+    assert out.stderr == f"visitapp: {messages.text('sync.not_enrolled')}\n"
+    assert out.stderr == "visitapp: 这台电脑还没有在学校服务器注册，无法同步。\n"
+    not_a_backup = tmp_path / "not-a-backup.vbk"
+    not_a_backup.write_bytes(b"hello")
+    restored = ["--profile", str(tmp_path / "restored"), "--passphrase-file", cli_profile[3]]
+    out = run(*restored, "restore-backup", str(not_a_backup), check=False)
+    assert out.returncode == 1 and out.stderr == "visitapp: 这不是 visitapp 的备份文件。\n"
+    assert messages.text("backup.not_a_backup", "en") not in out.stderr

@@ -209,7 +209,7 @@ def test_officer_pulls_assigns_reviews_publishes_pushes_and_reconciles(qtbot, ma
     _choose(r.student, draft_only)
     click(qtbot, r.determine_button)
     idle(qtbot, w)
-    assert "先家访后认定" in r.det_error.text() and r.det_model.rowCount() == 0
+    assert "Visit first, then determine" in r.det_error.text() and r.det_model.rowCount() == 0
     chosen = {visited[0]: students[visited[0]].platform_level}  # agrees with the platform
     chosen |= {sid: _other_level(students[sid].platform_level) for sid in visited[1:]}  # differs
     for sid, level in chosen.items():
@@ -232,7 +232,7 @@ def test_officer_pulls_assigns_reviews_publishes_pushes_and_reconciles(qtbot, ma
     assert n.notices_model.rowCount() == 1 and n.lines_model.rowCount() == len(chosen)
     assert not any(students[sid].name in (n.lines_model.index(i, 1).data() for i in range(len(chosen)))
                    for sid in chosen)  # masked names only
-    assert not n.close_button.isEnabled() and "期满" in n.blockers.text()  # the period has not ended
+    assert not n.close_button.isEnabled() and "can be closed only after it" in n.blockers.text()  # the period has not ended
     n.received.setDate(QDate(today.year, today.month, today.day))
     _choose(n.about, visited[1])
     type_text(qtbot, n.content, "家长认为认定等级偏低")

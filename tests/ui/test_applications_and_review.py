@@ -38,7 +38,7 @@ def test_the_class_teacher_records_an_application_and_prints_the_chain(qtbot, un
     assert a.steps.rowCount() == 6 and a.record_button.isEnabled()
     click(qtbot, a.record_button)                 # no channel chosen: refused with the sentence
     idle(qtbot, w)
-    assert a.error.isVisible() and "申请方式" in a.error.text()
+    assert a.error.isVisible() and "how the application was made" in a.error.text()  # English window, English
     a.channel.setCurrentIndex(a.channel.findData("family"))
     click(qtbot, a.materials["application_form"])
     click(qtbot, a.materials["income_proof"])
@@ -73,7 +73,7 @@ def test_the_officer_reviews_returns_with_a_comment_and_names_a_grade_leader(qtb
     second = r.pending.row_at(0)
     click(qtbot, r.return_button)                 # 退回 needs a comment
     idle(qtbot, w)
-    assert r.error.isVisible() and "原因" in r.error.text()
+    assert r.error.isVisible() and "needs a comment" in r.error.text()
     type_text(qtbot, r.comment, "请补充家庭收入")
     click(qtbot, r.return_button)
     idle(qtbot, w)

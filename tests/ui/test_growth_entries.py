@@ -75,5 +75,5 @@ def test_a_bad_amount_is_refused_with_a_sentence(qtbot, unlocked):
     type_text(qtbot, d.title, "助学金")
     w.growth.save_reward(d.values())
     idle(qtbot, w)
-    assert w.notice.isVisible() and "金额" in w.notice.label.text()
+    assert w.notice.isVisible() and "amount" in w.notice.label.text()
 

@@ -40,7 +40,7 @@ def test_the_support_centre_counts_in_coverage_one(qtbot, unlocked, officer_temp
     assert ws.reports.coverage().school.coverages[0].covered == 0
     click(qtbot, screen.centre_save)  # nothing typed: refused, nothing written
     idle(qtbot, w)
-    assert ws.support.centre(screen.term) is None and "名称" in w.notice.label.text()
+    assert ws.support.centre(screen.term) is None and "name of the" in w.notice.label.text()
     type_text(qtbot, screen.centre_name, "阳光学生发展支持中心")
     type_text(qtbot, screen.centre_evidence, "三楼心理辅导室，周一至周五有值班表和谈话记录")
     click(qtbot, screen.centre_save)
@@ -106,7 +106,7 @@ def test_a_leaver_due_is_archived_from_the_screen(qtbot, unlocked, officer_templ
     _select_row(qtbot, screen.leaver_view, 1)  # not due yet: refused, no file
     click(qtbot, screen.archive_button)
     idle(qtbot, w)
-    assert not target.exists() and "尚未届满" in w.notice.label.text()
+    assert not target.exists() and "retention period has not ended" in w.notice.label.text()
     _select_row(qtbot, screen.leaver_view, 0)
     click(qtbot, screen.archive_button)
     idle(qtbot, w, timeout=30000)
@@ -117,7 +117,7 @@ def test_a_leaver_due_is_archived_from_the_screen(qtbot, unlocked, officer_templ
     _select_row(qtbot, screen.leaver_view, 0)
     click(qtbot, screen.erase_button)
     idle(qtbot, w)
-    assert "学校服务器" in w.notice.label.text()
+    assert "through the server" in w.notice.label.text()
     with ws.profile.session() as s:
         assert s.get(StudentRow, gone.id) is not None
 

@@ -131,11 +131,11 @@ def test_notice_objection_handled_then_closed(qtbot, unlocked, officer_template)
     assert n.objections_model.rowCount() == 1
     assert n.objections_model.index(0, 3).data() == "Not yet"
     assert n.objections_model.index(0, 2).data() == "有家长反映该生家庭情况有变化"
-    assert not n.close_button.isEnabled() and "异议尚未处理" in n.blockers.text()
+    assert not n.close_button.isEnabled() and "objections have not been handled yet" in n.blockers.text()
     # an empty objection is refused next to the button
     click(qtbot, n.record_button)
     idle(qtbot, w)
-    assert "异议内容" in n.record_error.text() and n.objections_model.rowCount() == 1
+    assert "what the objection says" in n.record_error.text() and n.objections_model.rowCount() == 1
 
     # handle it: first without choosing one, then the selected one
     click(qtbot, n.handle_button)
@@ -164,10 +164,11 @@ def test_notice_cannot_close_before_its_period_ends(qtbot, unlocked, officer_tem
     idle(qtbot, w)
     n = w.notices
     assert not n.close_button.isEnabled()
-    assert "期满" in n.blockers.text() and (TODAY + dt.timedelta(days=6)).isoformat() in n.blockers.text()
+    assert "can be closed only after it" in n.blockers.text()
+    assert (TODAY + dt.timedelta(days=6)).isoformat() in n.blockers.text()
     # the service refuses as well, whatever the button says
     n.close_button.setEnabled(True)
     click(qtbot, n.close_button)
     idle(qtbot, w)
-    assert "期满" in n.blockers.text()
+    assert n.blockers.text().startswith("The public notice cannot be closed: The notice period runs until")
     assert not any(d.final for d in ws.review.determinations(meeting.id))

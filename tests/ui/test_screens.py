@@ -369,7 +369,7 @@ def test_growth_file_timeline_and_reward(qtbot, unlocked):
     # a bad reward is refused with a sentence
     g.save_reward({"reward_kind": None, "entry_date": dt.date.today(), "title": "", "detail": ""})
     idle(qtbot, w)
-    assert w.notice.isVisible() and "请填写名称" in w.notice.label.text()
+    assert w.notice.isVisible() and "Please enter the name" in w.notice.label.text()
 
 
 def test_mentor_notes_and_case_discussion_rule(qtbot, unlocked):
@@ -390,7 +390,7 @@ def test_mentor_notes_and_case_discussion_rule(qtbot, unlocked):
     type_text(qtbot, m.participants, "王老师")
     click(qtbot, m.save_button)
     idle(qtbot, w)
-    assert "两位" in m.error.text()
+    assert "at least two participants" in m.error.text()
     assert m.notes.count() == before + 1
 
 
@@ -480,7 +480,7 @@ def test_officer_determination_refused_without_visit(qtbot, unlocked, officer_te
     before = r.det_model.rowCount()
     click(qtbot, r.determine_button)
     idle(qtbot, w)
-    assert "先家访后认定" in r.det_error.text()
+    assert "Visit first, then determine" in r.det_error.text()
     assert r.det_model.rowCount() == before
     # with a finalized on-site visit it goes through
     term = ws.students.coverage().term

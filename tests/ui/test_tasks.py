@@ -81,11 +81,12 @@ def test_user_messages_are_sentences_not_tracebacks(exc_name):
 
 
 def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_language(qapp, tmp_path):
-    """The errors a teacher meets most read in English in the English window and in Chinese in
-    the Chinese one; an error without a message id shows its own sentence, an unknown one the
-    generic sentence (issue 13: no class-name strings, no "looks Chinese")."""
+    """An error with a message id reads in English in the English window and in Chinese in the
+    Chinese one, from the one table (visitapp.messages); only an error without an id yet shows
+    its own sentence, an unknown one the generic sentence (issue 13: no class-name strings, no
+    "looks Chinese")."""
     from visitapp import crypto
-    from visitapp.domain import ValidationError
+    from visitapp.domain import DomainError, ValidationError
     from visitapp.domain.errors import Problem, UserError
     from visitapp.protocol.sync import decode_enrollment_code
     from visitapp.services.transport import CertificateMismatch, Offline, ServerRefused
@@ -100,25 +101,54 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
 
     offline = Offline("连接不上学校服务器（离线）。")
     refused = ServerRefused("只有学校资助专干可以与市平台交换数据。", "officer_only", 403)
+    no_student = DomainError("student.not_found_id", student_id="s-1")
+    too_long = ValidationError({"retention_school_years": Problem("settings.retention_range", min=3, max=30)})
     try:
         i18n.install("en", tmp_path)
+        assert i18n.language() == "en"
         assert user_message(offline).startswith("The school server cannot be reached")
         assert "certificate" in user_message(CertificateMismatch("服务器证书不一致"))
         assert user_message(crypto.WrongPassphrase(3, 4.0)) == (
             "Wrong passphrase (3 times in a row). Please try again; to slow down guessing, the next try waits 4 seconds.")
         assert user_message(bad_code()).startswith("This is not a valid enrollment code")
         assert user_message(refused) == "Only the school's aid officer can do this."
-        # a server error code with no sentence in the catalogue: the server's own sentence
+        assert user_message(no_student) == "There is no such student: s-1"
+        assert user_message(too_long) == "The retention period should be 3–30 school years"
+        missing_date = ValidationError({"visit_date": Problem("visit.date_missing")})
+        assert user_message(missing_date) == "Please enter the date of the visit."
+        # not yet given an id: the sentence as raised (a server code the table lacks, an old raise)
         assert user_message(ServerRefused("名册预览已过期", "some_new_code", 409)) == "名册预览已过期"
         assert user_message(UserError("一句话")) == "一句话"
         assert "0xdead" not in user_message(ValueError("internal detail 0xdead"))
-        assert user_message(ValidationError({"f": "不能为空"})) == "不能为空"
-        missing_date = ValidationError({"visit_date": Problem("请填写家访日期", "visit.date_missing")})
-        assert user_message(missing_date) == "Please enter the date of the visit."
         assert i18n.install("zh_CN", tmp_path)
+        assert i18n.language() == "zh_CN"
         assert user_message(offline) == "暂时连不上学校服务器。您的记录已保存在本机，下次同步时会自动上传。"
         assert user_message(crypto.WrongPassphrase(1, 0.0)) == "口令不正确，请再试一次。"
         assert user_message(refused) == "只有学校资助专干可以进行此操作。"
         assert user_message(missing_date) == "请填写家访日期"
+        assert user_message(no_student) == str(no_student) == "没有这个学生：s-1"
+        assert user_message(too_long) == "保存期应为 3–30 个学年"
     finally:
         i18n.install("en", tmp_path)
+
+
+def test_the_english_window_shows_a_service_refusal_in_english(qtbot, make_window, real_backend, profile_dir,
+                                                             teacher_template):
+    """A rule the services enforce (here: a visit for a student who is not there), refused off
+    the GUI thread, reaches the English window's notice bar in English (it used to be Chinese)."""
+    import shutil
+
+    from tests.ui.conftest import PASS
+    from tests.ui.helpers import idle
+    from visitapp import messages
+
+    shutil.copytree(teacher_template, profile_dir)
+    w = make_window(real_backend, language="en")
+    qtbot.keyClicks(w.unlock.passphrase, PASS)
+    w.unlock.submit()
+    qtbot.waitUntil(lambda: w.pages.currentWidget() is w.shell, timeout=10000)
+    idle(qtbot, w)
+    w.ctx.run(lambda ws: ws.visits.create_draft("no-such-student"))
+    qtbot.waitUntil(lambda: w.notice.isVisible(), timeout=10000)
+    assert w.notice.label.text() == "There is no such student, so no visit record can be started."
+    assert w.notice.label.text() == messages.text("visit.student_not_found", "en")

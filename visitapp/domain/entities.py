@@ -50,9 +50,9 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _not_future(day: dt.date | None, today: dt.date, label: str, problems: dict[str, str], key: str) -> None:
+def _not_future(day: dt.date | None, today: dt.date, message_id: str, problems: dict[str, str], key: str) -> None:
     if day is not None and day > today:
-        problems[key] = f"{label}不能晚于今天（{today.isoformat()}）"
+        problems[key] = Problem(message_id, today=today.isoformat())
 
 
 @dataclass(frozen=True)
@@ -107,14 +107,14 @@ class Student:
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
         if not self.name.strip():
-            p["name"] = "学生姓名不能为空"
+            p["name"] = Problem("student.name_missing")
         if not self.class_name.strip():
-            p["class_name"] = "班级不能为空"
+            p["class_name"] = Problem("student.class_missing")
         if self.masked_id and not MASKED_ID_RE.match(self.masked_id):
-            p["masked_id"] = "身份证号必须是脱敏格式（如 3202**********1234）"
+            p["masked_id"] = Problem("student.masked_id_form")
         for key in ("masked_id", "address", "phone", "guardian_name", "name"):
             if _FULL_ID_RE.search(getattr(self, key) or ""):
-                p[key] = "完整身份证号不得存入本机，只能保存脱敏号码"
+                p[key] = Problem("student.full_id_refused")
         return p
 
 
@@ -177,33 +177,33 @@ class Visit:
     def problems(self, today: dt.date) -> dict[str, str]:
         """Problems that stop even a draft from being saved (bad values, not missing ones)."""
         p: dict[str, str] = {}
-        _not_future(self.visit_date, today, "家访日期", p, "visit_date")
+        _not_future(self.visit_date, today, "date.visit_future", p, "visit_date")
         if self.annual_income_yuan is not None and not (0 <= self.annual_income_yuan <= 100_000_000):
-            p["annual_income_yuan"] = "家庭年收入应为 0 到 1 亿元之间的整数"
+            p["annual_income_yuan"] = Problem("visit.income_range")
         for i, member in enumerate(self.family_members):
             if member.age is not None and not (0 <= member.age <= 120):
-                p[f"family_members[{i}].age"] = f"第 {i + 1} 位家庭成员的年龄应在 0–120 之间"
+                p[f"family_members[{i}].age"] = Problem("visit.member_age_range", n=i + 1)
             if not member.relation.strip():
-                p[f"family_members[{i}].relation"] = f"第 {i + 1} 位家庭成员需要填写与学生的关系"
+                p[f"family_members[{i}].relation"] = Problem("visit.member_relation_missing", n=i + 1)
         if len(self.narrative) > 50_000:
-            p["narrative"] = "家访情况记录过长（最多 50000 字）"
+            p["narrative"] = Problem("visit.narrative_too_long")
         return p
 
     def finalize_problems(self, today: dt.date) -> dict[str, str]:
         """Everything that must be true before a visit becomes a final, immutable record."""
         p = self.problems(today)
         if self.visit_date is None:
-            p["visit_date"] = Problem("请填写家访日期", "visit.date_missing")
+            p["visit_date"] = Problem("visit.date_missing")
         if self.mode is None:
-            p["mode"] = Problem("请选择家访方式", "visit.mode_missing")
+            p["mode"] = Problem("visit.mode_missing")
         if not [v for v in self.visitors if v.strip()]:
-            p["visitors"] = Problem("请至少填写一位家访教师", "visit.visitors_missing")
+            p["visitors"] = Problem("visit.visitors_missing")
         if self.guardian_consent is None:
-            p["guardian_consent"] = Problem("请确认监护人是否知情同意", "visit.consent_missing")
+            p["guardian_consent"] = Problem("visit.consent_missing")
         if not self.narrative.strip():
-            p["narrative"] = Problem("请填写家访情况记录", "visit.narrative_missing")
+            p["narrative"] = Problem("visit.narrative_missing")
         if self.amends_id and not self.amendment_reason.strip():
-            p["amendment_reason"] = Problem("更正必须说明原因", "visit.amendment_reason_missing")
+            p["amendment_reason"] = Problem("visit.amendment_reason_missing")
         return p
 
 
@@ -238,16 +238,16 @@ class GrowthEntry:
     def problems(self, today: dt.date) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.entry_date is None:
-            p["entry_date"] = "请填写日期"
-        _not_future(self.entry_date, today, "日期", p, "entry_date")
+            p["entry_date"] = Problem("date.missing")
+        _not_future(self.entry_date, today, "date.future", p, "entry_date")
         if not self.title.strip():
-            p["title"] = "请填写名称"
+            p["title"] = Problem("growth.title_missing")
         if self.kind == GrowthKind.REWARD and self.reward_kind is None:
-            p["reward_kind"] = "请选择奖励类型（奖学金、公开表彰、岗位锻炼或研学机会）"
+            p["reward_kind"] = Problem("growth.reward_kind_missing")
         if self.kind == GrowthKind.AID and self.aid_kind is None:
-            p["aid_kind"] = "请选择资助类型"
+            p["aid_kind"] = Problem("growth.aid_kind_missing")
         if self.amount_yuan is not None and self.amount_yuan < 0:
-            p["amount_yuan"] = "金额不能为负数"
+            p["amount_yuan"] = Problem("growth.amount_negative")
         return p
 
 
@@ -267,12 +267,12 @@ class MentorNote:
     def problems(self, today: dt.date) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.note_date is None:
-            p["note_date"] = "请填写日期"
-        _not_future(self.note_date, today, "日期", p, "note_date")
+            p["note_date"] = Problem("date.missing")
+        _not_future(self.note_date, today, "date.future", p, "note_date")
         if not self.text.strip():
-            p["text"] = "记录内容不能为空"
+            p["text"] = Problem("mentor.text_missing")
         if self.kind == MentorNoteKind.CASE_DISCUSSION and len([x for x in self.participants if x.strip()]) < 2:
-            p["participants"] = "常态化研讨至少需要两位参与者"
+            p["participants"] = Problem("mentor.discussion_participants")
         return p
 
 
@@ -289,10 +289,10 @@ class ReviewMeeting:
     def problems(self, today: dt.date) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.meeting_date is None:
-            p["meeting_date"] = "请填写评议日期"
-        _not_future(self.meeting_date, today, "评议日期", p, "meeting_date")
+            p["meeting_date"] = Problem("meeting.date_missing")
+        _not_future(self.meeting_date, today, "date.meeting_future", p, "meeting_date")
         if len(set(self.reviewers)) < 3:
-            p["reviewers"] = "集体评议至少需要三位评议人"
+            p["reviewers"] = Problem("meeting.reviewers_too_few")
         return p
 
 
@@ -326,11 +326,11 @@ class PublicNotice:
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.period_start is None or self.period_end is None:
-            p["period"] = "请填写公示起止日期"
+            p["period"] = Problem("notice.period_missing")
         elif self.period_end < self.period_start:
-            p["period"] = "公示结束日期不能早于开始日期"
+            p["period"] = Problem("notice.period_reversed")
         elif (self.period_end - self.period_start).days + 1 < 5:
-            p["period"] = "公示期不少于 5 天"
+            p["period"] = Problem("notice.period_too_short")
         return p
 
 
@@ -417,9 +417,9 @@ class SupportCentre:
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
         if not self.name.strip():
-            p["name"] = "请填写学生发展支持中心的名称"
+            p["name"] = Problem("support.centre_name_missing")
         if not self.evidence.strip():
-            p["evidence"] = "请填写佐证材料（如场地、值班安排、工作记录）"
+            p["evidence"] = Problem("support.evidence_missing")
         return p
 
 
@@ -445,12 +445,12 @@ class Application:
     def problems(self, today: dt.date) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.applied_on is None:
-            p["applied_on"] = "请填写申请日期"
-        _not_future(self.applied_on, today, "申请日期", p, "applied_on")
+            p["applied_on"] = Problem("application.date_missing")
+        _not_future(self.applied_on, today, "date.applied_future", p, "applied_on")
         if self.channel is None:
-            p["channel"] = "请选择申请方式"
+            p["channel"] = Problem("application.channel_missing")
         if len(self.details) > 20_000:
-            p["details"] = "申请说明过长（最多 20000 字）"
+            p["details"] = Problem("application.details_too_long")
         return p
 
 
@@ -473,9 +473,9 @@ class RecordReview:
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}
         if self.verdict == ReviewVerdict.RETURNED and not self.comment.strip():
-            p["comment"] = "退回时必须写明原因，作者据此修改"
+            p["comment"] = Problem("record_review.return_comment_missing")
         if len(self.comment) > 5_000:
-            p["comment"] = "审核意见过长（最多 5000 字）"
+            p["comment"] = Problem("record_review.comment_too_long")
         return p
 
 

@@ -24,7 +24,7 @@ from visitapp.domain.entities import (
     Determination, Objection, PublicNotice, ReviewMeeting, Student, mask_name,
 )
 from visitapp.domain.enums import Level, NoticeStatus, label_zh
-from visitapp.domain.errors import InvalidTransitionError, ValidationError
+from visitapp.domain.errors import InvalidTransitionError, Problem, ValidationError
 
 _LEVEL_ORDER = {Level.ESPECIALLY: 0, Level.RELATIVELY: 1, Level.GENERALLY: 2, Level.NONE: 3}
 
@@ -69,9 +69,9 @@ def open_notice(notice_id: str, meeting: ReviewMeeting, determinations: Sequence
     """A new open notice for a meeting's determinations (at least one, none already final)."""
     mine = [d for d in determinations if d.meeting_id == meeting.id]
     if not mine:
-        raise ValidationError("这次评议还没有认定结果，无法公示。", "meeting_id")
+        raise ValidationError("review.no_determinations", "meeting_id")
     if any(d.final for d in mine):
-        raise InvalidTransitionError("这次评议的认定已经生效，不能重新公示。")
+        raise InvalidTransitionError("review.determinations_final")
     notice = PublicNotice(id=notice_id, meeting_id=meeting.id, term=meeting.term, status=NoticeStatus.OPEN,
                           created_by=created_by, created_at=now,
                           title=title or f"家庭经济困难学生认定结果公示（{meeting.term}）",
@@ -86,11 +86,12 @@ def record_objection(notice: PublicNotice, objection_id: str, received_on: dt.da
                      now: dt.datetime, student_id: str = "") -> Objection:
     """An objection received during the notice period."""
     if notice.status != NoticeStatus.OPEN:
-        raise InvalidTransitionError("公示已结束，不能再登记异议。")
+        raise InvalidTransitionError("notice.closed_no_objections")
     if notice.period_start and notice.period_end and not (notice.period_start <= received_on <= notice.period_end):
-        raise ValidationError(f"异议必须在公示期内（{notice.period_start}至{notice.period_end}）收到。", "received_on")
+        raise ValidationError(Problem("notice.objection_outside_period", start=notice.period_start,
+                                      end=notice.period_end), "received_on")
     if not content.strip():
-        raise ValidationError("请填写异议内容。", "content")
+        raise ValidationError("notice.objection_content_missing", "content")
     return Objection(id=objection_id, notice_id=notice.id, student_id=student_id, handled=False, created_at=now,
                      received_on=received_on, content=content.strip())
 
@@ -98,24 +99,24 @@ def record_objection(notice: PublicNotice, objection_id: str, received_on: dt.da
 def handle_objection(objection: Objection, handling: str, handled_on: dt.date) -> Objection:
     """Record how an objection was handled (a sentence is required)."""
     if objection.handled:
-        raise InvalidTransitionError("这条异议已经处理过。")
+        raise InvalidTransitionError("notice.objection_handled")
     if not handling.strip():
-        raise ValidationError("请说明异议的处理情况。", "handling")
+        raise ValidationError("notice.handling_missing", "handling")
     if objection.received_on and handled_on < objection.received_on:
-        raise ValidationError("处理日期不能早于收到异议的日期。", "handled_on")
+        raise ValidationError("notice.handled_before_received", "handled_on")
     return dataclasses.replace(objection, handled=True, handled_on=handled_on, handling=handling.strip())
 
 
 def close_blockers(notice: PublicNotice, objections: Iterable[Objection], today: dt.date) -> list[str]:
-    """Why the notice cannot close today (empty when it can)."""
+    """Why the notice cannot close today (empty when it can): sentences with their message ids."""
     out = []
     if notice.status != NoticeStatus.OPEN:
-        out.append("公示已经结束。")
+        out.append(Problem("notice.already_closed"))
     if notice.period_end is None or today <= notice.period_end:
-        out.append(f"公示期至 {notice.period_end} 结束，期满后才能结束公示。")
+        out.append(Problem("notice.period_not_over", end=notice.period_end))
     open_ones = [o for o in objections if o.notice_id == notice.id and not o.handled]
     if open_ones:
-        out.append(f"还有 {len(open_ones)} 条异议尚未处理。")
+        out.append(Problem("notice.objections_open", count=len(open_ones)))
     return out
 
 
@@ -124,7 +125,7 @@ def close_notice(notice: PublicNotice, determinations: Sequence[Determination], 
     """Close the notice and make its meeting's determinations final; refuse with the reasons."""
     blockers = close_blockers(notice, objections, today)
     if blockers:
-        raise InvalidTransitionError("不能结束公示：" + "".join(blockers))
+        raise InvalidTransitionError("notice.cannot_close", blockers=tuple(blockers))
     closed = dataclasses.replace(notice, status=NoticeStatus.CLOSED, closed_on=today)
     finals = [dataclasses.replace(d, final=True) for d in determinations if d.meeting_id == notice.meeting_id]
     return closed, finals

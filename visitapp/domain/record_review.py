@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from visitapp.domain.entities import GrowthEntry, RecordReview, ReviewerAppointment, Visit
 from visitapp.domain.enums import ReviewVerdict, VisitStatus
+from visitapp.domain.errors import Problem
 
 __all__ = ["ReviewState", "review_state", "latest_reviews", "review_refusal", "appointment_covers",
            "UNREVIEWED", "RESUBMITTED"]
@@ -68,22 +69,22 @@ def appointment_covers(appointment: ReviewerAppointment, class_name: str) -> boo
 
 def review_refusal(reviewer_id: str, reviewer_is_officer: bool, appointments: Iterable[ReviewerAppointment],
                    record: Visit | GrowthEntry | None, class_name: str) -> str | None:
-    """Why ``reviewer_id`` may not review ``record`` (a sentence), or ``None``. The school
-    server asks the same questions of a pushed review (``sync_server.sync.review``)."""
+    """Why ``reviewer_id`` may not review ``record`` (a sentence with its message id), or ``None``.
+    The school server asks the same questions of a pushed review (``sync_server.sync.review``)."""
     if record is None:
-        return "找不到要审核的记录。"
+        return Problem("record_review.record_missing")
     if isinstance(record, Visit):
         if record.status != VisitStatus.FINAL:
-            return "只能审核已定稿的家访记录（草稿和已作废的记录不审核）。"
+            return Problem("record_review.visit_not_final")
         author = record.author_id
     else:
         if record.source != "school":
-            return "市平台导入的记录不由学校审核。"
+            return Problem("record_review.platform_record")
         author = record.author_id
     if author and author == reviewer_id:
-        return "谁审核谁负责：不能审核自己填写的记录，请由资助专干或其他审核人审核。"
+        return Problem("record_review.own_record")
     if reviewer_is_officer:
         return None
     if any(a.staff_id == reviewer_id and appointment_covers(a, class_name) for a in appointments):
         return None
-    return "只有资助专干和资助专干指定的年级审核人可以审核记录。"
+    return Problem("record_review.not_a_reviewer")

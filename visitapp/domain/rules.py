@@ -29,20 +29,21 @@ _ROUTING = {"id", "student_id", "author_id", "status", "device_id", "amends_id",
             "updated_at", "finalized_at", "term", "void_reason"}
 
 
-def require_reason(reason: str, what: str) -> str:
+def require_reason(reason: str, missing: str) -> str:
+    """The reason, stripped; refuses an empty one with the message id ``missing``."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": f"{what}必须说明原因"})
+        raise ValidationError({"reason": missing})
     return reason
 
 
 def edit_visit(visit: Visit, now: dt.datetime, **changes: object) -> Visit:
     """Apply a person's edits to a draft. Finalized, voided records never change in place."""
     if visit.status != VisitStatus.DRAFT:
-        raise ImmutableRecordError("这条家访记录已定稿，不能直接修改；如需更正，请使用“更正”并说明原因。")
+        raise ImmutableRecordError("visit.finalized_immutable")
     illegal = set(changes) & _ROUTING
     if illegal:
-        raise ValidationError({k: "该字段不能手工修改" for k in sorted(illegal)})
+        raise ValidationError({k: "field.not_editable" for k in sorted(illegal)})
     edited = dataclasses.replace(visit, **changes, updated_at=now)  # type: ignore[arg-type]
     problems = edited.problems(now.date())
     if problems:
@@ -54,7 +55,7 @@ def edit_visit(visit: Visit, now: dt.datetime, **changes: object) -> Visit:
 
 def finalize_visit(visit: Visit, now: dt.datetime) -> Visit:
     if visit.status != VisitStatus.DRAFT:
-        raise InvalidTransitionError("只有草稿可以定稿。")
+        raise InvalidTransitionError("visit.only_drafts_finalize")
     problems = visit.finalize_problems(now.date())
     if problems:
         raise ValidationError(problems)
@@ -67,8 +68,8 @@ def amend_visit(original: Visit, reason: str, new_id: str, author_id: str, devic
                 now: dt.datetime) -> Visit:
     """A correction: a new draft that points at the final record and carries its content."""
     if original.status != VisitStatus.FINAL:
-        raise InvalidTransitionError("只有已定稿的家访记录可以更正。")
-    reason = require_reason(reason, "更正")
+        raise InvalidTransitionError("visit.only_final_amend")
+    reason = require_reason(reason, "visit.amendment_reason_missing")
     return dataclasses.replace(
         original, id=new_id, status=VisitStatus.DRAFT, amends_id=original.id,
         amendment_reason=reason, author_id=author_id, device_id=device_id, created_at=now,
@@ -78,16 +79,16 @@ def amend_visit(original: Visit, reason: str, new_id: str, author_id: str, devic
 
 def void_visit(visit: Visit, reason: str, now: dt.datetime) -> Visit:
     if visit.status == VisitStatus.VOIDED:
-        raise InvalidTransitionError("这条家访记录已经作废。")
+        raise InvalidTransitionError("visit.already_void")
     if visit.status != VisitStatus.FINAL:
-        raise InvalidTransitionError("草稿不需要作废，可以直接删除。")
-    reason = require_reason(reason, "作废")
+        raise InvalidTransitionError("visit.draft_not_voided")
+    reason = require_reason(reason, "reason.void_missing")
     return dataclasses.replace(visit, status=VisitStatus.VOIDED, void_reason=reason, updated_at=now)
 
 
 def ensure_deletable(visit: Visit) -> None:
     if visit.status != VisitStatus.DRAFT:
-        raise ImmutableRecordError("已定稿的记录不能删除，只能作废并说明原因。")
+        raise ImmutableRecordError("visit.final_not_deleted")
 
 
 def effective_status(visit: Visit, visits: Iterable[Visit]) -> VisitStatus:
@@ -151,11 +152,11 @@ def check_visit_first(student_id: str, term: str, visits: Iterable[Visit]) -> Vi
     for visit in on_site_visits(visits):
         if visit.student_id == student_id and visit.term == term:
             return visit
-    raise VisitFirstError("先家访后认定：该学生本学期还没有已定稿的实地家访记录，不能认定。")
+    raise VisitFirstError("review.visit_first")
 
 
 def check_reviewer_independence(reviewers: Iterable[str], visitor_ids: Iterable[str]) -> None:
     reviewers = {r for r in reviewers if r}
     visitors = {v for v in visitor_ids if v}
     if reviewers and reviewers <= visitors:
-        raise ReviewerIndependenceError("家访教师不能是该学生唯一的评议人，请增加其他评议人。")
+        raise ReviewerIndependenceError("review.visitor_sole_reviewer")

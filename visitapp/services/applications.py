@@ -56,9 +56,9 @@ class ApplicationService:
             raise ValidationError(problems)
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             if not self.ctx.identity.is_officer and not self._is_class_teacher(s, student_id):
-                raise DomainError("只有资助专干或该学生的班主任（家访教师）可以登记申请。")
+                raise DomainError("application.record_not_allowed")
             return self.ctx.write(s, application, "application.record",
                                   detail={"channel": application.channel.value, "materials": len(application.materials)})
 
@@ -67,10 +67,10 @@ class ApplicationService:
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(ApplicationRow, application_id)
             if row is None:
-                raise DomainError("没有这条申请记录。")
+                raise DomainError("application.not_found")
             current: Application = entity_from_row("application", row)
             if current.author_id != self.ctx.identity.staff_id and not self.ctx.identity.is_officer:
-                raise DomainError("只有登记人或资助专干可以修改这条申请。")
+                raise DomainError("application.edit_not_allowed")
             if "channel" in changes:
                 changes["channel"] = ApplicationChannel(changes["channel"])
             if "materials" in changes:
@@ -110,7 +110,7 @@ class ApplicationService:
         with self.ctx.profile.session() as s:
             row = s.get(StudentRow, student_id)
             if row is None:
-                raise DomainError(f"没有这个学生：{student_id}")
+                raise DomainError("student.not_found_id", student_id=student_id)
             student = entity_from_row("student", row)
             load = lambda kind, model, *where: [entity_from_row(kind, r) for r in s.scalars(select(model).where(*where))]  # noqa: E731
             applications = load("application", ApplicationRow, ApplicationRow.student_id == student_id)

@@ -20,14 +20,14 @@ class AssignmentService:
     def assign(self, student_id: str, staff_id: str, role: AssignmentRole | str, term: str | None = None) -> Assignment:
         """Make a teacher a student's visitor or mentor for a term; refuses anyone but the officer, an unknown student or teacher."""
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以分配家访教师和育人导师。")
+            raise DomainError("officer.assign_only")
         role = AssignmentRole(role)
         term = term or term_of(self.ctx.now().date())
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             if s.get(StaffRow, staff_id) is None:
-                raise DomainError("没有这位教师。")
+                raise DomainError("staff.not_found")
             existing = s.scalar(select(AssignmentRow.id).where(
                 AssignmentRow.student_id == student_id, AssignmentRow.staff_id == staff_id,
                 AssignmentRow.role == role.value, AssignmentRow.term == term, AssignmentRow.active.is_(True)))
@@ -40,11 +40,11 @@ class AssignmentService:
     def end(self, assignment_id: str) -> Assignment:
         """End an assignment (the laptop drops the student at its next sync); refuses anyone but the officer and an unknown assignment."""
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以结束分配。")
+            raise DomainError("officer.end_assignment_only")
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(AssignmentRow, assignment_id)
             if row is None:
-                raise DomainError("没有这条分配记录。")
+                raise DomainError("assignment.not_found")
             assignment = dataclasses.replace(entity_from_row("assignment", row), active=False)
             return self.ctx.write(s, assignment, "assignment.end")
 

@@ -67,22 +67,22 @@ def restore_backup(source: Path, profile_dir: Path, passphrase: str) -> Workspac
     """Restore into a new (empty or absent) profile folder and open it."""
     profile_dir = Path(profile_dir)
     if profile_exists(profile_dir):
-        raise ProfileError(f"目标位置已经有档案：{profile_dir}。请换一个空文件夹，以免覆盖现有记录。")
+        raise ProfileError("backup.target_not_empty", path=profile_dir)
     try:
         raw = Path(source).read_bytes()
     except OSError as exc:
-        raise BackupError(f"无法读取备份文件：{exc.strerror}") from None
+        raise BackupError("backup.unreadable", reason=exc.strerror) from None
     if not raw.startswith(MAGIC):
-        raise BackupError("这不是 visitapp 的备份文件。")
+        raise BackupError("backup.not_a_backup")
     rest = raw[len(MAGIC):]
     newline = rest.find(b"\n")
     if newline < 0:
-        raise BackupError("备份文件已损坏（缺少文件头）。")
+        raise BackupError("backup.no_header")
     header_line, envelope = rest[:newline + 1], rest[newline + 1:]
     try:
         header = json.loads(header_line)
     except ValueError:
-        raise BackupError("备份文件已损坏（文件头无法读取）。") from None
+        raise BackupError("backup.bad_header") from None
     private_dir(profile_dir)
     keyfile_path = profile_dir / KEYFILE
     keyfile = KeyFile(keyfile_path, header["keyfile"])

@@ -35,16 +35,16 @@ class ConflictService:
 
     def resolve(self, conflict_id: str, value: object, reason: str) -> Conflict:
         """Keep ``value`` (one side, or a hand-made merge) and close the conflict."""
-        reason = require_reason(reason, "处理冲突")
+        reason = require_reason(reason, "reason.conflict_missing")
         now = self.ctx.now()
         me = self.ctx.identity.staff_id
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(ConflictRow, conflict_id)
             if row is None:
-                raise DomainError("没有这条冲突记录。")
+                raise DomainError("conflict.not_found")
             conflict: Conflict = entity_from_row("conflict", row)
             if conflict.status == ConflictStatus.RESOLVED:
-                raise DomainError("这条冲突已经处理过了。")
+                raise DomainError("conflict.already_resolved")
             if conflict.record_kind == "growth_profile_field":
                 field_row = s.get(GrowthProfileFieldRow, conflict.record_id)
                 if field_row is not None:

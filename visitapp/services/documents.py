@@ -59,13 +59,12 @@ class DocumentService:
         with self.ctx.profile.session() as s:
             row = s.get(VisitRow, visit_id)
             if row is None:
-                raise DomainError(f"没有这条家访记录：{visit_id}")
+                raise DomainError("visit.not_found_id", visit_id=visit_id)
             visit = entity_from_row("visit", row)
             if visit.status == VisitStatus.DRAFT:
-                raise DomainError("草稿不能打印存档，请先定稿。")
+                raise DomainError("visit.draft_not_printed")
             if s.get(UnopenedRow, UnopenedRow.key("visit", visit_id)) is not None:
-                raise DomainError("这条家访记录的家庭情况内容待资助专干授权后可查看，本机暂时不能打印它；"
-                                  "请资助专干同步一次后，您再同步并重试。")
+                raise DomainError("visit.unopened_not_printed")
             student = entity_from_row("student", s.get(StudentRow, visit.student_id))
             amendments = [entity_from_row("visit", r) for r in
                           s.scalars(select(VisitRow).where(VisitRow.amends_id == visit_id, VisitRow.status != "draft"))]
@@ -84,7 +83,7 @@ class DocumentService:
         with self.ctx.profile.session() as s:
             row = s.get(StudentRow, student_id)
             if row is None:
-                raise DomainError(f"没有这个学生：{student_id}")
+                raise DomainError("student.not_found_id", student_id=student_id)
             student = entity_from_row("student", row)
             profile = {r.field: entity_from_row("growth_profile_field", r) for r in
                        s.scalars(select(GrowthProfileFieldRow).where(GrowthProfileFieldRow.student_id == student_id))}
@@ -105,7 +104,7 @@ class DocumentService:
             if row is None:
                 row = s.get(PublicNoticeRow, meeting_id)  # the notice's own id works too
             if row is None:
-                raise DomainError("这次评议还没有发布公示，请先在“评议与认定”中发布公示。")
+                raise DomainError("review.notice_not_published")
             return entity_from_row("public_notice", row)
 
     def notice_job(self, meeting_id: str) -> PublicNoticeJob:
@@ -159,7 +158,7 @@ class DocumentService:
         """Write several visit sheets as one PDF; refuses what visit_job refuses."""
         ids = self.visit_ids(class_name, term)
         if not ids:
-            raise DomainError("没有符合条件的已定稿家访记录。")
+            raise DomainError("visit.none_to_print")
         from visitapp.printing import render_batch
         return render_batch(_LazyJobs(ids, self.visit_job), out, progress=progress, cancel=cancel)
 
@@ -167,7 +166,7 @@ class DocumentService:
         """Everything this laptop holds about one student (officers only: theirs is the whole
         school's copy). Other teachers' drafts are left out: they are not records yet."""
         if not self.ctx.identity.is_officer:
-            raise DomainError("个人信息查阅副本由资助专干出具。")
+            raise DomainError("officer.access_copy_only")
         me = self.ctx.identity.staff_id
 
         def about(model):  # noqa: ANN001, ANN202
@@ -176,7 +175,7 @@ class DocumentService:
         with self.ctx.profile.session() as s:
             row = s.get(StudentRow, student_id)
             if row is None:
-                raise DomainError(f"没有这个学生：{student_id}")
+                raise DomainError("student.not_found_id", student_id=student_id)
             student = entity_from_row("student", row)
             load = lambda kind, model: [entity_from_row(kind, r) for r in s.scalars(about(model))]  # noqa: E731
             visits = [v for v in load("visit", VisitRow) if v.status != VisitStatus.DRAFT or v.author_id == me]

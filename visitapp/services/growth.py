@@ -30,10 +30,10 @@ class GrowthService:
         """Write one growth-file field; refuses a value over 20,000 characters and an unknown student."""
         field = ProfileField(field)
         if len(value) > 20_000:
-            raise ValidationError({"value": "内容过长（最多 20000 字）"})
+            raise ValidationError({"value": "field.too_long"})
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             record = GrowthProfileField(id=profile_field_id(student_id, field), student_id=student_id,
                                         field=field, value=value, updated_by=self.ctx.identity.staff_id,
                                         updated_at=self.ctx.now())
@@ -49,7 +49,7 @@ class GrowthService:
             raise ValidationError(problems)
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             return self.ctx.write(s, entry, "growth_entry.add", detail={"kind": entry.kind.value})
 
     def entries(self, student_id: str) -> list[GrowthEntry]:

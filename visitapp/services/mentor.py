@@ -40,11 +40,11 @@ class MentorService:
             raise ValidationError(problems)
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentTable, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             if not self.ctx.identity.is_officer and not s.scalar(select(AssignmentRow.id).where(
                     AssignmentRow.student_id == student_id, AssignmentRow.staff_id == self.ctx.identity.staff_id,
                     AssignmentRow.role == "mentor", AssignmentRow.active.is_(True))):
-                raise DomainError("只有该学生的育人导师可以写导师记录。")
+                raise DomainError("mentor.not_the_mentor")
             return self.ctx.write(s, note, "mentor_note.write", detail={"kind": note.kind.value})
 
     def edit_note(self, note_id: str, **changes: object) -> MentorNote:
@@ -56,10 +56,10 @@ class MentorService:
                 raise KeyError(f"没有这条导师记录：{note_id}")
             note: MentorNote = entity_from_row("mentor_note", row)
             if note.author_id != self.ctx.identity.staff_id:
-                raise DomainError("只能修改自己写的导师记录。")
+                raise DomainError("mentor.not_the_author")
             illegal = set(changes) - {"note_date", "participants", "text", "kind"}
             if illegal:
-                raise ValidationError({k: "该字段不能手工修改" for k in illegal})
+                raise ValidationError({k: "field.not_editable" for k in illegal})
             if "participants" in changes:
                 changes["participants"] = tuple(changes["participants"])  # type: ignore[arg-type]
             if "kind" in changes:

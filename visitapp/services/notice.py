@@ -67,7 +67,7 @@ class NoticeService:
 
     def _require_officer(self) -> None:
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以处理公示和异议。")
+            raise DomainError("officer.notice_only")
 
     def _today(self) -> dt.date:
         return self.ctx.now().date()
@@ -76,7 +76,7 @@ class NoticeService:
     def _notice(s, notice_id: str) -> PublicNotice:  # noqa: ANN001
         row = s.get(PublicNoticeRow, notice_id)
         if row is None:
-            raise DomainError("找不到这份公示，可能尚未同步到本机。")
+            raise DomainError("notice.not_found")
         return entity_from_row("public_notice", row)
 
     @staticmethod
@@ -133,7 +133,7 @@ class NoticeService:
             notice = self._notice(s, notice_id)
             if student_id and not s.scalar(select(DeterminationRow.id).where(
                     DeterminationRow.meeting_id == notice.meeting_id, DeterminationRow.student_id == student_id)):
-                raise DomainError("异议所涉及的学生不在这份公示名单上。")
+                raise DomainError("notice.student_not_listed")
             objection = rules.record_objection(notice, new_id(), received_on, content, self.ctx.now(), student_id)
             return self.ctx.write(s, objection, "objection.record",
                                   detail={"notice_id": notice_id, "about_student": bool(student_id)})
@@ -144,10 +144,10 @@ class NoticeService:
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(ObjectionRow, objection_id)
             if row is None:
-                raise DomainError("找不到这条异议。")
+                raise DomainError("objection.not_found")
             objection = entity_from_row("objection", row)
             if self._notice(s, objection.notice_id).status.value != "open":
-                raise DomainError("公示已经结束，异议不能再修改。")
+                raise DomainError("notice.closed_objection_locked")
             handled = rules.handle_objection(objection, handling, handled_on or self._today())
             return self.ctx.write(s, handled, "objection.handle", detail={"notice_id": objection.notice_id})
 

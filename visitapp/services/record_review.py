@@ -52,13 +52,13 @@ class RecordReviewService:
     def appoint(self, staff_id: str, grade: str) -> ReviewerAppointment:
         """The officer names a grade leader reviewer of the classes whose names start with ``grade``."""
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以指定审核人。")
+            raise DomainError("officer.appoint_reviewer_only")
         grade = grade.strip()
         if not grade:
-            raise ValidationError({"grade": "请填写所负责的年级（如“七年级”）"})
+            raise ValidationError({"grade": "reviewer.grade_missing"})
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StaffRow, staff_id) is None:
-                raise DomainError("没有这位教师。")
+                raise DomainError("staff.not_found")
             appointment = ReviewerAppointment(id=new_id(), staff_id=staff_id, grade=grade,
                                               appointed_by=self.ctx.identity.staff_id, created_at=self.ctx.now())
             return self.ctx.write(s, appointment, "reviewer.appoint", detail={"staff_id": staff_id})
@@ -66,11 +66,11 @@ class RecordReviewService:
     def end_appointment(self, appointment_id: str) -> ReviewerAppointment:
         """End a grade leader's appointment as reviewer, audited and synced; refuses anyone but the officer and an unknown appointment."""
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以取消审核人。")
+            raise DomainError("officer.end_reviewer_only")
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(ReviewerAppointmentRow, appointment_id)
             if row is None:
-                raise DomainError("没有这条审核人指定记录。")
+                raise DomainError("reviewer.not_found")
             ended = dataclasses.replace(entity_from_row("reviewer_appointment", row), active=False)
             return self.ctx.write(s, ended, "reviewer.end", detail={"staff_id": ended.staff_id})
 
@@ -88,7 +88,7 @@ class RecordReviewService:
     # -- reviewing ------------------------------------------------------------------------------
     def _record(self, s, kind: str, record_id: str) -> Visit | GrowthEntry | None:  # noqa: ANN001
         if kind not in REVIEWABLE_KINDS:
-            raise DomainError("只能审核家访记录和成长档案条目。")
+            raise DomainError("record_review.wrong_kind")
         row = s.get(_MODEL[kind], record_id)
         return None if row is None else entity_from_row(kind, row)
 
@@ -207,15 +207,15 @@ class RecordReviewService:
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(GrowthEntryRow, entry_id)
             if row is None:
-                raise DomainError("没有这条成长档案记录。")
+                raise DomainError("growth.not_found")
             entry: GrowthEntry = entity_from_row("growth_entry", row)
             if entry.author_id != self.ctx.identity.staff_id:
-                raise DomainError("只有这条记录的作者可以按审核意见修改它。")
+                raise DomainError("growth.not_the_author")
             reviews = [entity_from_row("record_review", r) for r in
                        s.scalars(select(RecordReviewRow).where(RecordReviewRow.record_id == entry_id))]
             state = review_state(entry, latest_reviews(reviews).get(entry_id))
             if state.status != ReviewVerdict.RETURNED:
-                raise DomainError("只有被审核人退回的记录才能修改；成长档案记录一经登记只能追加。")
+                raise DomainError("growth.only_returned_editable")
             edited = dataclasses.replace(entry, updated_at=now, **changes)  # type: ignore[arg-type]
             problems = edited.problems(now.date())
             if problems:

@@ -65,7 +65,7 @@ class ReportService:
 
     def _require_officer(self) -> None:
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以查看全校的覆盖率和数据质量报告。")
+            raise DomainError("officer.reports_only")
 
     def current_term(self) -> str:
         """The school term of today; refuses nothing."""

@@ -79,7 +79,7 @@ class RetentionService:
 
     def _require_officer(self) -> None:
         if not self.ctx.identity.is_officer:
-            raise DomainError("学生资料的归档和删除由资助专干办理。")
+            raise DomainError("officer.retention_only")
 
     def school_years(self) -> int:
         """The school's retention period in school years (the setting retention_school_years); refuses nothing."""
@@ -152,13 +152,14 @@ class RetentionService:
         with self.ctx.profile.session() as s:
             found = load_without_sealed(s, "student", StudentRow.id == student_id)
         if not found:
-            raise DomainError("没有这个学生。")
+            raise DomainError("student.not_found")
         st = found[0]
         if st.on_roster:
-            raise DomainError("该学生仍在本校名册上，资料不能归档删除。")
+            raise DomainError("retention.on_roster")
         if not is_due(st.on_roster, st.left_on, today, self.school_years()):
-            ends = retention_ends(st.left_on, self.school_years()).isoformat() if st.left_on else "不详（缺离开名册日期）"
-            raise DomainError(f"该学生的资料保存期尚未届满（届满日 {ends}）。")
+            if not st.left_on:
+                raise DomainError("retention.not_due_unknown")
+            raise DomainError("retention.not_due", ends=retention_ends(st.left_on, self.school_years()).isoformat())
 
     # -- 2. the erase ---------------------------------------------------------------------------
     def erased(self) -> dict[str, dict]:
@@ -180,19 +181,19 @@ class RetentionService:
                            dict(record.get("counts", {})), before["archive_sha256"], 0)
         self._check_due(student_id, today)
         if not engine.enrolled:
-            raise DomainError("本机尚未注册到学校服务器：删除必须在服务器上办理，才能从所有电脑上清除。")
+            raise DomainError("retention.not_enrolled")
         report = engine.run()  # send what is waiting, receive what others sent, before deciding
         if not report.ok:
-            raise DomainError("同步未完成，暂不能删除：" + "；".join(reason for _rid, reason in report.errors[:3]))
+            raise DomainError("retention.sync_incomplete", reasons="；".join(reason for _rid, reason in report.errors[:3]))
         with self.ctx.profile.session() as s:
             if _pending_about(s, student_id):
-                raise DomainError("本机还有关于该学生的修改未上传，请先同步。")
+                raise DomainError("retention.unsent_changes")
             archived = self._archives(s).get(student_id)
         if not archived:
-            raise DomainError("请先生成该学生的长期档案 PDF，再删除。")
+            raise DomainError("retention.archive_first")
         job, _growth, _sheets = self._jobs(student_id)
         if job.fingerprint().hash != archived.get("contents"):
-            raise DomainError("归档后该学生的记录有了变化，请重新生成长期档案，再删除。")
+            raise DomainError("retention.archive_stale")
         record = self._post(student_id, archived["sha256"])
         with self.ctx.profile.session() as s, s.begin():
             erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)

@@ -24,7 +24,7 @@ class ReviewService:
 
     def _require_officer(self) -> None:
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以记录集体评议和认定结果。")
+            raise DomainError("officer.review_only")
 
     def record_meeting(self, term: str, meeting_date: dt.date, reviewers: tuple[str, ...] | list[str],
                        minutes: str = "") -> ReviewMeeting:
@@ -46,9 +46,9 @@ class ReviewService:
         with self.ctx.profile.session() as s, s.begin():
             meeting_row = s.get(ReviewMeetingRow, meeting_id)
             if meeting_row is None:
-                raise DomainError("没有这次评议会议。")
+                raise DomainError("meeting.not_found")
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             meeting: ReviewMeeting = entity_from_row("review_meeting", meeting_row)
             visits = [entity_from_row("visit", r) for r in
                       s.scalars(select(VisitRow).where(VisitRow.student_id == student_id))]
@@ -58,7 +58,7 @@ class ReviewService:
             existing = s.scalar(select(DeterminationRow.id).where(
                 DeterminationRow.meeting_id == meeting_id, DeterminationRow.student_id == student_id))
             if existing and s.get(DeterminationRow, existing).final:
-                raise InvalidTransitionError("公示已经结束，这项认定已经生效，不能再修改。")
+                raise InvalidTransitionError("review.determination_final")
             determination = Determination(
                 id=existing or new_id(), student_id=student_id, meeting_id=meeting_id, term=meeting.term,
                 created_by=self.ctx.identity.staff_id, created_at=now, level=Level(level),
@@ -89,13 +89,13 @@ class ReviewService:
         with self.ctx.profile.session() as s, s.begin():
             meeting_row = s.get(ReviewMeetingRow, meeting_id)
             if meeting_row is None:
-                raise DomainError("没有这次评议会议。")
+                raise DomainError("meeting.not_found")
             if not s.scalar(select(DeterminationRow.id).where(DeterminationRow.meeting_id == meeting_id)):
-                raise DomainError("这次评议还没有认定结果，无法公示。")
+                raise DomainError("review.no_determinations")
             existing = s.scalar(select(PublicNoticeRow.id).where(PublicNoticeRow.meeting_id == meeting_id))
             if existing and s.get(PublicNoticeRow, existing).status != NoticeStatus.OPEN:
                 # re-publishing would reopen a closed notice whose determinations are final
-                raise InvalidTransitionError("这次评议的公示已经结束，认定已经生效，不能重新公示。")
+                raise InvalidTransitionError("review.notice_closed_republish")
             meeting: ReviewMeeting = entity_from_row("review_meeting", meeting_row)
             notice = PublicNotice(
                 id=existing or new_id(), meeting_id=meeting_id, term=meeting.term,

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from sqlalchemy.orm import Session
 
 from visitapp.domain import ValidationError
+from visitapp.domain.errors import Problem
 from visitapp.domain.reports import MENTOR_NOTE_DAYS, MENTOR_NOTE_DAYS_RANGE
 from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS
 from visitapp.services.base import ServiceContext
@@ -44,29 +45,29 @@ ORPHAN_NOTICES_KEY = "orphaned_notices"
 
 def _minutes(value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 240:
-        raise ValidationError({"idle_lock_minutes": "自动锁定时间应为 1–240 分钟"})
+        raise ValidationError({"idle_lock_minutes": "settings.idle_lock_range"})
 
 
 def _language(value: Any) -> None:
     if value not in LANGUAGES:
-        raise ValidationError({"language": "语言只能是中文或英文"})
+        raise ValidationError({"language": "settings.language"})
 
 
 def _note_days(value: Any) -> None:
     low, high = MENTOR_NOTE_DAYS_RANGE
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValidationError({"mentor_note_days": f"导师记录的间隔应为 {low}–{high} 天"})
+        raise ValidationError({"mentor_note_days": Problem("settings.note_days_range", low=low, high=high)})
 
 
 def _retention_years(value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not MIN_YEARS <= value <= MAX_YEARS:
-        raise ValidationError({"retention_school_years": f"保存期应为 {MIN_YEARS}–{MAX_YEARS} 个学年"})
+        raise ValidationError({"retention_school_years": Problem("settings.retention_range", min=MIN_YEARS, max=MAX_YEARS)})
 
 
 def _seconds(key: str) -> Callable[[Any], None]:
     def check(value: Any) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 1 <= value <= 600:
-            raise ValidationError({key: "超时时间应为 1–600 秒"})
+            raise ValidationError({key: "settings.timeout_range"})
     return check
 
 
@@ -161,17 +162,17 @@ def _server_url(value: Any, enrolled: bool) -> str:
     text = str(value or "").strip().rstrip("/")
     if not text:
         if enrolled:
-            raise ValidationError({SERVER_URL_KEY: "这台电脑已注册，服务器地址不能为空"})
+            raise ValidationError({SERVER_URL_KEY: "settings.server_url_required"})
         return ""
     parsed = urlparse(text)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise ValidationError({SERVER_URL_KEY: "服务器地址应形如 https://192.168.1.10:8443"})
+        raise ValidationError({SERVER_URL_KEY: "settings.server_url_form"})
     try:
         parsed.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ValidationError({SERVER_URL_KEY: "服务器地址中的端口号不正确"}) from None
+        raise ValidationError({SERVER_URL_KEY: "settings.server_url_port"}) from None
     if parsed.scheme == "http" and not is_loopback(text):
-        raise ValidationError({SERVER_URL_KEY: "学校服务器地址必须以 https:// 开头（http 只允许本机）"})
+        raise ValidationError({SERVER_URL_KEY: "settings.server_url_https"})
     return text
 
 

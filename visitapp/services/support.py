@@ -38,7 +38,7 @@ class SupportService:
 
     def _require_officer(self) -> None:
         if not self.ctx.identity.is_officer:
-            raise DomainError("只有资助专干可以登记学生发展支持中心和重点帮扶对象。")
+            raise DomainError("officer.support_only")
 
     # -- coverage 1 ---------------------------------------------------------------------------
     def record_centre(self, term: str, name: str, evidence: str,
@@ -75,14 +75,14 @@ class SupportService:
         """Designate a student for key support (or withdraw it), with the reason why."""
         self._require_officer()
         if not reason.strip():
-            raise ValidationError({"key_support_reason": "认定或取消重点帮扶都须说明理由"})
+            raise ValidationError({"key_support_reason": "support.reason_missing"})
         with self.ctx.profile.session() as s, s.begin():
             row = s.get(StudentRow, student_id)
             if row is None:
-                raise DomainError("没有这个学生。")
+                raise DomainError("student.not_found")
             student: Student = entity_from_row("student", row)
             if not student.on_roster:
-                raise DomainError("该学生已不在本校名册，不能认定为重点帮扶对象。")
+                raise DomainError("support.not_on_roster")
             changed = dataclasses.replace(student, key_support=bool(designated), key_support_reason=reason.strip())
             action = "student.key_support" if designated else "student.key_support_withdrawn"
             return self.ctx.write(s, changed, action, detail={"fields": ["key_support", "key_support_reason"],

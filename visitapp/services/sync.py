@@ -164,7 +164,7 @@ class SyncService:
             url = settings.read(s, SERVER_URL_KEY)
             fingerprint = settings.read(s, SERVER_FINGERPRINT_KEY)
         if not token or not url:
-            raise NotEnrolled("这台电脑还没有在学校服务器注册，无法同步。")
+            raise NotEnrolled("sync.not_enrolled")
         http = make_http_session(url, fingerprint, retries=self.retries, backoff=self.backoff,
                                  repeatable=repeatable, retry_server_errors=retry_server_errors)
         connect, read = self.timeouts()
@@ -194,7 +194,7 @@ class SyncService:
         finally:
             server.close()
         if response.status_code != 200:
-            raise SyncError(f"注册失败：{error_detail(response)}", "sync.enroll_refused", detail=error_detail(response))
+            raise SyncError("sync.enroll_refused", detail=error_detail(response))
         enrolled = EnrollResponse.model_validate(response.json())
         old = self.ctx.identity
         with self.ctx.profile.session() as s, s.begin():
@@ -239,7 +239,7 @@ class SyncService:
         finally:
             server.close()
         if response.status_code != 200:
-            raise SyncError(f"服务器拒绝了请求：{error_detail(response)}", "sync.refused", detail=error_detail(response))
+            raise SyncError("sync.refused", detail=error_detail(response))
         return MetaResponse.model_validate(response.json())
 
     # -- sync -------------------------------------------------------------------------------------
@@ -387,8 +387,7 @@ class SyncService:
             response = server.request("POST", "/v1/sync/push", data=body.model_dump_json().encode(),
                                       json_body=True)
             if response.status_code != 200:
-                raise SyncError(f"上传被服务器拒绝：{error_detail(response)}", "sync.push_refused",
-                                detail=error_detail(response))
+                raise SyncError("sync.push_refused", detail=error_detail(response))
             result = PushResponse.model_validate(response.json())
             self._apply_push_results(chunk, result, report)
             self._forget_sent_sealed()
@@ -461,8 +460,7 @@ class SyncService:
                     settings.write(s, SYNC_CURSOR_KEY, 0)
                 continue
             if response.status_code != 200:
-                raise SyncError(f"下载被服务器拒绝：{error_detail(response)}", "sync.pull_refused",
-                                detail=error_detail(response))
+                raise SyncError("sync.pull_refused", detail=error_detail(response))
             page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
@@ -799,14 +797,10 @@ class SyncService:
                 s.execute(delete(OutboxRow))
                 settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
         if unsent:
-            raise DeviceRevoked(f"学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {len(unsent)} 条修改未能上传，"
-                                "暂时保留在本机，下次连接学校服务器时会自动上传。", "sync.device_revoked_unsent",
-                                unsent=len(unsent))
+            raise DeviceRevoked("sync.device_revoked_unsent", unsent=len(unsent))
         if state == "retired":
-            raise DeviceRevoked("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。",
-                                "sync.device_retired")
-        raise DeviceRevoked("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的修改（如有）已上传，"
-                            "交学校资助专干核实，不会丢失。", "sync.device_revoked_uploaded")
+            raise DeviceRevoked("sync.device_retired")
+        raise DeviceRevoked("sync.device_revoked_uploaded")
 
 
 ORPHAN_NOTICES_KEPT = 200

@@ -280,13 +280,12 @@ def make_http_session(server_url: str, fingerprint: str, *, retries: int = DEFAU
     session = requests.Session()
     if server_url.startswith("https://"):
         if not fingerprint:
-            raise SyncError("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。", "sync.no_fingerprint")
+            raise SyncError("sync.no_fingerprint")
         session.mount("https://", _PinnedAdapter(fingerprint, max_retries=retry))
     elif is_loopback(server_url):
         session.mount("http://", _RetryingAdapter(max_retries=retry))
     else:
-        raise SyncError("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。",
-                        "sync.plain_http_refused")
+        raise SyncError("sync.plain_http_refused")
     return session
 
 
@@ -327,7 +326,7 @@ class ServerConnection:
         if response.status_code == 403 and error_code(response) == "device_revoked":
             if self.on_revoked is not None:
                 self.on_revoked()
-            raise DeviceRevoked("学校已停用这台电脑的同步权限，本机上的学生资料已清除。")
+            raise DeviceRevoked("sync.device_revoked")
         return response
 
     def close(self) -> None:

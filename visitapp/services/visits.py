@@ -12,10 +12,6 @@ from visitapp.storage.models import StudentRow, UnopenedRow, VisitRow
 from visitapp.storage.records import entity_from_row
 
 
-NOT_YET_OPENED_AMEND = ("这条记录的家庭情况内容待资助专干授权后可查看，本机暂时不能更正它"
-                        "（更正会带上原记录的内容）。请资助专干同步一次后，您再同步并重试。")
-
-
 class VisitService:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
@@ -61,7 +57,7 @@ class VisitService:
         now = self.ctx.now()
         with self.ctx.profile.session() as s, s.begin():
             if s.get(StudentRow, student_id) is None:
-                raise DomainError("没有这个学生，无法新建家访记录。")
+                raise DomainError("visit.student_not_found")
             visit = Visit(id=new_id(), student_id=student_id, author_id=ident.staff_id,
                           device_id=ident.device_id, created_at=now, updated_at=now,
                           visitors=(ident.staff_name,) if ident.staff_name else ())
@@ -86,11 +82,11 @@ class VisitService:
             original = self._load(s, visit_id)
             if s.get(UnopenedRow, UnopenedRow.key("visit", visit_id)) is not None:
                 # a correction copies the record's story: from an unopened record it would copy none
-                raise DomainError(NOT_YET_OPENED_AMEND)
+                raise DomainError("visit.unopened_not_amended")
             pending = s.scalar(select(VisitRow.id).where(VisitRow.amends_id == visit_id,
                                                          VisitRow.status == "draft"))
             if pending:
-                raise DomainError("这条记录已有一份未定稿的更正，请先完成或删除它。")
+                raise DomainError("visit.open_amendment")
             amendment = rules.amend_visit(original, reason, new_id(), ident.staff_id,
                                           ident.device_id, self.ctx.now())
             return self.ctx.write(s, amendment, "visit.amend", detail={"amends": visit_id})

@@ -35,7 +35,7 @@ class WorkloadService:
             return ident.staff_name
         row = s.get(StaffRow, staff_id)
         if row is None:
-            raise DomainError("本机没有这位教师的记录，请先同步。")
+            raise DomainError("staff.not_on_this_computer")
         return (row.facts or {}).get("name", "")
 
     def teachers(self) -> list[tuple[str, str]]:
@@ -63,7 +63,7 @@ class WorkloadService:
         ident = self.ctx.identity
         staff_id = staff_id or ident.staff_id
         if staff_id != ident.staff_id and not ident.is_officer:
-            raise DomainError("只能查看本人的工作量统计；其他教师的统计请由资助专干出具。")
+            raise DomainError("workload.own_only")
         term = term or term_of(self.ctx.now().date())
         with self.ctx.profile.session() as s:
             name = self._staff_name(s, staff_id)

@@ -113,6 +113,12 @@ def install(language: str, cache_dir: Path | None = None) -> bool:
     return True
 
 
+def language() -> str:
+    """The language the application is showing (``zh_CN`` or ``en``): ``en`` until a
+    translation is installed, so an error reads in the same language as the window around it."""
+    return _current
+
+
 def label(code: object) -> str:
     """The label of a domain code (stage, level, indicator ...) in the current language."""
     from visitapp.domain import label_zh

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from visitapp.domain import ApplicationChannel, ApplicationMaterial, ValidationError
 from visitapp.domain.applications import APPLICATION_RULE_ZH
+from visitapp.ui.errors import problems_text
 from visitapp.ui.i18n import label, tr
 from visitapp.ui.printing import print_document
 from visitapp.ui.screens.reporting import screen_title
@@ -162,7 +163,7 @@ class ApplicationsScreen(QWidget):
 
         def failed(exc):  # noqa: ANN001, ANN202
             if isinstance(exc, ValidationError):
-                self.error.show_message("；".join(exc.problems.values()))
+                self.error.show_message(problems_text(exc.problems, "；"))
             else:
                 self.ctx.show_error(exc)
 

@@ -302,7 +302,7 @@ class GrowthScreen(QWidget):
 
         def failed(exc):  # noqa: ANN001, ANN202
             if isinstance(exc, ValidationError):
-                self.ctx.notice.emit("；".join(exc.problems.values()), "error")
+                self.ctx.notice.emit(problems_text(exc.problems, "；"), "error")
             else:
                 self.ctx.show_error(exc)
 

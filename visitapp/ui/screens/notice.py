@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
-from visitapp.ui.errors import user_message
+from visitapp.ui.errors import problem_text, user_message
 from visitapp.ui.i18n import label, tr
 from visitapp.ui.screens.reporting import screen_title
 from visitapp.ui.widgets import ErrorLabel, RowsModel
@@ -219,7 +219,7 @@ class NoticeScreen(QWidget):
             self.blockers.setText(tr("Closed: the determinations are final."))
         else:
             self.blockers.setStyleSheet("color: #b3261e;")
-            self.blockers.setText("".join(view.blockers))
+            self.blockers.setText("".join(problem_text(b) for b in view.blockers))
 
     # -- writing ------------------------------------------------------------------------------------
     def _after_write(self, _result=None) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitapp.domain import DomainError, ValidationError
+from visitapp.ui.errors import problems_text, user_message
 from visitapp.ui.i18n import label, tr
 from visitapp.ui.screens.reporting import screen_title
 from visitapp.ui.widgets import ErrorLabel, RowsModel, rows_table
@@ -129,9 +130,9 @@ class RecordReviewScreen(QWidget):
 
         def failed(exc):  # noqa: ANN001, ANN202
             if isinstance(exc, ValidationError):
-                self.error.show_message("；".join(exc.problems.values()))
+                self.error.show_message(problems_text(exc.problems, "；"))
             elif isinstance(exc, DomainError):
-                self.error.show_message(str(exc))
+                self.error.show_message(user_message(exc))
             else:
                 self.ctx.show_error(exc)
 
@@ -151,7 +152,7 @@ class RecordReviewScreen(QWidget):
 
         def failed(exc):  # noqa: ANN001, ANN202
             if isinstance(exc, ValidationError):
-                self.error.show_message("；".join(exc.problems.values()))
+                self.error.show_message(problems_text(exc.problems, "；"))
             else:
                 self.ctx.show_error(exc)
 

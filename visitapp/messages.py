@@ -1,0 +1,359 @@
+"""Every sentence a person reads about an error, defined once: message id -> (Chinese, English).
+
+The lowest layer of the client (it imports nothing of visitapp), so the domain, the services,
+the CLI and the window all take their sentences from here: an error carries a message id and
+its parameters (:class:`visitapp.domain.errors.UserError`), ``str()`` of it is the Chinese (the
+CLI and the log), and a window says it in its own language with :func:`text`. Placeholders are
+``{name}`` and the same in both languages (a test checks it).
+"""
+
+from __future__ import annotations
+
+import string
+
+__all__ = ["MESSAGES", "ZH", "EN", "text", "placeholders"]
+
+ZH, EN = "zh_CN", "en"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- anything ---------------------------------------------------------------------------
+    "unexpected": ("出现了问题，这一步没有完成。详细信息已写入日志文件。",
+                   "Something went wrong and the action was not completed. The details were written "
+                   "to the log file."),
+    "domain.not_allowed": ("不允许这样修改。", "This change is not allowed."),
+    "field.not_editable": ("该字段不能手工修改", "This field cannot be changed by hand"),
+    "field.too_long": ("内容过长（最多 20000 字）", "The text is too long (at most 20000 characters)"),
+
+    # -- sync and the school server ---------------------------------------------------------
+    "sync.offline": ("暂时连不上学校服务器。您的记录已保存在本机，下次同步时会自动上传。",
+                     "The school server cannot be reached right now. Your work is kept on this computer "
+                     "and will be sent at the next sync."),
+    "sync.certificate_mismatch": ("服务器证书与注册时记录的不一致，已拒绝连接。请联系学校资助专干。",
+                                  "The school server showed a certificate other than the one recorded at "
+                                  "enrollment, so the connection was refused. Please tell the school's aid "
+                                  "officer."),
+    "sync.not_enrolled": ("这台电脑还没有在学校服务器注册，无法同步。",
+                          "This computer is not enrolled with a school server yet, so it cannot sync."),
+    "sync.no_fingerprint": ("缺少服务器证书指纹，无法安全连接。请使用学校提供的注册码。",
+                            "The server's certificate fingerprint is missing, so no safe connection can be "
+                            "made. Please use the enrollment code the school gave you."),
+    "sync.plain_http_refused": ("只允许在本机（loopback）上使用不加密的 http 连接；学校服务器必须使用 https。",
+                                "Unencrypted http is allowed only on this computer; the school server must "
+                                "use https."),
+    "sync.device_revoked": ("学校已停用这台电脑的同步权限，本机上的学生资料已清除。",
+                            "The school has stopped this computer's sync access; the student data on it has "
+                            "been deleted."),
+    "sync.device_revoked_uploaded": ("学校已停用（注销）这台电脑的同步权限，本机上的学生资料已清除；清除前未同步的"
+                                     "修改（如有）已上传，交学校资助专干核实，不会丢失。",
+                                     "The school has revoked this computer's sync access and the student data "
+                                     "on it has been deleted; changes not yet synced (if any) were uploaded "
+                                     "first, for the aid officer to check. Nothing is lost."),
+    "sync.device_revoked_unsent": ("学校已停用这台电脑的同步权限，本机上的学生资料已清除；还有 {unsent} 条修改未能"
+                                   "上传，暂时保留在本机，下次连接学校服务器时会自动上传。",
+                                   "The school has stopped this computer's sync access and the student data on "
+                                   "it has been deleted; {unsent} changes could not be uploaded yet. They stay "
+                                   "on this computer and are uploaded at the next connection."),
+    "sync.device_retired": ("这台电脑已按计划退役：未同步的修改已全部上传到学校服务器，本机上的学生资料已清除。",
+                            "This computer has been retired as planned: every unsynced change was uploaded "
+                            "to the school server and the student data on it has been deleted."),
+    "sync.enroll_refused": ("注册失败：{detail}", "Enrollment failed: {detail}"),
+    "sync.refused": ("服务器拒绝了请求：{detail}", "The school server refused the request: {detail}"),
+    "sync.push_refused": ("上传被服务器拒绝：{detail}", "The school server refused the upload: {detail}"),
+    "sync.pull_refused": ("下载被服务器拒绝：{detail}", "The school server refused the download: {detail}"),
+    "enroll.not_a_code": ("这不是有效的注册码（应以 VA1. 开头）。",
+                          "This is not a valid enrollment code (it should start with VA1.)."),
+    "enroll.damaged_code": ("注册码已损坏，请重新复制完整的注册码。",
+                            "The enrollment code is damaged. Please copy the whole code again."),
+    # the server's error codes (ServerRefused: "server.<code>")
+    "server.officer_only": ("只有学校资助专干可以进行此操作。", "Only the school's aid officer can do this."),
+    "server.platform_not_configured": ("服务器尚未配置市平台：请在学校服务器上运行 visitapp-server platform configure。",
+                                       "The school server has no city platform configured yet: run "
+                                       "visitapp-server platform configure on the school server."),
+    "server.preview_stale": ("预览之后平台名册或本校学生已有变化。请重新拉取名册，核对新的预览。",
+                             "The roster or the school's students changed since this preview. Pull the "
+                             "roster again and check the new preview."),
+    "server.unauthorized": ("设备令牌无效，本机可能未在本校注册。",
+                            "The school server does not recognise this computer's token; it may not be "
+                            "enrolled with this school."),
+
+    # -- the profile, its keys and backups --------------------------------------------------
+    "profile.locked": ("这个档案已经在本软件的另一个窗口中打开。",
+                       "This profile is already open in another window of the application."),
+    "profile.too_new": ("这个档案由更新版本的软件创建，请先升级软件再打开。",
+                        "This profile was written by a newer version of the application. Please update "
+                        "the application before opening it."),
+    "crypto.wrong_passphrase": ("口令不正确，请再试一次。", "Wrong passphrase. Please try again."),
+    "crypto.wrong_passphrase_wait": ("口令不正确（已连续错误 {failures} 次）。请再试一次；为防止猜测，下次尝试需等待 "
+                                     "{seconds} 秒。",
+                                     "Wrong passphrase ({failures} times in a row). Please try again; to slow "
+                                     "down guessing, the next try waits {seconds} seconds."),
+    "crypto.key_file": ("档案的密钥文件缺失或已损坏。请使用恢复密钥，或联系学校资助专干。",
+                        "The profile's key file is missing or damaged. Use your recovery key or ask the "
+                        "school's aid officer for help."),
+    "crypto.tampered": ("部分数据未通过完整性校验，可能被篡改。没有做任何修改，请告知学校资助专干。",
+                        "Some stored data failed its integrity check and may have been tampered with. "
+                        "Nothing was changed. Please tell the school's aid officer."),
+    "backup.target_not_empty": ("目标位置已经有档案：{path}。请换一个空文件夹，以免覆盖现有记录。",
+                                "There is already a profile at {path}. Please choose an empty folder so no "
+                                "records are overwritten."),
+    "backup.unreadable": ("无法读取备份文件：{reason}", "The backup file cannot be read: {reason}"),
+    "backup.not_a_backup": ("这不是 visitapp 的备份文件。", "This is not a visitapp backup file."),
+    "backup.no_header": ("备份文件已损坏（缺少文件头）。", "The backup file is damaged (its header is missing)."),
+    "backup.bad_header": ("备份文件已损坏（文件头无法读取）。", "The backup file is damaged (its header cannot be read)."),
+
+    # -- records that are not there ---------------------------------------------------------
+    "student.not_found": ("没有这个学生。", "There is no such student."),
+    "student.not_found_id": ("没有这个学生：{student_id}", "There is no such student: {student_id}"),
+    "staff.not_found": ("没有这位教师。", "There is no such teacher."),
+    "staff.not_on_this_computer": ("本机没有这位教师的记录，请先同步。",
+                                   "This computer has no record of this teacher yet. Please sync first."),
+    "visit.not_found_id": ("没有这条家访记录：{visit_id}", "There is no such visit record: {visit_id}"),
+    "visit.student_not_found": ("没有这个学生，无法新建家访记录。",
+                                "There is no such student, so no visit record can be started."),
+    "application.not_found": ("没有这条申请记录。", "There is no such application."),
+    "assignment.not_found": ("没有这条分配记录。", "There is no such assignment."),
+    "conflict.not_found": ("没有这条冲突记录。", "There is no such conflict."),
+    "meeting.not_found": ("没有这次评议会议。", "There is no such review meeting."),
+    "notice.not_found": ("找不到这份公示，可能尚未同步到本机。",
+                         "This public notice cannot be found; it may not have been synced to this computer yet."),
+    "objection.not_found": ("找不到这条异议。", "This objection cannot be found."),
+    "reviewer.not_found": ("没有这条审核人指定记录。", "There is no such reviewer appointment."),
+    "growth.not_found": ("没有这条成长档案记录。", "There is no such growth record."),
+
+    # -- field problems of the records (entities' problems()) ------------------------------
+    "student.name_missing": ("学生姓名不能为空", "The student's name cannot be empty"),
+    "student.class_missing": ("班级不能为空", "The class cannot be empty"),
+    "student.masked_id_form": ("身份证号必须是脱敏格式（如 3202**********1234）",
+                              "The ID number must be masked (e.g. 3202**********1234)"),
+    "student.full_id_refused": ("完整身份证号不得存入本机，只能保存脱敏号码",
+                               "A full ID number may not be stored on this computer; only a masked one"),
+    "visit.income_range": ("家庭年收入应为 0 到 1 亿元之间的整数",
+                          "The household's yearly income should be a whole number from 0 to 100 million yuan"),
+    "visit.member_age_range": ("第 {n} 位家庭成员的年龄应在 0–120 之间", "Family member {n}'s age should be 0–120"),
+    "visit.member_relation_missing": ("第 {n} 位家庭成员需要填写与学生的关系",
+                                     "Please enter family member {n}'s relation to the student"),
+    "visit.narrative_too_long": ("家访情况记录过长（最多 50000 字）", "The visit narrative is too long (at most 50000 characters)"),
+    "growth.reward_kind_missing": ("请选择奖励类型（奖学金、公开表彰、岗位锻炼或研学机会）",
+                                  "Please choose the kind of reward (scholarship, public commendation, work "
+                                  "placement or study trip)"),
+    "growth.aid_kind_missing": ("请选择资助类型", "Please choose the kind of aid"),
+    "growth.amount_negative": ("金额不能为负数", "The amount cannot be negative"),
+    "growth.title_missing": ("请填写名称", "Please enter the name"),
+    "mentor.text_missing": ("记录内容不能为空", "The note cannot be empty"),
+    "mentor.discussion_participants": ("常态化研讨至少需要两位参与者", "A regular discussion needs at least two participants"),
+    "meeting.date_missing": ("请填写评议日期", "Please enter the date of the review meeting"),
+    "meeting.reviewers_too_few": ("集体评议至少需要三位评议人", "A review meeting needs at least three reviewers"),
+    "notice.period_missing": ("请填写公示起止日期", "Please enter the first and last day of the notice period"),
+    "notice.period_reversed": ("公示结束日期不能早于开始日期", "The notice period cannot end before it starts"),
+    "notice.period_too_short": ("公示期不少于 5 天", "The notice period must be at least 5 days"),
+    "support.centre_name_missing": ("请填写学生发展支持中心的名称",
+                                   "Please enter the name of the student development support centre"),
+    "support.evidence_missing": ("请填写佐证材料（如场地、值班安排、工作记录）",
+                                "Please enter the evidence (e.g. the room, the duty rota, work records)"),
+    "application.date_missing": ("请填写申请日期", "Please enter the date of the application"),
+    "application.channel_missing": ("请选择申请方式", "Please choose how the application was made"),
+    "application.details_too_long": ("申请说明过长（最多 20000 字）",
+                                    "The application's details are too long (at most 20000 characters)"),
+    "record_review.return_comment_missing": ("退回时必须写明原因，作者据此修改",
+                                            "Returning a record needs a comment the author can act on"),
+    "record_review.comment_too_long": ("审核意见过长（最多 5000 字）", "The review comment is too long (at most 5000 characters)"),
+    "date.missing": ("请填写日期", "Please enter the date"),
+    "date.visit_future": ("家访日期不能晚于今天（{today}）", "The date of the visit cannot be after today ({today})"),
+    "date.future": ("日期不能晚于今天（{today}）", "The date cannot be after today ({today})"),
+    "date.meeting_future": ("评议日期不能晚于今天（{today}）", "The date of the review meeting cannot be after today ({today})"),
+    "date.applied_future": ("申请日期不能晚于今天（{today}）", "The date of the application cannot be after today ({today})"),
+
+    # -- who may do what --------------------------------------------------------------------
+    "officer.review_only": ("只有资助专干可以记录集体评议和认定结果。",
+                            "Only the aid officer can record review meetings and their determinations."),
+    "officer.assign_only": ("只有资助专干可以分配家访教师和育人导师。",
+                            "Only the aid officer can assign visiting teachers and mentors."),
+    "officer.end_assignment_only": ("只有资助专干可以结束分配。", "Only the aid officer can end an assignment."),
+    "officer.appoint_reviewer_only": ("只有资助专干可以指定审核人。", "Only the aid officer can appoint reviewers."),
+    "officer.end_reviewer_only": ("只有资助专干可以取消审核人。", "Only the aid officer can end a reviewer's appointment."),
+    "officer.notice_only": ("只有资助专干可以处理公示和异议。",
+                            "Only the aid officer can handle public notices and objections."),
+    "officer.reports_only": ("只有资助专干可以查看全校的覆盖率和数据质量报告。",
+                             "Only the aid officer can see the school's coverage and data quality reports."),
+    "officer.retention_only": ("学生资料的归档和删除由资助专干办理。",
+                               "Archiving and erasing a student's records is done by the aid officer."),
+    "officer.support_only": ("只有资助专干可以登记学生发展支持中心和重点帮扶对象。",
+                             "Only the aid officer can record the student development support centre and "
+                             "key-support students."),
+    "officer.access_copy_only": ("个人信息查阅副本由资助专干出具。",
+                                 "Copies of personal information for access requests are made by the aid officer."),
+    "application.record_not_allowed": ("只有资助专干或该学生的班主任（家访教师）可以登记申请。",
+                                       "Only the aid officer or the student's class teacher (visiting teacher) "
+                                       "can record an application."),
+    "application.edit_not_allowed": ("只有登记人或资助专干可以修改这条申请。",
+                                     "Only the person who recorded this application or the aid officer can "
+                                     "change it."),
+    "mentor.not_the_mentor": ("只有该学生的育人导师可以写导师记录。",
+                              "Only the student's mentor can write mentor notes."),
+    "mentor.not_the_author": ("只能修改自己写的导师记录。", "You can only change mentor notes you wrote yourself."),
+    "workload.own_only": ("只能查看本人的工作量统计；其他教师的统计请由资助专干出具。",
+                          "You can only see your own workload; the aid officer can produce other teachers'."),
+
+    # -- visits -----------------------------------------------------------------------------
+    "visit.date_missing": ("请填写家访日期", "Please enter the date of the visit."),
+    "visit.mode_missing": ("请选择家访方式", "Please choose how the visit was made."),
+    "visit.visitors_missing": ("请至少填写一位家访教师", "Please enter at least one visiting teacher."),
+    "visit.consent_missing": ("请确认监护人是否知情同意", "Please say whether the guardian agreed."),
+    "visit.narrative_missing": ("请填写家访情况记录", "Please write down what the visit found."),
+    "visit.amendment_reason_missing": ("更正必须说明原因", "A correction must give its reason."),
+    "reason.void_missing": ("作废必须说明原因", "Voiding a record must give its reason"),
+    "reason.conflict_missing": ("处理冲突必须说明原因", "Resolving a conflict must give its reason"),
+    "visit.finalized_immutable": ("这条家访记录已定稿，不能直接修改；如需更正，请使用“更正”并说明原因。",
+                                  "This visit record is finalized and cannot be changed directly; to correct "
+                                  "it, use “Correct” and give the reason."),
+    "visit.only_drafts_finalize": ("只有草稿可以定稿。", "Only a draft can be finalized."),
+    "visit.only_final_amend": ("只有已定稿的家访记录可以更正。", "Only a finalized visit record can be corrected."),
+    "visit.already_void": ("这条家访记录已经作废。", "This visit record has already been voided."),
+    "visit.draft_not_voided": ("草稿不需要作废，可以直接删除。",
+                               "A draft does not need to be voided; it can simply be deleted."),
+    "visit.final_not_deleted": ("已定稿的记录不能删除，只能作废并说明原因。",
+                                "A finalized record cannot be deleted; it can only be voided, with a reason."),
+    "visit.open_amendment": ("这条记录已有一份未定稿的更正，请先完成或删除它。",
+                             "This record already has an unfinished correction; please finish or delete it first."),
+    "visit.unopened_not_printed": ("这条家访记录的家庭情况内容待资助专干授权后可查看，本机暂时不能打印它；"
+                                   "请资助专干同步一次后，您再同步并重试。",
+                                   "The family's situation in this visit record is visible once the aid officer "
+                                   "grants access, so it cannot be printed here yet; sync again after the "
+                                   "officer's sync."),
+    "visit.unopened_not_amended": ("这条记录的家庭情况内容待资助专干授权后可查看，本机暂时不能更正它"
+                                   "（更正会带上原记录的内容）。请资助专干同步一次后，您再同步并重试。",
+                                   "The family's situation in this record is visible once the aid officer grants "
+                                   "access, so it cannot be corrected here yet (a correction copies the record). "
+                                   "Sync again after the officer's sync."),
+    "visit.draft_not_printed": ("草稿不能打印存档，请先定稿。",
+                                "A draft cannot be printed for the archive; please finalize it first."),
+    "visit.none_to_print": ("没有符合条件的已定稿家访记录。", "There are no finalized visit records that match."),
+
+    # -- review, determinations, public notice ----------------------------------------------
+    "review.visit_first": ("先家访后认定：该学生本学期还没有已定稿的实地家访记录，不能认定。",
+                           "Visit first, then determine: this student has no finalized on-site visit this "
+                           "term, so no determination can be made."),
+    "review.visitor_sole_reviewer": ("家访教师不能是该学生唯一的评议人，请增加其他评议人。",
+                                     "The visiting teacher cannot be the student's only reviewer; please add "
+                                     "other reviewers."),
+    "review.no_determinations": ("这次评议还没有认定结果，无法公示。",
+                                 "This review meeting has no determinations yet, so nothing can be published."),
+    "review.determination_final": ("公示已经结束，这项认定已经生效，不能再修改。",
+                                   "The public notice has ended and this determination is in force; it can no "
+                                   "longer be changed."),
+    "review.notice_closed_republish": ("这次评议的公示已经结束，认定已经生效，不能重新公示。",
+                                       "This meeting's public notice has ended and its determinations are in "
+                                       "force; it cannot be published again."),
+    "review.determinations_final": ("这次评议的认定已经生效，不能重新公示。",
+                                    "This meeting's determinations are in force; it cannot be published again."),
+    "review.notice_not_published": ("这次评议还没有发布公示，请先在“评议与认定”中发布公示。",
+                                    "This review meeting has no public notice yet; please publish it under "
+                                    "“Review and determination” first."),
+    "notice.closed_no_objections": ("公示已结束，不能再登记异议。",
+                                    "The public notice has ended; no more objections can be recorded."),
+    "notice.objection_outside_period": ("异议必须在公示期内（{start}至{end}）收到。",
+                                        "An objection must be received during the notice period ({start} to {end})."),
+    "notice.objection_content_missing": ("请填写异议内容。", "Please enter what the objection says."),
+    "notice.objection_handled": ("这条异议已经处理过。", "This objection has already been handled."),
+    "notice.handling_missing": ("请说明异议的处理情况。", "Please say how the objection was handled."),
+    "notice.handled_before_received": ("处理日期不能早于收到异议的日期。",
+                                       "The handling date cannot be before the date the objection was received."),
+    "notice.student_not_listed": ("异议所涉及的学生不在这份公示名单上。",
+                                  "The student the objection is about is not on this notice's list."),
+    "notice.closed_objection_locked": ("公示已经结束，异议不能再修改。",
+                                       "The public notice has ended; objections can no longer be changed."),
+
+    # -- record review ----------------------------------------------------------------------
+    "notice.already_closed": ("公示已经结束。", "The public notice has already ended."),
+    "notice.period_not_over": ("公示期至 {end} 结束，期满后才能结束公示。",
+                               "The notice period runs until {end}; the notice can be closed only after it."),
+    "notice.objections_open": ("还有 {count} 条异议尚未处理。", "{count} objections have not been handled yet."),
+    "notice.cannot_close": ("不能结束公示：{blockers}", "The public notice cannot be closed: {blockers}"),
+    "record_review.record_missing": ("找不到要审核的记录。", "The record to review cannot be found."),
+    "record_review.visit_not_final": ("只能审核已定稿的家访记录（草稿和已作废的记录不审核）。",
+                                     "Only finalized visit records can be reviewed (drafts and voided records "
+                                     "are not)."),
+    "record_review.platform_record": ("市平台导入的记录不由学校审核。",
+                                     "Records imported from the city platform are not reviewed by the school."),
+    "record_review.own_record": ("谁审核谁负责：不能审核自己填写的记录，请由资助专干或其他审核人审核。",
+                                "Whoever reviews is answerable: you cannot review a record you wrote; the aid "
+                                "officer or another reviewer must review it."),
+    "record_review.not_a_reviewer": ("只有资助专干和资助专干指定的年级审核人可以审核记录。",
+                                    "Only the aid officer and the grade reviewers the officer appointed can "
+                                    "review records."),
+    "reviewer.grade_missing": ("请填写所负责的年级（如“七年级”）", "Please enter the grade they review (e.g. “Grade 7”)"),
+    "record_review.wrong_kind": ("只能审核家访记录和成长档案条目。",
+                                 "Only visit records and growth entries can be reviewed."),
+    "growth.not_the_author": ("只有这条记录的作者可以按审核意见修改它。",
+                              "Only the author of this record can change it after a review."),
+    "growth.only_returned_editable": ("只有被审核人退回的记录才能修改；成长档案记录一经登记只能追加。",
+                                      "Only a record a reviewer returned can be changed; growth records are "
+                                      "otherwise add-only."),
+
+    # -- support, conflicts -----------------------------------------------------------------
+    "support.reason_missing": ("认定或取消重点帮扶都须说明理由",
+                               "Designating or withdrawing key support needs a reason"),
+    "support.not_on_roster": ("该学生已不在本校名册，不能认定为重点帮扶对象。",
+                              "This student is no longer on the school's roster and cannot be designated for "
+                              "key support."),
+    "conflict.already_resolved": ("这条冲突已经处理过了。", "This conflict has already been resolved."),
+
+    # -- retention --------------------------------------------------------------------------
+    "retention.on_roster": ("该学生仍在本校名册上，资料不能归档删除。",
+                            "This student is still on the school's roster; the records cannot be archived "
+                            "and erased."),
+    "retention.not_due": ("该学生的资料保存期尚未届满（届满日 {ends}）。",
+                          "This student's retention period has not ended yet (it ends on {ends})."),
+    "retention.not_due_unknown": ("该学生的资料保存期尚未届满（届满日 不详（缺离开名册日期））。",
+                                  "This student's retention period has not ended yet (its end is unknown: the "
+                                  "date they left the roster is missing)."),
+    "retention.not_enrolled": ("本机尚未注册到学校服务器：删除必须在服务器上办理，才能从所有电脑上清除。",
+                               "This computer is not enrolled with the school server: erasing must go through "
+                               "the server so it reaches every computer."),
+    "retention.sync_incomplete": ("同步未完成，暂不能删除：{reasons}",
+                                  "The sync did not finish, so nothing can be erased yet: {reasons}"),
+    "retention.unsent_changes": ("本机还有关于该学生的修改未上传，请先同步。",
+                                 "This computer has changes about this student that are not uploaded yet; "
+                                 "please sync first."),
+    "retention.archive_first": ("请先生成该学生的长期档案 PDF，再删除。",
+                                "Please make the student's long-term archive PDF before erasing."),
+    "retention.archive_stale": ("归档后该学生的记录有了变化，请重新生成长期档案，再删除。",
+                                "The student's records changed after archiving; please make the long-term "
+                                "archive again before erasing."),
+
+    # -- settings ---------------------------------------------------------------------------
+    "settings.idle_lock_range": ("自动锁定时间应为 1–240 分钟", "The automatic lock should be 1–240 minutes"),
+    "settings.language": ("语言只能是中文或英文", "The language can only be Chinese or English"),
+    "settings.note_days_range": ("导师记录的间隔应为 {low}–{high} 天", "The mentor note interval should be {low}–{high} days"),
+    "settings.retention_range": ("保存期应为 {min}–{max} 个学年",
+                                 "The retention period should be {min}–{max} school years"),
+    "settings.timeout_range": ("超时时间应为 1–600 秒", "The timeout should be 1–600 seconds"),
+    "settings.server_url_required": ("这台电脑已注册，服务器地址不能为空",
+                                     "This computer is enrolled, so the server address cannot be empty"),
+    "settings.server_url_form": ("服务器地址应形如 https://192.168.1.10:8443",
+                                 "The server address should look like https://192.168.1.10:8443"),
+    "settings.server_url_port": ("服务器地址中的端口号不正确", "The port number in the server address is not valid"),
+    "settings.server_url_https": ("学校服务器地址必须以 https:// 开头（http 只允许本机）",
+                                  "The school server address must start with https:// (http only on this computer)"),
+}
+
+
+class _KeepMissing(dict):
+    """A placeholder nobody filled stays visible as ``{name}`` instead of failing the raise."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def text(message_id: str, language: str = ZH, **params: object) -> str:
+    """The sentence of ``message_id`` in ``language`` (``zh_CN``, else English), filled with
+    ``params`` (a list or tuple of sentences fills its placeholder one after the other); raises
+    KeyError for an id the table does not have."""
+    zh, en = MESSAGES[message_id]
+    filled = {k: "".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    return (zh if language == ZH else en).format_map(_KeepMissing(filled))
+
+
+def placeholders(sentence: str) -> set[str]:
+    """The ``{name}`` placeholders of a sentence."""
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(sentence) if name}
