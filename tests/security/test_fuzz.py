@@ -249,7 +249,7 @@ def test_stateful_schemathesis_with_links(school):
                 if set(body) != {"error", "detail"} or not body["detail"]:
                     wrong.append((case.method, case.path, response.status_code, body))
 
-    Hostile.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
+    Hostile.run(settings=settings(max_examples=40, stateful_step_count=6, deadline=None, database=None,
                                   derandomize=True, suppress_health_check=list(HealthCheck),
                                   phases=[Phase.generate]))
     assert not wrong, wrong

@@ -506,6 +506,7 @@ class SyncService:
                             del rows[(model, change.record_id)]
                         continue
                     waiting = unopened.get(UnopenedRow.key(change.kind, change.record_id))
+                    same_version = False
                     try:
                         try:
                             entity = _read_change(change, me, tier_c)
@@ -513,17 +514,23 @@ class SyncService:
                                 s.delete(waiting)
                                 del unopened[waiting.id]
                         except NotAReader:
-                            # kept with its tier C empty (shown as 待资助专干授权后可查看) and opened
-                            # at a later sync, once the officer's laptop shared the student's key
                             entity = _read_change(change, me, None)
-                            if waiting is None:
-                                waiting = UnopenedRow(id=UnopenedRow.key(change.kind, change.record_id), record_kind=change.kind,
-                                                      record_id=change.record_id)
-                                s.add(waiting)
-                                unopened[waiting.id] = waiting  # a later change of the page finds it
-                            waiting.change, waiting.at = change.model_dump(mode="json"), now
-                            if again:
-                                continue  # still no key: the row stays as it was
+                            # the version this laptop holds, re-sealed by the officer (a re-seal
+                            # keeps the record's hlc): its story here is that version's and stays
+                            # (the author's own record above all); anything else is kept with its
+                            # tier C empty (shown as 待资助专干授权后可查看) and opened at a later
+                            # sync, once the officer's laptop shared the student's key
+                            same_version = (waiting is None and row is not None and bool(row.sealed)
+                                            and bool(row.hlc) and row.hlc == change.hlc)
+                            if not same_version:
+                                if waiting is None:
+                                    waiting = UnopenedRow(id=UnopenedRow.key(change.kind, change.record_id),
+                                                          record_kind=change.kind, record_id=change.record_id)
+                                    s.add(waiting)
+                                    unopened[waiting.id] = waiting  # a later change of the page finds it
+                                waiting.change, waiting.at = change.model_dump(mode="json"), now
+                                if again:
+                                    continue  # still no key: the row stays as it was
                     except RecordInvalid as exc:
                         # defence in depth: a record this laptop cannot read is set aside and
                         # listed, the rest of the sync goes on (the local copy, if any, stays)
@@ -541,7 +548,9 @@ class SyncService:
                         row = rows[(model, change.record_id)] = model(id=change.record_id)
                         s.add(row)
                     routing, facts, sealed_part = split_by_tier(entity)
-                    if sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
+                    if same_version:
+                        sealed_part = row.sealed
+                    elif sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
                         # not under the student's key: the server's own seal of a roster's values,
                         # which never carry the fields only the school writes (kept from here)
                         sealed_part = keep_fields_rosters_lack(change.kind, sealed_part, row.sealed)
