@@ -78,32 +78,66 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def _from_jsonable(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _compile_from(tp: Any) -> Any:
+    """A function from a field's JSON value to its declared type, worked out once per type:
+    a pulled page builds thousands of entities, and asking ``get_origin`` per value per record
+    cost more than opening the records (issue 14's pull-and-open figure)."""
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]
-        return _from_jsonable(args[0], value) if len(args) == 1 else value
+        return _converter(args[0]) if len(args) == 1 else _identity
     if origin in (list, tuple):
         (inner, *_rest) = get_args(tp) or (Any,)
-        items = [_from_jsonable(inner, v) for v in value]
-        return tuple(items) if origin is tuple else items
+        each = _converter(inner)
+        if origin is tuple:
+            return lambda value: tuple([None if v is None else each(v) for v in value])
+        return lambda value: [None if v is None else each(v) for v in value]
     if origin is dict:
-        return dict(value)
+        return dict
     if isinstance(tp, type):
         if issubclass(tp, enum.Enum):
-            return tp(value)
+            return tp
         if tp is dt.datetime:
-            return dt.datetime.fromisoformat(value)
+            return dt.datetime.fromisoformat
         if tp is dt.date:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat
         if tp is dt.time:
-            return dt.time.fromisoformat(value)
-        if dataclasses.is_dataclass(tp):
-            hints = _hints(tp)  # nested dataclasses too (a visit's family members)
-            return tp(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in hints})
-    return value
+            return dt.time.fromisoformat
+        if dataclasses.is_dataclass(tp):  # nested dataclasses too (a visit's family members)
+            fields = _field_converters(tp)
+
+            def build(value: dict) -> Any:
+                return tp(**{k: (None if v is None else fields[k](v)) for k, v in value.items() if k in fields})
+            return build
+    return _identity
+
+
+_CONVERTERS: dict[Any, Any] = {}
+
+
+def _converter(tp: Any) -> Any:
+    conv = _CONVERTERS.get(tp)
+    if conv is None:
+        conv = _CONVERTERS[tp] = _compile_from(tp)
+    return conv
+
+
+_FIELD_CONVERTERS: dict[type, dict[str, Any]] = {}
+
+
+def _field_converters(cls: type) -> dict[str, Any]:
+    convs = _FIELD_CONVERTERS.get(cls)
+    if convs is None:
+        convs = _FIELD_CONVERTERS[cls] = {name: _converter(tp) for name, tp in _hints(cls).items()}
+    return convs
+
+
+def _from_jsonable(tp: Any, value: Any) -> Any:
+    return None if value is None else _converter(tp)(value)
 
 
 def split_by_tier(entity: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -133,10 +167,10 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def join_tiers(cls: type[T], *parts: dict[str, Any] | None) -> T:
     """Build an entity from its tier dictionaries; unknown keys are ignored (newer peers)."""
-    hints = _hints(cls)
+    fields = _field_converters(cls)
     merged: dict[str, Any] = {}
     for part in parts:
         if part:
             merged.update(part)
-    kwargs = {k: _from_jsonable(hints[k], v) for k, v in merged.items() if k in hints}
+    kwargs = {k: (None if v is None else fields[k](v)) for k, v in merged.items() if k in fields}
     return cls(**kwargs)

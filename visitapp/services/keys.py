@@ -236,6 +236,7 @@ class KeyService:
         self._generation = 0
         self._materials: dict[str, KeyMaterialRow | None] = {}
         self._content: dict[str, list[ContentKeyRow]] | None = None  # None: not read since the last write
+        self._pair: DeviceKeyPair | None = None  # this laptop's key pairs, built from its row once
 
     def _now(self) -> str:
         import datetime as dt
@@ -246,6 +247,7 @@ class KeyService:
             self._generation += 1
             self._materials.clear()
             self._content = None
+            self._pair = None
 
     def _material(self, key: str) -> KeyMaterialRow | None:
         with self._lock:
@@ -291,9 +293,17 @@ class KeyService:
     # -- this laptop's keys ------------------------------------------------------------------------
     def device_keys(self) -> DeviceKeyPair:
         """This laptop's key pairs, made on first use (at enrollment) and kept in the profile."""
+        with self._lock:
+            if self._pair is not None:
+                return self._pair
+            generation = self._generation
         row = self._material(DEVICE_KEYS)
         if row is not None and row.secret:
-            return DeviceKeyPair.from_secret({k: b64d(v) for k, v in row.secret.items()})
+            pair = DeviceKeyPair.from_secret({k: b64d(v) for k, v in row.secret.items()})
+            with self._lock:
+                if generation == self._generation:
+                    self._pair = pair
+            return pair
         pair = DeviceKeyPair.generate()
         self._put(DEVICE_KEYS, public={"keys": pair.public.to_wire()},
                   secret={k: b64e(v) for k, v in pair.to_secret().items()})

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from visitapp.crypto import CryptoError
+from visitapp.domain import ENTITY_BY_KIND, Tier, field_tiers
 from visitapp.crypto.errors import NotAReader, TamperedData, UntrustedKey
 from visitapp.protocol.records import (
     TIER_C_FIELD, RecordInvalid, aad_record_of, decode_sealed, decode_tier_c, encode_sealed, encode_tier_c,
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 CANNOT_SEAL = ("本机尚不能加密第三级内容（家庭情况、走访记述等）：{why}。这些内容暂以旧方式上传（学校服务器可读），"
                "不会丢失；资助专干的电脑完成密钥设置后，会自动重新加密。")
+
+
+def _has_tier_c(kind: str) -> bool:
+    """Whether records of ``kind`` have any tier C field (an unknown kind: assume so)."""
+    cls = ENTITY_BY_KIND.get(kind)
+    return cls is None or Tier.C in field_tiers(cls).values()
 
 
 class TierC:
@@ -82,8 +89,8 @@ class TierC:
              values: dict[str, Any] | None) -> str | None:
         """The ``sealed`` string of a record's tier C (None for none): sealed to its readers,
         or the readable encoding when this laptop cannot seal yet (see :data:`CANNOT_SEAL`)."""
-        if values is None:
-            return None
+        if values is None or (not values and not _has_tier_c(kind)):
+            return None  # a kind with no tier C (an audit event) seals nothing, not an empty dictionary
         key_name = key_name_of(kind, student_id)
         plaintext = json.dumps(values, ensure_ascii=False, sort_keys=True).encode()
         record = aad_record_of(record_id, routing)
