@@ -180,3 +180,16 @@ def test_terms():
     assert term_label("2026-2027-1") == "2026-2027学年第一学期"
     with pytest.raises(ValueError):
         term_bounds("2026-2028-1")
+
+
+def test_fields_only_the_school_writes_are_declared_on_the_entity_and_kept_from_the_laptops_copy():
+    from visitapp.domain import Student
+    from visitapp.domain.tiers import school_only_fields
+    from visitapp.services.sync import keep_fields_rosters_lack
+    assert school_only_fields(Student) == ("key_support_reason",)
+    roster = {"home_address": "新地址", "key_support_reason": ""}
+    local = {"home_address": "旧地址", "key_support_reason": "父亲重病"}
+    assert keep_fields_rosters_lack("student", roster, local) == {"home_address": "新地址",
+                                                                   "key_support_reason": "父亲重病"}
+    # a kind without such fields is left as it came
+    assert keep_fields_rosters_lack("visit", {"narrative": ""}, {"narrative": "x"}) == {"narrative": ""}

@@ -102,7 +102,7 @@ class Student:
     left_on: dt.date | None = tier_b(default=None)
     address: str = tier_c(default="")
     phone: str = tier_c(default="")
-    key_support_reason: str = tier_c(default="")  # why the officer designated 重点帮扶
+    key_support_reason: str = tier_c(default="", school_only=True)  # why the officer designated 重点帮扶
 
     def problems(self) -> dict[str, str]:
         p: dict[str, str] = {}

@@ -33,8 +33,12 @@ def tier_b(**kwargs: Any) -> Any:
     return dataclasses.field(metadata={"tier": Tier.B}, **kwargs)
 
 
-def tier_c(**kwargs: Any) -> Any:
-    return dataclasses.field(metadata={"tier": Tier.C}, **kwargs)
+def tier_c(*, school_only: bool = False, **kwargs: Any) -> Any:
+    """``school_only``: a field no roster (the platform's, or the school's spreadsheet) ever
+    carries, written by the school's laptops only. The server seals a roster's tier C as it
+    arrives and cannot merge it into the sealed value it cannot open, so laptops keep such a
+    field from their own copy (:func:`school_only_fields`)."""
+    return dataclasses.field(metadata={"tier": Tier.C, "school_only": school_only}, **kwargs)
 
 
 _TIERS_CACHE: dict[type, dict[str, Tier]] = {}
@@ -53,6 +57,18 @@ def field_tiers(cls: type) -> dict[str, Tier]:
         tiers[f.name] = Tier(tier)
     _TIERS_CACHE[cls] = tiers
     return tiers
+
+
+_SCHOOL_ONLY_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def school_only_fields(cls: type) -> tuple[str, ...]:
+    """The tier C fields of ``cls`` that only the school writes (see :func:`tier_c`)."""
+    cached = _SCHOOL_ONLY_CACHE.get(cls)
+    if cached is None:
+        cached = _SCHOOL_ONLY_CACHE[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                                 if f.metadata.get("school_only"))
+    return cached
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -237,6 +237,7 @@ class KeyService:
         self._materials: dict[str, KeyMaterialRow | None] = {}
         self._content: dict[str, list[ContentKeyRow]] | None = None  # None: not read since the last write
         self._pair: DeviceKeyPair | None = None  # this laptop's key pairs, built from its row once
+        self._lost: dict[str, DeviceOpener] | None = None  # keys restored from recovery sheets
 
     def _now(self) -> str:
         import datetime as dt
@@ -248,6 +249,7 @@ class KeyService:
             self._materials.clear()
             self._content = None
             self._pair = None
+            self._lost = None
 
     def _material(self, key: str) -> KeyMaterialRow | None:
         with self._lock:
@@ -465,10 +467,19 @@ class KeyService:
 
     def _recovered(self) -> dict[str, DeviceOpener]:
         """The lost officer laptops' keys this laptop took from recovery sheets: device id -> key."""
+        # asked for every epoch-0 value this laptop's own key cannot open: read once per generation
+        with self._lock:
+            if self._lost is not None:
+                return self._lost
+            generation = self._generation
         with self.profile.session() as s:
             rows = list(s.execute(select(KeyMaterialRow).where(KeyMaterialRow.id.startswith(RECOVERED_PREFIX)))
                         .scalars())
-        return {r.id[len(RECOVERED_PREFIX):]: DeviceOpener(b64d(r.secret["hpke"])) for r in rows if r.secret}
+        lost = {r.id[len(RECOVERED_PREFIX):]: DeviceOpener(b64d(r.secret["hpke"])) for r in rows if r.secret}
+        with self._lock:
+            if generation == self._generation:
+                self._lost = lost
+        return lost
 
     def _fetch_wraps_of_lost(self, lost_id: str, lost: DeviceOpener) -> list[str]:
         """The content keys wrapped to a lost officer laptop, opened with its recovered key and

@@ -24,7 +24,8 @@ import requests
 from sqlalchemy import delete, select, update
 from uuid6 import uuid7
 
-from visitapp.domain import split_by_tier
+from visitapp.domain import ENTITY_BY_KIND, split_by_tier
+from visitapp.domain.tiers import school_only_fields
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
 from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record, sealed_form
@@ -875,17 +876,11 @@ def _drop(session: Any, row: Any) -> None:
         session.delete(row)
 
 
-# Tier C fields a roster (the platform's, or the school's spreadsheet) never carries: only the
-# school's laptops write them. The server seals a roster's addresses and phones as they arrive
-# and cannot merge them into the student's sealed tier C it cannot open, so its new value holds
-# the roster's fields only; the laptops keep these from their own copy.
-FIELDS_ROSTERS_LACK = {"student": ("key_support_reason",)}
-
-
 def keep_fields_rosters_lack(kind: str, values: dict | None, local: dict | None) -> dict | None:
-    """``values`` (tier C from the server's roster seal) with the fields rosters never carry
-    taken from ``local`` (this laptop's copy) where ``values`` has none."""
-    fields = FIELDS_ROSTERS_LACK.get(kind)
+    """``values`` (tier C from the server's roster seal, which holds the roster's fields only)
+    with the fields only the school writes (:func:`visitapp.domain.tiers.school_only_fields`) taken from ``local`` (this laptop's copy) where ``values`` has none."""
+    cls = ENTITY_BY_KIND.get(kind)
+    fields = school_only_fields(cls) if cls is not None else ()
     if not fields or not local:
         return values
     merged = dict(values or {})
