@@ -21,15 +21,21 @@ import json
 
 from sqlalchemy import func, or_, select
 
-from sync_server.core import Principal, ServerCore
-from sync_server.models import AuditRow, Record
+from sync_server.core import Principal, ServerCore, aware
+from sync_server.models import AuditRow, OrphanedWork, Record, Setting
 from sync_server.sync import ApiError
 from visitapp.protocol.records import (
-    READABLE_FORM, RecordInvalid, decode_sealed, is_sealed, sealed_form,
+    READABLE_FORM, TIER_C_FIELD, RecordInvalid, aad_record_of, decode_sealed, decode_tier_c, encode_sealed,
+    is_sealed, sealed_form,
 )
 from visitapp.protocol.sync import unwrap_conflict_sealed
 
 MAX_RESEAL_BATCH = 500
+# orphaned work older than this was checked for readable tier C, and sealed (settings table)
+ORPHANS_SEALED_FROM = "orphans_sealed_from"
+# a push that kept orphaned work may commit after a check that started later than its
+# created_at (PostgreSQL): the next check looks this far back again
+_ORPHAN_CHECK_MARGIN = dt.timedelta(minutes=10)
 
 
 def _officer_only(who: Principal) -> None:
@@ -121,6 +127,71 @@ def reseal(core: ServerCore, who: Principal, items: list[dict]) -> dict:
     return {"resealed": done, "skipped": skipped, **counts(core)}
 
 
+def _orphan_readable(payload: dict) -> bool:
+    sealed = payload.get("sealed")
+    return isinstance(sealed, str) and sealed_form(sealed) == READABLE_FORM
+
+
+def seal_readable_orphans(core: ServerCore, who: Principal, make_sealer) -> int:  # noqa: ANN001 - keys.seal_for_officers_of
+    """Orphaned work that arrived readable (from a laptop that could not seal yet) is kept as
+    it came, so the officer can accept it; its tier C is sealed to the certified officer
+    devices at the officer's next sync, as the server seals a roster's values. An accepted
+    orphan then becomes a record sealed to the officers, which the officer's re-seal moves
+    under the student's key. ``make_sealer()`` answers ``seal(plaintext, kind, record_id,
+    field) -> bytes | None`` (None: no officer device certified yet; nothing changes).
+    Answers how many orphans were sealed."""
+    _officer_only(who)
+    done = 0
+    with core.db.write() as tx:
+        mark = tx.session.get(Setting, ORPHANS_SEALED_FROM)
+        query = select(OrphanedWork).order_by(OrphanedWork.created_at)
+        if mark is not None and mark.value:
+            query = query.where(OrphanedWork.created_at >= aware(dt.datetime.fromisoformat(mark.value)))
+        rows = list(tx.session.execute(query).scalars())
+        if not rows:
+            return 0
+        seal = None
+        for row in rows:
+            payload = core.vault.open_json("orphaned_work", row.id, "mutation", row.payload_enc) or {}
+            if not _orphan_readable(payload):
+                continue
+            seal = seal or make_sealer()
+            routing = payload.get("routing") or {}
+            if payload.get("kind") == "conflict":  # a resolution's value is sealed for the record it resolves
+                kind, record = str(routing.get("record_kind") or ""), str(routing.get("record_id") or "")
+            else:
+                kind, record = str(payload.get("kind") or ""), aad_record_of(str(payload.get("record_id") or ""), routing)
+            try:
+                values = decode_tier_c(payload["sealed"])
+            except (RecordInvalid, ValueError):
+                continue  # not a value of this form after all: left as it came, counted by status()
+            envelope = seal(json.dumps(values, ensure_ascii=False, sort_keys=True).encode(), kind, record, TIER_C_FIELD)
+            if envelope is None:
+                return done  # no certified officer device: the mark stays, the next sync tries again
+            payload["sealed"] = encode_sealed(envelope)
+            row.payload_enc = core.vault.seal_json("orphaned_work", row.id, "mutation", payload)
+            tx.audit("orphan_seal", actor=who.staff_id, device=who.device_id, record_kind=row.kind, record_id=row.record_id,
+                     detail={"orphan_id": row.id})
+            done += 1
+        newest = max(aware(r.created_at) for r in rows)
+        since = (newest - _ORPHAN_CHECK_MARGIN).isoformat()
+        if mark is None:
+            tx.session.add(Setting(name=ORPHANS_SEALED_FROM, value=since))
+        else:
+            mark.value = since
+    if done:
+        erase_readable_copies(core)
+    return done
+
+
+def readable_orphans(core: ServerCore) -> int:
+    """How many orphaned changes (any status) the server still holds with readable tier C."""
+    with core.db.read() as s:
+        rows = s.execute(select(OrphanedWork.id, OrphanedWork.payload_enc)).all()
+    return sum(1 for oid, env in rows
+               if _orphan_readable(core.vault.open_json("orphaned_work", oid, "mutation", env) or {}))
+
+
 def erase_readable_copies(core: ServerCore) -> None:
     """No readable copy of a swapped value stays: the pull cache goes (refilled from the
     database), and on SQLite freed pages are zeroed and the write-ahead log truncated."""
@@ -143,10 +214,12 @@ def status(core: ServerCore) -> dict:
     """Counts, and since when backups hold no readable tier C: a backup made before the last
     re-seal (or at any time while ``readable`` is not 0) can still be read with ``server.key``."""
     result = counts(core)
+    result["orphans_readable"] = readable_orphans(core)
     with core.db.read() as s:
         last = s.execute(select(func.max(AuditRow.at)).where(AuditRow.action == "tier_c_reseal")).scalar()
     result["last_reseal_at"] = last.isoformat() if isinstance(last, dt.datetime) else None
-    result["backups_safe_from"] = result["last_reseal_at"] if result["readable"] == 0 else None
+    clear = result["readable"] == 0 and result["orphans_readable"] == 0
+    result["backups_safe_from"] = result["last_reseal_at"] if clear else None
     return result
 
 
@@ -173,7 +246,9 @@ def _cmd_status(args) -> None:  # noqa: ANN001
         return
     print(f"C 级内容：仍可读 {result['readable']} 条，只密封给资助专干和作者的设备 {result['to_devices']} 条，"
           f"按学生密钥密封 {result['under_student_keys']} 条。")
-    if result["readable"]:
+    if result["orphans_readable"]:
+        print(f"另有 {result['orphans_readable']} 条待处理的离线工作仍含可读的 C 级内容（来自尚不能加密的电脑）。")
+    if result["readable"] or result["orphans_readable"]:
         print("仍有可读的 C 级内容：请资助专干在其电脑上同步一次，由它重新密封。在此之前做的备份可用 server.key 读出这些内容。")
     elif result["backups_safe_from"]:
         print(f"服务器已不含可读的 C 级内容。{result['backups_safe_from']} 之前做的备份仍可用 server.key 读出"

@@ -236,7 +236,10 @@ def router(core: ServerCore, principal) -> APIRouter:
     def reseal_queue(who: Who, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                      limit: Annotated[int, Query(ge=1, le=resealing.MAX_RESEAL_BATCH)] = resealing.MAX_RESEAL_BATCH
                      ) -> dict:
-        return resealing.queue(core, who, after, limit)
+        page = resealing.queue(core, who, after, limit)
+        if after == 0:  # once per officer sync: orphaned work that arrived readable is sealed too
+            resealing.seal_readable_orphans(core, who, lambda: keys.seal_for_officers_of(core))
+        return page
 
     @api.post("/reseal", response_model=ResealResult,
               summary="Swap records' tier C for values re-sealed under the students' keys (officers)",

@@ -223,3 +223,46 @@ def test_a_roster_update_keeps_the_reason_the_officer_gave_for_key_support(tmp_p
         office.close()
         teacher.close()
         server.stop()
+
+
+def test_orphaned_work_that_arrived_readable_is_sealed_to_the_officers_at_their_next_sync(tmp_path, capsys):
+    """A laptop enrolled with a server-made code cannot seal yet and sends tier C readable; when
+    that work is orphaned (here: the laptop was revoked with it unsent), the server keeps it as
+    it came, so ``sealing status`` counts it and dates no backup safe, until the officer's next
+    sync seals it to the officer devices; the officer still reads its excerpt."""
+    server = InProcessServer(tmp_path)
+    teacher_staff = server.core.add_staff("王老师", "teacher")
+    student_id = server.student("李小红")
+    server.core.assign("visitor", teacher_staff.id, student_id)
+    office, _ = create_profile(tmp_path / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
+    teacher, _ = create_profile(tmp_path / "teacher", PASSPHRASE, kdf=FAST_TEST_KDF)
+    try:
+        assert office.sync.enroll(server.code(server.officer.id)).keys_certified
+        teacher.sync.enroll(server.code(teacher_staff.id))  # no officer key: it cannot seal
+        for ws in (office, teacher):
+            assert ws.sync.run().ok
+        finalized_visit(teacher, types.SimpleNamespace(id=student_id), narrative=NARRATIVE)
+        server.core.revoke_device(teacher.identity.device_id)
+        with pytest.raises(Exception):
+            teacher.sync.run()  # it uploads its unsent work, which the server keeps as orphaned
+        held = status(server.core)
+        assert held["orphans_readable"] == 1 and held["backups_safe_from"] is None, held
+        assert "1 条待处理的离线工作仍含可读的 C 级内容" in sealing_status(server, capsys)
+
+        report = office.sync.run()
+        assert report.ok, report
+        held = status(server.core)
+        assert held["orphans_readable"] == 0 and held["readable"] == 0 and held["backups_safe_from"], held
+        assert_absent_from_server(server, NARRATIVE)
+        assert [o.excerpt for o in office.officer.orphans() if o.kind == "visit"] == [NARRATIVE]
+        # accepted, it becomes the student's record, which the officer's re-seal puts under the student's key
+        (orphan,) = [o for o in office.officer.orphans() if o.kind == "visit"]
+        office.officer.resolve_orphan(orphan.id, "accept")
+        assert office.sync.run().ok
+        assert form_of(server, orphan.record_id) >= 1
+        assert office.visits.get(orphan.record_id).narrative == NARRATIVE
+        assert_absent_from_server(server, NARRATIVE)
+    finally:
+        office.close()
+        teacher.close()
+        server.stop()
