@@ -298,6 +298,7 @@ class WriteTx:
         self._seq: int | None = None
         self._start: int | None = None
         self.written: list[tuple[int, bytes]] = []  # (server_seq, change JSON) of this transaction
+        self._audit_last: tuple[int, str] | None = None  # (seq, hash) of the chain's end, once read
         session.info["pending_records"] = []
 
     def queue_record(self, row: dict) -> None:
@@ -338,15 +339,22 @@ class WriteTx:
               record_id: str = "", detail: dict | None = None) -> None:
         """Append one link of the hash chain. Holding the counter lock serializes appends."""
         self._lock()
-        last = self.session.execute(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).scalar_one_or_none()
-        seq = (last.seq + 1) if last else 1
-        prev = last.hash if last else "0" * 64
+        if self._audit_last is None:
+            # read once per transaction: the counter lock held above keeps other appends out,
+            # so the chain's end is then this transaction's own last link (a re-seal of 500
+            # records appends 500 links; reading the end each time flushed and queried 500 times)
+            last = self.session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc())
+                                        .limit(1)).one_or_none()
+            self._audit_last = (last.seq, last.hash) if last else (0, "0" * 64)
+        prev_seq, prev = self._audit_last
+        seq = prev_seq + 1
         at = dt.datetime.now(dt.timezone.utc)
         body = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False)
         digest = audit_digest(prev, seq, at, actor, device, action, record_kind, record_id, body)
         self.session.add(AuditRow(seq=seq, at=at, actor=actor, device=device, action=action,
                                   record_kind=record_kind, record_id=record_id, detail=body,
                                   prev_hash=prev, hash=digest))
+        self._audit_last = (seq, digest)
 
 
 def audit_digest(prev: str, seq: int, at: dt.datetime, actor: str, device: str, action: str, record_kind: str,

@@ -611,10 +611,11 @@ class SyncService:
                                          directory=tier_c.directory())
             except KEY_CALL_ERRORS as exc:
                 report.warnings.append(f"未能分发学生的内容密钥：{exc}")
+            local = self._school_only_values(page["items"])
             for item in page["items"]:
                 if item["record_id"] in aside:
                     continue
-                resealed = self._reseal_one(item, tier_c, report)
+                resealed = self._reseal_one(item, tier_c, report, local)
                 if resealed is not None:
                     items.append({"record_id": item["record_id"], "server_seq": item["server_seq"], "sealed": resealed})
             if items:
@@ -627,7 +628,25 @@ class SyncService:
             if not page["more"]:
                 return done
 
-    def _reseal_one(self, item: dict, tier_c: TierC, report: SyncReport) -> str | None:
+    def _school_only_values(self, items: list[dict]) -> dict[tuple[str, str], dict | None]:
+        """This laptop's tier C of the page's records whose kind has fields only the school
+        writes (a roster's seal lacks them): read in one query per kind, not one per record."""
+        wanted: dict[str, list[str]] = {}
+        for item in items:
+            cls = ENTITY_BY_KIND.get(item["kind"])
+            if cls is not None and item["kind"] in MODEL_BY_KIND and school_only_fields(cls):
+                wanted.setdefault(item["kind"], []).append(item["record_id"])
+        found: dict[tuple[str, str], dict | None] = {}
+        with self.ctx.profile.session() as s:
+            for kind, ids in wanted.items():
+                model = MODEL_BY_KIND[kind]
+                for start in range(0, len(ids), 900):
+                    for row in s.scalars(select(model).where(model.id.in_(ids[start:start + 900]))):
+                        found[(kind, row.id)] = row.sealed
+        return found
+
+    def _reseal_one(self, item: dict, tier_c: TierC, report: SyncReport,
+                    local: dict[tuple[str, str], dict | None]) -> str | None:
         kind, record_id, student_id = item["kind"], item["record_id"], item.get("student_id")
         try:
             if kind == "conflict":
@@ -642,11 +661,8 @@ class SyncService:
                     sides.append(self._seal_under_key(tier_c, target_kind, target_id, None, student_id, values))
                 return wrap_conflict_sealed(*sides)
             values = tier_c.open(kind, record_id, item.get("routing"), student_id, item["sealed"])
-            model = MODEL_BY_KIND.get(kind)
-            if model is not None:  # what a roster replaced, the school's own fields go back in from here
-                with self.ctx.profile.session() as s:
-                    local = s.get(model, record_id)
-                    values = keep_fields_rosters_lack(kind, values, local.sealed if local is not None else None)
+            # what a roster replaced, the school's own fields go back in from here
+            values = keep_fields_rosters_lack(kind, values, local.get((kind, record_id)))
             return self._seal_under_key(tier_c, kind, record_id, item.get("routing"), student_id, values)
         except NotAReader:
             return None  # sealed to officer devices other than this one: that laptop re-seals it
