@@ -13,12 +13,17 @@ A student who left the roster is kept for the school's retention period (the set
    record and answers the deletion record; this laptop then deletes its own copy at once and
    rewrites its database file, and the other laptops purge the student at their next sync
    (a teacher's only after its pending changes are sent: the engine's purge waits for them).
+   The minutes of collective reviews (集体评议, school records that outlive the child) are kept,
+   with the student's name, number and id replaced by 〔已删除学生〕 first and sent up before the
+   server is asked (:func:`visitapp.domain.retention.redact_student`); the deletion record counts
+   them (``review_meeting_minutes_redacted``).
 
 Both steps are audited here (the deletion record: kinds, counts, when, who; no content).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -30,9 +35,10 @@ from sqlalchemy import select, text
 from visitapp.services.sync import delete_student_data, pending_about
 from visitapp.domain import DomainError, VisitStatus
 from visitapp.domain.reports import class_sort_key
-from visitapp.domain.retention import is_due, retention_ends
+from visitapp.domain.retention import is_due, redact_student, retention_ends
 from visitapp.services.reports import load_without_sealed
-from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, StudentRow, VisitRow
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, ReviewMeetingRow, SettingRow, StudentRow, VisitRow
+from visitapp.storage.records import entity_from_row
 
 if TYPE_CHECKING:
     from visitapp.printing.archive import ArchiveJob
@@ -194,7 +200,17 @@ class RetentionService:
         job, _growth, _sheets = self._jobs(student_id)
         if job.fingerprint().hash != archived.get("contents"):
             raise DomainError("retention.archive_stale")
-        record = self._post(student_id, archived["sha256"])
+        redacted = self._redact_minutes(job.contents.student)
+        if redacted:
+            # the redacted minutes reach the server before the student is erased there
+            report = engine.run()
+            with self.ctx.profile.session() as s:
+                unsent = s.execute(select(OutboxRow.seq).where(OutboxRow.record_kind == "review_meeting",
+                                                              OutboxRow.record_id.in_(redacted))).first()
+            if not report.ok or unsent is not None:
+                raise DomainError("retention.sync_incomplete",
+                                  reasons="；".join(reason for _rid, reason in report.errors[:3]) or "集体评议记录未上传")
+        record = self._post(student_id, archived["sha256"], redacted)
         with self.ctx.profile.session() as s, s.begin():
             erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)
             erased.secret = {**(erased.secret or {}), student_id: record}
@@ -214,8 +230,23 @@ class RetentionService:
         return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                        dict(record.get("counts", {})), archived["sha256"], local)
 
-    def _post(self, student_id: str, sha256: str) -> dict:
-        return self.ws.officer.erase_student(student_id, sha256, self.school_years())
+    def _post(self, student_id: str, sha256: str, redacted: list[str] | None = None) -> dict:
+        return self.ws.officer.erase_student(student_id, sha256, self.school_years(), redacted or [])
+
+    def _redact_minutes(self, student: Any) -> list[str]:
+        """Replace the student's name, number and id in every review meeting's minutes that
+        names them (audited per meeting, ids only); answers the meetings changed."""
+        changed: list[str] = []
+        with self.ctx.profile.session() as s, s.begin():
+            for row in s.scalars(select(ReviewMeetingRow).order_by(ReviewMeetingRow.id)):
+                meeting = entity_from_row("review_meeting", row)
+                minutes = redact_student(meeting.minutes or "", student.name, student.student_no, student.id)
+                if minutes == (meeting.minutes or ""):
+                    continue
+                self.ctx.write(s, dataclasses.replace(meeting, minutes=minutes), "review_meeting.redact",
+                               detail={"erased_student": student.id})
+                changed.append(meeting.id)
+        return changed
 
     def _rewrite_file(self) -> None:
         """VACUUM, so the erased rows' envelopes do not stay in the file's free pages or WAL."""
