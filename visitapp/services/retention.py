@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from visitapp.printing.archive import ArchiveJob
     from visitapp.services.workspace import Workspace
 
-__all__ = ["RetentionService", "LeftStudent", "Erasure", "ARCHIVES_KEY"]
+__all__ = ["RetentionService", "LeftStudent", "Erasure", "ErasedStudent", "ARCHIVES_KEY"]
 
 log = logging.getLogger(__name__)
 ARCHIVES_KEY = "retention_archives"  # student id -> the archive made of them (encrypted setting)
@@ -76,6 +76,17 @@ class Erasure:
     counts: dict[str, int]
     archive_sha256: str
     local_records: int
+
+
+@dataclass(frozen=True)
+class ErasedStudent:
+    """A student this laptop erased, from the deletion record the server answered (ids and
+    counts only: the name went with the records)."""
+
+    student_id: str
+    erased_at: str
+    records: int       # erased on the server at the erase, orphaned work included
+    late_erased: int   # of those, changes that arrived late and were erased by a later call
 
 
 class RetentionService:
@@ -182,7 +193,7 @@ class RetentionService:
         engine = self.ws.sync
         before = self.erased().get(student_id)
         if before is not None:
-            record = self._post(student_id, before["archive_sha256"])
+            record, _late = self._erase_again(student_id, before)
             return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                            dict(record.get("counts", {})), before["archive_sha256"], 0)
         self._check_due(student_id, today)
@@ -229,6 +240,43 @@ class RetentionService:
         engine.run()  # the erase's audit event goes up now; a failure here is retried next sync
         return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                        dict(record.get("counts", {})), archived["sha256"], local)
+
+    def erased_students(self) -> list[ErasedStudent]:
+        """The students this laptop erased, the latest first; refuses anyone but the officer."""
+        self._require_officer()
+        out = []
+        for sid, record in self.erased().items():
+            counts = {k: int(v) for k, v in dict(record.get("counts", {})).items()}
+            out.append(ErasedStudent(sid, str(record.get("erased_at", "")), sum(counts.values()),
+                                     int(record.get("late_erased", 0))))
+        return sorted(out, key=lambda e: (e.erased_at, e.student_id), reverse=True)
+
+    def erase_late_work(self, student_id: str) -> int:
+        """Erase, for a student already erased, the changes laptops sent about them since (kept
+        as orphaned work meanwhile: print them from 孤立记录 first if the archive needs them);
+        answers how many this call erased. Refuses a student this laptop did not erase
+        (``retention.not_erased``) and, from the server, anyone but the officer."""
+        self._require_officer()
+        before = self.erased().get(student_id)
+        if before is None:
+            raise DomainError("retention.not_erased")
+        _record, late = self._erase_again(student_id, before)
+        return late
+
+    def _erase_again(self, student_id: str, before: dict) -> tuple[dict, int]:
+        """The erase asked again: the server erases what arrived late and answers the deletion
+        record with its count added; kept here, with the count this laptop saw erased."""
+        record = self._post(student_id, before["archive_sha256"])
+        late = max(0, int(record.get("counts", {}).get("orphaned_work", 0))
+                   - int(before.get("counts", {}).get("orphaned_work", 0)))
+        with self.ctx.profile.session() as s, s.begin():
+            erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)
+            kept = {**record, "late_erased": int(before.get("late_erased", 0)) + late}
+            erased.secret = {**(erased.secret or {}), student_id: kept}
+            s.add(erased)
+            if late:
+                self.ctx.audit(s, "retention.erase_late", "student", student_id, {"orphaned_work": late})
+        return record, late
 
     def _post(self, student_id: str, sha256: str, redacted: list[str] | None = None) -> dict:
         return self.ws.officer.erase_student(student_id, sha256, self.school_years(), redacted or [])
