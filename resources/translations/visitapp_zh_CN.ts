@@ -2094,8 +2094,8 @@
       <translation>生成长期档案文件…</translation>
     </message>
     <message>
-      <source>Student number (id)</source>
-      <translation>学生编号</translation>
+      <source>Student id</source>
+      <translation>学生 ID</translation>
     </message>
     <message>
       <source>Erased on</source>

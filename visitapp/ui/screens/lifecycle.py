@@ -99,7 +99,7 @@ class LifecycleScreen(QWidget):
         self.retention_rule.setWordWrap(True)
         # students erased here: what laptops sent about them after the erase goes the same way
         self.erased = RowsModel([
-            (tr("Student number (id)"), lambda r: r.student_id), (tr("Erased on"), lambda r: r.erased_at[:10] or "—"),
+            (tr("Student id"), lambda r: r.student_id), (tr("Erased on"), lambda r: r.erased_at[:10] or "—"),
             (tr("Records erased"), lambda r: str(r.records)), (tr("Late changes erased"), lambda r: str(r.late_erased)),
         ], self)
         self.erased_view = rows_table(self.erased, tr("Students erased from this computer"), single=True)
