@@ -76,6 +76,7 @@ def test_a_grade_leader_pulls_and_reviews_its_grade_only(school):
     assert report.ok, report.errors
     assert not a.visits.is_unopened(reviewed_visit)
     assert a.visits.get(reviewed_visit).narrative == "B 写的家访：父亲务工，母亲照顾老人"
+    assert theirs not in {r.id for r in a.students.list_mine()}  # reviewed, not one of 我的学生
     pending = {p.record_id for p in a.record_reviews.pending()}
     assert {reviewed_visit, entry.id} <= pending and other_visit not in pending
     a.record_reviews.review("visit", reviewed_visit, "approved")
