@@ -29,7 +29,7 @@ import json
 import logging
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from sync_server.core import Principal, ServerCore, new_id, utcnow
 from sync_server.models import (
@@ -86,10 +86,13 @@ def due_students(core: ServerCore, school_years: int = RETENTION_SCHOOL_YEARS,
 
 
 def erase_student(core: ServerCore, who: Principal, student_id: str, archive_sha256: str,
-                  school_years: int = RETENTION_SCHOOL_YEARS, today: dt.date | None = None) -> dict:
+                  school_years: int = RETENTION_SCHOOL_YEARS, today: dt.date | None = None,
+                  redacted_minutes: list[str] | tuple[str, ...] = ()) -> dict:
     """Erase everything about one student whose retention has passed; returns the deletion
     record. Refused (:class:`RetentionError`) for a teacher, a student still on the roster or
-    not yet due, or without the archive's hash."""
+    not yet due, or without the archive's hash. ``redacted_minutes``: the review meetings
+    whose minutes the officer's laptop redacted of the student before asking (the server
+    cannot read minutes: tier C); those it holds are counted in the deletion record."""
     if not who.is_officer:
         raise RetentionError(403, "officer_only", "只有资助专干可以在保存期满后删除学生资料。")
     if not _SHA256.match(archive_sha256 or ""):
@@ -149,6 +152,12 @@ def erase_student(core: ServerCore, who: Principal, student_id: str, archive_sha
         orphaned = _drop_orphans(core, s, student_id)
         if orphaned:
             counts["orphaned_work"] = orphaned
+        meetings = sorted(set(redacted_minutes))
+        if meetings:
+            held = s.execute(select(func.count()).select_from(Record).where(
+                Record.id.in_(meetings), Record.kind == "review_meeting", Record.deleted.is_(False))).scalar_one()
+            if held:
+                counts["review_meeting_minutes_redacted"] = int(held)
         s.execute(delete(PlatformExportRow).where(PlatformExportRow.student_id == student_id))
         row = ErasureRow(id=new_id(), student_id=student_id, erased_at=utcnow(), erased_by=who.staff_id,
                          device_id=who.device_id, counts=json.dumps(counts, sort_keys=True),

@@ -320,6 +320,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "retention.archive_stale": ("归档后该学生的记录有了变化，请重新生成长期档案，再删除。",
                                 "The student's records changed after archiving; please make the long-term "
                                 "archive again before erasing."),
+    "retention.not_erased": ("本机没有删除过这名学生，没有迟到的记录可删；请先在上方名单中归档并删除。",
+                             "This computer has not erased this student, so there is no late work to erase; "
+                             "archive and erase the student in the list above first."),
 
     # -- settings ---------------------------------------------------------------------------
     "settings.idle_lock_range": ("自动锁定时间应为 1–240 分钟", "The automatic lock should be 1–240 minutes"),

@@ -2094,6 +2094,54 @@
       <translation>生成长期档案文件…</translation>
     </message>
     <message>
+      <source>Student id</source>
+      <translation>学生 ID</translation>
+    </message>
+    <message>
+      <source>Erased on</source>
+      <translation>删除日期</translation>
+    </message>
+    <message>
+      <source>Records erased</source>
+      <translation>已删除记录数</translation>
+    </message>
+    <message>
+      <source>Late changes erased</source>
+      <translation>已删除的迟到记录</translation>
+    </message>
+    <message>
+      <source>Students erased from this computer</source>
+      <translation>本机已删除的学生</translation>
+    </message>
+    <message>
+      <source>Erase late work…</source>
+      <translation>删除迟到的记录…</translation>
+    </message>
+    <message>
+      <source>A change about an erased student that a computer had not sent yet arrives afterwards and waits, unapplied, on the Orphaned work screen. Print it there if the archive needs it, then erase it here: the server erases it and adds it to the deletion record.</source>
+      <translation>学生资料删除时某台电脑尚未上传的修改，会在删除后到达，作为孤立记录等候处理（不会写入）。如长期档案需要，请先在“孤立记录”中打印，再在此删除：服务器删除这些记录，并计入删除记录。</translation>
+    </message>
+    <message>
+      <source>Choose an erased student first.</source>
+      <translation>请先选择一名已删除的学生。</translation>
+    </message>
+    <message>
+      <source>Erase late work</source>
+      <translation>删除迟到的记录</translation>
+    </message>
+    <message>
+      <source>Erase from the school server what computers sent about {student} after the erase? Print it from the Orphaned work screen first if the archive needs it; this cannot be undone.</source>
+      <translation>从学校服务器删除学生 {student} 的资料删除后各电脑才上传的记录？如长期档案需要，请先在“孤立记录”中打印；删除后不能恢复。</translation>
+    </message>
+    <message>
+      <source>Erased {n} late changes from the school server; they are in the deletion record.</source>
+      <translation>已从学校服务器删除 {n} 条迟到的记录，已计入删除记录。</translation>
+    </message>
+    <message>
+      <source>Nothing about this student arrived after the erase.</source>
+      <translation>删除之后没有收到关于该学生的记录。</translation>
+    </message>
+    <message>
       <source>Erase from the server and every computer</source>
       <translation>从服务器和所有电脑删除</translation>
     </message>

@@ -19,6 +19,10 @@ class EraseRequest(BaseModel):
     student_id: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
     archive_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     school_years: int = Field(default=RETENTION_SCHOOL_YEARS, ge=MIN_YEARS, le=MAX_YEARS)
+    # the review meetings whose minutes the officer's laptop redacted of the student (it alone
+    # reads them) and sent up first; the deletion record counts those the server holds
+    redacted_minutes: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]] = Field(
+        default_factory=list, max_length=1000)
 
 
 _RECORD_EXAMPLE = {"id": "01936d1e-7777-7000-8000-000000000009", "student_id": "01936d1e-5555-7000-8000-000000000001",
@@ -63,7 +67,7 @@ def add_retention_routes(app: FastAPI, core: ServerCore, principal) -> None:  # 
     def erase(body: EraseRequest, who: Officer) -> EraseResponse:
         try:
             return EraseResponse(**erase_student(core, who, body.student_id, body.archive_sha256,
-                                                 body.school_years))
+                                                 body.school_years, redacted_minutes=body.redacted_minutes))
         except RetentionError as exc:
             raise ApiError(exc.status, exc.code, exc.detail) from None
 

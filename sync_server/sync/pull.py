@@ -6,6 +6,12 @@ Visibility of a record (decided when it is written; see ``README`` section *serv
 ``mentors`` the student's mentors and officers; ``draft`` only its author; ``author`` its
 author and officers; ``parties`` the two people in a conflict and officers; ``officers``
 officers only.
+
+A grade leader the officer named reviewer (``reviewer_appointment``, 谁审核谁负责) also pulls,
+read-only, what a review needs of every student of the grade it covers that is not assigned to
+them: the student, its visits and growth entries (finalized ones: drafts stay ``draft``) and
+their reviews (:data:`REVIEW_KINDS`, level ``review`` in ``device_students``). Pushes are
+unchanged: outside their own students a grade leader writes reviews only (``sync.review``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
 
 from sync_server.core import Principal, ServerCore, change_json, utcnow
+from visitapp.domain.record_review import grade_covers
 from sync_server.db import InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
 from visitapp.protocol.sync import MetaResponse
@@ -59,6 +66,9 @@ def _visible_expr(officer: bool):
         # student (a teacher moved off the student no longer receives it)
         and_(Record.visibility == "parties", Record.author_staff == me, Record.student_id.in_(mine)),
         and_(Record.visibility == "parties", Record.other_staff == me, Record.student_id.in_(mine)),
+        and_(Record.visibility == "student", Record.kind.in_(REVIEW_KINDS), Record.student_id.in_(
+            select(DeviceStudent.student_id).where(DeviceStudent.device_id == bindparam("device"),
+                                                   DeviceStudent.level == "review", DeviceStudent.state == "active"))),
     )
 
 
@@ -73,6 +83,9 @@ def _scope_branches():
     # ``visibility || ''``: the same test, but no index on it, so the planner (SQLite has no
     # statistics) takes the branch's own index rather than every record of that visibility
     vis = Record.visibility.op("||")(literal_column("''"))
+    reviewed = select(DeviceStudent.student_id).where(
+        DeviceStudent.device_id == bindparam("device"), DeviceStudent.level == "review",
+        DeviceStudent.state == "active")
     return (
         and_(Record.visibility == "school"),
         and_(Record.student_id.in_(mine), vis == "student"),
@@ -80,7 +93,46 @@ def _scope_branches():
         and_(Record.author_staff == me, vis.in_(("draft", "author"))),
         and_(Record.author_staff == me, vis == "parties", Record.student_id.in_(mine)),
         and_(Record.other_staff == me, vis == "parties", Record.student_id.in_(mine)),
+        # a grade leader's review scope: read-only, only what a review needs
+        and_(Record.student_id.in_(reviewed), vis == "student", Record.kind.in_(REVIEW_KINDS)),
     )
+
+
+# what a grade leader pulls of the grade's students not assigned to them: enough to list, read
+# and review the finalized records (the roster entry, visits, growth entries, earlier reviews)
+REVIEW_KINDS = ("student", "visit", "growth_entry", "record_review")
+_APPOINTMENTS = select(Record.routing).where(Record.visibility == "school", Record.kind == "reviewer_appointment",
+                                             Record.deleted.is_(False))
+_STUDENT_CLASSES = select(Record.id, Record.routing).where(Record.kind == "student", Record.deleted.is_(False))
+
+
+def _routing_of(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _reviewed_students(core: ServerCore, s, staff_id: str, snap: int) -> set[str]:  # noqa: ANN001
+    """The students of the grades ``staff_id`` is an active reviewer of (none for most: one
+    short query over the school-wide records). The roster scan is kept per staff member until
+    the next write anywhere (``snap``), so a grade leader's sync with nothing to do reads it once."""
+    conn = s.connection()
+    grades = sorted({str(r.get("grade") or "").strip() for r in map(_routing_of, conn.execute(_APPOINTMENTS).scalars())
+                     if r.get("staff_id") == staff_id and r.get("active", True) is not False} - {""})
+    if not grades:
+        return set()
+    cache = core.__dict__.setdefault("_review_scope_cache", {})
+    hit = cache.get(staff_id)
+    if hit is not None and hit[0] == snap and hit[1] == grades:
+        return hit[2]
+    found = {sid for sid, routing in conn.execute(_STUDENT_CLASSES).all()
+             if any(grade_covers(g, str(_routing_of(routing).get("class_name") or "")) for g in grades)}
+    if len(cache) > 256:
+        cache.clear()
+    cache[staff_id] = (snap, grades, found)
+    return found
 
 
 # statements built once: building SQLAlchemy expressions costs more than running them here
@@ -122,12 +174,14 @@ _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.stat
                DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
 
 
-def _scope_diff(s, who: Principal) -> tuple[list, list, list]:
+def _scope_diff(core: ServerCore, s, who: Principal, snap: int) -> tuple[list, list, list]:  # noqa: ANN001
     """The teacher's current students against those this device holds: (gained, lost, held rows)."""
     rows = s.connection().execute(_ASSIGNED, {"me": who.staff_id}).all()
     held_rows = s.connection().execute(_HELD, {"device": who.device_id}).all()
     held = {(r[0], r[1]): r[2] for r in held_rows}
     want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
+    assigned = {sid for sid, _ in rows}
+    want |= {(sid, "review") for sid in _reviewed_students(core, s, who.staff_id, snap) - assigned}
     gained = [k for k in want if held.get(k) != "active"]
     lost = [k for k, state in held.items() if state == "active" and k not in want]
     return gained, lost, held_rows
@@ -221,24 +275,33 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
         if 0 < cursor < hz:
             raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
         if not who.is_officer:
-            gained, lost, held = _scope_diff(s, who)
+            gained, lost, held = _scope_diff(core, s, who, snap)
             if (gained or lost) and not _rescoped:
                 rescope = (gained, lost)
             else:
                 rescope = None
+                # a student leaves the laptop when it is in none of its levels any more (one
+                # assigned before and now only in the grade the teacher reviews stays: its
+                # review records come on, the purge would drop them after the page)
+                kept = {sid for sid, level, state, _fc, _ps in held
+                        if state == "active" and level in ("student", "review")}
                 purge = sorted({sid for sid, level, state, _fc, pseq in held
-                                if state == "purged" and level == "student" and cursor < pseq})
-                for level in ("student", "mentors"):
+                                if state == "purged" and level in ("student", "review") and cursor < pseq} - kept)
+                for level in ("student", "mentors", "review"):
                     sids = [sid for sid, lv, state, fc, _ps in held
                             if state == "active" and lv == level and fc > 0 and fc >= cursor]
+                    vis, kinds = ("student", REVIEW_KINDS) if level == "review" else (level, None)
                     for i in range(0, len(sids), 500):
-                        parts += _changes_json(core, s.connection().execute(select(*_CHANGE_COLUMNS).where(
-                            Record.visibility == level, Record.student_id.in_(sids[i:i + 500]),
-                            Record.server_seq <= cursor).order_by(Record.server_seq)))
+                        query = select(*_CHANGE_COLUMNS).where(
+                            Record.visibility == vis, Record.student_id.in_(sids[i:i + 500]),
+                            Record.server_seq <= cursor)
+                        if kinds is not None:
+                            query = query.where(Record.kind.in_(kinds))
+                        parts += _changes_json(core, s.connection().execute(query.order_by(Record.server_seq)))
         else:
             rescope = None
         if rescope is None:
-            params = {"cursor": cursor, "snap": snap, "me": who.staff_id}
+            params = {"cursor": cursor, "snap": snap, "me": who.staff_id, "device": who.device_id}
             # the page's seqs first: recent changes come from the cache without reading their
             # (large, encrypted) columns; Core, not ORM, execution saves a third of the rest
             conn = s.connection()

@@ -129,6 +129,11 @@ def test_a_leaver_is_archived_then_erased_from_every_machine(tmp_path, capsys, c
         assert teacher.sync.run().ok
         assert officer.sync.run().ok
         officer.support.set_key_support(sid, True, REASON)
+        # a collective review whose minutes name the student and a classmate who stays
+        name, other_name = mine[0].name, mine[1].name
+        meeting = officer.review.record_meeting(
+            "2020-2021-2", dt.date(2021, 6, 1), [staff["officer"]["id"], staff["teacher"]["id"], "校长"],
+            minutes=f"{name}家庭情况属实，建议一档；{other_name}建议二档。{name}的申请材料齐全。")
         _leaves(officer, sid, dt.date(2021, 9, 1))
         assert officer.sync.run().ok and teacher.sync.run().ok
 
@@ -160,6 +165,10 @@ def test_a_leaver_is_archived_then_erased_from_every_machine(tmp_path, capsys, c
 
         erasure = officer.retention.erase(sid)
         assert erasure.archive_sha256 == digest
+        # the meeting stays, its minutes without the erased student; the deletion record counts it
+        (kept,) = [m for m in officer.review.meetings() if m.id == meeting.id]
+        assert kept.minutes == f"〔已删除学生〕家庭情况属实，建议一档；{other_name}建议二档。〔已删除学生〕的申请材料齐全。"
+        assert erasure.counts["review_meeting_minutes_redacted"] == 1
         assert erasure.counts["visit"] == 1 and erasure.counts["growth_entry"] == 1
         assert erasure.counts["growth_profile_field"] == 1 and erasure.counts["student"] == 1
         assert sid not in {r.student_id for r in officer.retention.left_students()}
@@ -191,6 +200,7 @@ def test_a_leaver_is_archived_then_erased_from_every_machine(tmp_path, capsys, c
             values = _decrypted_values(ws)
             for secret in (*SECRETS, LATE_DRAFT):
                 assert secret not in values, secret
+            assert name not in values and (ws is teacher or other_name in values)
             with ws.profile.session() as s:
                 assert s.get(MODEL_BY_KIND["visit"], visit_id) is None
         server.stop()

@@ -151,6 +151,12 @@ def test_the_reviewer_and_the_chain_are_printed_and_verifiable(officer_workspace
     text = text_of(tmp_path / "chain.pdf").replace("\n", "")
     for words in ("资助工作全过程记录", "班主任推荐", "实地走访", "已审核", "尚未评议", "尚未完成：集体评议、公示、认定"):
         assert words in text, words
+    # the footer names the term in words; the QR keeps the id verify-sheet looks up (so a sheet
+    # printed before the footer changed verifies as before)
+    from visitapp.domain import term_label
+    from visitapp.printing.verify import read_qr_payloads
+    assert f"记录编号：{student.id}（{term_label(TERM)}）" in text and f"{student.id}:{TERM}" not in text
+    assert any(f"|chain|{student.id}:{TERM}|" in p for p in read_qr_payloads(tmp_path / "chain.pdf"))
     assert ws.documents.verify_sheet(tmp_path / "chain.pdf").status == "match"
 
 

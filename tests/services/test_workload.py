@@ -84,6 +84,12 @@ def test_the_xlsx_and_the_printed_statement_say_the_same_and_verify(workspace, t
     text = text_of(tmp_path / "w.pdf")
     assert "学生资助工作量统计表" in text and "资助专干审核" in text and "张*明" in text and "张晓明" not in text
     assert report.records[0].kind == "workload"
+    # 记录编号 with the term in words; the QR keeps ``<staff>:<term>`` for verify-sheet
+    from visitapp.domain import term_label
+    from visitapp.printing.verify import read_qr_payloads
+    me, term = workspace.identity.staff_id, report.records[0].record_id.split(":", 1)[1]
+    assert f"记录编号：{me}（{term_label(term)}）" in text and f"{me}:{term}" not in text
+    assert any(f"|workload|{me}:{term}|" in p for p in read_qr_payloads(tmp_path / "w.pdf"))
     assert workspace.documents.verify_sheet(tmp_path / "w.pdf").status == "match"
     finalized_visit(workspace, a)  # more work recorded after printing
     assert workspace.documents.verify_sheet(tmp_path / "w.pdf").status == "outdated"

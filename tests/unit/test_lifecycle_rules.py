@@ -62,3 +62,14 @@ def test_key_support_follows_the_platform_only_when_its_roster_carries_it():
     wire = RosterStudent.from_row(_row("a")).model_dump()
     assert wire["key_support"] is None and RosterStudent(**wire).to_row().key_support is None
     assert RosterStudent(**{**wire, "key_support": True}).to_row().key_support is True
+
+
+def test_redact_student_replaces_every_mention_and_only_the_student():
+    from visitapp.domain.retention import ERASED_STUDENT, redact_student
+    minutes = "张晓明（学号2021001）家庭困难属实；张晓明明的同学张小明建议二档。学生 0192-ab 材料齐全。"
+    out = redact_student(minutes, "张晓明", "2021001", "0192-ab")
+    assert out == (f"{ERASED_STUDENT}（学号{ERASED_STUDENT}）家庭困难属实；{ERASED_STUDENT}明的同学张小明建议二档。"
+                   f"学生 {ERASED_STUDENT} 材料齐全。")
+    # a one-character term is no identity: nothing else is blanked
+    assert redact_student("王老师说明情况", "王", "", "x") == "王老师说明情况"
+    assert redact_student("", "张晓明") == ""

@@ -18,7 +18,7 @@ from visitapp.domain.entities import GrowthEntry, RecordReview, ReviewerAppointm
 from visitapp.domain.enums import ReviewVerdict, VisitStatus
 from visitapp.domain.errors import Problem
 
-__all__ = ["ReviewState", "review_state", "latest_reviews", "review_refusal", "appointment_covers",
+__all__ = ["ReviewState", "review_state", "latest_reviews", "review_refusal", "appointment_covers", "grade_covers",
            "UNREVIEWED", "RESUBMITTED"]
 
 UNREVIEWED = "unreviewed"
@@ -62,9 +62,14 @@ def review_state(record: Visit | GrowthEntry, latest: RecordReview | None) -> Re
     return ReviewState(latest.verdict.value, latest)
 
 
+def grade_covers(grade: str, class_name: str) -> bool:
+    """A grade (the start of class names, e.g. ``七年级``) covers the classes whose names begin with it."""
+    grade = grade.strip()
+    return bool(grade) and class_name.startswith(grade)
+
+
 def appointment_covers(appointment: ReviewerAppointment, class_name: str) -> bool:
-    grade = appointment.grade.strip()
-    return appointment.active and bool(grade) and class_name.startswith(grade)
+    return appointment.active and grade_covers(appointment.grade, class_name)
 
 
 def review_refusal(reviewer_id: str, reviewer_is_officer: bool, appointments: Iterable[ReviewerAppointment],

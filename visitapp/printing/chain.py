@@ -12,7 +12,7 @@ from reportlab.platypus import Paragraph
 
 from visitapp.domain.applications import APPLICATION_RULE_ZH, Chain
 from visitapp.printing.documents import SheetHeader
-from visitapp.printing.fingerprint import Fingerprint, content_hash
+from visitapp.printing.fingerprint import Fingerprint, content_hash, shown_record_id
 from visitapp.printing.layout import STYLES, TextSink, Title, appendix, fmt_date, grid, section_bar, spacer, subtitle
 
 __all__ = ["ChainJob", "chain_story", "chain_record_id"]
@@ -34,7 +34,7 @@ class ChainJob:
         content = {"student": c.student.id, "name": c.student.name, "term": c.term,
                    "steps": [(s.step, s.done, s.day, s.who, s.detail, s.record_id) for s in c.steps]}
         return Fingerprint("chain", chain_record_id(c.student.id, c.term), f"{done}.{len(c.steps)}",
-                           content_hash(content))
+                           content_hash(content), shown=shown_record_id(c.student.id, c.term))
 
 
 def chain_story(job: ChainJob, t: TextSink) -> list:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from visitapp.domain.entities import (
@@ -35,6 +35,7 @@ from visitapp.domain.entities import (
 )
 from visitapp.domain.enums import Level
 from visitapp.domain.rules import effective_status
+from visitapp.domain.terms import term_label
 from visitapp.domain.tiers import to_jsonable
 from visitapp.domain.workload import WorkloadStatement
 
@@ -60,6 +61,14 @@ class Fingerprint:
     record_id: str
     version: str
     hash: str
+    # how the page's footer names the record, when its id is not for people to read (a term id
+    # in it: ``2026-2027-1`` printed as 2026-2027学年第一学期); never in the QR code, never compared
+    shown: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        """The record number as printed under 记录编号."""
+        return self.shown or self.record_id
 
     def payload(self) -> str:
         """The text the QR code holds."""
@@ -255,7 +264,12 @@ def workload_fingerprint(statement: WorkloadStatement) -> Fingerprint:
     content = {"staff": statement.staff_name, "term": statement.term,
                "items": [(it.kind, it.day, it.record_id, it.about) for it in statement.items]}
     return Fingerprint("workload", workload_record_id(statement.staff_id, statement.term), version,
-                       content_hash(content))
+                       content_hash(content), shown=shown_record_id(statement.staff_id, statement.term))
+
+
+def shown_record_id(owner_id: str, term: str) -> str:
+    """A ``<id>:<term>`` record number as the footer prints it: the term in words."""
+    return f"{owner_id}（{term_label(term)}）"
 
 
 def subject_access_fingerprint(student: Student, records: Sequence[Any], audit_hashes: Sequence[str]) -> Fingerprint:

@@ -475,7 +475,7 @@ class RecordDocTemplate(BaseDocTemplate):
         printer = self.sink.raw(h.printed_by)
         c.drawString(MARGIN_X, base + 11.5 * mm, f"打印时间：{fmt_dt(h.printed_at)}　打印人：{printer}")
         fp = self.fingerprint
-        c.drawString(MARGIN_X, base + 6 * mm, f"记录编号：{fp.record_id}　版本：{fp.version}")
+        c.drawString(MARGIN_X, base + 6 * mm, f"记录编号：{self.sink.raw(fp.label)}　版本：{fp.version}")
         c.setFont(F, 7.5)
         c.setFillColor(colors.HexColor("#444444"))
         c.drawString(MARGIN_X, base + 1 * mm,

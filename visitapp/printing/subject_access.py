@@ -69,6 +69,7 @@ ACTION_LABELS = {
     "growth_entry.add": "登记奖励或资助", "growth_profile.edit": "修改成长档案", "mentor_note.edit": "修改导师记录",
     "mentor_note.write": "填写导师记录", "objection.handle": "处理异议", "objection.record": "登记异议",
     "public_notice.close": "结束公示", "public_notice.publish": "发布公示", "review_meeting.record": "记录集体评议",
+    "review_meeting.redact": "集体评议记录中删去已删除学生的姓名",
     "subject_access.export": "出具查阅副本", "visit.amend": "更正家访记录", "visit.create": "新建家访记录",
     "visit.delete_draft": "删除家访草稿", "visit.edit": "修改家访记录", "visit.finalize": "家访记录定稿",
     "visit.void": "作废家访记录", "demo.seed": "写入演示数据",

@@ -50,7 +50,8 @@ from visitapp.storage.key_models import (
     KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
-from visitapp.storage.models import AssignmentRow
+from visitapp.storage.models import AssignmentRow, ReviewerAppointmentRow, StudentRow
+from visitapp.domain.record_review import grade_covers
 
 ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.protocol.sync), read here for its key fields
 NOT_YET_READABLE = "待资助专干授权后可查看"
@@ -662,7 +663,7 @@ class KeyService:
             # wrapped to before and no longer active and certified: revoked since (or its entry
             # changed): its students get a new epoch it never receives
             self.rotate_after_revocation(gone)
-        names = sorted({student for student, _role in assigned}
+        names = sorted({student for student, _role in assigned} | set(self._grade_reviewers())
                        | {student + MENTOR_SUFFIX for student, role in assigned if role == AssignmentRole.MENTOR})
         try:
             self.share_students(names, directory=directory)
@@ -719,24 +720,48 @@ class KeyService:
         return ContentKey(key_name, rows[-1].epoch, b64d(rows[-1].secret["key"]))
 
     def readers_of(self, key_name: str) -> set[str]:
-        """Staff whose devices get a key: the student's current visitors and mentors, or for
-        ``<student id>#mentor`` (mentor notes) its mentors only."""
+        """Staff whose devices get a key: the student's current visitors and mentors and the
+        grade leaders named reviewers of the student's grade (they review its visits and growth
+        entries), or for ``<student id>#mentor`` (mentor notes) its mentors only."""
         student_id, mentor_only, _ = key_name.partition(MENTOR_SUFFIX)
         query = select(AssignmentRow.staff_id).where(AssignmentRow.student_id == student_id,
                                                      AssignmentRow.active.is_(True))
         if mentor_only:
             query = query.where(AssignmentRow.role == AssignmentRole.MENTOR)
         with self.profile.session() as s:
-            return set(s.execute(query).scalars())
+            readers = set(s.execute(query).scalars())
+        if not mentor_only:
+            readers |= {staff for staff, _role in self._grade_reviewers().get(student_id, ())}
+        return readers
+
+    def _grade_reviewers(self) -> dict[str, set[tuple[str, str]]]:
+        """Each student of a grade with an active reviewer appointment: {(staff, "reviewer")}.
+        The school server sends a grade leader that grade's visits and growth entries
+        (``sync_server.sync.pull``); this key lets the leader read what they review."""
+        with self.profile.session() as s:
+            grades = s.execute(select(ReviewerAppointmentRow.staff_id, ReviewerAppointmentRow.grade)
+                               .where(ReviewerAppointmentRow.active.is_(True))).all()
+            if not grades:
+                return {}
+            students = s.execute(select(StudentRow.id, StudentRow.class_name)).all()
+        out: dict[str, set[tuple[str, str]]] = {}
+        for student_id, class_name in students:
+            for staff_id, grade in grades:
+                if grade_covers(grade, class_name or ""):
+                    out.setdefault(student_id, set()).add((staff_id, "reviewer"))
+        return out
 
     def _readers_of_all(self) -> dict[str, set[tuple[str, str]]]:
-        """Every student's current (staff, role) assignments, in one query (:meth:`readers_of`'s rule)."""
+        """Every student's current (staff, role) assignments and grade reviewers, in two
+        queries (:meth:`readers_of`'s rule)."""
         with self.profile.session() as s:
             rows = s.execute(select(AssignmentRow.student_id, AssignmentRow.staff_id, AssignmentRow.role)
                              .where(AssignmentRow.active.is_(True))).all()
         out: dict[str, set[tuple[str, str]]] = {}
         for student_id, staff_id, role in rows:
             out.setdefault(student_id, set()).add((staff_id, role))
+        for student_id, reviewers in self._grade_reviewers().items():
+            out.setdefault(student_id, set()).update(reviewers)
         return out
 
     def share_student_key(self, student_id: str, readers: Iterable[str] | None = None,

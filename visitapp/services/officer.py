@@ -112,12 +112,16 @@ class OfficerService:
         return model.model_validate(self._request(method, f"/v1/platform/{path}", platform=True, **kwargs).json())
 
     # -- retention (issue 15) ----------------------------------------------------------------------
-    def erase_student(self, student_id: str, archive_sha256: str, school_years: int) -> dict:
+    def erase_student(self, student_id: str, archive_sha256: str, school_years: int,
+                      redacted_minutes: list[str] | None = None) -> dict:
         """Ask the server to erase a leaver whose retention has passed, naming the archive made
-        first; refuses (ServerRefused) a student still on the roster, not yet due, or a device
-        that is not the officer's. Answers the server's deletion record."""
-        return self._request("POST", "/v1/retention/erase", json={
-            "student_id": student_id, "archive_sha256": archive_sha256, "school_years": school_years}).json()
+        first and the review meetings whose minutes this laptop redacted of the student;
+        refuses (ServerRefused) a student still on the roster, not yet due, or a device that is
+        not the officer's. Answers the server's deletion record."""
+        body = {"student_id": student_id, "archive_sha256": archive_sha256, "school_years": school_years}
+        if redacted_minutes:
+            body["redacted_minutes"] = list(redacted_minutes)
+        return self._request("POST", "/v1/retention/erase", json=body).json()
 
     # -- the platform exchange -------------------------------------------------------------------
     def platform_status(self) -> pp.PlatformStatus:

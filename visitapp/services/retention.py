@@ -13,12 +13,17 @@ A student who left the roster is kept for the school's retention period (the set
    record and answers the deletion record; this laptop then deletes its own copy at once and
    rewrites its database file, and the other laptops purge the student at their next sync
    (a teacher's only after its pending changes are sent: the engine's purge waits for them).
+   The minutes of collective reviews (集体评议, school records that outlive the child) are kept,
+   with the student's name, number and id replaced by 〔已删除学生〕 first and sent up before the
+   server is asked (:func:`visitapp.domain.retention.redact_student`); the deletion record counts
+   them (``review_meeting_minutes_redacted``).
 
 Both steps are audited here (the deletion record: kinds, counts, when, who; no content).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -30,15 +35,16 @@ from sqlalchemy import select, text
 from visitapp.services.sync import delete_student_data, pending_about
 from visitapp.domain import DomainError, VisitStatus
 from visitapp.domain.reports import class_sort_key
-from visitapp.domain.retention import is_due, retention_ends
+from visitapp.domain.retention import is_due, redact_student, retention_ends
 from visitapp.services.reports import load_without_sealed
-from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, SettingRow, StudentRow, VisitRow
+from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, ReviewMeetingRow, SettingRow, StudentRow, VisitRow
+from visitapp.storage.records import entity_from_row
 
 if TYPE_CHECKING:
     from visitapp.printing.archive import ArchiveJob
     from visitapp.services.workspace import Workspace
 
-__all__ = ["RetentionService", "LeftStudent", "Erasure", "ARCHIVES_KEY"]
+__all__ = ["RetentionService", "LeftStudent", "Erasure", "ErasedStudent", "ARCHIVES_KEY"]
 
 log = logging.getLogger(__name__)
 ARCHIVES_KEY = "retention_archives"  # student id -> the archive made of them (encrypted setting)
@@ -70,6 +76,17 @@ class Erasure:
     counts: dict[str, int]
     archive_sha256: str
     local_records: int
+
+
+@dataclass(frozen=True)
+class ErasedStudent:
+    """A student this laptop erased, from the deletion record the server answered (ids and
+    counts only: the name went with the records)."""
+
+    student_id: str
+    erased_at: str
+    records: int       # erased on the server at the erase, orphaned work included
+    late_erased: int   # of those, changes that arrived late and were erased by a later call
 
 
 class RetentionService:
@@ -176,7 +193,7 @@ class RetentionService:
         engine = self.ws.sync
         before = self.erased().get(student_id)
         if before is not None:
-            record = self._post(student_id, before["archive_sha256"])
+            record, _late = self._erase_again(student_id, before)
             return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                            dict(record.get("counts", {})), before["archive_sha256"], 0)
         self._check_due(student_id, today)
@@ -194,7 +211,17 @@ class RetentionService:
         job, _growth, _sheets = self._jobs(student_id)
         if job.fingerprint().hash != archived.get("contents"):
             raise DomainError("retention.archive_stale")
-        record = self._post(student_id, archived["sha256"])
+        redacted = self._redact_minutes(job.contents.student)
+        if redacted:
+            # the redacted minutes reach the server before the student is erased there
+            report = engine.run()
+            with self.ctx.profile.session() as s:
+                unsent = s.execute(select(OutboxRow.seq).where(OutboxRow.record_kind == "review_meeting",
+                                                              OutboxRow.record_id.in_(redacted))).first()
+            if not report.ok or unsent is not None:
+                raise DomainError("retention.sync_incomplete",
+                                  reasons="；".join(reason for _rid, reason in report.errors[:3]) or "集体评议记录未上传")
+        record = self._post(student_id, archived["sha256"], redacted)
         with self.ctx.profile.session() as s, s.begin():
             erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)
             erased.secret = {**(erased.secret or {}), student_id: record}
@@ -214,8 +241,60 @@ class RetentionService:
         return Erasure(student_id, str(record.get("erased_at", "")), str(record.get("erased_by", "")),
                        dict(record.get("counts", {})), archived["sha256"], local)
 
-    def _post(self, student_id: str, sha256: str) -> dict:
-        return self.ws.officer.erase_student(student_id, sha256, self.school_years())
+    def erased_students(self) -> list[ErasedStudent]:
+        """The students this laptop erased, the latest first; refuses anyone but the officer."""
+        self._require_officer()
+        out = []
+        for sid, record in self.erased().items():
+            counts = {k: int(v) for k, v in dict(record.get("counts", {})).items()}
+            out.append(ErasedStudent(sid, str(record.get("erased_at", "")), sum(counts.values()),
+                                     int(record.get("late_erased", 0))))
+        return sorted(out, key=lambda e: (e.erased_at, e.student_id), reverse=True)
+
+    def erase_late_work(self, student_id: str) -> int:
+        """Erase, for a student already erased, the changes laptops sent about them since (kept
+        as orphaned work meanwhile: print them from 孤立记录 first if the archive needs them);
+        answers how many this call erased. Refuses a student this laptop did not erase
+        (``retention.not_erased``) and, from the server, anyone but the officer."""
+        self._require_officer()
+        before = self.erased().get(student_id)
+        if before is None:
+            raise DomainError("retention.not_erased")
+        _record, late = self._erase_again(student_id, before)
+        return late
+
+    def _erase_again(self, student_id: str, before: dict) -> tuple[dict, int]:
+        """The erase asked again: the server erases what arrived late and answers the deletion
+        record with its count added; kept here, with the count this laptop saw erased."""
+        record = self._post(student_id, before["archive_sha256"])
+        late = max(0, int(record.get("counts", {}).get("orphaned_work", 0))
+                   - int(before.get("counts", {}).get("orphaned_work", 0)))
+        with self.ctx.profile.session() as s, s.begin():
+            erased = s.get(SettingRow, ERASED_KEY) or SettingRow(id=ERASED_KEY)
+            kept = {**record, "late_erased": int(before.get("late_erased", 0)) + late}
+            erased.secret = {**(erased.secret or {}), student_id: kept}
+            s.add(erased)
+            if late:
+                self.ctx.audit(s, "retention.erase_late", "student", student_id, {"orphaned_work": late})
+        return record, late
+
+    def _post(self, student_id: str, sha256: str, redacted: list[str] | None = None) -> dict:
+        return self.ws.officer.erase_student(student_id, sha256, self.school_years(), redacted or [])
+
+    def _redact_minutes(self, student: Any) -> list[str]:
+        """Replace the student's name, number and id in every review meeting's minutes that
+        names them (audited per meeting, ids only); answers the meetings changed."""
+        changed: list[str] = []
+        with self.ctx.profile.session() as s, s.begin():
+            for row in s.scalars(select(ReviewMeetingRow).order_by(ReviewMeetingRow.id)):
+                meeting = entity_from_row("review_meeting", row)
+                minutes = redact_student(meeting.minutes or "", student.name, student.student_no, student.id)
+                if minutes == (meeting.minutes or ""):
+                    continue
+                self.ctx.write(s, dataclasses.replace(meeting, minutes=minutes), "review_meeting.redact",
+                               detail={"erased_student": student.id})
+                changed.append(meeting.id)
+        return changed
 
     def _rewrite_file(self) -> None:
         """VACUUM, so the erased rows' envelopes do not stay in the file's free pages or WAL."""

@@ -5,8 +5,9 @@ records (issue 15).
 - *Key support* (重点帮扶): designate a student or withdraw it, always with a reason;
 - *Retention*: students off the roster with the day their retention ends; for one whose
   retention has passed, make the long-term archive PDF, then erase the student from the
-  school server and every laptop (the other laptops at their next sync). What the plan and
-  the school's rules say is shown under each form.
+  school server and every laptop (the other laptops at their next sync); for a student already
+  erased, erase what laptops sent about them afterwards (late work, kept as orphaned work
+  meanwhile). What the plan and the school's rules say is shown under each form.
 """
 
 from __future__ import annotations
@@ -96,15 +97,31 @@ class LifecycleScreen(QWidget):
         self.erase_button = QPushButton(tr("Erase from the server and every computer"))
         self.retention_rule = QLabel()
         self.retention_rule.setWordWrap(True)
+        # students erased here: what laptops sent about them after the erase goes the same way
+        self.erased = RowsModel([
+            (tr("Student id"), lambda r: r.student_id), (tr("Erased on"), lambda r: r.erased_at[:10] or "—"),
+            (tr("Records erased"), lambda r: str(r.records)), (tr("Late changes erased"), lambda r: str(r.late_erased)),
+        ], self)
+        self.erased_view = rows_table(self.erased, tr("Students erased from this computer"), single=True)
+        self.late_button = QPushButton(tr("Erase late work…"))
+        self.late_rule = _caption(tr(
+            "A change about an erased student that a computer had not sent yet arrives afterwards and waits, "
+            "unapplied, on the Orphaned work screen. Print it there if the archive needs it, then erase it here: "
+            "the server erases it and adds it to the deletion record."))
         retention_tab = QWidget()
         rrow = QHBoxLayout()
         rrow.addStretch()
         rrow.addWidget(self.archive_button)
         rrow.addWidget(self.erase_button)
+        lrow = QHBoxLayout()
+        lrow.addWidget(self.late_rule, 1)
+        lrow.addWidget(self.late_button)
         rlay = QVBoxLayout(retention_tab)
         rlay.addWidget(self.retention_rule)
-        rlay.addWidget(self.leaver_view, 1)
+        rlay.addWidget(self.leaver_view, 2)
         rlay.addLayout(rrow)
+        rlay.addWidget(self.erased_view, 1)
+        rlay.addLayout(lrow)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(centre_tab, tr("Support centre"))
@@ -120,6 +137,7 @@ class LifecycleScreen(QWidget):
         self.withdraw_button.clicked.connect(lambda: self.set_key_support(False))
         self.archive_button.clicked.connect(self.archive)
         self.erase_button.clicked.connect(self.erase)
+        self.late_button.clicked.connect(self.erase_late)
 
     # -- reading -------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -130,14 +148,14 @@ class LifecycleScreen(QWidget):
             term = ws.reports.current_term()
             roster = [r for r in ws.students.list_mine() if r.on_roster]
             return (term, ws.support.centre(term), roster, ws.retention.left_students(),
-                    ws.retention.school_years())
+                    ws.retention.school_years(), ws.retention.erased_students())
 
         self.ctx.run(work, on_done=self._show)
 
     def _show(self, result) -> None:
         from visitapp.domain import term_label
 
-        self.term, centre, roster, leavers, years = result
+        self.term, centre, roster, leavers, years, erased = result
         self.state.setText(tr("Term: {term}").format(term=term_label(self.term)))
         if centre is not None:
             self.centre_name.setText(centre.name)
@@ -148,6 +166,7 @@ class LifecycleScreen(QWidget):
             self.centre_state.setText(tr("Not recorded for this term: coverage 1 counts 0 of 1."))
         self.students.set_rows(roster)
         self.leavers.set_rows(leavers)
+        self.erased.set_rows(erased)
         self.retention_rule.setText(tr(
             "A student's records are kept for {n} school years after the student leaves the roster "
             "(the setting is on the Settings screen). When that has passed, make the archive PDF the school "
@@ -218,3 +237,23 @@ class LifecycleScreen(QWidget):
             self.refresh()
 
         self.ctx.run(lambda ws: ws.retention.erase(leaver.student_id), on_done=done, network=True)
+
+    def erase_late(self) -> None:
+        erased = self._selected(self.erased_view, self.erased)
+        if erased is None:
+            self.ctx.info(tr("Choose an erased student first."))
+            return
+        if not self.ctx.confirm(tr("Erase late work"), tr(
+                "Erase from the school server what computers sent about {student} after the erase? Print it from "
+                "the Orphaned work screen first if the archive needs it; this cannot be undone.").format(
+                    student=erased.student_id)):
+            return
+
+        def done(late):
+            self.ctx.info(tr("Erased {n} late changes from the school server; they are in the deletion "
+                             "record.").format(n=late) if late else tr("Nothing about this student arrived "
+                                                                        "after the erase."))
+            self.ctx.data_changed.emit()
+            self.refresh()
+
+        self.ctx.run(lambda ws: ws.retention.erase_late_work(erased.student_id), on_done=done, network=True)
