@@ -379,6 +379,9 @@ def officer_reports(tmp: Path) -> None:
     w.lifecycle.centre_name.setText("梁溪区示范学校学生发展支持中心")
     w.lifecycle.centre_evidence.setPlainText("已核实：心理辅导室一间，每周值班表，本学期工作记录 12 份。")
     _shot(w, "officer-lifecycle")
+    w.lifecycle.tabs.setCurrentIndex(2)  # 保存期: who is past retention, and what this laptop erased
+    _wait(w)
+    _shot(w, "officer-retention")
     w.show_screen(w.trail)
     w.trail.verify_button.click()
     _wait(w)
