@@ -6,6 +6,8 @@ import json
 import signal
 import socket
 import subprocess
+
+from tests import forkserver
 import time
 from pathlib import Path
 
@@ -34,7 +36,7 @@ class ServerProcess:
         self.log = self.data_dir.parent / f"server-{self.data_dir.name}-{self.port}.log"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        out = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
+        out = forkserver.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
                              capture_output=True, text=True, env=subprocess_env(), timeout=180)
         assert out.returncode == 0, out.stderr
         return out

@@ -6,6 +6,8 @@ import json
 import os
 import socket
 import subprocess
+
+from tests import forkserver
 import sys
 import time
 from dataclasses import dataclass
@@ -56,8 +58,10 @@ def _env() -> dict:
 
 
 def _run(data_dir: Path, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
-                         env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    # forked from the preloaded zygote (tests/forkserver.py) unless the server is another checkout's
+    runner = forkserver.run if REPO == Path(__file__).resolve().parents[2] else subprocess.run
+    out = runner([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
+                 env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"sync_server {args[0]} failed: {out.stderr.strip()}")
     return out.stdout
