@@ -4,7 +4,9 @@ outside the source tree, used from another directory as a school would.
 The wheel is built once per test run (shared by the xdist workers through a lock) from a
 copy of the checkout, so nothing is written into the source tree. Every command runs with
 ``cwd`` in an empty folder and without ``PYTHONPATH``; the first test proves the code and
-its package data come from the venv, not from here.
+its package data come from the venv, not from here. The wheel is installed alone; its
+declared dependencies come from a venv cached between runs (``_dependencies``), which holds
+what ``pip install <wheel>`` resolved for them.
 """
 
 from __future__ import annotations
