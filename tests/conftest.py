@@ -92,3 +92,25 @@ def set_aside_story(ws, visit_id: str) -> None:
         s.get(VisitRow, visit_id).sealed = {}
         s.add(UnopenedRow(id=UnopenedRow.key("visit", visit_id), record_kind="visit", record_id=visit_id,
                           change={}, at="2026-12-02T10:00:00+00:00"))
+
+
+# The modules holding the suite's longest tests (see docs/development.md, "The suite's time"),
+# longest first. They are collected first, whole (a module's fixtures are set up once), so
+# that under ``-n 2`` a worker starts them early and the other steals the short tests left
+# at the end, instead of one long test running alone while the other worker idles.
+LONG_FIRST = (
+    "tests/ui/test_sync.py",
+    "tests/test_wheel_smoke.py",
+    "tests/e2e/test_orphaned_work.py",
+    "tests/e2e/test_plaintext_hunt.py",
+    "tests/e2e/test_sync_property.py",
+    "tests/security/test_signed_trail.py",
+    "tests/ui/test_orphans_window.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
+    rank = {path: i for i, path in enumerate(LONG_FIRST)}
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.nodeid.split("::", 1)[0], len(rank)), order[id(item)]))

@@ -4,7 +4,9 @@ outside the source tree, used from another directory as a school would.
 The wheel is built once per test run (shared by the xdist workers through a lock) from a
 copy of the checkout, so nothing is written into the source tree. Every command runs with
 ``cwd`` in an empty folder and without ``PYTHONPATH``; the first test proves the code and
-its package data come from the venv, not from here.
+its package data come from the venv, not from here. The wheel is installed alone; its
+declared dependencies come from a venv cached between runs (``_dependencies``), which holds
+what ``pip install <wheel>`` resolved for them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from filelock import FileLock
 from tests.conftest import REPO
 from tests.server.docs_check import check_docs_offline
 
-# building the wheel and installing its dependencies takes minutes on a busy machine
+# building the wheel and (the first time, see _dependencies) installing its dependencies takes minutes on a
+# busy machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 PASSPHRASE = "wheel smoke passphrase"
@@ -37,14 +40,59 @@ def _copy_ignore(_folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIP_COPY or n.endswith(".egg-info")}
 
 
+def _requirements(wheel: Path) -> list[str]:
+    """The wheel's own dependencies (``Requires-Dist`` without an extra), from its METADATA."""
+    import zipfile
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = zf.read(name).decode().splitlines()
+    return sorted(line.split(":", 1)[1].strip() for line in lines
+                  if line.startswith("Requires-Dist:") and "extra ==" not in line)
+
+
+def _site_packages(venv: Path) -> Path:
+    return venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def _dependencies(wheel: Path) -> Path:
+    """The site-packages of a venv holding exactly what ``pip install <wheel>`` resolves for the
+    wheel's declared dependencies (then the wheel uninstalled), kept between runs under a key of
+    those requirements and this interpreter: installing PySide6 and the rest is most of this
+    module's minute, and it is the same every run until the requirements change. A dependency
+    missing from pyproject.toml is missing here too, as it was in a fresh full install.
+    ``VISITAPP_TEST_CACHE`` moves it (default ``~/.cache/visitapp-tests``)."""
+    import hashlib
+    requirements = _requirements(wheel)
+    key = hashlib.sha256(json.dumps([sys.version, os.path.realpath(sys.executable), requirements]).encode())
+    root = Path(os.environ.get("VISITAPP_TEST_CACHE") or Path.home() / ".cache" / "visitapp-tests")
+    cache = root / f"wheel-deps-{key.hexdigest()[:16]}"
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cache) + ".lock"):
+        if not (cache / "complete.json").exists():
+            shutil.rmtree(cache, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(cache)], check=True, timeout=300)
+            pip = str(cache / "bin" / "pip")
+            subprocess.run([pip, "install", "-q", str(wheel)], check=True, cwd=root, timeout=1800)
+            subprocess.run([pip, "uninstall", "-q", "-y", "visitapp"], check=True, cwd=root, timeout=300)
+            (cache / "complete.json").write_text(json.dumps({"requirements": requirements}))
+    return _site_packages(cache)
+
+
 def _build_and_install(base: Path) -> Path:
+    """Build the wheel, make a fresh venv, install the wheel alone into it (``--no-deps``) and
+    let it find its dependencies in the cached venv through a ``.pth`` line (a path only: that
+    folder's own ``.pth`` files are not run, so nothing there points back at this checkout)."""
     src, dist, venv = base / "src", base / "dist", base / "venv"
     shutil.copytree(REPO, src, ignore=_copy_ignore)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(src)],
                    check=True, cwd=base, timeout=900)
     wheel = next(dist.glob("visitapp-*.whl"))
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, cwd=base, timeout=1800)
+    deps = _dependencies(wheel)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    (_site_packages(venv) / "visitapp_test_dependencies.pth").write_text(f"{deps}\n", encoding="utf-8")
+    # this pip installs into the fresh venv's interpreter (its own pip would cost an ensurepip)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                    "--no-deps", str(wheel)], check=True, cwd=base, timeout=1800)
     shutil.rmtree(src)  # nothing of the checkout is left to be found by accident
     return venv
 

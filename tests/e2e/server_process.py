@@ -6,6 +6,8 @@ import json
 import signal
 import socket
 import subprocess
+
+from tests import forkserver
 import time
 from pathlib import Path
 
@@ -30,11 +32,11 @@ class ServerProcess:
         self.tls = tls
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.db = ["--db", db_url] if db_url else []
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | forkserver.ForkedProcess | None = None
         self.log = self.data_dir.parent / f"server-{self.data_dir.name}-{self.port}.log"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        out = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
+        out = forkserver.run([PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, *args],
                              capture_output=True, text=True, env=subprocess_env(), timeout=180)
         assert out.returncode == 0, out.stderr
         return out
@@ -51,11 +53,10 @@ class ServerProcess:
         return ServerPaths(self.data_dir).fingerprint()
 
     def start(self) -> None:
-        log = open(self.log, "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(
+        self.proc = forkserver.popen(
             [PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, "serve",
              "--host", "127.0.0.1", "--port", str(self.port), *([] if self.tls else ["--no-tls"])],
-            stdout=log, stderr=subprocess.STDOUT, env=subprocess_env())
+            log=self.log, env=subprocess_env())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

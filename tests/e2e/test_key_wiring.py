@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+
+from tests import forkserver
 import types
 
 import pytest
@@ -56,7 +58,7 @@ def test_enrolled_teacher_is_certified_at_the_officers_sync_signs_its_trail_and_
         server_code = json.loads(server.cli("enroll-code", teacher["id"], "--url", server.url, "--json").stdout)["code"]
         code = office.keys.officer_code(server_code)
         create_profile(tmp_path / "teacher", PASSPHRASE, kdf=FAST_TEST_KDF)[0].close()
-        done = subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "teacher"), "--passphrase-file",
+        done = forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "teacher"), "--passphrase-file",
                                str(passfile), "enroll", "--code", code, "--label", "teacher-laptop", "--json"],
                               capture_output=True, text=True, env=subprocess_env(), timeout=120)
         assert done.returncode == 0, done.stderr
@@ -81,7 +83,7 @@ def test_enrolled_teacher_is_certified_at_the_officers_sync_signs_its_trail_and_
         report = office.sync.run()
         assert report.ok and report.certified_devices == [teacher_device], report
         assert signatures_of(teacher_device) == {"signed"}
-        verified = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), "audit", "verify",
+        verified = forkserver.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), "audit", "verify",
                                    "--json"], capture_output=True, text=True, env=subprocess_env(), timeout=120)
         trail = json.loads(verified.stdout)
         assert verified.returncode == 0 and trail["pending"] == 0 and trail["signed"] >= 3, trail

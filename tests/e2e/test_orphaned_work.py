@@ -15,6 +15,8 @@ import datetime as dt
 import json
 import subprocess
 
+from tests import forkserver
+
 import pytest
 
 from tests.conftest import PASSPHRASE, PYTHON, subprocess_env
@@ -36,7 +38,7 @@ class Laptop:
         self.passfile.write_text(PASSPHRASE + "\n")
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        out = subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(self.dir), "--passphrase-file",
+        out = forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(self.dir), "--passphrase-file",
                               str(self.passfile), *args], capture_output=True, text=True, env=subprocess_env(),
                              timeout=180)
         if ok:
@@ -116,7 +118,7 @@ def test_reassignment_while_offline_loses_nothing(tmp_path):
         assert "奶奶腿脚不便" not in json.dumps(orphan["routing"]) and orphan["sealed"]  # tier C stays opaque
         plain = server.cli("orphans", "list").stdout
         assert orphan["id"] in plain and "not_assigned" in plain
-        bad = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), "orphans", "accept",
+        bad = forkserver.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), "orphans", "accept",
                               orphan["id"]], capture_output=True, text=True, env=subprocess_env(), timeout=120)
         assert bad.returncode == 1 and bad.stderr.startswith("错误：") and "草稿" in bad.stderr
         server.cli("orphans", "handover", orphan["id"][:12], "--reason", "交给新班主任继续")

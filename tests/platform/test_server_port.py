@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+
+from tests import forkserver
 import sys
 
 import pytest
@@ -98,7 +100,7 @@ def test_server_port_pull_push_and_audit(core, reference):
 
 
 def run_cli(data_dir, *args, env_extra=None):
-    return subprocess.run([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
+    return forkserver.run([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
                           env=subprocess_env(**(env_extra or {})), capture_output=True, text=True, timeout=120)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests import forkserver
+
 import pytest
 
 from tests.conftest import PASSPHRASE, PYTHON, subprocess_env
@@ -68,12 +70,12 @@ def test_unreadable_pulled_records_are_quarantined_not_fatal(school, tmp_path):
     ws.sync.enroll(out["code"], device_label="cli")
     ws.close()
     (tmp_path / "pass.txt").write_text(PASSPHRASE + "\n")
-    run = subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "cli-laptop"), "--passphrase-file",
+    run = forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "cli-laptop"), "--passphrase-file",
                           str(tmp_path / "pass.txt"), "sync"], capture_output=True, text=True,
                          env=subprocess_env(), timeout=300)
     assert run.returncode == 0, run.stderr
     assert "已隔离" in run.stdout and all(rid in run.stdout for rid in poisoned), run.stdout
-    run = subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "cli-laptop"), "--passphrase-file",
+    run = forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "cli-laptop"), "--passphrase-file",
                           str(tmp_path / "pass.txt"), "sync", "--json"], capture_output=True, text=True,
                          env=subprocess_env(), timeout=300)
     assert run.returncode == 0, run.stderr

@@ -15,6 +15,8 @@ import dataclasses
 import json
 import sqlite3
 import subprocess
+
+from tests import forkserver
 import types
 import uuid
 
@@ -83,11 +85,11 @@ def test_signed_events_pass_forgeries_are_refused_and_an_edit_is_named_on_laptop
     passfile.write_text(PASSPHRASE + "\n", encoding="utf-8")
 
     def laptop_cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "laptop"), "--passphrase-file",
+        return forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(tmp_path / "laptop"), "--passphrase-file",
                                str(passfile), *args], capture_output=True, text=True, env=subprocess_env(), timeout=120)
 
     def server_verify() -> tuple[int, dict]:
-        done = subprocess.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), *server.db,
+        done = forkserver.run([PYTHON, "-m", "sync_server", "--data-dir", str(server.data_dir), *server.db,
                                "audit", "verify", "--json"], capture_output=True, text=True, env=subprocess_env(),
                               timeout=120)
         return done.returncode, json.loads(done.stdout)

@@ -9,6 +9,8 @@ import json
 import sqlite3
 import subprocess
 
+from tests import forkserver
+
 from sqlalchemy import select, update
 
 from tests.conftest import PASSPHRASE, PYTHON, add_student, subprocess_env
@@ -101,7 +103,7 @@ def test_the_audit_commands(tmp_path):
     passfile.write_text(PASSPHRASE + "\n", encoding="utf-8")
 
     def run(*a):
-        return subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(profile), "--passphrase-file", str(passfile), *a],
+        return forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(profile), "--passphrase-file", str(passfile), *a],
                               capture_output=True, text=True, env=subprocess_env(), timeout=120)
     assert run("init", "--insecure-fast-kdf").returncode == 0
     assert run("demo-data", "--students", "5").returncode == 0

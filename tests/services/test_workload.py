@@ -10,6 +10,8 @@ import datetime as dt
 import json
 import subprocess
 
+from tests import forkserver
+
 import openpyxl
 import pytest
 
@@ -129,7 +131,7 @@ def test_reviews_of_records_count_for_the_reviewer(officer_workspace):
 def test_the_workload_command(tmp_path):
     profile, passfile = tmp_path / "p", tmp_path / "pass.txt"
     passfile.write_text(PASSPHRASE + "\n", encoding="utf-8")
-    run = lambda *a: subprocess.run([PYTHON, "-m", "visitapp", "--profile", str(profile), "--passphrase-file",  # noqa: E731
+    run = lambda *a: forkserver.run([PYTHON, "-m", "visitapp", "--profile", str(profile), "--passphrase-file",  # noqa: E731
                                      str(passfile), *a], capture_output=True, text=True, env=subprocess_env(), timeout=120)
     assert run("init", "--insecure-fast-kdf").returncode == 0
     assert run("demo-data", "--students", "30").returncode == 0

@@ -6,6 +6,8 @@ import json
 import os
 import socket
 import subprocess
+
+from tests import forkserver
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ class TestServer:
     url: str
     data_dir: Path
     staff: list[dict]
-    process: subprocess.Popen
+    process: subprocess.Popen  # or a tests.forkserver.ForkedProcess
     fingerprint: str = ""
 
     def code(self, role: str, index: int = 0) -> str:
@@ -56,8 +58,10 @@ def _env() -> dict:
 
 
 def _run(data_dir: Path, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
-                         env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    # forked from the preloaded zygote (tests/forkserver.py) unless the server is another checkout's
+    runner = forkserver.run if REPO == Path(__file__).resolve().parents[2] else subprocess.run
+    out = runner([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), *args],
+                 env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"sync_server {args[0]} failed: {out.stderr.strip()}")
     return out.stdout
@@ -77,18 +81,24 @@ def start_server(data_dir: Path, students: int = 30, teachers: int = 3, *, tls: 
     return TestServer(url, data_dir, demo["staff"], proc, init["fingerprint"] if tls else "")
 
 
+def _popen(cmd: list[str], *, log: Path, env: dict, cwd: Path, stderr_too: bool) -> subprocess.Popen:
+    with open(log, "ab") as f:
+        return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=f)
+
+
 def serve(data_dir: Path, port: int, *, tls: bool = True) -> subprocess.Popen:
     """``visitapp-server serve`` on an initialised data directory; returns once it listens.
     Its log goes to a file beside the data directory (a pipe nobody reads would fill up)."""
-    log = open(Path(data_dir).parent / f"{Path(data_dir).name}-serve-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), "serve",
-                             *([] if tls else ["--no-tls"]), "--host", "127.0.0.1", "--port", str(port)],
-                            env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
-    log.close()
+    log = Path(data_dir).parent / f"{Path(data_dir).name}-serve-{port}.log"
+    # forked from the preloaded zygote (tests/forkserver.py) unless the server is another checkout's
+    start = forkserver.popen if REPO == Path(__file__).resolve().parents[2] else _popen
+    proc = start([sys.executable, "-m", "sync_server", "--data-dir", str(data_dir), "serve",
+                  *([] if tls else ["--no-tls"]), "--host", "127.0.0.1", "--port", str(port)],
+                 log=log, env=_env(), cwd=REPO, stderr_too=False)
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("sync_server exited: " + Path(log.name).read_text(errors="replace")[-500:])
+            raise RuntimeError("sync_server exited: " + log.read_text(errors="replace")[-500:])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
