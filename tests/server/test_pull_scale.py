@@ -206,9 +206,11 @@ def test_a_teachers_pages_hold_exactly_the_scope_without_gaps_or_duplicates(serv
             _put(server, kind="conflict", student=sid, visibility="officers")
         expect.add(_put(server, kind="school_note", visibility="school"))
     dev = server.device(me)
-    # the reference: the one-expression form of the rules, over the whole table
+    # the reference: the one-expression form of the rules, over the whole table (``device``: the
+    # grade leader's review scope, which this teacher has none of)
     with server.core.db.read() as s:
-        reference = set(s.execute(select(Record.id).where(_visible_expr(False)), {"me": me.id}).scalars())
+        reference = set(s.execute(select(Record.id).where(_visible_expr(False)),
+                                  {"me": me.id, "device": dev.id}).scalars())
     cursor, ids, seqs, first = 0, [], [], None
     while True:
         page = server.pull(dev, cursor, 4)
@@ -244,7 +246,7 @@ def test_a_teachers_page_query_reads_through_indexes(tmp_path):
 
     with engine.connect() as conn:
         event.listen(conn, "before_cursor_execute", explain, retval=True)
-        plan = [row[-1] for row in conn.execute(_PAGE[False], {"cursor": 0, "snap": 10, "me": "x", "limit": 5})]
+        plan = [row[-1] for row in conn.execute(_PAGE[False], {"cursor": 0, "snap": 10, "me": "x", "device": "d", "limit": 5})]
     engine.dispose()
     on_records = [p for p in plan if " records " in f" {p} "]
     assert on_records and all(p.startswith("SEARCH") for p in on_records), plan
