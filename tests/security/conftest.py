@@ -170,7 +170,7 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
     officer = [s for s in demo["staff"] if s["role"] == "officer"][0]
     teachers = [s for s in demo["staff"] if s["role"] == "teacher"]
     staff = {"officer": officer, "a": teachers[0], "b": teachers[1]}
-    laptops, students = {}, {}
+    laptops, students, raws = {}, {}, []
     try:
         for key, who in staff.items():
             ws, _ = create_profile(tmp / f"laptop-{key}", PASSPHRASE, kdf=FAST_TEST_KDF)
@@ -186,9 +186,14 @@ def school(backend, tmp_path_factory):  # noqa: F811 - the fixture imported abov
             out = json.loads(server.cli("enroll-code", staff[key]["id"], "--url", server.url, "--json").stdout)
             codes[key] = out["code"]
         hostile = enroll_raw(codes["a"], "scripted")
+        raws.append(hostile)
         officer_raw = enroll_raw(codes["officer"], "scripted-officer")
+        raws.append(officer_raw)
         yield School(server, kind, staff, laptops, hostile, officer_raw, students)
     finally:
         for ws in laptops.values():
             ws.close()
+        for raw in raws:
+            # an open keep-alive connection holds the server's graceful stop for its full 10 s
+            raw.http.close()
         server.stop()
