@@ -19,7 +19,7 @@ from tests.server.test_migrations import _upgrade_to, empty_db  # noqa: F401 - t
 
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.crypto.errors import NotAReader, UntrustedKey
-from visitapp.crypto.opening import DeviceKeyPair
+from visitapp.crypto.opening import ContentKey, DeviceKeyPair
 from visitapp.crypto.sealing import b64d, b64e, officer_key_fingerprint
 from visitapp.services.keys import NOT_YET_READABLE, KeyDirectoryClient, KeyService, KeyServiceError
 from visitapp.storage.profile import Profile
@@ -428,3 +428,55 @@ def test_the_directory_over_pinned_tls_from_a_real_server_process(tmp_path):
         server.stop()
         for profile in profiles:
             profile.close()
+
+
+class _Counting:
+    """The test client, counting the directory listings asked for."""
+
+    def __init__(self, http):
+        self.http, self.listings = http, 0
+
+    def request(self, method, url, **kw):
+        if url.endswith("/v1/keys/directory"):
+            self.listings += 1
+        return self.http.request(method, url, **kw)
+
+
+def _sync_keys(laptop: Laptop, http: _Counting, officer: bool) -> None:
+    """The key part of one sync, as SyncService.run does it: a client of its own for the sync."""
+    client = KeyDirectoryClient(http, "http://testserver", laptop.device.token, memo_directory=True)
+    with laptop.keys.over(client):
+        done = laptop.keys.after_sync(officer=officer)
+    assert not [w for w in done.warnings if "密钥同步未完成" in w], done.warnings
+
+
+def test_one_listing_per_sync_and_what_changed_is_fetched_at_the_next_sync(school):
+    server, officer, teacher = school
+    o = officer()
+    student = server.student()
+    http = _Counting(server.client)
+    _sync_keys(o, http, officer=True)
+    # pending devices and sharing asked the same sync's directory: one listing
+    assert http.listings == 1
+    # a teacher enrolls between two syncs: the next sync lists it afresh, certifies it (its code
+    # came from this laptop) and, after the certificate (which drops the memo), wraps to it
+    t = teacher("王老师", o)
+    _assign(o, student, t.device.staff_id)
+    _sync_keys(o, http, officer=True)
+    with server.core.db.read() as s:
+        wrapped_to = set(s.execute(select(ContentKeyWrapRow.device_id)
+                                   .where(ContentKeyWrapRow.student_id == student)).scalars())
+    assert t.device.id in wrapped_to
+    # the teacher's sync takes the new wrap
+    th = _Counting(server.client)
+    _sync_keys(t, th, officer=False)
+    assert t.keys.content_key(student) is not None
+    # a sync with no new wrap leaves the cursor (and the cached keys) alone...
+    cached = t.keys._all_keys()
+    _sync_keys(t, th, officer=False)
+    assert t.keys._all_keys() is cached
+    # ...and a wrap posted after it (a new epoch) is still fetched at the next sync
+    o.keys._store_key(ContentKey.generate(student, 2))
+    _sync_keys(o, http, officer=True)
+    _sync_keys(t, th, officer=False)
+    assert t.keys.content_key(student).epoch == 2

@@ -24,6 +24,7 @@ docs/decisions/sealing-officer-key-in-the-enrollment-code.md).
 from __future__ import annotations
 
 import base64
+import copy
 import hmac
 import json
 import logging
@@ -149,10 +150,17 @@ def _with_keys(code: str, officer_key: bytes, binding_secret: bytes) -> str:
 class KeyDirectoryClient:
     """``/v1/keys/...`` over a requests-like session (``session.request(method, url, ...)``).
     ``timeout`` is passed to every call (the sync service gives its (connect, read) seconds, so
-    a hung server cannot hold an enrollment or a sync for ever)."""
+    a hung server cannot hold an enrollment or a sync for ever).
 
-    def __init__(self, http: Any, base_url: str, token: str, timeout: Any = None):
+    ``memo_directory``: keep the first ``directory()`` answer until this client changes the
+    directory (publish, officer key, certify). A sync makes one client and asks for the listing
+    up to three times (pending devices, sharing, re-seal); a new client, at the next sync,
+    fetches it afresh, so a device certified or revoked meanwhile is seen then."""
+
+    def __init__(self, http: Any, base_url: str, token: str, timeout: Any = None, memo_directory: bool = False):
         self.http, self.base, self.token, self.timeout = http, base_url.rstrip("/"), token, timeout
+        self.memo_directory = memo_directory
+        self._listing: dict | None = None
 
     def _call(self, method: str, path: str, **kw: Any) -> dict:
         if self.timeout is not None:
@@ -168,15 +176,22 @@ class KeyDirectoryClient:
         return response.json()
 
     def publish(self, keys: DevicePublicKeys, binding_mac: str | None) -> dict:
+        self._listing = None
         return self._call("PUT", "/device", json={"keys": keys.to_wire(), "binding_mac": binding_mac})
 
     def set_officer_key(self, officer_key: bytes) -> dict:
+        self._listing = None
         return self._call("PUT", "/officer", json={"officer_key": b64e(officer_key)})
 
     def directory(self) -> dict:
-        return self._call("GET", "/directory")
+        if not self.memo_directory:
+            return self._call("GET", "/directory")
+        if self._listing is None:
+            self._listing = self._call("GET", "/directory")
+        return copy.deepcopy(self._listing)
 
     def certify(self, device_id: str, certificate: bytes) -> dict:
+        self._listing = None
         return self._call("POST", f"/devices/{device_id}/certificate", json={"certificate": b64e(certificate)})
 
     def post_wraps(self, wraps: list[dict]) -> dict:
@@ -654,11 +669,10 @@ class KeyService:
         with self.profile.session() as s:
             assigned = sorted(set(s.execute(select(AssignmentRow.student_id, AssignmentRow.role)
                                             .where(AssignmentRow.active.is_(True))).all()))
-            newest: dict[str, ContentKeyRow] = {}
-            for row in s.execute(select(ContentKeyRow)).scalars():
-                if row.key_name not in newest or row.epoch > newest[row.key_name].epoch:
-                    newest[row.key_name] = row
-            wrapped = {d for row in newest.values() for d in (row.wrapped_to or [])}
+        # the newest epoch of every key name, from the cache of content keys (read and decrypted
+        # once, then again only after a write)
+        newest = [rows[-1] for rows in self._all_keys().values() if rows]
+        wrapped = {d for row in newest for d in (row.wrapped_to or [])}
         for gone in sorted(wrapped - set(directory.active())):
             # wrapped to before and no longer active and certified: revoked since (or its entry
             # changed): its students get a new epoch it never receives
@@ -675,9 +689,13 @@ class KeyService:
     def _keys_of(self, key_name: str) -> list[ContentKeyRow]:
         """A key name's rows, by epoch. The first miss reads every content key this laptop holds
         (one query: an officer's laptop holds a few per student), then each is in memory."""
+        return list(self._all_keys().get(key_name, ()))
+
+    def _all_keys(self) -> dict[str, list[ContentKeyRow]]:
+        """Every content key this laptop holds, by name, each name's rows by epoch (cached)."""
         with self._lock:
             if self._content is not None:
-                return list(self._content.get(key_name, ()))
+                return self._content
             generation = self._generation
         with self.profile.session() as s:
             rows = list(s.execute(select(ContentKeyRow).order_by(ContentKeyRow.key_name, ContentKeyRow.epoch))
@@ -688,7 +706,7 @@ class KeyService:
         with self._lock:
             if generation == self._generation:
                 self._content = grouped
-        return list(grouped.get(key_name, ()))
+        return grouped
 
     def _store_key(self, key: ContentKey, wrapped_to: list[str] | None = None) -> None:
         self._store_keys([(key, wrapped_to)])
@@ -859,8 +877,11 @@ class KeyService:
                     self._store_key(pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me))
                 except (UntrustedKey, NotAReader, CryptoError) as exc:
                     warnings.append(str(exc))
+            if page["cursor"] != cursor:
+                # written only when it moved: a write drops every cached key (a no-op sync
+                # would read and decrypt all content keys again)
+                self._put(WRAPS_CURSOR, public=page["cursor"])
             cursor = page["cursor"]
-            self._put(WRAPS_CURSOR, public=cursor)
             if not page["more"]:
                 return warnings
 

@@ -104,12 +104,13 @@ class SyncService:
         self.backoff = backoff
         self.keys = KeyService(ctx.profile, connect=self.key_directory)
 
-    def key_directory(self, server: ServerConnection | None = None) -> KeyDirectoryClient:
+    def key_directory(self, server: ServerConnection | None = None, memo_directory: bool = False) -> KeyDirectoryClient:
         """The key directory over ``server`` (default: a new connection to the enrolled server),
-        with its session, address, token and timeouts."""
+        with its session, address, token and timeouts. ``memo_directory``: one listing for the
+        whole of one sync (see :class:`KeyDirectoryClient`)."""
         server = server or self.connect()
         return KeyDirectoryClient(server.http, server.url, server.token,
-                                  timeout=(server.connect_timeout, server.read_timeout))
+                                  timeout=(server.connect_timeout, server.read_timeout), memo_directory=memo_directory)
 
     @property
     def timeout(self) -> float:
@@ -258,7 +259,7 @@ class SyncService:
         try:
             with self.ctx.profile.session() as s, s.begin():
                 s.execute(delete(SyncErrorRow))
-            with self.keys.over(self.key_directory(server)):
+            with self.keys.over(self.key_directory(server, memo_directory=True)):
                 tier_c = TierC(self.keys)
                 self._push(server, report, progress, cancel, tier_c)
                 if not report.cancelled:
