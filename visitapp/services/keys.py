@@ -71,7 +71,8 @@ class KeyServiceError(UserError):
 class UntrustedKeyError(UserError, UntrustedKey):
     """A key this module refuses because the pinned officer key does not vouch for it: an
     :class:`~visitapp.crypto.errors.UntrustedKey` (callers catch it as one) said by a ``keys.*``
-    message id. The crypto package, below the domain, cannot raise a UserError itself."""
+    message id. The crypto package does not import the domain, so its own UntrustedKey cannot
+    be a UserError."""
 
 
 # what a call to the key directory can end in, short of the user cancelling: the server said
