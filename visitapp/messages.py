@@ -101,6 +101,69 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "backup.no_header": ("备份文件已损坏（缺少文件头）。", "The backup file is damaged (its header is missing)."),
     "backup.bad_header": ("备份文件已损坏（文件头无法读取）。", "The backup file is damaged (its header cannot be read)."),
 
+    # -- the key directory and the officer key (visitapp.services.keys, issue 14) ----------
+    "keys.server_refused": ("学校服务器拒绝了密钥请求（HTTP {status}）：{detail}",
+                            "The school server refused the key request (HTTP {status}): {detail}"),
+    "keys.not_enrolled": ("本机尚未注册到学校服务器。", "This computer is not enrolled with a school server yet."),
+    "keys.device_keys_not_registered": ("本机的密钥尚未登记到学校服务器。",
+                                        "This computer's keys are not registered with the school server yet."),
+    "keys.other_officer_key_pinned": ("本机已信任另一把资助专干密钥，拒绝更换。若学校确实更换了密钥，请重新注册本机。",
+                                      "This computer already trusts another officer key and will not replace it. "
+                                      "If the school really changed its key, enroll this computer again."),
+    "keys.no_school_officer_key": ("学校尚未登记资助专干密钥。", "The school has no officer key registered yet."),
+    "keys.officer_fingerprint_mismatch": ("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。",
+                                          "Refused: the officer key the server lists does not match the "
+                                          "fingerprint on the officer's screen, so the server's keys may have been "
+                                          "swapped. Nothing was trusted; please tell the aid officer."),
+    "keys.officer_fingerprint_missing": ("请输入资助专干屏幕上显示的资助专干密钥指纹。",
+                                         "Please type the officer key fingerprint the officer's screen shows."),
+    "keys.no_officer_key": ("本机没有资助专干密钥（只有资助专干的电脑持有）。",
+                            "This computer does not hold the officer key (only the aid officer's computer does)."),
+    "keys.officer_key_exists": ("本机已有资助专干密钥。", "This computer already holds the officer key."),
+    "keys.officer_key_not_trusted": ("本机尚未信任学校的资助专干密钥（密钥尚未认证），不向任何设备加密。",
+                                     "This computer does not trust the school's officer key yet (its keys are not "
+                                     "certified), so it encrypts nothing for any device."),
+    "keys.wrap_not_for_this_device": ("服务器发来一个不是给本机的密钥（设备 {device_id}）。",
+                                      "The server sent a key that is not for this computer (device {device_id})."),
+    "keys.wrap_not_for_lost_device": ("服务器发来一个不是给那台电脑的密钥（设备 {device_id}）。",
+                                      "The server sent a key that is not for that computer (device {device_id})."),
+    "keys.device_not_pending": ("设备 {device_id} 不在待认证列表中。",
+                                "Device {device_id} is not waiting for certification."),
+    "keys.device_fingerprint_mismatch": ("指纹不一致：服务器列出的公钥不是那台电脑的。已拒绝认证，请联系学校网管检查服务器。",
+                                         "Refused: the fingerprints differ, so the keys the server lists are not "
+                                         "that computer's and may have been swapped. Nothing was certified; ask "
+                                         "the school's IT teacher to check the server."),
+    "keys.device_fingerprint_missing": ("请输入那台电脑屏幕上显示的指纹。",
+                                        "Please type the fingerprint that computer's screen shows."),
+    "keys.compare_fingerprint_first": ("请先核对那台电脑屏幕上显示的指纹。",
+                                       "Please compare the fingerprint that computer's screen shows first."),
+    "keys.restore_officer_only": ("只有资助专干的电脑可以从恢复页恢复资助专干密钥。",
+                                  "Only the aid officer's computer can restore the officer key from a recovery "
+                                  "sheet."),
+    "keys.sheet_missing": ("请输入恢复页上的密钥（28 组，每组 4 个字符）。",
+                           "Please type the key on the recovery sheet (28 groups of 4 characters)."),
+    "keys.sheet_mistyped": ("恢复页上的密钥有输入错误（有无效字符、漏输或多输了一组，或输错了字符），请对照恢复页逐组重新输入。",
+                            "The key typed from the recovery sheet has a mistake (a character not on the sheet, a "
+                            "group left out or doubled, or a wrong character). Compare it with the sheet group by "
+                            "group and type it again."),
+    "keys.sheet_not_this_school": ("这张恢复页上的资助专干密钥不是学校服务器登记的那一把：它不是本校的恢复页，"
+                                   "或服务器的登记被改动了。未作任何更改。",
+                                   "The officer key on this recovery sheet is not the one the school server "
+                                   "registered: the sheet is another school's, or the server's record was changed. "
+                                   "Nothing was changed."),
+    "keys.sheet_other_key_pinned": ("本机已信任另一把资助专干密钥，这张恢复页不属于它。未作任何更改。",
+                                    "This computer already trusts another officer key and this recovery sheet is "
+                                    "not of it. Nothing was changed."),
+    "keys.sheet_device_not_found": ("学校服务器上找不到这张恢复页所属的资助专干电脑。",
+                                    "The school server lists no officer computer this recovery sheet belongs to."),
+    "keys.sheet_device_uncertified": ("学校服务器登记的电脑 {device_id} 没有资助专干密钥的有效签名：服务器上的公钥可能被"
+                                      "替换过。未作任何更改，请联系学校网管检查服务器。",
+                                      "The computer {device_id} the school server lists for this sheet has no valid "
+                                      "signature of the officer key: the server's keys may have been swapped. "
+                                      "Nothing was changed; ask the school's IT teacher to check the server."),
+    "keys.sheet_own": ("这是本机自己的恢复页，本机已持有这些密钥。",
+                       "This is this computer's own recovery sheet; it already holds these keys."),
+
     # -- records that are not there ---------------------------------------------------------
     "student.not_found": ("没有这个学生。", "There is no such student."),
     "student.not_found_id": ("没有这个学生：{student_id}", "There is no such student: {student_id}"),

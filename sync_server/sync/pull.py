@@ -20,11 +20,11 @@ import json
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
 
-from sync_server.core import Principal, ServerCore, change_json, utcnow
+from sync_server.core import Principal, ServerCore, utcnow
 from visitapp.domain.record_review import grade_covers
 from sync_server.db import InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
-from visitapp.protocol.sync import MetaResponse
+from visitapp.protocol.sync import MetaResponse, change_json
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
 from sync_server.sync.enroll import AUTH, note_seen, principal_of, token_hash_of
 

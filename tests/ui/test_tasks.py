@@ -85,10 +85,11 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
     Chinese one, from the one table (visitapp.messages); only an error without an id yet shows
     its own sentence, an unknown one the generic sentence (issue 13: no class-name strings, no
     "looks Chinese")."""
-    from visitapp import crypto
+    from visitapp import crypto, messages
     from visitapp.domain import DomainError, ValidationError
     from visitapp.domain.errors import Problem, UserError
     from visitapp.protocol.sync import decode_enrollment_code
+    from visitapp.services.keys import KeyServiceError, UntrustedKeyError
     from visitapp.services.transport import CertificateMismatch, Offline, ServerRefused
     from visitapp.ui import i18n
     from visitapp.ui.errors import user_message
@@ -100,6 +101,7 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
             return exc
 
     offline = Offline("连接不上学校服务器（离线）。")
+    swapped_key = UntrustedKeyError("keys.device_fingerprint_mismatch")
     refused = ServerRefused("只有学校资助专干可以与市平台交换数据。", "officer_only", 403)
     no_student = DomainError("student.not_found_id", student_id="s-1")
     too_long = ValidationError({"retention_school_years": Problem("settings.retention_range", min=3, max=30)})
@@ -114,6 +116,9 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
         assert user_message(refused) == "Only the school's aid officer can do this."
         assert user_message(no_student) == "There is no such student: s-1"
         assert user_message(too_long) == "The retention period should be 3–30 school years"
+        # a crypto error that is also a UserError (the key service's) reads by its own id
+        assert user_message(swapped_key).startswith("Refused: the fingerprints differ, so the keys")
+        assert user_message(KeyServiceError("keys.no_officer_key")).startswith("This computer does not hold")
         missing_date = ValidationError({"visit_date": Problem("visit.date_missing")})
         assert user_message(missing_date) == "Please enter the date of the visit."
         # not yet given an id: the sentence as raised (a server code the table lacks, an old raise)
@@ -128,6 +133,7 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
         assert user_message(missing_date) == "请填写家访日期"
         assert user_message(no_student) == str(no_student) == "没有这个学生：s-1"
         assert user_message(too_long) == "保存期应为 3–30 个学年"
+        assert user_message(swapped_key) == str(swapped_key) == messages.text("keys.device_fingerprint_mismatch")
     finally:
         i18n.install("en", tmp_path)
 

@@ -102,7 +102,8 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         return problems_text(exc.problems)
     message_id, params = getattr(exc, "message_id", ""), dict(getattr(exc, "params", {}) or {})
-    if isinstance(exc, CryptoError):
+    if isinstance(exc, CryptoError) and message_id not in MESSAGES:
+        # a crypto error that is also a UserError (the key service's) names its own id
         message_id, params = _crypto_message(exc)
     elif isinstance(exc, (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout)):
         message_id = "sync.offline"
