@@ -46,7 +46,7 @@ from visitapp.services.transport import (
 )
 from visitapp.services.tier_c import NOT_YET_READABLE, TierC
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SealedWireRow, SyncErrorRow, UnopenedRow
-from visitapp.storage.records import apply_to_row, row_parts
+from visitapp.storage.records import apply_to_row, insert_new_rows, row_parts
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, str], None]
@@ -488,6 +488,9 @@ class SyncService:
             keys = [UnopenedRow.key(c.kind, c.record_id) for c in page.changes]
             unopened = {w.id: w for start in range(0, len(keys), 900) for w in s.scalars(
                 select(UnopenedRow).where(UnopenedRow.id.in_(keys[start:start + 900])))}
+            # records new to this laptop are inserted together after the loop (one executemany
+            # per table); one that comes again in the same page becomes an ORM row first
+            fresh: dict[tuple[Any, str], tuple] = {}
             # one flush for the page, not one per record (each lookup would flush the last)
             with s.no_autoflush:
                 for change in page.changes:
@@ -497,6 +500,10 @@ class SyncService:
                     if (change.kind, change.record_id) in pending:
                         continue  # never overwrite unpushed local work; the push will meet a conflict
                     row = rows.get((model, change.record_id))
+                    again_in_page = fresh.pop((model, change.record_id), None)
+                    if again_in_page is not None:
+                        row = rows[(model, change.record_id)] = _row_of(model, again_in_page)
+                        s.add(row)
                     aside = held.pop((change.kind, change.record_id), None)
                     if change.op == "delete":
                         _drop(s, aside)
@@ -552,19 +559,21 @@ class SyncService:
                         report.quarantined.append((change.record_id, reason))
                         continue
                     _drop(s, aside)  # a readable version replaces the one set aside
-                    if row is None:
-                        row = rows[(model, change.record_id)] = model(id=change.record_id)
-                        s.add(row)
                     routing, facts, sealed_part = split_by_tier(entity)
                     if same_version:
                         sealed_part = row.sealed
                     elif sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
                         # not under the student's key: the server's own seal of a roster's values,
                         # which never carry the fields only the school writes (kept from here)
-                        sealed_part = keep_fields_rosters_lack(change.kind, sealed_part, row.sealed)
-                    apply_to_row(row, routing, facts, sealed_part)
-                    row.server_seq = change.server_seq
-                    row.hlc = change.hlc
+                        sealed_part = keep_fields_rosters_lack(change.kind, sealed_part,
+                                                               None if row is None else row.sealed)
+                    if row is None:
+                        fresh[(model, change.record_id)] = (change.record_id, routing, facts, sealed_part,
+                                                            change.server_seq, change.hlc)
+                    else:
+                        apply_to_row(row, routing, facts, sealed_part)
+                        row.server_seq = change.server_seq
+                        row.hlc = change.hlc
                     if change.hlc:
                         try:
                             clock.receive(change.hlc)
@@ -574,6 +583,11 @@ class SyncService:
                         report.pulled += 1
                         if change.kind == "conflict":
                             report.conflicts += 1
+            by_model: dict[Any, list[tuple]] = {}
+            for (model, _rid), record in fresh.items():
+                by_model.setdefault(model, []).append(record)
+            for model, records in by_model.items():
+                insert_new_rows(s, model, records)
             if again:
                 return page.cursor
             for student_id in page.purge_students:
@@ -878,6 +892,14 @@ def _rows_of_page(session: Any, page: PullResponse) -> dict[tuple[Any, str], Any
             for row in session.scalars(select(model).where(model.id.in_(wanted[i:i + 500]))):
                 rows[(model, row.id)] = row
     return rows
+
+
+def _row_of(model: type, record: tuple) -> Any:
+    """An ORM row of a pulled record kept for :func:`insert_new_rows`, when the page brings it again."""
+    record_id, routing, facts, sealed, server_seq, hlc = record
+    row = apply_to_row(model(id=record_id), routing, facts, sealed)
+    row.server_seq, row.hlc = server_seq, hlc
+    return row
 
 
 def _is_own_echo(row: Any, change: Any) -> bool:
