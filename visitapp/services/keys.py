@@ -261,6 +261,9 @@ class KeyService:
         self._generation = 0
         self._materials: dict[str, KeyMaterialRow | None] = {}
         self._content: dict[str, list[ContentKeyRow]] | None = None  # None: not read since the last write
+        # content keys ready to open with (an AES-GCM key schedule each), built once per key
+        # generation: a pull opens thousands of values under a few keys
+        self._built: dict[tuple[str, int], ContentKey] = {}
         self._pair: DeviceKeyPair | None = None  # this laptop's key pairs, built from its row once
         self._lost: dict[str, DeviceOpener] | None = None  # keys restored from recovery sheets
 
@@ -273,6 +276,7 @@ class KeyService:
             self._generation += 1
             self._materials.clear()
             self._content = None
+            self._built.clear()
             self._pair = None
             self._lost = None
 
@@ -747,7 +751,15 @@ class KeyService:
             rows = [r for r in rows if r.epoch == epoch]
         if not rows:
             return None
-        return ContentKey(key_name, rows[-1].epoch, b64d(rows[-1].secret["key"]))
+        row = rows[-1]
+        with self._lock:
+            built, generation = self._built.get((key_name, row.epoch)), self._generation
+        if built is None or built.key != b64d(row.secret["key"]):
+            built = ContentKey(key_name, row.epoch, b64d(row.secret["key"]))
+            with self._lock:
+                if generation == self._generation:
+                    self._built[(key_name, row.epoch)] = built
+        return built
 
     def readers_of(self, key_name: str) -> set[str]:
         """Staff whose devices get a key: the student's current visitors and mentors and the
