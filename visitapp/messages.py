@@ -155,6 +155,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "A draft cannot be accepted as a record; hand it over to the teacher now in charge of "
                                 "the student, or discard it with a reason."),
     "server.cannot_apply": ("无法写入记录：{reason}", "The record could not be written: {reason}"),
+    # the laptop's line for a change the server kept as orphaned work: {reason} is the server's
+    "server.kept_for_officer": ("未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）：{reason}",
+                                "Not saved as your record; it went to the school's aid officer (the server keeps "
+                                "the content, nothing is lost): {reason}"),
     "server.target_required": ("请指定转交给哪位老师（该学生现在没有唯一的负责老师）。",
                                "Please say which teacher it goes to (the student has no single teacher in charge now)."),
     "server.device_revoked.quarantine": ("本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。",
