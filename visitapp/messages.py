@@ -85,6 +85,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "The request is larger than the {mib} MiB limit; please send it in parts."),
     "server.not_found.path": ("没有这个接口。", "The school server has no such endpoint."),
     "server.method_not_allowed": ("该接口不支持这种请求方法。", "This endpoint does not take this kind of request."),
+    "server.preview_stale.apply": ("平台名册或学校名册在预览之后有了变化，请重新预览后再应用。",
+                                   "The platform's roster or the school's changed after the preview; please preview "
+                                   "again before applying."),
     "server.officer_only.reseal": ("只有资助专干可以重新加密第三级内容。", "Only the aid officer can re-encrypt tier C content."),
     "server.officer_only.orphans": ("只有资助专干可以处理孤立记录和设备。",
                                     "Only the aid officer can handle orphaned work and devices."),

@@ -151,7 +151,7 @@ def router(core: ServerCore, principal) -> APIRouter:
         try:
             preview = ex.connector.preview(ex.connector.fetch_roster(term), term)
             if preview_model(preview).preview_id != body.preview_id:
-                raise ApiError(409, "preview_stale", "平台名册或学校名册在预览之后有了变化，请重新预览后再应用。")
+                raise ApiError(409, "preview_stale", "server.preview_stale.apply")
             ex.connector.apply(preview, force=body.force)
         except PlatformError as exc:
             if isinstance(exc, TransportError):
