@@ -229,7 +229,7 @@ def test_a_server_address_changed_in_settings_is_where_the_next_sync_goes(
 def test_a_change_the_server_refused_is_listed_in_the_windows_language(qtbot, make_window, real_backend, school):
     """Issue 13: the server's reason comes with its message id, so the English window lists it
     in English (the Chinese stays in the profile, for the CLI and the log)."""
-    w, _ = _enrolled_window(qtbot, make_window, real_backend, school.code("teacher", 1))
+    w, _ = _enrolled_window(qtbot, make_window, real_backend, school.code("teacher", 2))
     ws = w.ctx.ws
     student = [r for r in ws.students.list_mine() if ws.identity.staff_name not in r.mentor_names][0]
     draft = ws.visits.create_draft(student.id)
