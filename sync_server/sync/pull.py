@@ -271,9 +271,9 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
         else:
             snap, hz = _seq_and_horizon(s)
         if cursor > snap:
-            raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
+            raise ApiError(410, "resync_required", "server.resync_required.ahead")
         if 0 < cursor < hz:
-            raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
+            raise ApiError(410, "resync_required", "server.resync_required.pruned")
         if not who.is_officer:
             gained, lost, held = _scope_diff(core, s, who, snap)
             if (gained or lost) and not _rescoped:

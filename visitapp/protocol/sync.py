@@ -72,6 +72,11 @@ class PushRequest(BaseModel):
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
 
 
+_SAID_AS = ("the sentence's id in the client's message table (visitapp.messages.MESSAGES), to say it in "
+            "the reader's language; empty for a sentence without one (show ``detail``)")
+_SAID_WITH = "the {name} parameters of that sentence"
+
+
 class MutationResult(BaseModel):
     """``conflict_id``: for growth_profile_field the id of the ``conflict`` record that keeps
     both values; for mentor_note the id of the conflict copy (a new mentor_note record whose
@@ -83,7 +88,9 @@ class MutationResult(BaseModel):
     mutation_id: str
     record_id: str
     status: MutationStatus
-    reason: str = ""
+    reason: str = Field(default="", description="``code: sentence`` (Chinese) of a refusal or conflict")
+    message_id: str = Field(default="", description=_SAID_AS)
+    params: dict[str, Any] = Field(default_factory=dict, description=_SAID_WITH)
     server_seq: int | None = None
     conflict_id: str | None = None
     orphan_id: str | None = Field(default=None, description="a rejected change the server kept as orphaned work "
@@ -215,7 +222,9 @@ class EnrollResponse(BaseModel):
 class ErrorBody(BaseModel):
     model_config = ConfigDict(frozen=True)
     error: str = Field(examples=["device_revoked"])
-    detail: str = Field(examples=["This device was revoked by the school's aid officer."])
+    detail: str = Field(examples=["本机已被学校资助专干注销，本机上的数据将被清除。"], description="the sentence, in Chinese")
+    message_id: str = Field(default="", examples=["server.device_revoked"], description=_SAID_AS)
+    params: dict[str, Any] = Field(default_factory=dict, description=_SAID_WITH)
 
 
 class ConflictItem(BaseModel):

@@ -24,7 +24,9 @@ import requests
 from sqlalchemy import delete, select, update
 from uuid6 import uuid7
 
+from visitapp import messages
 from visitapp.domain import ENTITY_BY_KIND, split_by_tier
+from visitapp.domain.errors import Problem
 from visitapp.domain.tiers import school_only_fields
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
@@ -42,7 +44,7 @@ from visitapp.services.settings import (
 )
 from visitapp.services.transport import (
     DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
-    SyncError, error_detail, make_http_session,
+    SyncError, error_detail, make_http_session, said_reason,
 )
 from visitapp.services.tier_c import NOT_YET_READABLE, TierC
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SealedWireRow, SyncErrorRow, UnopenedRow
@@ -72,6 +74,9 @@ class SyncReport:
     resealed: int = 0
     finished_at: dt.datetime | None = None
     cancelled: bool = False
+    # (record id, stored reason) -> the reason with the message id the server said it by
+    # (visitapp.domain.errors.Problem): the window says the errors and orphans in its language
+    said: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -281,7 +286,7 @@ class SyncService:
         if not report.cancelled:
             with self.ctx.profile.session() as s, s.begin():
                 settings.write(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
-        report.errors = self.errors()
+        report.errors = [(rid, report.said.get((rid, why), why)) for rid, why in self.errors()]
         return report
 
     def _pending_groups(self) -> list[tuple[str, str, list[OutboxRow]]]:
@@ -424,7 +429,9 @@ class SyncService:
                                                       OutboxRow.seq <= max_seq))
                     why = ORPHANED_PREFIX + (res.reason or "rejected")
                     s.add(SyncErrorRow(record_kind=kind, record_id=res.record_id, reason=why[:500], at=now))
-                    report.orphaned.append((res.record_id, why))
+                    said = Problem(why, "server.kept_for_officer", reason=said_reason(res)) if res.reason else why
+                    report.said[(res.record_id, why[:500])] = said
+                    report.orphaned.append((res.record_id, said))
                     self._note_orphan(s, kind, res.record_id, res.orphan_id, res.reason, now)
                 else:
                     if res.reason.startswith("mutation_id_reused") and rows:
@@ -435,6 +442,7 @@ class SyncService:
                             newest.mutation_id = str(uuid7())
                     s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
                                        reason=res.reason[:500] or "rejected", at=now))
+                    report.said[(res.record_id, res.reason[:500])] = said_reason(res)
             for start in range(0, len(sent), 900):  # under SQLite's limit of bound parameters
                 s.execute(delete(OutboxRow).where(OutboxRow.seq.in_(sent[start:start + 900])))
             for kind, values in seqs.items():
@@ -851,7 +859,7 @@ class SyncService:
 
 
 ORPHAN_NOTICES_KEPT = 200
-ORPHANED_PREFIX = "未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）："
+ORPHANED_PREFIX = messages.text("server.kept_for_officer", messages.ZH, reason="")
 
 
 def pending_about(session: Any, student_id: str) -> bool:
