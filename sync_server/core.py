@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from sync_server.config import ServerError, ServerPaths
+from sync_server.config import NotFound, ServerError, ServerPaths
 from sync_server.db import Database, WriteTx, current_revision, head_revision
 from sync_server.models import AssignmentRow, DeviceRow, EnrollCode, Record, Setting, StaffRow
 
@@ -230,7 +230,7 @@ class ServerCore:
         for info in self.list_staff():
             if info.id == ref or info.name == ref:
                 return info
-        raise ServerError(f"找不到教职工“{ref}”（可用 ID 或姓名）。")
+        raise NotFound(f"找不到教职工“{ref}”（可用 ID 或姓名）。")
 
     # -- enrollment ------------------------------------------------------------------------
     def public_url(self, override: str | None = None) -> str:
@@ -268,7 +268,7 @@ class ServerCore:
         with self.db.write() as tx:
             row = tx.session.get(DeviceRow, device_id.strip())
             if row is None:
-                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+                raise NotFound(f"找不到设备 {device_id}（用 devices list 查看）。")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             # lost or stolen: whatever it still sends is quarantined, even if a retire was asked first
@@ -281,7 +281,7 @@ class ServerCore:
         with self.db.write() as tx:
             row = tx.session.get(DeviceRow, device_id.strip())
             if row is None:
-                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+                raise NotFound(f"找不到设备 {device_id}（用 devices list 查看）。")
             if row.revoked_at is not None and row.retire_requested_at is None:
                 raise ServerError(f"设备 {row.id} 已按丢失或被盗注销，不能再改为退役。")
             if row.revoked_at is None:
@@ -297,7 +297,7 @@ class ServerCore:
         for r in tx.session.execute(select(Record).where(Record.kind == "student")).scalars():
             if json.loads(r.routing).get("student_no") == ref:
                 return r
-        raise ServerError(f"找不到学生“{ref}”（可用学生 ID 或学号）。")
+        raise NotFound(f"找不到学生“{ref}”（可用学生 ID 或学号）。")
 
     def assign(self, role: str, staff_ref: str, student_ref: str, term: str = "", end: bool = False,
                actor: str = "cli") -> dict:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync_server import orphans, sync
 from sync_server.api.dependencies import Credentials, header_of, officer_dependency
 from sync_server.api.errors import errors
-from sync_server.config import ServerError
+from sync_server.config import NotFound, ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
 from visitapp.protocol.sync import (
@@ -148,7 +148,7 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
         try:
             staff, code, expires = core.make_enroll_code(body.staff_id)
         except ServerError as exc:
-            raise ApiError(404 if "找不到" in str(exc) else 422, "enroll_code", exc) from None
+            raise ApiError(404 if isinstance(exc, NotFound) else 422, "enroll_code", exc) from None
         return EnrollCodeResponse(code=code, staff_id=staff.id, staff_name=staff.name,
                                   expires_at=expires.isoformat())
 
@@ -168,7 +168,7 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
         try:
             (core.retire_device if action == "retire" else core.revoke_device)(device_id)
         except ServerError as exc:
-            raise ApiError(404 if "找不到" in str(exc) else 422, "device_action", exc) from None
+            raise ApiError(404 if isinstance(exc, NotFound) else 422, "device_action", exc) from None
         return DeviceList(devices=core.list_devices())
 
     @app.post("/v1/sync/wiped", response_model=WipedResponse, tags=["sync"],
