@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sync_server.core import Principal, ServerCore, utcnow, uuid5_of
 from sync_server.models import Record
 from visitapp.protocol.sync import ConflictItem, Mutation, Resolution, wrap_conflict_sealed
-from visitapp.protocol.records import RecordInvalid, decode_sealed as decode_envelope, decode_tier_c as decode_sealed, is_sealed
-from sync_server.sync.context import ApiError, _Ctx, _may_read, _res, _unicode_ok
+from visitapp.protocol.records import RecordInvalid, decode_sealed as decode_envelope, decode_tier_c as decode_sealed, is_sealed, valid_unicode
+from sync_server.sync.context import ApiError, _Ctx, _may_read, _res
 
 
 def _make_conflict(ctx: _Ctx, m: Mutation, student_id: str, field_name: str, winner: str | None,
@@ -103,7 +103,7 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
     routing = json.loads(rec.routing)
     if not _may_read(tx.session, who.staff_id, rec.student_id, routing.get("record_kind", "")):
         raise ApiError(404, "not_found", "server.not_found.conflict")  # no longer the pusher's student
-    if not _unicode_ok(reason) or (sealed is not None and not _unicode_ok(sealed)):
+    if not valid_unicode(reason) or (sealed is not None and not valid_unicode(sealed)):
         raise ApiError(422, "invalid_unicode", "server.invalid_unicode.content")
     if choice == Resolution.VALUE and sealed is not None and is_sealed(sealed):
         try:

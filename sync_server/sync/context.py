@@ -124,14 +124,6 @@ _STUDENTS = select(Record.id).where(Record.kind == "student", Record.deleted.is_
 def _scope_sets(s, who: Principal) -> tuple[set[str], set[str]]:
     rows = s.execute(_ASSIGNED, {"me": who.staff_id}).all()
     return {r[0] for r in rows}, {r[0] for r in rows if r[1] == "mentor"}
-def _unicode_ok(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _clean(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union
 
 from sync_server.core import Principal, ServerCore, utcnow
 from visitapp.domain.record_review import grade_covers

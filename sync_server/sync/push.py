@@ -21,11 +21,11 @@ from visitapp.domain.enums import Kind, VisitMode, VisitStatus
 from visitapp.protocol.hlc import HlcStamp
 from visitapp.protocol.sync import Mutation, Op, PushRequest
 from visitapp.domain.tiers import Tier, _hints, field_tiers
-from visitapp.protocol.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation
+from visitapp.protocol.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, valid_unicode
 from sync_server.sync.context import (
     ApiError, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
     _Ctx, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
-    _res, _restamp, _same, _scope_sets, _student_of, _unicode_ok, log,
+    _res, _restamp, _same, _scope_sets, _student_of, log,
 )
 from sync_server.sync.conflicts import _conflict_push, _make_conflict
 from sync_server.sync import review
@@ -54,7 +54,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
     sends is applied, all of it is kept as orphaned work (:mod:`sync_server.orphans`)."""
     if req.device_id != who.device_id:
         raise ApiError(403, "device_mismatch", "server.device_mismatch.request")
-    if not _unicode_ok(req.batch_id):
+    if not valid_unicode(req.batch_id):
         raise ApiError(422, "invalid_unicode", "server.invalid_unicode.field", name="batch_id")
     results: list[dict] = []
     flagged = 0
@@ -230,7 +230,7 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
     which answers the schema's verdict (kept in ``verdicts``) after the access checks."""
     for name in ("mutation_id", "record_id", "kind", "student_id", "hlc"):
         value = getattr(m, name)
-        if value is not None and not _unicode_ok(value):
+        if value is not None and not valid_unicode(value):
             return {**_res(m, "rejected", "invalid_unicode", "server.invalid_unicode.field", name=name),
                     "mutation_id": _clean(m.mutation_id), "record_id": _clean(m.record_id)}
     verdict = verdicts[id(m)] = _schema(m)
@@ -243,7 +243,7 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
         return _res(m, "rejected", exc.code, exc.detail[:300])
     except RecursionError:
         return _res(m, "rejected", "too_deep", "server.too_deep")
-    if m.sealed is not None and not _unicode_ok(m.sealed):
+    if m.sealed is not None and not valid_unicode(m.sealed):
         return _res(m, "rejected", "sealed_format", "server.sealed_format")
     return None
 
@@ -256,7 +256,7 @@ def _schema(m: Mutation) -> dict | None:
         return None  # answered by _apply with its own reason
     if m.op == Op.DELETE:
         if set(m.routing) - {"id", "student_id"} or m.facts is not None or m.sealed is not None \
-                or not all(_is_id(v) and _unicode_ok(v) for v in m.routing.values()):
+                or not all(_is_id(v) and valid_unicode(v) for v in m.routing.values()):
             return _res(m, "rejected", "invalid_record", "server.invalid_record.delete")
         return None
     try:

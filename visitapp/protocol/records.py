@@ -33,7 +33,7 @@ from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers
 
 __all__ = ["RecordInvalid", "read_record", "check_mutation", "encode_tier_c", "decode_tier_c", "check_json", "LIMITS",
            "AUTHOR_FIELD", "SEALED_PREFIX", "TIER_C_FIELD", "is_sealed", "encode_sealed", "decode_sealed",
-           "sealed_epoch", "sealed_form", "READABLE_FORM", "key_name_of", "aad_record_of"]
+           "sealed_epoch", "sealed_form", "READABLE_FORM", "key_name_of", "aad_record_of", "valid_unicode"]
 
 MAX_DEPTH = 8            # nesting of dictionaries and lists inside one part
 MAX_ITEMS = 200          # items of one list, keys of one dictionary
@@ -167,6 +167,18 @@ def _plan(tp: Any) -> tuple:
     return ("any",)
 
 
+def _parse_when(kind: type, value: str) -> None:
+    """ValueError unless ``value`` is an ISO date (exactly YYYY-MM-DD), date-time or time."""
+    if kind is dt.date:
+        if not _DATE.match(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value)
+    elif kind is dt.datetime:
+        dt.datetime.fromisoformat(value)
+    else:
+        dt.time.fromisoformat(value)
+
+
 def _is_id_name(name: str) -> bool:
     return name == "id" or name.endswith(("_id", "_by", "_staff"))
 
@@ -226,14 +238,7 @@ def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 
             raise _fail(where, "应为日期或时间文字（ISO 格式）")
         _text(value, where, 40, Tier.A)
         try:
-            if kind is dt.date:
-                if not _DATE.match(value):
-                    raise ValueError(value)
-                dt.date.fromisoformat(value)
-            elif kind is dt.datetime:
-                dt.datetime.fromisoformat(value)
-            else:
-                dt.time.fromisoformat(value)
+            _parse_when(kind, value)
         except ValueError:
             raise _fail(where, f"“{value[:20]}”不是有效的{'日期' if kind is dt.date else '时间'}") from None
         return
@@ -257,7 +262,8 @@ def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 
 # sentences people read stay exactly theirs. A predicate may only say True where ``_check``
 # would pass: a property test (tests/unit/test_records_schema.py) holds it to that.
 
-def _utf8_ok(value: str) -> bool:
+def valid_unicode(value: str) -> bool:
+    """Whether a text encodes as UTF-8 (JSON can carry a lone surrogate; no reader can store it)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -277,14 +283,7 @@ def _when_ok(kind: type, value: Any) -> bool:
     if type(value) is not str or len(value) > 40 or not value.isascii() or _CONTROL.search(value):
         return False
     try:
-        if kind is dt.date:
-            if not _DATE.match(value):
-                return False
-            dt.date.fromisoformat(value)
-        elif kind is dt.datetime:
-            dt.datetime.fromisoformat(value)
-        else:
-            dt.time.fromisoformat(value)
+        _parse_when(kind, value)
     except ValueError:
         return False
     return True
@@ -305,7 +304,7 @@ def _fast(tp: Any, tier: Tier, id_name: bool):
     if tag == "str":
         text_limit = ID_CHARS if tier == Tier.A and id_name else limit
         return lambda v, d: (d <= MAX_DEPTH and type(v) is str and len(v) <= text_limit
-                             and (v.isascii() or _utf8_ok(v)) and not (control and _CONTROL.search(v)))
+                             and (v.isascii() or valid_unicode(v)) and not (control and _CONTROL.search(v)))
     if tag == "enum":
         allowed = plan[1]
         return lambda v, d: d <= MAX_DEPTH and type(v) is str and v in allowed
