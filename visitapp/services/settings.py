@@ -41,6 +41,7 @@ SYNC_CURSOR_KEY = "sync_cursor"
 LAST_SYNC_AT_KEY = "last_sync_at"
 DEFERRED_PURGES_KEY = "deferred_purges"
 ORPHAN_NOTICES_KEY = "orphaned_notices"
+KEYS_MARKER_KEY = "keys_marker"
 
 
 def _minutes(value: Any) -> None:
@@ -106,6 +107,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(LAST_SYNC_AT_KEY, str, "", "when the last complete sync ended (ISO 8601)"),
     Setting(DEFERRED_PURGES_KEY, list, [], "students whose purge waits for their unsent changes"),
     Setting(ORPHAN_NOTICES_KEY, list, [], "changes the server kept as orphaned work for the officer", secret=True),
+    Setting(KEYS_MARKER_KEY, int, 0, "the server's keys marker at which this computer last finished its key work "
+            "(0: not yet); forgotten whenever its keys change"),
     Setting(SCHEMA_VERSION_KEY, int, 1, "the version of this settings list the profile's keys follow"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

@@ -37,8 +37,8 @@ from visitapp.services import settings
 from visitapp.services.base import Identity, ServiceContext
 from visitapp.services.keys import KEY_CALL_ERRORS, NOT_YET_PUBLISHED, EnrolledKeys, KeyDirectoryClient, KeyService
 from visitapp.services.settings import (
-    CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY, READ_TIMEOUT_KEY,
-    SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
+    CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, KEYS_MARKER_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY,
+    READ_TIMEOUT_KEY, SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
 )
 from visitapp.services.transport import (
     DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
@@ -203,6 +203,7 @@ class SyncService:
             settings.write(s, DEVICE_TOKEN_KEY, enrolled.token)
             settings.write(s, SERVER_URL_KEY, base)
             settings.write(s, SERVER_FINGERPRINT_KEY, fingerprint)
+            settings.forget(s, KEYS_MARKER_KEY)  # another server, or a device of its own: key work anew
             self.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
                                                  enrolled.device_id, enrolled.school_name, base))
             self._reattribute(s, old.staff_id, enrolled.staff_id)
@@ -259,20 +260,27 @@ class SyncService:
         try:
             with self.ctx.profile.session() as s, s.begin():
                 s.execute(delete(SyncErrorRow))
+            keys_done_at = None  # the keys marker this sync finished its key work at
             with self.keys.over(self.key_directory(server, memo_directory=True)):
                 tier_c = TierC(self.keys)
                 self._push(server, report, progress, cancel, tier_c)
+                marker = None
                 if not report.cancelled:
-                    self._pull(server, report, progress, cancel, tier_c)
-                if not report.cancelled:
-                    keys = self.keys.after_sync(officer=self.ctx.identity.is_officer)
+                    marker = self._pull(server, report, progress, cancel, tier_c)
+                if not report.cancelled and not self._key_work_can_wait(report, marker):
+                    officer = self.ctx.identity.is_officer
+                    keys = self.keys.after_sync(officer=officer)
                     report.warnings.extend(keys.warnings)
                     report.certified_devices.extend(keys.certified)
                     # keys fetched just now open what the pull could not
                     self._open_waiting(report, tier_c)
-                    if self.ctx.identity.is_officer and self.keys.has_officer_key():
+                    if officer and self.keys.has_officer_key():
                         report.resealed = self._reseal(server, tier_c, report)
+                    if marker is not None and not report.cancelled and self.keys.key_work_settled(officer=officer):
+                        keys_done_at = marker
                 report.warnings.extend(tier_c.warnings)
+                if report.warnings:
+                    keys_done_at = None  # something did not go through: the next sync tries again
         except SyncCancelled:
             report.cancelled = True
         finally:
@@ -281,8 +289,19 @@ class SyncService:
         if not report.cancelled:
             with self.ctx.profile.session() as s, s.begin():
                 settings.write(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
+                if keys_done_at is not None:
+                    settings.write(s, KEYS_MARKER_KEY, keys_done_at)
         report.errors = self.errors()
         return report
+
+    def _key_work_can_wait(self, report: SyncReport, marker: int | None) -> bool:
+        """Whether this sync may skip its key work (the directory, the wraps, the re-seal queue,
+        the officer's sharing): nothing was pushed or pulled, and the server's keys marker is
+        the one this laptop last finished its key work at (any change key work reads moves it;
+        this laptop's own key writes forget the one kept). An older server sends none."""
+        if marker is None or report.pushed or report.pulled or report.purged_students or report.quarantined:
+            return False
+        return int(self._setting(KEYS_MARKER_KEY) or 0) == marker
 
     def _pending_groups(self) -> list[tuple[str, str, list[OutboxRow]]]:
         """One group per record, its outbox rows in order. A group goes up at the place of
@@ -446,13 +465,14 @@ class SyncService:
                     s.execute(update(model), values)
 
     def _pull(self, server: ServerConnection, report: SyncReport,
-              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
+              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> int | None:
+        """Pull every page; answers the last page's keys marker (None: an older server, or cancelled)."""
         cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
         done, total = 0, None
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                return
+                return None
             # only the first page's total is used (progress), so later pages skip the count
             response = server.request("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE,
                                       **({} if total is None else {"total": "false"})})
@@ -472,7 +492,7 @@ class SyncService:
                 progress(done, max(total, done), "pull")
             if not page.more:
                 self._drop_notes_of_former_mentees()
-                return
+                return page.keys_marker
 
     def _apply_pull_page(self, page: PullResponse, report: SyncReport, tier_c: TierC, *, again: bool = False) -> int:
         """Apply one pulled page in one transaction and move the cursor with it. ``again``: the
@@ -825,10 +845,10 @@ class SyncService:
             self.keys.wipe(s)
             if unsent:
                 # the cursor goes (the data it covered is gone); the token stays for the retry
-                settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
+                settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY, KEYS_MARKER_KEY)
             else:
                 s.execute(delete(OutboxRow))
-                settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
+                settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY, KEYS_MARKER_KEY)
         if unsent:
             raise DeviceRevoked("sync.device_revoked_unsent", unsent=len(unsent))
         if state == "retired":
