@@ -269,6 +269,8 @@ class SyncService:
             server = self._connection(state)
             if s.execute(select(SyncErrorRow.id).limit(1)).first() is not None:
                 s.execute(delete(SyncErrorRow))
+            # a change written from here on waits for the next sync, as one written during a push does
+            outbox = s.execute(select(OutboxRow.seq).limit(1)).first() is not None
         if cancel is not None:
             server.http = AbandonableSession(server.http, cancel, on_answer=(
                 lambda: progress(0, 0, "connected")) if progress else None)
@@ -277,7 +279,7 @@ class SyncService:
             keys_done_at = None  # the keys marker this sync finished its key work at
             with self.keys.over(self.key_directory(server, memo_directory=True)):
                 tier_c = TierC(self.keys)
-                sent_any = self._push(server, report, progress, cancel, tier_c)
+                sent_any = outbox and self._push(server, report, progress, cancel, tier_c)
                 marker = None
                 if not report.cancelled:
                     marker = self._pull(server, report, progress, cancel, tier_c, int(state[SYNC_CURSOR_KEY] or 0))
