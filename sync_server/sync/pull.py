@@ -317,7 +317,8 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             # (large, encrypted) columns; Core, not ORM, execution saves a third of the rest
             conn = s.connection()
             page = {**params, "limit": limit + 1}
-            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all()
+            # nothing lies between the cursor and the snapshot: no query (a sync with nothing to do)
+            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all() if cursor < snap else []
             more = len(seqs) > limit
             seqs = seqs[:limit]
             held = len(parts)
