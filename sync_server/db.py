@@ -389,9 +389,11 @@ class WriteTx:
     def flush_counter(self) -> None:
         self.session.flush()  # the last ORM changes, so the key watch has seen them all
         if self.session.info.get("keys_changed"):
-            # the marker is a seq of its own: unique (two key changes never share it, a restore
-            # starts past every seq handed out) and later than every change it covers
-            marker = self.next_seq()
+            # the marker is a seq this transaction holds: its last record's, else one of its own.
+            # Unique (two key changes never share it; a restore starts past every seq handed
+            # out) and no lower than any change it covers
+            took = self._seq is not None and self._seq != self._start
+            marker = self._seq if took else self.next_seq()
             done = self.session.execute(text("UPDATE counters SET value = :v WHERE name = :n"),
                                         {"v": marker, "n": KEYS_COUNTER})
             if done.rowcount == 0:
