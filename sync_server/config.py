@@ -40,6 +40,10 @@ class ServerError(Exception):
     """A failure an operator can act on; its message is one sentence (Chinese) for the CLI."""
 
 
+class NotFound(ServerError):
+    """What was named (a staff member, a device, a student) is not there: a 404 to the API."""
+
+
 SETTINGS_VERSION = 1
 ENV_PREFIX = "VISITAPP_SERVER_"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from json.encoder import encode_basestring as _q  # the C string quoter
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from sync_server.config import ServerError, ServerPaths
+from sync_server.config import NotFound, ServerError, ServerPaths
 from sync_server.db import Database, WriteTx, current_revision, head_revision
 from sync_server.models import AssignmentRow, DeviceRow, EnrollCode, Record, Setting, StaffRow
 
@@ -24,7 +23,7 @@ from uuid6 import uuid7
 
 from visitapp.crypto import FieldCipher, TamperedData, hmac_sha256_hex, random_token, sha256_hex
 from visitapp.domain import AssignmentRole, Role
-from visitapp.protocol.sync import encode_enrollment_code
+from visitapp.protocol.sync import change_json, encode_enrollment_code
 from visitapp.protocol.records import sealed_form
 
 ENROLL_TRIES = 5
@@ -231,7 +230,7 @@ class ServerCore:
         for info in self.list_staff():
             if info.id == ref or info.name == ref:
                 return info
-        raise ServerError(f"找不到教职工“{ref}”（可用 ID 或姓名）。")
+        raise NotFound(f"找不到教职工“{ref}”（可用 ID 或姓名）。")
 
     # -- enrollment ------------------------------------------------------------------------
     def public_url(self, override: str | None = None) -> str:
@@ -269,7 +268,7 @@ class ServerCore:
         with self.db.write() as tx:
             row = tx.session.get(DeviceRow, device_id.strip())
             if row is None:
-                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+                raise NotFound(f"找不到设备 {device_id}（用 devices list 查看）。")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             # lost or stolen: whatever it still sends is quarantined, even if a retire was asked first
@@ -282,7 +281,7 @@ class ServerCore:
         with self.db.write() as tx:
             row = tx.session.get(DeviceRow, device_id.strip())
             if row is None:
-                raise ServerError(f"找不到设备 {device_id}（用 devices list 查看）。")
+                raise NotFound(f"找不到设备 {device_id}（用 devices list 查看）。")
             if row.revoked_at is not None and row.retire_requested_at is None:
                 raise ServerError(f"设备 {row.id} 已按丢失或被盗注销，不能再改为退役。")
             if row.revoked_at is None:
@@ -298,7 +297,7 @@ class ServerCore:
         for r in tx.session.execute(select(Record).where(Record.kind == "student")).scalars():
             if json.loads(r.routing).get("student_no") == ref:
                 return r
-        raise ServerError(f"找不到学生“{ref}”（可用学生 ID 或学号）。")
+        raise NotFound(f"找不到学生“{ref}”（可用学生 ID 或学号）。")
 
     def assign(self, role: str, staff_ref: str, student_ref: str, term: str = "", end: bool = False,
                actor: str = "cli") -> dict:
@@ -417,33 +416,6 @@ class ServerCore:
 
     def record_sealed(self, rec: Record) -> str | None:
         return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
-
-
-_CHANGE_HEAD = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
-                '"author_device":%s,"author_staff":%s,"routing":%s,"facts":')
-# base64 (and the S1_ prefix), what ``sealed`` normally is: pasted between quotes as it is.
-# ``bytes.translate`` deleting these leaves nothing exactly when a regex fullmatch of
-# ``[A-Za-z0-9+/=_-]*`` would match, at a third of its cost (1.5 KB a record, every pull)
-_NEEDS_NO_QUOTING = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
-
-
-def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
-                author_device: str | None, writer: str | None, routing_text: str, facts: bytes | None,
-                sealed: bytes | None) -> bytes:
-    """The JSON (UTF-8) of one :class:`~visitapp.protocol.sync.Change` as a pull sends it.
-    ``routing_text`` and ``facts`` (as decrypted) are canonical JSON already: pasted, not
-    re-encoded."""
-    head = _CHANGE_HEAD % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",
-                           "null" if student_id is None else _q(student_id), _q(hlc),
-                           "null" if author_device is None else _q(author_device),
-                           "null" if writer is None else _q(writer), routing_text)
-    if sealed is None:
-        sealed = b"null"
-    elif not sealed.translate(None, _NEEDS_NO_QUOTING):
-        sealed = b'"' + sealed + b'"'
-    else:
-        sealed = _q(sealed.decode()).encode()
-    return b"".join((head.encode(), b"null" if facts is None else facts, b',"sealed":', sealed, b"}"))
 
 
 # one encoder for every record: json.dumps would build a new one per call (a third of its cost)

@@ -33,9 +33,9 @@ MAX_WRAPS_PER_POST = 2000
 DEFAULT_WRAPS_PAGE = 2000
 
 
-def _officer_only(who: Principal, what: str) -> None:
+def _officer_only(who: Principal, sentence: str) -> None:
     if not who.is_officer:
-        raise ApiError(403, "officer_only", f"只有资助专干可以{what}。")
+        raise ApiError(403, "officer_only", sentence)
 
 
 def _officer_key(session) -> bytes | None:  # noqa: ANN001 - a Session
@@ -47,7 +47,7 @@ def _keys_of(body: dict) -> DevicePublicKeys:
     try:
         return DevicePublicKeys.from_wire(body)
     except CryptoError as exc:
-        raise ApiError(422, "invalid_key", str(exc)) from None
+        raise ApiError(422, "invalid_key", exc) from None
 
 
 def _claims(session, device: DeviceRow, keys: DeviceKeyRow, school_id: str) -> CertificateClaims:  # noqa: ANN001
@@ -78,7 +78,7 @@ def publish_device_keys(core: ServerCore, who: Principal, keys_wire: dict, bindi
         if row is not None:
             if (row.hpke_public, row.signing_public) != (keys.to_wire()["hpke"], keys.to_wire()["signing"]):
                 raise ApiError(409, "keys_already_published",
-                               "本机的公钥已经登记过，不能更换；换了电脑请重新注册。")
+                               "server.keys_already_published")
             return _entry(s, device, row, school_id)
         row = DeviceKeyRow(device_id=who.device_id, hpke_public=keys.to_wire()["hpke"],
                            signing_public=keys.to_wire()["signing"], binding_mac=binding, published_at=utcnow())
@@ -92,16 +92,16 @@ def publish_device_keys(core: ServerCore, who: Principal, keys_wire: dict, bindi
 def set_officer_key(core: ServerCore, who: Principal, officer_key: str) -> dict:
     """The officer publishes the school's officer key (its public half), once: laptops whose
     code did not carry it compare its fingerprint with the officer's screen."""
-    _officer_only(who, "登记学校的资助专干密钥")
+    _officer_only(who, "server.officer_only.officer_key")
     try:
         raw = b64d(officer_key)
         check_signing_key(raw)
     except CryptoError:
-        raise ApiError(422, "invalid_key", "资助专干公钥无效。") from None
+        raise ApiError(422, "invalid_key", "server.invalid_key.officer") from None
     with core.db.write() as tx:
         row = tx.session.get(Setting, OFFICER_KEY_SETTING)
         if row is not None and row.value and row.value != officer_key:
-            raise ApiError(409, "officer_key_set", "学校的资助专干密钥已经登记过，不能在此更换。")
+            raise ApiError(409, "officer_key_set", "server.officer_key_set")
         if row is None:
             tx.session.add(Setting(name=OFFICER_KEY_SETTING, value=officer_key))
             tx.audit("officer_key_set", actor=who.staff_id, device=who.device_id, record_kind="school",
@@ -127,20 +127,20 @@ def directory(core: ServerCore, who: Principal) -> dict:
 def certify(core: ServerCore, who: Principal, device_id: str, certificate: str) -> dict:
     """Store the officer's certificate of a device's keys, if the officer key signed exactly
     what the server holds for that device (else the officer's client looked at other keys)."""
-    _officer_only(who, "认证设备公钥")
+    _officer_only(who, "server.officer_only.certify")
     school_id, _ = core.school()
     with core.db.write() as tx:
         s = tx.session
         officer_key = _officer_key(s)
         if officer_key is None:
-            raise ApiError(409, "no_officer_key", "学校尚未登记资助专干密钥，请先在资助专干的电脑上完成设置。")
+            raise ApiError(409, "no_officer_key", "server.no_officer_key")
         device, keys = s.get(DeviceRow, device_id), s.get(DeviceKeyRow, device_id)
         if device is None or keys is None:
-            raise ApiError(404, "not_found", "找不到这台设备，或它还没有登记公钥。")
+            raise ApiError(404, "not_found", "server.not_found.device_key")
         try:
             verify_certificate(officer_key, _claims(s, device, keys, school_id), b64d(certificate))
         except (UntrustedKey, CryptoError):
-            raise ApiError(422, "bad_certificate", "证书与服务器记录的设备公钥不符，未保存。") from None
+            raise ApiError(422, "bad_certificate", "server.bad_certificate") from None
         keys.certificate, keys.certified_at, keys.certified_by = certificate, utcnow(), who.device_id
         tx.audit("device_keys_certify", actor=who.staff_id, device=who.device_id, record_kind="device",
                  record_id=device_id)
@@ -153,13 +153,13 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
     out of service never gets a new epoch. A (student, epoch, device) the server already has is
     a no-op, counted as ``already``: an officer's laptop that crashed after posting re-wraps the
     same key on its next try, and the first wrap stands."""
-    _officer_only(who, "分发学生的内容密钥")
+    _officer_only(who, "server.officer_only.distribute")
     stored = 0
     with core.db.write() as tx:
         s = tx.session
         officer_key = _officer_key(s)
         if officer_key is None:
-            raise ApiError(409, "no_officer_key", "学校尚未登记资助专干密钥，请先在资助专干的电脑上完成设置。")
+            raise ApiError(409, "no_officer_key", "server.no_officer_key")
         # a key name is a student's id, or "<student id>#mentor" for its mentor notes
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.id.in_(
             {w["student_id"].partition("#")[0] for w in wraps}))).scalars())
@@ -174,16 +174,18 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
         for w in wraps:
             student, epoch, device_id = w["student_id"], w["epoch"], w["device_id"]
             if student.partition("#")[0] not in students:
-                raise ApiError(404, "unknown_student", f"找不到学生 {student}。")
+                raise ApiError(404, "unknown_student", "server.unknown_student.key", student=student)
             device = devices.get(device_id)
             if device is None or device_id not in certified:
-                raise ApiError(409, "device_not_certified", f"设备 {device_id} 的公钥尚未认证，不能向它分发密钥。")
+                raise ApiError(409, "device_not_certified", "server.device_not_certified",
+                               device_id=device_id)
             if device.revoked_at is not None:
-                raise ApiError(409, "device_revoked", f"设备 {device_id} 已注销或退役，不再分发新的密钥。")
+                raise ApiError(409, "device_revoked", "server.device_revoked.keys", device_id=device_id)
             try:
                 verify_wrap(officer_key, student, epoch, device_id, b64d(w["wrap"]), b64d(w["signature"]))
             except (UntrustedKey, CryptoError):
-                raise ApiError(422, "bad_signature", f"学生 {student} 第 {epoch} 代密钥的签名无效，未保存。") from None
+                raise ApiError(422, "bad_signature", "server.bad_signature",
+                               student=student, epoch=epoch) from None
             if (student, epoch, device_id) in held:
                 # a retry (HPKE makes every wrap of the same key different bytes): the first stands
                 continue
@@ -206,12 +208,12 @@ def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_
     key they open nothing). The first page of each such read is audited."""
     target = who.device_id
     if device_id is not None and device_id != who.device_id:
-        _officer_only(who, "取回其他资助专干设备的内容密钥")
+        _officer_only(who, "server.officer_only.fetch_keys")
         with core.db.read() as s:
             device = s.get(DeviceRow, device_id)
             staff = s.get(StaffRow, device.staff_id) if device is not None else None
         if staff is None or staff.role != "officer":
-            raise ApiError(404, "not_found", "找不到这台资助专干的设备。")
+            raise ApiError(404, "not_found", "server.not_found.officer_device")
         if after == 0:
             with core.db.write() as tx:
                 tx.audit("officer_wraps_recover", actor=who.staff_id, device=who.device_id, record_kind="device",

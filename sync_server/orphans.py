@@ -27,14 +27,14 @@ from visitapp.protocol.orphans import OrphanAction, OrphanItem, OrphanStatus
 from visitapp.protocol.sync import Mutation, Op
 
 QUARANTINE_REASONS = {
-    "quarantine": ("device_revoked", "本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。"),
-    "inactive": ("staff_inactive", "该教职工账号已停用；上传的内容已隔离，等待资助专干核实，不会直接生效。"),
+    "quarantine": ("device_revoked", "server.device_revoked.quarantine"),
+    "inactive": ("staff_inactive", "server.staff_inactive.quarantine"),
 }
 
 
-def _api_error(status: int, code: str, detail: str) -> Exception:
+def _api_error(status: int, code: str, sentence: object, **params: object) -> Exception:
     from sync_server.sync import ApiError
-    return ApiError(status, code, detail)
+    return ApiError(status, code, sentence, **params)
 
 
 # -- keeping ---------------------------------------------------------------------------------
@@ -102,11 +102,11 @@ def authenticate_push(core: ServerCore, authorization: str | None) -> tuple[Prin
     with core.db.read() as s:
         found = s.execute(_AUTH, {"token_hash": token_hash}).first()
         if found is None:
-            raise _api_error(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
+            raise _api_error(401, "unauthorized", "server.unauthorized")
         device, role, active = found
         state = device_state(device)
         if device.wiped_at is not None:
-            raise _api_error(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
+            raise _api_error(403, "device_revoked", "server.device_revoked")
         staff = s.get(StaffRow, device.staff_id)
         name = core.vault.open_text("staff", staff.id, "name", staff.name_enc) or ""
         # a staff member who has left: what their laptop still sends is kept for the officer,
@@ -120,7 +120,7 @@ def mark_wiped(core: ServerCore, who: Principal, unsent: int) -> dict:
     with core.db.write() as tx:
         row = tx.session.get(DeviceRow, who.device_id)
         if row.revoked_at is None:
-            raise _api_error(409, "device_active", "本机没有被退役或注销，不需要清除数据。")
+            raise _api_error(409, "device_active", "server.device_active")
         if row.wiped_at is None:
             row.wiped_at = utcnow()
         state = device_state(row)
@@ -162,7 +162,7 @@ def _find_id(s, ref: str) -> str:
         ids = s.execute(select(OrphanedWork.id).where(OrphanedWork.id.startswith(ref, autoescape=True))).scalars().all()
         if len(ids) == 1:
             return ids[0]
-    raise _api_error(404, "not_found", f"找不到孤立记录“{ref[:64]}”（用 orphans list 查看）。")
+    raise _api_error(404, "not_found", "server.not_found.orphan", ref=ref[:64])
 
 
 def _item(core: ServerCore, s, row: OrphanedWork, names: dict) -> OrphanItem:
@@ -195,17 +195,17 @@ def resolve(core: ServerCore, orphan_id: str, action: OrphanAction | str, reason
         s = tx.session
         row = s.get(OrphanedWork, _find_id(s, orphan_id))
         if row.status != OrphanStatus.OPEN:
-            raise _api_error(409, "already_resolved", "这条孤立记录已经处理过了。")
+            raise _api_error(409, "already_resolved", "server.already_resolved.orphan")
         m = Mutation.model_validate(core.vault.open_json("orphaned_work", row.id, "mutation", row.payload_enc))
         seq, handed = None, None
         if action == OrphanAction.DISCARD:
             if not reason:
-                raise _api_error(422, "reason_required", "丢弃孤立记录必须说明原因。")
+                raise _api_error(422, "reason_required", "server.reason_required.discard")
             row.status = OrphanStatus.DISCARDED
         elif action == OrphanAction.ACCEPT:
             if m.kind == Kind.VISIT and m.routing.get("status", VisitStatus.DRAFT) == VisitStatus.DRAFT:
                 raise _api_error(409, "draft_not_record",
-                                 "草稿不能接受为正式记录；请把它转交给现在负责该学生的老师，或说明原因后丢弃。")
+                                 "server.draft_not_record")
             author = s.get(StaffRow, row.author_staff)
             who = Principal(row.device_id, row.author_staff, author.role if author else "teacher", "")
             answer = _apply_as(core, tx, who, m, widen_scope=True)
@@ -231,14 +231,14 @@ def _handover_target(core: ServerCore, s, row: OrphanedWork, m: Mutation, to_sta
         try:
             info = core.find_staff(to_staff)
         except ServerError as exc:
-            raise _api_error(404, "not_found", str(exc)) from None
+            raise _api_error(404, "not_found", exc) from None
         return info
     role = "mentor" if m.kind == Kind.MENTOR_NOTE else "visitor"
     ids = s.execute(select(AssignmentRow.staff_id).where(
         AssignmentRow.student_id == (row.student_id or ""), AssignmentRow.role == role,
         AssignmentRow.active.is_(True), AssignmentRow.staff_id != row.author_staff)).scalars().all()
     if len(ids) != 1:
-        raise _api_error(422, "target_required", "请指定转交给哪位老师（该学生现在没有唯一的负责老师）。")
+        raise _api_error(422, "target_required", "server.target_required")
     return core.find_staff(ids[0])
 
 
@@ -261,5 +261,5 @@ def _apply_as(core: ServerCore, tx, who: Principal, m: Mutation, widen_scope: bo
     tx.flush_pending()
     if answer["status"] == "rejected":
         code, _, sentence = answer["reason"].partition(": ")
-        raise _api_error(409, "cannot_apply", f"无法写入记录：{sentence or code}")
+        raise _api_error(409, "cannot_apply", "server.cannot_apply", reason=sentence or code)
     return answer

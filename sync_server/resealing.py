@@ -40,7 +40,7 @@ _ORPHAN_CHECK_MARGIN = dt.timedelta(minutes=10)
 
 def _officer_only(who: Principal) -> None:
     if not who.is_officer:
-        raise ApiError(403, "officer_only", "只有资助专干可以重新加密第三级内容。")
+        raise ApiError(403, "officer_only", "server.officer_only.reseal")
 
 
 def _form_of(kind: str, sealed: str | None) -> int | None:

@@ -35,6 +35,7 @@ from sync_server.core import Principal, ServerCore, new_id, utcnow
 from sync_server.models import (
     AssignmentRow, ErasureRow, OrphanedWork, PlatformExportRow, Record, Tombstone,
 )
+from sync_server.sync import ApiError
 from visitapp.domain import join_tiers
 from visitapp.domain.entities import Student
 from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS, is_due, retention_ends
@@ -46,12 +47,9 @@ log = logging.getLogger("sync_server")
 KEPT_KINDS = ("audit_event",)  # the trail of who did what stays; it holds no values
 
 
-class RetentionError(Exception):
-    """Why an erase was refused: ``code`` stable, the message a sentence for the officer."""
-
-    def __init__(self, status: int, code: str, detail: str):
-        self.status, self.code, self.detail = status, code, detail
-        super().__init__(detail)
+class RetentionError(ApiError):
+    """Why an erase was refused: ``code`` stable, the sentence a message id for the officer
+    (answered as it stands: it is an :class:`~sync_server.sync.ApiError`)."""
 
 
 def _student(core: ServerCore, rec: Record) -> Student:
@@ -94,11 +92,11 @@ def erase_student(core: ServerCore, who: Principal, student_id: str, archive_sha
     whose minutes the officer's laptop redacted of the student before asking (the server
     cannot read minutes: tier C); those it holds are counted in the deletion record."""
     if not who.is_officer:
-        raise RetentionError(403, "officer_only", "只有资助专干可以在保存期满后删除学生资料。")
+        raise RetentionError(403, "officer_only", "server.officer_only.retention")
     if not _SHA256.match(archive_sha256 or ""):
-        raise RetentionError(422, "archive_required", "删除前必须先生成长期档案 PDF，并提供其 SHA-256。")
+        raise RetentionError(422, "archive_required", "server.archive_required")
     if not MIN_YEARS <= school_years <= MAX_YEARS:
-        raise RetentionError(422, "invalid_years", f"保存期应为 {MIN_YEARS}–{MAX_YEARS} 个学年。")
+        raise RetentionError(422, "invalid_years", "server.invalid_years", min=MIN_YEARS, max=MAX_YEARS)
     today = today or dt.date.today()
     with core.db.write() as tx:
         s = tx.session
@@ -124,13 +122,15 @@ def erase_student(core: ServerCore, who: Principal, student_id: str, archive_sha
         s = tx.session
         rec = s.get(Record, student_id)
         if rec is None or rec.kind != "student" or rec.deleted:
-            raise RetentionError(404, "not_found", "找不到该学生。")
+            raise RetentionError(404, "not_found", "server.not_found.student")
         student = _student(core, rec)
         if student.on_roster:
-            raise RetentionError(409, "on_roster", "该学生仍在本校名册上，不能删除其资料。")
+            raise RetentionError(409, "on_roster", "server.on_roster")
         if not is_due(student.on_roster, student.left_on, today, school_years):
-            ends = retention_ends(student.left_on, school_years).isoformat() if student.left_on else "未知"
-            raise RetentionError(409, "not_due", f"该学生的资料保存期尚未届满（届满日 {ends}），不能删除。")
+            if not student.left_on:
+                raise RetentionError(409, "not_due", "server.not_due.unknown")
+            raise RetentionError(409, "not_due", "server.not_due",
+                                 ends=retention_ends(student.left_on, school_years).isoformat())
         counts: dict[str, int] = {}
         rows = s.execute(select(Record).where(Record.student_id == student_id, Record.deleted.is_(False),
                                               Record.kind.not_in(KEPT_KINDS))).scalars().all()
@@ -253,7 +253,7 @@ def _open(args):  # noqa: ANN001, ANN202
 def _cmd_list(args) -> None:  # noqa: ANN001
     from sync_server.config import ServerError
     if not MIN_YEARS <= args.years <= MAX_YEARS:
-        raise ServerError(f"保存期应为 {MIN_YEARS}–{MAX_YEARS} 个学年。")
+        raise ServerError("server.invalid_years", min=MIN_YEARS, max=MAX_YEARS)
     core = _open(args)
     try:
         rows = due_students(core, args.years)

@@ -75,6 +75,216 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "server.unauthorized": ("设备令牌无效，本机可能未在本校注册。",
                             "The school server does not recognise this computer's token; it may not be "
                             "enrolled with this school."),
+    # what the school server says (sync_server: ApiError and the push answers carry the id and
+    # its params; "server.<code>" alone is also what an older server's bare code is said by)
+    "server.internal": ("服务器内部错误，已记录日志，请联系管理员。",
+                        "Something went wrong on the school server; it was logged. Please tell the administrator."),
+    "server.malformed_json": ("请求内容不是有效的 JSON。", "The request is not valid JSON."),
+    "server.invalid_request": ("请求字段不正确：{problems}。", "Some fields of the request are not valid: {problems}."),
+    "server.too_large": ("请求内容超过 {mib} MiB 的上限，请分批发送。",
+                         "The request is larger than the {mib} MiB limit; please send it in parts."),
+    "server.not_found.path": ("没有这个接口。", "The school server has no such endpoint."),
+    "server.method_not_allowed": ("该接口不支持这种请求方法。", "This endpoint does not take this kind of request."),
+    "server.preview_stale.apply": ("平台名册或学校名册在预览之后有了变化，请重新预览后再应用。",
+                                   "The platform's roster or the school's changed after the preview; please preview "
+                                   "again before applying."),
+    "server.officer_only.reseal": ("只有资助专干可以重新加密第三级内容。", "Only the aid officer can re-encrypt tier C content."),
+    "server.officer_only.orphans": ("只有资助专干可以处理孤立记录和设备。",
+                                    "Only the aid officer can handle orphaned work and devices."),
+    "server.officer_only.platform": ("只有学校资助专干可以与市平台交换数据、查看对账报告。",
+                                     "Only the school's aid officer can exchange data with the city platform and see "
+                                     "the reconciliation reports."),
+    "server.officer_only.retention": ("只有资助专干可以在保存期满后删除学生资料。",
+                                      "Only the aid officer can erase a student's records after the retention period."),
+    "server.officer_only.records": ("这类记录只能由资助专干维护，教师的修改已被拒绝。",
+                                    "Only the aid officer keeps this kind of record; the teacher's change was refused."),
+    "server.officer_only.officer_key": ("只有资助专干可以登记学校的资助专干密钥。",
+                                        "Only the aid officer can register the school's officer key."),
+    "server.officer_only.certify": ("只有资助专干可以认证设备公钥。", "Only the aid officer can certify a device's public keys."),
+    "server.officer_only.distribute": ("只有资助专干可以分发学生的内容密钥。",
+                                       "Only the aid officer can hand out students' content keys."),
+    "server.officer_only.fetch_keys": ("只有资助专干可以取回其他资助专干设备的内容密钥。",
+                                       "Only the aid officer can fetch the content keys of another officer device."),
+    # enrollment and the device token
+    "server.invalid_code": ("注册码无效，请向资助专干索取新的注册码。",
+                            "The enrollment code is not valid; please ask the aid officer for a new one."),
+    "server.invalid_code.tries_left": ("注册码不正确（还可尝试 {tries_left} 次）。",
+                                       "The enrollment code is not correct ({tries_left} tries left)."),
+    "server.code_used": ("该注册码已经使用过，每个注册码只能用一次。",
+                         "This enrollment code has already been used; each code works only once."),
+    "server.code_expired": ("注册码已过期，请向资助专干索取新的注册码。",
+                            "The enrollment code has expired; please ask the aid officer for a new one."),
+    "server.code_locked": ("该注册码输错次数过多，已失效，请索取新的注册码。",
+                           "This enrollment code was entered wrongly too many times and no longer works; please "
+                           "ask for a new one."),
+    "server.staff_inactive": ("该教职工账号已停用。", "This staff account has been deactivated."),
+    "server.unauthorized.no_token": ("缺少设备令牌，请先用注册码注册本机。",
+                                     "The device token is missing; please enroll this computer with an enrollment "
+                                     "code first."),
+    "server.unauthorized.invalid_token": ("设备令牌无效。", "The device token is not valid."),
+    "server.device_revoked": ("本机已被学校资助专干注销，本机上的数据将被清除。",
+                              "The school's aid officer has revoked this computer; the data on it will be deleted."),
+    "server.device_active": ("本机没有被退役或注销，不需要清除数据。",
+                             "This computer was neither retired nor revoked; its data need not be deleted."),
+    "server.device_mismatch.request": ("请求中的设备 ID 与令牌所属设备不一致。",
+                                       "The device ID in the request is not the device the token belongs to."),
+    "server.own_device": ("不能在本机上退役或注销本机。", "This computer cannot retire or revoke itself."),
+    "server.resync_required.ahead": ("同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。",
+                                     "This computer's sync position is ahead of the server's (its database may "
+                                     "have been replaced); a full new sync is needed."),
+    "server.resync_required.pruned": ("本机太久没有同步，部分删除记录已被清理，需要完整重新同步。",
+                                      "This computer has not synced for too long and some deletions were cleared "
+                                      "meanwhile; a full new sync is needed."),
+    # conflicts, orphaned work, devices
+    "server.not_found.conflict": ("找不到该冲突记录。", "The conflict cannot be found."),
+    "server.already_resolved": ("该冲突已经被处理过了。", "This conflict has already been resolved."),
+    "server.reason_required.conflict": ("处理冲突必须说明原因。", "Resolving a conflict must give its reason."),
+    "server.value_required": ("选择“合并后的内容”时必须提供内容。", "Choosing “merged content” needs the merged content."),
+    "server.sealed_format.merged": ("合并后的内容必须是 {{\"value\": 文字}} 或 {{\"text\": 文字}}。",
+                                    "The merged content must be {{\"value\": text}} or {{\"text\": text}}."),
+    "server.invalid_unicode.content": ("内容含有无效的 Unicode 字符。", "The content holds characters that are not valid Unicode."),
+    "server.invalid_unicode.field": ("{name} 含有无效的 Unicode 字符。", "{name} holds characters that are not valid Unicode."),
+    "server.unknown_conflict": ("找不到该冲突记录；冲突只能由服务器创建。",
+                                "The conflict cannot be found; conflicts are made by the server only."),
+    "server.invalid_fields.conflict_status": ("推送冲突记录只能用于解决冲突（status=resolved）。",
+                                              "A pushed conflict record can only resolve the conflict (status=resolved)."),
+    "server.invalid_fields.resolution": ("resolution 只能是 winner、loser 或 value。",
+                                         "resolution can only be winner, loser or value."),
+    "server.not_found.orphan": ("找不到孤立记录“{ref}”（用 orphans list 查看）。",
+                                "There is no orphaned work “{ref}” (see orphans list)."),
+    "server.already_resolved.orphan": ("这条孤立记录已经处理过了。", "This orphaned work has already been handled."),
+    "server.reason_required.discard": ("丢弃孤立记录必须说明原因。", "Discarding orphaned work must give its reason."),
+    "server.draft_not_record": ("草稿不能接受为正式记录；请把它转交给现在负责该学生的老师，或说明原因后丢弃。",
+                                "A draft cannot be accepted as a record; hand it over to the teacher now in charge of "
+                                "the student, or discard it with a reason."),
+    "server.cannot_apply": ("无法写入记录：{reason}", "The record could not be written: {reason}"),
+    # the laptop's line for a change the server kept as orphaned work: {reason} is the server's
+    "server.kept_for_officer": ("未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）：{reason}",
+                                "Not saved as your record; it went to the school's aid officer (the server keeps "
+                                "the content, nothing is lost): {reason}"),
+    "server.target_required": ("请指定转交给哪位老师（该学生现在没有唯一的负责老师）。",
+                               "Please say which teacher it goes to (the student has no single teacher in charge now)."),
+    "server.device_revoked.quarantine": ("本机已被学校注销（丢失或被盗）；上传的内容已隔离，等待资助专干核实，不会直接生效。",
+                                         "The school revoked this computer (lost or stolen); what it uploaded is held "
+                                         "apart for the aid officer to check and does not take effect."),
+    "server.staff_inactive.quarantine": ("该教职工账号已停用；上传的内容已隔离，等待资助专干核实，不会直接生效。",
+                                         "This staff account has been deactivated; what was uploaded is held apart for "
+                                         "the aid officer to check and does not take effect."),
+    # the officer's and the devices' keys
+    "server.keys_already_published": ("本机的公钥已经登记过，不能更换；换了电脑请重新注册。",
+                                      "This computer's public keys are already registered and cannot be replaced; a "
+                                      "new computer must be enrolled again."),
+    "server.invalid_key.officer": ("资助专干公钥无效。", "The aid officer's public key is not valid."),
+    "server.officer_key_set": ("学校的资助专干密钥已经登记过，不能在此更换。",
+                               "The school's officer key is already registered and cannot be replaced here."),
+    "server.no_officer_key": ("学校尚未登记资助专干密钥，请先在资助专干的电脑上完成设置。",
+                              "The school has no officer key registered yet; please finish the setup on the aid "
+                              "officer's computer first."),
+    "server.not_found.device_key": ("找不到这台设备，或它还没有登记公钥。",
+                                    "The device cannot be found, or it has not registered its public keys yet."),
+    "server.not_found.officer_device": ("找不到这台资助专干的设备。", "This officer device cannot be found."),
+    "server.bad_certificate": ("证书与服务器记录的设备公钥不符，未保存。",
+                               "The certificate does not match the device keys the server holds; it was not saved."),
+    "server.unknown_student.key": ("找不到学生 {student}。", "The student {student} cannot be found."),
+    "server.device_not_certified": ("设备 {device_id} 的公钥尚未认证，不能向它分发密钥。",
+                                    "The keys of device {device_id} are not certified yet, so no keys can be handed "
+                                    "to it."),
+    "server.device_revoked.keys": ("设备 {device_id} 已注销或退役，不再分发新的密钥。",
+                                   "Device {device_id} was revoked or retired; it gets no new keys."),
+    "server.bad_signature": ("学生 {student} 第 {epoch} 代密钥的签名无效，未保存。",
+                             "The signature of student {student}'s key generation {epoch} is not valid; it was not "
+                             "saved."),
+    # erasing a student after the retention period
+    "server.archive_required": ("删除前必须先生成长期档案 PDF，并提供其 SHA-256。",
+                                "Before erasing, make the long-term archive PDF and give its SHA-256."),
+    "server.invalid_years": ("保存期应为 {min}–{max} 个学年。", "The retention period should be {min}–{max} school years."),
+    "server.not_found.student": ("找不到该学生。", "The student cannot be found."),
+    "server.on_roster": ("该学生仍在本校名册上，不能删除其资料。",
+                         "This student is still on the school's roster; the records cannot be erased."),
+    "server.not_due": ("该学生的资料保存期尚未届满（届满日 {ends}），不能删除。",
+                       "This student's retention period has not ended yet (it ends on {ends}); the records cannot be "
+                       "erased."),
+    "server.not_due.unknown": ("该学生的资料保存期尚未届满（届满日 未知），不能删除。",
+                               "This student's retention period has not ended yet (its end is unknown); the records "
+                               "cannot be erased."),
+    # a pushed change the server refused (the per-mutation answer's reason)
+    "server.mutation_id_reused.batch": ("同一批次中重复的 mutation_id 对应不同内容，已拒绝。",
+                                        "The same mutation_id came twice in this batch with different content; refused."),
+    "server.mutation_id_reused": ("该 mutation_id 已用于另一项不同内容的修改，已拒绝。",
+                                  "This mutation_id was already used for a different change; refused."),
+    "server.unknown_kind": ("未知的记录类型“{kind}”。", "Unknown kind of record “{kind}”."),
+    "server.invalid_hlc": ("时间戳格式不正确。", "The timestamp is not in the right form."),
+    "server.server_managed": ("教职工由服务器管理员用命令行维护，不能同步修改。",
+                              "Staff are kept by the server's administrator on the command line and cannot be "
+                              "changed by a sync."),
+    "server.already_gone": ("记录已不存在。", "The record no longer exists."),
+    "server.missing_student": ("这类记录必须指明所属学生（student_id）。",
+                               "This kind of record must name its student (student_id)."),
+    "server.unknown_student": ("找不到该学生，可能已不在本校名册上。",
+                               "The student cannot be found; they may no longer be on the school's roster."),
+    "server.not_assigned": ("该学生未分配给您，不能修改其记录。",
+                            "This student is not assigned to you, so you cannot change their records."),
+    "server.kind_mismatch": ("该记录 ID 已属于另一种记录。", "This record ID already belongs to another kind of record."),
+    "server.invalid_fields.type": ("字段内容不正确（{error}）。", "Some fields are not valid ({error})."),
+    "server.invalid_fields.assignment": ("分工记录需要有效的 staff_id 和 role（visitor 或 mentor）。",
+                                         "An assignment needs a valid staff_id and role (visitor or mentor)."),
+    "server.invalid_fields.reviewer_staff": ("审核人必须是本校登记的教职工。",
+                                             "The reviewer must be a staff member registered at this school."),
+    "server.invalid_fields.reviewer_grade": ("请写明审核人负责的年级。", "Please say which grade the reviewer covers."),
+    "server.too_deep": ("记录内容嵌套过深。", "The record's content is nested too deeply."),
+    "server.sealed_format": ("sealed 必须是 base64 文字。", "sealed must be base64 text."),
+    "server.invalid_record.delete": ("删除操作不能携带记录内容。", "A delete cannot carry the record's content."),
+    "server.id_mismatch": ("routing.id 与 record_id 不一致。", "routing.id and record_id differ."),
+    "server.student_mismatch.routing": ("routing.student_id 与 student_id 不一致。", "routing.student_id and student_id differ."),
+    "server.student_mismatch": ("该记录属于另一名学生，不能改到别的学生名下。",
+                                "This record belongs to another student and cannot be moved to a different one."),
+    "server.not_author.deleted_draft": ("该记录 ID 属于另一位老师（已删除的草稿），不能占用。",
+                                        "This record ID belongs to another teacher (a deleted draft) and cannot be "
+                                        "taken."),
+    "server.not_author.draft": ("这是另一位老师的草稿，不能修改。", "This is another teacher's draft and cannot be changed."),
+    "server.not_author.delete": ("只有草稿的作者可以删除它。", "Only the draft's author can delete it."),
+    "server.not_author.void": ("只有作者或资助专干可以作废这条记录。", "Only the author or the aid officer can void this record."),
+    "server.author_mismatch": ("记录的作者必须是本机登记的教职工本人。",
+                               "The record's author must be the staff member this computer is enrolled for."),
+    "server.device_mismatch.record": ("记录的设备必须是本机。", "The record's device must be this computer."),
+    "server.platform_source": ("来自市平台的记录只能由服务器从平台导入。",
+                               "Records from the city platform are imported by the server only."),
+    "server.bad_amendment": ("更正记录只能指向同一学生已定稿的家访记录。",
+                             "A correction can only point to a finalized visit record of the same student."),
+    "server.bad_reference.conflict_copy": ("冲突副本只能指向同一学生的导师记录。",
+                                           "A conflict copy can only point to a mentor note of the same student."),
+    "server.bad_reference.review_kind": ("审核只能针对家访记录或成长档案条目。",
+                                         "A review can only be about a visit record or a growth entry."),
+    "server.bad_reference.review_target": ("审核的记录不存在，或不属于这名学生。",
+                                           "The reviewed record does not exist or does not belong to this student."),
+    "server.invalid_status": ("家访记录状态只能是 draft、final 或 voided。",
+                              "A visit record's status can only be draft, final or voided."),
+    "server.reason_required.void": ("作废已定稿的家访记录必须说明原因。", "Voiding a finalized visit record must give its reason."),
+    "server.finalized": ("这条家访记录已定稿，不能修改；如需更正，请新建更正记录并说明原因。",
+                         "This visit record is finalized and cannot be changed; to correct it, make a correction "
+                         "and give the reason."),
+    "server.voided": ("这条家访记录已作废，不能再修改。", "This visit record has been voided and cannot be changed."),
+    "server.append_only": ("这类记录只能追加，不能修改已有的记录。",
+                           "This kind of record is add-only; an existing one cannot be changed."),
+    "server.append_only.review": ("审核记录只能追加；重新审核请新建一条审核记录。",
+                                  "Reviews are add-only; to review again, add a new review."),
+    "server.bad_record_id": ("成长档案字段的记录 ID 必须由学生 ID 和字段名生成（UUIDv5）。",
+                             "A growth profile field's record ID must be made from the student ID and the field name "
+                             "(UUIDv5)."),
+    "server.stale_base.field": ("该字段已被他人修改；较晚的修改暂时生效，另一版本保存在冲突记录中待处理。",
+                                "Somebody else changed this field too; the later change applies for now and the other "
+                                "version is kept in a conflict to resolve."),
+    "server.stale_base.mentor_note": ("这条导师记录已被他人修改；您的版本已另存为冲突副本，没有丢失。",
+                                      "Somebody else changed this mentor note; your version was kept as a conflict "
+                                      "copy and is not lost."),
+    "server.final.determination": ("公示已经结束，认定结果已生效，不能再修改。",
+                                   "The public notice has ended and the determination is in force; it can no longer "
+                                   "be changed."),
+    "server.final.objection": ("公示已经结束，不能再登记或修改异议。",
+                               "The public notice has ended; objections can no longer be recorded or changed."),
+    "server.delete_not_allowed": ("这类记录不能删除；已定稿的记录只能作废并说明原因。",
+                                  "This kind of record cannot be deleted; a finalized record can only be voided, with "
+                                  "a reason."),
 
     # -- the profile, its keys and backups --------------------------------------------------
     "profile.locked": ("这个档案已经在本软件的另一个窗口中打开。",
@@ -100,6 +310,69 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "backup.not_a_backup": ("这不是 visitapp 的备份文件。", "This is not a visitapp backup file."),
     "backup.no_header": ("备份文件已损坏（缺少文件头）。", "The backup file is damaged (its header is missing)."),
     "backup.bad_header": ("备份文件已损坏（文件头无法读取）。", "The backup file is damaged (its header cannot be read)."),
+
+    # -- the key directory and the officer key (visitapp.services.keys, issue 14) ----------
+    "keys.server_refused": ("学校服务器拒绝了密钥请求（HTTP {status}）：{detail}",
+                            "The school server refused the key request (HTTP {status}): {detail}"),
+    "keys.not_enrolled": ("本机尚未注册到学校服务器。", "This computer is not enrolled with a school server yet."),
+    "keys.device_keys_not_registered": ("本机的密钥尚未登记到学校服务器。",
+                                        "This computer's keys are not registered with the school server yet."),
+    "keys.other_officer_key_pinned": ("本机已信任另一把资助专干密钥，拒绝更换。若学校确实更换了密钥，请重新注册本机。",
+                                      "This computer already trusts another officer key and will not replace it. "
+                                      "If the school really changed its key, enroll this computer again."),
+    "keys.no_school_officer_key": ("学校尚未登记资助专干密钥。", "The school has no officer key registered yet."),
+    "keys.officer_fingerprint_mismatch": ("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。",
+                                          "Refused: the officer key the server lists does not match the "
+                                          "fingerprint on the officer's screen, so the server's keys may have been "
+                                          "swapped. Nothing was trusted; please tell the aid officer."),
+    "keys.officer_fingerprint_missing": ("请输入资助专干屏幕上显示的资助专干密钥指纹。",
+                                         "Please type the officer key fingerprint the officer's screen shows."),
+    "keys.no_officer_key": ("本机没有资助专干密钥（只有资助专干的电脑持有）。",
+                            "This computer does not hold the officer key (only the aid officer's computer does)."),
+    "keys.officer_key_exists": ("本机已有资助专干密钥。", "This computer already holds the officer key."),
+    "keys.officer_key_not_trusted": ("本机尚未信任学校的资助专干密钥（密钥尚未认证），不向任何设备加密。",
+                                     "This computer does not trust the school's officer key yet (its keys are not "
+                                     "certified), so it encrypts nothing for any device."),
+    "keys.wrap_not_for_this_device": ("服务器发来一个不是给本机的密钥（设备 {device_id}）。",
+                                      "The server sent a key that is not for this computer (device {device_id})."),
+    "keys.wrap_not_for_lost_device": ("服务器发来一个不是给那台电脑的密钥（设备 {device_id}）。",
+                                      "The server sent a key that is not for that computer (device {device_id})."),
+    "keys.device_not_pending": ("设备 {device_id} 不在待认证列表中。",
+                                "Device {device_id} is not waiting for certification."),
+    "keys.device_fingerprint_mismatch": ("指纹不一致：服务器列出的公钥不是那台电脑的。已拒绝认证，请联系学校网管检查服务器。",
+                                         "Refused: the fingerprints differ, so the keys the server lists are not "
+                                         "that computer's and may have been swapped. Nothing was certified; ask "
+                                         "the school's IT teacher to check the server."),
+    "keys.device_fingerprint_missing": ("请输入那台电脑屏幕上显示的指纹。",
+                                        "Please type the fingerprint that computer's screen shows."),
+    "keys.compare_fingerprint_first": ("请先核对那台电脑屏幕上显示的指纹。",
+                                       "Please compare the fingerprint that computer's screen shows first."),
+    "keys.restore_officer_only": ("只有资助专干的电脑可以从恢复页恢复资助专干密钥。",
+                                  "Only the aid officer's computer can restore the officer key from a recovery "
+                                  "sheet."),
+    "keys.sheet_missing": ("请输入恢复页上的密钥（28 组，每组 4 个字符）。",
+                           "Please type the key on the recovery sheet (28 groups of 4 characters)."),
+    "keys.sheet_mistyped": ("恢复页上的密钥有输入错误（有无效字符、漏输或多输了一组，或输错了字符），请对照恢复页逐组重新输入。",
+                            "The key typed from the recovery sheet has a mistake (a character not on the sheet, a "
+                            "group left out or doubled, or a wrong character). Compare it with the sheet group by "
+                            "group and type it again."),
+    "keys.sheet_not_this_school": ("这张恢复页上的资助专干密钥不是学校服务器登记的那一把：它不是本校的恢复页，"
+                                   "或服务器的登记被改动了。未作任何更改。",
+                                   "The officer key on this recovery sheet is not the one the school server "
+                                   "registered: the sheet is another school's, or the server's record was changed. "
+                                   "Nothing was changed."),
+    "keys.sheet_other_key_pinned": ("本机已信任另一把资助专干密钥，这张恢复页不属于它。未作任何更改。",
+                                    "This computer already trusts another officer key and this recovery sheet is "
+                                    "not of it. Nothing was changed."),
+    "keys.sheet_device_not_found": ("学校服务器上找不到这张恢复页所属的资助专干电脑。",
+                                    "The school server lists no officer computer this recovery sheet belongs to."),
+    "keys.sheet_device_uncertified": ("学校服务器登记的电脑 {device_id} 没有资助专干密钥的有效签名：服务器上的公钥可能被"
+                                      "替换过。未作任何更改，请联系学校网管检查服务器。",
+                                      "The computer {device_id} the school server lists for this sheet has no valid "
+                                      "signature of the officer key: the server's keys may have been swapped. "
+                                      "Nothing was changed; ask the school's IT teacher to check the server."),
+    "keys.sheet_own": ("这是本机自己的恢复页，本机已持有这些密钥。",
+                       "This is this computer's own recovery sheet; it already holds these keys."),
 
     # -- records that are not there ---------------------------------------------------------
     "student.not_found": ("没有这个学生。", "There is no such student."),

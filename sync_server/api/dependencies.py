@@ -30,6 +30,6 @@ def principal_dependency(core: ServerCore):  # noqa: ANN201 - a FastAPI dependen
 def officer_dependency(principal):  # noqa: ANN001, ANN201 - a FastAPI dependency
     def officer(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.is_officer:
-            raise ApiError(403, "officer_only", "只有资助专干可以处理孤立记录和设备。")
+            raise ApiError(403, "officer_only", "server.officer_only.orphans")
         return who
     return officer

@@ -6,6 +6,8 @@ import json
 import logging
 import time
 
+from visitapp import messages
+
 log = logging.getLogger("sync_server")
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -72,9 +74,9 @@ class BodyLimit:
                                        "device": state.get("device_id")})
 
     async def _too_large(self, send):
-        body = json.dumps({"error": "too_large",
-                           "detail": f"请求内容超过 {self.max_body // (1024 * 1024)} MiB 的上限，请分批发送。"},
-                          ensure_ascii=False).encode()
+        mib = self.max_body // (1024 * 1024)
+        body = json.dumps({"error": "too_large", "detail": messages.text("server.too_large", messages.ZH, mib=mib),
+                           "message_id": "server.too_large", "params": {"mib": mib}}, ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

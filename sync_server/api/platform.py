@@ -88,8 +88,8 @@ def preview_model(preview) -> RosterPreviewResponse:
 def _platform_error(exc: PlatformError) -> ApiError:
     if isinstance(exc, TransportError):
         code = "platform_refused" if exc.status is not None else "platform_unreachable"
-        return ApiError(502, code, str(exc))
-    return ApiError(409, "platform_error", str(exc))
+        return ApiError(502, code, exc)
+    return ApiError(409, "platform_error", exc)
 
 
 class _PlatformCall:
@@ -100,7 +100,7 @@ class _PlatformCall:
         from sync_server.platform.assembly import connector, platform_setup
 
         if not who.is_officer:
-            raise ApiError(403, "officer_only", "只有学校资助专干可以与市平台交换数据、查看对账报告。")
+            raise ApiError(403, "officer_only", "server.officer_only.platform")
         setup = platform_setup(core)
         self.url, self.school_code, self.district, self.problem = (setup.url, setup.school_code, setup.district,
                                                                    setup.problem)
@@ -109,7 +109,7 @@ class _PlatformCall:
             self.connector = connector(core, setup, actor=who.staff_id, need_platform=need_platform,
                                        attempts=HTTP_ATTEMPTS, timeout=HTTP_TIMEOUT)
         except PlatformError as exc:  # PlatformNotConfigured, or an address the transport refuses
-            raise ApiError(409, "platform_not_configured", str(exc)) from None
+            raise ApiError(409, "platform_not_configured", exc) from None
         self.data = self.connector.data
 
     def term(self, term: str | None) -> str:
@@ -151,12 +151,12 @@ def router(core: ServerCore, principal) -> APIRouter:
         try:
             preview = ex.connector.preview(ex.connector.fetch_roster(term), term)
             if preview_model(preview).preview_id != body.preview_id:
-                raise ApiError(409, "preview_stale", "平台名册或学校名册在预览之后有了变化，请重新预览后再应用。")
+                raise ApiError(409, "preview_stale", "server.preview_stale.apply")
             ex.connector.apply(preview, force=body.force)
         except PlatformError as exc:
             if isinstance(exc, TransportError):
                 raise _platform_error(exc) from None
-            raise ApiError(409, "roster_suspicious", str(exc)) from None
+            raise ApiError(409, "roster_suspicious", exc) from None
         return RosterApplyResponse(applied=not preview.is_noop, term=term, new=len(preview.new),
                                    changed=len(preview.changed), gone=len(preview.gone), summary=preview.summary_zh())
 

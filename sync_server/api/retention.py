@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sync_server.core import Principal, ServerCore
 from sync_server.api.errors import errors
-from sync_server.retention import RetentionError, erase_student, erasures
+from sync_server.retention import erase_student, erasures
 from sync_server.sync import ApiError
 from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS
 
@@ -56,7 +56,7 @@ def add_retention_routes(app: FastAPI, core: ServerCore, principal) -> None:  # 
     """``POST /v1/retention/erase`` and ``GET /v1/retention/erasures`` (officers)."""
     def officer(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.is_officer:
-            raise ApiError(403, "officer_only", "只有资助专干可以在保存期满后删除学生资料。")
+            raise ApiError(403, "officer_only", "server.officer_only.retention")
         return who
 
     Officer = Annotated[Principal, Depends(officer)]
@@ -65,11 +65,9 @@ def add_retention_routes(app: FastAPI, core: ServerCore, principal) -> None:  # 
               summary="Erase a student whose retention has passed, after the archive (officers)",
               responses=errors(401, 403, 404, 409, 413, 422))
     def erase(body: EraseRequest, who: Officer) -> EraseResponse:
-        try:
-            return EraseResponse(**erase_student(core, who, body.student_id, body.archive_sha256,
-                                                 body.school_years, redacted_minutes=body.redacted_minutes))
-        except RetentionError as exc:
-            raise ApiError(exc.status, exc.code, exc.detail) from None
+        # a refusal (RetentionError) is an ApiError: answered with its code, sentence id and params
+        return EraseResponse(**erase_student(core, who, body.student_id, body.archive_sha256,
+                                             body.school_years, redacted_minutes=body.redacted_minutes))
 
     @app.get("/v1/retention/erasures", response_model=ErasureList, tags=["retention"],
              summary="The deletion records (officers)", responses=errors(401, 403))

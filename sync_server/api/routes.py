@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync_server import orphans, sync
 from sync_server.api.dependencies import Credentials, header_of, officer_dependency
 from sync_server.api.errors import errors
-from sync_server.config import ServerError
+from sync_server.config import NotFound, ServerError
 from sync_server.core import Principal, ServerCore
 from sync_server.sync import ApiError
 from visitapp.protocol.sync import (
@@ -148,7 +148,7 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
         try:
             staff, code, expires = core.make_enroll_code(body.staff_id)
         except ServerError as exc:
-            raise ApiError(404 if "找不到" in str(exc) else 422, "enroll_code", str(exc)) from None
+            raise ApiError(404 if isinstance(exc, NotFound) else 422, "enroll_code", exc) from None
         return EnrollCodeResponse(code=code, staff_id=staff.id, staff_name=staff.name,
                                   expires_at=expires.isoformat())
 
@@ -164,11 +164,11 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
     def device_action(device_id: Id, action: Annotated[str, Path(pattern="^(retire|revoke)$")],
                       who: Officer) -> DeviceList:
         if device_id == who.device_id:
-            raise ApiError(422, "own_device", "不能在本机上退役或注销本机。")
+            raise ApiError(422, "own_device", "server.own_device")
         try:
             (core.retire_device if action == "retire" else core.revoke_device)(device_id)
         except ServerError as exc:
-            raise ApiError(404 if "找不到" in str(exc) else 422, "device_action", str(exc)) from None
+            raise ApiError(404 if isinstance(exc, NotFound) else 422, "device_action", exc) from None
         return DeviceList(devices=core.list_devices())
 
     @app.post("/v1/sync/wiped", response_model=WipedResponse, tags=["sync"],
@@ -177,5 +177,5 @@ def _add_orphan_routes(app: FastAPI, core: ServerCore, principal) -> None:
               ) -> WipedResponse:
         who, _mode = orphans.authenticate_push(core, header_of(creds))
         if body.device_id != who.device_id:
-            raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
+            raise ApiError(403, "device_mismatch", "server.device_mismatch.request")
         return WipedResponse(**orphans.mark_wiped(core, who, body.unsent))

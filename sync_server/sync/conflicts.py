@@ -39,18 +39,18 @@ def _conflict_push(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str |
     ``routing.resolution`` = winner | loser | value, ``facts.reason`` and (for value)
     ``sealed`` = the merged value."""
     if rec is None:
-        return _res(m, "rejected", "unknown_conflict", "找不到该冲突记录；冲突只能由服务器创建。")
+        return _res(m, "rejected", "unknown_conflict", "server.unknown_conflict")
     if m.routing.get("status") != "resolved":
-        return _res(m, "rejected", "invalid_fields", "推送冲突记录只能用于解决冲突（status=resolved）。")
+        return _res(m, "rejected", "invalid_fields", "server.invalid_fields.conflict_status")
     try:
         choice = Resolution(m.routing.get("resolution", ""))
     except ValueError:
-        return _res(m, "rejected", "invalid_fields", "resolution 只能是 winner、loser 或 value。")
+        return _res(m, "rejected", "invalid_fields", "server.invalid_fields.resolution")
     reason = str((m.facts or {}).get("reason") or m.routing.get("reason") or "").strip()
     try:
         seq = resolve_in_tx(ctx.core, ctx.tx, ctx.who, rec, choice, reason, m.sealed)
     except ApiError as exc:
-        return _res(m, "duplicate" if exc.code == "already_resolved" else "rejected", exc.code, exc.detail,
+        return _res(m, "duplicate" if exc.code == "already_resolved" else "rejected", exc.code, exc,
                     seq=rec.server_seq if exc.code == "already_resolved" else None)
     return _res(m, "applied", seq=seq)
 def _may_see_conflict(who: Principal, rec: Record) -> bool:
@@ -89,7 +89,7 @@ def resolve(core: ServerCore, who: Principal, conflict_id: str, choice: Resoluti
     with core.db.write() as tx:
         rec = tx.session.get(Record, conflict_id)
         if rec is None or rec.kind != "conflict":
-            raise ApiError(404, "not_found", "找不到该冲突记录。")
+            raise ApiError(404, "not_found", "server.not_found.conflict")
         return resolve_in_tx(core, tx, who, rec, choice, reason, sealed)
 
 
@@ -99,12 +99,12 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
     readable in the resolved conflict record."""
     from visitapp.protocol.sync import unwrap_conflict_sealed
     if not _may_see_conflict(who, rec):
-        raise ApiError(404, "not_found", "找不到该冲突记录。")
+        raise ApiError(404, "not_found", "server.not_found.conflict")
     routing = json.loads(rec.routing)
     if not _may_read(tx.session, who.staff_id, rec.student_id, routing.get("record_kind", "")):
-        raise ApiError(404, "not_found", "找不到该冲突记录。")  # no longer the pusher's student
+        raise ApiError(404, "not_found", "server.not_found.conflict")  # no longer the pusher's student
     if not _unicode_ok(reason) or (sealed is not None and not _unicode_ok(sealed)):
-        raise ApiError(422, "invalid_unicode", "内容含有无效的 Unicode 字符。")
+        raise ApiError(422, "invalid_unicode", "server.invalid_unicode.content")
     if choice == Resolution.VALUE and sealed is not None and is_sealed(sealed):
         try:
             decode_envelope(sealed)  # sealed to its readers: only its form can be checked here
@@ -117,13 +117,13 @@ def resolve_in_tx(core: ServerCore, tx, who: Principal, rec: Record, choice: Res
             raise ApiError(422, exc.code, exc.detail) from None
         if not isinstance(doc, dict) or len(doc) != 1 or not set(doc) <= {"value", "text"} \
                 or not isinstance(next(iter(doc.values())), (str, type(None))):
-            raise ApiError(422, "sealed_format", "合并后的内容必须是 {\"value\": 文字} 或 {\"text\": 文字}。")
+            raise ApiError(422, "sealed_format", "server.sealed_format.merged")
     if routing.get("status") == "resolved":
-        raise ApiError(409, "already_resolved", "该冲突已经被处理过了。")
+        raise ApiError(409, "already_resolved", "server.already_resolved")
     if not reason.strip():
-        raise ApiError(422, "reason_required", "处理冲突必须说明原因。")
+        raise ApiError(422, "reason_required", "server.reason_required.conflict")
     if choice == Resolution.VALUE and sealed is None:
-        raise ApiError(422, "value_required", "选择“合并后的内容”时必须提供内容。")
+        raise ApiError(422, "value_required", "server.value_required")
     target = tx.session.get(Record, routing.get("record_id", ""))
     blob = core.record_sealed(rec)
     winner, loser = unwrap_conflict_sealed(blob) if blob else (None, None)

@@ -14,7 +14,9 @@ from sqlalchemy import bindparam, select
 from sync_server.core import Principal, ServerCore, content_hash
 from sync_server.db import InList
 from sync_server.models import AssignmentRow, Record, StaffRow
+from visitapp import messages
 from visitapp.domain.enums import Kind
+from visitapp.messages import MESSAGES
 from visitapp.protocol.sync import Mutation
 
 
@@ -37,12 +39,40 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 log = logging.getLogger("sync_server")
 
 
-class ApiError(Exception):
-    """An error answered as ``{"error": code, "detail": sentence}`` with an HTTP status."""
+def said(sentence: object, params: dict) -> tuple[str, dict, str]:
+    """``(message id, params, Chinese sentence)`` of what the server tells a person. ``sentence``
+    is a message id of :data:`visitapp.messages.MESSAGES` (a client says it in its own language);
+    or an error or :class:`~visitapp.domain.errors.Problem` that carries one (its ``str()``, the
+    Chinese, kept as it was); or, for a sentence that came from elsewhere without an id (a
+    platform's answer, a record check's), the Chinese itself (a client shows it as written)."""
+    if isinstance(sentence, str) and sentence in MESSAGES:
+        return sentence, params, messages.text(sentence, messages.ZH, **params)
+    carried = getattr(sentence, "message_id", "")
+    if carried in MESSAGES:
+        given = {**(getattr(sentence, "params", None) or {}), **params}
+        return carried, {k: _plain(v) for k, v in given.items()}, str(sentence)
+    if isinstance(sentence, str) and sentence.startswith("server."):
+        raise KeyError(f"{sentence} is not in visitapp.messages.MESSAGES")  # a typo, not a sentence
+    return "", {}, str(sentence)
 
-    def __init__(self, status: int, code: str, detail: str):
-        self.status, self.code, self.detail = status, code, detail
-        super().__init__(detail)
+
+def _plain(value: object) -> object:
+    """A parameter as JSON carries it (a reason among them as its Chinese)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": code, "detail": sentence, "message_id": id, "params": {..}}``
+    with an HTTP status: ``ApiError(403, "officer_only", "server.officer_only.reseal")``, the
+    sentence a message id and its ``{name}`` params as keywords (see :func:`said`), or another
+    error whose sentence it answers (see :func:`said`)."""
+
+    def __init__(self, status: int, code: str, sentence: object, **params: object):
+        self.status, self.code = status, code
+        self.message_id, self.params, self.detail = said(sentence, params)
+        super().__init__(self.detail)
 
 
 @dataclass
@@ -63,11 +93,18 @@ class _Ctx:
     first_enrolled: dt.datetime | None | object = _QUEUED
     # the batch's mutations that passed the door (the same-day duplicate check reads them once)
     batch: list = field(default_factory=list)
-def _res(m: Mutation, status: str, code: str = "", sentence: str = "", seq: int | None = None,
-         conflict_id: str | None = None) -> dict:
-    reason = f"{code}: {sentence}" if code else ""
-    return {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": status, "reason": reason,
-            "server_seq": seq, "conflict_id": conflict_id}
+def _res(m: Mutation, status: str, code: str = "", sentence: object = "", seq: int | None = None,
+         conflict_id: str | None = None, **params: object) -> dict:
+    """One mutation's answer; ``sentence`` is a message id with ``params`` (or a sentence
+    without one, see :func:`said`). ``reason`` stays ``code: Chinese`` for older clients."""
+    answer = {"mutation_id": m.mutation_id, "record_id": m.record_id, "status": status, "reason": "",
+              "server_seq": seq, "conflict_id": conflict_id}
+    if code:
+        message_id, params, zh = said(sentence, params)
+        answer["reason"] = f"{code}: {zh}"
+        if message_id:  # only on a refusal: the many applied answers stored per device stay as small
+            answer["message_id"], answer["params"] = message_id, params
+    return answer
 
 
 def _student_of(m: Mutation) -> str | None:
@@ -164,7 +201,7 @@ def _same(rec: Record, m: Mutation, ctx: _Ctx | None = None) -> bool:
 
 
 def _no_delete(m: Mutation) -> dict:
-    return _res(m, "rejected", "delete_not_allowed", "这类记录不能删除；已定稿的记录只能作废并说明原因。")
+    return _res(m, "rejected", "delete_not_allowed", "server.delete_not_allowed")
 
 
 def _restamp(ctx: _Ctx, rec: Record) -> Record:

@@ -35,10 +35,10 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
     except ValueError as exc:
         secret = code.strip()  # a bare "<id>.<secret>" is accepted too
         if "." not in secret:
-            raise ApiError(401, "invalid_code", str(exc)) from None
+            raise ApiError(401, "invalid_code", exc) from None
     code_id, _, raw = secret.partition(".")
     if not _CODE_ID.match(code_id):
-        raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
+        raise ApiError(401, "invalid_code", "server.invalid_code")
     now = utcnow()
     digest = sha256_hex(raw)
     table = EnrollCode.__table__
@@ -48,7 +48,7 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
         fixed = s.execute(select(table.c.staff_id, table.c.secret_hash, table.c.expires_at)
                           .where(table.c.id == code_id)).first()
         if fixed is None:
-            raise ApiError(401, "invalid_code", "注册码无效，请向资助专干索取新的注册码。")
+            raise ApiError(401, "invalid_code", "server.invalid_code")
         expired = aware(fixed.expires_at) < now
         right = hmac.compare_digest(digest, fixed.secret_hash)
         claimed = None
@@ -62,19 +62,20 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
         if claimed is None:
             state = s.execute(select(table.c.used_at, table.c.tries_left).where(table.c.id == code_id)).first()
             if state is not None and state.used_at is not None:
-                raise ApiError(401, "code_used", "该注册码已经使用过，每个注册码只能用一次。")
+                raise ApiError(401, "code_used", "server.code_used")
             if expired:
-                raise ApiError(401, "code_expired", "注册码已过期，请向资助专干索取新的注册码。")
-            raise ApiError(401, "code_locked", "该注册码输错次数过多，已失效，请索取新的注册码。")
+                raise ApiError(401, "code_expired", "server.code_expired")
+            raise ApiError(401, "code_locked", "server.code_locked")
         if not right:
             tx.audit("enroll_failed", record_kind="enroll_code", record_id=code_id)
             # commit the spent try: raising inside the transaction would roll it back
-            failure = ApiError(401, "invalid_code", f"注册码不正确（还可尝试 {claimed.tries_left} 次）。")
+            failure = ApiError(401, "invalid_code", "server.invalid_code.tries_left",
+                               tries_left=claimed.tries_left)
         else:
             failure = None
             staff = s.get(StaffRow, fixed.staff_id)
             if staff is None or not staff.active:
-                raise ApiError(403, "staff_inactive", "该教职工账号已停用。")  # rolls the claim back
+                raise ApiError(403, "staff_inactive", "server.staff_inactive")  # rolls the claim back
             token = random_token(32)
             s.add(DeviceRow(id=device_id, staff_id=staff.id, label=label.strip()[:100],
                             token_hash=sha256_hex(token), enrolled_at=now))
@@ -91,10 +92,10 @@ def enroll(core: ServerCore, code: str, label: str) -> dict:
 def token_hash_of(authorization: str | None) -> str:
     """The hash the device's token is stored under, from an ``Authorization`` header."""
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise ApiError(401, "unauthorized", "缺少设备令牌，请先用注册码注册本机。")
+        raise ApiError(401, "unauthorized", "server.unauthorized.no_token")
     token = authorization[7:].strip()
     if not token or len(token) > 200:
-        raise ApiError(401, "unauthorized", "设备令牌无效。")
+        raise ApiError(401, "unauthorized", "server.unauthorized.invalid_token")
     return sha256_hex(token)
 
 
@@ -135,12 +136,12 @@ def principal_in(core: ServerCore, s, token_hash: str) -> Principal:  # noqa: AN
 def principal_of(core: ServerCore, found) -> Principal:  # noqa: ANN001 - a row of AUTH (or a longer one), or None
     """The principal of a row that :data:`AUTH` selects first (401 and 403 as they apply)."""
     if found is None:
-        raise ApiError(401, "unauthorized", "设备令牌无效，本机可能未在本校注册。")
+        raise ApiError(401, "unauthorized", "server.unauthorized")
     device_id, revoked_at, staff_id, role, active, name_enc, seen_at = found[:7]
     if revoked_at is not None:
-        raise ApiError(403, "device_revoked", "本机已被学校资助专干注销，本机上的数据将被清除。")
+        raise ApiError(403, "device_revoked", "server.device_revoked")
     if not active:
-        raise ApiError(403, "staff_inactive", "该教职工账号已停用。")
+        raise ApiError(403, "staff_inactive", "server.staff_inactive")
     name = core.vault.open_text("staff", staff_id, "name", name_enc) or ""
     return Principal(device_id, staff_id, role, name, seen_at)
 

@@ -20,11 +20,11 @@ import json
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union
 
-from sync_server.core import Principal, ServerCore, change_json, utcnow
+from sync_server.core import Principal, ServerCore, utcnow
 from visitapp.domain.record_review import grade_covers
 from sync_server.db import KEYS_COUNTER, InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
-from visitapp.protocol.sync import MetaResponse
+from visitapp.protocol.sync import MetaResponse, change_json
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
 from sync_server.sync.enroll import AUTH, note_seen, principal_of, token_hash_of
 
@@ -282,9 +282,9 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
         else:
             snap, hz, keys_marker = _seq_horizon_keys(s)
         if cursor > snap:
-            raise ApiError(410, "resync_required", "同步位置比服务器更新（可能换过服务器数据库），需要完整重新同步。")
+            raise ApiError(410, "resync_required", "server.resync_required.ahead")
         if 0 < cursor < hz:
-            raise ApiError(410, "resync_required", "本机太久没有同步，部分删除记录已被清理，需要完整重新同步。")
+            raise ApiError(410, "resync_required", "server.resync_required.pruned")
         if not who.is_officer:
             gained, lost, held = _scope_diff(core, s, who, snap)
             if (gained or lost) and not _rescoped:

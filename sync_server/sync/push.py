@@ -53,9 +53,9 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
     """``mode`` other than ``trusted`` (a revoked device, or its staff member left): nothing it
     sends is applied, all of it is kept as orphaned work (:mod:`sync_server.orphans`)."""
     if req.device_id != who.device_id:
-        raise ApiError(403, "device_mismatch", "请求中的设备 ID 与令牌所属设备不一致。")
+        raise ApiError(403, "device_mismatch", "server.device_mismatch.request")
     if not _unicode_ok(req.batch_id):
-        raise ApiError(422, "invalid_unicode", "batch_id 含有无效的 Unicode 字符。")
+        raise ApiError(422, "invalid_unicode", "server.invalid_unicode.field", name="batch_id")
     results: list[dict] = []
     flagged = 0
     # strict validation at the door (one schema with the laptops, visitapp.protocol.records): a
@@ -98,7 +98,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
             if m.mutation_id in seen:
                 first_hash, first = seen[m.mutation_id]
                 results.append(first if first_hash == mhash else _res(m, "rejected", "mutation_id_reused",
-                               "同一批次中重复的 mutation_id 对应不同内容，已拒绝。"))
+                               "server.mutation_id_reused.batch"))
                 continue
             prior = earlier.get(m.mutation_id)
             if prior is not None:
@@ -106,7 +106,7 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
                     answer = json.loads(prior[2])
                 else:
                     answer = _res(m, "rejected", "mutation_id_reused",
-                                  "该 mutation_id 已用于另一项不同内容的修改，已拒绝。")
+                                  "server.mutation_id_reused")
                 seen[m.mutation_id] = (mhash, answer)
                 results.append(answer)
                 continue
@@ -161,11 +161,11 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     who = ctx.who
     kind = m.kind
     if kind not in KNOWN_KINDS:
-        return _res(m, "rejected", "unknown_kind", f"未知的记录类型“{kind[:40]}”。")
+        return _res(m, "rejected", "unknown_kind", "server.unknown_kind", kind=kind[:40])
     try:
         stamp = HlcStamp.parse(m.hlc)
     except ValueError:
-        return _res(m, "rejected", "invalid_hlc", "时间戳格式不正确。")
+        return _res(m, "rejected", "invalid_hlc", "server.invalid_hlc")
     flag = ""
     hlc = m.hlc
     if stamp.millis > ctx.now_ms + CLOCK_AHEAD_MS:
@@ -174,24 +174,24 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
         flag = f"clock_ahead: 设备时钟比服务器快约 {(stamp.millis - ctx.now_ms) // 60000} 分钟，请校准时间。"
         hlc = str(HlcStamp(ctx.now_ms, stamp.counter, stamp.node))
     if kind == Kind.STAFF:
-        return _res(m, "rejected", "server_managed", "教职工由服务器管理员用命令行维护，不能同步修改。")
+        return _res(m, "rejected", "server_managed", "server.server_managed")
     if kind in OFFICER_KINDS and not who.is_officer:
-        return _res(m, "rejected", "officer_only", "这类记录只能由资助专干维护，教师的修改已被拒绝。")
+        return _res(m, "rejected", "officer_only", "server.officer_only.records")
     student_id = _student_of(m)
     if m.op == Op.DELETE and not student_id and kind in STUDENT_BOUND:
         # the server knows whose record it is; a laptop's delete carries only the id
         gone = existing.get(m.record_id)
         if gone is None:
-            return _res(m, "duplicate", "already_gone", "记录已不存在。")
+            return _res(m, "duplicate", "already_gone", "server.already_gone")
         student_id = gone.student_id if gone is not _QUEUED else _record(ctx, m.record_id).student_id
     if kind in STUDENT_BOUND and not student_id:
-        return _res(m, "rejected", "missing_student", "这类记录必须指明所属学生（student_id）。")
+        return _res(m, "rejected", "missing_student", "server.missing_student")
     if student_id and kind != Kind.STUDENT and kind != Kind.AUDIT_EVENT and student_id not in ctx.students:
-        return _res(m, "rejected", "unknown_student", "找不到该学生，可能已不在本校名册上。")
+        return _res(m, "rejected", "unknown_student", "server.unknown_student")
     if not who.is_officer and kind not in (Kind.AUDIT_EVENT, Kind.CONFLICT) and kind not in SCOPED_BY_POLICY:
         scope = ctx.mentored if kind == Kind.MENTOR_NOTE else ctx.assigned
         if student_id not in scope and not orphans.visit_made_while_assigned(ctx.tx.session, who, m, student_id):
-            why = "只有该学生的育人导师可以写导师记录。" if kind == Kind.MENTOR_NOTE else "该学生未分配给您，不能修改其记录。"
+            why = "mentor.not_the_mentor" if kind == Kind.MENTOR_NOTE else "server.not_assigned"
             return _res(m, "rejected", "not_assigned", why)
     invalid = ctx.verdicts[id(m)] if id(m) in ctx.verdicts else _schema(m)
     if invalid is not None:
@@ -201,7 +201,7 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     if rec is _QUEUED:
         rec = existing[m.record_id] = ctx.tx.session.get(Record, m.record_id)
     if rec is not None and rec.kind != kind:
-        return _res(m, "rejected", "kind_mismatch", "该记录 ID 已属于另一种记录。")
+        return _res(m, "rejected", "kind_mismatch", "server.kind_mismatch")
     refused = _authority(ctx, m, rec, student_id) or audit.check_arriving(ctx.tx, ctx.who, m)  # signed trail (issue 15)
     if refused is not None:
         _refused(ctx, m, refused, audit=True)
@@ -214,7 +214,8 @@ def _apply(ctx: _Ctx, m: Mutation, existing: dict[str, Record]) -> dict:
     try:
         answer = handler(ctx, m, rec, student_id, hlc)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        answer = _res(m, "rejected", "invalid_fields", f"字段内容不正确（{type(exc).__name__}）。")
+        answer = _res(m, "rejected", "invalid_fields", "server.invalid_fields.type",
+                      error=type(exc).__name__)
     if answer["status"] == "applied" and answer["server_seq"] is not None:
         if kind == Kind.STUDENT:
             ctx.students.add(m.record_id)
@@ -231,7 +232,7 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
     for name in ("mutation_id", "record_id", "kind", "student_id", "hlc"):
         value = getattr(m, name)
         if value is not None and not _unicode_ok(value):
-            return {**_res(m, "rejected", "invalid_unicode", f"{name} 含有无效的 Unicode 字符。"),
+            return {**_res(m, "rejected", "invalid_unicode", "server.invalid_unicode.field", name=name),
                     "mutation_id": _clean(m.mutation_id), "record_id": _clean(m.record_id)}
     verdict = verdicts[id(m)] = _schema(m)
     if verdict is None and m.kind in KNOWN_KINDS and m.kind != Kind.STAFF:
@@ -242,9 +243,9 @@ def _door(m: Mutation, verdicts: dict) -> dict | None:
     except RecordInvalid as exc:
         return _res(m, "rejected", exc.code, exc.detail[:300])
     except RecursionError:
-        return _res(m, "rejected", "too_deep", "记录内容嵌套过深。")
+        return _res(m, "rejected", "too_deep", "server.too_deep")
     if m.sealed is not None and not _unicode_ok(m.sealed):
-        return _res(m, "rejected", "sealed_format", "sealed 必须是 base64 文字。")
+        return _res(m, "rejected", "sealed_format", "server.sealed_format")
     return None
 
 
@@ -257,20 +258,20 @@ def _schema(m: Mutation) -> dict | None:
     if m.op == Op.DELETE:
         if set(m.routing) - {"id", "student_id"} or m.facts is not None or m.sealed is not None \
                 or not all(_is_id(v) and _unicode_ok(v) for v in m.routing.values()):
-            return _res(m, "rejected", "invalid_record", "删除操作不能携带记录内容。")
+            return _res(m, "rejected", "invalid_record", "server.invalid_record.delete")
         return None
     try:
         check_mutation(m.kind, m.routing, m.facts, m.sealed, build=False)
     except RecordInvalid as exc:
         return _res(m, "rejected", exc.code, exc.detail[:300])
     except RecursionError:
-        return _res(m, "rejected", "too_deep", "记录内容嵌套过深。")
+        return _res(m, "rejected", "too_deep", "server.too_deep")
     rid = m.routing.get("id")
     if rid is not None and rid != m.record_id:
-        return _res(m, "rejected", "id_mismatch", "routing.id 与 record_id 不一致。")
+        return _res(m, "rejected", "id_mismatch", "server.id_mismatch")
     sid = m.routing.get("student_id")
     if m.kind != Kind.STUDENT and m.student_id and sid and sid != m.student_id:
-        return _res(m, "rejected", "student_mismatch", "routing.student_id 与 student_id 不一致。")
+        return _res(m, "rejected", "student_mismatch", "server.student_mismatch.routing")
     return None
 
 
@@ -285,14 +286,14 @@ def _authority(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | Non
         return _res(m, "rejected", code, sentence)
 
     if rec is not None and kind != Kind.STUDENT and (rec.student_id or None) != (student_id or None):
-        return refuse("student_mismatch", "该记录属于另一名学生，不能改到别的学生名下。")
+        return refuse("student_mismatch", "server.student_mismatch")
     if rec is not None and rec.deleted and rec.author_staff and rec.author_staff != who.staff_id:
-        return refuse("not_author", "该记录 ID 属于另一位老师（已删除的草稿），不能占用。")
+        return refuse("not_author", "server.not_author.deleted_draft")
     if m.op == Op.DELETE:
         return None
     if kind == Kind.VISIT and rec is not None and not rec.deleted and rec.author_staff != who.staff_id \
             and json.loads(rec.routing).get("status", VisitStatus.DRAFT) == VisitStatus.DRAFT:
-        return refuse("not_author", "这是另一位老师的草稿，不能修改。")
+        return refuse("not_author", "server.not_author.draft")
     field = AUTHOR_FIELD.get(kind)
     if field is not None:
         claimed = routing.get(field)
@@ -304,23 +305,23 @@ def _authority(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | Non
             # local placeholder id: refused only when they name somebody else
             lenient = kind == Kind.AUDIT_EVENT or kind in OFFICER_KINDS
             if not lenient or _is_staff(ctx, claimed):
-                return refuse("author_mismatch", "记录的作者必须是本机登记的教职工本人。")
+                return refuse("author_mismatch", "server.author_mismatch")
     device = routing.get("device_id")
     if kind in (Kind.VISIT, Kind.AUDIT_EVENT) and device is not None and device != who.device_id:
         before = json.loads(rec.routing).get("device_id") if rec is not None else None
         if device != before and isinstance(device, str) and ctx.tx.session.get(DeviceRow, device) is not None:
-            return refuse("device_mismatch", "记录的设备必须是本机。")
+            return refuse("device_mismatch", "server.device_mismatch.record")
     if kind == Kind.GROWTH_ENTRY and routing.get("source", "school") != "school":
-        return refuse("platform_source", "来自市平台的记录只能由服务器从平台导入。")
+        return refuse("platform_source", "server.platform_source")
     if kind == Kind.VISIT and routing.get("amends_id"):
         target = _record(ctx, routing["amends_id"])
         if target is None or target.kind != Kind.VISIT or target.deleted or target.student_id != student_id \
                 or json.loads(target.routing).get("status") == VisitStatus.DRAFT or target.id == m.record_id:
-            return refuse("bad_amendment", "更正记录只能指向同一学生已定稿的家访记录。")
+            return refuse("bad_amendment", "server.bad_amendment")
     if kind == Kind.MENTOR_NOTE and routing.get("conflict_of"):
         target = _record(ctx, routing["conflict_of"])
         if target is None or target.kind != Kind.MENTOR_NOTE or target.student_id != student_id:
-            return refuse("bad_reference", "冲突副本只能指向同一学生的导师记录。")
+            return refuse("bad_reference", "server.bad_reference.conflict_copy")
     return None
 
 
@@ -414,11 +415,11 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
     status = m.routing.get("status", VisitStatus.DRAFT)
     if m.op == Op.DELETE:
         if rec is None or rec.deleted:
-            return _res(m, "duplicate", "already_gone", "记录已不存在。", rec.server_seq if rec else None)
+            return _res(m, "duplicate", "already_gone", "server.already_gone", rec.server_seq if rec else None)
         if json.loads(rec.routing).get("status", "draft") != VisitStatus.DRAFT:
             return _no_delete(m)
         if rec.author_staff != who.staff_id:
-            return _res(m, "rejected", "not_author", "只有草稿的作者可以删除它。")
+            return _res(m, "rejected", "not_author", "server.not_author.delete")
         new = ctx.core.put_record(ctx.tx, record_id=rec.id, kind=rec.kind, student_id=rec.student_id,
                                   visibility="draft", author_staff=rec.author_staff, writer_staff=who.staff_id,
                                   author_device=who.device_id, routing={"id": rec.id, "status": "draft"},
@@ -431,7 +432,7 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
             ts.server_seq = new.server_seq
         return _res(m, "applied", seq=new.server_seq)
     if status not in (VisitStatus.DRAFT, VisitStatus.FINAL, VisitStatus.VOIDED):
-        return _res(m, "rejected", "invalid_status", "家访记录状态只能是 draft、final 或 voided。")
+        return _res(m, "rejected", "invalid_status", "server.invalid_status")
     facts = m.facts or {}
     if rec is not None and not rec.deleted:
         old_status = json.loads(rec.routing).get("status", VisitStatus.DRAFT)
@@ -439,21 +440,21 @@ def _visit(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hlc: str
             return _res(m, "duplicate", seq=rec.server_seq)
         if old_status == VisitStatus.DRAFT:
             if rec.author_staff != who.staff_id:
-                return _res(m, "rejected", "not_author", "这是另一位老师的草稿，不能修改。")
+                return _res(m, "rejected", "not_author", "server.not_author.draft")
         elif old_status == VisitStatus.FINAL:
             old_facts = ctx.core.record_facts(rec) or {}
             same_body = (_without(old_facts, "void_reason") == _without(facts, "void_reason")
                          and ctx.core.record_sealed(rec) == m.sealed)
             if status == VisitStatus.VOIDED and same_body and str(facts.get("void_reason", "")).strip():
                 if rec.author_staff != who.staff_id and not who.is_officer:
-                    return _res(m, "rejected", "not_author", "只有作者或资助专干可以作废这条记录。")
+                    return _res(m, "rejected", "not_author", "server.not_author.void")
                 new = _put(ctx, m, rec, student_id, hlc, "student")
                 return _res(m, "applied", seq=new.server_seq)
             if status == VisitStatus.VOIDED and same_body:
-                return _res(m, "rejected", "reason_required", "作废已定稿的家访记录必须说明原因。")
-            return _res(m, "rejected", "finalized", "这条家访记录已定稿，不能修改；如需更正，请新建更正记录并说明原因。")
+                return _res(m, "rejected", "reason_required", "server.reason_required.void")
+            return _res(m, "rejected", "finalized", "server.finalized")
         else:
-            return _res(m, "rejected", "voided", "这条家访记录已作废，不能再修改。")
+            return _res(m, "rejected", "voided", "server.voided")
     visibility = "draft" if status == VisitStatus.DRAFT else "student"
     match_key = None
     if status == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE and facts.get("visit_date"):
@@ -566,7 +567,7 @@ def _append_only(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | N
         if review.returned_entry_editable(ctx.tx.session, ctx.who, rec):  # 退回 → the author edits
             new = _put(ctx, m, rec, student_id, hlc, "student")
             return _res(m, "applied", seq=new.server_seq)
-        return _res(m, "rejected", "append_only", "这类记录只能追加，不能修改已有的记录。")
+        return _res(m, "rejected", "append_only", "server.append_only")
     visibility = "author" if m.kind == Kind.AUDIT_EVENT else "student"
     new = _put(ctx, m, rec, student_id, hlc, visibility)
     return _res(m, "applied", seq=new.server_seq)
@@ -578,7 +579,7 @@ def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, 
         return _no_delete(m)
     field = m.routing.get("field")
     if field is not None and profile_field_id(student_id, str(field)) != m.record_id:
-        return _res(m, "rejected", "bad_record_id", "成长档案字段的记录 ID 必须由学生 ID 和字段名生成（UUIDv5）。")
+        return _res(m, "rejected", "bad_record_id", "server.bad_record_id")
     if rec is None:
         new = _put(ctx, m, None, student_id, hlc, "student")
         return _res(m, "applied", seq=new.server_seq)
@@ -599,7 +600,7 @@ def _profile_field(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, 
         cur = _restamp(ctx, rec)
     cid = _make_conflict(ctx, m, student_id, str(field or m.routing.get("field") or ""), winner, loser,
                          winner_staff, loser_staff)
-    return _res(m, "conflict", "stale_base", "该字段已被他人修改；较晚的修改暂时生效，另一版本保存在冲突记录中待处理。",
+    return _res(m, "conflict", "stale_base", "server.stale_base.field",
                 seq=cur.server_seq, conflict_id=cid)
 
 
@@ -624,7 +625,7 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
     cur = _restamp(ctx, rec)
     _make_conflict(ctx, m, student_id, "note", ctx.core.record_sealed(rec), m.sealed, rec.writer_staff,
                    ctx.who.staff_id, copy_id=copy_id)
-    return _res(m, "conflict", "stale_base", "这条导师记录已被他人修改；您的版本已另存为冲突副本，没有丢失。",
+    return _res(m, "conflict", "stale_base", "server.stale_base.mentor_note",
                 seq=cur.server_seq, conflict_id=copy_id)
 
 
@@ -641,22 +642,22 @@ def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str 
     if rec is not None and kind in (Kind.DETERMINATION, Kind.PUBLIC_NOTICE):
         before = json.loads(rec.routing or "{}")
         if before.get("final") is True or before.get("status") == "closed":
-            return _res(m, "rejected", "final", "公示已经结束，认定结果已生效，不能再修改。")
+            return _res(m, "rejected", "final", "server.final.determination")
     if kind == Kind.OBJECTION:
         notice = ctx.tx.session.get(Record, str(routing.get("notice_id") or ""))
         if notice is not None and json.loads(notice.routing or "{}").get("status") == "closed":
-            return _res(m, "rejected", "final", "公示已经结束，不能再登记或修改异议。")
+            return _res(m, "rejected", "final", "server.final.objection")
     if kind == Kind.DETERMINATION:
         term = str(routing.get("term") or "")
         try:
             rules.check_visit_first(student_id, term, _visits_of(ctx, student_id))
         except VisitFirstError as exc:
-            return _res(m, "rejected", "visit_first", str(exc))
+            return _res(m, "rejected", "visit_first", exc)
     if kind == Kind.ASSIGNMENT:
         staff_id, role = routing.get("staff_id"), routing.get("role")
         if role not in ("visitor", "mentor") or not _is_id(staff_id) or \
                 ctx.tx.session.get(StaffRow, staff_id) is None:
-            return _res(m, "rejected", "invalid_fields", "分工记录需要有效的 staff_id 和 role（visitor 或 mentor）。")
+            return _res(m, "rejected", "invalid_fields", "server.invalid_fields.assignment")
         routing.update(id=m.record_id, student_id=student_id)
         ctx.core.apply_assignment(ctx.tx, routing)
     visibility = {Kind.STUDENT: "student", Kind.ASSIGNMENT: "student", Kind.DETERMINATION: "student"}.get(

@@ -2,7 +2,7 @@
 records (谁审核谁负责) and the officer's appointments of grade-leader reviewers.
 
 Self-contained: functions over the server's session and records, answering ``None`` (allowed)
-or ``(code, sentence)``; the push handlers at the end of this module call them, and :mod:`sync_server.sync.push` routes the three kinds here. The rules
+or ``(code, message id)``; the push handlers at the end of this module call them, and :mod:`sync_server.sync.push` routes the three kinds here. The rules
 about a review are the domain's (:func:`visitapp.domain.record_review.review_refusal`), the
 same ones the laptop applies before it writes one, read here from the server's own copy of the
 reviewed record — never from what the pushing device says about it.
@@ -24,7 +24,15 @@ from visitapp.protocol.sync import Mutation, Op
 
 __all__ = ["application_refusal", "review_refusal_of", "appointment_refusal", "returned_entry_editable"]
 
-Refusal = tuple[str, str] | None
+Refusal = tuple[str, str] | None  # (wire code, message id) or allowed
+# the wire code of each reason the domain's review_refusal gives (by its message id)
+_REVIEW_REFUSAL_CODES = {
+    "record_review.record_missing": "not_reviewable",
+    "record_review.visit_not_final": "not_reviewable",
+    "record_review.platform_record": "not_reviewable",
+    "record_review.own_record": "own_record",
+    "record_review.not_a_reviewer": "not_reviewer",
+}
 _ENTITY = {"visit": Visit, "growth_entry": GrowthEntry}
 
 
@@ -45,9 +53,9 @@ def application_refusal(session, who: Principal, rec: Record | None, student_id:
         AssignmentRow.staff_id == who.staff_id, AssignmentRow.student_id == student_id,
         AssignmentRow.role == "visitor", AssignmentRow.active.is_(True)).limit(1)).first()
     if class_teacher is None:
-        return "not_class_teacher", "只有资助专干或该学生的班主任（家访教师）可以登记申请。"
+        return "not_class_teacher", "application.record_not_allowed"
     if rec is not None and rec.author_staff and rec.author_staff != who.staff_id:
-        return "not_author", "只有登记人或资助专干可以修改这条申请。"
+        return "not_author", "application.edit_not_allowed"
     return None
 
 
@@ -79,28 +87,25 @@ def review_refusal_of(session, who: Principal, routing: dict, student_id: str | 
     somebody else, and comes from the officer or a grade leader named for the student's grade."""
     kind, record_id = routing.get("record_kind"), routing.get("record_id")
     if kind not in REVIEWABLE_KINDS or not isinstance(record_id, str):
-        return "bad_reference", "审核只能针对家访记录或成长档案条目。"
+        return "bad_reference", "server.bad_reference.review_kind"
     target = session.get(Record, record_id)
     if target is None or target.deleted or target.kind != kind or target.student_id != student_id:
-        return "bad_reference", "审核的记录不存在，或不属于这名学生。"
+        return "bad_reference", "server.bad_reference.review_target"
     record = _entity(target)
     student = session.get(Record, student_id) if student_id else None
     class_name = str(_routing(student).get("class_name", "")) if student is not None else ""
     why = review_refusal(who.staff_id, who.is_officer, _appointments(session), record, class_name)
     if why is None:
         return None
-    code = "own_record" if record is not None and record.author_id == who.staff_id else "not_reviewer"
-    if record is None or "定稿" in why or "市平台" in why:
-        code = "not_reviewable"
-    return code, why
+    return _REVIEW_REFUSAL_CODES[why.message_id], why
 
 
 def appointment_refusal(session, routing: dict) -> Refusal:  # noqa: ANN001
     staff_id = routing.get("staff_id")
     if not isinstance(staff_id, str) or session.get(StaffRow, staff_id) is None:
-        return "invalid_fields", "审核人必须是本校登记的教职工。"
+        return "invalid_fields", "server.invalid_fields.reviewer_staff"
     if not str(routing.get("grade") or "").strip():
-        return "invalid_fields", "请写明审核人负责的年级。"
+        return "invalid_fields", "server.invalid_fields.reviewer_grade"
     return None
 
 
@@ -142,7 +147,7 @@ def push_record_review(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: s
     if rec is not None:
         if _same(rec, m, ctx):
             return _res(m, "duplicate", seq=rec.server_seq)
-        return _res(m, "rejected", "append_only", "审核记录只能追加；重新审核请新建一条审核记录。")
+        return _res(m, "rejected", "append_only", "server.append_only.review")
     refused = review_refusal_of(ctx.tx.session, ctx.who, m.routing, student_id)
     if refused is not None:
         _refused(ctx, m, _res(m, "rejected", *refused), audit=True)

@@ -7,7 +7,8 @@ Each ``tests/benchmarks/bench_*.py`` exposes ``run() -> list[(what, figure, targ
 (``tests/benchmarks/issue16.py``: mix, coldpull, noop, rawinsert, kinto, processes) are areas
 too; ``--quick`` runs them small (to check they run). Every run also writes its table, with
 the command and the machine's load, into docs/benchmarks.md between the generated-table
-markers (``--no-docs`` leaves the file alone).
+markers, one section per area: the areas it ran replace their sections, the others stay
+(``--no-docs`` leaves the file alone).
 """
 
 from __future__ import annotations
@@ -36,18 +37,40 @@ def _markdown(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
 
 
-def write_docs(rows: list[tuple[str, str, str, str]], argv: list[str], load_before: str, took: float) -> None:
-    """Replace the generated block of docs/benchmarks.md with this run's table."""
+_AREA = "<!-- area: %s -->"
+
+
+def _sections(block: str) -> dict[str, str]:
+    """The generated block's sections by area (a block from before areas were kept apart
+    holds none: it is dropped, not guessed at)."""
+    found: dict[str, str] = {}
+    marker = _AREA.split("%s")[0]
+    for chunk in block.split(marker)[1:]:
+        area, _, body = chunk.partition(" -->")
+        found[area.strip()] = body.strip("\n")
+    return found
+
+
+def write_docs(rows_by_area: dict[str, list[tuple[str, str, str, str]]], argv: list[str], load_before: str,
+               took: float, order: list[str]) -> None:
+    """Write this run's tables into the generated block of docs/benchmarks.md, one section per
+    area: the areas this run measured are replaced, the others keep their last run (each
+    section says its own command, time and load), so running one area never erases the rest."""
     text = DOCS.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{DOCS} has no generated-table markers")
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    header = [f"`python -m tests.benchmarks {' '.join(argv)}`, {now}, {took / 60:.0f} min; machine: {load_before} "
+    header = (f"`python -m tests.benchmarks {' '.join(argv)}`, {now}, {took / 60:.0f} min; machine: {load_before} "
               f"at the start, {_load()} at the end." + (" **Quick run: small sizes, figures not the issue's.**"
-                                                          if "--quick" in argv else ""), ""]
+                                                         if "--quick" in argv else ""))
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    DOCS.write_text(head + BEGIN + "\n" + "\n".join(header + _markdown(rows)) + "\n" + END + tail, encoding="utf-8")
+    block, tail = rest.split(END, 1)
+    sections = _sections(block)
+    for area, rows in rows_by_area.items():
+        sections[area] = "\n".join([f"#### {area}", "", header, "", *_markdown(rows)])
+    ordered = [a for a in order if a in sections] + sorted(set(sections) - set(order))
+    body = "\n\n".join(_AREA % a + "\n" + sections[a] for a in ordered)
+    DOCS.write_text(head + BEGIN + "\n" + body + "\n" + END + tail, encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
@@ -78,6 +101,7 @@ def main(argv: list[str]) -> int:
     if args.areas:
         names = [n for n in names if n.removeprefix("bench_") in args.areas]
     rows: list[tuple[str, str, str, str]] = []
+    by_area: dict[str, list[tuple[str, str, str, str]]] = {}
     for group in groups:
         start = time.perf_counter()
         print(f"… {group} (issue 16)", file=sys.stderr, flush=True)
@@ -88,6 +112,7 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001 - one failing group must not hide the others
             traceback.print_exc()
             rows.append((group, f"failed: {type(exc).__name__}: {exc}", "", "NO"))
+        by_area[group] = rows[sum(map(len, by_area.values())):]
         print(f"  {group} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     for name in names:
         start = time.perf_counter()
@@ -101,6 +126,8 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001 - one failing area must not hide the others
             traceback.print_exc()
             rows.append((name, f"failed: {type(exc).__name__}: {exc}", "", "NO"))
+        if len(rows) > sum(map(len, by_area.values())):
+            by_area[name.removeprefix("bench_")] = rows[sum(map(len, by_area.values())):]
         print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     headers = ("what", "figure", "target", "met")
     print(f"machine: {load_before} at the start, {_load()} at the end")
@@ -112,7 +139,7 @@ def main(argv: list[str]) -> int:
         for row in rows:
             print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     if not args.no_docs:
-        write_docs(rows, argv, load_before, time.perf_counter() - run_start)
+        write_docs(by_area, argv, load_before, time.perf_counter() - run_start, list(dict.fromkeys([*GROUPS, *areas])))
     return 0 if all(r[3] in ("yes", "skipped") for r in rows) else 1
 
 

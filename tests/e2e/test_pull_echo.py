@@ -64,3 +64,43 @@ def test_the_laptop_skips_its_own_echo_but_takes_the_times_the_server_adjusted(t
     finally:
         ws.close()
         server.stop()
+
+
+def test_a_page_that_brings_a_new_record_twice_or_adds_then_deletes_it_keeps_the_last_word(tmp_path):
+    """New records of a page are inserted together after the page (``insert_new_rows``); one the
+    same page brings again, or deletes, must end as the page's last change says."""
+    server = InProcessServer(tmp_path)
+    writer_staff = server.core.add_staff("王老师", "teacher")
+    reader_staff = server.core.add_staff("李老师", "teacher")
+    student_id = server.student("李小红")
+    for staff in (writer_staff, reader_staff):
+        server.core.assign("visitor", staff.id, student_id)
+    writer, _ = create_profile(tmp_path / "writer", PASSPHRASE, kdf=FAST_TEST_KDF)
+    reader, _ = create_profile(tmp_path / "reader", PASSPHRASE, kdf=FAST_TEST_KDF)
+    try:
+        writer.sync.enroll(server.code(writer_staff.id))
+        reader.sync.enroll(server.code(reader_staff.id))
+        assert writer.sync.run().ok
+        kept, dropped = _visit(writer, student_id, dt.date.today()), _visit(writer, student_id, dt.date.today())
+        assert writer.sync.run().ok
+        apply = reader.sync._apply_pull_page
+
+        def rewritten(page, *args, **kwargs):
+            by_id = {c.record_id: c for c in page.changes}
+            if kept.id in by_id and dropped.id in by_id:
+                later = by_id[kept.id].model_copy(update={"hlc": by_id[kept.id].hlc + "-later"})
+                gone = by_id[dropped.id].model_copy(update={"op": "delete", "facts": None, "sealed": None})
+                page = page.model_copy(update={"changes": [*page.changes, later, gone]})
+            return apply(page, *args, **kwargs)
+
+        reader.sync._apply_pull_page = rewritten
+        assert reader.sync.run().ok
+        visits = MODEL_BY_KIND["visit"]
+        with reader.profile.session() as s:
+            assert s.get(visits, dropped.id) is None
+            assert s.get(visits, kept.id).hlc.endswith("-later")
+        assert reader.visits.get(kept.id).narrative == "家长很配合。"  # its envelope opens with its own id
+    finally:
+        writer.close()
+        reader.close()
+        server.stop()

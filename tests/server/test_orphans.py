@@ -153,6 +153,8 @@ def test_teachers_are_refused_the_officer_endpoints(server):
     assert r.status_code == 422
     assert server.client.post(f"/v1/devices/{off.id}/revoke", headers=off.auth).status_code == 422
     assert server.client.post("/v1/devices/nope/retire", headers=off.auth).status_code == 404
+    r = server.client.post("/v1/enroll-codes", headers=off.auth, json={"staff_id": "nobody"})
+    assert r.status_code == 404 and r.json()["error"] == "enroll_code", r.text
     # an active device has nothing to report as wiped
     assert server.client.post("/v1/sync/wiped", headers=d1.auth, json={"device_id": d1.id}).status_code == 409
 

@@ -4,6 +4,7 @@ that does not commit leaves nothing in it."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from sync_server.core import ServerCore
 from tests.server.conftest import mut, visit
 from visitapp.domain import profile_field_id
 from visitapp.protocol.records import encode_tier_c as seal_bytes
+from visitapp.protocol.sync import Change, Op, PullResponse, change_json
 
 
 def _raw_pages(server, dev, limit: int = 7) -> list[bytes]:
@@ -74,7 +76,31 @@ def test_cached_pages_equal_pages_read_from_the_database(server):
         cold = _raw_pages(server, dev)          # every row read and decrypted
         again = _raw_pages(server, dev)         # filled by the cold pull
         assert warm == cold == again
+        for page in warm:  # the hand-built bytes are the protocol's model: nothing renamed or dropped
+            assert PullResponse.model_validate_json(page).model_dump(mode="json") == json.loads(page)
     assert any(b'"op":"delete"' in page for page in _raw_pages(server, a))
+
+
+@pytest.mark.parametrize("deleted, student_id, sealed", [
+    (False, "学生-1", b"S1_AbC+/=_-09"),                  # base64: pasted between quotes
+    (False, None, '不是 "base64" \\ 也行\n'.encode()),      # tier C is opaque: quoted like any string
+    (False, "s-2", b""),
+    (True, "s-3", None),                                # a deleted draft: no facts, no sealed
+])
+def test_a_hand_built_change_reads_back_as_the_same_change(deleted, student_id, sealed):
+    """``change_json`` (beside the model, in the protocol) says what ``Change`` reads: the same
+    values for quotes, backslashes, Chinese, a null student, a delete and a sealed value that
+    needs quoting, and the model's fields in the model's order."""
+    routing = {"status": "final", "note": '引号 " 和 \\'}
+    facts = None if deleted else {"title": "表彰 \"优秀\"", "amount_yuan": 500}
+    encoded = change_json(7, 'r-"1"\\', "growth_entry", deleted, student_id, "1764160000000-00000-设备",
+                          None if deleted else "dev-1", "staff-1", json.dumps(routing, ensure_ascii=False),
+                          None if facts is None else json.dumps(facts, ensure_ascii=False).encode(), sealed)
+    assert list(json.loads(encoded)) == list(Change.model_fields)
+    assert Change.model_validate_json(encoded) == Change(
+        server_seq=7, record_id='r-"1"\\', kind="growth_entry", op=Op.DELETE if deleted else Op.UPSERT,
+        student_id=student_id, hlc="1764160000000-00000-设备", author_device=None if deleted else "dev-1",
+        author_staff="staff-1", routing=routing, facts=facts, sealed=None if sealed is None else sealed.decode())
 
 
 def test_a_small_cache_evicts_the_oldest_and_pulls_stay_whole(server):

@@ -224,3 +224,24 @@ def test_a_server_address_changed_in_settings_is_where_the_next_sync_goes(
     finally:
         moved.terminate()
         moved.wait(10)
+
+
+def test_a_change_the_server_refused_is_listed_in_the_windows_language(qtbot, make_window, real_backend, school):
+    """Issue 13: the server's reason comes with its message id, so the English window lists it
+    in English (the Chinese stays in the profile, for the CLI and the log)."""
+    w, _ = _enrolled_window(qtbot, make_window, real_backend, school.code("teacher", 2))
+    ws = w.ctx.ws
+    student = [r for r in ws.students.list_mine() if ws.identity.staff_name not in r.mentor_names][0]
+    draft = ws.visits.create_draft(student.id)
+    ws.visits.save_draft(draft.id, narrative="奶奶腿脚不便，下次再去补问收入情况。")
+    # the officer moves the student away before the draft goes up: the server keeps it for them
+    school.admin("assign", "visitor", ws.identity.staff_id, student.id, "--term", ws.students.current_term(), "--end")
+    with qtbot.waitSignal(w.sync.finished, timeout=30000) as done:
+        w.start_sync()
+    idle(qtbot, w)
+    report = done.args[0]
+    assert [record_id for record_id, _ in report.orphaned] == [draft.id]
+    assert str(report.orphaned[0][1]).startswith("未能作为您的记录写入") and "not_assigned" in str(report.orphaned[0][1])
+    listed = w.sync.errors.data(w.sync.errors.index(0, 1))
+    assert listed == ("Not saved as your record; it went to the school's aid officer (the server keeps the content, "
+                      "nothing is lost): This student is not assigned to you, so you cannot change their records.")

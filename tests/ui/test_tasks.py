@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
+import requests
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
@@ -85,10 +87,11 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
     Chinese one, from the one table (visitapp.messages); only an error without an id yet shows
     its own sentence, an unknown one the generic sentence (issue 13: no class-name strings, no
     "looks Chinese")."""
-    from visitapp import crypto
+    from visitapp import crypto, messages
     from visitapp.domain import DomainError, ValidationError
     from visitapp.domain.errors import Problem, UserError
     from visitapp.protocol.sync import decode_enrollment_code
+    from visitapp.services.keys import KeyServiceError, UntrustedKeyError
     from visitapp.services.transport import CertificateMismatch, Offline, ServerRefused
     from visitapp.ui import i18n
     from visitapp.ui.errors import user_message
@@ -99,8 +102,21 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
         except ValueError as exc:
             return exc
 
+    def answered(status, body):
+        response = requests.Response()
+        response.status_code, response._content = status, json.dumps(body).encode()
+        return ServerRefused.of(response)
+
     offline = Offline("连接不上学校服务器（离线）。")
-    refused = ServerRefused("只有学校资助专干可以与市平台交换数据。", "officer_only", 403)
+    swapped_key = UntrustedKeyError("keys.device_fingerprint_mismatch")
+    # a server that sends the sentence's id and params, and an older one that sends only its code
+    refused = answered(403, {"error": "officer_only", "detail": "只有学校资助专干可以与市平台交换数据、查看对账报告。",
+                             "message_id": "server.officer_only.platform", "params": {}})
+    refused_by_older = answered(403, {"error": "officer_only", "detail": "只有学校资助专干可以与市平台交换数据。"})
+    tries = answered(401, {"error": "invalid_code", "detail": "注册码不正确（还可尝试 2 次）。",
+                           "message_id": "server.invalid_code.tries_left", "params": {"tries_left": 2}})
+    newer = answered(409, {"error": "preview_stale", "detail": "预览已过期（新说法）",
+                           "message_id": "server.preview_stale.some_newer_sentence", "params": {}})
     no_student = DomainError("student.not_found_id", student_id="s-1")
     too_long = ValidationError({"retention_school_years": Problem("settings.retention_range", min=3, max=30)})
     try:
@@ -111,9 +127,17 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
         assert user_message(crypto.WrongPassphrase(3, 4.0)) == (
             "Wrong passphrase (3 times in a row). Please try again; to slow down guessing, the next try waits 4 seconds.")
         assert user_message(bad_code()).startswith("This is not a valid enrollment code")
-        assert user_message(refused) == "Only the school's aid officer can do this."
+        assert user_message(refused) == ("Only the school's aid officer can exchange data with the city platform "
+                                         "and see the reconciliation reports.")
+        assert user_message(refused_by_older) == "Only the school's aid officer can do this."
+        assert user_message(tries) == "The enrollment code is not correct (2 tries left)."
+        assert user_message(newer) == "预览已过期（新说法）"  # an id this client lacks: the server's sentence
+        assert (refused.code, refused.status, str(refused)) == ("officer_only", 403, "只有学校资助专干可以与市平台交换数据、查看对账报告。")
         assert user_message(no_student) == "There is no such student: s-1"
         assert user_message(too_long) == "The retention period should be 3–30 school years"
+        # a crypto error that is also a UserError (the key service's) reads by its own id
+        assert user_message(swapped_key).startswith("Refused: the fingerprints differ, so the keys")
+        assert user_message(KeyServiceError("keys.no_officer_key")).startswith("This computer does not hold")
         missing_date = ValidationError({"visit_date": Problem("visit.date_missing")})
         assert user_message(missing_date) == "Please enter the date of the visit."
         # not yet given an id: the sentence as raised (a server code the table lacks, an old raise)
@@ -124,10 +148,13 @@ def test_errors_are_chosen_by_type_and_message_id_and_shown_in_the_windows_langu
         assert i18n.language() == "zh_CN"
         assert user_message(offline) == "暂时连不上学校服务器。您的记录已保存在本机，下次同步时会自动上传。"
         assert user_message(crypto.WrongPassphrase(1, 0.0)) == "口令不正确，请再试一次。"
-        assert user_message(refused) == "只有学校资助专干可以进行此操作。"
+        assert user_message(refused) == "只有学校资助专干可以与市平台交换数据、查看对账报告。"
+        assert user_message(refused_by_older) == "只有学校资助专干可以进行此操作。"
+        assert user_message(tries) == "注册码不正确（还可尝试 2 次）。"
         assert user_message(missing_date) == "请填写家访日期"
         assert user_message(no_student) == str(no_student) == "没有这个学生：s-1"
         assert user_message(too_long) == "保存期应为 3–30 个学年"
+        assert user_message(swapped_key) == str(swapped_key) == messages.text("keys.device_fingerprint_mismatch")
     finally:
         i18n.install("en", tmp_path)
 

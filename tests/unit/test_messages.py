@@ -124,3 +124,71 @@ def test_a_reason_a_domain_function_gives_travels_with_its_id():
         "The notice period runs until 2026-09-08; the notice can be closed only after it.")
     reason = Problem("record_review.own_record")
     assert DomainError(reason).message_id == "record_review.own_record" and str(DomainError(reason)) == reason
+
+
+class _RefusingSession:
+    """A requests-like session whose every call the school server refuses, as a key route does."""
+
+    class _Refusal:
+        status_code, text = 403, ""
+
+        @staticmethod
+        def json() -> dict:
+            return {"detail": "officer only"}
+
+    def request(self, method: str, url: str, **kw: object) -> _Refusal:
+        return self._Refusal()
+
+
+def test_key_directory_refusals_are_user_errors_with_an_english_sentence(tmp_path):
+    """The key service's refusals (issue 13) carry keys.* ids: str() is the Chinese (the CLI),
+    a window says the same id in English; UntrustedKey callers and ValueError callers still
+    catch theirs."""
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.crypto.errors import UntrustedKey
+    from visitapp.crypto.opening import OfficerKey
+    from visitapp.services.keys import KeyDirectoryClient, KeyService, KeyServiceError, code_keys
+    from visitapp.storage.profile import Profile
+
+    def refusal(call, kind=UserError) -> UserError:
+        with pytest.raises(kind) as refused:
+            call()
+        assert isinstance(refused.value, UserError) and refused.value.message_id.startswith(("keys.", "enroll."))
+        assert str(refused.value) and CHINESE.search(str(refused.value))
+        return refused.value
+
+    def english(exc: UserError) -> str:
+        return messages.text(exc.message_id, messages.EN, **exc.params)
+
+    profile, _ = Profile.create(tmp_path / "p", "a passphrase", FAST_TEST_KDF)
+    try:
+        keys = KeyService(profile)  # a laptop not enrolled with any server
+        no_key = refusal(keys.officer_key, KeyServiceError)
+        assert english(no_key) == "This computer does not hold the officer key (only the aid officer's computer does)."
+        assert str(no_key) == "本机没有资助专干密钥（只有资助专干的电脑持有）。"
+        assert english(refusal(lambda: keys.pin_from_directory("AAAA"), KeyServiceError)) == (
+            "This computer is not enrolled with a school server yet.")
+        untrusted = refusal(keys.trusted_directory, UntrustedKey)  # nothing pinned: seals to nobody
+        assert english(untrusted).startswith("This computer does not trust the school's officer key yet")
+        keys.pin_officer_key(OfficerKey.generate().public, how="code")
+        swapped = refusal(lambda: keys.pin_officer_key(OfficerKey.generate().public, how="code"), UntrustedKey)
+        assert english(swapped).startswith("This computer already trusts another officer key")
+        # a mistyped recovery sheet: the CLI keeps the crypto package's sentence of which slip
+        slip = refusal(lambda: keys.restore_officer_keys("AAAA-BBBB"), KeyServiceError)
+        assert slip.message_id == "keys.sheet_mistyped" and "长度不对" in str(slip)
+        assert english(slip).startswith("The key typed from the recovery sheet has a mistake")
+
+        # the school server said no: its status and its detail travel as parameters
+        over = KeyService(profile, KeyDirectoryClient(_RefusingSession(), "http://school", "token"))
+        refused = refusal(lambda: over.pin_from_directory("AAAA"), KeyServiceError)
+        assert refused.params == {"status": 403, "detail": "officer only"}
+        assert english(refused) == "The school server refused the key request (HTTP 403): officer only"
+        assert str(refused) == "学校服务器拒绝了密钥请求（HTTP 403）：officer only"
+    finally:
+        profile.close()
+
+    # enrollment codes: the same ids as the server-address half of the code, still ValueErrors
+    assert english(refusal(lambda: code_keys("not a code"), ValueError)) == (
+        "This is not a valid enrollment code (it should start with VA1.).")
+    assert english(refusal(lambda: code_keys("VA1.!!!!"), ValueError)) == (
+        "The enrollment code is damaged. Please copy the whole code again.")

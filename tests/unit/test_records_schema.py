@@ -73,3 +73,53 @@ def test_decode_sealed_is_base64_of_a_json_object():
     for bad in ("@@@", base64.b64encode(b"[1]").decode(), base64.b64encode(b"\xff").decode(), 5):
         with pytest.raises(RecordInvalid):
             decode_tier_c(bad)
+
+
+# -- the compiled fast path says "valid" only where the full check does ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from visitapp.domain import ENTITY_BY_KIND  # noqa: E402
+from visitapp.domain.tiers import field_tiers  # noqa: E402
+from visitapp.protocol import records as schema  # noqa: E402
+
+_LABELS = {Tier.A: "routing", Tier.B: "facts", Tier.C: "sealed"}
+_awkward_text = st.one_of(
+    st.sampled_from(["", "v1", "2026-11-20", "2026-02-30", "2026-11-20T08:00:00+00:00", "08:30", "on_site",
+                     "teleport", "final", "王老师", "a\nb", "x\ud800", "长" * 65, "长" * (LIMITS[Tier.B] + 1),
+                     "i" * 64, "i" * 65]),
+    st.text(max_size=80))
+_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 60, 2 ** 60), st.floats(), _awkward_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.one_of(_awkward_text, st.sampled_from(["name", "relation", "age"])),
+                                            inner, max_size=4)),
+    max_leaves=12)
+
+
+@st.composite
+def _kind_and_part(draw):
+    kind = draw(st.sampled_from(sorted(ENTITY_BY_KIND)))
+    cls = ENTITY_BY_KIND[kind]
+    tier = draw(st.sampled_from([Tier.A, Tier.B, Tier.C]))
+    names = sorted(field_tiers(cls))
+    own = [n for n in names if field_tiers(cls)[n] == tier] or names
+    keys = draw(st.lists(st.one_of(st.sampled_from(own), st.sampled_from(names), _awkward_text), max_size=6))
+    return cls, _LABELS[tier], {k: draw(_json) for k in keys}
+
+
+@settings(max_examples=1500, deadline=None)
+@given(case=_kind_and_part())
+def test_the_compiled_check_never_passes_what_the_full_check_refuses(case):
+    cls, label, part = case
+    kept = schema._part_fast(cls, label, part)
+    if kept is not None:  # certainly valid: the full check must agree and keep the same fields
+        assert schema._part(cls, label, part, True) == kept
+
+
+def test_the_compiled_check_passes_real_records_without_the_slow_path(monkeypatch):
+    calls = []
+    monkeypatch.setattr(schema, "_part", lambda *a, **k: calls.append(a))
+    routing, facts, sealed = split_by_tier(check_mutation("visit", ROUTING, FACTS, encode_tier_c({"narrative": "两间平房"})))
+    assert read_record("visit", routing, facts, sealed, strict_keys=True).narrative == "两间平房"
+    assert calls == []  # a valid visit never needed the interpreter

@@ -191,13 +191,18 @@ def binding_mac(binding_secret: bytes, claims: CertificateClaims) -> str:
     return b64e(hmac.new(binding_secret, BINDING_CONTEXT + claims.signed_bytes(), hashlib.sha256).digest())
 
 
+# json.dumps(..., ensure_ascii=False) builds a new encoder per call; the same one, made once
+# (the bytes are identical), for the associated data every sealed value is opened with
+_aad_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def value_aad(kind: str, record_id: str, field: str, epoch: int) -> bytes:
     """Associated data of a sealed value: it opens only in its own record, field and epoch."""
-    return b"visitapp/v1/value\n" + json.dumps([kind, record_id, field, epoch], ensure_ascii=False).encode()
+    return b"visitapp/v1/value\n" + _aad_json([kind, record_id, field, epoch]).encode()
 
 
 def _dek_info(kind: str, record_id: str, field: str, device_id: str) -> bytes:
-    return b"visitapp/v1/value-key\n" + json.dumps([kind, record_id, field, device_id], ensure_ascii=False).encode()
+    return b"visitapp/v1/value-key\n" + _aad_json([kind, record_id, field, device_id]).encode()
 
 
 def seal_to_devices(plaintext: bytes, recipients: Mapping[str, DevicePublicKeys], kind: str, record_id: str,

@@ -84,6 +84,14 @@ class DemoSchool:
                 *self.profile_fields, *self.mentor_notes]
 
 
+def _day_in(rng: random.Random, span: int) -> int:
+    """A day offset below ``span`` drawn with one ``random()`` whatever the span:
+    ``randrange(span)`` draws a varying number of times as the span grows with ``today``, which
+    shifted every later draw, so the same seed gave another roster (and other mentors) from one
+    day to the next."""
+    return min(span - 1, int(rng.random() * span))
+
+
 def generate_school(seed: int = 2024, students: int = 300, teachers: int | None = None,
                     today: dt.date | None = None, school_name: str = "无锡市梁溪区示范学校",
                     teacher_ids: dict[int, str] | None = None) -> DemoSchool:
@@ -153,7 +161,7 @@ def generate_school(seed: int = 2024, students: int = 300, teachers: int | None 
         roll = rng.random()
         if roll < 0.45:
             status = VisitStatus.FINAL if roll < 0.40 else VisitStatus.DRAFT
-            day = term_start + dt.timedelta(days=rng.randrange(visit_day_span))
+            day = term_start + dt.timedelta(days=_day_in(rng, visit_day_span))
             demo.visits.append(_visit(make_id("visit", i), student, class_teacher, teacher_list, rng, fake,
                                       day, status))
         for k in range(rng.choice([1, 1, 2, 3])):
@@ -169,7 +177,7 @@ def generate_school(seed: int = 2024, students: int = 300, teachers: int | None 
             reward = rng.choice(list(RewardKind))
             demo.growth_entries.append(GrowthEntry(
                 id=make_id("reward", i), student_id=student.id, kind=GrowthKind.REWARD, author_id=class_teacher.id,
-                entry_date=term_start + dt.timedelta(days=rng.randrange(visit_day_span)), reward_kind=reward,
+                entry_date=term_start + dt.timedelta(days=_day_in(rng, visit_day_span)), reward_kind=reward,
                 title={RewardKind.SCHOLARSHIP: "中小学励志奖学金", RewardKind.COMMENDATION: "校级“自强之星”表彰",
                        RewardKind.JOB_PRACTICE: "图书馆志愿岗位锻炼", RewardKind.STUDY_TRIP: "暑期研学（南京）"}[reward],
                 amount_yuan=1000.0 if reward == RewardKind.SCHOLARSHIP else None))
@@ -185,7 +193,7 @@ def generate_school(seed: int = 2024, students: int = 300, teachers: int | None 
                     [MentorNoteKind.REGULAR, MentorNoteKind.REGULAR, MentorNoteKind.PSYCH])
                 demo.mentor_notes.append(MentorNote(
                     id=make_id("note", i, k), student_id=student.id, author_id=mentor.id, kind=kind,
-                    note_date=term_start + dt.timedelta(days=rng.randrange(visit_day_span)),
+                    note_date=term_start + dt.timedelta(days=_day_in(rng, visit_day_span)),
                     participants=(mentor.name, class_teacher.name) if kind == MentorNoteKind.CASE_DISCUSSION else (mentor.name,),
                     text=rng.choice(NEEDS) + "。" + rng.choice(PLANS) + "。"))
     return demo

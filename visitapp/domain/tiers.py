@@ -164,8 +164,14 @@ def split_by_tier(entity: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str
     parts = {Tier.A: routing, Tier.B: facts, Tier.C: sealed}
     values = entity.__dict__
     for name, tier in field_tiers(type(entity)).items():
-        parts[tier][name] = to_jsonable(values[name])
+        value = values[name]
+        # most values are already JSON (text, numbers, None): to_jsonable's checks cost more
+        # than the rest of a pulled record's split (an enum is a str subclass, not str)
+        parts[tier][name] = value if type(value) in _PLAIN else to_jsonable(value)
     return routing, facts, sealed
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 T = TypeVar("T")

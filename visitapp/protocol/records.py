@@ -249,6 +249,125 @@ def _check(tp: Any, value: Any, where: str, tier: Tier, name: str, depth: int = 
     return check_json(value, where, tier, depth)
 
 
+# -- the same verdict, compiled ------------------------------------------------------------------------
+# A push checks thousands of records and a pull opens thousands; walking ``_plan`` per value
+# per record was most of the door's cost (issue 16) and of the laptop's pull and open (issue 14).
+# The predicates below answer "certainly valid" per declared type, worked out once; anything
+# else (including every failure) goes to ``_check``/``_part`` above, so the verdicts and the
+# sentences people read stay exactly theirs. A predicate may only say True where ``_check``
+# would pass: a property test (tests/unit/test_records_schema.py) holds it to that.
+
+def _utf8_ok(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_ok(value: Any, limit: int, control: bool, depth: int) -> bool:
+    try:
+        _walk(value, limit, control, depth)
+    except _Bad:
+        return False
+    return True
+
+
+def _when_ok(kind: type, value: Any) -> bool:
+    if type(value) is not str or len(value) > 40 or not value.isascii() or _CONTROL.search(value):
+        return False
+    try:
+        if kind is dt.date:
+            if not _DATE.match(value):
+                return False
+            dt.date.fromisoformat(value)
+        elif kind is dt.datetime:
+            dt.datetime.fromisoformat(value)
+        else:
+            dt.time.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _fast(tp: Any, tier: Tier, id_name: bool):
+    """``(value, depth) -> bool``: True only where ``_check(tp, value, …, tier, name, depth)``
+    passes (``id_name``: the field's name is an id's, which bounds tier A text to ID_CHARS)."""
+    plan = _plan(tp)
+    tag = plan[0]
+    limit, control = LIMITS[tier], tier == Tier.A
+    if tag == "optional":
+        inner = _fast(plan[1], tier, id_name)
+        return lambda v, d: d <= MAX_DEPTH and (v is None or inner(v, d))
+    if tag == "same":
+        return _fast(plan[1], tier, id_name)
+    if tag == "str":
+        text_limit = ID_CHARS if tier == Tier.A and id_name else limit
+        return lambda v, d: (d <= MAX_DEPTH and type(v) is str and len(v) <= text_limit
+                             and (v.isascii() or _utf8_ok(v)) and not (control and _CONTROL.search(v)))
+    if tag == "enum":
+        allowed = plan[1]
+        return lambda v, d: d <= MAX_DEPTH and type(v) is str and v in allowed
+    if tag == "list":
+        inner = _fast(plan[1], tier, id_name)
+        return lambda v, d: (d <= MAX_DEPTH and type(v) is list and len(v) <= MAX_ITEMS
+                             and all(inner(x, d + 1) for x in v))
+    if tag == "dict":
+        return lambda v, d: d <= MAX_DEPTH and type(v) is dict and _json_ok(v, limit, control, d)
+    if tag == "bool":
+        return lambda v, d: d <= MAX_DEPTH and type(v) is bool
+    if tag == "int":
+        return lambda v, d: d <= MAX_DEPTH and type(v) is int and abs(v) <= 2 ** 53
+    if tag == "float":
+        return lambda v, d: d <= MAX_DEPTH and ((type(v) is int and abs(v) <= 2 ** 53)
+                                                or (type(v) is float and math.isfinite(v)))
+    if tag == "when":
+        kind = plan[1]
+        return lambda v, d: d <= MAX_DEPTH and _when_ok(kind, v)
+    if tag == "dc":
+        hints = plan[1]
+        fields: dict[str, Any] = {}  # filled on first use: a dataclass may nest its own kind
+
+        def dc_ok(v: Any, d: int) -> bool:
+            if d > MAX_DEPTH or type(v) is not dict:
+                return False
+            for key, item in v.items():
+                check = fields.get(key)
+                if check is None:
+                    if key not in hints:
+                        return False
+                    check = fields[key] = _fast(hints[key], tier, _is_id_name(key))
+                if not check(item, d + 1):
+                    return False
+            return True
+        return dc_ok
+    return lambda v, d: d <= MAX_DEPTH and _json_ok(v, limit, control, d)
+
+
+@functools.lru_cache(maxsize=None)
+def _part_checks(cls: type, label: str) -> dict[str, Any]:
+    tier = _PART_TIER[label]
+    hints = _hints(cls)
+    return {name: _fast(hints[name], tier, _is_id_name(name))
+            for name, own in field_tiers(cls).items() if own == tier}
+
+
+def _part_fast(cls: type, label: str, part: Any) -> dict[str, Any] | None:
+    """``part`` itself when every key is one of its tier's fields and every value is certainly
+    valid (what ``_part`` would keep); None when ``_part`` must decide."""
+    if part is None:
+        return {}
+    if type(part) is not dict or len(part) > MAX_ITEMS:
+        return None
+    checks = _part_checks(cls, label)
+    for key, value in part.items():
+        check = checks.get(key)
+        if check is None or not check(value, 1):
+            return None
+    return part
+
+
 @functools.lru_cache(maxsize=None)
 def _required(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls)
@@ -294,8 +413,10 @@ def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys
     cls = ENTITY_BY_KIND.get(kind)
     if cls is None:
         raise RecordInvalid("unknown_kind", f"未知的记录类型“{str(kind)[:40]}”")
-    parts = {label: _part(cls, label, value, strict_keys)
-             for label, value in (("routing", routing), ("facts", facts), ("sealed", sealed))}
+    parts = {}
+    for label, value in (("routing", routing), ("facts", facts), ("sealed", sealed)):
+        kept = _part_fast(cls, label, value)
+        parts[label] = _part(cls, label, value, strict_keys) if kept is None else kept
     present = {k for p in parts.values() for k, v in p.items() if v is not None}
     missing = sorted(_required(cls) - present)
     if missing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from json.encoder import encode_basestring as _q  # the C string quoter
 from enum import StrEnum
 from typing import Any
 
@@ -71,6 +72,11 @@ class PushRequest(BaseModel):
     mutations: list[Mutation] = Field(max_length=MAX_BATCH)
 
 
+_SAID_AS = ("the sentence's id in the client's message table (visitapp.messages.MESSAGES), to say it in "
+            "the reader's language; empty for a sentence without one (show ``detail``)")
+_SAID_WITH = "the {name} parameters of that sentence"
+
+
 class MutationResult(BaseModel):
     """``conflict_id``: for growth_profile_field the id of the ``conflict`` record that keeps
     both values; for mentor_note the id of the conflict copy (a new mentor_note record whose
@@ -82,7 +88,9 @@ class MutationResult(BaseModel):
     mutation_id: str
     record_id: str
     status: MutationStatus
-    reason: str = ""
+    reason: str = Field(default="", description="``code: sentence`` (Chinese) of a refusal or conflict")
+    message_id: str = Field(default="", description=_SAID_AS)
+    params: dict[str, Any] = Field(default_factory=dict, description=_SAID_WITH)
     server_seq: int | None = None
     conflict_id: str | None = None
     orphan_id: str | None = Field(default=None, description="a rejected change the server kept as orphaned work "
@@ -124,6 +132,36 @@ class Change(BaseModel):
     routing: dict[str, Any] = Field(default_factory=dict)
     facts: dict[str, Any] | None = None
     sealed: str | None = None
+
+
+_CHANGE_HEAD = ('{"server_seq":%d,"record_id":%s,"kind":%s,"op":"%s","student_id":%s,"hlc":%s,'
+                '"author_device":%s,"author_staff":%s,"routing":%s,"facts":')
+# base64 (and the S1_ prefix), what ``sealed`` normally is: pasted between quotes as it is.
+# ``bytes.translate`` deleting these leaves nothing exactly when a regex fullmatch of
+# ``[A-Za-z0-9+/=_-]*`` would match, at a third of its cost (1.5 KB a record, every pull)
+_NEEDS_NO_QUOTING = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+
+
+def change_json(seq: int, record_id: str, kind: str, deleted: bool, student_id: str | None, hlc: str,
+                author_device: str | None, writer: str | None, routing_text: str, facts: bytes | None,
+                sealed: bytes | None) -> bytes:
+    """The JSON (UTF-8) of one :class:`Change` as a pull sends it, built by hand: the server
+    encodes every change of every pull, and parsing the facts into a Change to serialise it
+    with pydantic costs about four times this.
+    ``routing_text`` and ``facts`` (as decrypted) are canonical JSON already: pasted, not
+    re-encoded. It sits beside the model it must match (field names, order, ``op``'s values);
+    a test reads awkward changes back with ``Change.model_validate_json``."""
+    head = _CHANGE_HEAD % (seq, _q(record_id), _q(kind), "delete" if deleted else "upsert",
+                           "null" if student_id is None else _q(student_id), _q(hlc),
+                           "null" if author_device is None else _q(author_device),
+                           "null" if writer is None else _q(writer), routing_text)
+    if sealed is None:
+        sealed = b"null"
+    elif not sealed.translate(None, _NEEDS_NO_QUOTING):
+        sealed = b'"' + sealed + b'"'
+    else:
+        sealed = _q(sealed.decode()).encode()
+    return b"".join((head.encode(), b"null" if facts is None else facts, b',"sealed":', sealed, b"}"))
 
 
 class PullResponse(BaseModel):
@@ -189,7 +227,9 @@ class EnrollResponse(BaseModel):
 class ErrorBody(BaseModel):
     model_config = ConfigDict(frozen=True)
     error: str = Field(examples=["device_revoked"])
-    detail: str = Field(examples=["This device was revoked by the school's aid officer."])
+    detail: str = Field(examples=["本机已被学校资助专干注销，本机上的数据将被清除。"], description="the sentence, in Chinese")
+    message_id: str = Field(default="", examples=["server.device_revoked"], description=_SAID_AS)
+    params: dict[str, Any] = Field(default_factory=dict, description=_SAID_WITH)
 
 
 class ConflictItem(BaseModel):

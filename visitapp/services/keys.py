@@ -51,12 +51,13 @@ from visitapp.storage.key_models import (
     KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
+from visitapp.domain.errors import UserError
+from visitapp.protocol.sync import ENROLL_PREFIX, InvalidEnrollmentCode
 from visitapp.services import settings
 from visitapp.services.settings import KEYS_MARKER_KEY
 from visitapp.storage.models import AssignmentRow, ReviewerAppointmentRow, StudentRow
 from visitapp.domain.record_review import grade_covers
 
-ENROLL_PREFIX = "VA1."  # the enrollment code's format (visitapp.protocol.sync), read here for its key fields
 NOT_YET_READABLE = "待资助专干授权后可查看"
 log = logging.getLogger(__name__)
 # the key name of a student's mentor notes: <student id>#mentor (one definition, with the wire's key names)
@@ -64,8 +65,16 @@ MENTOR_SUFFIX = MENTOR_KEY_SUFFIX
 ACTIVE = "active"
 
 
-class KeyServiceError(Exception):
-    """The key directory refused a call, or this laptop cannot do what was asked (yet)."""
+class KeyServiceError(UserError):
+    """The key directory refused a call, or this laptop cannot do what was asked (yet):
+    ``KeyServiceError("keys.no_officer_key")``, a ``keys.*`` id of :mod:`visitapp.messages`."""
+
+
+class UntrustedKeyError(UserError, UntrustedKey):
+    """A key this module refuses because the pinned officer key does not vouch for it: an
+    :class:`~visitapp.crypto.errors.UntrustedKey` (callers catch it as one) said by a ``keys.*``
+    message id. The crypto package does not import the domain, so its own UntrustedKey cannot
+    be a UserError."""
 
 
 # what a call to the key directory can end in, short of the user cancelling: the server said
@@ -118,14 +127,14 @@ class CodeKeys:
 def _code_payload(code: str) -> dict:
     code = code.strip()
     if not code.startswith(ENROLL_PREFIX):
-        raise ValueError("这不是有效的注册码（应以 VA1. 开头）。")
+        raise InvalidEnrollmentCode("enroll.not_a_code")
     body = code[len(ENROLL_PREFIX):]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
-        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+        raise InvalidEnrollmentCode("enroll.damaged_code") from None
     if not isinstance(data, dict) or not isinstance(data.get("s"), str):
-        raise ValueError("注册码已损坏，请重新复制完整的注册码。")
+        raise InvalidEnrollmentCode("enroll.damaged_code")
     return data
 
 
@@ -137,7 +146,7 @@ def code_keys(code: str) -> CodeKeys:
         officer = b64d(data["k"]) if data.get("k") else None
         binding = b64d(data["b"]) if data.get("b") else None
     except CryptoError:
-        raise ValueError("注册码已损坏，请重新复制完整的注册码。") from None
+        raise InvalidEnrollmentCode("enroll.damaged_code") from None
     return CodeKeys(data["s"].partition(".")[0], officer, binding)
 
 
@@ -174,7 +183,7 @@ class KeyDirectoryClient:
                 detail = response.json().get("detail", "")
             except ValueError:
                 detail = response.text[:200]
-            raise KeyServiceError(f"学校服务器拒绝了密钥请求（HTTP {response.status_code}）：{detail}")
+            raise KeyServiceError("keys.server_refused", status=response.status_code, detail=detail)
         return response.json()
 
     def publish(self, keys: DevicePublicKeys, binding_mac: str | None) -> dict:
@@ -254,6 +263,9 @@ class KeyService:
         self._generation = 0
         self._materials: dict[str, KeyMaterialRow | None] = {}
         self._content: dict[str, list[ContentKeyRow]] | None = None  # None: not read since the last write
+        # content keys ready to open with (an AES-GCM key schedule each), built once per key
+        # generation: a pull opens thousands of values under a few keys
+        self._built: dict[tuple[str, int], ContentKey] = {}
         self._pair: DeviceKeyPair | None = None  # this laptop's key pairs, built from its row once
         self._lost: dict[str, DeviceOpener] | None = None  # keys restored from recovery sheets
 
@@ -266,6 +278,7 @@ class KeyService:
             self._generation += 1
             self._materials.clear()
             self._content = None
+            self._built.clear()
             self._pair = None
             self._lost = None
 
@@ -298,7 +311,7 @@ class KeyService:
         if self.server is not None:
             return self.server
         if self._connect is None:
-            raise KeyServiceError("本机尚未注册到学校服务器。")
+            raise KeyServiceError("keys.not_enrolled")
         return self._connect()
 
     @contextmanager
@@ -370,7 +383,7 @@ class KeyService:
         """The device id this laptop's keys are registered under; refuses (KeyServiceError) before they are registered."""
         row = self._material(DEVICE_KEYS)
         if row is None or not row.public or "claims" not in row.public:
-            raise KeyServiceError("本机的密钥尚未登记到学校服务器。")
+            raise KeyServiceError("keys.device_keys_not_registered")
         return row.public["claims"]["device_id"]
 
     # -- the officer key ---------------------------------------------------------------------------
@@ -380,7 +393,7 @@ class KeyService:
         is never replaced silently: a different one is refused."""
         pinned = self.pinned_officer_key()
         if pinned is not None and pinned != officer_key:
-            raise UntrustedKey("本机已信任另一把资助专干密钥，拒绝更换。若学校确实更换了密钥，请重新注册本机。")
+            raise UntrustedKeyError("keys.other_officer_key_pinned")
         if pinned is None:
             self._put(OFFICER_PIN, public={"officer_key": b64e(officer_key), "how": how,
                                            "fingerprint": officer_key_fingerprint(officer_key)})
@@ -399,10 +412,10 @@ class KeyService:
         if its fingerprint is the one the user read off the officer's screen."""
         listed = self._need_server().directory().get("officer_key")
         if not listed:
-            raise KeyServiceError("学校尚未登记资助专干密钥。")
+            raise KeyServiceError("keys.no_school_officer_key")
         key = b64d(listed)
         if not same_fingerprint(officer_key_fingerprint(key), confirmed_fingerprint):
-            raise UntrustedKey("服务器给出的资助专干密钥与资助专干屏幕上的指纹不符：已拒绝，请联系资助专干。")
+            raise UntrustedKeyError("keys.officer_fingerprint_mismatch")
         self.pin_officer_key(key, how="confirmed")
 
     def has_officer_key(self) -> bool:
@@ -413,14 +426,14 @@ class KeyService:
         """The school's officer signing key; refuses (KeyServiceError) on any laptop but an officer's."""
         row = self._material(OFFICER_KEY)
         if row is None or not row.secret:
-            raise KeyServiceError("本机没有资助专干密钥（只有资助专干的电脑持有）。")
+            raise KeyServiceError("keys.no_officer_key")
         return OfficerKey(b64d(row.secret["private"]))
 
     def create_officer_key(self) -> str:
         """On the school's first officer laptop: make the officer key, pin it, publish its public
         half. Answers its fingerprint (laptops enrolled with old codes compare it)."""
         if self._material(OFFICER_KEY) is not None:
-            raise KeyServiceError("本机已有资助专干密钥。")
+            raise KeyServiceError("keys.officer_key_exists")
         key = OfficerKey.generate()
         self._put(OFFICER_KEY, public={"officer_key": b64e(key.public)}, secret={"private": b64e(key.to_secret())})
         self.pin_officer_key(key.public, how="own")
@@ -453,26 +466,29 @@ class KeyService:
         try:
             officer, lost = read_officer_sheet(sheet_text)
         except CryptoError as exc:
-            raise KeyServiceError(str(exc)) from None
+            # its sentence says which slip (str(), the CLI); a window says the table's sentence
+            raise KeyServiceError(str(exc), "keys.sheet_mistyped") from None
         listing = self._need_server().directory()
         listed = listing.get("officer_key")
         if not listed or b64d(listed) != officer.public:
-            raise UntrustedKey("这张恢复页上的资助专干密钥不是学校服务器登记的那一把：它不是本校的恢复页，"
-                               "或服务器的登记被改动了。未作任何更改。")
+            raise UntrustedKeyError("keys.sheet_not_this_school")
         pinned = self.pinned_officer_key()
         if (pinned is not None and pinned != officer.public) or (
                 self.has_officer_key() and self.officer_key().public != officer.public):
-            raise UntrustedKey("本机已信任另一把资助专干密钥，这张恢复页不属于它。未作任何更改。")
+            raise UntrustedKeyError("keys.sheet_other_key_pinned")
         lost_entry = next((e for e in listing["devices"] if e.get("role") == "officer"
                            and b64d(e["keys"]["hpke"]) == lost.hpke_public), None)
         if lost_entry is None or not lost_entry.get("certificate"):
-            raise KeyServiceError("学校服务器上找不到这张恢复页所属的资助专干电脑。")
+            raise KeyServiceError("keys.sheet_device_not_found")
         # the device id the server gives the key is the one the officer key certified with it
-        verify_certificate(officer.public, claims_of(lost_entry), b64d(lost_entry["certificate"]))
+        try:
+            verify_certificate(officer.public, claims_of(lost_entry), b64d(lost_entry["certificate"]))
+        except UntrustedKey:
+            raise UntrustedKeyError("keys.sheet_device_uncertified", device_id=lost_entry["device_id"]) from None
         lost_id = lost_entry["device_id"]
         me = self.my_device_id()
         if lost_id == me:
-            raise KeyServiceError("这是本机自己的恢复页，本机已持有这些密钥。")
+            raise KeyServiceError("keys.sheet_own")
         if not self.has_officer_key():
             self._put(OFFICER_KEY, public={"officer_key": b64e(officer.public)},
                       secret={"private": b64e(officer.to_secret())})
@@ -513,7 +529,7 @@ class KeyService:
                 wrap = b64d(w["wrap"])
                 try:
                     if w["device_id"] != lost_id:
-                        raise UntrustedKey(f"服务器发来一个不是给那台电脑的密钥（设备 {w['device_id']}）。")
+                        raise UntrustedKeyError("keys.wrap_not_for_lost_device", device_id=w["device_id"])
                     verify_wrap(pinned, w["student_id"], w["epoch"], lost_id, wrap, b64d(w["signature"]))
                     self._store_key(lost.unwrap_content_key(wrap, w["student_id"], w["epoch"], lost_id),
                                     wrapped_to=[lost_id])
@@ -532,7 +548,7 @@ class KeyService:
         """The server's directory, each entry checked against the pinned officer key."""
         pinned = self.pinned_officer_key()
         if pinned is None:
-            raise UntrustedKey("本机尚未信任学校的资助专干密钥（密钥尚未认证），不向任何设备加密。")
+            raise UntrustedKeyError("keys.officer_key_not_trusted")
         listing = self._need_server().directory()
         result = TrustedDirectory()
         for entry in listing["devices"]:
@@ -572,12 +588,12 @@ class KeyService:
         pending = {e["device_id"]: e for e in self.pending_devices()}
         entry = pending.get(device_id)
         if entry is None:
-            raise KeyServiceError(f"设备 {device_id} 不在待认证列表中。")
+            raise KeyServiceError("keys.device_not_pending", device_id=device_id)
         if confirmed_fingerprint is not None:
             if not same_fingerprint(entry["fingerprint"], confirmed_fingerprint):
-                raise UntrustedKey("指纹不一致：服务器列出的公钥不是那台电脑的。已拒绝认证，请联系学校网管检查服务器。")
+                raise UntrustedKeyError("keys.device_fingerprint_mismatch")
         elif not entry["bound"]:
-            raise KeyServiceError("请先核对那台电脑屏幕上显示的指纹。")
+            raise KeyServiceError("keys.compare_fingerprint_first")
         return self._need_server().certify(device_id, key.certify(claims_of(entry)))
 
     # -- what enrollment and each sync do (called by visitapp.services.sync) ----------------------
@@ -744,7 +760,15 @@ class KeyService:
             rows = [r for r in rows if r.epoch == epoch]
         if not rows:
             return None
-        return ContentKey(key_name, rows[-1].epoch, b64d(rows[-1].secret["key"]))
+        row = rows[-1]
+        with self._lock:
+            built, generation = self._built.get((key_name, row.epoch)), self._generation
+        if built is None or built.key != b64d(row.secret["key"]):
+            built = ContentKey(key_name, row.epoch, b64d(row.secret["key"]))
+            with self._lock:
+                if generation == self._generation:
+                    self._built[(key_name, row.epoch)] = built
+        return built
 
     def readers_of(self, key_name: str) -> set[str]:
         """Staff whose devices get a key: the student's current visitors and mentors and the
@@ -882,7 +906,7 @@ class KeyService:
                 wrap = b64d(w["wrap"])
                 try:
                     if w["device_id"] != me:
-                        raise UntrustedKey(f"服务器发来一个不是给本机的密钥（设备 {w['device_id']}）。")
+                        raise UntrustedKeyError("keys.wrap_not_for_this_device", device_id=w["device_id"])
                     verify_wrap(pinned, w["student_id"], w["epoch"], me, wrap, b64d(w["signature"]))
                     opened.append((pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me), None))
                 except (UntrustedKey, NotAReader, CryptoError) as exc:

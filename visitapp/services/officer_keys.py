@@ -77,7 +77,7 @@ class OfficerKeysService:
         (KeyServiceError), a mismatch (UntrustedKey: the server may have swapped the key),
         a device not pending, a laptop without the officer key."""
         if not typed_fingerprint.strip():
-            raise KeyServiceError("请输入那台电脑屏幕上显示的指纹。")
+            raise KeyServiceError("keys.device_fingerprint_missing")
         self.keys.certify(device_id, typed_fingerprint)
 
     def pin_officer_key(self, typed_fingerprint: str) -> str:
@@ -86,7 +86,7 @@ class OfficerKeysService:
         fingerprint. Refuses: an empty fingerprint, a mismatch (UntrustedKey), a school without
         an officer key (KeyServiceError)."""
         if not typed_fingerprint.strip():
-            raise KeyServiceError("请输入资助专干屏幕上显示的资助专干密钥指纹。")
+            raise KeyServiceError("keys.officer_fingerprint_missing")
         self.keys.pin_from_directory(typed_fingerprint)
         return officer_key_fingerprint(self.keys.pinned_officer_key())
 
@@ -112,7 +112,7 @@ class OfficerKeysService:
         laptop, an empty or mistyped sheet (KeyServiceError), another school's sheet or one
         that disagrees with the key this laptop trusts (UntrustedKey)."""
         if not self.officer.ctx.identity.is_officer:
-            raise KeyServiceError("只有资助专干的电脑可以从恢复页恢复资助专干密钥。")
+            raise KeyServiceError("keys.restore_officer_only")
         if not typed.strip():
-            raise KeyServiceError("请输入恢复页上的密钥（28 组，每组 4 个字符）。")
+            raise KeyServiceError("keys.sheet_missing")
         return self.keys.restore_officer_keys(typed)

@@ -24,7 +24,9 @@ import requests
 from sqlalchemy import delete, select, update
 from uuid6 import uuid7
 
+from visitapp import messages
 from visitapp.domain import ENTITY_BY_KIND, split_by_tier
+from visitapp.domain.errors import Problem
 from visitapp.domain.tiers import school_only_fields
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
@@ -42,11 +44,11 @@ from visitapp.services.settings import (
 )
 from visitapp.services.transport import (
     DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
-    SyncError, error_detail, make_http_session,
+    SyncError, error_detail, make_http_session, said_reason,
 )
 from visitapp.services.tier_c import NOT_YET_READABLE, TierC
 from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, SealedWireRow, SyncErrorRow, UnopenedRow
-from visitapp.storage.records import apply_to_row, row_parts
+from visitapp.storage.records import apply_to_row, insert_new_rows, row_parts
 
 log = logging.getLogger(__name__)
 # the settings a connection to the enrolled server is made of
@@ -74,6 +76,9 @@ class SyncReport:
     resealed: int = 0
     finished_at: dt.datetime | None = None
     cancelled: bool = False
+    # (record id, stored reason) -> the reason with the message id the server said it by
+    # (visitapp.domain.errors.Problem): the window says the errors and orphans in its language
+    said: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -312,7 +317,7 @@ class SyncService:
                 if keys_done_at is not None and keys_done_at != state[KEYS_MARKER_KEY]:
                     settings.write(s, KEYS_MARKER_KEY, keys_done_at)
         # problems are written only by a push's answers (the last sync's were cleared above)
-        report.errors = self.errors() if sent_any else []
+        report.errors = [(rid, report.said.get((rid, why), why)) for rid, why in self.errors()] if sent_any else []
         return report
 
     @staticmethod
@@ -468,7 +473,9 @@ class SyncService:
                                                       OutboxRow.seq <= max_seq))
                     why = ORPHANED_PREFIX + (res.reason or "rejected")
                     s.add(SyncErrorRow(record_kind=kind, record_id=res.record_id, reason=why[:500], at=now))
-                    report.orphaned.append((res.record_id, why))
+                    said = Problem(why, "server.kept_for_officer", reason=said_reason(res)) if res.reason else why
+                    report.said[(res.record_id, why[:500])] = said
+                    report.orphaned.append((res.record_id, said))
                     self._note_orphan(s, kind, res.record_id, res.orphan_id, res.reason, now)
                 else:
                     if res.reason.startswith("mutation_id_reused") and rows:
@@ -479,6 +486,7 @@ class SyncService:
                             newest.mutation_id = str(uuid7())
                     s.add(SyncErrorRow(record_kind=kind or "", record_id=res.record_id,
                                        reason=res.reason[:500] or "rejected", at=now))
+                    report.said[(res.record_id, res.reason[:500])] = said_reason(res)
             for start in range(0, len(sent), 900):  # under SQLite's limit of bound parameters
                 s.execute(delete(OutboxRow).where(OutboxRow.seq.in_(sent[start:start + 900])))
             for kind, values in seqs.items():
@@ -536,6 +544,9 @@ class SyncService:
             keys = [UnopenedRow.key(c.kind, c.record_id) for c in page.changes]
             unopened = {w.id: w for start in range(0, len(keys), 900) for w in s.scalars(
                 select(UnopenedRow).where(UnopenedRow.id.in_(keys[start:start + 900])))}
+            # records new to this laptop are inserted together after the loop (one executemany
+            # per table); one that comes again in the same page becomes an ORM row first
+            fresh: dict[tuple[Any, str], tuple] = {}
             # one flush for the page, not one per record (each lookup would flush the last)
             with s.no_autoflush:
                 for change in page.changes:
@@ -545,6 +556,10 @@ class SyncService:
                     if (change.kind, change.record_id) in pending:
                         continue  # never overwrite unpushed local work; the push will meet a conflict
                     row = rows.get((model, change.record_id))
+                    again_in_page = fresh.pop((model, change.record_id), None)
+                    if again_in_page is not None:
+                        row = rows[(model, change.record_id)] = _row_of(model, again_in_page)
+                        s.add(row)
                     aside = held.pop((change.kind, change.record_id), None)
                     if change.op == "delete":
                         _drop(s, aside)
@@ -600,19 +615,21 @@ class SyncService:
                         report.quarantined.append((change.record_id, reason))
                         continue
                     _drop(s, aside)  # a readable version replaces the one set aside
-                    if row is None:
-                        row = rows[(model, change.record_id)] = model(id=change.record_id)
-                        s.add(row)
                     routing, facts, sealed_part = split_by_tier(entity)
                     if same_version:
                         sealed_part = row.sealed
                     elif sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
                         # not under the student's key: the server's own seal of a roster's values,
                         # which never carry the fields only the school writes (kept from here)
-                        sealed_part = keep_fields_rosters_lack(change.kind, sealed_part, row.sealed)
-                    apply_to_row(row, routing, facts, sealed_part)
-                    row.server_seq = change.server_seq
-                    row.hlc = change.hlc
+                        sealed_part = keep_fields_rosters_lack(change.kind, sealed_part,
+                                                               None if row is None else row.sealed)
+                    if row is None:
+                        fresh[(model, change.record_id)] = (change.record_id, routing, facts, sealed_part,
+                                                            change.server_seq, change.hlc)
+                    else:
+                        apply_to_row(row, routing, facts, sealed_part)
+                        row.server_seq = change.server_seq
+                        row.hlc = change.hlc
                     if change.hlc:
                         try:
                             clock.receive(change.hlc)
@@ -622,6 +639,11 @@ class SyncService:
                         report.pulled += 1
                         if change.kind == "conflict":
                             report.conflicts += 1
+            by_model: dict[Any, list[tuple]] = {}
+            for (model, _rid), record in fresh.items():
+                by_model.setdefault(model, []).append(record)
+            for model, records in by_model.items():
+                insert_new_rows(s, model, records)
             if again:
                 return page.cursor
             for student_id in page.purge_students:
@@ -886,7 +908,7 @@ class SyncService:
 
 
 ORPHAN_NOTICES_KEPT = 200
-ORPHANED_PREFIX = "未能作为您的记录写入，已交学校资助专干处理（内容已保存在服务器，不会丢失）："
+ORPHANED_PREFIX = messages.text("server.kept_for_officer", messages.ZH, reason="")
 
 
 def pending_about(session: Any, student_id: str) -> bool:
@@ -927,6 +949,14 @@ def _rows_of_page(session: Any, page: PullResponse) -> dict[tuple[Any, str], Any
             for row in session.scalars(select(model).where(model.id.in_(wanted[i:i + 500]))):
                 rows[(model, row.id)] = row
     return rows
+
+
+def _row_of(model: type, record: tuple) -> Any:
+    """An ORM row of a pulled record kept for :func:`insert_new_rows`, when the page brings it again."""
+    record_id, routing, facts, sealed, server_seq, hlc = record
+    row = apply_to_row(model(id=record_id), routing, facts, sealed)
+    row.server_seq, row.hlc = server_seq, hlc
+    return row
 
 
 def _is_own_echo(row: Any, change: Any) -> bool:

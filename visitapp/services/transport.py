@@ -23,7 +23,9 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from visitapp.domain.errors import UserError
+from visitapp.domain.errors import Problem, UserError
+from visitapp.messages import MESSAGES, placeholders
+from visitapp.protocol.sync import MutationResult
 
 log = logging.getLogger(__name__)
 DEFAULT_RETRIES = 3
@@ -40,17 +42,20 @@ class SyncError(UserError):
 
 class ServerRefused(UserError):
     """A call of the officer's screens the server answered with an error: the message is the
-    server's sentence, ``code`` its error code (the message id ``server.<code>``, so a window
-    can say it in its language), ``status`` the HTTP status."""
+    server's sentence (Chinese), ``code`` its error code, ``status`` the HTTP status, and the
+    message id and params the server said it by (see :func:`error_detail`), so a window says it
+    in its own language."""
 
-    def __init__(self, message: str, code: str = "", status: int = 0):
-        super().__init__(message, f"server.{code}" if code else "")
+    def __init__(self, message: str, code: str = "", status: int = 0, message_id: str = "", **params: object):
+        super().__init__(message, message_id, **params)
         self.code, self.status = code, status
 
     @classmethod
     def of(cls, response: requests.Response) -> ServerRefused:
         """The refusal the server's answer carries (its error code and sentence)."""
-        return cls(error_detail(response), error_code(response), response.status_code)
+        said = error_detail(response)
+        return cls(str(said), error_code(response), response.status_code, getattr(said, "message_id", ""),
+                   **getattr(said, "params", {}))
 
 
 class Offline(SyncError):
@@ -342,10 +347,39 @@ def error_code(response: requests.Response) -> str:
         return ""
 
 
+# the codes a client said in its own language before servers sent a message id with them
+OLDER_SERVER_CODES = frozenset({"officer_only", "platform_not_configured", "preview_stale", "unauthorized"})
+
+
 def error_detail(response: requests.Response) -> str:
-    """The server's sentence of a refused call, or its HTTP status."""
+    """The server's sentence of a refused call, or its HTTP status: the Chinese ``detail`` as a
+    :class:`~visitapp.domain.errors.Problem` with the message id and params the server sent
+    (a window says it in its language), or, for an id this client does not know (a newer
+    server), plain ``detail``. An older server sends no id: four codes have one here."""
     try:
         body = response.json()
-        return str(body.get("detail") or body.get("error") or response.status_code)
     except ValueError:
         return f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}"
+    detail = str(body.get("detail") or body.get("error") or response.status_code)
+    message_id = str(body.get("message_id") or "")
+    if not message_id and body.get("error") in OLDER_SERVER_CODES:
+        message_id = f"server.{body['error']}"
+    return _with_id(detail, message_id, body.get("params"))
+
+
+def said_reason(result: MutationResult) -> str:
+    """A pushed change's reason (``code: sentence``, Chinese) with the message id and params the
+    server said it by, as :func:`error_detail` does for a refused call."""
+    return _with_id(result.reason, result.message_id, result.params)
+
+
+def _with_id(sentence: str, message_id: str, params: object) -> str:
+    """``sentence`` said by ``message_id`` where this client has that id and can fill it."""
+    if message_id not in MESSAGES or not isinstance(params, dict | None):
+        return sentence
+    params = params or {}
+    if placeholders(MESSAGES[message_id][0]) - set(params) or {"message", "message_id"} & set(params):
+        return sentence  # another version's sentence under the same id: not ours to fill
+    return Problem(sentence, message_id, **params)

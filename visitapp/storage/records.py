@@ -78,3 +78,26 @@ def bulk_insert(session: Session, entities: list[Any], hlc: str = "") -> int:
     for kind, rows in by_kind.items():
         session.connection().execute(MODEL_BY_KIND[kind].__table__.insert(), rows)
     return len(entities)
+
+
+def insert_new_rows(session: Session, model: type, records: list[tuple[str, dict[str, Any], dict[str, Any] | None,
+                                                                      dict[str, Any] | None, int | None, str]]) -> None:
+    """Insert rows that are certainly new — ``(id, routing, facts, sealed, server_seq, hlc)`` —
+    with one executemany per set of columns, as :func:`apply_to_row` and a flush would write
+    them (same columns, same envelopes, NULL for an empty part). A pulled page of new records
+    spent a third of its time in the unit of work's bookkeeping for them."""
+    from visitapp.storage.encrypted import Sealed, cipher_of, encrypt_value
+
+    cipher = cipher_of(session)
+    table = model.__table__
+    columns = table.c
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for rid, routing, facts, sealed, server_seq, hlc in records:
+        row = {k: v for k, v in routing.items() if k in columns}
+        row["id"] = rid
+        row["facts"] = None if facts is None else Sealed(encrypt_value(cipher, table.name, rid, "facts", facts))
+        row["sealed"] = None if sealed is None else Sealed(encrypt_value(cipher, table.name, rid, "sealed", sealed))
+        row["server_seq"], row["hlc"] = server_seq, hlc
+        batches.setdefault(tuple(row), []).append(row)
+    for rows in batches.values():
+        session.connection().execute(table.insert(), rows)

@@ -49,10 +49,11 @@ def setup_logging(profile_dir: Path) -> Path:
 
 def problem_text(problem: str) -> str:
     """One field's problem in the window's language where it carries a message id
-    (:class:`visitapp.domain.errors.Problem`), else as written."""
+    (:class:`visitapp.domain.errors.Problem`), its parameters too (a server's reason inside the
+    laptop's sentence), else as written."""
     message_id = getattr(problem, "message_id", "")
     if message_id in MESSAGES:
-        return messages.text(message_id, i18n.language(), **problem.params)
+        return messages.text(message_id, i18n.language(), **_params_in_language(problem.params))
     return str(problem)
 
 
@@ -102,7 +103,8 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         return problems_text(exc.problems)
     message_id, params = getattr(exc, "message_id", ""), dict(getattr(exc, "params", {}) or {})
-    if isinstance(exc, CryptoError):
+    if isinstance(exc, CryptoError) and message_id not in MESSAGES:
+        # a crypto error that is also a UserError (the key service's) names its own id
         message_id, params = _crypto_message(exc)
     elif isinstance(exc, (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout)):
         message_id = "sync.offline"

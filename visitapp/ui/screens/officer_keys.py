@@ -16,21 +16,20 @@ from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import UntrustedKey
-from visitapp.services.keys import KeyServiceError
+from visitapp.domain.errors import UserError
 from visitapp.ui.errors import user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import RowsModel, rows_table
 
 
 def key_message(exc: BaseException) -> str:
-    """The sentence about a refused key step: a mismatch says the server may have swapped keys."""
-    if isinstance(exc, UntrustedKey):
+    """The sentence about a refused key step, in the window's language: the key service's
+    refusals by their ``keys.*`` ids; a key whose signature does not check out (the crypto
+    package's, without an id) says the server may have swapped keys."""
+    if isinstance(exc, UntrustedKey) and not isinstance(exc, UserError):
         return tr("Refused: the fingerprints differ — the server's keys may have been swapped. "
                   "Nothing was certified or trusted; ask the school's IT teacher to check the server.")
-    if isinstance(exc, (KeyServiceError, CryptoError)):
-        return str(exc)
     return user_message(exc)
 
 
@@ -181,8 +180,8 @@ class OfficerKeysTab(QWidget):
             self.refresh()
 
         def failed(exc: BaseException) -> None:
-            # a mistyped sheet says which mistake; another school's sheet says it is not this school's
-            self.state.setText(str(exc) if isinstance(exc, (KeyServiceError, CryptoError)) else key_message(exc))
+            # a mistyped sheet says what to check; another school's sheet says it is not this school's
+            self.state.setText(key_message(exc))
 
         self.ctx.run(lambda ws: ws.officer_keys.restore_from_sheet(typed), on_done=done, on_error=failed)
 

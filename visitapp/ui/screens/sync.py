@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QTableView, QVBoxLayout, QWidget,
 )
 
-from visitapp.ui.errors import user_message
+from visitapp.ui.errors import problem_text, user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import RowsModel, title_label
 
@@ -86,7 +86,7 @@ class SyncScreen(QWidget):
         self.pending = QLabel("0")
         self.state = QLabel()
         self.state.setWordWrap(True)
-        self.errors = RowsModel([(tr("Record"), lambda e: e[0]), (tr("Problem"), lambda e: e[1])], self)
+        self.errors = RowsModel([(tr("Record"), lambda e: e[0]), (tr("Problem"), lambda e: problem_text(e[1]))], self)
         self.error_view = QTableView()
         self.error_view.setModel(self.errors)
         self.error_view.setAccessibleName(tr("Records that did not go through"))
