@@ -13,6 +13,7 @@ from tests.ui.helpers import click, create_profile_via_ui, idle
 from tests.e2e.server_process import ServerProcess
 from tests.ui.server import server_available
 from tests.ui.test_sync import _enrolled_window
+from visitapp import messages
 from visitapp.crypto import FAST_TEST_KDF
 from visitapp.services import create_profile
 
@@ -98,6 +99,9 @@ def test_reassignment_and_retirement_through_the_window(qtbot, make_window, real
         qtbot.waitUntil(lambda: ow.orphans.model.rowCount() == 1, timeout=60000)
         item = ow.orphans.model.rows[0]
         assert item.record_id == draft_id and item.is_draft and "奶奶腿脚不便" in item.excerpt
+        # the server stored its reason in Chinese; the English window says the code's sentence
+        why = ow.orphans.model.data(ow.orphans.model.index(0, 3))
+        assert why and why.isascii() and why == messages.text(f"server.{item.code}", messages.EN), (item.code, why)
         ow.orphans.view.selectRow(0)
         click(qtbot, ow.orphans.discard_button)        # no reason: refused, nothing sent
         assert "reason" in ow.orphans.state.text() and ow.orphans.model.rowCount() == 1

@@ -65,8 +65,12 @@ def cipher_of(session: Any) -> FieldCipher:
     return cipher
 
 
+# one encoder, made once (json.dumps with these options builds a new one per call); same bytes
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def encrypt_value(cipher: FieldCipher, table: str, record_id: str, field: str, value: Any) -> bytes:
-    data = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    data = _encode_json(value).encode()
     return cipher.encrypt(data, table, record_id, field)
 
 

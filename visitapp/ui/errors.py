@@ -57,6 +57,17 @@ def problem_text(problem: str) -> str:
     return str(problem)
 
 
+def refusal_text(code: str, sentence: str) -> str:
+    """A refusal the server stored as its code and Chinese sentence (an orphaned upload's
+    reason): the sentence in a Chinese window; elsewhere the code's own sentence in the window's
+    language (``server.<code>``, which needs no parameters), else the sentence as written."""
+    language = i18n.language()
+    message_id = f"server.{code}"
+    if language == messages.ZH or message_id not in MESSAGES or messages.placeholders(MESSAGES[message_id][0]):
+        return sentence
+    return messages.text(message_id, language)
+
+
 def _params_in_language(params: dict) -> dict:
     """An error's parameters with the sentences among them (reasons a domain function gave, one
     or a list) in the window's language too."""

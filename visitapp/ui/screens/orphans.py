@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from visitapp.ui.errors import user_message
+from visitapp.ui.errors import refusal_text, user_message
 from visitapp.ui.screens.officer_keys import OfficerKeysTab
 from visitapp.ui.i18n import N_, label, tr
 from visitapp.ui.widgets import RowsModel, rows_table, title_label
@@ -66,7 +66,7 @@ class OrphansScreen(QWidget):
 
         self.model = RowsModel([
             (tr("What"), _what), (tr("Student"), lambda o: o.student_name or o.student_id or ""),
-            (tr("Written by"), lambda o: o.author_name), (tr("Why"), lambda o: o.reason),
+            (tr("Written by"), lambda o: o.author_name), (tr("Why"), lambda o: refusal_text(o.code, o.reason)),
             (tr("When"), _when), (tr("Content"), lambda o: o.excerpt),
         ], self)
         self.view = rows_table(self.model, tr("Orphaned work"), single=True)
