@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, LargeBinary, delete, insert, select, text
 
 from sync_server.config import ServerError
 from sync_server.core import ServerCore, aware, utcnow
-from sync_server.db import Database
+from sync_server.db import KEYS_COUNTER, Database
 from sync_server.models import Base, Setting
 
 from visitapp.crypto import FieldCipher, TamperedData
@@ -144,8 +144,10 @@ def restore(db: Database, cipher: FieldCipher, path: Path, schema_version: str, 
                                       f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"))
         backup_seq = int(doc.get("server_seq") or 0)
         start = max(backup_seq, current) + RESTORE_SEQ_GAP
-        conn.execute(text("DELETE FROM counters WHERE name = 'seq'"))
+        conn.execute(text("DELETE FROM counters WHERE name IN ('seq', :keys)"), {"keys": KEYS_COUNTER})
         conn.execute(text("INSERT INTO counters (name, value) VALUES ('seq', :v)"), {"v": start})
+        # every laptop's key work is redone: the keys marker too starts past every seq handed out
+        conn.execute(text("INSERT INTO counters (name, value) VALUES (:keys, :v)"), {"keys": KEYS_COUNTER, "v": start})
         conn.execute(delete(Setting.__table__).where(Setting.name == "tombstone_horizon"))
         conn.execute(insert(Setting.__table__), [{"name": "tombstone_horizon", "value": str(start)}])
         tx.audit("restore", detail={"backup_seq": backup_seq, "backup_created_at": str(doc.get("created_at", "")),

@@ -354,6 +354,9 @@ class ServerCore:
         ``prepared``: the same routing/facts/sealed already encoded and encrypted by
         :meth:`prepare` (done before the write lock is taken)."""
         seq = tx.next_seq()
+        form = sealed_form(sealed)
+        if not deleted and form is not None and form <= 0:
+            tx.keys_changed()  # tier C readable or sealed to devices only: re-seal work for the officer
         if prepared is None or deleted:
             prepared = self.prepare(record_id, routing, facts, sealed, deleted)
         routing_text, chash, facts_enc, sealed_enc = (prepared.routing_text, prepared.chash, prepared.facts_enc,
@@ -376,7 +379,7 @@ class ServerCore:
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
                        other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                        routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
-                       match_key=match_key, deleted=deleted, received_at=received_at, tier_c_form=sealed_form(sealed))
+                       match_key=match_key, deleted=deleted, received_at=received_at, tier_c_form=form)
             tx.queue_record(row)
             return SimpleNamespace(**row)  # type: ignore[return-value]
         if existing is None:
@@ -385,7 +388,7 @@ class ServerCore:
                          other_staff=other_staff, author_device=author_device, server_seq=seq, hlc=hlc,
                          routing=routing_text, facts_enc=facts_enc, sealed_enc=sealed_enc, content_hash=chash,
                          match_key=match_key, deleted=deleted, received_at=received_at,
-                         tier_c_form=sealed_form(sealed))
+                         tier_c_form=form)
             tx.session.add(rec)
             return rec
         existing.kind, existing.student_id, existing.visibility = kind, student_id, visibility
@@ -395,7 +398,7 @@ class ServerCore:
         existing.server_seq, existing.hlc, existing.routing = seq, hlc, routing_text
         existing.facts_enc, existing.sealed_enc, existing.content_hash = facts_enc, sealed_enc, chash
         existing.match_key, existing.deleted, existing.received_at = match_key, deleted, received_at
-        existing.tier_c_form = sealed_form(sealed)
+        existing.tier_c_form = form
         return existing
 
     def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,

@@ -20,7 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, String, Table, any_, bindparam, create_engine, event, insert, select, text
+from sqlalchemy import (
+    Connection, Engine, String, Table, any_, bindparam, create_engine, event, insert, inspect, select, text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
@@ -201,6 +203,8 @@ class Database:
         self._reader = sessionmaker(self._read_engine or engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
         event.listen(self._writer, "do_orm_execute", _flush_pending_before)
+        event.listen(self._writer, "do_orm_execute", _watch_key_statement)
+        event.listen(self._writer, "before_flush", _watch_key_rows)
         # SQLite lets one writer in at a time and makes the others poll with growing sleeps,
         # which starves some under load; queueing writers of this process on a lock is fair
         # and cheap. PostgreSQL queues on the counter row lock instead.
@@ -245,6 +249,52 @@ def _flush_pending_before(state) -> None:
     if pending:
         state.session.info["pending_records"] = []
         bulk_insert(state.session.connection(), Record.__table__, pending)
+
+
+# -- the keys marker (issue 16) ---------------------------------------------------------------
+# What a laptop's key work after a sync depends on, besides the records its pull brings: the key
+# directory (devices, their keys and certificates, revocations, the staff and enrollment codes
+# a directory entry is built from, the officer key in ``settings``), the content-key wraps,
+# the assignments that drive the officer's sharing, and orphaned work (re-sealed at the
+# officer's sync). Any write to these tables moves the marker, except a statement that says it
+# only notes when a device was last seen; records whose tier C waits to be re-sealed move it
+# from ``ServerCore.put_record``. Wider than needed on purpose: a marker that moves too often
+# costs a laptop three requests, one that stays put while something changed would leave a key
+# unfetched.
+KEYS_COUNTER = "keys"
+KEY_TABLES = frozenset({"devices", "device_keys", "content_key_wraps", "assignments", "orphaned_work", "staff",
+                        "enroll_codes", "settings"})
+NOT_KEY_WORK = "not_key_work"  # execution option of a statement that changes nothing key work reads
+_NOT_KEY_COLUMNS = {"devices": frozenset({"last_seen_at"})}
+
+
+def _watch_key_statement(state) -> None:
+    """A bulk ``insert``/``update``/``delete`` through the session on a key table moves the marker."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in KEY_TABLES and not state.execution_options.get(NOT_KEY_WORK):
+        state.session.info["keys_changed"] = True
+
+
+def _watch_key_rows(session: Session, _context, _instances) -> None:
+    """ORM objects of a key table added, changed (in more than when a device was last seen) or
+    deleted move the marker."""
+    if session.info.get("keys_changed"):
+        return
+    for obj in (*session.new, *session.deleted):
+        if getattr(obj, "__tablename__", None) in KEY_TABLES:
+            session.info["keys_changed"] = True
+            return
+    for obj in session.dirty:
+        name = getattr(obj, "__tablename__", None)
+        if name not in KEY_TABLES or not session.is_modified(obj, include_collections=False):
+            continue
+        state = inspect(obj)
+        ignored = _NOT_KEY_COLUMNS.get(name, frozenset())
+        if any(attr.key not in ignored and attr.history.has_changes() for attr in state.attrs):
+            session.info["keys_changed"] = True
+            return
 
 
 _DRIVER_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
@@ -300,6 +350,7 @@ class WriteTx:
         self.written: list[tuple[int, bytes]] = []  # (server_seq, change JSON) of this transaction
         self._audit_last: tuple[int, str] | None = None  # (seq, hash) of the chain's end, once read
         session.info["pending_records"] = []
+        session.info["keys_changed"] = False
 
     def queue_record(self, row: dict) -> None:
         """Insert a new record with the next bulk statement (ORM objects cost ~0.3 ms each)."""
@@ -331,7 +382,23 @@ class WriteTx:
         self._seq = self._lock() + 1
         return self._seq
 
+    def keys_changed(self) -> None:
+        """This transaction changes something laptops' key work depends on (see ``KEY_TABLES``)."""
+        self.session.info["keys_changed"] = True
+
     def flush_counter(self) -> None:
+        self.session.flush()  # the last ORM changes, so the key watch has seen them all
+        if self.session.info.get("keys_changed"):
+            # the marker is a seq this transaction holds: its last record's, else one of its own.
+            # Unique (two key changes never share it; a restore starts past every seq handed
+            # out) and no lower than any change it covers
+            took = self._seq is not None and self._seq != self._start
+            marker = self._seq if took else self.next_seq()
+            done = self.session.execute(text("UPDATE counters SET value = :v WHERE name = :n"),
+                                        {"v": marker, "n": KEYS_COUNTER})
+            if done.rowcount == 0:
+                self.session.execute(text("INSERT INTO counters (name, value) VALUES (:n, :v)"),
+                                     {"v": marker, "n": KEYS_COUNTER})
         if self._seq is not None and self._seq != self._start:
             self.session.execute(text("UPDATE counters SET value = :v WHERE name = 'seq'"), {"v": self._seq})
 

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from sync_server.config import ServerError
+from sync_server.db import NOT_KEY_WORK
 from sync_server.core import Principal, ServerCore, aware, new_id, utcnow
 from sync_server.models import DeviceRow, EnrollCode, StaffRow
 from visitapp.crypto import random_token, sha256_hex
@@ -121,7 +122,7 @@ def note_seen(core: ServerCore, who: Principal) -> None:
             tx.session.execute(update(DeviceRow).where(
                 DeviceRow.id == who.device_id,
                 or_(DeviceRow.last_seen_at.is_(None), DeviceRow.last_seen_at < now - SEEN_EVERY),
-            ).values(last_seen_at=now))
+            ).values(last_seen_at=now).execution_options(**{NOT_KEY_WORK: True}))
     except ServerError:
         pass
 

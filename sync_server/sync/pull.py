@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union
 
 from sync_server.core import Principal, ServerCore, utcnow
 from visitapp.domain.record_review import grade_covers
-from sync_server.db import InList
+from sync_server.db import KEYS_COUNTER, InList
 from sync_server.models import AssignmentRow, Counter, DeviceStudent, Record, Setting
 from visitapp.protocol.sync import MetaResponse, change_json
 from sync_server.sync.context import ApiError, MAX_PULL_LIMIT, _ASSIGNED
@@ -153,12 +153,15 @@ _COUNT = {True: select(select(func.count()).select_from(Record).where(_RANGE).sc
           False: select(func.count()).select_from(_TEACHER_SEQS)}
 _SEQ = select(Counter.value).where(Counter.name == "seq")
 _HORIZON = select(Setting.value).where(Setting.name == "tombstone_horizon")
-# both in one round trip: a sync with nothing to do is mostly round trips
+_KEYS = select(Counter.value).where(Counter.name == KEYS_COUNTER)
+# all in one round trip: a sync with nothing to do is mostly round trips
 _SEQ_AND_HORIZON = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+_SEQ_HORIZON_KEYS = select(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery(), _KEYS.scalar_subquery())
 
 
 # and with the caller's device and staff member: a pull with nothing to send is one statement
-_AUTH_SEQ_AND_HORIZON = AUTH.add_columns(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery())
+_AUTH_SEQ_HORIZON_KEYS = AUTH.add_columns(_SEQ.scalar_subquery(), _HORIZON.scalar_subquery(),
+                                          _KEYS.scalar_subquery())
 
 
 def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
@@ -166,10 +169,16 @@ def _seq_and_horizon(s) -> tuple[int, int]:  # noqa: ANN001 - a Session
     return int(seq or 0), int(hz or 0)
 
 
-def _principal_seq_and_horizon(core: ServerCore, s, token_hash: str) -> tuple[Principal, int, int]:  # noqa: ANN001
-    found = s.connection().execute(_AUTH_SEQ_AND_HORIZON, {"token_hash": token_hash}).first()
+def _seq_horizon_keys(s) -> tuple[int, int, int | None]:  # noqa: ANN001 - a Session
+    seq, hz, keys = s.connection().execute(_SEQ_HORIZON_KEYS).one()
+    return int(seq or 0), int(hz or 0), None if keys is None else int(keys)
+
+
+def _principal_seq_horizon_keys(core: ServerCore, s, token_hash: str) -> tuple[Principal, int, int, int | None]:  # noqa: ANN001
+    found = s.connection().execute(_AUTH_SEQ_HORIZON_KEYS, {"token_hash": token_hash}).first()
     who = principal_of(core, found)
-    return who, int(found[-2] or 0), int(found[-1] or 0)
+    keys = found[-1]
+    return who, int(found[-3] or 0), int(found[-2] or 0), None if keys is None else int(keys)
 _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.state, DeviceStudent.from_cursor,
                DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
 
@@ -266,10 +275,12 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
     parts: list[bytes] = []
     purge: list[str] = []
     with core.db.read() as s:
+        # the keys marker read with the seq: key work that the laptop skips because the marker
+        # did not move covers every key change committed before this pull's snapshot
         if who is None:
-            who, snap, hz = _principal_seq_and_horizon(core, s, token_hash)
+            who, snap, hz, keys_marker = _principal_seq_horizon_keys(core, s, token_hash)
         else:
-            snap, hz = _seq_and_horizon(s)
+            snap, hz, keys_marker = _seq_horizon_keys(s)
         if cursor > snap:
             raise ApiError(410, "resync_required", "server.resync_required.ahead")
         if 0 < cursor < hz:
@@ -306,7 +317,8 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             # (large, encrypted) columns; Core, not ORM, execution saves a third of the rest
             conn = s.connection()
             page = {**params, "limit": limit + 1}
-            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all()
+            # nothing lies between the cursor and the snapshot: no query (a sync with nothing to do)
+            seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all() if cursor < snap else []
             more = len(seqs) > limit
             seqs = seqs[:limit]
             held = len(parts)
@@ -324,4 +336,5 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
         _record_scope(core, who, cursor, *rescope)
         return _pull(core, who, None, cursor, limit, want_total, _rescoped=True)
     return who, (b'{"changes":[' + b",".join(parts) + f'],"cursor":{new_cursor},"more":{"true" if more else "false"},'
-            f'"purge_students":{json.dumps(purge)},"total":{total}}}'.encode())
+            f'"purge_students":{json.dumps(purge)},"total":{total},'
+            f'"keys_marker":{"null" if keys_marker is None else keys_marker}}}'.encode())

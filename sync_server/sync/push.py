@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
-from sync_server.db import InList, bulk_insert
+from sync_server.db import NOT_KEY_WORK, InList, bulk_insert
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
@@ -127,7 +127,8 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         # when the device last sent its work, for ``devices list`` (rides on this transaction)
-        s.execute(update(DeviceRow).where(DeviceRow.id == who.device_id).values(last_seen_at=utcnow()))
+        s.execute(update(DeviceRow).where(DeviceRow.id == who.device_id).values(last_seen_at=utcnow())
+                  .execution_options(**{NOT_KEY_WORK: True}))
         if new_answers:
             tx.audit("push", actor=who.staff_id, device=who.device_id, record_kind="batch",
                      record_id=req.batch_id[:64], detail={**counts, "clock_ahead": flagged})

@@ -22,18 +22,20 @@ from visitapp.domain import Stage, Student
 
 
 class InProcessServer:
-    def __init__(self, root: Path, school: str = "测试学校", without: tuple[str, ...] = ()):
+    def __init__(self, root: Path, school: str = "测试学校", without: tuple[str, ...] = (), db: str | None = None):
         """``without``: path prefixes whose routes this server lacks (an older server version,
-        e.g. one from before the key directory: ``("/v1/keys",)``)."""
+        e.g. one from before the key directory: ``("/v1/keys",)``). ``db``: a database URL
+        (default: SQLite in the data directory). ``requests`` lists every (method, path) served."""
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         data = root / "server"
-        assert server_cli(["--data-dir", str(data), "init", "--school", school, "--officer", "赵专干",
-                           "--url", self.url]) in (0, None)
+        assert server_cli(["--data-dir", str(data), *(["--db", db] if db else []), "init", "--school", school,
+                           "--officer", "赵专干", "--url", self.url]) in (0, None)
         paths = ServerPaths(data)
         self.fingerprint = paths.fingerprint()
-        self.core = ServerCore.open(paths)
-        app = create_app(self.core)
+        self.core = ServerCore.open(paths, db)
+        self.requests: list[tuple[str, str]] = []
+        app = _logging_requests(create_app(self.core), self.requests)
         if without:
             app = _without_routes(app, without)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
@@ -79,3 +81,12 @@ def _without_routes(app, prefixes: tuple[str, ...]):  # noqa: ANN001, ANN202 - A
             return
         await app(scope, receive, send)
     return older
+
+
+def _logging_requests(app, log: list[tuple[str, str]]):  # noqa: ANN001, ANN202 - ASGI
+    """``app``, noting each request's (method, path) in ``log``."""
+    async def logged(scope, receive, send):  # noqa: ANN001, ANN202
+        if scope["type"] == "http":
+            log.append((scope["method"], scope["path"]))
+        await app(scope, receive, send)
+    return logged

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, inspect, select, text, update
 
-from sync_server.db import current_revision, head_revision, migrate
+import dataclasses
+
+from sync_server.db import KEYS_COUNTER, current_revision, head_revision, migrate
+from sync_server.models import Counter
+from sync_server.sync.enroll import note_seen, principal_in, token_hash_of
 from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow
 from sync_server.keys import seal_for_officers
 from tests.server.conftest import Device
@@ -23,6 +27,7 @@ from visitapp.crypto.opening import ContentKey, DeviceKeyPair
 from visitapp.crypto.sealing import b64d, b64e, officer_key_fingerprint
 from visitapp.services.keys import NOT_YET_READABLE, KeyDirectoryClient, KeyService, KeyServiceError
 from visitapp.storage.profile import Profile
+from visitapp.protocol.records import TIER_C_FIELD, encode_sealed, encode_tier_c
 from visitapp.protocol.sync import decode_enrollment_code
 
 # the laptop's own checks: the database behind the server is not the point, SQLite is enough
@@ -480,3 +485,58 @@ def test_one_listing_per_sync_and_what_changed_is_fetched_at_the_next_sync(schoo
     _sync_keys(o, http, officer=True)
     _sync_keys(t, th, officer=False)
     assert t.keys.content_key(student).epoch == 2
+
+
+def _keys_marker(server) -> int | None:
+    with server.core.db.read() as s:
+        return s.execute(select(Counter.value).where(Counter.name == KEYS_COUNTER)).scalar()
+
+
+def test_the_keys_marker_moves_with_each_key_change_and_nothing_else(school):
+    """Issue 16: what a laptop's key work reads, besides its pulled records, moves the marker
+    the pull answers; reads, a last-seen note and a record sealed under a student's key do not."""
+    server, officer, teacher = school
+    o = officer()
+    student = server.student()
+    marks = [_keys_marker(server)]
+
+    def moved() -> None:
+        now = _keys_marker(server)
+        assert now is not None and now > marks[-1], (marks, now)
+        marks.append(now)
+
+    def still() -> None:
+        assert _keys_marker(server) == marks[-1]
+
+    auth = {"Authorization": f"Bearer {o.device.token}"}
+    page = server.client.get("/v1/sync/pull", params={"cursor": 0}, headers=auth).json()
+    assert page["keys_marker"] == marks[-1]  # answered with the pull, from its snapshot
+    server.client.get("/v1/keys/directory", headers=auth)
+    server.client.get("/v1/keys/wraps", headers=auth)
+    with server.core.db.read() as s:
+        who = principal_in(server.core, s, token_hash_of(auth["Authorization"]))
+    note_seen(server.core, dataclasses.replace(who, seen_at=None))  # the last-seen note is written
+    still()
+    t = teacher("王老师", o)  # enrolled and its keys published
+    moved()
+    o.keys.certify(t.device.id)
+    moved()
+    _assign(o, student, t.device.staff_id)
+    assert o.keys.share_student_key(student) == 2  # the teacher's device and the officer's
+    moved()
+    assert o.keys.share_student_key(student) == 0  # nothing new to wrap: nothing posted
+    still()
+    server.core.assign("visitor", t.device.staff_id, student)
+    moved()
+    # a record whose tier C is under the student's key is no re-seal work; a readable one is
+    key = o.keys.content_key(student)
+    sealed = encode_sealed(key.seal(b'{"narrative": "x"}', "visit", "v-sealed", TIER_C_FIELD))
+    for record_id, tier_c in (("v-sealed", sealed), ("v-readable", encode_tier_c({"narrative": "x"}))):
+        with server.core.db.write() as tx:
+            server.core.put_record(tx, record_id=record_id, kind="visit", student_id=student, visibility="draft",
+                                   author_staff=t.device.staff_id, author_device=t.device.id,
+                                   routing={"id": record_id, "student_id": student}, facts={}, sealed=tier_c)
+        still() if record_id == "v-sealed" else moved()
+    server.core.revoke_device(t.device.id)
+    moved()
+    assert server.client.get("/v1/sync/pull", params={"cursor": 0}, headers=auth).json()["keys_marker"] == marks[-1]

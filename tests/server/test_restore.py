@@ -98,6 +98,8 @@ def test_backup_restores_whole_into_an_empty_database(cli, tmp_path):
         assert gone.value.status == 410
         again = json.loads(sync.pull(core, who, 0, 1000))
         assert [c for c in again["changes"]] == before["changes"]
+        # every laptop's key work is redone too: the keys marker starts past every seq handed out
+        assert before["keys_marker"] is not None and again["keys_marker"] == result["server_seq"]
         # a retried mutation still gets its first answer; new ones are stored above every old seq
         assert _push_entry(core, who, student, "m1")["server_seq"] <= backup_seq
         assert _push_entry(core, who, student, "m2")["server_seq"] > result["server_seq"]

@@ -170,12 +170,17 @@ class PullResponse(BaseModel):
     anyway). Store ``cursor`` only together with the changes and purges of this page."""
 
     model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [
-        {"changes": [_CHANGE_EXAMPLE], "cursor": 42, "more": False, "purge_students": [], "total": 1}]})
+        {"changes": [_CHANGE_EXAMPLE], "cursor": 42, "more": False, "purge_students": [], "total": 1,
+         "keys_marker": 40}]})
     changes: list[Change]
     cursor: int
     more: bool
     purge_students: list[str] = Field(default_factory=list, description="students whose data this device must delete")
     total: int | None = Field(default=None, description="changes this device may see beyond the given cursor, for progress")
+    keys_marker: int | None = Field(default=None, description=(
+        "moves whenever anything a laptop's key work depends on changes (the key directory, content-key wraps, "
+        "assignments, re-seal work, orphaned work): a laptop that did its key work at this marker, and whose "
+        "push and pull carried nothing, may skip it. null (an older server): do the key work at every sync"))
 
 
 class MetaResponse(BaseModel):

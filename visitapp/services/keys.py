@@ -53,6 +53,8 @@ from visitapp.storage.key_models import (
 from visitapp.domain import AssignmentRole
 from visitapp.domain.errors import UserError
 from visitapp.protocol.sync import ENROLL_PREFIX, InvalidEnrollmentCode
+from visitapp.services import settings
+from visitapp.services.settings import KEYS_MARKER_KEY
 from visitapp.storage.models import AssignmentRow, ReviewerAppointmentRow, StudentRow
 from visitapp.domain.record_review import grade_covers
 
@@ -296,6 +298,7 @@ class KeyService:
         self._forget_cached()
         try:
             with self.profile.session() as s, s.begin():
+                settings.forget(s, KEYS_MARKER_KEY)  # this laptop's keys changed: its next sync does its key work
                 row = s.get(KeyMaterialRow, key)
                 if row is None:
                     s.add(KeyMaterialRow(id=key, public=public, secret=secret, created_at=self._now()))
@@ -674,6 +677,12 @@ class KeyService:
             done.warnings.append(f"密钥同步未完成：{exc}")
         return done
 
+    def key_work_settled(self, *, officer: bool) -> bool:
+        """Whether :meth:`after_sync` has nothing left to do that only this laptop knows of: its
+        keys are published and, on an officer's laptop, the officer key is here. Then a sync
+        whose server reports no key change (``PullResponse.keys_marker``) may skip it."""
+        return self.keys_published() and (not officer or self._material(OFFICER_KEY) is not None)
+
     def share_assigned_students(self) -> list[str]:
         """Officer, at every sync: wrap each assigned student's key (and its mentor-notes key) to
         the certified devices of its current readers and of the officers that do not hold it
@@ -892,15 +901,18 @@ class KeyService:
         warnings = []
         while True:
             page = self._need_server().wraps(cursor)
+            opened: list[tuple[ContentKey, list[str] | None]] = []
             for w in page["wraps"]:
                 wrap = b64d(w["wrap"])
                 try:
                     if w["device_id"] != me:
                         raise UntrustedKeyError("keys.wrap_not_for_this_device", device_id=w["device_id"])
                     verify_wrap(pinned, w["student_id"], w["epoch"], me, wrap, b64d(w["signature"]))
-                    self._store_key(pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me))
+                    opened.append((pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me), None))
                 except (UntrustedKey, NotAReader, CryptoError) as exc:
                     warnings.append(str(exc))
+            if opened:
+                self._store_keys(opened)  # the page's keys in one transaction, before the cursor passes them
             if page["cursor"] != cursor:
                 # written only when it moved: a write drops every cached key (a no-op sync
                 # would read and decrypt all content keys again)
@@ -933,6 +945,7 @@ class KeyService:
         """A transaction of its own that changes content keys; the cache is dropped after it too."""
         try:
             with self.profile.session() as s, s.begin():
+                settings.forget(s, KEYS_MARKER_KEY)
                 yield s
         finally:
             self._forget_cached()
@@ -945,9 +958,11 @@ class KeyService:
             # what this laptop caches is what was committed: drop it again when this commits
             event.listen(session, "after_commit", lambda _s: self._forget_cached(), once=True)
             event.listen(session, "after_rollback", lambda _s: self._forget_cached(), once=True)
+            settings.forget(session, KEYS_MARKER_KEY)
             yield session
             return
         with self.profile.session() as s, s.begin():
+            settings.forget(s, KEYS_MARKER_KEY)
             yield s
 
     # -- sealing and opening values ---------------------------------------------------------------

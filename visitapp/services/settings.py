@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitapp.domain import ValidationError
@@ -41,6 +42,7 @@ SYNC_CURSOR_KEY = "sync_cursor"
 LAST_SYNC_AT_KEY = "last_sync_at"
 DEFERRED_PURGES_KEY = "deferred_purges"
 ORPHAN_NOTICES_KEY = "orphaned_notices"
+KEYS_MARKER_KEY = "keys_marker"
 
 
 def _minutes(value: Any) -> None:
@@ -106,6 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(LAST_SYNC_AT_KEY, str, "", "when the last complete sync ended (ISO 8601)"),
     Setting(DEFERRED_PURGES_KEY, list, [], "students whose purge waits for their unsent changes"),
     Setting(ORPHAN_NOTICES_KEY, list, [], "changes the server kept as orphaned work for the officer", secret=True),
+    Setting(KEYS_MARKER_KEY, int, 0, "the server's keys marker at which this computer last finished its key work "
+            "(0: not yet); forgotten whenever its keys change"),
     Setting(SCHEMA_VERSION_KEY, int, 1, "the version of this settings list the profile's keys follow"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
@@ -118,11 +122,18 @@ CONTEXT_KEYS = ("identity", "hlc_last")
 
 def read(session: Session, key: str) -> Any:
     """One declared setting's value in ``session`` (its default when unset)."""
-    setting = BY_KEY[key]
-    row = session.get(SettingRow, key)
-    if row is None:
-        return _copy(setting.default)
-    value = row.secret if setting.secret else row.value
+    return _value(BY_KEY[key], session.get(SettingRow, key))
+
+
+def read_many(session: Session, *keys: str) -> dict[str, Any]:
+    """Several declared settings in one query, by key (each its default when unset): a sync
+    with nothing to do is mostly such reads."""
+    rows = {row.id: row for row in session.scalars(select(SettingRow).where(SettingRow.id.in_(keys)))}
+    return {key: _value(BY_KEY[key], rows.get(key)) for key in keys}
+
+
+def _value(setting: Setting, row: SettingRow | None) -> Any:
+    value = None if row is None else row.secret if setting.secret else row.value
     return _copy(setting.default) if value is None else value
 
 

@@ -39,8 +39,8 @@ from visitapp.services import settings
 from visitapp.services.base import Identity, ServiceContext
 from visitapp.services.keys import KEY_CALL_ERRORS, NOT_YET_PUBLISHED, EnrolledKeys, KeyDirectoryClient, KeyService
 from visitapp.services.settings import (
-    CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY, READ_TIMEOUT_KEY,
-    SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
+    CONNECT_TIMEOUT_KEY, DEFERRED_PURGES_KEY, DEVICE_TOKEN_KEY, KEYS_MARKER_KEY, LAST_SYNC_AT_KEY, ORPHAN_NOTICES_KEY,
+    READ_TIMEOUT_KEY, SERVER_FINGERPRINT_KEY, SERVER_URL_KEY, SYNC_CURSOR_KEY,
 )
 from visitapp.services.transport import (
     DEFAULT_BACKOFF, DEFAULT_RETRIES, AbandonableSession, DeviceRevoked, NotEnrolled, ServerConnection, SyncCancelled,
@@ -51,6 +51,8 @@ from visitapp.storage.models import MODEL_BY_KIND, OutboxRow, QuarantineRow, Sea
 from visitapp.storage.records import apply_to_row, insert_new_rows, row_parts
 
 log = logging.getLogger(__name__)
+# the settings a connection to the enrolled server is made of
+CONNECTION_KEYS = (DEVICE_TOKEN_KEY, SERVER_URL_KEY, SERVER_FINGERPRINT_KEY, CONNECT_TIMEOUT_KEY, READ_TIMEOUT_KEY)
 ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
 
@@ -130,9 +132,11 @@ class SyncService:
     def timeouts(self) -> tuple[float, float]:
         """(connect, read) seconds of every call: those set here, else the settings."""
         with self.ctx.profile.session() as s:
-            connect = self.connect_timeout or float(settings.read(s, CONNECT_TIMEOUT_KEY))
-            read = self.read_timeout or float(settings.read(s, READ_TIMEOUT_KEY))
-        return connect, read
+            return self._timeouts(settings.read_many(s, CONNECT_TIMEOUT_KEY, READ_TIMEOUT_KEY))
+
+    def _timeouts(self, found: dict[str, Any]) -> tuple[float, float]:
+        return (self.connect_timeout or float(found[CONNECT_TIMEOUT_KEY]),
+                self.read_timeout or float(found[READ_TIMEOUT_KEY]))
 
     def _setting(self, key: str) -> Any:
         with self.ctx.profile.session() as s:
@@ -167,14 +171,19 @@ class SyncService:
         (idempotent by mutation id); the officer's calls repeat only GETs. A server answer
         ``device_revoked`` wipes this laptop (after uploading what it can) on any call."""
         with self.ctx.profile.session() as s:
-            token = settings.read(s, DEVICE_TOKEN_KEY)
-            url = settings.read(s, SERVER_URL_KEY)
-            fingerprint = settings.read(s, SERVER_FINGERPRINT_KEY)
+            found = settings.read_many(s, *CONNECTION_KEYS)
+        return self._connection(found, repeatable=repeatable, retry_server_errors=retry_server_errors,
+                                wipe_on_revoked=wipe_on_revoked)
+
+    def _connection(self, found: dict[str, Any], *, repeatable: tuple[str, ...] = ("GET", "POST"),
+                    retry_server_errors: bool = True, wipe_on_revoked: bool = True) -> ServerConnection:
+        """:meth:`connect` with the settings of :data:`CONNECTION_KEYS` already read."""
+        token, url, fingerprint = found[DEVICE_TOKEN_KEY], found[SERVER_URL_KEY], found[SERVER_FINGERPRINT_KEY]
         if not token or not url:
             raise NotEnrolled("sync.not_enrolled")
         http = make_http_session(url, fingerprint, retries=self.retries, backoff=self.backoff,
                                  repeatable=repeatable, retry_server_errors=retry_server_errors)
-        connect, read = self.timeouts()
+        connect, read = self._timeouts(found)
         return ServerConnection(http, url.rstrip("/"), token, connect, read,
                                 on_revoked=self._wipe if wipe_on_revoked else None)
 
@@ -208,6 +217,7 @@ class SyncService:
             settings.write(s, DEVICE_TOKEN_KEY, enrolled.token)
             settings.write(s, SERVER_URL_KEY, base)
             settings.write(s, SERVER_FINGERPRINT_KEY, fingerprint)
+            settings.forget(s, KEYS_MARKER_KEY)  # another server, or a device of its own: key work anew
             self.ctx.set_identity(s, Identity(enrolled.staff_id, enrolled.staff_name, enrolled.role,
                                                  enrolled.device_id, enrolled.school_name, base))
             self._reattribute(s, old.staff_id, enrolled.staff_id)
@@ -257,27 +267,45 @@ class SyncService:
         step whose answer was applied stays applied; one still in flight is simply redone at
         the next sync. ``progress(0, 0, "connected")`` reports the server's first answer."""
         report = SyncReport()
-        server = self.connect()
+        # what the sync needs of the settings, read at once (a sync with nothing to do is
+        # mostly such reads), and the last sync's problems cleared (a write only if there were any)
+        with self.ctx.profile.session() as s, s.begin():
+            state = settings.read_many(s, *CONNECTION_KEYS, SYNC_CURSOR_KEY, KEYS_MARKER_KEY, DEFERRED_PURGES_KEY)
+            server = self._connection(state)
+            if s.execute(select(SyncErrorRow.id).limit(1)).first() is not None:
+                s.execute(delete(SyncErrorRow))
+            # a change written from here on waits for the next sync, as one written during a push does
+            outbox = s.execute(select(OutboxRow.seq).limit(1)).first() is not None
         if cancel is not None:
             server.http = AbandonableSession(server.http, cancel, on_answer=(
                 lambda: progress(0, 0, "connected")) if progress else None)
+        sent_any = False  # whether a push batch went up (its answers may list problems)
         try:
-            with self.ctx.profile.session() as s, s.begin():
-                s.execute(delete(SyncErrorRow))
+            keys_done_at = None  # the keys marker this sync finished its key work at
             with self.keys.over(self.key_directory(server, memo_directory=True)):
                 tier_c = TierC(self.keys)
-                self._push(server, report, progress, cancel, tier_c)
+                sent_any = outbox and self._push(server, report, progress, cancel, tier_c)
+                marker = None
                 if not report.cancelled:
-                    self._pull(server, report, progress, cancel, tier_c)
+                    marker = self._pull(server, report, progress, cancel, tier_c, int(state[SYNC_CURSOR_KEY] or 0))
                 if not report.cancelled:
-                    keys = self.keys.after_sync(officer=self.ctx.identity.is_officer)
+                    # a purge deferred before, or by this pull, may go now; none waits otherwise
+                    self._drop_notes_of_former_mentees(
+                        run_deferred=bool(state[DEFERRED_PURGES_KEY]) or report.purged_students > 0)
+                if not report.cancelled and not self._key_work_can_wait(report, marker, state[KEYS_MARKER_KEY]):
+                    officer = self.ctx.identity.is_officer
+                    keys = self.keys.after_sync(officer=officer)
                     report.warnings.extend(keys.warnings)
                     report.certified_devices.extend(keys.certified)
                     # keys fetched just now open what the pull could not
                     self._open_waiting(report, tier_c)
-                    if self.ctx.identity.is_officer and self.keys.has_officer_key():
+                    if officer and self.keys.has_officer_key():
                         report.resealed = self._reseal(server, tier_c, report)
+                    if marker is not None and not report.cancelled and self.keys.key_work_settled(officer=officer):
+                        keys_done_at = marker
                 report.warnings.extend(tier_c.warnings)
+                if report.warnings:
+                    keys_done_at = None  # something did not go through: the next sync tries again
         except SyncCancelled:
             report.cancelled = True
         finally:
@@ -286,8 +314,22 @@ class SyncService:
         if not report.cancelled:
             with self.ctx.profile.session() as s, s.begin():
                 settings.write(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
-        report.errors = [(rid, report.said.get((rid, why), why)) for rid, why in self.errors()]
+                if keys_done_at is not None and keys_done_at != state[KEYS_MARKER_KEY]:
+                    settings.write(s, KEYS_MARKER_KEY, keys_done_at)
+        # problems are written only by a push's answers (the last sync's were cleared above)
+        report.errors = [(rid, report.said.get((rid, why), why)) for rid, why in self.errors()] if sent_any else []
         return report
+
+    @staticmethod
+    def _key_work_can_wait(report: SyncReport, marker: int | None, done_at: int | None) -> bool:
+        """Whether this sync may skip its key work (the directory, the wraps, the re-seal queue,
+        the officer's sharing): nothing was pushed or pulled, and the server's keys marker is
+        ``done_at``, the one this laptop last finished its key work at (any change key work
+        reads moves it; this laptop's own key writes forget the one kept). An older server
+        sends none."""
+        if marker is None or report.pushed or report.pulled or report.purged_students or report.quarantined:
+            return False
+        return int(done_at or 0) == marker
 
     def _pending_groups(self) -> list[tuple[str, str, list[OutboxRow]]]:
         """One group per record, its outbox rows in order. A group goes up at the place of
@@ -375,14 +417,15 @@ class SyncService:
             s.execute(delete(SealedWireRow).where(SealedWireRow.id.not_in(select(OutboxRow.mutation_id))))
 
     def _push(self, server: ServerConnection, report: SyncReport,
-              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
+              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> bool:
+        """Push the outbox in batches; answers whether a batch was sent."""
         groups = self._pending_groups()
         total = len(groups)
         device_id = self.ctx.identity.device_id
         for start in range(0, total, MAX_BATCH):
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                return
+                return start > 0
             chunk = groups[start:start + MAX_BATCH]
             sealed_now: dict[str, str] = {}
             with self.ctx.profile.session() as s:
@@ -400,6 +443,7 @@ class SyncService:
             self._forget_sent_sealed()
             if progress:
                 progress(min(start + len(chunk), total), total, "push")
+        return total > 0
 
     def _apply_push_results(self, chunk: list[tuple[str, str, list[OutboxRow]]], result: PushResponse,
                             report: SyncReport) -> None:
@@ -453,14 +497,17 @@ class SyncService:
                 if values:
                     s.execute(update(model), values)
 
-    def _pull(self, server: ServerConnection, report: SyncReport,
-              progress: ProgressFn | None, cancel: threading.Event | None, tier_c: TierC) -> None:
-        cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
+    def _pull(self, server: ServerConnection, report: SyncReport, progress: ProgressFn | None,
+              cancel: threading.Event | None, tier_c: TierC, cursor: int | None = None) -> int | None:
+        """Pull every page from ``cursor`` (default: the one kept); answers the last page's keys
+        marker (None: an older server, or cancelled)."""
+        if cursor is None:
+            cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
         done, total = 0, None
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                return
+                return None
             # only the first page's total is used (progress), so later pages skip the count
             response = server.request("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE,
                                       **({} if total is None else {"total": "false"})})
@@ -474,13 +521,14 @@ class SyncService:
             page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
-            cursor = self._apply_pull_page(page, report, tier_c)
+            if page.changes or page.purge_students or page.cursor != cursor:
+                cursor = self._apply_pull_page(page, report, tier_c)
+            # else nothing to apply and the kept cursor is this one: no transaction
             done += len(page.changes)
             if progress:
                 progress(done, max(total, done), "pull")
             if not page.more:
-                self._drop_notes_of_former_mentees()
-                return
+                return page.keys_marker
 
     def _apply_pull_page(self, page: PullResponse, report: SyncReport, tier_c: TierC, *, again: bool = False) -> int:
         """Apply one pulled page in one transaction and move the cursor with it. ``again``: the
@@ -713,12 +761,13 @@ class SyncService:
         with self.ctx.profile.session() as s:
             return {(k, r) for k, r in s.execute(select(UnopenedRow.record_kind, UnopenedRow.record_id))}
 
-    def _drop_notes_of_former_mentees(self) -> None:
+    def _drop_notes_of_former_mentees(self, run_deferred: bool = True) -> None:
         """Mentor notes go to a student's mentors and officers only. A teacher who stops being
         a student's mentor but still visits the student keeps the student, not the notes
         (unless a note of theirs is still waiting to be pushed). Students whose purge waited
-        for their pending changes go now, if those changes have been sent since."""
-        self._run_deferred_purges()
+        for their pending changes go now (``run_deferred``), if those changes have been sent since."""
+        if run_deferred:
+            self._run_deferred_purges()
         if self.ctx.identity.is_officer:
             return
         assignments = MODEL_BY_KIND["assignment"]
@@ -847,10 +896,10 @@ class SyncService:
             self.keys.wipe(s)
             if unsent:
                 # the cursor goes (the data it covered is gone); the token stays for the retry
-                settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
+                settings.forget(s, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY, KEYS_MARKER_KEY)
             else:
                 s.execute(delete(OutboxRow))
-                settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY)
+                settings.forget(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, DEFERRED_PURGES_KEY, KEYS_MARKER_KEY)
         if unsent:
             raise DeviceRevoked("sync.device_revoked_unsent", unsent=len(unsent))
         if state == "retired":
