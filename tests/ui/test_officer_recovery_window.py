@@ -67,7 +67,8 @@ def test_the_officer_prints_the_sheet_and_a_new_laptop_restores_from_it(
         slip = sheet[:5] + ("B" if sheet[5] != "B" else "C") + sheet[6:]
         qtbot.keyClicks(tab.sheet_typed, slip)
         click(qtbot, tab.restore_button)
-        qtbot.waitUntil(lambda: "输入错误" in tab.state.text(), timeout=60000)
+        # in the window's language (English here), not the crypto package's Chinese sentence
+        qtbot.waitUntil(lambda: "has a mistake" in tab.state.text(), timeout=60000)
         assert not w.ctx.ws.keys.has_officer_key()
 
         tab.sheet_typed.clear()
