@@ -140,10 +140,16 @@ _RANGE = and_(Record.server_seq > bindparam("cursor"), Record.server_seq <= bind
 _BY_SEQ = select(*_CHANGE_COLUMNS).where(InList(Record.server_seq, "seqs"))
 # a teacher's visible seqs: the union of the branches (a record in two is listed once)
 _TEACHER_SEQS = union(*[select(Record.server_seq).where(_RANGE, branch) for branch in _scope_branches()]).subquery()
-_PAGE = {True: select(Record.server_seq).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq)
+# an officer's page has no upper bound in SQL (the caller drops seqs past the snapshot): with
+# both bounds and no statistics yet (a table never analyzed: autovacuum off, or not run since a
+# bulk load) PostgreSQL guesses 0.5 % of the table for the range and sorts the whole rest of the
+# history for every page (a first pull quadratic in the school's size); one bound it guesses at a
+# third, so it walks the seq index and stops at the limit, whatever the statistics say
+_AFTER_CURSOR = Record.server_seq > bindparam("cursor")
+_PAGE = {True: select(Record.server_seq).where(_AFTER_CURSOR, _visible_expr(True)).order_by(Record.server_seq)
          .limit(bindparam("limit")),
          False: select(_TEACHER_SEQS.c.server_seq).order_by(_TEACHER_SEQS.c.server_seq).limit(bindparam("limit"))}
-_PAGE_ROWS = select(*_CHANGE_COLUMNS).where(_RANGE, _visible_expr(True)).order_by(Record.server_seq).limit(
+_PAGE_ROWS = select(*_CHANGE_COLUMNS).where(_AFTER_CURSOR, _visible_expr(True)).order_by(Record.server_seq).limit(
     bindparam("limit"))  # an officer's page, whole
 # an officer's count: the range (the seq index alone) less the others' drafts in it
 _OTHERS_DRAFTS = select(func.count()).select_from(Record).where(
@@ -319,6 +325,8 @@ def _pull(core: ServerCore, who: Principal | None, token_hash: str | None, curso
             page = {**params, "limit": limit + 1}
             # nothing lies between the cursor and the snapshot: no query (a sync with nothing to do)
             seqs = conn.execute(_PAGE[who.is_officer], page).scalars().all() if cursor < snap else []
+            if who.is_officer:  # (its query stops at the cursor only: see ``_AFTER_CURSOR``)
+                seqs = [seq for seq in seqs if seq <= snap]
             more = len(seqs) > limit
             seqs = seqs[:limit]
             held = len(parts)

@@ -294,3 +294,81 @@ def test_an_officers_total_counts_what_the_pages_then_carry(server):
         drafts = dict(s.execute(select(Record.id, Record.author_staff).where(Record.visibility == "draft")).all())
     assert {i for i, a in drafts.items() if a == officer.staff_id} <= set(ids)
     assert not {i for i, a in drafts.items() if a != officer.staff_id} & set(ids)
+
+
+@pytest.mark.postgres
+def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
+    """PostgreSQL's plan of an officer's page before any ``ANALYZE`` (autovacuum off, or not yet
+    run after a bulk load): the seq index read in order up to the limit, no sort. With the range
+    bounded on both sides the planner guessed 0.5 % of the table and sorted all the rest of the
+    history for every page: a first pull quadratic in the school's size."""
+    import uuid
+
+    from sync_server.sync.pull import _PAGE_ROWS
+    from tests.server.conftest import pg_base_url
+
+    base = pg_base_url()
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{base}?options=-csearch_path%3D{schema}")
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            # (this table only: the server's autovacuum may be on, and must not analyze it meanwhile)
+            conn.execute(text("ALTER TABLE records SET (autovacuum_enabled = false)"))
+            conn.execute(text(
+                "INSERT INTO records (id, kind, visibility, author_staff, server_seq, hlc, routing, content_hash, deleted) "
+                "SELECT 'r' || n, 'visit', CASE WHEN n % 10 = 0 THEN 'draft' ELSE 'student' END, 'someone', n, "
+                "'h' || n, repeat('x', 400), 'c', false FROM generate_series(1, 50000) AS n"))
+            assert conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'records' "
+                                     "AND relnamespace = CAST(:ns AS regnamespace)"), {"ns": schema}).scalar() < 0
+
+        def explain(conn, cursor, statement, parameters, context, executemany):
+            return "EXPLAIN " + statement, parameters
+
+        params = {"cursor": 0, "snap": 50000, "me": "officer", "device": "d", "limit": 1001}
+        with engine.connect() as conn:
+            event.listen(conn, "before_cursor_execute", explain, retval=True)
+            plans = {name: [row[0].strip() for row in conn.execute(statement, params)]
+                     for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    for plan in plans.values():
+        assert plan[0].startswith("Limit") and plan[1].startswith("->  Index Scan using records_server_seq_key"), plan
+        assert not any("Sort" in line for line in plan), plan
+
+
+def test_an_officers_page_stops_at_the_snapshot_its_query_does_not_bound(server, monkeypatch):
+    """Records committed after the pull read its snapshot (PostgreSQL reads each statement
+    afresh) wait for the next pull: the page ends at the snapshot, and says nothing more lies
+    before it."""
+    import importlib
+
+    pull_module = importlib.import_module("sync_server.sync.pull")  # (the package re-exports a function of that name)
+
+    officer = server.officer_device()
+    sid = server.student()
+    cursor = server.pull(officer, 0, 1000)["cursor"]
+    _growth(server, officer, sid, 6)
+    with server.core.db.read() as s:
+        seqs = sorted(s.execute(select(Record.server_seq).where(Record.server_seq > cursor)).scalars())
+    snap = seqs[2]  # as if the last three were committed between the snapshot and the page query
+    read = pull_module._principal_seq_horizon_keys
+
+    def earlier_snapshot(core, s, token_hash):
+        who, _snap, hz, keys = read(core, s, token_hash)
+        return who, snap, hz, keys
+
+    monkeypatch.setattr(pull_module, "_principal_seq_horizon_keys", earlier_snapshot)
+    for limit in (3, 5):
+        page = server.pull(officer, cursor, limit)
+        assert [c["server_seq"] for c in page["changes"]] == seqs[:3], limit
+        assert page["cursor"] == snap and page["more"] is False and page["total"] == 3
+    monkeypatch.undo()
+    rest = server.pull(officer, snap, 1000)
+    assert [c["server_seq"] for c in rest["changes"]] == seqs[3:]
