@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +61,25 @@ def pg_base_url() -> str:
             pytest.fail(f"VISITAPP_REQUIRE_POSTGRES=1 but {why}")
         pytest.skip(why)
     return url
+
+
+@contextlib.contextmanager
+def pg_schema_engine(prefix: str) -> Iterator:
+    """An engine on a fresh PostgreSQL schema of its own (dropped after): a test that needs an
+    empty database or one table's own settings without touching the shared one."""
+    base = pg_base_url()
+    schema = prefix + uuid.uuid4().hex[:12]
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{base}?options=-csearch_path%3D{schema}")
+    try:
+        yield engine, schema
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

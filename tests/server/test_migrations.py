@@ -4,14 +4,12 @@ connector had already created them on first use. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
 from sync_server.db import _alembic_config, current_revision, head_revision, make_engine, migrate
-from tests.server.conftest import pg_base_url
+from tests.server.conftest import pg_schema_engine
 
 PLATFORM_TABLES = {"platform_exports", "platform_exchanges"}
 
@@ -23,19 +21,8 @@ def empty_db(request, tmp_path):
         yield engine
         engine.dispose()
         return
-    base = pg_base_url()
-    schema = "m_" + uuid.uuid4().hex[:12]
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{base}?options=-csearch_path%3D{schema}")
-    try:
+    with pg_schema_engine("m_") as (engine, _schema):
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _upgrade_to(engine, revision: str) -> None:

@@ -302,18 +302,10 @@ def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
     run after a bulk load): the seq index read in order up to the limit, no sort. With the range
     bounded on both sides the planner guessed 0.5 % of the table and sorted all the rest of the
     history for every page: a first pull quadratic in the school's size."""
-    import uuid
-
     from sync_server.sync.pull import _PAGE_ROWS
-    from tests.server.conftest import pg_base_url
+    from tests.server.conftest import pg_schema_engine
 
-    base = pg_base_url()
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{base}?options=-csearch_path%3D{schema}")
-    try:
+    with pg_schema_engine("t_") as (engine, schema):
         migrate(engine)
         with engine.begin() as conn:
             # (this table only: the server's autovacuum may be on, and must not analyze it meanwhile)
@@ -333,11 +325,6 @@ def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
             event.listen(conn, "before_cursor_execute", explain, retval=True)
             plans = {name: [row[0].strip() for row in conn.execute(statement, params)]
                      for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     for plan in plans.values():
         assert plan[0].startswith("Limit") and plan[1].startswith("->  Index Scan using records_server_seq_key"), plan
         assert not any("Sort" in line for line in plan), plan
