@@ -53,6 +53,13 @@ def _import_services_in_background() -> None:
     import importlib
     import threading
 
+    # pydantic first, here: its first import on the thread while PySide6's import hook
+    # (shibokensupport's feature check, which probes each new module with ``inspect``) came up
+    # on this thread made pydantic import itself half-initialized ("cannot import name
+    # 'import_string' from partially initialized module"), and the window failed to open about
+    # once in a few hundred starts (seen in CI, tests/ui/test_window_fit.py). ~0.1 s.
+    from pydantic import BaseModel  # noqa: F401
+
     if "visitapp.services" not in sys.modules:
         threading.Thread(target=importlib.import_module, args=("visitapp.services",),
                          name="visitapp-preload", daemon=True).start()
