@@ -763,7 +763,7 @@ class KeyService:
         row = rows[-1]
         with self._lock:
             built, generation = self._built.get((key_name, row.epoch)), self._generation
-        if built is None or built.key != b64d(row.secret["key"]):
+        if built is None:  # (cleared with the rows' cache whenever a key is written)
             built = ContentKey(key_name, row.epoch, b64d(row.secret["key"]))
             with self._lock:
                 if generation == self._generation:
