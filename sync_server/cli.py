@@ -46,8 +46,6 @@ def _open(args):
 
 # -- commands --------------------------------------------------------------------------------
 def cmd_init(args) -> None:
-    from sync_server.core import ServerCore
-    from sync_server.db import Database
     from visitapp.crypto.tls import make_self_signed_cert
 
     paths = ServerPaths.resolve(args.data_dir)
@@ -57,27 +55,41 @@ def cmd_init(args) -> None:
     public = args.url or f"https://{lan or '127.0.0.1'}:8443"
     changes = {"public_url": public.rstrip("/"), **({"db_url": args.db} if args.db else {})}
     paths.check_settings(**changes)  # a bad --url or settings.json stops init before anything is created
-    url = args.db or paths.db_url()
-    db = Database.open(url)
-    try:
+
+    def write_cert() -> None:
         hostnames = ["localhost", socket.gethostname()]
         ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
-        cipher = paths.create_key()
         cert_pem, key_pem = make_self_signed_cert(hostnames + list(args.hostname or []), ips,
                                                   common_name=f"visitapp {args.school}"[:60])
         paths.write_cert(cert_pem, key_pem)
-        settings = paths.save_settings(**changes)
-        core = ServerCore(paths, db, cipher)
-        school_id, officer = core.init_school(args.school, args.officer)
-        fingerprint = paths.fingerprint()
-    finally:
-        db.dispose()
-    _owner_only(paths, url)
+
+    school_id, officer, settings = create_school(paths, args.db or paths.db_url(), changes, args.school, args.officer,
+                                                 before_settings=write_cert)
+    fingerprint = paths.fingerprint()
     _emit(args, {"school_id": school_id, "officer": {"id": officer.id, "name": officer.name},
                  "data_dir": str(paths.data_dir), "public_url": settings.public_url, "fingerprint": fingerprint},
           f"已创建学校“{args.school}”（{school_id}），资助专干：{officer.name}。\n"
           f"数据目录：{paths.data_dir}\n证书指纹（SHA-256）：{fingerprint}\n"
           f"注册码中的服务器地址：{settings.public_url}（可用 init --url 或 enroll-code --url 指定）")
+
+
+def create_school(paths: ServerPaths, url: str, changes: dict, school: str, officer: str,
+                  before_settings=lambda: None):  # noqa: ANN001 - returns (school_id, StaffInfo, Settings)
+    """One school's server in ``paths``: the database at ``url`` migrated, the at-rest key, the
+    settings (``changes``), the school and its first officer (``init`` and ``district add``)."""
+    from sync_server.core import ServerCore
+    from sync_server.db import Database
+
+    db = Database.open(url)
+    try:
+        cipher = paths.create_key()
+        before_settings()
+        settings = paths.save_settings(**changes)
+        school_id, first_officer = ServerCore(paths, db, cipher).init_school(school, officer)
+    finally:
+        db.dispose()
+    _owner_only(paths, url)
+    return school_id, first_officer, settings
 
 
 def _owner_only(paths: ServerPaths, url: str) -> None:
@@ -91,51 +103,66 @@ def _owner_only(paths: ServerPaths, url: str) -> None:
         os.chmod(parsed.database, 0o600)
 
 
-def cmd_serve(args) -> None:
-    import os
-
-    import uvicorn
-
-    from sync_server.app import create_app
-    from sync_server.logs import setup_logging
-
-    host = args.host
+def _check_listen(host: str, tls: bool) -> None:
     loopback = host == "localhost"
     try:
         loopback = loopback or ipaddress.ip_address(host).is_loopback
     except ValueError:
         pass
-    if not args.tls and not loopback:
+    if not tls and not loopback:
         raise ServerError(f"不加密的 HTTP 只允许监听本机回环地址，而 {host} 不是；请去掉 --no-tls。")
+
+
+def cmd_serve(args) -> None:
+    from sync_server.app import WORKER_ENV, create_app
+    from sync_server.logs import setup_logging
+
+    _check_listen(args.host, args.tls)
+    if args.workers < 1:
+        raise ServerError("--workers 至少为 1。")
     setup_logging()
     core = _open(args)
     paths = core.paths
-    ssl = {}
     if args.tls:
         paths.fingerprint()  # a clear message if the certificate is missing
-        ssl = {"ssl_certfile": str(paths.cert_file), "ssl_keyfile": str(paths.cert_key_file)}
-    workers = args.workers
-    if workers < 1:
-        raise ServerError("--workers 至少为 1。")
-    if workers > 1:
+    if args.workers > 1:
         # several processes on one port: uvicorn's supervisor binds the socket once and starts
         # each worker afresh (spawned), which opens the database that was migrated just now
         # (by ``_open`` above, once) and serves from its own pull cache (sync_server.app)
-        from sync_server.app import WORKER_ENV
         core.close()
-        for name, value in zip(WORKER_ENV, (str(paths.data_dir), args.db or "",
-                                            str(args.max_body_mb * 1024 * 1024))):
-            os.environ[name] = value
-        config = uvicorn.Config("sync_server.app:worker_app", factory=True, workers=workers, host=host,
-                                port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=10,
-                                **ssl)
+        worker_env = dict(zip(WORKER_ENV, (str(paths.data_dir), args.db or "", str(args.max_body_mb * 1024 * 1024))))
+        serve_uvicorn(args, "sync_server.app:worker_app", worker_env, paths, [paths], close=lambda: None)
     else:
-        app = create_app(core, max_body=args.max_body_mb * 1024 * 1024)
-        config = uvicorn.Config(app, host=host, port=args.port, log_config=None, access_log=False,
-                                timeout_graceful_shutdown=10, **ssl)
+        serve_uvicorn(args, create_app(core, max_body=args.max_body_mb * 1024 * 1024), {}, paths, [paths],
+                      close=core.close)
+
+
+def serve_uvicorn(args, app, worker_env: dict[str, str], tls_paths: ServerPaths, data_dirs: list[ServerPaths],
+                  close) -> None:  # noqa: ANN001 - app: an ASGI app, or the import string of the workers' factory
+    """Run ``app`` on ``args.host``:``args.port`` until SIGTERM or SIGINT (``serve`` and
+    ``district serve``): one process, or ``args.workers`` spawned processes on one port whose
+    factory reads ``worker_env``. Every data directory in ``data_dirs`` is held as served
+    (restore refuses meanwhile); ``close`` runs after the last request."""
+    import contextlib
+    import os
+
+    import uvicorn
+
+    from sync_server.app import tune_gc
+
+    ssl = {"ssl_certfile": str(tls_paths.cert_file), "ssl_keyfile": str(tls_paths.cert_key_file)} if args.tls else {}
+    workers = args.workers
+    common = {"host": args.host, "port": args.port, "log_config": None, "access_log": False,
+              "timeout_graceful_shutdown": 10, **ssl}
+    if workers > 1:
+        os.environ.update(worker_env)
+        config = uvicorn.Config(app, factory=True, workers=workers, **common)
+    else:
+        config = uvicorn.Config(app, **common)
     logging.getLogger("sync_server").info("serving", extra={
-        "url": f"{'https' if args.tls else 'http'}://{host}:{args.port}",
-        "fingerprint": paths.fingerprint() if args.tls else "", "workers": workers})
+        "url": f"{'https' if args.tls else 'http'}://{args.host}:{args.port}",
+        "fingerprint": tls_paths.fingerprint() if args.tls else "", "workers": workers})
+
     class _Server(uvicorn.Server):
         def handle_exit(self, sig, frame):
             super().handle_exit(sig, frame)
@@ -145,10 +172,11 @@ def cmd_serve(args) -> None:
             if sig == signal.SIGTERM and captured and captured[-1] == sig:
                 captured.pop()
 
-    from sync_server.app import tune_gc
     tune_gc()
     try:
-        with paths.serving():  # restore refuses while this is held (by the parent, for all workers)
+        with contextlib.ExitStack() as held:
+            for paths in data_dirs:  # restore refuses while this is held (by the parent, for all workers)
+                held.enter_context(paths.serving())
             if workers > 1:
                 from uvicorn.supervisors import Multiprocess
                 # SIGTERM/SIGINT: each worker finishes its requests, then the parent exits
@@ -156,7 +184,7 @@ def cmd_serve(args) -> None:
             else:
                 _Server(config).run()  # stop accepting, finish in-flight requests, close the database
     finally:
-        core.close()
+        close()
         logging.getLogger("sync_server").info("stopped")
 
 
@@ -502,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_retention(sub, _Parser)  # visitapp-server retention ...
     from sync_server.resealing import register as register_sealing
     register_sealing(sub, _Parser)  # visitapp-server sealing status
+    from sync_server.district import register as register_district
+    register_district(sub, _Parser)  # visitapp-server district ...
     return p
 
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         "This school's code on the city platform (`platform configure --school-code`)."))
     platform_district: str = Field("", description=(
         "The school's district, for the statistics sent to the platform (`platform configure --district`)."))
+    tls_dir: str = Field("", description=(
+        "The folder of the TLS certificate (`cert.pem`, `key.pem`); empty means `tls/` in the data directory. "
+        "A school of a district (`district add`) names the district's: one port, one certificate."))
 
     @field_validator("public_url")
     @classmethod
@@ -207,12 +210,17 @@ class ServerPaths:
         return self.data_dir / "server.key"
 
     @property
+    def tls_dir(self) -> Path:
+        chosen = self.settings().tls_dir
+        return Path(chosen) if chosen else self.data_dir / "tls"
+
+    @property
     def cert_file(self) -> Path:
-        return self.data_dir / "tls" / "cert.pem"
+        return self.tls_dir / "cert.pem"
 
     @property
     def cert_key_file(self) -> Path:
-        return self.data_dir / "tls" / "key.pem"
+        return self.tls_dir / "key.pem"
 
     @property
     def settings_file(self) -> Path:

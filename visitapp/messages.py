@@ -84,6 +84,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "server.too_large": ("请求内容超过 {mib} MiB 的上限，请分批发送。",
                          "The request is larger than the {mib} MiB limit; please send it in parts."),
     "server.not_found.path": ("没有这个接口。", "The school server has no such endpoint."),
+    "server.not_found.school": ("这个学区服务器上没有这所学校：每所学校的地址是 /schools/<学校代号>，见注册码。",
+                                "This district server has no such school: each school's address is /schools/<slug>, "
+                                "as its enrollment code says."),
     "server.method_not_allowed": ("该接口不支持这种请求方法。", "This endpoint does not take this kind of request."),
     "server.preview_stale.apply": ("平台名册或学校名册在预览之后有了变化，请重新预览后再应用。",
                                    "The platform's roster or the school's changed after the preview; please preview "
