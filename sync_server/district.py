@@ -50,6 +50,14 @@ def check_slug(slug: str) -> str:
     return slug
 
 
+def _refuse_environment_database() -> None:
+    from sync_server.config import Settings
+
+    name = Settings.env_name("db_url")
+    if os.environ.get(name):  # it would win over every school's own database
+        raise ServerError(f"学区的命令不能在设置了环境变量 {name} 时运行：它会让每所学校都用同一个数据库。")
+
+
 def pg_schema(slug: str) -> str:
     """The PostgreSQL schema of one school (a slug's ``-`` is not an identifier character)."""
     return "school_" + check_slug(slug).replace("-", "_")
@@ -143,6 +151,7 @@ class District:
 
         doc = self.read()
         check_slug(slug)
+        _refuse_environment_database()
         if slug in doc["schools"]:
             raise ServerError(f"学区中已有代号为“{slug}”的学校。")
         paths = self.school_paths(slug)
@@ -171,12 +180,8 @@ class District:
         """Every school's :class:`ServerCore`, by slug (each migrated unless told not to)."""
         from sync_server.core import ServerCore
 
-        from sync_server.config import Settings
-
         slugs = self.schools()
-        env_db = Settings.env_name("db_url")
-        if os.environ.get(env_db):  # it would win over every school's own database
-            raise ServerError(f"学区服务时不能设置环境变量 {env_db}：它会让每所学校都用同一个数据库。")
+        _refuse_environment_database()
         if not slugs:
             raise ServerError(f"学区 {self.root} 还没有学校，请先运行 visitapp-server district add。")
         cores: dict = {}

@@ -330,6 +330,8 @@ def test_district_commands_refuse_what_would_go_wrong_in_a_sentence(tmp_path, mo
     monkeypatch.setenv("VISITAPP_SERVER_DB", f"sqlite:///{tmp_path / 'one.db'}")
     code, _, err = run("district", "serve", str(root), "--port", "1")
     assert code == 1 and "VISITAPP_SERVER_DB" in err
+    code, _, err = run("district", "add", str(root), "north", "--school", "北城中学", "--officer", "赵专干")
+    assert code == 1 and "VISITAPP_SERVER_DB" in err and not (root / "schools" / "north").exists()
     monkeypatch.delenv("VISITAPP_SERVER_DB")
     code, _, err = run("district", "serve", str(root), "--host", "0.0.0.0", "--no-tls")
     assert code == 1 and "回环" in err
