@@ -130,6 +130,11 @@ _TABLE = SettingRow.__table__
 _READ_MANY = select(_TABLE.c.id, _TABLE.c.value, _TABLE.c.secret).where(
     _TABLE.c.id.in_(bindparam("keys", expanding=True)))
 
+_WRITE_PLAIN = update(_TABLE).where(_TABLE.c.id == bindparam("setting_key")).values(
+    value=bindparam("setting_value", type_=_TABLE.c.value.type), secret=None)
+_INSERT_PLAIN = insert(_TABLE).values(id=bindparam("setting_key"),
+                                      value=bindparam("setting_value", type_=_TABLE.c.value.type), secret=None)
+
 
 def read_many(session: Session, *keys: str) -> dict[str, Any]:
     """Several declared settings in one query, by key (each its default when unset): a sync
@@ -171,8 +176,9 @@ def write_plain(session: Session, key: str, value: Any) -> None:
     if BY_KEY[key].secret:
         raise ValueError(f"{key} is a secret setting: write() encrypts it")
     conn = session.connection()
-    if conn.execute(update(_TABLE).where(_TABLE.c.id == key).values(value=value, secret=None)).rowcount == 0:
-        conn.execute(insert(_TABLE).values(id=key, value=value, secret=None))
+    params = {"setting_key": key, "setting_value": value}
+    if conn.execute(_WRITE_PLAIN, params).rowcount == 0:
+        conn.execute(_INSERT_PLAIN, params)
 
 
 def forget(session: Session, *keys: str) -> None:
