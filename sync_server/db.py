@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -199,7 +200,8 @@ class Database:
             # two round trips per request, most of a sync with nothing to do. Its own small
             # pool, because a pooled connection's isolation level is fixed at connect.
             self._read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
-                                              max_overflow=10, pool_pre_ping=True)
+                                              max_overflow=10)
+            _ping_when_idle(self._read_engine)
         self._reader = sessionmaker(self._read_engine or engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
         event.listen(self._writer, "do_orm_execute", _flush_pending_before)
@@ -240,6 +242,35 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
+
+
+READ_PING_IDLE = 10.0  # seconds a pooled read connection may rest before it is pinged at checkout
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for a connection that rested over :data:`READ_PING_IDLE`
+    seconds (SQLAlchemy's custom pessimistic recipe): a ping is a round trip, half of a sync
+    with nothing to do on PostgreSQL, and a server busy enough to reuse its connections within
+    seconds would ping every time. A database restarted under a busy server fails the requests
+    in flight once (their connections are then invalidated, and the laptops retry), as a
+    restart between a ping and its statement already did."""
+    @event.listens_for(engine, "checkin")
+    def _rested(_dbapi_conn, record) -> None:  # noqa: ANN001
+        record.info["rested_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+        rested = record.info.get("rested_at")
+        if rested is None or time.monotonic() - rested <= READ_PING_IDLE:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except engine.dialect.loaded_dbapi.Error:
+            raise DisconnectionError() from None  # the pool drops it and connects afresh
 
 
 def _flush_pending_before(state) -> None:

@@ -189,14 +189,35 @@ _HELD = select(DeviceStudent.student_id, DeviceStudent.level, DeviceStudent.stat
                DeviceStudent.purge_seq).where(DeviceStudent.device_id == bindparam("device"))
 
 
-def _scope_diff(core: ServerCore, s, who: Principal, snap: int) -> tuple[list, list, list]:  # noqa: ANN001
-    """The teacher's current students against those this device holds: (gained, lost, held rows)."""
+def _scope_inputs(core: ServerCore, s, who: Principal, snap: int) -> tuple[list, list, set[str]]:  # noqa: ANN001
+    """What the scope check reads: the teacher's active assignments, the students this device
+    holds, and those of the grades the teacher reviews. Kept per device until the next write
+    anywhere (``snap``): each of them changes only in a write transaction that moves the seq
+    (assignments and devices are key tables, which take one, ``sync_server.db``; the held rows
+    change in ``_record_scope``, which takes one; appointments and classes are records), so a
+    teacher's sync with nothing to do reads none of them (three statements, on PostgreSQL
+    three round trips). A change committed after ``snap`` that a fresh read would have seen is
+    read at the next pull, whose snapshot is past it."""
+    cache = core.__dict__.setdefault("_scope_inputs_cache", {})
+    hit = cache.get(who.device_id)
+    if hit is not None and hit[0] == snap and hit[1] == who.staff_id:
+        return hit[2]
     rows = s.connection().execute(_ASSIGNED, {"me": who.staff_id}).all()
     held_rows = s.connection().execute(_HELD, {"device": who.device_id}).all()
+    found = (rows, held_rows, _reviewed_students(core, s, who.staff_id, snap))
+    if len(cache) > 4096:
+        cache.clear()
+    cache[who.device_id] = (snap, who.staff_id, found)
+    return found
+
+
+def _scope_diff(core: ServerCore, s, who: Principal, snap: int) -> tuple[list, list, list]:  # noqa: ANN001
+    """The teacher's current students against those this device holds: (gained, lost, held rows)."""
+    rows, held_rows, reviewed = _scope_inputs(core, s, who, snap)
     held = {(r[0], r[1]): r[2] for r in held_rows}
     want = {(sid, "student") for sid, _ in rows} | {(sid, "mentors") for sid, role in rows if role == "mentor"}
     assigned = {sid for sid, _ in rows}
-    want |= {(sid, "review") for sid in _reviewed_students(core, s, who.staff_id, snap) - assigned}
+    want |= {(sid, "review") for sid in reviewed - assigned}
     gained = [k for k in want if held.get(k) != "active"]
     lost = [k for k, state in held.items() if state == "active" and k not in want]
     return gained, lost, held_rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from sync_server import sync
 from sync_server.models import Tombstone
@@ -70,6 +70,45 @@ def test_ended_assignment_purges_until_acknowledged(server):
     server.assign("visitor", t, s1)
     seen, _, _ = server.pull_all(dev, page["cursor"])
     assert s1 in seen and any(c["kind"] == "visit" for c in seen.values())
+
+
+def _selects(server, call) -> list[str]:
+    """The SELECT statements the server ran for ``call`` (reads may run on their own engine)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append(statement)
+
+    engines = {server.core.db.engine, getattr(server.core.db, "_read_engine", None)} - {None}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    try:
+        call()
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_teachers_pull_with_nothing_to_do_is_one_statement_and_still_sees_a_change(server):
+    """The scope check's reads are kept until the next write: a teacher's pull at the snapshot
+    is the one statement that checks the token and reads seq, horizon and keys marker; an
+    ended assignment (a write) is seen by the very next pull at the same cursor."""
+    t = server.staff("王芳")
+    s1, s2 = server.student("张晓明"), server.student("李娜")
+    server.assign("visitor", t, s1)
+    server.assign("mentor", t, s2)
+    dev = server.device(t)
+    _, cursor, _ = server.pull_all(dev)
+    server.pull(dev, cursor)
+    pages = []
+    assert len(_selects(server, lambda: pages.append(server.pull(dev, cursor)))) == 1
+    assert pages[0]["changes"] == [] and pages[0]["purge_students"] == []
+    server.assign("mentor", t, s2, end=True)
+    page = server.pull(dev, cursor)
+    assert page["purge_students"] == [s2]
+    assert len(_selects(server, lambda: server.pull(dev, page["cursor"]))) == 1
 
 
 def test_mentor_notes_go_to_mentors_only(server):

@@ -285,3 +285,29 @@ def test_settings_are_one_declared_table(workspace, tmp_path):
     assert language_before_unlock(workspace.path) == "en"
     assert not (workspace.path / "ui.json").exists()
     assert language_before_unlock(tmp_path / "no-profile-here") == "zh_CN"
+
+
+def test_settings_read_many_and_write_plain_agree_with_the_unit_of_work(workspace):
+    """``read_many`` reads columns, not rows: it still sees what the session has not flushed,
+    decrypts the secret keys, and gives defaults for keys never written; ``write_plain``
+    writes a plain key at once and refuses a secret one (it would land unencrypted)."""
+    from visitapp.services import settings
+    from visitapp.services.settings import DEVICE_TOKEN_KEY, KEYS_MARKER_KEY, LAST_SYNC_AT_KEY, SYNC_CURSOR_KEY
+    from visitapp.storage.models import SettingRow
+
+    with workspace.profile.session() as s, s.begin():
+        settings.write(s, DEVICE_TOKEN_KEY, "token-1")
+        settings.write(s, SYNC_CURSOR_KEY, 41)
+        found = settings.read_many(s, DEVICE_TOKEN_KEY, SYNC_CURSOR_KEY, KEYS_MARKER_KEY)  # nothing flushed yet
+    assert found == {DEVICE_TOKEN_KEY: "token-1", SYNC_CURSOR_KEY: 41, KEYS_MARKER_KEY: 0}
+    with workspace.profile.session() as s:
+        assert s.get(SettingRow, DEVICE_TOKEN_KEY).value is None  # the token went to the encrypted column
+    with workspace.profile.session() as s, s.begin():
+        settings.write_plain(s, LAST_SYNC_AT_KEY, "2026-12-03T10:00:00+08:00")
+        settings.write_plain(s, LAST_SYNC_AT_KEY, "2026-12-03T11:00:00+08:00")
+        with pytest.raises(ValueError):
+            settings.write_plain(s, DEVICE_TOKEN_KEY, "plain")
+    with workspace.profile.session() as s:
+        assert settings.read(s, LAST_SYNC_AT_KEY) == "2026-12-03T11:00:00+08:00"
+        assert settings.read_many(s, DEVICE_TOKEN_KEY, LAST_SYNC_AT_KEY) == {
+            DEVICE_TOKEN_KEY: "token-1", LAST_SYNC_AT_KEY: "2026-12-03T11:00:00+08:00"}

@@ -18,6 +18,7 @@ class Flaky(http.server.ThreadingHTTPServer):
     def __init__(self, cuts: int = 0, busy: int = 0):
         self.cuts, self.busy = cuts, busy
         self.seen: list[tuple[str, str]] = []
+        self.authorization: list[str | None] = []
         super().__init__(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -38,6 +39,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         srv.seen.append((self.command, self.path))
+        srv.authorization.append(self.headers.get("Authorization"))
         body = b'{"ok": true, "pad": "' + b"x" * 5000 + b'"}'
         if self.path == "/busy" and srv.busy > 0:
             srv.busy -= 1
@@ -109,6 +111,24 @@ def test_server_errors_are_retried_then_answered():
         assert len(srv.seen) == 3 + 4
     finally:
         srv.shutdown()
+
+
+def test_the_environment_names_the_proxy_and_nothing_else(monkeypatch, tmp_path):
+    """A proxy the environment names carries the sync's requests (looked up once per address,
+    not per request); a ``.netrc`` entry for the server does not replace the device token."""
+    proxy = Flaky()
+    server = f"http://127.0.0.1:{Flaky().server_address[1]}"
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("http_proxy", proxy.url)
+    monkeypatch.setenv("NETRC", str(netrc))
+    http = make_http_session(server, "", retries=0)
+    assert _call(http, "GET", server + "/v1/sync/pull", "device-token").status_code == 200
+    assert proxy.seen == [("GET", server + "/v1/sync/pull")]  # an absolute address: a proxy's request
+    assert proxy.authorization == ["Bearer device-token"]
 
 
 def test_nobody_listening_is_offline():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from visitapp.domain import ValidationError
@@ -24,6 +24,7 @@ from visitapp.domain.reports import MENTOR_NOTE_DAYS, MENTOR_NOTE_DAYS_RANGE
 from visitapp.domain.retention import MAX_YEARS, MIN_YEARS, RETENTION_SCHOOL_YEARS
 from visitapp.services.base import ServiceContext
 from visitapp.services.transport import is_loopback
+from visitapp.storage.encrypted import cipher_of, decrypt_value
 from visitapp.storage.models import SettingRow
 from visitapp.storage.profile import read_plain_setting
 
@@ -125,11 +126,30 @@ def read(session: Session, key: str) -> Any:
     return _value(BY_KEY[key], session.get(SettingRow, key))
 
 
+_TABLE = SettingRow.__table__
+_READ_MANY = select(_TABLE.c.id, _TABLE.c.value, _TABLE.c.secret).where(
+    _TABLE.c.id.in_(bindparam("keys", expanding=True)))
+
+_WRITE_PLAIN = update(_TABLE).where(_TABLE.c.id == bindparam("setting_key")).values(
+    value=bindparam("setting_value", type_=_TABLE.c.value.type), secret=None)
+_INSERT_PLAIN = insert(_TABLE).values(id=bindparam("setting_key"),
+                                      value=bindparam("setting_value", type_=_TABLE.c.value.type), secret=None)
+
+
 def read_many(session: Session, *keys: str) -> dict[str, Any]:
     """Several declared settings in one query, by key (each its default when unset): a sync
-    with nothing to do is mostly such reads."""
-    rows = {row.id: row for row in session.scalars(select(SettingRow).where(SettingRow.id.in_(keys)))}
-    return {key: _value(BY_KEY[key], rows.get(key)) for key in keys}
+    with nothing to do is mostly such reads. Columns, not ORM rows: loading nine rows into the
+    session cost ~0.3 ms, most of a no-op sync's local work; what the session has not written
+    yet is flushed first, as the ORM's own query would."""
+    if session.autoflush:
+        session.flush()
+    found = {}
+    for key, value, secret in session.connection().execute(_READ_MANY, {"keys": list(keys)}):
+        if BY_KEY[key].secret:
+            value = None if secret is None else decrypt_value(cipher_of(session), _TABLE.name, key, "secret",
+                                                              secret.envelope)
+        found[key] = value
+    return {key: _copy(BY_KEY[key].default) if found.get(key) is None else found[key] for key in keys}
 
 
 def _value(setting: Setting, row: SettingRow | None) -> Any:
@@ -147,6 +167,18 @@ def write(session: Session, key: str, value: Any) -> None:
     else:
         row.value, row.secret = value, None
     session.add(row)
+
+
+def write_plain(session: Session, key: str, value: Any) -> None:
+    """:func:`write` of a plain (not secret) setting as one statement, at once: for a session
+    that has not loaded the key's row (it would not see the new value). The end of every sync
+    writes its time so; through the unit of work that was a read, a flush and ~0.4 ms."""
+    if BY_KEY[key].secret:
+        raise ValueError(f"{key} is a secret setting: write() encrypts it")
+    conn = session.connection()
+    params = {"setting_key": key, "setting_value": value}
+    if conn.execute(_WRITE_PLAIN, params).rowcount == 0:
+        conn.execute(_INSERT_PLAIN, params)
 
 
 def forget(session: Session, *keys: str) -> None:

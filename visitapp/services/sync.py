@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from uuid6 import uuid7
 
 from visitapp import messages
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 CONNECTION_KEYS = (DEVICE_TOKEN_KEY, SERVER_URL_KEY, SERVER_FINGERPRINT_KEY, CONNECT_TIMEOUT_KEY, READ_TIMEOUT_KEY)
 ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
+# whether anything waits to be pushed, and whether the last sync left problems: one statement
+_OUTBOX_AND_ERRORS = select(exists(select(OutboxRow.seq)), exists(select(SyncErrorRow.id)))
 
 
 @dataclass
@@ -272,10 +274,10 @@ class SyncService:
         with self.ctx.profile.session() as s, s.begin():
             state = settings.read_many(s, *CONNECTION_KEYS, SYNC_CURSOR_KEY, KEYS_MARKER_KEY, DEFERRED_PURGES_KEY)
             server = self._connection(state)
-            if s.execute(select(SyncErrorRow.id).limit(1)).first() is not None:
-                s.execute(delete(SyncErrorRow))
             # a change written from here on waits for the next sync, as one written during a push does
-            outbox = s.execute(select(OutboxRow.seq).limit(1)).first() is not None
+            outbox, errors = map(bool, s.connection().execute(_OUTBOX_AND_ERRORS).one())
+            if errors:
+                s.execute(delete(SyncErrorRow))
         if cancel is not None:
             server.http = AbandonableSession(server.http, cancel, on_answer=(
                 lambda: progress(0, 0, "connected")) if progress else None)
@@ -313,7 +315,7 @@ class SyncService:
         report.finished_at = self.ctx.now()
         if not report.cancelled:
             with self.ctx.profile.session() as s, s.begin():
-                settings.write(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
+                settings.write_plain(s, LAST_SYNC_AT_KEY, report.finished_at.isoformat())
                 if keys_done_at is not None and keys_done_at != state[KEYS_MARKER_KEY]:
                     settings.write(s, KEYS_MARKER_KEY, keys_done_at)
         # problems are written only by a push's answers (the last sync's were cleared above)
@@ -777,7 +779,10 @@ class SyncService:
                 assignments.staff_id == self.ctx.identity.staff_id, assignments.role == "mentor",
                 assignments.active.is_(True))
             pending = select(OutboxRow.record_id).where(OutboxRow.record_kind == "mentor_note")
-            s.execute(delete(notes).where(notes.student_id.not_in(mentees), notes.id.not_in(pending)))
+            # a Core statement: the session holds no note, and the ORM's bulk delete first looked
+            # for the rows it would remove from it (~0.3 ms of a teacher's sync with nothing to do)
+            s.connection().execute(delete(notes.__table__).where(
+                notes.student_id.not_in(mentees), notes.id.not_in(pending)))
 
     def _purge_student(self, session: Any, student_id: str) -> None:
         """The assignment ended: this laptop no longer keeps anything about the student, once
