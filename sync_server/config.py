@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     db_url: str = Field("", validation_alias="VISITAPP_SERVER_DB", description=(
         "The database URL (SQLAlchemy form, e.g. `postgresql://visitapp@dbhost/school1`); empty means "
         "`server.db` in the data directory. `--db` wins over it; `init --db` records it."))
+    db_pool_size: int = Field(10, ge=1, le=100, description=(
+        "PostgreSQL connections each server process keeps open for this school: as many for writes (twice as "
+        "many more at a burst) and half as many for reads. `district add` sets 2: a district's processes hold "
+        "a pool per school."))
     platform_url: str = Field("", validation_alias="VISITAPP_PLATFORM_URL", description=(
         "The city platform's address (`platform configure --url`); empty: only file exchange."))
     platform_school_code: str = Field("", description=(

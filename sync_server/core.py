@@ -139,7 +139,8 @@ class ServerCore:
         """``run_migrations=False`` (the worker processes of ``serve --workers``, whose parent
         migrated once before starting them): a schema not at this code's head is refused."""
         cipher = paths.load_cipher()
-        db = Database.open(paths.db_url(db_url), run_migrations=run_migrations)
+        db = Database.open(paths.db_url(db_url), run_migrations=run_migrations,
+                           pool_size=paths.settings().db_pool_size)
         if not run_migrations and current_revision(db.engine) != head_revision():
             db.dispose()
             raise ServerError("数据库结构不是本程序的版本（迁移未完成），请先运行一次 visitapp-server serve（单进程）。")

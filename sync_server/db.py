@@ -42,8 +42,12 @@ from visitapp.crypto.private import touch_private
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; ``postgresql://`` means psycopg 3."""
+DEFAULT_POOL = 10
+
+
+def make_engine(url: str, pool_size: int = DEFAULT_POOL) -> Engine:
+    """An engine for any SQLAlchemy URL; ``postgresql://`` means psycopg 3. ``pool_size``:
+    PostgreSQL connections kept open for writes (twice as many more at a burst)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -74,7 +78,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
 
         return engine
-    return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
 
 
 class InList(ColumnElement):
@@ -190,7 +194,7 @@ class ChangeCache:
 class Database:
     """Sessions for readers and for writers (the latter own the ``server_seq`` lock)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, pool_size: int = DEFAULT_POOL):
         self.engine = engine
         self.dialect = engine.dialect.name
         self._read_engine: Engine | None = None
@@ -199,8 +203,9 @@ class Database:
             # own snapshot anyway (the pull is written for that), so the transaction only cost
             # two round trips per request, most of a sync with nothing to do. Its own small
             # pool, because a pooled connection's isolation level is fixed at connect.
-            self._read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
-                                              max_overflow=10)
+            reads = max(1, pool_size // 2)
+            self._read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=reads,
+                                              max_overflow=2 * reads)
             _ping_when_idle(self._read_engine)
         self._reader = sessionmaker(self._read_engine or engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(writer=True), expire_on_commit=False)
@@ -214,11 +219,11 @@ class Database:
         self.changes = ChangeCache()
 
     @classmethod
-    def open(cls, url: str, run_migrations: bool = True) -> Database:
-        engine = make_engine(url)
+    def open(cls, url: str, run_migrations: bool = True, pool_size: int = DEFAULT_POOL) -> Database:
+        engine = make_engine(url, pool_size)
         if run_migrations:
             migrate(engine)
-        return cls(engine)
+        return cls(engine, pool_size)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -39,6 +39,9 @@ DISTRICT_FORMAT = "visitapp-district"
 DISTRICT_VERSION = 1
 SLUG = re.compile(r"[a-z][a-z0-9-]{0,29}")
 MOUNT = "/schools/"
+# a school's connections per process (2 for writes, 1 for reads, more only at a burst): a
+# process serves every school, and its requests at once are few (create_app's ``workers``)
+DISTRICT_POOL = 2
 # what ``district serve --workers N`` hands its spawned worker processes
 WORKER_ENV = ("VISITAPP_SERVE_DISTRICT", "VISITAPP_SERVE_MAX_BODY")
 
@@ -159,6 +162,7 @@ class District:
             raise ServerError(f"{paths.data_dir} 中已有服务器（密钥文件已存在），不能重复初始化。")
         db_url = self.school_db_url(doc, slug)
         changes = {"public_url": f"{doc['public_url']}{MOUNT}{slug}", "tls_dir": str(self.tls.tls_dir),
+                   "db_pool_size": DISTRICT_POOL,
                    **({"db_url": db_url} if db_url else {})}
         paths.check_settings(**changes)
         from visitapp.crypto.private import private_dir

@@ -242,6 +242,12 @@ def test_two_workers_serve_every_school_and_pushes_of_two_schools_at_once_lose_n
             ok(server_cli("district", "add", str(root), slug, "--school", name, "--officer", f"{name[:2]}专干"))
             demos[slug] = ok(server_cli("--data-dir", str(root / "schools" / slug), "demo-school", "--students", "4",
                                         "--teachers", "1", "--seed", str(seed), "--json"))
+        from sync_server.core import ServerCore
+        core = ServerCore.open(ServerPaths(root / "schools" / "east"))
+        try:  # a pool per school in each process: small ones (the db_pool_size that district add set)
+            assert (core.db.engine.pool.size(), core.db._read_engine.pool.size()) == (2, 1)
+        finally:
+            core.close()
         server = DistrictServer(root, port)
         server.start("--workers", "2")
         try:
