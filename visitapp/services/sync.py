@@ -25,12 +25,12 @@ from sqlalchemy import delete, select, update
 from uuid6 import uuid7
 
 from visitapp import messages
-from visitapp.domain import ENTITY_BY_KIND, split_by_tier
+from visitapp.domain import ENTITY_BY_KIND
 from visitapp.domain.errors import Problem
 from visitapp.domain.tiers import school_only_fields
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
-from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record, sealed_form
+from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record_parts, sealed_form
 from visitapp.protocol.sync import (
     MAX_BATCH, Change, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
     decode_enrollment_code, unwrap_conflict_sealed, wrap_conflict_sealed,
@@ -580,12 +580,12 @@ class SyncService:
                     same_version = False
                     try:
                         try:
-                            entity = _read_change(change, me, tier_c)
+                            parts = _read_change(change, me, tier_c)
                             if waiting is not None:
                                 s.delete(waiting)
                                 del unopened[waiting.id]
                         except NotAReader:
-                            entity = _read_change(change, me, None)
+                            parts = _read_change(change, me, None)
                             # the version this laptop holds, re-sealed by the officer (a re-seal
                             # keeps the record's hlc): its story here is that version's and stays
                             # (the author's own record above all); anything else is kept with its
@@ -615,7 +615,7 @@ class SyncService:
                         report.quarantined.append((change.record_id, reason))
                         continue
                     _drop(s, aside)  # a readable version replaces the one set aside
-                    routing, facts, sealed_part = split_by_tier(entity)
+                    routing, facts, sealed_part = parts
                     if same_version:
                         sealed_part = row.sealed
                     elif sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
@@ -1003,11 +1003,11 @@ def keep_fields_rosters_lack(kind: str, values: dict | None, local: dict | None)
     return merged
 
 
-def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
+def _read_change(change: Any, me: str, tier_c: TierC | None) -> tuple[dict, dict, dict]:
     """A pulled record read by the kind's typed model (:mod:`visitapp.protocol.records`, the
-    schema the server checks pushes with), each part for its own tier only, or
-    :class:`RecordInvalid`; its tier C opened with ``tier_c`` (:class:`NotAReader`: no key here
-    yet), or left empty when ``tier_c`` is None."""
+    schema the server checks pushes with), each part for its own tier only, as the parts its
+    entity splits into (what is stored), or :class:`RecordInvalid`; its tier C opened with
+    ``tier_c`` (:class:`NotAReader`: no key here yet), or left empty when ``tier_c`` is None."""
     if change.kind == "conflict":
         routing, facts, sealed = _conflict_from_server(change, me, tier_c)
     elif tier_c is None:
@@ -1020,13 +1020,21 @@ def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
         raise RecordInvalid("invalid_record", "routing 应为对象")
     if "id" not in routing:
         routing = {**routing, "id": change.record_id}
-    entity = read_record(change.kind, routing, facts, sealed)
-    if entity.id != change.record_id:
+    parts = read_record_parts(change.kind, routing, facts, sealed)
+    if _field_of(parts, "id") != change.record_id:
         raise RecordInvalid("id_mismatch", "记录内容中的 id 与记录 ID 不一致")
-    student = getattr(entity, "student_id", None)
+    student = _field_of(parts, "student_id")
     if change.kind != "student" and student and change.student_id and student != change.student_id:
         raise RecordInvalid("student_mismatch", "记录内容中的学生与服务器登记的学生不一致")
-    return entity
+    return parts
+
+
+def _field_of(parts: tuple[dict, dict, dict], name: str) -> Any:
+    """A field of a record's split parts, whichever tier holds it (None: the kind has none)."""
+    for part in parts:
+        if name in part:
+            return part[name]
+    return None
 
 
 def _conflict_from_server(change: Any, me: str, tier_c: TierC | None) -> tuple[dict, dict, dict]:
