@@ -524,18 +524,11 @@ def _whole_dataclass(tp: type) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def _stored_field(tp: Any, tier: Tier, id_name: bool) -> Any:
-    check, conv = _fast(tp, tier, id_name), _as_stored(tp)
-    if conv is None:
-        return lambda v: v if check(v, 1) else _NO
-    return lambda v: (None if v is None else conv(v)) if check(v, 1) else _NO
-
-
-@functools.lru_cache(maxsize=None)
 def _stored_plan(cls: type) -> tuple:
     tiers = field_tiers(cls)
     hints = _hints(cls)
-    by_label = {label: {name: _stored_field(hints[name], tier, _is_id_name(name))
+    # per field: its compiled check, and its conversion (None: the value is stored as it is)
+    by_label = {label: {name: (_fast(hints[name], tier, _is_id_name(name)), _as_stored(hints[name]))
                         for name, own in tiers.items() if own == tier} for label, tier in _PART_TIER.items()}
     defaults = {label: [] for label in _PART_TIER}
     for f in dataclasses.fields(cls):
@@ -557,11 +550,12 @@ def _stored_parts(cls: type, parts: tuple) -> tuple | None:
         stored = {}
         for key, value in part.items():
             field = fields.get(key)
-            if field is None:
+            if field is None or not field[0](value, 1):
                 return None
-            value = field(value)
-            if value is _NO:
-                return None
+            if value is not None and field[1] is not None:
+                value = field[1](value)
+                if value is _NO:
+                    return None
             stored[key] = value
         for name, default in defaults[label]:
             if name not in stored:
