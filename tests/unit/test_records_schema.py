@@ -130,7 +130,7 @@ def test_the_compiled_check_passes_real_records_without_the_slow_path(monkeypatc
 import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
 
-from visitapp.domain.tiers import _hints  # noqa: E402
+from visitapp.domain.tiers import _hints, tier_a, tier_b  # noqa: E402
 
 _when_text = {
     dt.date: st.one_of(st.dates().map(dt.date.isoformat), st.sampled_from(["2026-2-3", "20261120", "2026-11-20T08:00"])),
@@ -225,3 +225,14 @@ def test_a_real_record_is_stored_without_building_its_entity(monkeypatch):
     routing, facts, stored = schema.read_record_parts("visit", ROUTING, FACTS, sealed)
     assert stored["narrative"] == "两间平房" and "housing" in stored  # the tier's defaults filled in
     assert facts["visit_date"] == FACTS["visit_date"] and routing["id"] == ROUTING["id"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _OpenValued:  # a kind whose required field takes any JSON value (none does today)
+    id: str = tier_a()
+    value: object = tier_b()
+
+
+def test_a_required_field_sent_empty_is_left_to_the_entity_s_way():
+    assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": None}, None)) is None
+    assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": 0}, None)) == ({"id": "x"}, {"value": 0}, {})

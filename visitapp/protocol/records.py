@@ -530,23 +530,25 @@ def _stored_plan(cls: type) -> tuple:
     # per field: its compiled check, and its conversion (None: the value is stored as it is)
     by_label = {label: {name: (_fast(hints[name], tier, _is_id_name(name)), _as_stored(hints[name]))
                         for name, own in tiers.items() if own == tier} for label, tier in _PART_TIER.items()}
-    defaults = {label: [] for label in _PART_TIER}
+    defaults: dict[str, list] = {label: [] for label in _PART_TIER}
+    required: dict[str, list[str]] = {label: [] for label in _PART_TIER}
     for f in dataclasses.fields(cls):
         label = next(lb for lb, t in _PART_TIER.items() if t == tiers[f.name])
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        defaults[label].append((f.name, None if required else _default_of(f)))
-    return by_label, defaults, _required(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required[label].append(f.name)
+            defaults[label].append((f.name, None))
+        else:
+            defaults[label].append((f.name, _default_of(f)))
+    return tuple((label, by_label[label], defaults[label], required[label]) for label in ("routing", "facts", "sealed"))
 
 
 def _stored_parts(cls: type, parts: tuple) -> tuple | None:
-    by_label, defaults, required = _stored_plan(cls)
     out = []
-    for label, part in zip(("routing", "facts", "sealed"), parts):
+    for (label, fields, defaults, required), part in zip(_stored_plan(cls), parts):
         if part is None:
             part = {}
         elif type(part) is not dict or len(part) > MAX_ITEMS:
             return None
-        fields = by_label[label]
         stored = {}
         for key, value in part.items():
             field = fields.get(key)
@@ -557,18 +559,16 @@ def _stored_parts(cls: type, parts: tuple) -> tuple | None:
                 if value is _NO:
                     return None
             stored[key] = value
-        for name, default in defaults[label]:
-            if name not in stored:
-                if default is None:
-                    return None  # a required field missing: the entity's way refuses it
-                stored[name] = default()
+        if len(stored) < len(defaults):  # (every key is one of the tier's fields)
+            for name, default in defaults:
+                if name not in stored:
+                    if default is None:
+                        return None  # a required field missing: the entity's way refuses it
+                    stored[name] = default()
+        for name in required:
+            if stored[name] is None:
+                return None  # present but empty: refused as missing, the entity's way says so
         out.append(stored)
-    for name in required:
-        for stored in out:
-            if stored.get(name, None) is not None:
-                break
-        else:
-            return None
     return tuple(out)
 
 
