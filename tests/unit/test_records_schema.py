@@ -236,3 +236,18 @@ class _OpenValued:  # a kind whose required field takes any JSON value (none doe
 def test_a_required_field_sent_empty_is_left_to_the_entity_s_way():
     assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": None}, None)) is None
     assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": 0}, None)) == ({"id": "x"}, {"value": 0}, {})
+
+
+def _b64_or_refusal(decode, text):
+    try:
+        return decode(text)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
+        return "refused"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.one_of(st.text("AQgw+/=\n -_", max_size=14), st.binary(max_size=12).map(base64.b64encode)))
+def test_sealed_base64_decodes_exactly_as_b64decode_validate(text):
+    text = text if isinstance(text, bytes) else text.encode()
+    assert _b64_or_refusal(schema._b64decode_strict, text) == \
+        _b64_or_refusal(lambda t: base64.b64decode(t, validate=True), text)
