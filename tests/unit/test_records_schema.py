@@ -123,3 +123,131 @@ def test_the_compiled_check_passes_real_records_without_the_slow_path(monkeypatc
     routing, facts, sealed = split_by_tier(check_mutation("visit", ROUTING, FACTS, encode_tier_c({"narrative": "两间平房"})))
     assert read_record("visit", routing, facts, sealed, strict_keys=True).narrative == "两间平房"
     assert calls == []  # a valid visit never needed the interpreter
+
+
+# -- the parts a laptop stores are those of the entity, without building it ------------------------
+
+import dataclasses  # noqa: E402
+import datetime as dt  # noqa: E402
+
+from visitapp.domain.tiers import _hints, tier_a, tier_b  # noqa: E402
+
+_when_text = {
+    dt.date: st.one_of(st.dates().map(dt.date.isoformat), st.sampled_from(["2026-2-3", "20261120", "2026-11-20T08:00"])),
+    dt.datetime: st.one_of(
+        st.datetimes(timezones=st.sampled_from([None, dt.timezone.utc, dt.timezone(dt.timedelta(hours=8))]))
+        .map(dt.datetime.isoformat),
+        st.sampled_from(["2026-11-20T08:00:00Z", "2026-11-20 08:00", "2026-11-20", "2026-11-20T08:00:00.5+08:00",
+                         "2026-11-20T08:00:00.123456+00:00", "2026-W47-5T08"])),
+    dt.time: st.one_of(st.times().map(dt.time.isoformat),
+                       st.sampled_from(["08:30", "8:30", "08:30:59", "08:30:00.250", "0830", "08:30Z", "24:00"])),
+}
+
+
+_clean_text = st.one_of(st.sampled_from(["", "v1", "王老师", "i" * 64, "2026-11-20", "on_site"]),
+                        st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+
+
+def _values_of(tp, clean, depth=0):
+    """JSON values for a declared type: of its form (``clean``: nearly always, so the fast path
+    is taken and compared), or a mix with values of any other shape."""
+    plan = schema._plan(tp)
+    tag = plan[0]
+    if tag in ("optional", "same"):
+        inner = _values_of(plan[1], clean, depth)
+        return st.one_of(st.none(), inner) if tag == "optional" else inner
+    if tag == "enum":
+        good = st.sampled_from(sorted(plan[1]))
+    elif tag == "str":
+        good = _clean_text if clean else _awkward_text
+    elif tag == "bool":
+        good = st.booleans()
+    elif tag == "int":
+        good = st.integers(-2 ** 54, 2 ** 54)
+    elif tag == "float":
+        good = st.one_of(st.integers(-10 ** 6, 10 ** 6), st.floats())
+    elif tag == "when":
+        good = _when_text[plan[1]]
+    elif tag == "list":
+        good = st.lists(_values_of(plan[1], clean, depth + 1), max_size=3) if depth < 3 else st.just([])
+    elif tag == "dc":
+        hints = _hints(tp)
+        good = st.fixed_dictionaries({}, optional={
+            f.name: st.deferred(lambda f=f: _values_of(hints[f.name], clean, depth + 1))
+            for f in dataclasses.fields(tp)}) if depth < 3 else st.just({})
+    else:  # open JSON
+        good = _json
+    if clean:
+        return good
+    return st.one_of(good, good, good, _json) if depth < 3 else good
+
+
+@st.composite
+def _record(draw):
+    kind = draw(st.sampled_from(sorted(ENTITY_BY_KIND)))
+    cls = ENTITY_BY_KIND[kind]
+    hints, tiers = _hints(cls), field_tiers(cls)
+    clean = draw(st.integers(0, 9)) < 7
+    rare = 200 if clean else 30  # one in this many: a required field missing, a field in another tier
+    parts = {Tier.A: {}, Tier.B: {}, Tier.C: {}}
+    for f in dataclasses.fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required or draw(st.booleans()):
+            if draw(st.integers(0, rare)) == 0:
+                continue
+            tier = draw(st.sampled_from(list(parts))) if draw(st.integers(0, rare)) == 0 else tiers[f.name]
+            parts[tier][f.name] = draw(_values_of(hints[f.name], clean and draw(st.integers(0, rare)) > 0))
+    if draw(st.integers(0, 20)) == 0:
+        parts[Tier.B][draw(_awkward_text)] = draw(_json)  # a newer peer's field
+    shapes = [None if not p and draw(st.booleans()) else p for p in parts.values()]
+    return kind, *shapes
+
+
+def _stored_or_refusal(kind, routing, facts, sealed, how):
+    try:
+        return how(kind, routing, facts, sealed)
+    except RecordInvalid as exc:
+        return ("refused", exc.code, exc.detail)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(record=_record())
+def test_the_parts_a_laptop_stores_are_exactly_those_of_the_entity(record):
+    kind, routing, facts, sealed = record
+    expected = _stored_or_refusal(kind, routing, facts, sealed,
+                                  lambda *a: split_by_tier(read_record(*a)))
+    assert _stored_or_refusal(kind, routing, facts, sealed, schema.read_record_parts) == expected
+
+
+def test_a_real_record_is_stored_without_building_its_entity(monkeypatch):
+    monkeypatch.setattr(schema, "read_record", lambda *a, **k: pytest.fail("built the entity"))
+    sealed = {"narrative": "两间平房", "family_members": [{"name": "张三", "relation": "父亲"}]}
+    routing, facts, stored = schema.read_record_parts("visit", ROUTING, FACTS, sealed)
+    assert stored["narrative"] == "两间平房" and "housing" in stored  # the tier's defaults filled in
+    assert facts["visit_date"] == FACTS["visit_date"] and routing["id"] == ROUTING["id"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _OpenValued:  # a kind whose required field takes any JSON value (none does today)
+    id: str = tier_a()
+    value: object = tier_b()
+
+
+def test_a_required_field_sent_empty_is_left_to_the_entity_s_way():
+    assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": None}, None)) is None
+    assert schema._stored_parts(_OpenValued, ({"id": "x"}, {"value": 0}, None)) == ({"id": "x"}, {"value": 0}, {})
+
+
+def _b64_or_refusal(decode, text):
+    try:
+        return decode(text)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
+        return "refused"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.one_of(st.text("AQgw+/=\n -_", max_size=14), st.binary(max_size=12).map(base64.b64encode)))
+def test_sealed_base64_decodes_exactly_as_b64decode_validate(text):
+    text = text if isinstance(text, bytes) else text.encode()
+    assert _b64_or_refusal(schema._b64decode_strict, text) == \
+        _b64_or_refusal(lambda t: base64.b64decode(t, validate=True), text)

@@ -29,9 +29,9 @@ import typing
 from typing import Any, get_args, get_origin
 
 from visitapp.domain import ENTITY_BY_KIND
-from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers
+from visitapp.domain.tiers import Tier, _hints, field_tiers, join_tiers, split_by_tier, to_jsonable
 
-__all__ = ["RecordInvalid", "read_record", "check_mutation", "encode_tier_c", "decode_tier_c", "check_json", "LIMITS",
+__all__ = ["RecordInvalid", "read_record", "read_record_parts", "check_mutation", "encode_tier_c", "decode_tier_c", "check_json", "LIMITS",
            "AUTHOR_FIELD", "SEALED_PREFIX", "TIER_C_FIELD", "is_sealed", "encode_sealed", "decode_sealed",
            "sealed_epoch", "sealed_form", "READABLE_FORM", "key_name_of", "aad_record_of", "valid_unicode"]
 
@@ -428,6 +428,163 @@ def read_record(kind: str, routing: Any, facts: Any, sealed: Any, *, strict_keys
         raise _fail(kind, f"字段内容不正确（{type(exc).__name__}）") from None
 
 
+def _b64decode_strict(text: str) -> bytes:
+    """``base64.b64decode(text, validate=True)``, the same bytes and the same refusals
+    (:class:`binascii.Error`, :class:`ValueError`). binascii's strict mode (in C) accepts a
+    subset of what ``validate`` accepts and decodes it the same; ``validate``'s own check is a
+    regular expression over the whole text, a tenth of a pulled record's opening."""
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return base64.b64decode(text, validate=True)  # decides, and refuses as before
+
+
+# -- the parts a laptop stores, without building the entity ---------------------------------------------
+# A pulled record is stored as ``split_by_tier(read_record(...))``: the checked parts turned into
+# the entity and back, which normalizes them (every field of each tier present, defaults filled
+# in, date-times and times written as ``to_jsonable`` writes them, nested dataclasses whole).
+# Built once per declared type, the functions below make those same parts from the JSON values
+# directly, and only where the compiled check (``_fast``) says the value is certainly valid;
+# anything else returns ``_NO`` and the record takes the entity's way. A property test over
+# every kind (tests/unit/test_records_schema.py) holds them to give exactly what the entity's
+# way gives.
+
+_NO = object()  # "cannot say": the caller builds the entity
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    """``() -> to_jsonable(the field's default)``: what a split writes for a field the record lacks."""
+    if f.default_factory is not dataclasses.MISSING:
+        factory = f.default_factory
+        return lambda: to_jsonable(factory())
+    value = to_jsonable(f.default)
+    if type(value) in (str, int, float, bool, type(None)):
+        return lambda: value
+    return lambda: to_jsonable(f.default)  # a fresh copy each time, as each split makes
+
+
+@functools.lru_cache(maxsize=None)
+def _as_stored(tp: Any) -> Any:
+    """``value -> split∘join of value`` for a value the compiled check passed (or ``_NO``), or
+    None where that is the value itself (text, numbers, enums, dates, open JSON)."""
+    plan = _plan(tp)
+    tag = plan[0]
+    if tag in ("optional", "same"):
+        return _as_stored(plan[1])
+    if tag == "list":
+        inner = _as_stored(plan[1])
+        if inner is None:
+            return None
+
+        def each(value: list) -> Any:
+            out = []
+            for item in value:
+                item = None if item is None else inner(item)
+                if item is _NO:
+                    return _NO
+                out.append(item)
+            return out
+        return each
+    if tag == "when":
+        if plan[1] is dt.datetime:
+            return lambda v: dt.datetime.fromisoformat(v).isoformat()
+        if plan[1] is dt.time:
+            return lambda v: dt.time.fromisoformat(v).strftime("%H:%M")
+        return None  # exactly YYYY-MM-DD and a real date: its isoformat is itself
+    if tag == "dc":
+        return _whole_dataclass(tp)
+    return None
+
+
+def _whole_dataclass(tp: type) -> Any:
+    fields: list[tuple[str, Any, Any, bool]] = []  # name, its conversion, its default, required
+    ready: list[bool] = []
+
+    def build(value: dict) -> Any:
+        if not ready:  # filled on first use: a dataclass may nest its own kind
+            for f in dataclasses.fields(tp):
+                required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                fields.append((f.name, _as_stored(_hints(tp)[f.name]), None if required else _default_of(f), required))
+            ready.append(True)
+        out = {}
+        for name, conv, default, required in fields:
+            if name in value:
+                item = value[name]
+                if item is not None and conv is not None:
+                    item = conv(item)
+                    if item is _NO:
+                        return _NO
+                out[name] = item
+            elif required:
+                return _NO  # the constructor refuses it: the entity's way says how
+            else:
+                out[name] = default()
+        return out
+    return build
+
+
+@functools.lru_cache(maxsize=None)
+def _stored_plan(cls: type) -> tuple:
+    tiers = field_tiers(cls)
+    hints = _hints(cls)
+    # per field: its compiled check, and its conversion (None: the value is stored as it is)
+    by_label = {label: {name: (_fast(hints[name], tier, _is_id_name(name)), _as_stored(hints[name]))
+                        for name, own in tiers.items() if own == tier} for label, tier in _PART_TIER.items()}
+    defaults: dict[str, list] = {label: [] for label in _PART_TIER}
+    required: dict[str, list[str]] = {label: [] for label in _PART_TIER}
+    for f in dataclasses.fields(cls):
+        label = next(lb for lb, t in _PART_TIER.items() if t == tiers[f.name])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required[label].append(f.name)
+            defaults[label].append((f.name, None))
+        else:
+            defaults[label].append((f.name, _default_of(f)))
+    return tuple((label, by_label[label], defaults[label], required[label]) for label in ("routing", "facts", "sealed"))
+
+
+def _stored_parts(cls: type, parts: tuple) -> tuple | None:
+    out = []
+    for (label, fields, defaults, required), part in zip(_stored_plan(cls), parts):
+        if part is None:
+            part = {}
+        elif type(part) is not dict or len(part) > MAX_ITEMS:
+            return None
+        stored = {}
+        for key, value in part.items():
+            field = fields.get(key)
+            if field is None or not field[0](value, 1):
+                return None
+            if value is not None and field[1] is not None:
+                value = field[1](value)
+                if value is _NO:
+                    return None
+            stored[key] = value
+        if len(stored) < len(defaults):  # (every key is one of the tier's fields)
+            for name, default in defaults:
+                if name not in stored:
+                    if default is None:
+                        return None  # a required field missing: the entity's way refuses it
+                    stored[name] = default()
+        for name in required:
+            if stored[name] is None:
+                return None  # present but empty: refused as missing, the entity's way says so
+        out.append(stored)
+    return tuple(out)
+
+
+def read_record_parts(kind: str, routing: Any, facts: Any, sealed: Any) -> tuple[dict, dict, dict]:
+    """``split_by_tier(read_record(kind, routing, facts, sealed))`` — the same three parts, or
+    the same :class:`RecordInvalid` — without building the entity when every value is certainly
+    valid (a pulled page stores thousands of records: the entity and its split were a third of
+    their checking)."""
+    cls = ENTITY_BY_KIND.get(kind)
+    if cls is not None:
+        stored = _stored_parts(cls, (routing, facts, sealed))
+        if stored is not None:
+            return stored
+    return split_by_tier(read_record(kind, routing, facts, sealed))
+
+
 def encode_tier_c(values: dict[str, Any] | None) -> str | None:
     """A record's tier C dictionary as the readable ``sealed`` string of the first version
     (base64, standard and padded, of its UTF-8 JSON). An encoding, not encryption: what laptops
@@ -450,7 +607,7 @@ def decode_tier_c(sealed: Any) -> dict[str, Any] | None:
     if is_sealed(sealed):
         raise RecordInvalid("sealed_format", "sealed 是加密内容，只能用读者的密钥打开")
     try:
-        raw = base64.b64decode(sealed.encode("ascii"), validate=True)
+        raw = _b64decode_strict(sealed.encode("ascii"))
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeError, binascii.Error, ValueError, RecursionError):
         raise RecordInvalid("sealed_format", "sealed 不是 base64 编码的 JSON") from None
@@ -487,7 +644,7 @@ def decode_sealed(sealed: str) -> bytes:
     anything not base64 of an envelope of a known version. Checks the form only: what is
     inside opens with a reader's key, or not at all."""
     try:
-        raw = base64.b64decode(sealed[len(SEALED_PREFIX):].encode("ascii"), validate=True)
+        raw = _b64decode_strict(sealed[len(SEALED_PREFIX):].encode("ascii"))
     except (UnicodeError, binascii.Error, ValueError):
         raise RecordInvalid("sealed_format", "加密内容不是有效的 base64") from None
     if len(raw) < _ENVELOPE_HEAD or raw[0] not in _ENVELOPE_VERSIONS:

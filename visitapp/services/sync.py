@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,12 +27,12 @@ from sqlalchemy import delete, exists, select, update
 from uuid6 import uuid7
 
 from visitapp import messages
-from visitapp.domain import ENTITY_BY_KIND, split_by_tier
+from visitapp.domain import ENTITY_BY_KIND
 from visitapp.domain.errors import Problem
 from visitapp.domain.tiers import school_only_fields
 from visitapp.protocol.orphans import WipedRequest
 from visitapp.crypto.errors import NotAReader
-from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record, sealed_form
+from visitapp.protocol.records import RecordInvalid, decode_tier_c, is_sealed, key_name_of, read_record_parts, sealed_form
 from visitapp.protocol.sync import (
     MAX_BATCH, Change, EnrollResponse, MetaResponse, Mutation, PullResponse, PushRequest, PushResponse,
     decode_enrollment_code, unwrap_conflict_sealed, wrap_conflict_sealed,
@@ -57,6 +59,29 @@ ProgressFn = Callable[[int, int, str], None]
 PULL_PAGE = 1000
 # whether anything waits to be pushed, and whether the last sync left problems: one statement
 _OUTBOX_AND_ERRORS = select(exists(select(OutboxRow.seq)), exists(select(SyncErrorRow.id)))
+
+_collector_lock = threading.Lock()
+_collector_pauses = [0, False]  # syncs running now, whether the collector was on before the first
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a sync runs (several may, on threads): a sync
+    makes hundreds of thousands of short-lived objects, which reference counting frees; the
+    collections they set off cost a tenth of a 4,000-record pull, and a full one on a large
+    heap holds the interpreter lock, and so the window, for hundreds of milliseconds."""
+    with _collector_lock:
+        if _collector_pauses[0] == 0:
+            _collector_pauses[1] = gc.isenabled()
+            gc.disable()
+        _collector_pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses[0] -= 1
+            if _collector_pauses[0] == 0 and _collector_pauses[1]:
+                gc.enable()
 
 
 @dataclass
@@ -267,7 +292,12 @@ class SyncService:
         the sync returns a cancelled report within a fraction of a second of the event being
         set, at any point (waiting on the server, between two attempts, between batches). A
         step whose answer was applied stays applied; one still in flight is simply redone at
-        the next sync. ``progress(0, 0, "connected")`` reports the server's first answer."""
+        the next sync. ``progress(0, 0, "connected")`` reports the server's first answer. The
+        garbage collector waits meanwhile (:func:`collector_paused`)."""
+        with collector_paused():
+            return self._run(progress, cancel)
+
+    def _run(self, progress: ProgressFn | None, cancel: threading.Event | None) -> SyncReport:
         report = SyncReport()
         # what the sync needs of the settings, read at once (a sync with nothing to do is
         # mostly such reads), and the last sync's problems cleared (a write only if there were any)
@@ -582,12 +612,12 @@ class SyncService:
                     same_version = False
                     try:
                         try:
-                            entity = _read_change(change, me, tier_c)
+                            parts = _read_change(change, me, tier_c)
                             if waiting is not None:
                                 s.delete(waiting)
                                 del unopened[waiting.id]
                         except NotAReader:
-                            entity = _read_change(change, me, None)
+                            parts = _read_change(change, me, None)
                             # the version this laptop holds, re-sealed by the officer (a re-seal
                             # keeps the record's hlc): its story here is that version's and stays
                             # (the author's own record above all); anything else is kept with its
@@ -617,7 +647,7 @@ class SyncService:
                         report.quarantined.append((change.record_id, reason))
                         continue
                     _drop(s, aside)  # a readable version replaces the one set aside
-                    routing, facts, sealed_part = split_by_tier(entity)
+                    routing, facts, sealed_part = parts
                     if same_version:
                         sealed_part = row.sealed
                     elif sealed_part is not None and (sealed_form(change.sealed) or 0) < 1:
@@ -1008,11 +1038,11 @@ def keep_fields_rosters_lack(kind: str, values: dict | None, local: dict | None)
     return merged
 
 
-def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
+def _read_change(change: Any, me: str, tier_c: TierC | None) -> tuple[dict, dict, dict]:
     """A pulled record read by the kind's typed model (:mod:`visitapp.protocol.records`, the
-    schema the server checks pushes with), each part for its own tier only, or
-    :class:`RecordInvalid`; its tier C opened with ``tier_c`` (:class:`NotAReader`: no key here
-    yet), or left empty when ``tier_c`` is None."""
+    schema the server checks pushes with), each part for its own tier only, as the parts its
+    entity splits into (what is stored), or :class:`RecordInvalid`; its tier C opened with
+    ``tier_c`` (:class:`NotAReader`: no key here yet), or left empty when ``tier_c`` is None."""
     if change.kind == "conflict":
         routing, facts, sealed = _conflict_from_server(change, me, tier_c)
     elif tier_c is None:
@@ -1025,13 +1055,21 @@ def _read_change(change: Any, me: str, tier_c: TierC | None) -> Any:
         raise RecordInvalid("invalid_record", "routing 应为对象")
     if "id" not in routing:
         routing = {**routing, "id": change.record_id}
-    entity = read_record(change.kind, routing, facts, sealed)
-    if entity.id != change.record_id:
+    parts = read_record_parts(change.kind, routing, facts, sealed)
+    if _field_of(parts, "id") != change.record_id:
         raise RecordInvalid("id_mismatch", "记录内容中的 id 与记录 ID 不一致")
-    student = getattr(entity, "student_id", None)
+    student = _field_of(parts, "student_id")
     if change.kind != "student" and student and change.student_id and student != change.student_id:
         raise RecordInvalid("student_mismatch", "记录内容中的学生与服务器登记的学生不一致")
-    return entity
+    return parts
+
+
+def _field_of(parts: tuple[dict, dict, dict], name: str) -> Any:
+    """A field of a record's split parts, whichever tier holds it (None: the kind has none)."""
+    for part in parts:
+        if name in part:
+            return part[name]
+    return None
 
 
 def _conflict_from_server(change: Any, me: str, tier_c: TierC | None) -> tuple[dict, dict, dict]:

@@ -8,7 +8,6 @@ normal state: it is reported calmly, not as an error dialog."""
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -47,16 +46,9 @@ def _when(value) -> str:
 
 
 def _run_sync(ws, progress, cancel):
-    """The sync, on the worker. The cyclic garbage collector is paused meanwhile: a full
-    collection holds the interpreter lock for hundreds of milliseconds on a large heap, which
-    froze the window; the records are freed by reference counting all the same."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return ws.sync.run(progress, cancel)
-    finally:
-        if enabled:
-            gc.enable()
+    """The sync, on the worker (it pauses the garbage collector itself, which otherwise froze
+    the window: ``visitapp.services.sync.collector_paused``)."""
+    return ws.sync.run(progress, cancel)
 
 
 class SyncScreen(QWidget):
