@@ -181,7 +181,9 @@ def _raw_insert_rate(server: Server, device_id: str) -> tuple[float, int, float]
             rows = [dict(r._mapping) for r in conn.execute(select(Record.__table__).where(
                 Record.author_device == device_id, Record.kind == "visit").order_by(Record.server_seq))]
         md = MetaData()
-        copy = Table("bench_raw_records", md, *[c._copy() for c in Record.__table__.columns])
+        # the records table's own storage (PostgreSQL keeps its rows inline, migration 0009)
+        copy = Table("bench_raw_records", md, *[c._copy() for c in Record.__table__.columns],
+                     postgresql_with=Record.__table__.dialect_options["postgresql"]["with"])
         Index("ix_bench_raw_student_seq", copy.c.student_id, copy.c.server_seq)
         Index("ix_bench_raw_author_seq", copy.c.author_staff, copy.c.server_seq)
         md.drop_all(engine)

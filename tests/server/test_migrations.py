@@ -4,6 +4,8 @@ connector had already created them on first use. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
@@ -68,3 +70,26 @@ def test_init_creates_the_platform_tables(tmp_path):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_records_rows_stay_whole_in_the_table_on_postgresql():
+    # migration 0009: a 2.7 KB visit is not moved out of line into the TOAST table
+    with pg_schema_engine("m_") as (engine, _schema):
+        _upgrade_to(engine, "0008")
+        options = "SELECT reloptions FROM pg_class WHERE oid = 'records'::regclass"
+        with engine.connect() as conn:
+            assert conn.execute(text(options)).scalar() is None
+        migrate(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text(options)).scalar() == ["toast_tuple_target=8160"]
+            conn.execute(text("INSERT INTO records (id, kind, visibility, server_seq, hlc, routing, sealed_enc, "
+                              "content_hash, deleted) VALUES ('r1', 'visit', 'student', 1, '', '{}', :env, '', false)"),
+                         {"env": os.urandom(2700)})  # encrypted: incompressible
+            toast = conn.execute(text("SELECT reltoastrelid::regclass::text FROM pg_class "
+                                      "WHERE oid = 'records'::regclass")).scalar()
+            assert conn.execute(text(f"SELECT count(*) FROM {toast}")).scalar() == 0
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0008")
+        with engine.connect() as conn:
+            assert conn.execute(text(options)).scalar() is None
