@@ -414,6 +414,16 @@ def cmd_compact(args) -> None:
 
 
 # -- parser ------------------------------------------------------------------------------------
+def serve_arguments(sp: argparse.ArgumentParser, workers_help: str) -> None:
+    """Where and how a server listens (``serve`` and ``district serve``)."""
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8443)
+    sp.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                    help="HTTPS（默认）；--no-tls 只允许本机回环地址")
+    sp.add_argument("--max-body-mb", type=int, default=32)
+    sp.add_argument("--workers", type=int, default=1, help=workers_help)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, non-zero, like every other failure
         print(f"错误：命令行参数不正确：{message}（用 --help 查看用法）", file=sys.stderr)
@@ -440,14 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--hostname", action="append", help="证书中额外的主机名（可重复）")
     sp.add_argument("--ip", action="append", help="证书中额外的 IP 地址（可重复）")
 
-    sp = add("serve", cmd_serve, "启动同步服务", json_flag=False)
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8443)
-    sp.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
-                    help="HTTPS（默认）；--no-tls 只允许本机回环地址")
-    sp.add_argument("--max-body-mb", type=int, default=32)
-    sp.add_argument("--workers", type=int, default=1,
-                    help="进程数（默认 1）：多个进程共用一个端口，适合 PostgreSQL 上的大量设备")
+    serve_arguments(add("serve", cmd_serve, "启动同步服务", json_flag=False),
+                    "进程数（默认 1）：多个进程共用一个端口，适合 PostgreSQL 上的大量设备")
 
     staff = sub.add_parser("staff", help="教职工").add_subparsers(dest="staff_cmd", required=True, parser_class=_Parser)
     sp = add("add", cmd_staff_add, "添加教职工", parent=staff)

@@ -316,7 +316,7 @@ def cmd_serve(args) -> None:
 
 def register(sub, parser_class) -> None:  # noqa: ANN001 - argparse's subparsers and our parser class
     """``visitapp-server district init | add | list | serve``."""
-    import argparse
+    from sync_server.cli import serve_arguments
 
     district = sub.add_parser("district", help="学区：一个部署服务多所学校（PostgreSQL 上每校一个 schema）")
     commands = district.add_subparsers(dest="district_cmd", required=True, parser_class=parser_class)
@@ -342,10 +342,5 @@ def register(sub, parser_class) -> None:  # noqa: ANN001 - argparse's subparsers
 
     add("list", cmd_list, "列出学区中的学校")
 
-    sp = add("serve", cmd_serve, "在一个端口上为学区的所有学校启动同步服务", json_flag=False)
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8443)
-    sp.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
-                    help="HTTPS（默认）；--no-tls 只允许本机回环地址")
-    sp.add_argument("--max-body-mb", type=int, default=32)
-    sp.add_argument("--workers", type=int, default=1, help="进程数（默认 1）：多个进程共用一个端口，每个都服务所有学校")
+    serve_arguments(add("serve", cmd_serve, "在一个端口上为学区的所有学校启动同步服务", json_flag=False),
+                    "进程数（默认 1）：多个进程共用一个端口，每个都服务所有学校")

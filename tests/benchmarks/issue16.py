@@ -193,6 +193,16 @@ LAPTOPS = 4
 DISTRICT_VISITS = 3 * realistic.PUSH_VISITS
 
 
+def _all_at_once(threads: list[threading.Thread]) -> float:
+    """Start the laptops' threads together; seconds until the last has finished."""
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def _push_through(processes: int, tmp: Path, db: str) -> tuple[float, int, str]:
     """Push rate (records/s of wall clock) of LAPTOPS laptops pushing finalized visits at once,
     spread over ``processes`` ``serve`` processes on one PostgreSQL database (one school)."""
@@ -228,13 +238,7 @@ def _push_through(processes: int, tmp: Path, db: str) -> tuple[float, int, str]:
             except Exception as exc:  # noqa: BLE001 - reported as a failed row
                 failures.append(f"{type(exc).__name__}: {exc}")
 
-        threads = [threading.Thread(target=laptop, args=(c, w)) for c, w in zip(clients, work)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.perf_counter() - start
+        took = _all_at_once([threading.Thread(target=laptop, args=(c, w)) for c, w in zip(clients, work)])
         assert not failures and not any(c.errors for c in clients), (failures[:3], [c.error_texts[:2] for c in clients])
         return per * LAPTOPS / took, per * LAPTOPS, realistic._kb(work[0])
     finally:
@@ -342,14 +346,8 @@ def _district_push(workers: int, tmp: Path, db: str) -> tuple[float, int, str, s
         def postgres(_proc_dir: Path, cmdline: bytes) -> bool:  # the backends serving this database
             return cmdline.startswith(b"postgres") and database in cmdline
 
-        threads = [threading.Thread(target=laptop, args=(w,)) for w in work]
         cpu = (_cpu_seconds(server), _cpu_seconds(postgres), time.process_time())
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.perf_counter() - start
+        took = _all_at_once([threading.Thread(target=laptop, args=(w,)) for w in work])
         used = (_cpu_seconds(server) - cpu[0], _cpu_seconds(postgres) - cpu[1], time.process_time() - cpu[2])
         assert not failures, failures[:3]
         cores = sum(used) / took
