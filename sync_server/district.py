@@ -180,14 +180,20 @@ class District:
         self._write(doc)
         return school_id, officer, paths
 
-    def open_cores(self, run_migrations: bool = True) -> dict:
-        """Every school's :class:`ServerCore`, by slug (each migrated unless told not to)."""
-        from sync_server.core import ServerCore
-
+    def servable(self) -> list[str]:
+        """The schools to serve; a :class:`ServerError` if there is none, or if the environment
+        would give all of them one database."""
         slugs = self.schools()
         _refuse_environment_database()
         if not slugs:
             raise ServerError(f"学区 {self.root} 还没有学校，请先运行 visitapp-server district add。")
+        return slugs
+
+    def open_cores(self, run_migrations: bool = True) -> dict:
+        """Every school's :class:`ServerCore`, by slug (each migrated unless told not to)."""
+        from sync_server.core import ServerCore
+
+        slugs = self.servable()
         cores: dict = {}
         try:
             for slug in slugs:
@@ -295,11 +301,12 @@ def cmd_serve(args) -> None:
     _check_listen(args.host, args.tls)
     if args.workers < 1:
         raise ServerError("--workers 至少为 1。")
-    setup_logging()
     district = District.resolve(args.dir)
-    cores = district.open_cores()  # migrates every school, once, before any worker starts
+    district.servable()  # refusals first, before the log goes to stderr
     if args.tls:
         district.tls.fingerprint()  # a clear message if the certificate is missing
+    setup_logging()
+    cores = district.open_cores()  # migrates every school, once, before any worker starts
     max_body = args.max_body_mb * 1024 * 1024
     data_dirs = [core.paths for core in cores.values()]
     if args.workers > 1:
