@@ -133,6 +133,10 @@ class ServerCore:
         self.vault = Vault(cipher)
         self.schema_version = head_revision()
         self._school: tuple[str, str] | None = None
+        # the pull's caches of what a scope check reads, each entry valid for one server_seq
+        # (sync_server.sync.pull: _reviewed_students, _scope_inputs)
+        self.review_scope_cache: dict = {}
+        self.scope_inputs_cache: dict = {}
 
     @classmethod
     def open(cls, paths: ServerPaths, db_url: str | None = None, run_migrations: bool = True) -> ServerCore:

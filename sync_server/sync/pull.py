@@ -123,7 +123,7 @@ def _reviewed_students(core: ServerCore, s, staff_id: str, snap: int) -> set[str
                      if r.get("staff_id") == staff_id and r.get("active", True) is not False} - {""})
     if not grades:
         return set()
-    cache = core.__dict__.setdefault("_review_scope_cache", {})
+    cache = core.review_scope_cache
     hit = cache.get(staff_id)
     if hit is not None and hit[0] == snap and hit[1] == grades:
         return hit[2]
@@ -198,7 +198,7 @@ def _scope_inputs(core: ServerCore, s, who: Principal, snap: int) -> tuple[list,
     teacher's sync with nothing to do reads none of them (three statements, on PostgreSQL
     three round trips). A change committed after ``snap`` that a fresh read would have seen is
     read at the next pull, whose snapshot is past it."""
-    cache = core.__dict__.setdefault("_scope_inputs_cache", {})
+    cache = core.scope_inputs_cache
     hit = cache.get(who.device_id)
     if hit is not None and hit[0] == snap and hit[1] == who.staff_id:
         return hit[2]
