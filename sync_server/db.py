@@ -1,6 +1,7 @@
 """Engine, migrations and the write transaction that hands out ``server_seq``.
 
-SQLite: WAL, ``synchronous=NORMAL``, and every *write* transaction starts with
+SQLite: WAL, ``synchronous=FULL`` (an answered push survives a power cut; decision
+``sqlite-synchronous-full.md``), and every *write* transaction starts with
 ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade. PostgreSQL: the writer
 locks the counter row ``FOR UPDATE``. Either way writers are serialized from their first
 statement to commit, which is what keeps ``server_seq`` gap-tolerant but never out of order.
@@ -68,7 +69,9 @@ def make_engine(url: str, pool_size: int = DEFAULT_POOL) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: the WAL is synced at every commit. Under NORMAL a power cut may roll back
+            # transactions already answered: laptops would hold seqs the server hands out again
+            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             # a swapped or deleted value leaves no readable bytes in freed space (issue 14)
             cur.execute("PRAGMA secure_delete=FAST")

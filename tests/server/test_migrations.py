@@ -93,3 +93,16 @@ def test_records_rows_stay_whole_in_the_table_on_postgresql():
             command.downgrade(_alembic_config(conn), "0008")
         with engine.connect() as conn:
             assert conn.execute(text(options)).scalar() is None
+
+
+def test_an_sqlite_server_syncs_every_commit_to_disk(tmp_path):
+    """``synchronous=FULL``: under NORMAL a power cut may roll back pushes already answered
+    ``applied``, and the server would hand their seqs out again to records laptops then skip."""
+    from sync_server.db import make_engine as server_engine
+    engine = server_engine(f"sqlite:///{tmp_path / 'server.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()

@@ -29,7 +29,9 @@ def test_migrations_from_empty_to_head_create_every_table(tmp_path):
         tables = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master where type='table'")}
         version = conn.exec_driver_sql("select version_num from alembic_version").scalar()
         mode = conn.exec_driver_sql("pragma journal_mode").scalar()
+        synced = conn.exec_driver_sql("pragma synchronous").scalar()
     assert set(Base.metadata.tables) <= tables
+    assert synced == 2, "FULL: a saved visit survives a power cut (NORMAL may roll back the last commits)"
     from alembic.script import ScriptDirectory
     from visitapp.storage.profile import alembic_config
     from visitapp.storage.profile import HEAD_REVISION
