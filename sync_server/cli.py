@@ -46,8 +46,6 @@ def _open(args):
 
 # -- commands --------------------------------------------------------------------------------
 def cmd_init(args) -> None:
-    from visitapp.crypto.tls import make_self_signed_cert
-
     paths = ServerPaths.resolve(args.data_dir)
     if paths.key_file.exists():
         raise ServerError(f"{paths.data_dir} 中已有服务器（密钥文件已存在），不能重复初始化。")
@@ -57,11 +55,7 @@ def cmd_init(args) -> None:
     paths.check_settings(**changes)  # a bad --url or settings.json stops init before anything is created
 
     def write_cert() -> None:
-        hostnames = ["localhost", socket.gethostname()]
-        ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
-        cert_pem, key_pem = make_self_signed_cert(hostnames + list(args.hostname or []), ips,
-                                                  common_name=f"visitapp {args.school}"[:60])
-        paths.write_cert(cert_pem, key_pem)
+        paths.write_cert(*self_signed_cert(args, lan, f"visitapp {args.school}"[:60]))
 
     school_id, officer, settings = create_school(paths, args.db or paths.db_url(), changes, args.school, args.officer,
                                                  before_settings=write_cert)
@@ -71,6 +65,16 @@ def cmd_init(args) -> None:
           f"已创建学校“{args.school}”（{school_id}），资助专干：{officer.name}。\n"
           f"数据目录：{paths.data_dir}\n证书指纹（SHA-256）：{fingerprint}\n"
           f"注册码中的服务器地址：{settings.public_url}（可用 init --url 或 enroll-code --url 指定）")
+
+
+def self_signed_cert(args, lan: str | None, common_name: str) -> tuple[bytes, bytes]:  # noqa: ANN001
+    """The server's certificate and key (``init``, ``district init``): this machine's names
+    and addresses, with ``--hostname`` and ``--ip`` added."""
+    from visitapp.crypto.tls import make_self_signed_cert
+
+    hostnames = ["localhost", socket.gethostname()] + list(args.hostname or [])
+    ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
+    return make_self_signed_cert(hostnames, ips, common_name=common_name)
 
 
 def create_school(paths: ServerPaths, url: str, changes: dict, school: str, officer: str,

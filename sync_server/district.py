@@ -226,7 +226,7 @@ def create_district_app(cores: dict, max_body: int, workers: int = 4):  # noqa: 
     async def not_found(_request: Request, _exc):  # noqa: ANN202
         return error_response(404, "not_found", "server.not_found.school")
 
-    routes = [Mount(MOUNT + slug, app=create_app(core, max_body=max_body, workers=workers))
+    routes = [Mount(MOUNT + slug, app=create_app(core, max_body=max_body))
               for slug, core in cores.items()]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
 
@@ -245,26 +245,13 @@ def district_worker_app():  # noqa: ANN201
 
 
 # -- the command line ----------------------------------------------------------------------
-def _emit(args, doc: dict, text: str) -> None:
-    from sync_server.cli import _emit as emit
-    emit(args, doc, text)
-
-
 def cmd_init(args) -> None:
-    import socket
-
-    from sync_server.cli import _lan_ip
-    from visitapp.crypto.tls import make_self_signed_cert
+    from sync_server.cli import _emit, _lan_ip, self_signed_cert
 
     district = District.resolve(args.dir)
     lan = _lan_ip()
-    public = args.url or f"https://{lan or '127.0.0.1'}:8443"
-    ips = ["127.0.0.1", "::1"] + ([lan] if lan else []) + list(args.ip or [])
-    names = ["localhost", socket.gethostname()] + list(args.hostname or [])
-    if district.file.exists():
-        raise ServerError(f"{district.root} 已经是学区目录，不能重复初始化。")
-    cert_pem, key_pem = make_self_signed_cert(names, ips, common_name="visitapp district")
-    doc = district.create(public, args.db or "", cert_pem, key_pem)
+    doc = district.create(args.url or f"https://{lan or '127.0.0.1'}:8443", args.db or "",
+                          *self_signed_cert(args, lan, "visitapp district"))
     fingerprint = district.tls.fingerprint()
     _emit(args, {"dir": str(district.root), "public_url": doc["public_url"], "fingerprint": fingerprint},
           f"已创建学区目录 {district.root}。\n证书指纹（SHA-256）：{fingerprint}\n"
@@ -272,6 +259,8 @@ def cmd_init(args) -> None:
 
 
 def cmd_add(args) -> None:
+    from sync_server.cli import _emit
+
     district = District.resolve(args.dir)
     school_id, officer, paths = district.add_school(args.slug, args.school, args.officer)
     settings = paths.settings()
@@ -284,6 +273,8 @@ def cmd_add(args) -> None:
 
 
 def cmd_list(args) -> None:
+    from sync_server.cli import _emit
+
     district = District.resolve(args.dir)
     doc = district.read()
     schools = []

@@ -62,13 +62,8 @@ class Server:
         if not self.tls:
             cmd.append("--no-tls")
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        from tests.e2e.server_process import wait_until_listening
+        wait_until_listening(self.proc, self.port, timeout=30)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -267,12 +267,12 @@ def _district_push(workers: int, tmp: Path, db: str) -> tuple[float, int, str, s
     spreads them over the processes. Bodies are serialized before the clock starts (the
     benchmark's own threads share two cores with the server)."""
     import os
-    import socket
     import subprocess
 
     import requests
 
     from tests.benchmarks.bench_server import ROOT, _free_port, _quiet_main
+    from tests.e2e.server_process import wait_until_listening, worker_pids
     from visitapp.protocol.sync import decode_enrollment_code
 
     root, port = tmp / "district", _free_port()
@@ -288,15 +288,7 @@ def _district_push(workers: int, tmp: Path, db: str) -> tuple[float, int, str, s
                              "--no-tls", "--workers", str(workers)], env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("district serve did not start") from None
-                time.sleep(0.1)
+        wait_until_listening(proc, port)
         per = DISTRICT_VISITS // LAPTOPS
         work: list[list[tuple[str, dict, bytes]]] = []
         kb = ""
@@ -338,10 +330,10 @@ def _district_push(workers: int, tmp: Path, db: str) -> tuple[float, int, str, s
 
         database = db.rsplit("/", 1)[1].encode()
 
-        def server(proc_dir: Path, cmdline: bytes) -> bool:  # the serve process and its workers
-            if int(proc_dir.name) == proc.pid:
-                return True
-            return b"spawn_main" in cmdline and (proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(proc.pid)
+        serving = {proc.pid, *worker_pids(proc.pid)}
+
+        def server(proc_dir: Path, _cmdline: bytes) -> bool:  # the serve process and its workers
+            return int(proc_dir.name) in serving
 
         def postgres(_proc_dir: Path, cmdline: bytes) -> bool:  # the backends serving this database
             return cmdline.startswith(b"postgres") and database in cmdline

@@ -20,6 +20,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_listening(proc, port: int, log: Path | None = None, timeout: float = 60) -> None:  # noqa: ANN001
+    """Until a server process accepts connections on ``port``; an AssertionError with the end
+    of its ``log`` if it exits first, or if ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            said = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+            raise AssertionError(f"server exited: {said}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start in time")
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes (``--workers N``: spawned by uvicorn's supervisor) of ``parent``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if (proc.name.isdigit() and b"spawn_main" in (proc / "cmdline").read_bytes()
+                    and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent):
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 class ServerProcess:
     """A school server as ``visitapp-server init`` + ``serve`` set it up: HTTPS with the
     self-signed certificate ``init`` made, whose fingerprint the enrollment codes carry (so a
@@ -57,16 +86,7 @@ class ServerProcess:
             [PYTHON, "-m", "sync_server", "--data-dir", str(self.data_dir), *self.db, "serve",
              "--host", "127.0.0.1", "--port", str(self.port), *([] if self.tls else ["--no-tls"])],
             log=self.log, env=subprocess_env())
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start in time")
+        wait_until_listening(self.proc, self.port, self.log)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

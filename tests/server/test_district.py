@@ -5,6 +5,7 @@ of one school that tries the other school's address with its valid token."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -20,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sync_server.config import ServerPaths
 from tests import forkserver
 from tests.conftest import PASSPHRASE, PYTHON, subprocess_env
+from tests.e2e.server_process import wait_until_listening, worker_pids
 from tests.server.conftest import pg_database
 from visitapp.protocol.hlc import HybridClock
 from visitapp.protocol.records import encode_tier_c
@@ -62,16 +64,7 @@ class DistrictServer:
         self.proc = subprocess.Popen([PYTHON, "-m", "sync_server", "district", "serve", str(self.root), "--port",
                                       str(self.port), *extra], env=subprocess_env(), stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"district server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("district server did not start")
+        wait_until_listening(self.proc, self.port, self.log)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -87,7 +80,7 @@ class DistrictServer:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def district(request, tmp_path):
     """A district of two schools with demo rosters, not yet serving: (server, db url, demos by slug)."""
-    with pg_database("district_") if request.param == "postgres" else _no_database() as db_url:
+    with pg_database("district_") if request.param == "postgres" else contextlib.nullcontext("") as db_url:
         root = tmp_path / "district"
         port = _free_port()
         made = ok(server_cli("district", "init", str(root), "--url", f"https://127.0.0.1:{port}", "--json",
@@ -103,14 +96,6 @@ def district(request, tmp_path):
         server = DistrictServer(root, port)
         yield server, db_url, demos
         server.kill()
-
-
-class _no_database:
-    def __enter__(self):
-        return ""
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _pool(port: int, fingerprint: str) -> urllib3.HTTPSConnectionPool:
@@ -217,18 +202,6 @@ def test_one_port_serves_each_school_apart_and_a_token_opens_only_its_own_school
         server.kill()
 
 
-def _worker_pids(parent: int) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent \
-                    and b"spawn_main" in (proc / "cmdline").read_bytes():
-                found.append(int(proc.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
 @pytest.mark.postgres
 def test_two_workers_serve_every_school_and_pushes_of_two_schools_at_once_lose_nothing(tmp_path):
     """``district serve --workers 2``: two processes on the one port, each serving both
@@ -263,9 +236,9 @@ def test_two_workers_serve_every_school_and_pushes_of_two_schools_at_once_lose_n
                 assert status == 200, body
                 devices[slug] = body
             deadline = time.monotonic() + 30
-            while len(_worker_pids(server.proc.pid)) < 2 and time.monotonic() < deadline:
+            while len(worker_pids(server.proc.pid)) < 2 and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert len(_worker_pids(server.proc.pid)) == 2, "two worker processes under district serve"
+            assert len(worker_pids(server.proc.pid)) == 2, "two worker processes under district serve"
             students = {slug: sorted(c["record_id"] for c in _pull_all(_pool(port, fingerprint), f"/schools/{slug}",
                                                                          devices[slug]["token"])
                                      if c["kind"] == "student") for slug in demos}

@@ -18,6 +18,7 @@ import urllib3
 
 from sync_server.cli import main
 from sync_server.config import ServerPaths
+from tests.e2e.server_process import wait_until_listening, worker_pids
 from tests.server.conftest import fresh_db_url
 from visitapp.protocol.hlc import HybridClock
 from visitapp.protocol.sync import decode_enrollment_code
@@ -43,16 +44,7 @@ class Served:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sync_server", "--data-dir", str(self.data), "--db", self.url, "serve",
              "--port", str(self.port), *extra], env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+        wait_until_listening(self.proc, self.port, self.log, timeout=30)
 
     def stop(self, sig=signal.SIGTERM) -> int:
         assert self.proc is not None
@@ -196,9 +188,7 @@ def test_two_workers_concurrent_pushes_and_pulls_without_gaps_or_duplicates(back
             devices.append((body["device_id"], body["token"], body["staff_id"]))
         status, page = call("GET", "/v1/sync/pull?cursor=0&limit=1000", devices[2][1])
         students = [c["record_id"] for c in page["changes"] if c["kind"] == "student"]
-        workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == s.proc.pid
-                   and b"spawn_main" in _cmdline(p)]
-        assert len(workers) == 2, "two worker processes under the serve process"
+        assert len(worker_pids(s.proc.pid)) == 2, "two worker processes under the serve process"
 
         pushed: dict[str, set[str]] = {}
         errors: list[str] = []
@@ -255,17 +245,3 @@ def test_two_workers_concurrent_pushes_and_pulls_without_gaps_or_duplicates(back
         if s.proc and s.proc.poll() is None:
             s.proc.kill()
             s.proc.wait()
-
-
-def _parent_of(proc_dir: Path) -> int | None:
-    try:
-        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _cmdline(proc_dir: Path) -> bytes:
-    try:
-        return (proc_dir / "cmdline").read_bytes()
-    except OSError:
-        return b""
