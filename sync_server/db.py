@@ -180,11 +180,11 @@ class ChangeCache:
             return
         with self._lock:
             texts, order = self._texts, self._order
-            for seq, text in items:
+            for seq, page_text in items:
                 if seq not in texts:
-                    texts[seq] = text
+                    texts[seq] = page_text
                     order.append(seq)
-                    self._size += len(text)
+                    self._size += len(page_text)
             while self._size > self.max_bytes and order:
                 self._size -= len(texts.pop(order.popleft()))
 

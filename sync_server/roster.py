@@ -15,7 +15,6 @@ roster is refused unless forced, as a platform pull is.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
