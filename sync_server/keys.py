@@ -44,6 +44,14 @@ def _officer_key(session) -> bytes | None:  # noqa: ANN001 - a Session
     return b64d(row.value) if row and row.value else None
 
 
+def _officer_key_set(session) -> bytes:  # noqa: ANN001 - a Session
+    """The officer key, for what only it can sign; refused (409) before the officer published it."""
+    officer_key = _officer_key(session)
+    if officer_key is None:
+        raise ApiError(409, "no_officer_key", "server.no_officer_key")
+    return officer_key
+
+
 def _keys_of(body: dict) -> DevicePublicKeys:
     try:
         return DevicePublicKeys.from_wire(body)
@@ -132,9 +140,7 @@ def certify(core: ServerCore, who: Principal, device_id: str, certificate: str) 
     school_id, _ = core.school()
     with core.db.write() as tx:
         s = tx.session
-        officer_key = _officer_key(s)
-        if officer_key is None:
-            raise ApiError(409, "no_officer_key", "server.no_officer_key")
+        officer_key = _officer_key_set(s)
         device, keys = s.get(DeviceRow, device_id), s.get(DeviceKeyRow, device_id)
         if device is None or keys is None:
             raise ApiError(404, "not_found", "server.not_found.device_key")
@@ -158,9 +164,7 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
     stored = 0
     with core.db.write() as tx:
         s = tx.session
-        officer_key = _officer_key(s)
-        if officer_key is None:
-            raise ApiError(409, "no_officer_key", "server.no_officer_key")
+        officer_key = _officer_key_set(s)
         # a key name is a student's id, or "<student id>#mentor" for its mentor notes
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.id.in_(
             {w["student_id"].partition("#")[0] for w in wraps}))).scalars())
@@ -238,9 +242,7 @@ def publish_epoch_list(core: ServerCore, who: Principal, signed: EpochList) -> d
     school_id, _ = core.school()
     with core.db.write() as tx:
         s = tx.session
-        officer_key = _officer_key(s)
-        if officer_key is None:
-            raise ApiError(409, "no_officer_key", "server.no_officer_key")
+        officer_key = _officer_key_set(s)
         if signed.school_id != school_id:
             raise ApiError(422, "bad_epoch_list", "server.bad_epoch_list")
         try:

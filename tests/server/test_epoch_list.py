@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from sync_server.core import utcnow
 from sync_server.key_models import ContentKeyWrapRow, EpochListRow
-from tests.server.test_key_directory import STORY, Laptop, _assign, school  # noqa: F401 - the fixture
+from tests.server.test_key_directory import LAPTOP_CHECKS_ON_SQLITE, STORY, _assign, school  # noqa: F401 - the fixture
 
 from visitapp.crypto.errors import CryptoError, NotAReader
 from visitapp.crypto.opening import OfficerKey
@@ -20,7 +20,6 @@ from visitapp.crypto.sealing import b64e, epoch_list_signed_bytes, value_epoch
 from visitapp.messages import ZH, text
 from visitapp.protocol.keys import EpochList
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the laptop's checks
 
 
 def _revocation(school) -> tuple:  # noqa: ANN001
@@ -78,10 +77,23 @@ def _deliver(server, taken: list[dict]) -> None:  # noqa: ANN001
         tx.session.add_all(ContentKeyWrapRow(**row) for row in taken)
 
 
+def _one_teacher(school) -> tuple:  # noqa: ANN001
+    """An officer and a teacher reading one student, its key of epoch 1 shared: (server, officer, teacher, student)."""
+    server, officer, teacher = school
+    o = officer()
+    t = teacher("王老师", o)
+    o.keys.certify(t.device.id)
+    student = server.student()
+    _assign(o, student, t.device.staff_id)
+    o.keys.share_student_key(student)
+    return server, o, t, student
+
+
 def _said(message_id: str, **params) -> str:  # noqa: ANN003
     return text(message_id, ZH, **params)
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_normal_flow_the_new_epoch_arrives_no_warning_and_the_revoked_key_opens_nothing_new(school):
     server, o, t, gone, student, old_key = _revocation(school)
     listed = _served(server)
@@ -96,6 +108,7 @@ def test_normal_flow_the_new_epoch_arrives_no_warning_and_the_revoked_key_opens_
     assert o.keys.share_student_key(student) == 0 and _served(server).version == listed.version
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_server_that_withholds_the_new_epoch_is_detected_and_the_old_key_is_no_longer_used(school):
     server, o, t, gone, student, old_key = _revocation(school)
     taken = _withhold_epoch(server, t.device.id, 2)  # the new epoch's wrap to the teacher is not delivered
@@ -116,6 +129,7 @@ def test_a_server_that_withholds_the_new_epoch_is_detected_and_the_old_key_is_no
     assert t.keys.fetch_content_keys() == [] and value_epoch(t.keys.seal(student, STORY, "visit", "v2", "sealed")) == 2
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_server_that_serves_an_older_list_or_none_is_warned_and_the_old_list_not_taken(school):
     server, o, t, gone, student, old_key = _revocation(school)
     newest = _served(server)
@@ -136,14 +150,9 @@ def test_a_server_that_serves_an_older_list_or_none_is_warned_and_the_old_list_n
     assert value_epoch(t.keys.seal(student, STORY, "visit", "v2", "sealed")) == 0
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_list_signed_by_another_key_is_refused_by_the_server_and_by_the_laptop(school):
-    server, officer, teacher = school
-    o = officer()
-    t = teacher("王老师", o)
-    o.keys.certify(t.device.id)
-    student = server.student()
-    _assign(o, student, t.device.staff_id)
-    o.keys.share_student_key(student)
+    server, o, t, student = _one_teacher(school)
     assert t.keys.fetch_content_keys() == []
     listed = _served(server)
     forger = OfficerKey.generate()
@@ -161,28 +170,25 @@ def test_a_list_signed_by_another_key_is_refused_by_the_server_and_by_the_laptop
 
 
 def test_the_server_keeps_only_a_newer_list_from_an_officer(school):
-    server, officer, teacher = school
-    o = officer()
-    t = teacher("王老师", o)
-    o.keys.certify(t.device.id)
-    student = server.student()
-    o.keys.share_student_key(student, readers={t.device.staff_id})
+    """On SQLite and PostgreSQL: the list is stored, served as sent, and only a newer one replaces it."""
+    server, o, t, student = _one_teacher(school)
     listed = _served(server)
     assert listed.epochs == {student: 1}
     r = server.client.put("/v1/keys/epochs", headers=o.device.auth, json=listed.model_dump())
     assert r.status_code == 409 and r.json()["error"] == "epoch_list_stale"
     r = server.client.put("/v1/keys/epochs", headers=t.device.auth, json=listed.model_dump())
     assert r.status_code == 403
+    other = dict(listed.model_dump(), school_id="another-school", version=listed.version + 1)
+    other["signature"] = b64e(o.keys.officer_key().sign(epoch_list_signed_bytes(
+        other["school_id"], other["version"], other["issued_at"], other["epochs"], other["revoked"])))
+    r = server.client.put("/v1/keys/epochs", headers=o.device.auth, json=other)
+    assert r.status_code == 422 and r.json()["error"] == "bad_epoch_list"
     assert server.client.get("/v1/keys/epochs", headers=t.device.auth).json()["list"] == listed.model_dump()
 
 
+@LAPTOP_CHECKS_ON_SQLITE
 def test_a_school_with_no_list_yet_behaves_as_before(school):
-    server, officer, teacher = school
-    o = officer()
-    t = teacher("王老师", o)
-    o.keys.certify(t.device.id)
-    student = server.student()
-    o.keys.share_student_key(student, readers={t.device.staff_id})
+    server, o, t, student = _one_teacher(school)
     _serve_instead(server, None)  # as on a server whose officer's laptop published none yet
     assert t.keys.fetch_content_keys() == []
     assert value_epoch(t.keys.seal(student, STORY, "visit", "v1", "sealed")) == 1
