@@ -12,13 +12,18 @@ from sqlalchemy import delete, select
 
 from sync_server.core import utcnow
 from sync_server.key_models import ContentKeyWrapRow, EpochListRow
+from sync_server.models import DeviceRow
 from tests.server.test_key_directory import LAPTOP_CHECKS_ON_SQLITE, STORY, _assign, school  # noqa: F401 - the fixture
 
 from visitapp.crypto.errors import CryptoError, NotAReader
 from visitapp.crypto.opening import OfficerKey
-from visitapp.crypto.sealing import b64e, epoch_list_signed_bytes, value_epoch
+from visitapp.crypto import FAST_TEST_KDF
+from visitapp.crypto.sealing import b64e, epoch_list_signed_bytes, sealed_to, value_epoch
 from visitapp.messages import ZH, text
 from visitapp.protocol.keys import EpochList
+from visitapp.protocol.sync import decode_enrollment_code
+from visitapp.services.keys import KeyDirectoryClient, KeyService
+from visitapp.storage.profile import Profile
 
 
 
@@ -192,3 +197,40 @@ def test_a_school_with_no_list_yet_behaves_as_before(school):
     _serve_instead(server, None)  # as on a server whose officer's laptop published none yet
     assert t.keys.fetch_content_keys() == []
     assert value_epoch(t.keys.seal(student, STORY, "visit", "v1", "sealed")) == 1
+
+
+def _second_officer_device(server, o, tmp_path) -> str:  # noqa: ANN001
+    """Another officer's laptop, enrolled with a code the officer's laptop made and certified."""
+    staff = server.core.add_staff("钱专干", "officer")
+    code = o.keys.officer_code(server.core.make_enroll_code(staff.id)[1])
+    body = server.client.post("/v1/enroll", json={"code": decode_enrollment_code(code)[2],
+                                                  "device_label": "spare"}).json()
+    profile, _ = Profile.create(tmp_path / "spare", "a passphrase", FAST_TEST_KDF)
+    try:
+        KeyService(profile, KeyDirectoryClient(server.client, "http://testserver", body["token"])).publish_device_keys(
+            device_id=body["device_id"], staff_id=body["staff_id"], role="officer", school_id=body["school_id"],
+            code=code)
+    finally:
+        profile.close()
+    o.keys.certify(body["device_id"])
+    return body["device_id"]
+
+
+@LAPTOP_CHECKS_ON_SQLITE
+def test_a_device_the_list_names_as_revoked_gets_nothing_new_though_the_server_lists_it_active(school, tmp_path):
+    server, o, t, student = _one_teacher(school)
+    spare = _second_officer_device(server, o, tmp_path)
+    o.keys.share_student_key(student)  # an officer device gets every student's key
+    server.core.revoke_device(spare)
+    assert o.keys.rotate_after_revocation(spare) == [student]
+    assert spare in _served(server).revoked
+    assert t.keys.fetch_content_keys() == []
+    with server.core.db.write() as tx:  # the administrator undoes the revocation behind the officer's back
+        tx.session.get(DeviceRow, spare).revoked_at = None
+    other = server.student()  # a student whose key the teacher does not hold: sealed to the officers
+    sealed = t.keys.seal(other, STORY, "visit", "v1", "sealed")
+    assert sealed_to(sealed) == sorted({o.device.id, t.device.id})
+    assert o.keys.share_students([other]) == 1  # the officer's own device only
+    with server.core.db.read() as s:
+        assert not s.execute(select(ContentKeyWrapRow).where(ContentKeyWrapRow.device_id == spare,
+                                                             ContentKeyWrapRow.student_id == other)).first()

@@ -877,6 +877,7 @@ class KeyService:
         if new:
             self._store_keys([(key, None) for key in new])
         officers = directory.active(role="officer")
+        gone = self.rotated_away_from()
         wraps: list[dict] = []
         marks: dict[tuple[str, int], tuple[ContentKey, list[str]]] = {}
         everyone = self._readers_of_all() if readers is None else {}
@@ -887,7 +888,7 @@ class KeyService:
                 student_id, mentor_only, _ = name.partition(MENTOR_SUFFIX)
                 who = {staff for staff, role in everyone.get(student_id, ()) if not mentor_only
                        or role == AssignmentRole.MENTOR}
-            targets = {**directory.active(staff=who), **officers}
+            targets = {d: e for d, e in {**directory.active(staff=who), **officers}.items() if d not in gone}
             # every epoch, not only the newest: a reader who arrives after a rotation must open
             # the records written before it too (a revoked device is no target, so it gets none)
             for row in self._keys_of(name):
@@ -927,7 +928,9 @@ class KeyService:
                 directory.devices.pop(device_id, None)
                 self.share_student_key(name, directory=directory)
                 rotated.append(name)
-            if rotated:
+            if rotated and device_id != self.my_device_id():
+                # (never this laptop itself: a server that hid it from its own directory would
+                # otherwise have every teacher stop sealing to it)
                 self._rotated_away.add(device_id)
         return rotated
 
@@ -968,6 +971,12 @@ class KeyService:
         """The newest list this laptop accepted (``version``, ``epochs``, ``revoked``), or ``{}``."""
         row = self._material(EPOCH_LIST)
         return row.public if row is not None and row.public else {}
+
+    def rotated_away_from(self) -> set[str]:
+        """Devices the officer's laptop moved students' keys away from (revoked, retired), as
+        the signed epoch list names them: nothing new is sealed or wrapped to them, even while
+        the server's directory lists one as active (a revocation hidden from this laptop)."""
+        return set(self._seen_epoch_list().get("revoked", ())) | self._rotated_away
 
     def _required_epoch(self, key_name: str) -> int:
         return int(self._seen_epoch_list().get("epochs", {}).get(key_name, 0))
@@ -1122,7 +1131,9 @@ class KeyService:
             return key.seal(plaintext, kind, record_id, field)
         directory = directory or self.trusted_directory()
         me = self.my_device_id()
-        recipients = {d: DevicePublicKeys.from_wire(e["keys"]) for d, e in directory.active(role="officer").items()}
+        gone = self.rotated_away_from()
+        recipients = {d: DevicePublicKeys.from_wire(e["keys"]) for d, e in directory.active(role="officer").items()
+                      if d not in gone}
         recipients[me] = self.device_keys().public
         return seal_to_devices(plaintext, recipients, kind, record_id, field)
 
