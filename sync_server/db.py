@@ -302,8 +302,8 @@ def _flush_pending_before(state) -> None:
 # costs a laptop three requests, one that stays put while something changed would leave a key
 # unfetched.
 KEYS_COUNTER = "keys"
-KEY_TABLES = frozenset({"devices", "device_keys", "content_key_wraps", "assignments", "orphaned_work", "staff",
-                        "enroll_codes", "settings"})
+KEY_TABLES = frozenset({"devices", "device_keys", "content_key_wraps", "epoch_lists", "assignments", "orphaned_work",
+                        "staff", "enroll_codes", "settings"})
 NOT_KEY_WORK = "not_key_work"  # execution option of a statement that changes nothing key work reads
 _NOT_KEY_COLUMNS = {"devices": frozenset({"last_seen_at"})}
 

@@ -47,3 +47,15 @@ class ContentKeyWrapRow(Base):
         UniqueConstraint("student_id", "epoch", "device_id", name="uq_wraps_student_epoch_device"),
         Index("ix_wraps_device_seq", "device_id", "seq"),
     )
+
+
+class EpochListRow(Base):
+    """The newest signed epoch list the officer's laptop published (migration 0010): one row,
+    the list as it came (its JSON, signature included). The server checks the signature to
+    refuse garbage early; the laptops check it again against their pinned officer key."""
+
+    __tablename__ = "epoch_lists"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str] = mapped_column(String(64))

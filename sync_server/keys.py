@@ -17,12 +17,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from sync_server.core import Principal, ServerCore, aware, device_state, utcnow
-from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow
+from sync_server.key_models import ContentKeyWrapRow, DeviceKeyRow, EpochListRow
 from sync_server.models import DeviceRow, EnrollCode, Record, Setting, StaffRow
 from sync_server.sync import ApiError
 
 from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import UntrustedKey
+from visitapp.protocol.keys import EpochList
 from visitapp.crypto.sealing import (
     CertificateClaims, DevicePublicKeys, b64d, b64e, check_signing_key, officer_key_fingerprint, seal_to_devices,
     verify_certificate, verify_wrap,
@@ -41,6 +42,14 @@ def _officer_only(who: Principal, sentence: str) -> None:
 def _officer_key(session) -> bytes | None:  # noqa: ANN001 - a Session
     row = session.get(Setting, OFFICER_KEY_SETTING)
     return b64d(row.value) if row and row.value else None
+
+
+def _officer_key_set(session) -> bytes:  # noqa: ANN001 - a Session
+    """The officer key, for what only it can sign; refused (409) before the officer published it."""
+    officer_key = _officer_key(session)
+    if officer_key is None:
+        raise ApiError(409, "no_officer_key", "server.no_officer_key")
+    return officer_key
 
 
 def _keys_of(body: dict) -> DevicePublicKeys:
@@ -131,9 +140,7 @@ def certify(core: ServerCore, who: Principal, device_id: str, certificate: str) 
     school_id, _ = core.school()
     with core.db.write() as tx:
         s = tx.session
-        officer_key = _officer_key(s)
-        if officer_key is None:
-            raise ApiError(409, "no_officer_key", "server.no_officer_key")
+        officer_key = _officer_key_set(s)
         device, keys = s.get(DeviceRow, device_id), s.get(DeviceKeyRow, device_id)
         if device is None or keys is None:
             raise ApiError(404, "not_found", "server.not_found.device_key")
@@ -157,9 +164,7 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
     stored = 0
     with core.db.write() as tx:
         s = tx.session
-        officer_key = _officer_key(s)
-        if officer_key is None:
-            raise ApiError(409, "no_officer_key", "server.no_officer_key")
+        officer_key = _officer_key_set(s)
         # a key name is a student's id, or "<student id>#mentor" for its mentor notes
         students = set(s.execute(select(Record.id).where(Record.kind == "student", Record.id.in_(
             {w["student_id"].partition("#")[0] for w in wraps}))).scalars())
@@ -227,6 +232,39 @@ def my_wraps(core: ServerCore, who: Principal, after: int, limit: int = DEFAULT_
     return {"wraps": [{"seq": r.seq, "student_id": r.student_id, "epoch": r.epoch, "device_id": r.device_id,
                        "wrap": r.wrap, "signature": r.signature} for r in page],
             "cursor": page[-1].seq if page else after, "more": len(rows) > limit}
+
+
+def publish_epoch_list(core: ServerCore, who: Principal, signed: EpochList) -> dict:
+    """Keep the officer's newest signed epoch list (only the newest: a laptop needs no other).
+    Refused: a list the officer key did not sign, one of another school, and one whose version
+    is not above the one held (two officer laptops raced: the other re-reads and signs anew)."""
+    _officer_only(who, "server.officer_only.epoch_list")
+    school_id, _ = core.school()
+    with core.db.write() as tx:
+        s = tx.session
+        officer_key = _officer_key_set(s)
+        if signed.school_id != school_id:
+            raise ApiError(422, "bad_epoch_list", "server.bad_epoch_list")
+        try:
+            signed.verify(officer_key)
+        except (UntrustedKey, CryptoError):
+            raise ApiError(422, "bad_epoch_list", "server.bad_epoch_list") from None
+        held = s.execute(select(EpochListRow.version).order_by(EpochListRow.version.desc()).limit(1)).scalar()
+        if held is not None and signed.version <= held:
+            raise ApiError(409, "epoch_list_stale", "server.epoch_list_stale", version=signed.version, held=held)
+        s.execute(EpochListRow.__table__.delete())
+        s.add(EpochListRow(version=signed.version, body=signed.model_dump_json(), published_at=utcnow(),
+                           published_by=who.device_id))
+        tx.audit("epoch_list_publish", actor=who.staff_id, device=who.device_id, record_kind="school",
+                 record_id=school_id, detail={"version": signed.version, "names": len(signed.epochs)})
+    return {"version": signed.version}
+
+
+def epoch_list(core: ServerCore, who: Principal) -> dict:  # noqa: ARG001 - any enrolled device reads it
+    """The newest signed epoch list, as the officer's laptop sent it, or ``{"list": None}``."""
+    with core.db.read() as s:
+        body = s.execute(select(EpochListRow.body).order_by(EpochListRow.version.desc()).limit(1)).scalar()
+    return {"list": None if body is None else EpochList.model_validate_json(body).model_dump()}
 
 
 def seal_for_officers_of(core: ServerCore):  # noqa: ANN201 - a sealing function

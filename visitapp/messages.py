@@ -197,6 +197,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "server.bad_signature": ("学生 {student} 第 {epoch} 代密钥的签名无效，未保存。",
                              "The signature of student {student}'s key generation {epoch} is not valid; it was not "
                              "saved."),
+    "server.officer_only.epoch_list": ("只有资助专干可以发布学生密钥的代数清单。",
+                                       "Only the aid officer can publish the list of students' key generations."),
+    "server.bad_epoch_list": ("密钥代数清单不是本校资助专干密钥签发的，未保存。",
+                              "The list of key generations is not signed by this school's officer key; it was not "
+                              "saved."),
+    "server.epoch_list_stale": ("服务器已有第 {held} 版密钥代数清单，不接受第 {version} 版。",
+                                "The server already holds version {held} of the list of key generations; version "
+                                "{version} was not accepted."),
     # erasing a student after the retention period
     "server.archive_required": ("删除前必须先生成长期档案 PDF，并提供其 SHA-256。",
                                 "Before erasing, make the long-term archive PDF and give its SHA-256."),
@@ -376,6 +384,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                       "Nothing was changed; ask the school's IT teacher to check the server."),
     "keys.sheet_own": ("这是本机自己的恢复页，本机已持有这些密钥。",
                        "This is this computer's own recovery sheet; it already holds these keys."),
+    # the signed epoch list (docs/decisions/signed-epoch-list.md)
+    "keys.epoch_withheld": ("学校服务器没有把学生 {student} 第 {epoch} 代内容密钥发给本机（本机只有第 {held} 代）。"
+                            "在收到之前，本机不再用旧密钥加密这名学生的新内容，只加密给资助专干和本机。"
+                            "请联系资助专干或学校网管检查服务器。",
+                            "The school server has not delivered generation {epoch} of student {student}'s content "
+                            "key to this computer (it holds only generation {held}). Until it arrives, new content "
+                            "about this student is no longer sealed under the old key, only to the aid officer and "
+                            "this computer. Please ask the aid officer or the school's IT teacher to check the "
+                            "server."),
+    "keys.epoch_list_rollback": ("学校服务器给出的是第 {version} 版密钥代数清单，本机已见过第 {seen} 版：旧清单不予采用。"
+                                 "服务器可能在隐瞒新的密钥，请联系资助专干或学校网管检查服务器。",
+                                 "The school server served version {version} of the list of key generations, but "
+                                 "this computer has seen version {seen}: the older list is not used. The server may "
+                                 "be withholding new keys; please ask the aid officer or the school's IT teacher "
+                                 "to check the server."),
+    "keys.epoch_list_missing": ("学校服务器没有给出密钥代数清单，而本机已见过第 {seen} 版：服务器可能在隐瞒新的密钥，"
+                                "请联系资助专干或学校网管检查服务器。",
+                                "The school server served no list of key generations, but this computer has seen "
+                                "version {seen}: the server may be withholding new keys. Please ask the aid officer "
+                                "or the school's IT teacher to check the server."),
+    "keys.epoch_list_forged": ("学校服务器给出的密钥代数清单没有本校资助专干密钥的有效签名，已拒绝。"
+                               "请联系资助专干或学校网管检查服务器。",
+                               "The list of key generations the school server served is not validly signed by this "
+                               "school's officer key, so it was refused. Please ask the aid officer or the school's "
+                               "IT teacher to check the server."),
+    "keys.epoch_list_not_published": ("未能发布学生密钥的代数清单（下次同步时重试）：{detail}",
+                                      "The list of students' key generations could not be published (tried again at "
+                                      "the next sync): {detail}"),
 
     # -- records that are not there ---------------------------------------------------------
     "student.not_found": ("没有这个学生。", "There is no such student."),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sync_server import keys, resealing
 from sync_server.core import Principal, ServerCore
 
+from visitapp.protocol.keys import EpochList, EpochListAnswer, EpochListStored
 from visitapp.protocol.sync import MAX_SEALED_BYTES, ErrorBody
 
 B64 = r"^[A-Za-z0-9_-]+$"  # base64url without padding
@@ -230,6 +231,18 @@ def router(core: ServerCore, principal) -> APIRouter:
                      "officers only: the wraps of another officer device (a lost laptop whose key the "
                      "officer restored from its recovery sheet)"))] = None) -> dict:
         return keys.my_wraps(core, who, after, limit, device)
+
+    @api.put("/epochs", response_model=EpochListStored,
+             summary="Publish the signed epoch list: every key name's current epoch (officers)",
+             responses=_responses(401, 403, 409, 413, 422, 503))
+    def publish_epochs(body: EpochList, who: Who) -> dict:
+        return keys.publish_epoch_list(core, who, body)
+
+    @api.get("/epochs", response_model=EpochListAnswer,
+             summary="The newest signed epoch list (null before the officer published one)",
+             responses=_responses(401))
+    def epochs(who: Who) -> dict:
+        return keys.epoch_list(core, who)
 
     @api.get("/reseal", response_model=ResealQueue, summary="Records whose tier C waits to be re-sealed (officers)",
              responses=_responses(401, 403, 422))

@@ -55,6 +55,29 @@ def test_a_profile_at_an_older_revision_is_upgraded_at_open(workspace, profile_d
         ws.close()
 
 
+def test_the_upgrade_to_the_epoch_list_makes_the_next_sync_do_its_key_work(workspace, profile_dir):
+    """Client migration 0009: the kept keys marker is forgotten, so the first sync after the
+    upgrade does its key work (the officer's laptop publishes the signed epoch list) even when
+    nothing else changed; the other settings stay."""
+    from alembic import command
+    from visitapp.services import settings
+    from visitapp.services.settings import KEYS_MARKER_KEY, LAST_SYNC_AT_KEY
+    from visitapp.storage.profile import alembic_config
+    with workspace.profile.session() as s, s.begin():
+        settings.write(s, KEYS_MARKER_KEY, 40)
+        settings.write_plain(s, LAST_SYNC_AT_KEY, "2026-12-03T08:00:00+00:00")
+    engine = workspace.profile.engine
+    workspace.close()
+    command.downgrade(alembic_config(engine), "0008")
+    ws = open_profile(profile_dir, PASSPHRASE)
+    try:
+        with ws.profile.session() as s:
+            kept = settings.read_many(s, KEYS_MARKER_KEY, LAST_SYNC_AT_KEY)
+        assert kept[KEYS_MARKER_KEY] in (None, 0) and kept[LAST_SYNC_AT_KEY]
+    finally:
+        ws.close()
+
+
 def test_profile_from_a_newer_version_is_refused_untouched(workspace, profile_dir):
     workspace.close()
     with sqlite3.connect(profile_dir / DATABASE) as conn:

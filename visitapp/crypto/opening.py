@@ -127,6 +127,11 @@ class OfficerKey:
         enrollment binding checked out): this is what every laptop will trust."""
         return self._key.sign(claims.signed_bytes())
 
+    def sign(self, signed_bytes: bytes) -> bytes:
+        """Sign what :mod:`visitapp.crypto.sealing` built with its own context string (the
+        epoch list, :func:`~visitapp.crypto.sealing.epoch_list_signed_bytes`)."""
+        return self._key.sign(signed_bytes)
+
     def wrap(self, content_key: ContentKey, device_id: str, recipient: DevicePublicKeys) -> tuple[bytes, bytes]:
         """``(wrap, signature)`` of a content key for one device."""
         wrap = wrap_content_key(content_key.key, recipient, content_key.student_id, content_key.epoch, device_id)

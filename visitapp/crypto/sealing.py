@@ -22,7 +22,11 @@ Formats (all stable; a version byte or a context string names each):
 - a value under a content key: ``0x01 | epoch (4, big-endian) | nonce (12) | AES-256-GCM``,
   associated data naming record kind, record id, field and epoch (:func:`value_aad`);
 - a value sealed to devices (before a content key exists, or from the server):
-  ``0x02 | JSON {"to": {device: HPKE wrap of a one-off key}, "n": nonce, "c": ciphertext}``.
+  ``0x02 | JSON {"to": {device: HPKE wrap of a one-off key}, "n": nonce, "c": ciphertext}``;
+- the signed epoch list: an Ed25519 signature by the officer key over ``EPOCH_LIST_CONTEXT +
+  canonical JSON`` of school id, version, time, every key name's current epoch and the revoked
+  devices (:func:`epoch_list_signed_bytes`), so a server can serve an old list or none, never
+  one of its own.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ CERT_CONTEXT = b"visitapp/v1/device-certificate\n"
 WRAP_CONTEXT = b"visitapp/v1/content-key-wrap\n"
 OFFICER_KEY_CONTEXT = b"visitapp/v1/officer-key\n"
 BINDING_CONTEXT = b"visitapp/v1/enrollment-binding\n"
+EPOCH_LIST_CONTEXT = b"visitapp/v1/epoch-list\n"
 VALUE_UNDER_CONTENT_KEY = 0x01
 VALUE_TO_DEVICES = 0x02
 VALUE_HEADER = struct.Struct(">BI")  # version, epoch
@@ -171,6 +176,20 @@ def verify_wrap(officer_key: bytes, student_id: str, epoch: int, device_id: str,
     key of its own making and read whatever a teacher seals under it."""
     _verify(officer_key, signature, wrap_signed_bytes(student_id, epoch, device_id, wrap),
             f"学生 {student_id} 的第 {epoch} 代内容密钥")
+
+
+def epoch_list_signed_bytes(school_id: str, version: int, issued_at: str, epochs: Mapping[str, int],
+                            revoked: list[str]) -> bytes:
+    """What the officer key signs of an epoch list: which school, which version (a counter that
+    only grows, so a laptop refuses an older list), when, each key name's current epoch and the
+    devices revoked. Key names and device ids are ids: the ASCII JSON is unambiguous."""
+    return EPOCH_LIST_CONTEXT + _canonical({"school_id": school_id, "version": version, "issued_at": issued_at,
+                                            "epochs": dict(epochs), "revoked": sorted(revoked)})
+
+
+def verify_epoch_list(officer_key: bytes, signed: bytes, signature: bytes) -> None:
+    """Raise :class:`UntrustedKey` unless the officer key signed this epoch list."""
+    _verify(officer_key, signature, signed, "学校的密钥代数清单")
 
 
 def wrap_content_key(content_key: bytes, recipient: DevicePublicKeys, student_id: str, epoch: int,

@@ -6,6 +6,7 @@ imported by both sides (the server generates its OpenAPI document from these mod
   schema, and the encoding of its tier C part
 - :mod:`~visitapp.protocol.platform` — the officer's platform exchange (``/v1/platform/...``)
 - :mod:`~visitapp.protocol.orphans` — orphaned work and device retirement
+- :mod:`~visitapp.protocol.keys` — the officer's signed epoch list (``/v1/keys/epochs``)
 - :mod:`~visitapp.protocol.hlc` — the hybrid logical clock both sides order changes by
 
 Every request and response is a frozen pydantic model: a message once read is not edited.

@@ -5,7 +5,9 @@ Every laptop: makes its key pairs at enrollment and publishes the public halves
 (:meth:`KeyService.publish_device_keys`); pins the school's officer key, from the enrollment
 code (:func:`code_keys`) or after comparing its fingerprint with the officer's screen; fetches
 the content-key wraps addressed to it and keeps only those the officer key signed
-(:meth:`KeyService.fetch_content_keys`); trusts a directory entry only if the pinned officer key
+(:meth:`KeyService.fetch_content_keys`) and checks them against the officer's signed epoch
+list (:meth:`KeyService.check_epoch_list`), sealing nothing under an epoch the list says is
+past; trusts a directory entry only if the pinned officer key
 certified it (:meth:`KeyService.trusted_directory`), and seals nothing to any other.
 
 An officer's laptop also: holds the officer key (:meth:`KeyService.create_officer_key`),
@@ -13,7 +15,8 @@ adds it and a binding secret to the enrollment codes it hands out (:meth:`KeySer
 certifies pending devices once their fingerprint is confirmed or their binding checks out
 (:meth:`KeyService.certify`), makes per-student content keys and wraps them to the devices of
 the student's readers (:meth:`KeyService.share_student_key`), and moves a student to a new key
-epoch when one of its readers' devices is revoked (:meth:`KeyService.rotate_after_revocation`).
+epoch when one of its readers' devices is revoked (:meth:`KeyService.rotate_after_revocation`),
+and publishes the signed list of every key name's current epoch whenever that changes.
 
 The calls to the server go through :class:`KeyDirectoryClient` over any requests-like session
 (the sync engine's pinned HTTPS session; a test client), so this module does not depend on the
@@ -42,12 +45,13 @@ from visitapp.crypto import CryptoError
 from visitapp.crypto.errors import NotAReader, UntrustedKey
 from visitapp.crypto.opening import ContentKey, DeviceKeyPair, DeviceOpener, OfficerKey, officer_sheet, read_officer_sheet
 from visitapp.crypto.sealing import (
-    CertificateClaims, DevicePublicKeys, b64d, b64e, binding_mac, officer_key_fingerprint, seal_to_devices, value_epoch,
-    verify_certificate, verify_wrap,
+    CertificateClaims, DevicePublicKeys, b64d, b64e, binding_mac, epoch_list_signed_bytes, officer_key_fingerprint,
+    seal_to_devices, value_epoch, verify_certificate, verify_wrap,
 )
+from visitapp.protocol.keys import EpochList, EpochListAnswer
 from visitapp.protocol.records import MENTOR_KEY_SUFFIX
 from visitapp.storage.key_models import (
-    BINDING_PREFIX, DEVICE_KEYS, OFFICER_KEY, OFFICER_PIN, RECOVERED_PREFIX, WRAPS_CURSOR, ContentKeyRow,
+    BINDING_PREFIX, DEVICE_KEYS, EPOCH_LIST, OFFICER_KEY, OFFICER_PIN, RECOVERED_PREFIX, WRAPS_CURSOR, ContentKeyRow,
     KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
@@ -208,6 +212,21 @@ class KeyDirectoryClient:
     def post_wraps(self, wraps: list[dict]) -> dict:
         return self._call("POST", "/wraps", json={"wraps": wraps})
 
+    def epoch_list(self) -> EpochList | None:
+        """The newest signed epoch list the server serves; None when it has none, or is a server
+        from before the list (no ``/v1/keys/epochs``: the same to a laptop, which warns only if
+        it saw a list before)."""
+        try:
+            answer = self._call("GET", "/epochs")
+        except KeyServiceError as exc:
+            if exc.params.get("status") == 404:
+                return None
+            raise
+        return EpochListAnswer.model_validate(answer).list
+
+    def publish_epoch_list(self, signed: EpochList) -> dict:
+        return self._call("PUT", "/epochs", json=signed.model_dump())
+
     def wraps(self, after: int, device_id: str | None = None) -> dict:
         params: dict[str, Any] = {"after": after}
         if device_id is not None:
@@ -268,6 +287,10 @@ class KeyService:
         self._built: dict[tuple[str, int], ContentKey] = {}
         self._pair: DeviceKeyPair | None = None  # this laptop's key pairs, built from its row once
         self._lost: dict[str, DeviceOpener] | None = None  # keys restored from recovery sheets
+        # officer: the epoch list is published once at the end of the outermost call that makes
+        # or rotates keys (a rotation shares student by student), not once per student
+        self._epoch_work_depth = 0
+        self._rotated_away: set[str] = set()  # devices rotated away from since the last list
 
     def _now(self) -> str:
         import datetime as dt
@@ -498,7 +521,9 @@ class KeyService:
         if not certified:
             self.certify(me, self.my_fingerprint())
             certified = True
-        return RestoredOfficerKeys(lost_id, len(self._fetch_wraps_of_lost(lost_id, lost)), certified)
+        with self._one_epoch_list():  # the restored keys may be newer than the list the server holds
+            restored = len(self._fetch_wraps_of_lost(lost_id, lost))
+        return RestoredOfficerKeys(lost_id, restored, certified)
 
     def _recovered(self) -> dict[str, DeviceOpener]:
         """The lost officer laptops' keys this laptop took from recovery sheets: device id -> key."""
@@ -753,6 +778,16 @@ class KeyService:
                 elif wrapped_to is not None:
                     row.wrapped_to = sorted(set(row.wrapped_to or []) | set(wrapped_to))
 
+    def sealing_key(self, key_name: str) -> ContentKey | None:
+        """The content key new values of ``key_name`` are sealed under: the newest this laptop
+        holds, unless the officer's signed epoch list names a newer epoch (the server withheld
+        it: a revoked device may hold the older one). None then, as before a key arrives: the
+        value is sealed to the officers' devices and this laptop."""
+        key = self.content_key(key_name)
+        if key is None or key.epoch < self._required_epoch(key_name):
+            return None
+        return key
+
     def content_key(self, key_name: str, epoch: int | None = None) -> ContentKey | None:
         """The key of ``epoch`` (default: the newest this laptop holds), or None."""
         rows = self._keys_of(key_name)
@@ -832,12 +867,17 @@ class KeyService:
         names = list(dict.fromkeys(key_names))
         if not names:
             return 0
+        with self._one_epoch_list():
+            return self._share(names, directory, readers)
+
+    def _share(self, names: list[str], directory: TrustedDirectory | None, readers: set[str] | None) -> int:
         officer = self.officer_key()
         directory = directory or self.trusted_directory()
         new = [ContentKey.generate(name, 1) for name in names if self.content_key(name) is None]
         if new:
             self._store_keys([(key, None) for key in new])
         officers = directory.active(role="officer")
+        gone = self.rotated_away_from()
         wraps: list[dict] = []
         marks: dict[tuple[str, int], tuple[ContentKey, list[str]]] = {}
         everyone = self._readers_of_all() if readers is None else {}
@@ -848,7 +888,7 @@ class KeyService:
                 student_id, mentor_only, _ = name.partition(MENTOR_SUFFIX)
                 who = {staff for staff, role in everyone.get(student_id, ()) if not mentor_only
                        or role == AssignmentRole.MENTOR}
-            targets = {**directory.active(staff=who), **officers}
+            targets = {d: e for d, e in {**directory.active(staff=who), **officers}.items() if d not in gone}
             # every epoch, not only the newest: a reader who arrives after a rotation must open
             # the records written before it too (a revoked device is no target, so it gets none)
             for row in self._keys_of(name):
@@ -880,13 +920,18 @@ class KeyService:
             if row.key_name not in newest or row.epoch > newest[row.key_name].epoch:
                 newest[row.key_name] = row
         rotated = []
-        for name, row in sorted(newest.items()):
-            if device_id not in (row.wrapped_to or []):
-                continue
-            self._store_key(ContentKey.generate(name, row.epoch + 1))
-            directory.devices.pop(device_id, None)
-            self.share_student_key(name, directory=directory)
-            rotated.append(name)
+        with self._one_epoch_list():
+            for name, row in sorted(newest.items()):
+                if device_id not in (row.wrapped_to or []):
+                    continue
+                self._store_key(ContentKey.generate(name, row.epoch + 1))
+                directory.devices.pop(device_id, None)
+                self.share_student_key(name, directory=directory)
+                rotated.append(name)
+            if rotated and device_id != self.my_device_id():
+                # (never this laptop itself: a server that hid it from its own directory would
+                # otherwise have every teacher stop sealing to it)
+                self._rotated_away.add(device_id)
         return rotated
 
     def fetch_content_keys(self) -> list[str]:
@@ -919,7 +964,116 @@ class KeyService:
                 self._put(WRAPS_CURSOR, public=page["cursor"])
             cursor = page["cursor"]
             if not page["more"]:
-                return warnings
+                return warnings + self.check_epoch_list()
+
+    # -- the signed epoch list (docs/decisions/signed-epoch-list.md) -----------------------------
+    def _seen_epoch_list(self) -> dict:
+        """The newest list this laptop accepted (``version``, ``epochs``, ``revoked``), or ``{}``."""
+        row = self._material(EPOCH_LIST)
+        return row.public if row is not None and row.public else {}
+
+    def rotated_away_from(self) -> set[str]:
+        """Devices the officer's laptop moved students' keys away from (revoked, retired), as
+        the signed epoch list names them: nothing new is sealed or wrapped to them, even while
+        the server's directory lists one as active (a revocation hidden from this laptop)."""
+        return set(self._seen_epoch_list().get("revoked", ())) | self._rotated_away
+
+    def _required_epoch(self, key_name: str) -> int:
+        return int(self._seen_epoch_list().get("epochs", {}).get(key_name, 0))
+
+    def check_epoch_list(self) -> list[str]:
+        """Any laptop that pinned the officer key, at each sync's key work: fetch the signed epoch
+        list and keep it if the pinned officer key signed it for this school and its version is
+        not below the one seen before. Answers a warning for a list refused (forged, older) or
+        missing where one was seen before, and for each key name whose listed epoch this laptop
+        lacks while it holds an older one: the server withheld it, and :meth:`sealing_key`
+        seals nothing under the older epoch any more."""
+        pinned = self.pinned_officer_key()
+        if pinned is None:
+            return []
+        seen = self._seen_epoch_list()
+        seen_version = int(seen.get("version", 0))
+        warnings: list[str] = []
+        try:
+            served = self._need_server().epoch_list()
+        except ValueError:  # not a list at all (the wire model refused it): no better than a forged one
+            served, warnings = None, [str(UntrustedKeyError("keys.epoch_list_forged"))]
+        if served is None:
+            if seen_version and not warnings:
+                warnings.append(str(UntrustedKeyError("keys.epoch_list_missing", seen=seen_version)))
+        elif not self._signed_for_this_school(served, pinned):
+            warnings.append(str(UntrustedKeyError("keys.epoch_list_forged")))
+        elif served.version < seen_version:
+            warnings.append(str(UntrustedKeyError("keys.epoch_list_rollback", version=served.version,
+                                                  seen=seen_version)))
+        elif served.version > seen_version:
+            self._put(EPOCH_LIST, public={"version": served.version, "issued_at": served.issued_at,
+                                          "epochs": dict(served.epochs), "revoked": list(served.revoked)})
+        return warnings + self._withheld_epochs()
+
+    def _signed_for_this_school(self, served: EpochList, pinned: bytes) -> bool:
+        row = self._material(DEVICE_KEYS)
+        school_id = ((row.public or {}).get("claims") or {}).get("school_id") if row is not None else None
+        try:
+            served.verify(pinned)
+        except (UntrustedKey, CryptoError):
+            return False
+        return school_id is None or served.school_id == school_id
+
+    def _withheld_epochs(self) -> list[str]:
+        """A warning per key name whose listed epoch is newer than the newest this laptop holds
+        (a key name it holds none of is not its student: nothing is sealed under it anyway)."""
+        required = self._seen_epoch_list().get("epochs", {})
+        out = []
+        for name, rows in sorted(self._all_keys().items()):
+            if rows and rows[-1].epoch < int(required.get(name, 0)):
+                out.append(str(UntrustedKeyError("keys.epoch_withheld", student=name, epoch=required[name],
+                                                 held=rows[-1].epoch)))
+        return out
+
+    @contextmanager
+    def _one_epoch_list(self) -> Iterator[None]:
+        """Officer: publish the epoch list once the outermost block that makes or rotates keys
+        is done (not if it failed: the next sync's sharing publishes it then)."""
+        self._epoch_work_depth += 1
+        try:
+            yield
+        finally:
+            self._epoch_work_depth -= 1
+        if self._epoch_work_depth == 0 and self.has_officer_key():
+            self.publish_epoch_list()
+
+    def publish_epoch_list(self) -> int | None:
+        """Officer: sign and publish every key name's current epoch if it changed since the list
+        last seen; answers the new version, or None when nothing changed. Each name's epoch is
+        the newer of this laptop's and the list's (a second officer laptop that has not fetched
+        a new epoch yet never lowers one), so a list only ever raises epochs."""
+        self.check_epoch_list()  # a list another officer laptop published since: its version and epochs count
+        seen = self._seen_epoch_list()
+        epochs = dict(seen.get("epochs", {}))
+        for name, rows in self._all_keys().items():
+            if rows and rows[-1].epoch > int(epochs.get(name, 0)):
+                epochs[name] = rows[-1].epoch
+        revoked = sorted(set(seen.get("revoked", [])) | self._rotated_away)
+        if epochs == seen.get("epochs", {}) and revoked == sorted(seen.get("revoked", [])):
+            return None
+        school_id = self._material(DEVICE_KEYS).public["claims"]["school_id"]
+        version = int(seen.get("version", 0)) + 1
+        issued_at = self._now()
+        signature = self.officer_key().sign(epoch_list_signed_bytes(school_id, version, issued_at, epochs, revoked))
+        signed = EpochList(school_id=school_id, version=version, issued_at=issued_at, epochs=epochs, revoked=revoked,
+                           signature=b64e(signature))
+        try:
+            self._need_server().publish_epoch_list(signed)
+        except KeyServiceError as exc:
+            if exc.params.get("status") == 404:
+                log.warning("the school server has no epoch list (an older server): not published")
+                return None
+            raise KeyServiceError("keys.epoch_list_not_published", detail=str(exc)) from None
+        self._put(EPOCH_LIST, public={"version": version, "issued_at": issued_at, "epochs": epochs,
+                                      "revoked": revoked})
+        self._rotated_away.clear()
+        return version
 
     def forget_student(self, student_id: str, session: Any = None) -> None:
         """The laptop purges a student (its assignment ended): its content keys go with its data.
@@ -968,15 +1122,18 @@ class KeyService:
     # -- sealing and opening values ---------------------------------------------------------------
     def seal(self, key_name: str, plaintext: bytes, kind: str, record_id: str, field: str,
              directory: TrustedDirectory | None = None) -> bytes:
-        """Seal a value for a student: under its newest content key when this laptop holds one;
-        else to this laptop and the school's certified officer devices (re-sealed under the
-        student key later by the officer's laptop, without loss)."""
-        key = self.content_key(key_name)
+        """Seal a value for a student: under its newest content key when this laptop holds one
+        and the signed epoch list names none newer (:meth:`sealing_key`); else to this laptop
+        and the school's certified officer devices (re-sealed under the student key later by
+        the officer's laptop, without loss)."""
+        key = self.sealing_key(key_name)
         if key is not None:
             return key.seal(plaintext, kind, record_id, field)
         directory = directory or self.trusted_directory()
         me = self.my_device_id()
-        recipients = {d: DevicePublicKeys.from_wire(e["keys"]) for d, e in directory.active(role="officer").items()}
+        gone = self.rotated_away_from()
+        recipients = {d: DevicePublicKeys.from_wire(e["keys"]) for d, e in directory.active(role="officer").items()
+                      if d not in gone}
         recipients[me] = self.device_keys().public
         return seal_to_devices(plaintext, recipients, kind, record_id, field)
 

@@ -3,8 +3,10 @@
 The sync seals every record's tier C before it leaves the laptop and opens what it pulls:
 
 - **sealing**: under the student's newest content key when this laptop holds one (every reader
-  of the student holds it too); else to the school's certified officer devices and this laptop
-  (epoch 0: a teacher who writes before the officer shared the student's key), which the
+  of the student holds it too) and the officer's signed epoch list names no newer epoch (one
+  the server withheld: :meth:`KeyService.sealing_key`); else to the school's certified officer
+  devices and this laptop (epoch 0: a teacher who writes before the officer shared the
+  student's key, or whose newer key the server did not deliver), which the
   officer's laptop re-seals under the student key at its next sync (:meth:`SyncService.reseal`).
   A laptop that cannot seal — enrolled before devices had keys, no officer key pinned yet, or no
   certified officer device to seal to — sends the readable encoding of the first version, as
@@ -94,7 +96,7 @@ class TierC:
         key_name = key_name_of(kind, student_id)
         plaintext = json.dumps(values, ensure_ascii=False, sort_keys=True).encode()
         record = aad_record_of(record_id, routing)
-        if self.keys.content_key(key_name) is None and not self._recipients_ready():
+        if self.keys.sealing_key(key_name) is None and not self._recipients_ready():
             return encode_tier_c(values)
         envelope = self.keys.seal(key_name, plaintext, kind, record, TIER_C_FIELD, directory=self._directory)
         return encode_sealed(envelope)

@@ -22,6 +22,7 @@ OFFICER_KEY = "officer_key"    # the officer key's private half: officers' lapto
 WRAPS_CURSOR = "wraps_cursor"  # how far this laptop has fetched its content-key wraps
 BINDING_PREFIX = "binding:"    # + enrollment code id: the binding secret an officer's code carried
 RECOVERED_PREFIX = "recovered:"  # + device id: a lost officer laptop's X25519 key, from its recovery sheet
+EPOCH_LIST = "epoch_list"      # the newest signed epoch list this laptop accepted: version, epochs, revoked
 
 
 class KeyMaterialRow(Base):

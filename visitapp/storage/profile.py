@@ -27,7 +27,9 @@ DATABASE = "profile.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Opening a profile already at this revision needs no Alembic at all
 # (importing it costs ~0.3 s of every start); a test keeps this equal to the scripts' head.
-HEAD_REVISION = "0008"  # 0008 sealed tier C (issue 14), 0004 device keys (issue 14), 0005 lifecycle, 0006 applications and reviews, 0007 audit signatures (issue 15)
+# 0004 device keys (issue 14), 0005 lifecycle, 0006 applications and reviews, 0007 audit signatures
+# (issue 15), 0008 sealed tier C (issue 14), 0009 key work after the signed epoch list (issue 14)
+HEAD_REVISION = "0009"
 
 
 class ProfileError(UserError):

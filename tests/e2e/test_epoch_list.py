@@ -1,0 +1,88 @@
+"""Issue 14: a server that withholds a new key epoch is caught by the signed epoch list. Real
+client engines over pinned HTTPS to a server in this process: the officer revokes a teacher's
+laptop in the devices screen's way (``OfficerService.device_action``), which moves the student
+to a new epoch and publishes the list; the server does not deliver the new epoch's wrap to the
+other teacher. That teacher's sync report says so, and the visit it writes next goes up sealed
+to the officers and itself, which the revoked laptop's old key cannot open; the officer's next
+sync re-seals it under the new epoch."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from sqlalchemy import delete, select
+
+from tests.conftest import PASSPHRASE
+from tests.e2e.inprocess import InProcessServer
+from tests.services.test_documents import finalized_visit
+from sync_server.key_models import ContentKeyWrapRow
+from sync_server.models import Record
+from visitapp.crypto import FAST_TEST_KDF, CryptoError
+from visitapp.messages import ZH, text
+from visitapp.protocol.records import TIER_C_FIELD, decode_sealed
+from visitapp.services import create_profile
+
+pytestmark = pytest.mark.slow
+NARRATIVE = "父亲外出务工，母亲在家照顾生病的奶奶。"
+
+
+def _tier_c_on_server(server: InProcessServer, record_id: str) -> tuple[int | None, bytes]:
+    with server.core.db.read() as s:
+        rec = s.get(Record, record_id)
+        return rec.tier_c_form, decode_sealed(server.core.record_sealed(rec))
+
+
+def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the_old_one(tmp_path):
+    server = InProcessServer(tmp_path)
+    first = server.core.add_staff("王老师", "teacher")
+    second = server.core.add_staff("陈老师", "teacher")
+    student_id = server.student("李小红")
+    for staff in (first, second):
+        server.core.assign("visitor", staff.id, student_id)
+    office, _ = create_profile(tmp_path / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
+    laptops = {}
+    try:
+        assert office.sync.enroll(server.code(server.officer.id)).keys_certified
+        for name, staff in (("teacher", first), ("gone", second)):
+            ws, _ = create_profile(tmp_path / name, PASSPHRASE, kdf=FAST_TEST_KDF)
+            ws.sync.enroll(office.keys.officer_code(server.code(staff.id)))
+            laptops[name] = ws
+        assert office.sync.run().ok  # certifies both, shares the student's key (epoch 1) with both
+        for ws in laptops.values():
+            report = ws.sync.run()
+            assert report.ok and report.warnings == [], report
+        teacher, gone = laptops["teacher"], laptops["gone"]
+        old_key = gone.keys.content_key(student_id, 1)
+        assert old_key is not None
+
+        office.officer.device_action(gone.keys.my_device_id(), "revoke")
+        assert office.keys.content_key(student_id).epoch == 2
+        with server.core.db.write() as tx:  # the administrator keeps the new epoch from the teacher
+            tx.session.execute(delete(ContentKeyWrapRow).where(
+                ContentKeyWrapRow.device_id == teacher.keys.my_device_id(), ContentKeyWrapRow.epoch == 2))
+        report = teacher.sync.run()
+        assert report.ok, report
+        assert text("keys.epoch_withheld", ZH, student=student_id, epoch=2, held=1) in report.warnings
+
+        visit = finalized_visit(teacher, types.SimpleNamespace(id=student_id), narrative=NARRATIVE)
+        report = teacher.sync.run()
+        assert report.ok and report.pushed >= 1, report
+        form, envelope = _tier_c_on_server(server, visit.id)
+        assert form == 0  # sealed to the officers and the teacher, not under epoch 1
+        with pytest.raises(CryptoError):
+            old_key.open(envelope, "visit", visit.id, TIER_C_FIELD)
+        assert teacher.visits.get(visit.id).narrative == NARRATIVE
+
+        # the officer's laptop re-seals it under epoch 2, which the revoked laptop never got
+        assert office.sync.run().ok
+        form, envelope = _tier_c_on_server(server, visit.id)
+        assert form == 2
+        with pytest.raises(CryptoError):
+            old_key.open(envelope, "visit", visit.id, TIER_C_FIELD)
+        assert office.visits.get(visit.id).narrative == NARRATIVE
+    finally:
+        office.close()
+        for ws in laptops.values():
+            ws.close()
+        server.stop()
