@@ -22,7 +22,7 @@ from visitapp.crypto.sealing import b64e, epoch_list_signed_bytes, sealed_to, va
 from visitapp.messages import ZH, text
 from visitapp.protocol.keys import EpochList
 from visitapp.protocol.sync import decode_enrollment_code
-from visitapp.services.keys import KeyDirectoryClient, KeyService
+from visitapp.services.keys import KeyDirectoryClient, KeyService, KeyServiceError
 from visitapp.storage.profile import Profile
 
 
@@ -234,3 +234,26 @@ def test_a_device_the_list_names_as_revoked_gets_nothing_new_though_the_server_l
     with server.core.db.read() as s:
         assert not s.execute(select(ContentKeyWrapRow).where(ContentKeyWrapRow.device_id == spare,
                                                              ContentKeyWrapRow.student_id == other)).first()
+
+
+@LAPTOP_CHECKS_ON_SQLITE
+def test_a_device_rotated_away_from_is_listed_though_the_publish_failed_and_the_app_restarted(school, tmp_path,
+                                                                                               monkeypatch):
+    server, o, t, student = _one_teacher(school)
+    spare = _second_officer_device(server, o, tmp_path)
+    o.keys.share_student_key(student)
+    server.core.revoke_device(spare)
+
+    def unreachable(self, signed):  # noqa: ANN001 - the network drops as the list goes up
+        raise KeyServiceError("keys.server_refused", status=503, detail="connection reset")
+
+    monkeypatch.setattr(KeyDirectoryClient, "publish_epoch_list", unreachable)
+    with pytest.raises(KeyServiceError):
+        o.keys.rotate_after_revocation(spare)
+    monkeypatch.undo()
+    assert spare not in _served(server).revoked
+    # the app restarts before its next sync: a new key service over the same profile
+    restarted = KeyService(o.profile, o.keys.server)
+    assert restarted.publish_epoch_list() is not None
+    assert spare in _served(server).revoked
+    assert restarted.publish_epoch_list() is None  # listed: nothing left to publish

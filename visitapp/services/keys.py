@@ -51,8 +51,8 @@ from visitapp.crypto.sealing import (
 from visitapp.protocol.keys import EpochList, EpochListAnswer
 from visitapp.protocol.records import MENTOR_KEY_SUFFIX
 from visitapp.storage.key_models import (
-    BINDING_PREFIX, DEVICE_KEYS, EPOCH_LIST, OFFICER_KEY, OFFICER_PIN, RECOVERED_PREFIX, WRAPS_CURSOR, ContentKeyRow,
-    KeyMaterialRow,
+    BINDING_PREFIX, DEVICE_KEYS, EPOCH_LIST, OFFICER_KEY, OFFICER_PIN, RECOVERED_PREFIX, ROTATED_AWAY, WRAPS_CURSOR,
+    ContentKeyRow, KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
 from visitapp.domain.errors import UserError
@@ -290,7 +290,6 @@ class KeyService:
         # officer: the epoch list is published once at the end of the outermost call that makes
         # or rotates keys (a rotation shares student by student), not once per student
         self._epoch_work_depth = 0
-        self._rotated_away: set[str] = set()  # devices rotated away from since the last list
 
     def _now(self) -> str:
         import datetime as dt
@@ -931,7 +930,9 @@ class KeyService:
             if rotated and device_id != self.my_device_id():
                 # (never this laptop itself: a server that hid it from its own directory would
                 # otherwise have every teacher stop sealing to it)
-                self._rotated_away.add(device_id)
+                # kept in the profile until a published list names it: a restart (or a failed
+                # publish) before then must not drop it from the next list
+                self._put(ROTATED_AWAY, public=sorted(self._rotated_away() | {device_id}))
         return rotated
 
     def fetch_content_keys(self) -> list[str]:
@@ -976,7 +977,12 @@ class KeyService:
         """Devices the officer's laptop moved students' keys away from (revoked, retired), as
         the signed epoch list names them: nothing new is sealed or wrapped to them, even while
         the server's directory lists one as active (a revocation hidden from this laptop)."""
-        return set(self._seen_epoch_list().get("revoked", ())) | self._rotated_away
+        return set(self._seen_epoch_list().get("revoked", ())) | self._rotated_away()
+
+    def _rotated_away(self) -> set[str]:
+        """Officer: devices rotated away from that no published list names yet."""
+        row = self._material(ROTATED_AWAY)
+        return set(row.public) if row is not None and row.public else set()
 
     def _required_epoch(self, key_name: str) -> int:
         return int(self._seen_epoch_list().get("epochs", {}).get(key_name, 0))
@@ -1054,7 +1060,7 @@ class KeyService:
         for name, rows in self._all_keys().items():
             if rows and rows[-1].epoch > int(epochs.get(name, 0)):
                 epochs[name] = rows[-1].epoch
-        revoked = sorted(set(seen.get("revoked", [])) | self._rotated_away)
+        revoked = sorted(set(seen.get("revoked", [])) | self._rotated_away())
         if epochs == seen.get("epochs", {}) and revoked == sorted(seen.get("revoked", [])):
             return None
         school_id = self._material(DEVICE_KEYS).public["claims"]["school_id"]
@@ -1072,7 +1078,8 @@ class KeyService:
             raise KeyServiceError("keys.epoch_list_not_published", detail=str(exc)) from None
         self._put(EPOCH_LIST, public={"version": version, "issued_at": issued_at, "epochs": epochs,
                                       "revoked": revoked})
-        self._rotated_away.clear()
+        if self._rotated_away():
+            self._put(ROTATED_AWAY, public=[])
         return version
 
     def forget_student(self, student_id: str, session: Any = None) -> None:

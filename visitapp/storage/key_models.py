@@ -23,6 +23,7 @@ WRAPS_CURSOR = "wraps_cursor"  # how far this laptop has fetched its content-key
 BINDING_PREFIX = "binding:"    # + enrollment code id: the binding secret an officer's code carried
 RECOVERED_PREFIX = "recovered:"  # + device id: a lost officer laptop's X25519 key, from its recovery sheet
 EPOCH_LIST = "epoch_list"      # the newest signed epoch list this laptop accepted: version, epochs, revoked
+ROTATED_AWAY = "rotated_away"  # officer: devices rotated away from that no published list names yet
 
 
 class KeyMaterialRow(Base):
