@@ -92,7 +92,7 @@ def insert_new_rows(session: Session, model: type, records: list[tuple[str, dict
 
     cipher = cipher_of(session)
     table = model.__table__
-    columns = table.c
+    columns = frozenset(table.c.keys())  # a set's lookup, not the column collection's, per field
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for rid, routing, facts, sealed, server_seq, hlc in records:
         row = {k: v for k, v in routing.items() if k in columns}
