@@ -290,3 +290,30 @@ def test_rows_store_tier_a_in_plain_columns(workspace):
         row = s.scalars(select(VisitRow)).one()
         assert row.student_id == student.id and row.status == "draft"
         assert dataclasses.is_dataclass(workspace.visits.get(visit.id))
+
+
+def test_new_rows_of_a_pull_are_stored_as_the_orm_stores_them_whichever_way_they_go(workspace):
+    """``insert_new_rows`` hands plain rows to the SQLite driver directly and keeps SQLAlchemy's
+    insert where it must convert (a JSON column) or fill in a left-out column's default: each
+    way, the rows read back as the ORM would have written them."""
+    from visitapp.storage import records
+    from visitapp.storage.models import AuditEventRow
+
+    routing = {"student_id": "s-1", "author_id": "a-1", "term": "2026-1", "status": "final", "device_id": "d-1",
+               "amends_id": None, "created_at": "2026-12-01T08:00:00", "updated_at": None, "finalized_at": None}
+    left_out = {k: v for k, v in routing.items() if k != "term"}  # term has a default: ""
+    audit = {"seq": 1, "at": "2026-12-01T08:00:00", "actor_id": "a-1", "device_id": "d-1", "action": "create",
+             "record_kind": "visit", "record_id": "v-1", "prev_hash": "0" * 64, "hash": "1" * 64,
+             "detail": {"fields": ["narrative"]}, "signature": ""}
+    with workspace.profile.session() as s, s.begin():
+        records.insert_new_rows(s, VisitRow, [("v-1", routing, {"mode": "on_site"}, {"narrative": "家访"}, 7, "h1"),
+                                              ("v-2", left_out, None, None, None, "")])
+        records.insert_new_rows(s, AuditEventRow, [("e-1", audit, None, None, 3, "h2")])
+    assert records._driver_insert(workspace.profile.engine.dialect, VisitRow.__table__,
+                                  tuple(routing) + ("id", "facts", "sealed", "server_seq", "hlc"))[0]
+    with workspace.profile.session() as s:
+        one, two, event = s.get(VisitRow, "v-1"), s.get(VisitRow, "v-2"), s.get(AuditEventRow, "e-1")
+        assert (records.row_parts(one), one.server_seq, one.hlc) == (
+            ({**routing, "id": "v-1"}, {"mode": "on_site"}, {"narrative": "家访"}), 7, "h1")
+        assert two.term == "" and two.facts is None and two.sealed is None and two.server_seq is None
+        assert event.detail == {"fields": ["narrative"]} and event.server_seq == 3

@@ -14,15 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
+from pydantic import ValidationError
 from sqlalchemy import delete, exists, select, update
 from uuid6 import uuid7
 
@@ -532,30 +534,40 @@ class SyncService:
     def _pull(self, server: ServerConnection, report: SyncReport, progress: ProgressFn | None,
               cancel: threading.Event | None, tier_c: TierC, cursor: int | None = None) -> int | None:
         """Pull every page from ``cursor`` (default: the one kept); answers the last page's keys
-        marker (None: an older server, or cancelled)."""
+        marker (None: an older server, or cancelled). While a page is applied the next one is
+        already asked for (:class:`_PageFetch`): the server's time and the socket's overlap the
+        laptop's. Pages are still applied one after the other, each in its own transaction with
+        its cursor; a page fetched ahead and never applied (cancelled, or the page before it
+        failed) is simply asked for again at the next sync."""
         if cursor is None:
             cursor = int(self._setting(SYNC_CURSOR_KEY) or 0)
         done, total = 0, None
+        ahead: _PageFetch | None = None  # the next page, asked for while this one is applied
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return None
-            # only the first page's total is used (progress), so later pages skip the count
-            response = server.request("GET", "/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE,
-                                      **({} if total is None else {"total": "false"})})
+            if ahead is None:
+                # only the first page's total is used (progress), so later pages skip the count
+                response, page = _fetch_page(server, _page_params(cursor, count=total is None))
+            else:
+                response, page = ahead.result()
+                ahead = None
             if response.status_code == 410:
                 cursor = 0  # older than the server's tombstone horizon: read everything again
                 with self.ctx.profile.session() as s, s.begin():
                     settings.write(s, SYNC_CURSOR_KEY, 0)
                 continue
-            if response.status_code != 200:
+            if page is None:
                 raise SyncError("sync.pull_refused", detail=error_detail(response))
-            page = PullResponse.model_validate(response.json())
             if total is None:
                 total = page.total if page.total is not None else len(page.changes)
+            if page.more:
+                ahead = _PageFetch(server, _page_params(page.cursor, count=False))
             if page.changes or page.purge_students or page.cursor != cursor:
-                cursor = self._apply_pull_page(page, report, tier_c)
+                self._apply_pull_page(page, report, tier_c)
             # else nothing to apply and the kept cursor is this one: no transaction
+            cursor = page.cursor
             done += len(page.changes)
             if progress:
                 progress(done, max(total, done), "pull")
@@ -940,6 +952,63 @@ class SyncService:
         if state == "retired":
             raise DeviceRevoked("sync.device_retired")
         raise DeviceRevoked("sync.device_revoked_uploaded")
+
+
+def _page_params(cursor: int, *, count: bool) -> dict[str, Any]:
+    """The query of a pull page; ``count``: with the total beyond the cursor (progress)."""
+    return {"cursor": cursor, "limit": PULL_PAGE, **({} if count else {"total": "false"})}
+
+
+def _read_page(body: bytes) -> PullResponse:
+    """A pull page's JSON read by pydantic's own parser, a third of what ``json.loads`` and
+    then validating the dictionaries cost. A page that parser refuses (a lone surrogate in a
+    text, which ``json.loads`` reads and the record checks then quarantine) is read the old
+    way, so such a record is still set aside alone, not the page with it."""
+    try:
+        return PullResponse.model_validate_json(body)
+    except ValidationError:
+        return PullResponse.model_validate(json.loads(body))
+
+
+def _fetch_page(server: ServerConnection, params: dict[str, Any]) -> tuple[requests.Response, PullResponse | None]:
+    """One pull page: the server's answer and, for a 200, the page read from it."""
+    response = server.request("GET", "/v1/sync/pull", params=params)
+    return response, _read_page(response.content) if response.status_code == 200 else None
+
+
+class _PageFetch:
+    """A pull page asked for and read (:func:`_fetch_page`) in a helper thread while the sync
+    thread applies the page before it. The helper touches no local data: its connection has no
+    ``on_revoked``, so a ``device_revoked`` answer wipes the laptop only from :meth:`result`,
+    in the sync thread, once the page before is committed — where the sequential pull wiped it.
+    Cancelling needs nothing here: the sync's session (:class:`AbandonableSession`) ends the
+    helper's request, which :meth:`result` then raises as :class:`SyncCancelled`."""
+
+    def __init__(self, server: ServerConnection, params: dict[str, Any]):
+        self._on_revoked = server.on_revoked
+        self._done = threading.Event()
+        self._answer: tuple[requests.Response, PullResponse | None] | None = None
+        self._error: BaseException | None = None
+        quiet = replace(server, on_revoked=None)
+        threading.Thread(target=self._fetch, args=(quiet, params), name="visitapp-pull-ahead", daemon=True).start()
+
+    def _fetch(self, server: ServerConnection, params: dict[str, Any]) -> None:
+        try:
+            self._answer = _fetch_page(server, params)
+        except BaseException as exc:  # noqa: BLE001 - raised in the sync thread by result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> tuple[requests.Response, PullResponse | None]:
+        """The answer and its page, as :func:`_fetch_page` gives them, or what it raised."""
+        self._done.wait()
+        if self._error is not None:
+            if isinstance(self._error, DeviceRevoked) and self._on_revoked is not None:
+                self._on_revoked()  # wipes, and raises its own DeviceRevoked
+            raise self._error
+        assert self._answer is not None
+        return self._answer
 
 
 ORPHAN_NOTICES_KEPT = 200

@@ -85,19 +85,58 @@ def insert_new_rows(session: Session, model: type, records: list[tuple[str, dict
     """Insert rows that are certainly new — ``(id, routing, facts, sealed, server_seq, hlc)`` —
     with one executemany per set of columns, as :func:`apply_to_row` and a flush would write
     them (same columns, same envelopes, NULL for an empty part). A pulled page of new records
-    spent a third of its time in the unit of work's bookkeeping for them."""
-    from visitapp.storage.encrypted import Sealed, cipher_of, encrypt_value
+    spent a third of its time in the unit of work's bookkeeping for them, and then a third of
+    the insert in SQLAlchemy's per-row parameter processing, which the driver's own
+    executemany skips where no column needs it (:func:`_driver_insert`)."""
+    from visitapp.storage.encrypted import cipher_of, encrypt_value
 
     cipher = cipher_of(session)
     table = model.__table__
-    columns = table.c
+    columns = frozenset(table.c.keys())  # a set's lookup, not the column collection's, per field
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for rid, routing, facts, sealed, server_seq, hlc in records:
         row = {k: v for k, v in routing.items() if k in columns}
         row["id"] = rid
-        row["facts"] = None if facts is None else Sealed(encrypt_value(cipher, table.name, rid, "facts", facts))
-        row["sealed"] = None if sealed is None else Sealed(encrypt_value(cipher, table.name, rid, "sealed", sealed))
+        row["facts"] = None if facts is None else encrypt_value(cipher, table.name, rid, "facts", facts)
+        row["sealed"] = None if sealed is None else encrypt_value(cipher, table.name, rid, "sealed", sealed)
         row["server_seq"], row["hlc"] = server_seq, hlc
         batches.setdefault(tuple(row), []).append(row)
-    for rows in batches.values():
-        session.connection().execute(table.insert(), rows)
+    connection = session.connection()
+    for names, rows in batches.items():
+        sql, order = _driver_insert(connection.dialect, table, names)
+        if sql:
+            connection.exec_driver_sql(sql, [tuple([row[name] for name in order]) for row in rows])
+        else:
+            from visitapp.storage.encrypted import Sealed
+            for row in rows:
+                for name in ("facts", "sealed"):
+                    if row[name] is not None:
+                        row[name] = Sealed(row[name])
+            connection.execute(table.insert(), rows)
+
+
+_DRIVER_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+
+
+def _driver_insert(dialect: Any, table: Any, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The ``INSERT`` of the columns ``names`` for the SQLite driver's executemany and the order
+    its placeholders take them in, or ``("", ())`` where SQLAlchemy must do what the driver
+    would not: fill in a column left out that has a Python-side default, or convert a value
+    (JSON). Text, integers, booleans and the encrypted
+    columns' envelopes (bytes) go to the driver as they are, as SQLAlchemy would send them."""
+    key = (dialect.name, table.name, names)
+    found = _DRIVER_INSERTS.get(key)
+    if found is None:
+        from sqlalchemy import Boolean, insert
+
+        from visitapp.storage.encrypted import EncryptedJSON
+
+        plain = all(isinstance(table.c[n].type, (Boolean, EncryptedJSON))
+                    or table.c[n].type._cached_bind_processor(dialect) is None for n in names)
+        left_out = any(c.default is not None and c.name not in names for c in table.columns)
+        found = ("", ())
+        if dialect.name == "sqlite" and plain and not left_out:
+            compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+            found = (compiled.string, tuple(compiled.positiontup or ()))
+        _DRIVER_INSERTS[key] = found
+    return found
