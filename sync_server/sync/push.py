@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import time
 import typing
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, text, update
 
@@ -474,19 +475,12 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     """Two finalized on-site visits of one student on one day from two devices: a possible
     duplicate for the officer (both are kept; the officer may void one).
 
-    The candidates of the whole batch are read once (one Core query by ``ix_records_match_key``,
-    so the batch's queued inserts stay one ``executemany``): the visits other devices wrote
-    under the visit-day keys of the batch's finalized on-site visits (keys computed from the
-    batch's prepared routing and facts; a key found otherwise gets its own query). Nothing
-    another device wrote can change while this batch holds the write lock; a candidate this
-    batch itself rewrites (voids) is read from the row the batch holds in ``ctx.existing``."""
-    info = ctx.tx.session.info
-    by_key = info.get("visit_day_index")
-    if by_key is None:
-        by_key = info["visit_day_index"] = _visit_day_candidates(ctx, _batch_visit_days(ctx))
-    if match_key not in by_key:
-        by_key.update(_visit_day_candidates(ctx, {match_key}))
-    for oid, device, author, routing in by_key[match_key]:
+    The candidates of the whole batch are read once (:func:`_visit_day_index`); a candidate
+    this batch itself rewrites (voids) is read from the row the batch holds in ``ctx.existing``."""
+    index = _visit_day_index(ctx)
+    if match_key not in index.by_key:
+        index.by_key.update(_visit_day_candidates(ctx, {match_key}))
+    for oid, device, author, routing in index.by_key[match_key]:
         if oid == new.id:
             continue
         held = ctx.existing.get(oid)
@@ -496,11 +490,11 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
             device, author, routing = held.author_device, held.author_staff, held.routing
         if device is None or device == new.author_device or json.loads(routing).get("status") != VisitStatus.FINAL:
             continue
-        cid = uuid5_of("possible_duplicate", *sorted([new.id, oid]))
-        made = info.setdefault("visit_day_flags", set())
-        if cid in made or ctx.tx.session.connection().execute(_ID_EXISTS, {"id": cid}).first() is not None:
+        cid = _duplicate_flag_id(new.id, oid)
+        if cid in index.flagged or (cid not in index.looked_up and ctx.tx.session.connection().execute(
+                _ID_EXISTS, {"id": cid}).first() is not None):
             continue
-        made.add(cid)
+        index.flagged.add(cid)
         routing = {"id": cid, "record_kind": "visit", "record_id": new.id, "other_record_id": oid,
                    "field_name": "possible_duplicate", "status": "open", "student_id": new.student_id,
                    "local_author": new.author_staff or "", "remote_author": author or "",
@@ -513,6 +507,44 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     return None
 
 
+def _duplicate_flag_id(record_id: str, other_id: str) -> str:
+    """One flag per pair of visits, whichever of the two arrived second."""
+    return uuid5_of("possible_duplicate", *sorted([record_id, other_id]))
+
+
+@dataclass
+class _VisitDayIndex:
+    """The same-day duplicate check's view of one batch. ``by_key``: ``match_key -> [(id,
+    device, author, routing)]``, the visits other devices wrote under the keys of the batch's
+    finalized on-site visits; ``looked_up``: the ids of the flags the batch's visits could
+    raise with those candidates, looked up together; ``flagged``: those of them that exist,
+    and the flags this batch made."""
+    by_key: dict
+    looked_up: set
+    flagged: set
+
+
+def _visit_day_index(ctx: _Ctx) -> _VisitDayIndex:
+    """Read once per batch: the candidates in one Core query by ``ix_records_match_key`` (so
+    the batch's queued inserts stay one ``executemany``), keys computed from the batch's
+    prepared routing and facts (a key found otherwise gets its own query), and which of the
+    flags they could raise exist already in one more (a query per flagged visit cost about
+    what the flag's record costs). Nothing another device wrote can change while this batch
+    holds the write lock."""
+    info = ctx.tx.session.info
+    index = info.get("visit_day_index")
+    if index is None:
+        batch_days = _batch_visit_days(ctx)
+        by_key = _visit_day_candidates(ctx, set(batch_days))
+        possible = sorted({_duplicate_flag_id(rid, oid) for key, rids in batch_days.items()
+                           for oid, *_ in by_key[key] for rid in rids if rid != oid})
+        conn = ctx.tx.session.connection()
+        found = {rid for i in range(0, len(possible), 500)
+                 for rid in conn.execute(_IDS_EXIST, {"ids": possible[i:i + 500]}).scalars()}
+        index = info["visit_day_index"] = _VisitDayIndex(by_key, set(possible), found)
+    return index
+
+
 def _visit_day_key(ctx: _Ctx, student_id: str, day: str) -> str:
     """The visit-day key (a keyed hash) of one student and day, computed once per batch."""
     keys = ctx.tx.session.info.setdefault("visit_day_keys", {})
@@ -522,18 +554,18 @@ def _visit_day_key(ctx: _Ctx, student_id: str, day: str) -> str:
     return key
 
 
-def _batch_visit_days(ctx: _Ctx) -> set[str]:
-    """The visit-day keys of the batch's finalized on-site visits, from the mutations the door
-    let through (``ctx.batch``; the student as :func:`_visit` reads it). A mutation whose key
-    differs when it is applied gets its key looked up on its own."""
-    keys = set()
+def _batch_visit_days(ctx: _Ctx) -> dict[str, set[str]]:
+    """``match_key -> record ids``: the visit-day keys of the batch's finalized on-site visits,
+    from the mutations the door let through (``ctx.batch``; the student as :func:`_visit` reads
+    it). A mutation whose key differs when it is applied gets its key looked up on its own."""
+    keys: dict[str, set[str]] = {}
     for m in ctx.batch:
         if m.kind != Kind.VISIT or m.op != Op.UPSERT or not isinstance(m.facts, dict):
             continue
         facts = m.facts
         if (m.routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
                 and facts.get("visit_date") and (sid := _student_of(m))):
-            keys.add(_visit_day_key(ctx, sid, str(facts["visit_date"])))
+            keys.setdefault(_visit_day_key(ctx, sid, str(facts["visit_date"])), set()).add(m.record_id)
     return keys
 
 
@@ -564,6 +596,7 @@ _DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Reco
     InList(Record.match_key, "keys"), Record.kind == "visit", Record.deleted.is_(False),
     Record.author_device != bindparam("device"))
 _ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
+_IDS_EXIST = select(Record.id).where(InList(Record.id, "ids"))
 
 
 # append-only ------------------------------------------------------------------------------------

@@ -137,6 +137,20 @@ def test_a_batch_of_visits_costs_the_same_statements_whatever_its_size(server):
     assert big == small, (small, big)
 
 
+
+def test_flagged_duplicates_cost_no_statement_each(server):
+    """Whether the flags a batch could raise exist already is looked up once for the batch
+    (their records join the batch's ``executemany``): five flagged visits cost the statements
+    of one."""
+    _a, _b, st, da, db = _school(server, 6)
+    server.push(da, [visit(da, sid, visit_date=DAY) for sid in st])
+    one, res_one = _statements(server, db, [visit(db, st[0], visit_date=DAY)] +
+                               [visit(db, st[i], visit_date="2026-10-02") for i in range(1, 5)])
+    five, res_five = _statements(server, db, [visit(db, st[i], visit_date=DAY) for i in range(1, 6)])
+    assert [bool(r["conflict_id"]) for r in res_one] == [True, False, False, False, False]
+    assert all(r["status"] == "applied" and r["conflict_id"] for r in res_five)
+    assert five == one, (one, five)
+
 # -- pulls: pages by the row past the limit, totals when asked ---------------------------------
 def _growth(server, dev, sid, n):
     return server.push(dev, [mut(dev, "growth_entry", None, sid, routing={"kind": "reward", "source": "school"},
