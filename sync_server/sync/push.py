@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
-from sync_server.db import NOT_KEY_WORK, InList, bulk_insert
+from sync_server.db import NOT_KEY_WORK, InList, bulk_insert, current_seq as committed_seq
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
@@ -72,7 +72,6 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
             prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
-        tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
         if s.get_bind().dialect.name == "postgresql":
             # psycopg prepares a statement after its fifth run, and PostgreSQL's generic plan for
             # _EARLIER then tests ``mutation_id IN (500 parameters)`` one by one against every
@@ -80,15 +79,25 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
             s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         valid = [m for i, m in enumerate(req.mutations) if i not in door]
         ids = [m.mutation_id for m in valid]
-        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})} if ids else {}
         record_ids = list({m.record_id for m in valid})
+        # The batch's records, students and same-day candidates are read before the seq lock
+        # (decision push-reads-before-the-lock.md): on PostgreSQL another school laptop's batch
+        # commits meanwhile, and what it wrote is read again once the lock is held
+        # (_catch_up); SQLite's writer already holds its lock from BEGIN IMMEDIATE.
+        noted = committed_seq(s)
         existing = {r.id: r for r in s.execute(_EXISTING, {"ids": record_ids}).scalars()} if record_ids else {}
-        assigned, mentored = _scope_sets(s, who)
         # a delete names no student (the laptop sends only the id): its record's student counts
         wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared,
+        ctx = _Ctx(core, who, tx, set(), set(), students, int(time.time() * 1000), existing, prepared,
                    verdicts, batch=valid)
+        if mode == "trusted":
+            _visit_day_index(ctx)
+        locked = tx.current_seq()  # the seq lock: from here to commit the batch is serialized
+        _catch_up(ctx, noted, locked, record_ids, wanted_students)
+        # under the lock: a retry racing its original finds the original's answers
+        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})} if ids else {}
+        ctx.assigned, ctx.mentored = _scope_sets(s, who)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
         for i, (m, mhash) in enumerate(zip(req.mutations, hashes)):
@@ -155,6 +164,41 @@ def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dic
     return answer
 
 
+def _catch_up(ctx: _Ctx, noted: int, locked: int, record_ids: list[str], wanted_students: list[str]) -> None:
+    """What :func:`push` read before the seq lock, brought up to the lock: every write
+    committed after the counter read ``noted`` has a higher ``server_seq`` (writers take seqs
+    under the lock, the counter commits with their records), so the rows past ``noted`` (a
+    range of the seq index, a batch or two of another laptop) name all that changed: the
+    batch's records read again whole, their students and the same-day candidates of the keys
+    they touch. Compaction removes deleted records without a seq, so the batch's deleted
+    records are looked up again even when nothing else was written."""
+    s = ctx.tx.session
+    changed = s.connection().execute(_CHANGED_SINCE, {"seq": noted}).all() if locked > noted else []
+    changed_ids = {row.id for row in changed}
+    again = {rid for rid, rec in ctx.existing.items() if rec.deleted} | (changed_ids & set(record_ids))
+    if again:
+        reread = {r.id: r for r in s.execute(_EXISTING.execution_options(populate_existing=True),
+                                             {"ids": sorted(again)}).scalars()}
+        for rid in again - set(reread):
+            gone = ctx.existing.pop(rid, None)  # compacted away: the batch writes it as new
+            if gone is not None:
+                s.expunge(gone)
+        ctx.existing.update(reread)
+    students = {row.id for row in changed if row.kind == Kind.STUDENT} & set(wanted_students)
+    students |= {r.student_id for r in ctx.existing.values() if r.student_id} - set(wanted_students)
+    if students:
+        ctx.students -= students
+        ctx.students |= set(s.execute(_STUDENTS, {"ids": sorted(students)}).scalars())
+    index = ctx.tx.session.info.get("visit_day_index")
+    if index is not None and changed:
+        keys = {row.match_key for row in changed if row.kind == Kind.VISIT and row.match_key in index.by_key}
+        keys |= {key for key, candidates in index.by_key.items() if any(c[0] in changed_ids for c in candidates)}
+        if keys:
+            index.by_key.update(_visit_day_candidates(ctx, keys))
+        index.flagged |= changed_ids & index.looked_up
+
+
+_CHANGED_SINCE = select(Record.id, Record.kind, Record.match_key).where(Record.server_seq > bindparam("seq"))
 _EARLIER = select(AppliedMutation.mutation_id, AppliedMutation.content_hash, AppliedMutation.result).where(
     AppliedMutation.device_id == bindparam("device"), InList(AppliedMutation.mutation_id, "ids"))
 _EXISTING = select(Record).where(InList(Record.id, "ids"))
@@ -529,8 +573,8 @@ def _visit_day_index(ctx: _Ctx) -> _VisitDayIndex:
     the batch's queued inserts stay one ``executemany``), keys computed from the batch's
     prepared routing and facts (a key found otherwise gets its own query), and which of the
     flags they could raise exist already in one more (a query per flagged visit cost about
-    what the flag's record costs). Nothing another device wrote can change while this batch
-    holds the write lock."""
+    what the flag's record costs). :func:`push` reads it before the seq lock; what other
+    devices wrote until the lock is read again by :func:`_catch_up`."""
     info = ctx.tx.session.info
     index = info.get("visit_day_index")
     if index is None:
@@ -573,6 +617,8 @@ def _visit_day_candidates(ctx: _Ctx, keys: set[str]) -> dict:
     """``match_key -> [(id, device, author, routing)]`` (every key given, found or not): the
     visits under these keys written by other devices, as committed before the batch."""
     out: dict = {key: [] for key in keys}
+    if not keys:
+        return out
     wanted = sorted(keys)
     conn = ctx.tx.session.connection()
     postgres = conn.dialect.name == "postgresql"
