@@ -24,9 +24,9 @@ from visitapp.protocol.sync import Mutation, Op, PushRequest
 from visitapp.domain.tiers import Tier, _hints, field_tiers
 from visitapp.protocol.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, valid_unicode
 from sync_server.sync.context import (
-    ApiError, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
-    _Ctx, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
-    _res, _restamp, _same, _scope_sets, _student_of, log,
+    ApiError, BATCH_ASSIGNMENTS, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
+    _Ctx, _IDS_EXIST, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
+    _new_in_batch, _res, _restamp, _same, _scope_sets, _stale_edit_ids, _student_of, log,
 )
 from sync_server.sync.conflicts import _conflict_push, _make_conflict
 from sync_server.sync import review
@@ -642,7 +642,6 @@ _DAY_CANDIDATES = select(Record.id, Record.match_key, Record.author_device, Reco
     InList(Record.match_key, "keys"), Record.kind == "visit", Record.deleted.is_(False),
     Record.author_device != bindparam("device"))
 _ID_EXISTS = select(Record.id).where(Record.id == bindparam("id"))
-_IDS_EXIST = select(Record.id).where(InList(Record.id, "ids"))
 
 
 # append-only ------------------------------------------------------------------------------------
@@ -705,11 +704,11 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
         new = _put(ctx, m, rec, student_id, hlc, "mentors")
         return _res(m, "applied", seq=new.server_seq)
     # stale edit: keep it as a conflict copy beside the current note, never drop it
-    copy_id = uuid5_of("mentor_note_copy", m.record_id, ctx.who.device_id, m.mutation_id)
+    copy_id = _stale_edit_ids(ctx, m)[1]
     routing = {**m.routing, "id": copy_id, "conflict_of": rec.id, "author_id": ctx.who.staff_id}
     ctx.core.put_record(ctx.tx, record_id=copy_id, kind=m.kind, student_id=student_id, visibility="mentors",
                         author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, routing=routing,
-                        facts=m.facts, sealed=m.sealed, hlc=hlc)
+                        facts=m.facts, sealed=m.sealed, hlc=hlc, is_new=_new_in_batch(ctx, copy_id))
     cur = _restamp(ctx, rec)
     _make_conflict(ctx, m, student_id, "note", ctx.core.record_sealed(rec), m.sealed, rec.writer_staff,
                    ctx.who.staff_id, copy_id=copy_id)
@@ -748,6 +747,7 @@ def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str 
             return _res(m, "rejected", "invalid_fields", "server.invalid_fields.assignment")
         routing.update(id=m.record_id, student_id=student_id)
         ctx.core.apply_assignment(ctx.tx, routing)
+        ctx.tx.session.info.pop(BATCH_ASSIGNMENTS, None)  # who may read the student, asked again
     visibility = {Kind.STUDENT: "student", Kind.ASSIGNMENT: "student", Kind.DETERMINATION: "student"}.get(
         kind, "officers")
     sid = m.record_id if kind == Kind.STUDENT else student_id

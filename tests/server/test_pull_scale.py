@@ -151,6 +151,29 @@ def test_flagged_duplicates_cost_no_statement_each(server):
     assert all(r["status"] == "applied" and r["conflict_id"] for r in res_five)
     assert five == one, (one, five)
 
+
+def test_conflicts_from_stale_edits_cost_no_statement_each(server):
+    """Profile-field edits from a stale base become conflicts without a query each (whether the
+    conflict's id is taken, whether the other writer may still read the student: both looked
+    up once for the batch), so the batch's records stay one ``executemany``: five cost the
+    statements of two."""
+    from visitapp.domain import profile_field_id
+    _a, _b, st, da, db = _school(server, 6)
+    fields = ["strengths", "interests", "challenges", "support_plan"]
+
+    def edit(dev, sid, field, value, base):
+        return mut(dev, "growth_profile_field", profile_field_id(sid, field), sid, routing={"field": field},
+                   sealed={"value": value}, base_seq=base)
+
+    server.push(da, [edit(da, sid, f, "甲", None) for sid in st for f in fields])
+    two, res_two = _statements(server, db, [edit(db, st[i], fields[0], "乙", 0) for i in range(2)] + [
+        mut(db, "growth_entry", None, st[i], routing={"kind": "reward", "source": "school"},
+            facts={"title": "表彰", "entry_date": DAY}, sealed={"detail": "好"}) for i in range(2, 5)])
+    five, res_five = _statements(server, db, [edit(db, st[i], fields[1], "乙", 0) for i in range(1, 6)])
+    assert [r["status"] for r in res_two] == ["conflict"] * 2 + ["applied"] * 3, res_two
+    assert [r["status"] for r in res_five] == ["conflict"] * 5, res_five
+    assert five == two, (two, five)
+
 # -- pulls: pages by the row past the limit, totals when asked ---------------------------------
 def _growth(server, dev, sid, n):
     return server.push(dev, [mut(dev, "growth_entry", None, sid, routing={"kind": "reward", "source": "school"},
