@@ -367,6 +367,31 @@ def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
         assert not any("Sort" in line for line in plan), plan
 
 
+
+@pytest.mark.postgres
+def test_a_pushs_catch_up_walks_the_seq_index_on_a_table_never_analyzed():
+    """What committed between a push's reads and its lock is read by the seq index, also before
+    any ``ANALYZE`` (decision push-reads-before-the-lock.md)."""
+    from sync_server.sync.push import _CHANGED_SINCE
+    from tests.server.conftest import pg_schema_engine
+
+    with pg_schema_engine("t_") as (engine, schema):
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE records SET (autovacuum_enabled = false)"))
+            conn.execute(text(
+                "INSERT INTO records (id, kind, visibility, author_staff, server_seq, hlc, routing, content_hash, deleted) "
+                "SELECT 'r' || n, 'visit', 'student', 'someone', n, 'h' || n, repeat('x', 400), 'c', false "
+                "FROM generate_series(1, 50000) AS n"))
+
+        def explain(conn, cursor, statement, parameters, context, executemany):
+            return "EXPLAIN " + statement, parameters
+
+        with engine.connect() as conn:
+            event.listen(conn, "before_cursor_execute", explain, retval=True)
+            plan = [row[0].strip() for row in conn.execute(_CHANGED_SINCE, {"noted": 49000, "locked": 49500})]
+    assert not plan[0].startswith("Seq Scan") and any("records_server_seq_key" in line for line in plan), plan
+
 def test_an_officers_page_stops_at_the_snapshot_its_query_does_not_bound(server, monkeypatch):
     """Records committed after the pull read its snapshot (PostgreSQL reads each statement
     afresh) wait for the next pull: the page ends at the snapshot, and says nothing more lies
