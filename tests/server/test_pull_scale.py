@@ -5,6 +5,8 @@ its scope through indexes and returns exactly what the visibility rules allow. N
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import event, inspect, select, text
 
@@ -333,13 +335,10 @@ def test_an_officers_total_counts_what_the_pages_then_carry(server):
     assert not {i for i, a in drafts.items() if a != officer.staff_id} & set(ids)
 
 
-@pytest.mark.postgres
-def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
-    """PostgreSQL's plan of an officer's page before any ``ANALYZE`` (autovacuum off, or not yet
-    run after a bulk load): the seq index read in order up to the limit, no sort. With the range
-    bounded on both sides the planner guessed 0.5 % of the table and sorted all the rest of the
-    history for every page: a first pull quadratic in the school's size."""
-    from sync_server.sync.pull import _PAGE_ROWS
+@contextlib.contextmanager
+def _records_never_analyzed():
+    """A PostgreSQL schema whose records table holds 50,000 rows and no statistics (autovacuum
+    off, or not yet run after a bulk load); yields a function giving a statement's plan there."""
     from tests.server.conftest import pg_schema_engine
 
     with pg_schema_engine("t_") as (engine, schema):
@@ -357,15 +356,28 @@ def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
         def explain(conn, cursor, statement, parameters, context, executemany):
             return "EXPLAIN " + statement, parameters
 
-        params = {"cursor": 0, "snap": 50000, "me": "officer", "device": "d", "limit": 1001}
-        with engine.connect() as conn:
-            event.listen(conn, "before_cursor_execute", explain, retval=True)
-            plans = {name: [row[0].strip() for row in conn.execute(statement, params)]
-                     for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
-    for plan in plans.values():
-        assert plan[0].startswith("Limit") and plan[1].startswith("->  Index Scan using records_server_seq_key"), plan
-        assert not any("Sort" in line for line in plan), plan
+        def plan(statement, params: dict) -> list[str]:
+            with engine.connect() as conn:
+                event.listen(conn, "before_cursor_execute", explain, retval=True)
+                return [row[0].strip() for row in conn.execute(statement, params)]
 
+        yield plan
+
+
+@pytest.mark.postgres
+def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
+    """PostgreSQL's plan of an officer's page before any ``ANALYZE``: the seq index read in
+    order up to the limit, no sort. With the range bounded on both sides the planner guessed
+    0.5 % of the table and sorted all the rest of the history for every page: a first pull
+    quadratic in the school's size."""
+    from sync_server.sync.pull import _PAGE_ROWS
+
+    params = {"cursor": 0, "snap": 50000, "me": "officer", "device": "d", "limit": 1001}
+    with _records_never_analyzed() as plan:
+        plans = {name: plan(statement, params) for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
+    for lines in plans.values():
+        assert lines[0].startswith("Limit") and lines[1].startswith("->  Index Scan using records_server_seq_key"), lines
+        assert not any("Sort" in line for line in lines), lines
 
 
 @pytest.mark.postgres
@@ -373,24 +385,11 @@ def test_a_pushs_catch_up_walks_the_seq_index_on_a_table_never_analyzed():
     """What committed between a push's reads and its lock is read by the seq index, also before
     any ``ANALYZE`` (decision push-reads-before-the-lock.md)."""
     from sync_server.sync.push import _CHANGED_SINCE
-    from tests.server.conftest import pg_schema_engine
 
-    with pg_schema_engine("t_") as (engine, schema):
-        migrate(engine)
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE records SET (autovacuum_enabled = false)"))
-            conn.execute(text(
-                "INSERT INTO records (id, kind, visibility, author_staff, server_seq, hlc, routing, content_hash, deleted) "
-                "SELECT 'r' || n, 'visit', 'student', 'someone', n, 'h' || n, repeat('x', 400), 'c', false "
-                "FROM generate_series(1, 50000) AS n"))
+    with _records_never_analyzed() as plan:
+        lines = plan(_CHANGED_SINCE, {"noted": 49000, "locked": 49500})
+    assert not lines[0].startswith("Seq Scan") and any("records_server_seq_key" in line for line in lines), lines
 
-        def explain(conn, cursor, statement, parameters, context, executemany):
-            return "EXPLAIN " + statement, parameters
-
-        with engine.connect() as conn:
-            event.listen(conn, "before_cursor_execute", explain, retval=True)
-            plan = [row[0].strip() for row in conn.execute(_CHANGED_SINCE, {"noted": 49000, "locked": 49500})]
-    assert not plan[0].startswith("Seq Scan") and any("records_server_seq_key" in line for line in plan), plan
 
 def test_an_officers_page_stops_at_the_snapshot_its_query_does_not_bound(server, monkeypatch):
     """Records committed after the pull read its snapshot (PostgreSQL reads each statement
