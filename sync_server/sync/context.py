@@ -176,8 +176,8 @@ def _may_read_in_batch(ctx: _Ctx, staff_id: str | None, student_id: str | None, 
     """:func:`_may_read` within a push: the active assignments of the batch's students are read
     once, at its first question, and each staff member's role once (an ORM query per conflict
     flushed the batch's queued inserts each time); a student outside the batch is asked on
-    its own. An assignment the batch
-    writes (``ServerCore.apply_assignment``) drops what was read."""
+    its own. An assignment the batch writes (``ServerCore.apply_assignment``) drops what was
+    read."""
     info = ctx.tx.session.info
     known = info.get(BATCH_ASSIGNMENTS)
     if known is None:
