@@ -3,8 +3,10 @@
 SQLite: WAL, ``synchronous=FULL`` (an answered push survives a power cut; decision
 ``sqlite-synchronous-full.md``), and every *write* transaction starts with
 ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade. PostgreSQL: the writer
-locks the counter row ``FOR UPDATE``. Either way writers are serialized from their first
-statement to commit, which is what keeps ``server_seq`` gap-tolerant but never out of order.
+locks the counter row ``FOR UPDATE``. Either way writers are serialized from their lock to
+commit, which is what keeps ``server_seq`` gap-tolerant but never out of order (a push reads
+its batch before the lock on PostgreSQL and catches up after: decision
+``push-reads-before-the-lock.md``).
 """
 
 from __future__ import annotations

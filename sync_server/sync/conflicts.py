@@ -7,29 +7,31 @@ import json
 
 from sqlalchemy import select
 
-from sync_server.core import Principal, ServerCore, utcnow, uuid5_of
+from sync_server.core import Principal, ServerCore, utcnow
 from sync_server.models import Record
 from visitapp.protocol.sync import ConflictItem, Mutation, Resolution, wrap_conflict_sealed
 from visitapp.protocol.records import RecordInvalid, decode_sealed as decode_envelope, decode_tier_c as decode_sealed, is_sealed, valid_unicode
-from sync_server.sync.context import ApiError, _Ctx, _may_read, _res
+from sync_server.sync.context import (
+    ApiError, _Ctx, _may_read, _may_read_in_batch, _new_in_batch, _res, _stale_edit_ids,
+)
 
 
 def _make_conflict(ctx: _Ctx, m: Mutation, student_id: str, field_name: str, winner: str | None,
                    loser: str | None, winner_staff: str | None, loser_staff: str | None,
                    copy_id: str | None = None) -> str:
-    cid = uuid5_of("conflict", ctx.who.device_id, m.mutation_id)
+    cid = _stale_edit_ids(ctx, m)[0]
     routing = {"id": cid, "record_kind": m.kind, "record_id": m.record_id, "field_name": field_name,
                "status": "open", "student_id": student_id, "winner_staff": winner_staff,
                "loser_staff": loser_staff, "local_author": ctx.who.staff_id,
                "remote_author": (winner_staff if loser_staff == ctx.who.staff_id else loser_staff) or "",
                "copy_id": copy_id, "created_at": utcnow().isoformat()}
     other = winner_staff if winner_staff != ctx.who.staff_id else loser_staff
-    if other and not _may_read(ctx.tx.session, other, student_id, m.kind):
+    if other and not _may_read_in_batch(ctx, other, student_id, m.kind):
         other = None  # a conflict goes only to writers who may still read the record (and officers)
     ctx.core.put_record(ctx.tx, record_id=cid, kind="conflict", student_id=student_id, visibility="parties",
                         author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, other_staff=other,
                         routing=routing, facts={"reason": "两台设备基于旧版本修改了同一内容。"},
-                        sealed=wrap_conflict_sealed(winner, loser))
+                        sealed=wrap_conflict_sealed(winner, loser), is_new=_new_in_batch(ctx, cid))
     return cid
 
 

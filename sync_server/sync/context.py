@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
-from sync_server.core import Principal, ServerCore, content_hash
+from sync_server.core import Principal, ServerCore, content_hash, uuid5_of
 from sync_server.db import InList
 from sync_server.models import AssignmentRow, Record, StaffRow
 from visitapp import messages
@@ -170,6 +170,71 @@ def _may_read(session, staff_id: str | None, student_id: str | None, kind: str) 
     if kind == Kind.MENTOR_NOTE:
         q = q.where(AssignmentRow.role == "mentor")
     return session.execute(q.limit(1)).first() is not None
+
+
+def _may_read_in_batch(ctx: _Ctx, staff_id: str | None, student_id: str | None, kind: str) -> bool:
+    """:func:`_may_read` within a push: the active assignments of the batch's students are read
+    once, at its first question, and each staff member's role once (an ORM query per conflict
+    flushed the batch's queued inserts each time); a student outside the batch is asked on
+    its own. An assignment the batch writes (``ServerCore.apply_assignment``) drops what was
+    read."""
+    info = ctx.tx.session.info
+    known = info.get(BATCH_ASSIGNMENTS)
+    if known is None:
+        students = sorted({sid for m in ctx.batch if (sid := _student_of(m))})
+        roles: dict[tuple[str, str], set[str]] = {}
+        for i in range(0, len(students), 500):
+            for staff, student, role in ctx.tx.session.execute(_ROLES_OF_STUDENTS, {"ids": students[i:i + 500]}):
+                roles.setdefault((staff, student), set()).add(role)
+        known = info[BATCH_ASSIGNMENTS] = (set(students), roles, {})
+    students, roles, staff_roles = known
+    if not staff_id or student_id not in students:
+        return _may_read(ctx.tx.session, staff_id, student_id, kind)
+    if staff_id not in staff_roles:
+        # kept here: the session's identity map holds a row only while something else does
+        staff = ctx.tx.session.get(StaffRow, staff_id)
+        staff_roles[staff_id] = staff.role if staff is not None and staff.active else None
+    role = staff_roles[staff_id]
+    if role is None:
+        return False
+    if role == "officer":
+        return True
+    held = roles.get((staff_id, student_id), set())
+    return "mentor" in held if kind == Kind.MENTOR_NOTE else bool(held)
+
+
+BATCH_ASSIGNMENTS = "batch_assignments"  # session.info key, dropped when an assignment is written
+_ROLES_OF_STUDENTS = select(AssignmentRow.staff_id, AssignmentRow.student_id, AssignmentRow.role).where(
+    InList(AssignmentRow.student_id, "ids"), AssignmentRow.active.is_(True))
+
+
+def _new_in_batch(ctx: _Ctx, record_id: str) -> bool:
+    """True when no record has ``record_id``, for the records a batch's stale edits make
+    (conflicts, mentor-note copies, ids derived from the device and the mutation): the ids the
+    batch's edits of records it found could make are looked up together at the first one.
+    False means "look it up" (the write path then reads the row)."""
+    info = ctx.tx.session.info
+    known = info.get("stale_edit_ids")
+    if known is None:
+        possible = sorted({rid for m in ctx.batch if m.kind in (Kind.GROWTH_PROFILE_FIELD, Kind.MENTOR_NOTE)
+                           and isinstance(ctx.existing.get(m.record_id), Record) for rid in _stale_edit_ids(ctx, m)})
+        conn = ctx.tx.session.connection()
+        found = {rid for i in range(0, len(possible), 500)
+                 for rid in conn.execute(_IDS_EXIST, {"ids": possible[i:i + 500]}).scalars()}
+        known = info["stale_edit_ids"] = (set(possible), found)
+    looked_up, found = known
+    return record_id in looked_up and record_id not in found
+
+
+def _stale_edit_ids(ctx: _Ctx, m: Mutation) -> tuple[str, ...]:
+    """The ids of the records a stale edit of ``m`` makes: its conflict, and a mentor note's copy."""
+    conflict = uuid5_of("conflict", ctx.who.device_id, m.mutation_id)
+    if m.kind == Kind.MENTOR_NOTE:
+        return conflict, uuid5_of("mentor_note_copy", m.record_id, ctx.who.device_id, m.mutation_id)
+    return (conflict,)
+
+
+_IDS_EXIST = select(Record.id).where(InList(Record.id, "ids"))
 
 
 def _put(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str | None, hlc: str, visibility: str,

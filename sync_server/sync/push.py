@@ -8,12 +8,13 @@ import datetime as dt
 import json
 import time
 import typing
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, text, update
 
 from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
-from sync_server.db import NOT_KEY_WORK, InList, bulk_insert
+from sync_server.db import NOT_KEY_WORK, InList, bulk_insert, current_seq as committed_seq
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
 from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
@@ -23,9 +24,9 @@ from visitapp.protocol.sync import Mutation, Op, PushRequest
 from visitapp.domain.tiers import Tier, _hints, field_tiers
 from visitapp.protocol.records import AUTHOR_FIELD, RecordInvalid, check_json, check_mutation, valid_unicode
 from sync_server.sync.context import (
-    ApiError, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
-    _Ctx, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
-    _res, _restamp, _same, _scope_sets, _student_of, log,
+    ApiError, BATCH_ASSIGNMENTS, KNOWN_KINDS, OFFICER_KINDS, SCOPED_BY_POLICY, STUDENT_BOUND,
+    _Ctx, _IDS_EXIST, _QUEUED, _STUDENTS, _answer_json, _clean, _is_id, _is_staff, _no_delete, _put, _record, _refused,
+    _new_in_batch, _res, _restamp, _same, _scope_sets, _stale_edit_ids, _student_of, log,
 )
 from sync_server.sync.conflicts import _conflict_push, _make_conflict
 from sync_server.sync import review
@@ -71,7 +72,6 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
             prepared[m.mutation_id] = core.prepare(m.record_id, m.routing, m.facts, m.sealed)
     with core.db.write() as tx:
         s = tx.session
-        tx.current_seq()  # take the seq lock first: the whole batch is one serialized transaction
         if s.get_bind().dialect.name == "postgresql":
             # psycopg prepares a statement after its fifth run, and PostgreSQL's generic plan for
             # _EARLIER then tests ``mutation_id IN (500 parameters)`` one by one against every
@@ -79,15 +79,25 @@ def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "truste
             s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         valid = [m for i, m in enumerate(req.mutations) if i not in door]
         ids = [m.mutation_id for m in valid]
-        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})} if ids else {}
         record_ids = list({m.record_id for m in valid})
+        # The batch's records, students and same-day candidates are read before the seq lock
+        # (decision push-reads-before-the-lock.md): on PostgreSQL another school laptop's batch
+        # commits meanwhile, and what it wrote is read again once the lock is held
+        # (_catch_up); SQLite's writer already holds its lock from BEGIN IMMEDIATE.
+        noted = committed_seq(s)
         existing = {r.id: r for r in s.execute(_EXISTING, {"ids": record_ids}).scalars()} if record_ids else {}
-        assigned, mentored = _scope_sets(s, who)
         # a delete names no student (the laptop sends only the id): its record's student counts
         wanted_students = list(({_student_of(m) for m in valid} | {r.student_id for r in existing.values()}) - {None})
         students = set(s.execute(_STUDENTS, {"ids": wanted_students}).scalars()) if wanted_students else set()
-        ctx = _Ctx(core, who, tx, assigned, mentored, students, int(time.time() * 1000), existing, prepared,
+        ctx = _Ctx(core, who, tx, set(), set(), students, int(time.time() * 1000), existing, prepared,
                    verdicts, batch=valid)
+        if mode == "trusted":
+            _visit_day_index(ctx)
+        locked = tx.current_seq()  # the seq lock: from here to commit the batch is serialized
+        _catch_up(ctx, noted, locked, record_ids, wanted_students)
+        # under the lock: a retry racing its original finds the original's answers
+        earlier = {row[0]: row for row in s.execute(_EARLIER, {"device": who.device_id, "ids": ids})} if ids else {}
+        ctx.assigned, ctx.mentored = _scope_sets(s, who)
         seen: dict[str, tuple[str, dict]] = {}
         new_answers: list[dict] = []
         for i, (m, mhash) in enumerate(zip(req.mutations, hashes)):
@@ -154,6 +164,44 @@ def _orphan_if_rejected(ctx: _Ctx, m: Mutation, mhash: str, answer: dict) -> dic
     return answer
 
 
+def _catch_up(ctx: _Ctx, noted: int, locked: int, record_ids: list[str], wanted_students: list[str]) -> None:
+    """What :func:`push` read before the seq lock, brought up to the lock: every write
+    committed after the counter read ``noted`` has a higher ``server_seq`` (writers take seqs
+    under the lock, the counter commits with their records), so the rows past ``noted`` (a
+    range of the seq index, a batch or two of another laptop) name all that changed: the
+    batch's records read again whole, their students and the same-day candidates of the keys
+    they touch. Compaction removes deleted records without a seq, so the batch's deleted
+    records are looked up again even when nothing else was written."""
+    s = ctx.tx.session
+    changed = s.connection().execute(_CHANGED_SINCE, {"noted": noted, "locked": locked}).all() if locked > noted else []
+    changed_ids = {row.id for row in changed}
+    again = {rid for rid, rec in ctx.existing.items() if rec.deleted} | (changed_ids & set(record_ids))
+    if again:
+        reread = {r.id: r for r in s.execute(_EXISTING.execution_options(populate_existing=True),
+                                             {"ids": sorted(again)}).scalars()}
+        for rid in again - set(reread):
+            gone = ctx.existing.pop(rid, None)  # compacted away: the batch writes it as new
+            if gone is not None:
+                s.expunge(gone)
+        ctx.existing.update(reread)
+    students = {row.id for row in changed if row.kind == Kind.STUDENT} & set(wanted_students)
+    students |= {r.student_id for r in ctx.existing.values() if r.student_id} - set(wanted_students)
+    if students:
+        ctx.students -= students
+        ctx.students |= set(s.execute(_STUDENTS, {"ids": sorted(students)}).scalars())
+    index = ctx.tx.session.info.get("visit_day_index")
+    if index is not None and changed:
+        keys = {row.match_key for row in changed if row.kind == Kind.VISIT and row.match_key in index.by_key}
+        keys |= {key for key, candidates in index.by_key.items() if any(c[0] in changed_ids for c in candidates)}
+        if keys:
+            index.by_key.update(_visit_day_candidates(ctx, keys))
+        index.flagged |= changed_ids & index.looked_up
+
+
+# bounded on both sides: PostgreSQL then guesses a sliver of the table and walks the seq index,
+# statistics or not (an open range on a table never analyzed is guessed at a third of it)
+_CHANGED_SINCE = select(Record.id, Record.kind, Record.match_key).where(
+    Record.server_seq > bindparam("noted"), Record.server_seq <= bindparam("locked"))
 _EARLIER = select(AppliedMutation.mutation_id, AppliedMutation.content_hash, AppliedMutation.result).where(
     AppliedMutation.device_id == bindparam("device"), InList(AppliedMutation.mutation_id, "ids"))
 _EXISTING = select(Record).where(InList(Record.id, "ids"))
@@ -474,19 +522,12 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     """Two finalized on-site visits of one student on one day from two devices: a possible
     duplicate for the officer (both are kept; the officer may void one).
 
-    The candidates of the whole batch are read once (one Core query by ``ix_records_match_key``,
-    so the batch's queued inserts stay one ``executemany``): the visits other devices wrote
-    under the visit-day keys of the batch's finalized on-site visits (keys computed from the
-    batch's prepared routing and facts; a key found otherwise gets its own query). Nothing
-    another device wrote can change while this batch holds the write lock; a candidate this
-    batch itself rewrites (voids) is read from the row the batch holds in ``ctx.existing``."""
-    info = ctx.tx.session.info
-    by_key = info.get("visit_day_index")
-    if by_key is None:
-        by_key = info["visit_day_index"] = _visit_day_candidates(ctx, _batch_visit_days(ctx))
-    if match_key not in by_key:
-        by_key.update(_visit_day_candidates(ctx, {match_key}))
-    for oid, device, author, routing in by_key[match_key]:
+    The candidates of the whole batch are read once (:func:`_visit_day_index`); a candidate
+    this batch itself rewrites (voids) is read from the row the batch holds in ``ctx.existing``."""
+    index = _visit_day_index(ctx)
+    if match_key not in index.by_key:
+        index.by_key.update(_visit_day_candidates(ctx, {match_key}))
+    for oid, device, author, routing in index.by_key[match_key]:
         if oid == new.id:
             continue
         held = ctx.existing.get(oid)
@@ -496,11 +537,11 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
             device, author, routing = held.author_device, held.author_staff, held.routing
         if device is None or device == new.author_device or json.loads(routing).get("status") != VisitStatus.FINAL:
             continue
-        cid = uuid5_of("possible_duplicate", *sorted([new.id, oid]))
-        made = info.setdefault("visit_day_flags", set())
-        if cid in made or ctx.tx.session.connection().execute(_ID_EXISTS, {"id": cid}).first() is not None:
+        cid = _duplicate_flag_id(new.id, oid)
+        if cid in index.flagged or (cid not in index.looked_up and ctx.tx.session.connection().execute(
+                _ID_EXISTS, {"id": cid}).first() is not None):
             continue
-        made.add(cid)
+        index.flagged.add(cid)
         routing = {"id": cid, "record_kind": "visit", "record_id": new.id, "other_record_id": oid,
                    "field_name": "possible_duplicate", "status": "open", "student_id": new.student_id,
                    "local_author": new.author_staff or "", "remote_author": author or "",
@@ -513,6 +554,44 @@ def _flag_duplicate_visit(ctx: _Ctx, new: Record, match_key: str) -> str | None:
     return None
 
 
+def _duplicate_flag_id(record_id: str, other_id: str) -> str:
+    """One flag per pair of visits, whichever of the two arrived second."""
+    return uuid5_of("possible_duplicate", *sorted([record_id, other_id]))
+
+
+@dataclass
+class _VisitDayIndex:
+    """The same-day duplicate check's view of one batch. ``by_key``: ``match_key -> [(id,
+    device, author, routing)]``, the visits other devices wrote under the keys of the batch's
+    finalized on-site visits; ``looked_up``: the ids of the flags the batch's visits could
+    raise with those candidates, looked up together; ``flagged``: those of them that exist,
+    and the flags this batch made."""
+    by_key: dict
+    looked_up: set
+    flagged: set
+
+
+def _visit_day_index(ctx: _Ctx) -> _VisitDayIndex:
+    """Read once per batch: the candidates in one Core query by ``ix_records_match_key`` (so
+    the batch's queued inserts stay one ``executemany``), keys computed from the batch's
+    prepared routing and facts (a key found otherwise gets its own query), and which of the
+    flags they could raise exist already in one more (a query per flagged visit cost about
+    what the flag's record costs). :func:`push` reads it before the seq lock; what other
+    devices wrote until the lock is read again by :func:`_catch_up`."""
+    info = ctx.tx.session.info
+    index = info.get("visit_day_index")
+    if index is None:
+        batch_days = _batch_visit_days(ctx)
+        by_key = _visit_day_candidates(ctx, set(batch_days))
+        possible = sorted({_duplicate_flag_id(rid, oid) for key, rids in batch_days.items()
+                           for oid, *_ in by_key[key] for rid in rids if rid != oid})
+        conn = ctx.tx.session.connection()
+        found = {rid for i in range(0, len(possible), 500)
+                 for rid in conn.execute(_IDS_EXIST, {"ids": possible[i:i + 500]}).scalars()}
+        index = info["visit_day_index"] = _VisitDayIndex(by_key, set(possible), found)
+    return index
+
+
 def _visit_day_key(ctx: _Ctx, student_id: str, day: str) -> str:
     """The visit-day key (a keyed hash) of one student and day, computed once per batch."""
     keys = ctx.tx.session.info.setdefault("visit_day_keys", {})
@@ -522,18 +601,18 @@ def _visit_day_key(ctx: _Ctx, student_id: str, day: str) -> str:
     return key
 
 
-def _batch_visit_days(ctx: _Ctx) -> set[str]:
-    """The visit-day keys of the batch's finalized on-site visits, from the mutations the door
-    let through (``ctx.batch``; the student as :func:`_visit` reads it). A mutation whose key
-    differs when it is applied gets its key looked up on its own."""
-    keys = set()
+def _batch_visit_days(ctx: _Ctx) -> dict[str, set[str]]:
+    """``match_key -> record ids``: the visit-day keys of the batch's finalized on-site visits,
+    from the mutations the door let through (``ctx.batch``; the student as :func:`_visit` reads
+    it). A mutation whose key differs when it is applied gets its key looked up on its own."""
+    keys: dict[str, set[str]] = {}
     for m in ctx.batch:
         if m.kind != Kind.VISIT or m.op != Op.UPSERT or not isinstance(m.facts, dict):
             continue
         facts = m.facts
         if (m.routing.get("status") == VisitStatus.FINAL and facts.get("mode") == VisitMode.ON_SITE
                 and facts.get("visit_date") and (sid := _student_of(m))):
-            keys.add(_visit_day_key(ctx, sid, str(facts["visit_date"])))
+            keys.setdefault(_visit_day_key(ctx, sid, str(facts["visit_date"])), set()).add(m.record_id)
     return keys
 
 
@@ -541,6 +620,8 @@ def _visit_day_candidates(ctx: _Ctx, keys: set[str]) -> dict:
     """``match_key -> [(id, device, author, routing)]`` (every key given, found or not): the
     visits under these keys written by other devices, as committed before the batch."""
     out: dict = {key: [] for key in keys}
+    if not keys:
+        return out
     wanted = sorted(keys)
     conn = ctx.tx.session.connection()
     postgres = conn.dialect.name == "postgresql"
@@ -626,11 +707,11 @@ def _mentor_note(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str, hl
         new = _put(ctx, m, rec, student_id, hlc, "mentors")
         return _res(m, "applied", seq=new.server_seq)
     # stale edit: keep it as a conflict copy beside the current note, never drop it
-    copy_id = uuid5_of("mentor_note_copy", m.record_id, ctx.who.device_id, m.mutation_id)
+    copy_id = _stale_edit_ids(ctx, m)[1]
     routing = {**m.routing, "id": copy_id, "conflict_of": rec.id, "author_id": ctx.who.staff_id}
     ctx.core.put_record(ctx.tx, record_id=copy_id, kind=m.kind, student_id=student_id, visibility="mentors",
                         author_staff=ctx.who.staff_id, author_device=ctx.who.device_id, routing=routing,
-                        facts=m.facts, sealed=m.sealed, hlc=hlc)
+                        facts=m.facts, sealed=m.sealed, hlc=hlc, is_new=_new_in_batch(ctx, copy_id))
     cur = _restamp(ctx, rec)
     _make_conflict(ctx, m, student_id, "note", ctx.core.record_sealed(rec), m.sealed, rec.writer_staff,
                    ctx.who.staff_id, copy_id=copy_id)
@@ -669,6 +750,7 @@ def _officer_record(ctx: _Ctx, m: Mutation, rec: Record | None, student_id: str 
             return _res(m, "rejected", "invalid_fields", "server.invalid_fields.assignment")
         routing.update(id=m.record_id, student_id=student_id)
         ctx.core.apply_assignment(ctx.tx, routing)
+        ctx.tx.session.info.pop(BATCH_ASSIGNMENTS, None)  # who may read the student, asked again
     visibility = {Kind.STUDENT: "student", Kind.ASSIGNMENT: "student", Kind.DETERMINATION: "student"}.get(
         kind, "officers")
     sid = m.record_id if kind == Kind.STUDENT else student_id

@@ -1,12 +1,14 @@
 """Profile a push of finalized on-site visits through the server in-process (issue 16).
 
-``python -m tests.benchmarks.profile_push [--pg] [--batches N] [--noop] [--coldpull 10000,100000] [--plain] [--sealed] [--out FILE]``
+``python -m tests.benchmarks.profile_push [--pg] [--batches N] [--noop] [--dups] [--coldpull 10000,100000] [--plain] [--sealed] [--out FILE]``
 
 The ASGI app runs in this thread (httpx's ``ASGITransport``, with FastAPI's thread pool
 replaced by a direct call), so cProfile sees the whole request: body parsing, pydantic, the
 door, encryption, the ORM and the database driver. The
 first batch warms the caches and is not profiled; the next ``N`` batches of 500 are. ``--noop``
-profiles empty pulls instead (a sync with nothing to do). Wall clock is noisy on a shared
+profiles empty pulls instead (a sync with nothing to do); ``--dups`` profiles a second
+laptop's ``N`` batches, one visit in ten on a student and day the first laptop's ``N``
+unprofiled batches have (the ``dups`` row of the ``mix`` area: flagged duplicates). Wall clock is noisy on a shared
 machine: the figure that counts is the profile's shape, and the CPU time per record.
 """
 
@@ -30,7 +32,7 @@ from tests.benchmarks.postgres import fresh_database
 
 
 def _run(tmp: Path, db: str | None, batches: int, noop: bool, out: str | None, profile: bool = True,
-         sealed: bool = False) -> None:
+         sealed: bool = False, dups: int = 0) -> None:
     from sync_server.app import create_app
     from tests.benchmarks._targets import ServerCore, ServerPaths
 
@@ -69,10 +71,11 @@ def _run(tmp: Path, db: str | None, batches: int, noop: bool, out: str | None, p
                     n += 1
                 return {"device_id": body["device_id"], "batch_id": f"b{n}", "mutations": muts}
 
-            def push(req: dict) -> None:
+            def push(req: dict, flagged: int = 0) -> None:
                 r = c.post("/v1/sync/push", json=req)
                 assert r.status_code == 200, r.text[:300]
                 assert all(x["status"] == "applied" for x in r.json()["results"]), r.text[:300]
+                assert sum(bool(x.get("conflict_id")) for x in r.json()["results"]) == flagged, r.text[:300]
 
             def empty_pull() -> None:
                 r = c.get("/v1/sync/pull", params={"cursor": cursor, "limit": realistic.PULL_PAGE})
@@ -88,6 +91,24 @@ def _run(tmp: Path, db: str | None, batches: int, noop: bool, out: str | None, p
                         break
                 empty_pull()
                 calls = [empty_pull] * (batches * 100)
+            elif dups:
+                firsts = [batch() for _ in range(batches)]
+                for r in firsts:
+                    push(r)
+                seen = [(m["student_id"], m["facts"]["visit_date"]) for r in firsts for m in r["mutations"]]
+                code_b = json.loads(cli("enroll-code", officer, "--json", "--url", "http://127.0.0.1:1"))["code"]
+                body_b = c.post("/v1/enroll", json={"code": code_b}).json()
+                gen_b = realistic.Muts(body_b["device_id"], body_b["staff_id"])
+                reqs = []
+                for k in range(batches):
+                    muts = []
+                    for i in range(k * realistic.BATCH, (k + 1) * realistic.BATCH):
+                        student, day = (seen[(i * 7) % len(seen)] if dups > 0 and i % dups == 0 else
+                                        (students[i % len(students)], f"2027-{1 + i % 6:02d}-{1 + i % 28:02d}"))
+                        muts.append(gen_b.visit(student, day))
+                    reqs.append({"device_id": body_b["device_id"], "batch_id": f"d{k}", "mutations": muts})
+                c.headers["Authorization"] = f"Bearer {body_b['token']}"
+                calls = [lambda r=r: push(r, realistic.BATCH // dups if dups > 0 else 0) for r in reqs]
             else:
                 reqs = [batch() for _ in range(batches)]
                 calls = [lambda r=r: push(r) for r in reqs]
@@ -217,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg", action="store_true")
     p.add_argument("--batches", type=int, default=1)
     p.add_argument("--noop", action="store_true")
+    p.add_argument("--dups", type=int, nargs="?", const=10, default=0, metavar="N",
+                   help="a 2nd laptop's visits, 1 in N (10) a same-day duplicate; --dups -1: none (the same push "
+                        "into the same table, nothing flagged)")
     p.add_argument("--out")
     p.add_argument("--sealed", action="store_true", help="tier C sealed (S1_), as laptops send it since issue 14")
     p.add_argument("--coldpull", help="first pulls at these sizes instead, e.g. 10000,100000")
@@ -228,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             if a.coldpull:
                 _cold(Path(d), db, [int(x) for x in a.coldpull.split(",")], not a.plain, a.out)
             else:
-                _run(Path(d), db, a.batches, a.noop, a.out, not a.plain, a.sealed)
+                _run(Path(d), db, a.batches, a.noop, a.out, not a.plain, a.sealed, a.dups)
     return 0
 
 

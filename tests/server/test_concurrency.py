@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from sqlalchemy import select
 
 from sync_server import sync
 from sync_server.core import Principal
 from sync_server.models import AuditRow, Record
-from tests.server.conftest import mut
+from tests.server.conftest import mut, visit
 from visitapp.crypto import sha256_hex
 from visitapp.domain import profile_field_id
 from visitapp.protocol.sync import PushRequest
@@ -74,6 +76,95 @@ def test_concurrent_pushes_never_hide_a_change_from_a_puller(server):
         seqs = list(s.execute(select(Record.server_seq)).scalars())
     assert len(seqs) == len(set(seqs))
 
+
+
+# -- a push reads before the seq lock, and catches up once it holds it ---------------------------
+def _commit_before_the_lock(server, monkeypatch, other_push) -> list:
+    """The next push runs ``other_push`` to its commit (in a thread of its own, another
+    connection) after its reads and before it takes the seq lock: the interleaving two
+    laptops of one school get on PostgreSQL, made certain. SQLite's writer holds its lock
+    from its first statement, so nothing can commit in between there."""
+    if server.core.db.dialect != "postgresql":
+        pytest.skip("SQLite serializes a push from BEGIN IMMEDIATE: nothing commits between its reads and its lock")
+    from sync_server.db import WriteTx
+    original, answers, errors, armed = WriteTx.current_seq, [], [], [True]
+
+    def run() -> None:
+        try:
+            answers.append(other_push())
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def current_seq(tx) -> int:
+        if armed and tx._seq is None:
+            armed.clear()  # once: the other push takes its lock as usual
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+            assert not errors, errors
+        return original(tx)
+
+    monkeypatch.setattr(WriteTx, "current_seq", current_seq)
+    return answers
+
+
+def _push(server, dev, staff, mutations, batch_id=None) -> dict:
+    who = Principal(dev.id, staff.id, "teacher", staff.name)
+    return sync.push(server.core, who, PushRequest.model_validate(
+        {"device_id": dev.id, "batch_id": batch_id or mutations[0]["mutation_id"], "mutations": mutations}))
+
+
+def _two_laptops(server):
+    a_t, b_t = server.staff("王芳"), server.staff("刘洋")
+    sid = server.student()
+    server.assign("visitor", a_t, sid)
+    server.assign("visitor", b_t, sid)
+    return a_t, b_t, sid, server.device(a_t), server.device(b_t)
+
+
+def test_a_same_day_visit_committed_before_the_lock_is_still_flagged(server, monkeypatch):
+    a_t, b_t, sid, a, b = _two_laptops(server)
+    answers = _commit_before_the_lock(
+        server, monkeypatch, lambda: _push(server, a, a_t, [visit(a, sid, visit_date="2026-11-20")]))
+    mine = _push(server, b, b_t, [visit(b, sid, visit_date="2026-11-20")])["results"][0]
+    assert answers[0]["results"][0]["conflict_id"] is None  # it committed first and saw nothing
+    assert mine["status"] == "applied" and mine["conflict_id"], mine
+
+
+def test_a_record_changed_before_the_lock_is_read_again(server, monkeypatch):
+    """Laptop A's edit commits between laptop B's read of the field and B's lock: B's edit,
+    from the base both started at, is a conflict, never a silent overwrite of A's."""
+    a_t, b_t, sid, a, b = _two_laptops(server)
+    rid = profile_field_id(sid, "strengths")
+    field = lambda dev, value, base: mut(dev, "growth_profile_field", rid, sid,  # noqa: E731
+                                         routing={"field": "strengths"}, sealed={"value": value}, base_seq=base)
+    base = _push(server, a, a_t, [field(a, "爱画画", None)])["results"][0]["server_seq"]
+    answers = _commit_before_the_lock(server, monkeypatch, lambda: _push(server, a, a_t, [field(a, "爱画画，字写得好", base)]))
+    mine = _push(server, b, b_t, [field(b, "爱跑步", base)])["results"][0]
+    assert answers[0]["results"][0]["status"] == "applied"
+    assert mine["status"] == "conflict" and mine["conflict_id"], mine
+
+
+def test_a_retry_racing_its_original_gets_the_first_answer(server, monkeypatch):
+    a_t, _b_t, sid, a, _b = _two_laptops(server)
+    batch = [mut(a, "growth_entry", None, sid, routing={"kind": "reward", "source": "school"},
+                 facts={"title": "表彰", "entry_date": "2026-11-20"}, sealed={"detail": "好"})]
+    answers = _commit_before_the_lock(server, monkeypatch, lambda: _push(server, a, a_t, batch, "first"))
+    retry = _push(server, a, a_t, batch, "retry")
+    assert retry["results"] == answers[0]["results"]
+
+
+def test_a_record_compacted_before_the_lock_is_written_anew(server, monkeypatch):
+    """Compaction forgets a deleted draft without a seq: the push that read it before the lock
+    looks it up again, and writes it as a new record instead of updating a row that is gone."""
+    a_t, _b_t, sid, a, _b = _two_laptops(server)
+    draft = visit(a, sid, status="draft")
+    _push(server, a, a_t, [draft])
+    _push(server, a, a_t, [mut(a, "visit", draft["record_id"], sid, op="delete")])
+    answers = _commit_before_the_lock(server, monkeypatch, lambda: sync.compact(server.core, 0))
+    again = _push(server, a, a_t, [visit(a, sid, status="draft", record_id=draft["record_id"])])["results"][0]
+    assert answers[0]["removed"] == 1
+    assert again["status"] == "applied", again
 
 def test_conflict_resolved_by_a_pushed_conflict_record(server):
     a_t, b_t = server.staff("王芳"), server.staff("刘洋")

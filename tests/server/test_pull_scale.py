@@ -5,6 +5,8 @@ its scope through indexes and returns exactly what the visibility rules allow. N
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import event, inspect, select, text
 
@@ -136,6 +138,43 @@ def test_a_batch_of_visits_costs_the_same_statements_whatever_its_size(server):
     assert all(r["status"] == "applied" and r["conflict_id"] is None for r in res_small + res_big)
     assert big == small, (small, big)
 
+
+
+def test_flagged_duplicates_cost_no_statement_each(server):
+    """Whether the flags a batch could raise exist already is looked up once for the batch
+    (their records join the batch's ``executemany``): five flagged visits cost the statements
+    of one."""
+    _a, _b, st, da, db = _school(server, 6)
+    server.push(da, [visit(da, sid, visit_date=DAY) for sid in st])
+    one, res_one = _statements(server, db, [visit(db, st[0], visit_date=DAY)] +
+                               [visit(db, st[i], visit_date="2026-10-02") for i in range(1, 5)])
+    five, res_five = _statements(server, db, [visit(db, st[i], visit_date=DAY) for i in range(1, 6)])
+    assert [bool(r["conflict_id"]) for r in res_one] == [True, False, False, False, False]
+    assert all(r["status"] == "applied" and r["conflict_id"] for r in res_five)
+    assert five == one, (one, five)
+
+
+def test_conflicts_from_stale_edits_cost_no_statement_each(server):
+    """Profile-field edits from a stale base become conflicts without a query each (whether the
+    conflict's id is taken, whether the other writer may still read the student: both looked
+    up once for the batch), so the batch's records stay one ``executemany``: five cost the
+    statements of two."""
+    from visitapp.domain import profile_field_id
+    _a, _b, st, da, db = _school(server, 6)
+    fields = ["strengths", "interests", "challenges", "support_plan"]
+
+    def edit(dev, sid, field, value, base):
+        return mut(dev, "growth_profile_field", profile_field_id(sid, field), sid, routing={"field": field},
+                   sealed={"value": value}, base_seq=base)
+
+    server.push(da, [edit(da, sid, f, "甲", None) for sid in st for f in fields])
+    two, res_two = _statements(server, db, [edit(db, st[i], fields[0], "乙", 0) for i in range(2)] + [
+        mut(db, "growth_entry", None, st[i], routing={"kind": "reward", "source": "school"},
+            facts={"title": "表彰", "entry_date": DAY}, sealed={"detail": "好"}) for i in range(2, 5)])
+    five, res_five = _statements(server, db, [edit(db, st[i], fields[1], "乙", 0) for i in range(1, 6)])
+    assert [r["status"] for r in res_two] == ["conflict"] * 2 + ["applied"] * 3, res_two
+    assert [r["status"] for r in res_five] == ["conflict"] * 5, res_five
+    assert five == two, (two, five)
 
 # -- pulls: pages by the row past the limit, totals when asked ---------------------------------
 def _growth(server, dev, sid, n):
@@ -296,13 +335,10 @@ def test_an_officers_total_counts_what_the_pages_then_carry(server):
     assert not {i for i, a in drafts.items() if a != officer.staff_id} & set(ids)
 
 
-@pytest.mark.postgres
-def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
-    """PostgreSQL's plan of an officer's page before any ``ANALYZE`` (autovacuum off, or not yet
-    run after a bulk load): the seq index read in order up to the limit, no sort. With the range
-    bounded on both sides the planner guessed 0.5 % of the table and sorted all the rest of the
-    history for every page: a first pull quadratic in the school's size."""
-    from sync_server.sync.pull import _PAGE_ROWS
+@contextlib.contextmanager
+def _records_never_analyzed():
+    """A PostgreSQL schema whose records table holds 50,000 rows and no statistics (autovacuum
+    off, or not yet run after a bulk load); yields a function giving a statement's plan there."""
     from tests.server.conftest import pg_schema_engine
 
     with pg_schema_engine("t_") as (engine, schema):
@@ -320,14 +356,39 @@ def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
         def explain(conn, cursor, statement, parameters, context, executemany):
             return "EXPLAIN " + statement, parameters
 
-        params = {"cursor": 0, "snap": 50000, "me": "officer", "device": "d", "limit": 1001}
-        with engine.connect() as conn:
-            event.listen(conn, "before_cursor_execute", explain, retval=True)
-            plans = {name: [row[0].strip() for row in conn.execute(statement, params)]
-                     for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
-    for plan in plans.values():
-        assert plan[0].startswith("Limit") and plan[1].startswith("->  Index Scan using records_server_seq_key"), plan
-        assert not any("Sort" in line for line in plan), plan
+        def plan(statement, params: dict) -> list[str]:
+            with engine.connect() as conn:
+                event.listen(conn, "before_cursor_execute", explain, retval=True)
+                return [row[0].strip() for row in conn.execute(statement, params)]
+
+        yield plan
+
+
+@pytest.mark.postgres
+def test_an_officers_page_walks_the_seq_index_on_a_table_never_analyzed():
+    """PostgreSQL's plan of an officer's page before any ``ANALYZE``: the seq index read in
+    order up to the limit, no sort. With the range bounded on both sides the planner guessed
+    0.5 % of the table and sorted all the rest of the history for every page: a first pull
+    quadratic in the school's size."""
+    from sync_server.sync.pull import _PAGE_ROWS
+
+    params = {"cursor": 0, "snap": 50000, "me": "officer", "device": "d", "limit": 1001}
+    with _records_never_analyzed() as plan:
+        plans = {name: plan(statement, params) for name, statement in (("seqs", _PAGE[True]), ("rows", _PAGE_ROWS))}
+    for lines in plans.values():
+        assert lines[0].startswith("Limit") and lines[1].startswith("->  Index Scan using records_server_seq_key"), lines
+        assert not any("Sort" in line for line in lines), lines
+
+
+@pytest.mark.postgres
+def test_a_pushs_catch_up_walks_the_seq_index_on_a_table_never_analyzed():
+    """What committed between a push's reads and its lock is read by the seq index, also before
+    any ``ANALYZE`` (decision push-reads-before-the-lock.md)."""
+    from sync_server.sync.push import _CHANGED_SINCE
+
+    with _records_never_analyzed() as plan:
+        lines = plan(_CHANGED_SINCE, {"noted": 49000, "locked": 49500})
+    assert not lines[0].startswith("Seq Scan") and any("records_server_seq_key" in line for line in lines), lines
 
 
 def test_an_officers_page_stops_at_the_snapshot_its_query_does_not_bound(server, monkeypatch):

@@ -353,3 +353,34 @@ def test_a_conflict_no_longer_reaches_a_party_moved_off_the_student(server):
     seen_b, _, purged = server.pull_all(b)
     assert r["conflict_id"] not in seen_b and rid not in seen_b
     assert r["conflict_id"] in server.pull_all(a)[0]  # the teacher still assigned keeps it
+
+
+def _other_staff(server, conflict_id):
+    with server.core.db.read() as s:
+        return s.get(Record, conflict_id).other_staff
+
+
+def test_a_conflict_goes_only_to_a_writer_who_may_still_read_the_student(server):
+    """The other party of a conflict is asked whether it may still read the student, also when
+    the batch that makes the conflict is the one that moved it off the student."""
+    a_t, sid, a = _setup(server)
+    b_t = server.staff("刘洋")
+    server.assign("visitor", b_t, sid)
+    b = server.device(b_t)
+    officer = server.officer_device()
+    server.push(a, [mut(a, "growth_profile_field", profile_field_id(sid, field), sid, routing={"field": field},
+                        sealed={"value": "甲"}) for field in ("strengths", "interests", "challenges")])
+    stale = lambda dev, field: mut(dev, "growth_profile_field", profile_field_id(sid, field), sid,  # noqa: E731
+                                   routing={"field": field}, sealed={"value": "乙"}, base_seq=0)
+    r = server.push(b, [stale(b, "strengths")])["results"][0]
+    assert r["status"] == "conflict" and _other_staff(server, r["conflict_id"]) == a_t.id
+    # the officer ends a's assignment and edits the other field from a stale base, in one batch
+    with server.core.db.read() as s:
+        assignment = next(x for x in s.execute(select(Record).where(Record.kind == "assignment")).scalars()
+                          if json.loads(x.routing)["staff_id"] == a_t.id)
+        routing = json.loads(assignment.routing)
+    end = mut(officer, "assignment", assignment.id, sid, routing={**routing, "active": False})
+    res = server.push(officer, [stale(officer, "interests"), end, stale(officer, "challenges")])["results"]
+    assert [x["status"] for x in res][:2] == ["conflict", "applied"], res
+    assert _other_staff(server, res[0]["conflict_id"]) == a_t.id  # still assigned when it was made
+    assert res[2]["status"] == "conflict" and _other_staff(server, res[2]["conflict_id"]) is None, res[2]
