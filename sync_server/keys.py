@@ -173,9 +173,10 @@ def post_wraps(core: ServerCore, who: Principal, wraps: list[dict]) -> dict:
         certified = set(s.execute(select(DeviceKeyRow.device_id).where(
             DeviceKeyRow.device_id.in_(set(devices)), DeviceKeyRow.certificate.is_not(None))).scalars())
         # the wraps already held, read in one query (one per wrap flushed and queried 2,000 times)
-        held = set(s.execute(select(ContentKeyWrapRow.student_id, ContentKeyWrapRow.epoch, ContentKeyWrapRow.device_id)
-                             .where(ContentKeyWrapRow.student_id.in_({w["student_id"] for w in wraps}),
-                                    ContentKeyWrapRow.device_id.in_(set(devices)))).tuples())
+        held = {tuple(row) for row in s.execute(
+            select(ContentKeyWrapRow.student_id, ContentKeyWrapRow.epoch, ContentKeyWrapRow.device_id)
+            .where(ContentKeyWrapRow.student_id.in_({w["student_id"] for w in wraps}),
+                   ContentKeyWrapRow.device_id.in_(set(devices))))}
         for w in wraps:
             student, epoch, device_id = w["student_id"], w["epoch"], w["device_id"]
             if student.partition("#")[0] not in students:
