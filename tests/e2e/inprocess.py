@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import uvicorn
 from starlette.responses import JSONResponse
@@ -71,6 +73,31 @@ class InProcessServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.core.close()
+
+    @contextmanager
+    def officer_and_teachers(self, root: Path, **staff) -> Iterator[tuple]:  # noqa: ANN003 - name=staff row
+        """The officer's laptop (its keys certified at enrollment) and a laptop per teacher,
+        each enrolled with a code the officer's laptop made (officer key and binding in it), as
+        at a school; yields (officer workspace, {name: teacher workspace}), closes them all and
+        stops the server on the way out. Nothing is synced yet."""
+        from tests.conftest import PASSPHRASE
+        from visitapp.crypto import FAST_TEST_KDF
+        from visitapp.services import create_profile
+
+        office, _ = create_profile(root / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
+        laptops = {}
+        try:
+            assert office.sync.enroll(self.code(self.officer.id)).keys_certified
+            for name, row in staff.items():
+                ws, _ = create_profile(root / name, PASSPHRASE, kdf=FAST_TEST_KDF)
+                ws.sync.enroll(office.keys.officer_code(self.code(row.id)))
+                laptops[name] = ws
+            yield office, laptops
+        finally:
+            office.close()
+            for ws in laptops.values():
+                ws.close()
+            self.stop()
 
 
 def _without_routes(app, prefixes: tuple[str, ...]):  # noqa: ANN001, ANN202 - ASGI

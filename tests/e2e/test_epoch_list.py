@@ -11,17 +11,15 @@ from __future__ import annotations
 import types
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
-from tests.conftest import PASSPHRASE
 from tests.e2e.inprocess import InProcessServer
 from tests.services.test_documents import finalized_visit
 from sync_server.key_models import ContentKeyWrapRow
 from sync_server.models import Record
-from visitapp.crypto import FAST_TEST_KDF, CryptoError
+from visitapp.crypto import CryptoError
 from visitapp.messages import ZH, text
 from visitapp.protocol.records import TIER_C_FIELD, decode_sealed
-from visitapp.services import create_profile
 
 pytestmark = pytest.mark.slow
 NARRATIVE = "父亲外出务工，母亲在家照顾生病的奶奶。"
@@ -40,14 +38,7 @@ def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the
     student_id = server.student("李小红")
     for staff in (first, second):
         server.core.assign("visitor", staff.id, student_id)
-    office, _ = create_profile(tmp_path / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
-    laptops = {}
-    try:
-        assert office.sync.enroll(server.code(server.officer.id)).keys_certified
-        for name, staff in (("teacher", first), ("gone", second)):
-            ws, _ = create_profile(tmp_path / name, PASSPHRASE, kdf=FAST_TEST_KDF)
-            ws.sync.enroll(office.keys.officer_code(server.code(staff.id)))
-            laptops[name] = ws
+    with server.officer_and_teachers(tmp_path, teacher=first, gone=second) as (office, laptops):
         assert office.sync.run().ok  # certifies both, shares the student's key (epoch 1) with both
         for ws in laptops.values():
             report = ws.sync.run()
@@ -81,8 +72,3 @@ def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the
         with pytest.raises(CryptoError):
             old_key.open(envelope, "visit", visit.id, TIER_C_FIELD)
         assert office.visits.get(visit.id).narrative == NARRATIVE
-    finally:
-        office.close()
-        for ws in laptops.values():
-            ws.close()
-        server.stop()

@@ -135,14 +135,7 @@ def test_a_teacher_without_the_students_key_keeps_the_record_and_reads_it_once_t
     second = server.core.add_staff("陈老师", "teacher")
     student_id = server.student("李小红")
     server.core.assign("visitor", first.id, student_id)
-    office, _ = create_profile(tmp_path / "officer", PASSPHRASE, kdf=FAST_TEST_KDF)
-    laptops = {}
-    try:
-        assert office.sync.enroll(server.code(server.officer.id)).keys_certified
-        for name, staff in (("first", first), ("second", second)):
-            ws, _ = create_profile(tmp_path / name, PASSPHRASE, kdf=FAST_TEST_KDF)
-            ws.sync.enroll(office.keys.officer_code(server.code(staff.id)))
-            laptops[name] = ws
+    with server.officer_and_teachers(tmp_path, first=first, second=second) as (office, laptops):
         assert office.sync.run().ok  # certifies both, shares the student's key with the first
         assert laptops["first"].sync.run().ok
         visit = finalized_visit(laptops["first"], types.SimpleNamespace(id=student_id), narrative=NARRATIVE)
@@ -174,11 +167,6 @@ def test_a_teacher_without_the_students_key_keeps_the_record_and_reads_it_once_t
         assert laptops["second"].visits.get(visit.id).narrative == NARRATIVE
         assert not second.visits.is_unopened(visit.id) and second.documents.visit_ids() == [visit.id]
         assert_absent_from_server(server, NARRATIVE)
-    finally:
-        office.close()
-        for ws in laptops.values():
-            ws.close()
-        server.stop()
 
 
 def test_a_roster_update_keeps_the_reason_the_officer_gave_for_key_support(tmp_path):
