@@ -708,6 +708,18 @@
       <translation>未能同步的记录</translation>
     </message>
     <message>
+      <source>Warnings from the last sync</source>
+      <translation>上次同步的警告</translation>
+    </message>
+    <message>
+      <source>Warnings from this sync (please tell the aid officer):</source>
+      <translation>本次同步的警告（请告知资助专干）：</translation>
+    </message>
+    <message>
+      <source>… and {n} more.</source>
+      <translation>……另有 {n} 条。</translation>
+    </message>
+    <message>
       <source>Records</source>
       <translation>记录数</translation>
     </message>

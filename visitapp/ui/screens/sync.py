@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
     QTableView, QVBoxLayout, QWidget,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 from visitapp.ui.errors import problem_text, user_message
 from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import RowsModel, title_label
+
+WARNINGS_SHOWN = 8  # more would push the list of records that did not go through off the screen
 
 
 
@@ -78,6 +80,16 @@ class SyncScreen(QWidget):
         self.pending = QLabel("0")
         self.state = QLabel()
         self.state.setWordWrap(True)
+        # what the sync's key work refused or could not do (a key the server swapped, a key
+        # epoch it kept back, a forged epoch list): the laptop stays safe by itself, but the
+        # teacher must hear of it to tell the officer
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings.setStyleSheet("color: #a15c00;")
+        self.warnings.setAccessibleName(tr("Warnings from the last sync"))
+        self.warnings.hide()
         self.errors = RowsModel([(tr("Record"), lambda e: e[0]), (tr("Problem"), lambda e: problem_text(e[1]))], self)
         self.error_view = QTableView()
         self.error_view.setModel(self.errors)
@@ -101,6 +113,7 @@ class SyncScreen(QWidget):
         lay.addWidget(self.bar)
         lay.addLayout(form)
         lay.addWidget(self.state)
+        lay.addWidget(self.warnings)
         lay.addWidget(QLabel(tr("Records that did not go through")))
         lay.addWidget(self.error_view, 1)
         self.sync_button.clicked.connect(self.start)
@@ -127,6 +140,7 @@ class SyncScreen(QWidget):
         self.bar.setRange(0, 0)  # busy until the first progress report
         self.state.setText(tr("Connecting to the school server…"))
         self.errors.set_rows([])
+        self.warnings.hide()
         self._set_connecting(True)
         self.task = self.ctx.run(_run_sync, on_done=self._done, on_error=self._failed,
                                  on_progress=self._progress, cancellable=True, network=True)
@@ -183,6 +197,7 @@ class SyncScreen(QWidget):
         if cancelled:
             parts.insert(0, tr("Sync was cancelled; what was done is kept."))
         self.state.setText(" ".join(parts))
+        self._show_warnings(list(dict.fromkeys(report.warnings or [])))
         if not report.cancelled:
             self.last.setText(_when(report.finished_at))
         if self.ctx.connecting:
@@ -190,6 +205,17 @@ class SyncScreen(QWidget):
             self._set_online(False)
         self.refresh()
         self.finished.emit(report)
+
+    def _show_warnings(self, warnings: list[str]) -> None:
+        if not warnings:
+            self.warnings.hide()
+            return
+        shown = warnings[:WARNINGS_SHOWN]
+        lines = [tr("Warnings from this sync (please tell the aid officer):")] + [f"• {w}" for w in shown]
+        if len(warnings) > len(shown):
+            lines.append(tr("… and {n} more.").format(n=len(warnings) - len(shown)))
+        self.warnings.setText("\n".join(lines))
+        self.warnings.show()
 
     def _failed(self, exc: BaseException) -> None:
         self._finish()
