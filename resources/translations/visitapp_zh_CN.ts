@@ -708,6 +708,18 @@
       <translation>未能同步的记录</translation>
     </message>
     <message>
+      <source>No signed key epoch list received yet.</source>
+      <translation>尚未收到经签名的密钥代数清单。</translation>
+    </message>
+    <message>
+      <source>Key epoch list: version {version}, signed {when}. After their next sync, teachers' Settings should show the same version; an older one there means the school server keeps the newer keys from that laptop.</source>
+      <translation>密钥代数清单：第 {version} 版，签发于 {when}。教师电脑同步后，其“设置”页应显示同一版本；若显示的版本更旧，说明学校服务器扣下了发给那台电脑的新密钥。</translation>
+    </message>
+    <message>
+      <source>Key epoch list: version {version}, signed {when}. The officer's screen shows the version the officer's laptop published; if it is newer than this after your sync, the school server is keeping keys from this laptop: tell the officer.</source>
+      <translation>密钥代数清单：第 {version} 版，签发于 {when}。资助专干的屏幕上显示其电脑发布的版本；若同步后那边的版本比这里新，说明学校服务器扣下了发给本机的密钥，请告知资助专干。</translation>
+    </message>
+    <message>
       <source>Warnings from the last sync</source>
       <translation>上次同步的警告</translation>
     </message>

@@ -114,6 +114,16 @@ def test_officer_codes_and_fingerprint_confirmation_through_the_windows(qtbot, r
         qtbot.waitUntil(lambda: tab.state.text().startswith("Certified"), timeout=60000)
         assert not any(d.device_id == device for d in tab.pending.rows)
         assert device in ws.keys.trusted_directory().devices
+
+        # the signed epoch list's version, on the officer's tab and in the teacher's Settings
+        # after its sync: the same, for comparing by eye
+        listed = ws.officer_keys.epoch_list_seen()
+        assert listed is not None
+        qtbot.waitUntil(lambda: f"version {listed.version}," in tab.epoch_list.text(), timeout=60000)
+        _sync(qtbot, tw)
+        tw.show_screen(tw.students)
+        tw.show_screen(tw.settings)
+        qtbot.waitUntil(lambda: f"version {listed.version}," in box.epoch_list.text(), timeout=60000)
     finally:
         if laptop is not None:
             laptop.close()

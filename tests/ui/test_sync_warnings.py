@@ -73,6 +73,12 @@ def test_a_key_epoch_the_server_kept_back_is_shown_on_the_sync_screen(qtbot, tmp
         shown = w.sync.warnings.text()
         assert shown.startswith("Warnings from this sync (please tell the aid officer):") and withheld in shown
         assert w.sync.warnings.geometry().bottom() < w.sync.error_view.geometry().top()  # above the list, not over it
+        # the list itself came through: Settings names the version the officer's screen names
+        listed = office.officer_keys.epoch_list_seen()
+        w.show_screen(w.settings)
+        box = w.settings.keys
+        qtbot.waitUntil(lambda: f"version {listed.version}," in box.epoch_list.text(), timeout=30000)
+        assert box.epoch_list.isVisible() and listed.version >= 2
 
         with server.core.db.write() as tx:  # the server delivers the key after all
             tx.session.add_all(ContentKeyWrapRow(**row) for row in kept_back)

@@ -973,6 +973,11 @@ class KeyService:
         row = self._material(EPOCH_LIST)
         return row.public if row is not None and row.public else {}
 
+    def epoch_list_seen(self) -> dict:
+        """The newest list this laptop accepted, as kept (``version``, ``issued_at``, ``epochs``,
+        ``revoked``), or ``{}``: what the screens show for comparing by eye."""
+        return dict(self._seen_epoch_list())
+
     def rotated_away_from(self) -> set[str]:
         """Devices the officer's laptop moved students' keys away from (revoked, retired), as
         the signed epoch list names them: nothing new is sealed or wrapped to them, even while

@@ -17,6 +17,17 @@ from visitapp.services.officer import OfficerService
 
 
 @dataclass(frozen=True)
+class EpochListSeen:
+    """The newest signed epoch list this laptop accepted (docs/decisions/signed-epoch-list.md):
+    its version and when the officer's laptop signed it. The officer's screen and a teacher's
+    Settings both show it, so the two can compare by eye: a server that keeps a newer list back
+    from one laptop shows there as an older version."""
+
+    version: int
+    issued_at: str  # ISO 8601, the officer laptop's clock
+
+
+@dataclass(frozen=True)
 class OfficerEnrollmentCode:
     """A code to hand a staff member: the server's one-time code with the officer key and a
     binding secret added on this laptop."""
@@ -95,6 +106,12 @@ class OfficerKeysService:
         compares), or None before one is pinned. Refuses nothing."""
         pinned = self.keys.pinned_officer_key()
         return officer_key_fingerprint(pinned) if pinned is not None else None
+
+    def epoch_list_seen(self) -> EpochListSeen | None:
+        """Does: answers the newest signed epoch list this laptop accepted, or None before one
+        (or on a school whose officer has published none). Refuses nothing."""
+        seen = self.keys.epoch_list_seen()
+        return EpochListSeen(seen["version"], seen.get("issued_at", "")) if seen else None
 
     # -- the officer recovery sheet ------------------------------------------------------------------
     def recovery_sheet(self) -> OfficerRecoverySheet:

@@ -23,6 +23,25 @@ from visitapp.ui.i18n import tr
 from visitapp.ui.widgets import RowsModel, rows_table
 
 
+def epoch_list_text(seen: Any, officer: bool) -> str:
+    """The line both screens show for comparing by eye (docs/decisions/signed-epoch-list.md):
+    the officer's laptop and a teacher's should name the same version after their syncs."""
+    if seen is None:
+        return tr("No signed key epoch list received yet.")
+    import datetime as dt
+    try:
+        when = dt.datetime.fromisoformat(seen.issued_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        when = seen.issued_at
+    if officer:
+        return tr("Key epoch list: version {version}, signed {when}. After their next sync, teachers' Settings "
+                  "should show the same version; an older one there means the school server keeps the newer "
+                  "keys from that laptop.").format(version=seen.version, when=when)
+    return tr("Key epoch list: version {version}, signed {when}. The officer's screen shows the version the "
+              "officer's laptop published; if it is newer than this after your sync, the school server is "
+              "keeping keys from this laptop: tell the officer.").format(version=seen.version, when=when)
+
+
 def key_message(exc: BaseException) -> str:
     """The sentence about a refused key step, in the window's language: the key service's
     refusals by their ``keys.*`` ids; a key whose signature does not check out (the crypto
@@ -104,6 +123,9 @@ class OfficerKeysTab(QWidget):
         lay.addWidget(code_box)
         lay.addWidget(pending_box, 1)
         lay.addWidget(sheet_box)
+        self.epoch_list = QLabel()
+        self.epoch_list.setWordWrap(True)
+        lay.addWidget(self.epoch_list)
         lay.addWidget(self.state)
         self.print_sheet_button.clicked.connect(self.print_sheet)
         self.restore_button.clicked.connect(self.restore)
@@ -116,6 +138,8 @@ class OfficerKeysTab(QWidget):
         if self.ctx.ws is None:
             return
         self.ctx.run(lambda ws: ws.keys.has_officer_key(), on_done=self._show_sheet)
+        self.ctx.run(lambda ws: ws.officer_keys.epoch_list_seen(),
+                     on_done=lambda seen: self.epoch_list.setText(epoch_list_text(seen, officer=True)))
         self.ctx.run(lambda ws: (ws.staff.list(), ws.officer_keys.pending_devices()), on_done=self._show,
                      on_error=lambda exc: self.state.setText(key_message(exc)))
 
@@ -252,6 +276,8 @@ class LaptopKeysBox(QGroupBox):
         self.typed.setAccessibleName(tr("Officer key fingerprint"))
         self.typed.setPlaceholderText(tr("Type the officer key fingerprint from the officer's screen"))
         self.pin_button = QPushButton(tr("Trust the officer key"))
+        self.epoch_list = QLabel()
+        self.epoch_list.setWordWrap(True)
         self.state = QLabel()
         self.state.setWordWrap(True)
         row = QHBoxLayout()
@@ -260,6 +286,7 @@ class LaptopKeysBox(QGroupBox):
         lay = QVBoxLayout(self)
         lay.addWidget(self.mine)
         lay.addWidget(self.officer)
+        lay.addWidget(self.epoch_list)
         lay.addLayout(row)
         lay.addWidget(self.state)
         self.pin_button.clicked.connect(self.pin)
@@ -267,11 +294,14 @@ class LaptopKeysBox(QGroupBox):
     def refresh(self) -> None:
         if self.ctx.ws is None:
             return
-        self.ctx.run(lambda ws: (ws.keys.my_fingerprint(), ws.officer_keys.officer_fingerprint()),
+        self.ctx.run(lambda ws: (ws.keys.my_fingerprint(), ws.officer_keys.officer_fingerprint(),
+                                 ws.officer_keys.epoch_list_seen()),
                      on_done=self._show)
 
     def _show(self, result) -> None:
-        mine, officer = result
+        mine, officer, seen = result
+        self.epoch_list.setText(epoch_list_text(seen, officer=False))
+        self.epoch_list.setVisible(bool(officer))  # a list counts only once the officer key is trusted
         self.mine.setText(tr("This laptop's key fingerprint: {fingerprint} (the officer compares it)").format(
             fingerprint=mine) if mine else tr("This laptop's keys are not registered with a school server yet."))
         self.officer.setText(tr("Officer key trusted: {fingerprint}").format(fingerprint=officer) if officer
