@@ -708,6 +708,10 @@
       <translation>未能同步的记录</translation>
     </message>
     <message>
+      <source>No key epoch list published yet: the sync publishes it once students' keys exist.</source>
+      <translation>尚未发布密钥代数清单：学生的内容密钥生成后，同步时会自动发布。</translation>
+    </message>
+    <message>
       <source>No signed key epoch list received yet.</source>
       <translation>尚未收到经签名的密钥代数清单。</translation>
     </message>

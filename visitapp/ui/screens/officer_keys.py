@@ -27,7 +27,8 @@ def epoch_list_text(seen: Any, officer: bool) -> str:
     """The line both screens show for comparing by eye (docs/decisions/signed-epoch-list.md):
     the officer's laptop and a teacher's should name the same version after their syncs."""
     if seen is None:
-        return tr("No signed key epoch list received yet.")
+        return (tr("No key epoch list published yet: the sync publishes it once students' keys exist.")
+                if officer else tr("No signed key epoch list received yet."))
     import datetime as dt
     try:
         when = dt.datetime.fromisoformat(seen.issued_at).astimezone().strftime("%Y-%m-%d %H:%M")
