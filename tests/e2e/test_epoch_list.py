@@ -11,11 +11,10 @@ from __future__ import annotations
 import types
 
 import pytest
-from sqlalchemy import delete
 
 from tests.e2e.inprocess import InProcessServer
+from tests.server.test_epoch_list import withhold_epoch
 from tests.services.test_documents import finalized_visit
-from sync_server.key_models import ContentKeyWrapRow
 from sync_server.models import Record
 from visitapp.crypto import CryptoError
 from visitapp.messages import ZH, text
@@ -31,13 +30,19 @@ def _tier_c_on_server(server: InProcessServer, record_id: str) -> tuple[int | No
         return rec.tier_c_form, decode_sealed(server.core.record_sealed(rec))
 
 
-def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the_old_one(tmp_path):
-    server = InProcessServer(tmp_path)
+def a_student_visited_by_two(server: InProcessServer) -> tuple:
+    """A student both of whose two teachers are its visitors: (student id, first, second)."""
     first = server.core.add_staff("王老师", "teacher")
     second = server.core.add_staff("陈老师", "teacher")
     student_id = server.student("李小红")
     for staff in (first, second):
         server.core.assign("visitor", staff.id, student_id)
+    return student_id, first, second
+
+
+def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the_old_one(tmp_path):
+    server = InProcessServer(tmp_path)
+    student_id, first, second = a_student_visited_by_two(server)
     with server.officer_and_teachers(tmp_path, teacher=first, gone=second) as (office, laptops):
         assert office.sync.run().ok  # certifies both, shares the student's key (epoch 1) with both
         for ws in laptops.values():
@@ -49,9 +54,7 @@ def test_a_withheld_epoch_is_reported_and_the_next_visit_is_not_sealed_under_the
 
         office.officer.device_action(gone.keys.my_device_id(), "revoke")
         assert office.keys.content_key(student_id).epoch == 2
-        with server.core.db.write() as tx:  # the administrator keeps the new epoch from the teacher
-            tx.session.execute(delete(ContentKeyWrapRow).where(
-                ContentKeyWrapRow.device_id == teacher.keys.my_device_id(), ContentKeyWrapRow.epoch == 2))
+        withhold_epoch(server, teacher.keys.my_device_id(), 2)  # the administrator keeps it from the teacher
         report = teacher.sync.run()
         assert report.ok, report
         assert text("keys.epoch_withheld", ZH, student=student_id, epoch=2, held=1) in report.warnings

@@ -65,7 +65,7 @@ def _serve_instead(server, listed: EpochList | None) -> None:  # noqa: ANN001
 _WRAP_COLUMNS = ("student_id", "epoch", "device_id", "wrap", "signature", "created_at", "created_by")
 
 
-def _withhold_epoch(server, device_id: str, epoch: int) -> list[dict]:  # noqa: ANN001
+def withhold_epoch(server, device_id: str, epoch: int) -> list[dict]:  # noqa: ANN001
     """The administrator takes a device's wraps of an epoch out of what the server serves."""
     where = (ContentKeyWrapRow.device_id == device_id, ContentKeyWrapRow.epoch == epoch)
     with server.core.db.write() as tx:
@@ -76,7 +76,7 @@ def _withhold_epoch(server, device_id: str, epoch: int) -> list[dict]:  # noqa: 
     return taken
 
 
-def _deliver(server, taken: list[dict]) -> None:  # noqa: ANN001
+def deliver_wraps(server, taken: list[dict]) -> None:  # noqa: ANN001
     """... and puts them back (after the device's cursor, so that it fetches them)."""
     with server.core.db.write() as tx:
         tx.session.add_all(ContentKeyWrapRow(**row) for row in taken)
@@ -116,7 +116,7 @@ def test_normal_flow_the_new_epoch_arrives_no_warning_and_the_revoked_key_opens_
 @LAPTOP_CHECKS_ON_SQLITE
 def test_a_server_that_withholds_the_new_epoch_is_detected_and_the_old_key_is_no_longer_used(school):
     server, o, t, gone, student, old_key = _revocation(school)
-    taken = _withhold_epoch(server, t.device.id, 2)  # the new epoch's wrap to the teacher is not delivered
+    taken = withhold_epoch(server, t.device.id, 2)  # the new epoch's wrap to the teacher is not delivered
     warnings = t.keys.fetch_content_keys()
     assert warnings == [_said("keys.epoch_withheld", student=student, epoch=2, held=1)]
     assert t.keys.content_key(student).epoch == 1 and t.keys.sealing_key(student) is None
@@ -130,7 +130,7 @@ def test_a_server_that_withholds_the_new_epoch_is_detected_and_the_old_key_is_no
     assert t.keys.open(student, sealed, "visit", "v1", "sealed") == STORY
     assert o.keys.open(student, sealed, "visit", "v1", "sealed") == STORY
     # once the server delivers the wrap, the warning goes and the new epoch seals
-    _deliver(server, taken)
+    deliver_wraps(server, taken)
     assert t.keys.fetch_content_keys() == [] and value_epoch(t.keys.seal(student, STORY, "visit", "v2", "sealed")) == 2
 
 
@@ -138,7 +138,7 @@ def test_a_server_that_withholds_the_new_epoch_is_detected_and_the_old_key_is_no
 def test_a_server_that_serves_an_older_list_or_none_is_warned_and_the_old_list_not_taken(school):
     server, o, t, gone, student, old_key = _revocation(school)
     newest = _served(server)
-    _withhold_epoch(server, t.device.id, 2)
+    withhold_epoch(server, t.device.id, 2)
     assert t.keys.fetch_content_keys() == [_said("keys.epoch_withheld", student=student, epoch=2, held=1)]
     older = EpochList(school_id=newest.school_id, version=newest.version - 1, issued_at=newest.issued_at,
                       epochs={student: 1}, revoked=[],

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from sqlalchemy import delete, select
-
 from tests.conftest import PASSPHRASE
 from tests.e2e.inprocess import InProcessServer
-from sync_server.key_models import ContentKeyWrapRow  # after the server's app: its models import it back
+from tests.e2e.test_epoch_list import a_student_visited_by_two
+from tests.server.test_epoch_list import deliver_wraps, withhold_epoch
 from tests.ui.helpers import click, idle
 from visitapp.messages import ZH, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-_WRAP_COLUMNS = ("student_id", "epoch", "device_id", "wrap", "signature", "created_at", "created_by")
-
 
 def _sync_in_window(qtbot, w):  # noqa: ANN001, ANN202
     with qtbot.waitSignal(w.sync.finished, timeout=60000) as done:
@@ -36,11 +32,7 @@ def test_a_key_epoch_the_server_kept_back_is_shown_on_the_sync_screen(qtbot, tmp
     from visitapp.crypto import FAST_TEST_KDF
 
     server = InProcessServer(tmp_path / "server")
-    first = server.core.add_staff("王老师", "teacher")
-    second = server.core.add_staff("陈老师", "teacher")
-    student_id = server.student("李小红")
-    for staff in (first, second):
-        server.core.assign("visitor", staff.id, student_id)
+    student_id, first, second = a_student_visited_by_two(server)
     with server.officer_and_teachers(tmp_path, teacher=first, gone=second) as (office, laptops):
         assert office.sync.run().ok
         for ws in laptops.values():
@@ -49,12 +41,7 @@ def test_a_key_epoch_the_server_kept_back_is_shown_on_the_sync_screen(qtbot, tmp
         teacher_device = teacher.keys.my_device_id()
         teacher.close()  # the teacher's laptop is switched off; the window opens it below
         office.officer.device_action(laptops["gone"].keys.my_device_id(), "revoke")
-        where = (ContentKeyWrapRow.device_id == teacher_device, ContentKeyWrapRow.epoch == 2)
-        with server.core.db.write() as tx:  # the administrator keeps the new epoch from the teacher
-            kept_back = [{c: getattr(row, c) for c in _WRAP_COLUMNS}
-                         for row in tx.session.execute(select(ContentKeyWrapRow).where(*where)).scalars()]
-            tx.session.execute(delete(ContentKeyWrapRow).where(*where))
-        assert kept_back
+        kept_back = withhold_epoch(server, teacher_device, 2)  # the administrator keeps it from the teacher
 
         w = build_window(tmp_path / "teacher", backend, language="en", kdf=FAST_TEST_KDF)
         qtbot.addWidget(w)
@@ -80,8 +67,7 @@ def test_a_key_epoch_the_server_kept_back_is_shown_on_the_sync_screen(qtbot, tmp
         qtbot.waitUntil(lambda: f"version {listed.version}," in box.epoch_list.text(), timeout=30000)
         assert box.epoch_list.isVisible() and listed.version >= 2
 
-        with server.core.db.write() as tx:  # the server delivers the key after all
-            tx.session.add_all(ContentKeyWrapRow(**row) for row in kept_back)
+        deliver_wraps(server, kept_back)  # the server delivers the key after all
         report = _sync_in_window(qtbot, w)
         assert report.ok and report.warnings == [], report
         assert not w.sync.warnings.isVisible()

@@ -982,7 +982,11 @@ class _PageFetch:
     ``on_revoked``, so a ``device_revoked`` answer wipes the laptop only from :meth:`result`,
     in the sync thread, once the page before is committed — where the sequential pull wiped it.
     Cancelling needs nothing here: the sync's session (:class:`AbandonableSession`) ends the
-    helper's request, which :meth:`result` then raises as :class:`SyncCancelled`."""
+    helper's request, which :meth:`result` then raises as :class:`SyncCancelled`.
+
+    A daemon thread rather than a ``concurrent.futures`` executor: an executor's workers are
+    joined at interpreter exit, so a page request to a server that never answers would hold
+    up closing the app until its timeout."""
 
     def __init__(self, server: ServerConnection, params: dict[str, Any]):
         self._on_revoked = server.on_revoked
