@@ -413,6 +413,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                       "The list of students' key generations could not be published (tried again at "
                                       "the next sync): {detail}"),
 
+    # what a sync's key work could not do (SyncReport.warnings: the sync itself went on)
+    "keys.cannot_seal": ("本机尚不能加密第三级内容（家庭情况、走访记述等）：{why}。这些内容暂以旧方式上传（学校服务器可读），"
+                         "不会丢失；资助专干的电脑完成密钥设置后，会自动重新加密。",
+                         "This computer cannot seal tier C (family situation, visit narratives and the like) "
+                         "yet: {why}. It is uploaded the old way for now (the school server can read it); nothing "
+                         "is lost, and it is sealed again automatically once the aid officer's computer has set "
+                         "up the keys."),
+    "keys.why_no_device_keys": ("本机注册时还没有设备密钥", "this computer had no device keys when it enrolled"),
+    "keys.why_officer_key_untrusted": ("本机尚未信任学校的资助专干密钥",
+                                       "this computer does not trust the school's officer key yet"),
+    "keys.why_no_certified_officer": ("学校还没有已认证的资助专干设备",
+                                      "the school has no certified aid officer computer yet"),
+    "keys.why_directory_unread": ("读取学校的密钥目录失败（{error}）",
+                                  "the school's key directory could not be read ({error})"),
+    "keys.certify_failed": ("未能认证设备 {device_id}：{detail}", "Device {device_id} could not be certified: {detail}"),
+    "keys.sync_incomplete": ("密钥同步未完成：{detail}", "The key part of the sync did not finish: {detail}"),
+    "keys.share_failed": ("未能分发学生的内容密钥：{detail}", "The students' content keys could not be shared: {detail}"),
+    "keys.device_refused_sharing": ("设备 {device_id} 的密钥未通过资助专干密钥校验，未向其分发学生密钥：{detail}",
+                                    "Device {device_id}'s keys failed the officer key's check, so no student keys "
+                                    "were shared with it: {detail}"),
+    "keys.reseal_failed": ("未能重新加密服务器上的内容：{detail}",
+                           "What the server holds could not be sealed again: {detail}"),
+    "keys.record_reseal_failed": ("记录 {record_id} 未能重新加密：{detail}",
+                                  "Record {record_id} could not be sealed again: {detail}"),
+
     # -- records that are not there ---------------------------------------------------------
     "student.not_found": ("没有这个学生。", "There is no such student."),
     "student.not_found_id": ("没有这个学生：{student_id}", "There is no such student: {student_id}"),

@@ -14,7 +14,7 @@ from tests.e2e.inprocess import InProcessServer
 from tests.e2e.test_epoch_list import a_student_visited_by_two
 from tests.server.test_epoch_list import deliver_wraps, withhold_epoch
 from tests.ui.helpers import click, idle
-from visitapp.messages import ZH, text
+from visitapp.messages import EN, ZH, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -58,7 +58,10 @@ def test_a_key_epoch_the_server_kept_back_is_shown_on_the_sync_screen(qtbot, tmp
         assert withheld in report.warnings
         assert w.sync.warnings.isVisible()
         shown = w.sync.warnings.text()
-        assert shown.startswith("Warnings from this sync (please tell the aid officer):") and withheld in shown
+        # in the window's language (the report itself, for the CLI and the log, stays Chinese)
+        in_english = text("keys.epoch_withheld", EN, student=student_id, epoch=2, held=1)
+        assert shown.startswith("Warnings from this sync (please tell the aid officer):") and in_english in shown
+        assert withheld not in shown
         assert w.sync.warnings.geometry().bottom() < w.sync.error_view.geometry().top()  # above the list, not over it
         # the list itself came through: Settings names the version the officer's screen names
         listed = office.officer_keys.epoch_list_seen()

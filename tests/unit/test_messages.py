@@ -192,3 +192,34 @@ def test_key_directory_refusals_are_user_errors_with_an_english_sentence(tmp_pat
         "This is not a valid enrollment code (it should start with VA1.).")
     assert english(refusal(lambda: code_keys("VA1.!!!!"), ValueError)) == (
         "The enrollment code is damaged. Please copy the whole code again.")
+
+
+def test_a_syncs_key_warnings_carry_ids_so_a_window_says_them_in_its_language(tmp_path, monkeypatch):
+    """SyncReport.warnings are Problems: str() is the Chinese the CLI prints, and the sync
+    screen says each in the window's language, the sentence inside it too (its {why})."""
+    from visitapp.crypto import FAST_TEST_KDF
+    from visitapp.services.keys import KeyService
+    from visitapp.services.tier_c import TierC
+    from visitapp.storage.profile import Profile
+    from visitapp.ui import errors as ui_errors
+    from visitapp.ui import i18n
+
+    profile, _ = Profile.create(tmp_path / "p", "a passphrase", FAST_TEST_KDF)
+    try:
+        tier_c = TierC(KeyService(profile))  # a laptop with no device keys: it cannot seal
+        assert tier_c.directory() is None
+        (warning,) = tier_c.warnings
+        assert warning.message_id == "keys.cannot_seal" and warning.params["why"].message_id == "keys.why_no_device_keys"
+        assert str(warning).startswith("本机尚不能加密第三级内容（家庭情况、走访记述等）：本机注册时还没有设备密钥。")
+        monkeypatch.setattr(i18n, "_current", messages.EN)
+        assert ui_errors.problem_text(warning).startswith(
+            "This computer cannot seal tier C (family situation, visit narratives and the like) yet: this "
+            "computer had no device keys when it enrolled.")
+        monkeypatch.setattr(i18n, "_current", messages.ZH)
+        assert ui_errors.problem_text(warning) == str(warning)
+    finally:
+        profile.close()
+    # an error inside a warning keeps its id; any other error is its text
+    nested = Problem("keys.share_failed", detail=Problem.of_error(UserError("keys.no_officer_key")))
+    assert nested.params["detail"].message_id == "keys.no_officer_key"
+    assert Problem.of_error(ValueError("坏了")) == "坏了"

@@ -59,6 +59,15 @@ class Problem(str):
         problem.message_id, problem.params = message_id, params
         return problem
 
+    @classmethod
+    def of_error(cls, exc: BaseException) -> str:
+        """An error as a sentence inside another (a warning's ``{detail}``): a Problem with the
+        error's id where it has one, so a window says it in its own language too, else its text."""
+        message_id = getattr(exc, "message_id", "")
+        if message_id in MESSAGES:
+            return cls(message_id, **dict(getattr(exc, "params", {}) or {}))
+        return str(exc)
+
 
 class DomainError(UserError):
     """Base class of every broken business rule."""

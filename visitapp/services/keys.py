@@ -55,7 +55,7 @@ from visitapp.storage.key_models import (
     ContentKeyRow, KeyMaterialRow,
 )
 from visitapp.domain import AssignmentRole
-from visitapp.domain.errors import UserError
+from visitapp.domain.errors import Problem, UserError
 from visitapp.protocol.sync import ENROLL_PREFIX, InvalidEnrollmentCode
 from visitapp.services import settings
 from visitapp.services.settings import KEYS_MARKER_KEY
@@ -583,7 +583,7 @@ class KeyService:
             try:
                 verify_certificate(pinned, claims_of(entry), b64d(entry["certificate"]))
             except (UntrustedKey, CryptoError) as exc:
-                result.refused[device] = str(exc)
+                result.refused[device] = Problem.of_error(exc)
                 continue
             result.devices[device] = entry
         return result
@@ -691,14 +691,15 @@ class KeyService:
                         if entry["device_id"] != me:
                             done.certified.append(entry["device_id"])
                     except KEY_CALL_ERRORS as exc:
-                        done.warnings.append(f"未能认证设备 {entry['device_id']}：{exc}")
+                        done.warnings.append(Problem("keys.certify_failed", device_id=entry["device_id"],
+                                                     detail=Problem.of_error(exc)))
             if self.pinned_officer_key() is not None:
                 # an officer's second laptop gets the students' keys this way too
                 done.warnings.extend(self.fetch_content_keys())
             if officer and self._material(OFFICER_KEY) is not None:
                 done.warnings.extend(self.share_assigned_students())
         except KEY_CALL_ERRORS as exc:
-            done.warnings.append(f"密钥同步未完成：{exc}")
+            done.warnings.append(Problem("keys.sync_incomplete", detail=Problem.of_error(exc)))
         return done
 
     def key_work_settled(self, *, officer: bool) -> bool:
@@ -713,7 +714,7 @@ class KeyService:
         yet — the key of a student newly assigned reaches the teacher's laptop at its next
         sync. A revoked device's students move to a new epoch first. Answers warnings."""
         directory = self.trusted_directory()
-        warnings = [f"设备 {d} 的密钥未通过资助专干密钥校验，未向其分发学生密钥：{why}"
+        warnings = [Problem("keys.device_refused_sharing", device_id=d, detail=why)
                     for d, why in sorted(directory.refused.items())]
         with self.profile.session() as s:
             assigned = sorted(set(s.execute(select(AssignmentRow.student_id, AssignmentRow.role)
@@ -731,7 +732,7 @@ class KeyService:
         try:
             self.share_students(names, directory=directory)
         except KEY_CALL_ERRORS as exc:
-            warnings.append(f"未能分发学生的内容密钥：{exc}")
+            warnings.append(Problem("keys.share_failed", detail=Problem.of_error(exc)))
         return warnings
 
     # -- content keys ------------------------------------------------------------------------------
@@ -956,7 +957,7 @@ class KeyService:
                     verify_wrap(pinned, w["student_id"], w["epoch"], me, wrap, b64d(w["signature"]))
                     opened.append((pair.unwrap_content_key(wrap, w["student_id"], w["epoch"], me), None))
                 except (UntrustedKey, NotAReader, CryptoError) as exc:
-                    warnings.append(str(exc))
+                    warnings.append(Problem.of_error(exc))
             if opened:
                 self._store_keys(opened)  # the page's keys in one transaction, before the cursor passes them
             if page["cursor"] != cursor:
@@ -1008,15 +1009,14 @@ class KeyService:
         try:
             served = self._need_server().epoch_list()
         except ValueError:  # not a list at all (the wire model refused it): no better than a forged one
-            served, warnings = None, [str(UntrustedKeyError("keys.epoch_list_forged"))]
+            served, warnings = None, [Problem("keys.epoch_list_forged")]
         if served is None:
             if seen_version and not warnings:
-                warnings.append(str(UntrustedKeyError("keys.epoch_list_missing", seen=seen_version)))
+                warnings.append(Problem("keys.epoch_list_missing", seen=seen_version))
         elif not self._signed_for_this_school(served, pinned):
-            warnings.append(str(UntrustedKeyError("keys.epoch_list_forged")))
+            warnings.append(Problem("keys.epoch_list_forged"))
         elif served.version < seen_version:
-            warnings.append(str(UntrustedKeyError("keys.epoch_list_rollback", version=served.version,
-                                                  seen=seen_version)))
+            warnings.append(Problem("keys.epoch_list_rollback", version=served.version, seen=seen_version))
         elif served.version > seen_version:
             self._put(EPOCH_LIST, public={"version": served.version, "issued_at": served.issued_at,
                                           "epochs": dict(served.epochs), "revoked": list(served.revoked)})
@@ -1038,8 +1038,7 @@ class KeyService:
         out = []
         for name, rows in sorted(self._all_keys().items()):
             if rows and rows[-1].epoch < int(required.get(name, 0)):
-                out.append(str(UntrustedKeyError("keys.epoch_withheld", student=name, epoch=required[name],
-                                                 held=rows[-1].epoch)))
+                out.append(Problem("keys.epoch_withheld", student=name, epoch=required[name], held=rows[-1].epoch))
         return out
 
     @contextmanager

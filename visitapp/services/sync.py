@@ -716,7 +716,7 @@ class SyncService:
             if response.status_code == 404:
                 return done  # a server from before the re-sealing
             if response.status_code != 200:
-                report.warnings.append(f"未能重新加密服务器上的内容：{error_detail(response)}")
+                report.warnings.append(Problem("keys.reseal_failed", detail=error_detail(response)))
                 return done
             page = response.json()
             items = []
@@ -731,7 +731,7 @@ class SyncService:
                 self.keys.share_students([n for n in dict.fromkeys(wanted) if self.keys.content_key(n) is None],
                                          directory=tier_c.directory())
             except KEY_CALL_ERRORS as exc:
-                report.warnings.append(f"未能分发学生的内容密钥：{exc}")
+                report.warnings.append(Problem("keys.share_failed", detail=Problem.of_error(exc)))
             local = self._school_only_values(page["items"])
             for item in page["items"]:
                 if item["record_id"] in aside:
@@ -742,7 +742,7 @@ class SyncService:
             if items:
                 answer = server.request("POST", "/v1/keys/reseal", json={"items": items})
                 if answer.status_code != 200:
-                    report.warnings.append(f"未能重新加密服务器上的内容：{error_detail(answer)}")
+                    report.warnings.append(Problem("keys.reseal_failed", detail=error_detail(answer)))
                     return done
                 done += int(answer.json()["resealed"])
             cursor = page["cursor"]
@@ -788,7 +788,8 @@ class SyncService:
         except NotAReader:
             return None  # sealed to officer devices other than this one: that laptop re-seals it
         except (RecordInvalid, ValueError, *KEY_CALL_ERRORS) as exc:
-            report.warnings.append(f"记录 {record_id} 未能重新加密：{exc}")
+            report.warnings.append(Problem("keys.record_reseal_failed", record_id=record_id,
+                                           detail=Problem.of_error(exc)))
             return None
 
     def _seal_under_key(self, tier_c: TierC, kind: str, record_id: str, routing: dict | None,

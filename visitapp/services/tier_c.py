@@ -27,6 +27,7 @@ from typing import Any
 
 from visitapp.crypto import CryptoError
 from visitapp.domain import ENTITY_BY_KIND, Tier, field_tiers
+from visitapp.domain.errors import Problem
 from visitapp.crypto.errors import NotAReader, TamperedData, UntrustedKey
 from visitapp.protocol.records import (
     TIER_C_FIELD, RecordInvalid, aad_record_of, decode_sealed, decode_tier_c, encode_sealed, encode_tier_c,
@@ -37,8 +38,7 @@ from visitapp.services.keys import KEY_CALL_ERRORS, NOT_YET_READABLE, KeyService
 __all__ = ["TierC", "NOT_YET_READABLE", "CANNOT_SEAL"]
 log = logging.getLogger(__name__)
 
-CANNOT_SEAL = ("本机尚不能加密第三级内容（家庭情况、走访记述等）：{why}。这些内容暂以旧方式上传（学校服务器可读），"
-               "不会丢失；资助专干的电脑完成密钥设置后，会自动重新加密。")
+CANNOT_SEAL = "keys.cannot_seal"  # its {why} is one of the keys.why_* sentences
 
 
 def _has_tier_c(kind: str) -> bool:
@@ -67,19 +67,19 @@ class TierC:
         why = None
         try:
             if self.keys.my_fingerprint() is None:
-                why = "本机注册时还没有设备密钥"
+                why = Problem("keys.why_no_device_keys")
             elif self.keys.pinned_officer_key() is None:
-                why = "本机尚未信任学校的资助专干密钥"
+                why = Problem("keys.why_officer_key_untrusted")
             else:
                 self._directory = self.keys.trusted_directory()
                 if not self._directory.active(role="officer"):
-                    why = "学校还没有已认证的资助专干设备"
+                    why = Problem("keys.why_no_certified_officer")
         except (UntrustedKey, *KEY_CALL_ERRORS) as exc:
-            why = f"读取学校的密钥目录失败（{type(exc).__name__}）"
+            why = Problem("keys.why_directory_unread", error=type(exc).__name__)
         if why is not None:
             self._why_not = why
             self._directory = None
-            self.warnings.append(CANNOT_SEAL.format(why=why))
+            self.warnings.append(Problem(CANNOT_SEAL, why=why))
             return False
         return True
 

@@ -211,7 +211,7 @@ class SyncScreen(QWidget):
             self.warnings.hide()
             return
         shown = warnings[:WARNINGS_SHOWN]
-        lines = [tr("Warnings from this sync (please tell the aid officer):")] + [f"• {w}" for w in shown]
+        lines = [tr("Warnings from this sync (please tell the aid officer):")] + [f"• {problem_text(w)}" for w in shown]
         if len(warnings) > len(shown):
             lines.append(tr("… and {n} more.").format(n=len(warnings) - len(shown)))
         self.warnings.setText("\n".join(lines))
