@@ -66,6 +66,12 @@ def test_officer_codes_and_fingerprint_confirmation_through_the_windows(qtbot, r
         click(qtbot, tab.copy_button)
         from PySide6.QtGui import QGuiApplication
         assert QGuiApplication.clipboard().text() == tab.code.text()
+        # nothing is waiting yet: the empty table's columns are still wide enough for a name
+        # and a state, not only their two-character headers
+        header = tab.pending_view.horizontalHeader()
+        assert tab.pending.rows == [] or all(d.bound for d in tab.pending.rows)
+        needed = tab.fontMetrics().horizontalAdvance("本机下次")
+        assert all(header.sectionSize(column) >= needed for column in range(3)), [header.sectionSize(c) for c in range(3)]
 
         # that laptop enrolls with it and pins the officer key from the code ...
         laptop, _ = create_profile(tmp_path / "t1", PASSPHRASE, kdf=FAST_TEST_KDF)

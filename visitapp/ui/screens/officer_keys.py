@@ -88,6 +88,9 @@ class OfficerKeysTab(QWidget):
         ], self)
         self.names: dict[str, str] = {}
         self.pending_view = rows_table(self.pending, tr("Devices waiting for the fingerprint check"), single=True)
+        # columns fit their content; with no device waiting that is only the header's two
+        # characters, so give each a width a name or state would need
+        self.pending_view.horizontalHeader().setMinimumSectionSize(self.fontMetrics().horizontalAdvance("待确认指纹设备") + 16)
         self.typed = QLineEdit()
         self.typed.setAccessibleName(tr("Fingerprint on that laptop's screen"))
         self.typed.setPlaceholderText(tr("Type the fingerprint that laptop's Settings screen shows"))
