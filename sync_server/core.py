@@ -359,7 +359,7 @@ class ServerCore:
         ``prepared``: the same routing/facts/sealed already encoded and encrypted by
         :meth:`prepare` (done before the write lock is taken)."""
         seq = tx.next_seq()
-        form = sealed_form(sealed)
+        form = None if deleted else sealed_form(sealed)  # a tombstone holds no tier C (resealing.counts)
         if not deleted and form is not None and form <= 0:
             tx.keys_changed()  # tier C readable or sealed to devices only: re-seal work for the officer
         if prepared is None or deleted:
@@ -406,6 +406,24 @@ class ServerCore:
         existing.tier_c_form = form
         return existing
 
+    def resealed_version(self, tx: WriteTx, rec, sealed: str, form: int | None) -> dict:
+        """The next version of ``rec`` (a row of the records table) that differs from it only in
+        its tier C: the officer's re-seal. A new ``server_seq``, sealed envelope and content
+        hash; the facts' envelope stays as it is (bound to the same record and field), so they
+        are decrypted for the hash and the pull cache only. Answers the changed columns, with
+        the row's id as ``_id``, for one bulk UPDATE of the batch (``resealing.reseal``: an ORM
+        update per record cost more than the rest of a re-seal)."""
+        seq = tx.next_seq()
+        if form is not None and form <= 0:
+            tx.keys_changed()
+        facts = self.vault.open_raw("records", rec.id, "facts", rec.facts_enc)
+        writer = rec.writer_staff or rec.author_staff
+        tx.written.append((seq, change_json(seq, rec.id, rec.kind, False, rec.student_id, rec.hlc, rec.author_device,
+                                            writer, rec.routing, facts, sealed.encode())))
+        return {"_id": rec.id, "server_seq": seq, "writer_staff": writer, "sealed_enc": self.vault.seal_text("records", rec.id, "sealed", sealed),
+                "content_hash": _hash_texts(rec.routing, None if facts is None else facts.decode(), sealed, False),
+                "received_at": utcnow(), "tier_c_form": form}
+
     def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,
                 deleted: bool = False) -> Prepared:
         """Canonical JSON, content hash and at-rest envelopes of one record's content."""
@@ -419,7 +437,7 @@ class ServerCore:
     def record_facts(self, rec: Record):
         return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)
 
-    def record_sealed(self, rec: Record) -> str | None:
+    def record_sealed(self, rec) -> str | None:  # a Record, or a row with its id and sealed_enc
         return self.vault.open_text("records", rec.id, "sealed", rec.sealed_enc)
 
 
