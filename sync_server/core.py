@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 import uuid
@@ -98,7 +99,10 @@ class Prepared:
     chash: str
     facts_enc: bytes | None
     sealed_enc: bytes | None
-    facts_text: str | None = None
+    # the UTF-8 of the canonical facts and of ``sealed``, encoded once for the hash, the
+    # envelopes and the pull cache's JSON
+    facts_json: bytes | None = None
+    sealed_bytes: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -377,8 +381,7 @@ class ServerCore:
             writer, author_device = writer or existing.writer_staff, author_device or existing.author_device
         # what a pull will send for this version, published to the cache once committed
         tx.written.append((seq, change_json(seq, record_id, kind, deleted, student_id, hlc, author_device, writer,
-                                            routing_text, None if prepared.facts_text is None else
-                                            prepared.facts_text.encode(), None if sealed is None else sealed.encode())))
+                                            routing_text, prepared.facts_json, prepared.sealed_bytes)))
         if existing is None and is_new:
             row = dict(id=record_id, kind=kind, student_id=student_id, visibility=visibility,
                        author_staff=author_staff, writer_staff=writer_staff or author_staff,
@@ -428,11 +431,14 @@ class ServerCore:
                 deleted: bool = False) -> Prepared:
         """Canonical JSON, content hash and at-rest envelopes of one record's content."""
         routing_text = _canonical(routing or {})
-        facts_text = None if facts is None else _canonical(facts)
+        facts_json = None if facts is None else _canonical(facts).encode()
+        sealed_bytes = None if sealed is None else sealed.encode()
+        cipher = self.vault.cipher
         return Prepared(
-            routing_text, _hash_texts(routing_text, facts_text, sealed, deleted),
-            None if facts_text is None else self.vault.cipher.encrypt(facts_text.encode(), "records", record_id, "facts"),
-            self.vault.seal_text("records", record_id, "sealed", sealed), facts_text)
+            routing_text, _hash_parts(routing_text.encode(), facts_json, sealed_bytes, deleted),
+            None if facts_json is None else cipher.encrypt(facts_json, "records", record_id, "facts"),
+            None if sealed_bytes is None else cipher.encrypt(sealed_bytes, "records", record_id, "sealed"),
+            facts_json, sealed_bytes)
 
     def record_facts(self, rec: Record):
         return self.vault.open_json("records", rec.id, "facts", rec.facts_enc)
@@ -445,14 +451,17 @@ class ServerCore:
 _canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
-def _hash_texts(routing_text: str, facts_text: str | None, sealed: str | None, deleted: bool) -> str:
-    return sha256_hex("\x1f".join([routing_text, "\x00" if facts_text is None else facts_text,
-                                    "\x00" if sealed is None else sealed, "1" if deleted else "0"]))
+def _hash_parts(routing: bytes, facts: bytes | None, sealed: bytes | None, deleted: bool) -> str:
+    """The content hash from the parts' UTF-8: the SHA-256 of the UTF-8 of
+    ``"\x1f".join([routing, facts or "\x00", sealed or "\x00", "1"/"0"])`` (what is stored)."""
+    return hashlib.sha256(b"\x1f".join([routing, b"\x00" if facts is None else facts,
+                                        b"\x00" if sealed is None else sealed, b"1" if deleted else b"0"])).hexdigest()
 
 
 def content_hash(routing: dict | None, facts, sealed: str | None, deleted: bool = False) -> str:
     """What a record says, for 'is this the same content?' without decrypting."""
-    return _hash_texts(_canonical(routing or {}), None if facts is None else _canonical(facts), sealed, deleted)
+    return _hash_parts(_canonical(routing or {}).encode(), None if facts is None else _canonical(facts).encode(),
+                       None if sealed is None else sealed.encode(), deleted)
 
 
 def uuid5_of(*parts: str) -> str:

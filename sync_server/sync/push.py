@@ -5,6 +5,7 @@ profile fields, mentor notes, the officer's kinds; conflicts in :mod:`.conflicts
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 import typing
@@ -16,7 +17,6 @@ from sync_server.core import Principal, ServerCore, aware, utcnow, uuid5_of
 from sync_server import audit, orphans
 from sync_server.db import NOT_KEY_WORK, InList, bulk_insert, current_seq as committed_seq
 from sync_server.models import AppliedMutation, DeviceRow, Record, StaffRow, Tombstone
-from visitapp.crypto import sha256_hex
 from visitapp.domain import ENTITY_BY_KIND, Visit, VisitFirstError, join_tiers, profile_field_id, rules
 from visitapp.domain.enums import Kind, VisitMode, VisitStatus
 from visitapp.protocol.hlc import HlcStamp
@@ -45,9 +45,14 @@ TIME_AHEAD_TOLERANCE = dt.timedelta(days=1)
 ORDER_SLACK = dt.timedelta(minutes=10)
 
 
+_MUTATION_JSON = Mutation.__pydantic_serializer__.to_json
+
+
 def _mutation_hash(m: Mutation) -> str:
-    # a retry sends the same JSON, so pydantic's (fast, field-ordered) serialization is stable
-    return sha256_hex(m.model_dump_json())
+    # a retry sends the same JSON, so pydantic's (fast, field-ordered) serialization is stable;
+    # hashed as the serializer's UTF-8 bytes, the hash of ``model_dump_json()`` without its
+    # decode to a str and the encode back
+    return hashlib.sha256(_MUTATION_JSON(m)).hexdigest()
 
 
 def push(core: ServerCore, who: Principal, req: PushRequest, mode: str = "trusted") -> dict:
