@@ -246,7 +246,11 @@ def _b64_or_refusal(decode, text):
 
 
 @settings(max_examples=2000, deadline=None)
-@given(text=st.one_of(st.text("AQgw+/=\n -_", max_size=14), st.binary(max_size=12).map(base64.b64encode)))
+@given(text=st.one_of(st.text("AQgw+/=\n -_", max_size=14), st.binary(max_size=12).map(base64.b64encode),
+                     # long enough for the SIMD decoder's block paths, with one byte changed anywhere
+                     st.tuples(st.binary(min_size=40, max_size=400).map(base64.b64encode), st.integers(0, 600),
+                               st.sampled_from(b"=\n -_.\x00\xff")).map(
+                         lambda t: t[0][:t[1]] + bytes([t[2]]) + t[0][t[1] + 1:] if t[1] < len(t[0]) else t[0])))
 def test_sealed_base64_decodes_exactly_as_b64decode_validate(text):
     text = text if isinstance(text, bytes) else text.encode()
     assert _b64_or_refusal(schema._b64decode_strict, text) == \
