@@ -424,7 +424,7 @@ class ServerCore:
         tx.written.append((seq, change_json(seq, rec.id, rec.kind, False, rec.student_id, rec.hlc, rec.author_device,
                                             writer, rec.routing, facts, sealed.encode())))
         return {"_id": rec.id, "server_seq": seq, "writer_staff": writer, "sealed_enc": self.vault.seal_text("records", rec.id, "sealed", sealed),
-                "content_hash": _hash_texts(rec.routing, None if facts is None else facts.decode(), sealed, False),
+                "content_hash": _hash_parts(rec.routing.encode(), facts, sealed.encode(), False),
                 "received_at": utcnow(), "tier_c_form": form}
 
     def prepare(self, record_id: str, routing: dict | None, facts, sealed: str | None,
